@@ -1,0 +1,69 @@
+/*
+ * The one small interface between Bakery's core and a chat: Slack (through Bolt) or the local
+ * terminal. The core speaks in neutral messages; each surface renders them its own way.
+ */
+
+export type Tone = 'info' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface Button {
+  /** Routes the press, e.g. "bake.cancel". */
+  actionId: string;
+  label: string;
+  /** Opaque to the surface; parsed with zod by the command that owns the action. */
+  value: string;
+  style?: 'primary' | 'danger';
+}
+
+export interface ChatMessage {
+  /** The headline; also the notification text. Slack mrkdwn (*bold*, `code`, <url|label>). */
+  text: string;
+  /** Further lines shown under the headline. */
+  lines?: string[];
+  tone?: Tone;
+  buttons?: Button[];
+}
+
+export interface MessageRef {
+  channel: string;
+  ts: string;
+}
+
+/** Outbound: what the core may do in a chat. */
+export interface ChatSurface {
+  post(channel: string, message: ChatMessage): Promise<MessageRef>;
+  reply(thread: MessageRef, message: ChatMessage): Promise<MessageRef>;
+  update(ref: MessageRef, message: ChatMessage): Promise<void>;
+}
+
+export interface ChatUser {
+  id: string;
+  name: string;
+}
+
+/** Inbound: a slash command as the surface received it, before any parsing. */
+export interface SlashCommand {
+  command: string;
+  text: string;
+  user: ChatUser;
+  channel: string;
+  /** Stable across Slack's retries of one delivery (the trigger id); used to never start work twice. */
+  requestId: string;
+}
+
+/** Inbound: a button pressed on a message the core posted. */
+export interface ButtonPress {
+  actionId: string;
+  value: string;
+  user: ChatUser;
+  channel: string;
+  requestId: string;
+}
+
+/**
+ * What a surface calls once it has acknowledged a request. A returned message is shown only to
+ * the person who asked (ephemeral in Slack).
+ */
+export interface ChatHandlers {
+  onCommand(command: SlashCommand): Promise<ChatMessage | undefined>;
+  onButton(press: ButtonPress): Promise<ChatMessage | undefined>;
+}

@@ -1,0 +1,88 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { amiId, appName, awsAccountId, awsRegion, ssmParameterName } from './names.js';
+
+/** Where a bake's base image comes from: a fixed id, an SSM parameter, or the newest image matching a name. */
+export const baseImageSource = z.union([
+  z.strictObject({ id: amiId }),
+  z.strictObject({ ssm: ssmParameterName }),
+  z.strictObject({ name: z.string().regex(/^[A-Za-z0-9()[\]./\-'@_* ]{3,128}$/, 'a name pattern is an AMI name with * wildcards'), owner: z.string().min(1) }),
+]);
+export type BaseImageSource = z.infer<typeof baseImageSource>;
+
+const minutes = z.number().int().positive().max(24 * 60);
+
+export const appConfig = z.strictObject({
+  channel: z.string().regex(/^[#A-Za-z0-9_-]{1,80}$/, 'a Slack channel id (C0123ABC) or name (#deploys)'),
+  region: awsRegion,
+  baseImage: baseImageSource,
+  instanceType: z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'an instance type looks like t3.small'),
+  subnetId: z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id looks like subnet-0123abcd').optional(),
+  securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'a security group id looks like sg-0123abcd')).default([]),
+  instanceProfile: z.string().regex(/^[\w+=,.@-]{1,128}$/, 'an instance profile name').optional(),
+  artifactUrl: z
+    .string()
+    .url()
+    .refine((url) => url.includes('{version}'), 'the artifact URL template must contain {version}')
+    .refine((url) => /^https?:\/\//.test(url), 'the artifact URL must be http(s)'),
+  provision: z.string().min(1, 'the provision script is empty'),
+  smokeTest: z.string().min(1, 'the smoke test is empty'),
+  shareWith: z.array(awsAccountId).default([]),
+  copyTo: z.array(awsRegion).default([]),
+  timeouts: z
+    .strictObject({
+      builderMinutes: minutes.default(60),
+      imageMinutes: minutes.default(60),
+      copyMinutes: minutes.default(90),
+    })
+    .default({ builderMinutes: 60, imageMinutes: 60, copyMinutes: 90 }),
+});
+export type AppConfig = z.infer<typeof appConfig>;
+
+export const appsFile = z.strictObject({
+  apps: z.record(appName, appConfig).refine((apps) => Object.keys(apps).length > 0, 'no apps are configured'),
+});
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and validates the apps file; an error names the file, the app and the field. */
+export async function loadAppsFile(path: string): Promise<Record<string, AppConfig>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${path}: cannot read the apps file (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  return parseAppsFile(path, text);
+}
+
+export function parseAppsFile(path: string, text: string): Record<string, AppConfig> {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`${path}: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+  }
+  const parsed = appsFile.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const [top, app, ...field] = issue.path.map(String);
+      if (top === 'apps' && app !== undefined) {
+        return field.length > 0
+          ? `${path}: app "${app}", field "${field.join('.')}": ${issue.message}`
+          : `${path}: app "${app}": ${issue.message}`;
+      }
+      return `${path}: ${issue.path.length ? `field "${issue.path.join('.')}": ` : ''}${issue.message}`;
+    });
+    throw new ConfigError(lines.join('\n'));
+  }
+  return parsed.data.apps;
+}
+
+/** The release artifact's URL for one version; the version's character set makes plain substitution safe. */
+export function artifactUrlFor(app: AppConfig, releaseVersion: string): string {
+  return app.artifactUrl.replaceAll('{version}', releaseVersion);
+}

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { appConfig } from '../config/apps.js';
+import { amiId, appName, version } from '../config/names.js';
+
+/*
+ * The items Bakery keeps in its one DynamoDB table. Every item read back is parsed with these
+ * schemas, so a hand-edited or half-written item is reported, not trusted.
+ */
+
+export const storedAppConfig = z.object({
+  app: appName,
+  config: appConfig,
+  appliedAt: z.number(),
+});
+export type StoredAppConfig = z.infer<typeof storedAppConfig>;
+
+export const releaseStatus = z.enum(['baked', 'live', 'retired']);
+
+export const release = z.object({
+  app: appName,
+  version,
+  /** AMI id per region: the home region first, then each copy. */
+  amis: z.record(z.string(), amiId),
+  amiName: z.string(),
+  baseAmi: amiId,
+  baseAmiName: z.string(),
+  commit: z.string().optional(),
+  status: releaseStatus,
+  bakedBy: z.string(),
+  bakedAt: z.number(),
+  operationId: z.string(),
+});
+export type Release = z.infer<typeof release>;
+
+export const operationKind = z.enum(['bake']);
+export type OperationKind = z.infer<typeof operationKind>;
+
+export const operationStatus = z.enum(['running', 'succeeded', 'failed', 'cancelled']);
+export type OperationStatus = z.infer<typeof operationStatus>;
+
+export const stepRecord = z.object({
+  name: z.string(),
+  status: z.enum(['running', 'done', 'failed', 'skipped']),
+  startedAt: z.number(),
+  finishedAt: z.number().optional(),
+  /** One line a person reads in the thread, e.g. "i-0abc running in subnet-1". */
+  detail: z.string().optional(),
+});
+export type StepRecord = z.infer<typeof stepRecord>;
+
+/** Where an operation's progress is shown: the root message and its thread. */
+export const chatThread = z.object({ channel: z.string(), ts: z.string() });
+export type ChatThread = z.infer<typeof chatThread>;
+
+export const operation = z.object({
+  id: z.string(),
+  kind: operationKind,
+  app: appName,
+  version,
+  requestedBy: z.string(),
+  channel: z.string(),
+  /** The request's own parameters (e.g. --base, --commit, --force), as the command parsed them. */
+  params: z.record(z.string(), z.unknown()),
+  /** What the steps learned so far (builder instance id, image id...): the resume point. */
+  state: z.record(z.string(), z.unknown()),
+  steps: z.array(stepRecord),
+  status: operationStatus,
+  thread: chatThread.optional(),
+  cancelRequested: z.object({ by: z.string(), at: z.number() }).optional(),
+  error: z.object({ step: z.string(), message: z.string(), log: z.string().optional() }).optional(),
+  /** Which replica runs it and until when; a lease not renewed in time may be taken over. */
+  lease: z.object({ owner: z.string(), until: z.number() }).optional(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  finishedAt: z.number().optional(),
+  /** Optimistic concurrency: each write must name the revision it read. */
+  revision: z.number().int().nonnegative(),
+});
+export type Operation = z.infer<typeof operation>;
+
+/** One operation per app at a time. */
+export const appLock = z.object({
+  app: appName,
+  operationId: z.string(),
+  kind: operationKind,
+  version,
+  requestedBy: z.string(),
+  since: z.number(),
+});
+export type AppLock = z.infer<typeof appLock>;
+
+export const auditEntry = z.object({
+  app: appName,
+  at: z.number(),
+  actor: z.string(),
+  action: z.string(),
+  operationId: z.string().optional(),
+  detail: z.string().optional(),
+});
+export type AuditEntry = z.infer<typeof auditEntry>;
