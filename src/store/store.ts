@@ -1,0 +1,456 @@
+import { randomBytes } from 'node:crypto';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import type { Clock } from '../clock.js';
+import type { AppConfig } from '../config/apps.js';
+import {
+  appLock,
+  auditEntry,
+  operation as operationSchema,
+  release as releaseSchema,
+  storedAppConfig,
+  type AppLock,
+  type AuditEntry,
+  type Operation,
+  type Release,
+} from './items.js';
+import { activeIndex } from './table.js';
+
+/*
+ * The one store: every item Bakery keeps, in one DynamoDB table (see README.md here for the design).
+ * Every item read back is parsed with its zod schema from items.ts; one that does not parse is a CorruptItemError.
+ */
+
+type Item = Record<string, unknown>;
+
+/** An item in the table does not match its schema: hand-edited, or written by an incompatible version. */
+export class CorruptItemError extends Error {
+  override name = 'CorruptItemError';
+  constructor(
+    readonly pk: string,
+    readonly sk: string,
+    readonly problems: { field: string; message: string }[],
+  ) {
+    super(
+      `item ${pk}/${sk}: ${problems.map((problem) => (problem.field ? `field "${problem.field}": ${problem.message}` : problem.message)).join('; ')}`,
+    );
+  }
+}
+
+/** saveOperation's condition failed: someone else wrote the operation since this copy was read (lost lease or a race). */
+export class StaleOperationError extends Error {
+  override name = 'StaleOperationError';
+  constructor(
+    readonly operationId: string,
+    readonly revision: number,
+  ) {
+    super(`operation ${operationId} was changed by someone else since revision ${revision} (lease lost or a concurrent write)`);
+  }
+}
+
+export type StartOperationResult =
+  | { outcome: 'started'; operation: Operation }
+  | { outcome: 'busy'; lock: AppLock }
+  | { outcome: 'duplicate-request'; operationId: string };
+
+/** Key layout, in one place. */
+export const keys = {
+  appConfig: (app: string) => ({ pk: `APP#${app}`, sk: 'CONFIG' }),
+  release: (app: string, version: string) => ({ pk: `APP#${app}`, sk: `RELEASE#${version}` }),
+  lock: (app: string) => ({ pk: `APP#${app}`, sk: 'LOCK' }),
+  operation: (id: string) => ({ pk: `OP#${id}`, sk: 'OP' }),
+  request: (requestId: string) => ({ pk: `REQUEST#${requestId}`, sk: 'REQUEST' }),
+  auditPk: (app: string) => `AUDIT#${app}`,
+};
+
+/** The value of gsi1pk on a running operation; the `active` index holds only those. */
+const ACTIVE = 'ACTIVE';
+/** How long a Slack request id is remembered (Slack retries within minutes). */
+const REQUEST_MARK_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_AUDIT_LIMIT = 50;
+/** Attributes that are the table's plumbing, not part of an item's schema. */
+const PLUMBING = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'type']);
+
+const requestMark = z.object({ requestId: z.string(), operationId: z.string(), createdAt: z.number(), expiresAt: z.number() });
+
+/** Zero-padded so that string order is time order (13 digits today; 15 leaves room). */
+const timeKey = (ms: number): string => String(Math.max(0, Math.trunc(ms))).padStart(15, '0');
+
+/** Operation fields saveOperation writes: everything but cancelRequested (owned by requestCancel) and the bookkeeping. */
+const savedFields = [
+  'kind', 'app', 'version', 'requestedBy', 'channel', 'params', 'state', 'steps', 'status',
+  'thread', 'error', 'lease', 'createdAt', 'finishedAt',
+] as const satisfies readonly Exclude<keyof Operation, 'id' | 'cancelRequested' | 'revision' | 'updatedAt'>[];
+
+export class Store {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+    private readonly clock: Clock,
+  ) {}
+
+  // ---- app configs ----
+
+  async putAppConfig(app: string, config: AppConfig): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...keys.appConfig(app), type: 'appConfig', app, config, appliedAt: this.clock.now() },
+      }),
+    );
+  }
+
+  async getAppConfig(app: string): Promise<AppConfig | undefined> {
+    return (await this.get(keys.appConfig(app), storedAppConfig))?.config;
+  }
+
+  /** Every configured app. A Scan with a filter: the configs are few, and read at start and by /bakery apps. */
+  async listAppConfigs(): Promise<Record<string, AppConfig>> {
+    const configs: Record<string, AppConfig> = {};
+    let startKey: Item | undefined;
+    do {
+      const page = await this.doc.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'sk = :config AND begins_with(pk, :app)',
+          ExpressionAttributeValues: { ':config': 'CONFIG', ':app': 'APP#' },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const stored = parseItem(item, storedAppConfig);
+        configs[stored.app] = stored.config;
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return configs;
+  }
+
+  // ---- releases ----
+
+  async getRelease(app: string, version: string): Promise<Release | undefined> {
+    return this.get(keys.release(app, version), releaseSchema);
+  }
+
+  /** One item per app and version: a forced re-bake replaces it. */
+  async putRelease(release: Release): Promise<void> {
+    await this.doc.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...keys.release(release.app, release.version), type: 'release', ...release } }),
+    );
+  }
+
+  /** Newest bakedAt first. */
+  async listReleases(app: string): Promise<Release[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :release)',
+      ExpressionAttributeValues: { ':pk': `APP#${app}`, ':release': 'RELEASE#' },
+      ConsistentRead: true,
+    });
+    return items.map((item) => parseItem(item, releaseSchema)).sort((a, b) => b.bakedAt - a.bakedAt);
+  }
+
+  // ---- operations ----
+
+  /**
+   * Creates the operation, takes the app's lock and remembers the Slack request id, all in one transaction.
+   * A retried request (same requestId) is 'duplicate-request' even if the app is also locked (by that very request).
+   */
+  async startOperation(input: { operation: Operation; lock: AppLock; requestId: string }): Promise<StartOperationResult> {
+    return this.tryStart(input, true);
+  }
+
+  private async tryStart(
+    input: { operation: Operation; lock: AppLock; requestId: string },
+    mayRetry: boolean,
+  ): Promise<StartOperationResult> {
+    const { operation, lock, requestId } = input;
+    if (lock.app !== operation.app || lock.operationId !== operation.id) {
+      throw new Error(`the lock (${lock.app}, ${lock.operationId}) is not for operation ${operation.id} of ${operation.app}`);
+    }
+    const now = this.clock.now();
+    const notThere = 'attribute_not_exists(pk)';
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...keys.operation(operation.id), type: 'operation', ...operation, ...activeKeys(operation) },
+                ConditionExpression: notThere,
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...keys.lock(lock.app), type: 'lock', ...lock },
+                ConditionExpression: notThere,
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...keys.request(requestId),
+                  type: 'request',
+                  requestId,
+                  operationId: operation.id,
+                  createdAt: now,
+                  // DynamoDB's TTL reads epoch seconds.
+                  expiresAt: Math.floor((now + REQUEST_MARK_MS) / 1000),
+                },
+                ConditionExpression: notThere,
+              },
+            },
+          ],
+        }),
+      );
+      return { outcome: 'started', operation };
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [opReason, lockReason, requestReason] = error.CancellationReasons ?? [];
+      const failed = (reason: typeof opReason): boolean => reason?.Code === 'ConditionalCheckFailed';
+
+      if (failed(requestReason)) {
+        const mark = await this.get(keys.request(requestId), requestMark);
+        if (mark) return { outcome: 'duplicate-request', operationId: mark.operationId };
+      } else if (failed(lockReason)) {
+        const held = await this.getLock(lock.app);
+        if (held) return { outcome: 'busy', lock: held };
+      } else if (failed(opReason)) {
+        throw new Error(`operation ${operation.id} already exists: operation ids must be unique`, { cause: error });
+      } else {
+        throw error;
+      }
+      // The item that stopped us went away between the transaction and the read: try once more.
+      if (mayRetry) return this.tryStart(input, false);
+      throw error;
+    }
+  }
+
+  async getOperation(id: string): Promise<Operation | undefined> {
+    return this.get(keys.operation(id), operationSchema);
+  }
+
+  /**
+   * Writes the caller's copy iff the stored revision is still operation.revision; the saved copy has
+   * revision + 1 and updatedAt = now. Every field is written except cancelRequested, which belongs to
+   * requestCancel: a cancel request therefore needs no revision bump and is never clobbered by the owner's
+   * next save, and the returned copy carries it so the owner sees it. A running operation is in the `active`
+   * index; any other status takes it out.
+   */
+  async saveOperation(operation: Operation): Promise<Operation> {
+    const names: Record<string, string> = { '#revision': 'revision', '#updatedAt': 'updatedAt', '#gsi1pk': 'gsi1pk', '#gsi1sk': 'gsi1sk' };
+    const values: Record<string, unknown> = {
+      ':expected': operation.revision,
+      ':next': operation.revision + 1,
+      ':now': this.clock.now(),
+    };
+    const set = ['#revision = :next', '#updatedAt = :now'];
+    const remove: string[] = [];
+    for (const field of savedFields) {
+      names[`#${field}`] = field;
+      const value = operation[field];
+      if (value === undefined) {
+        remove.push(`#${field}`);
+      } else {
+        values[`:${field}`] = value;
+        set.push(`#${field} = :${field}`);
+      }
+    }
+    if (operation.status === 'running') {
+      const active = activeKeys(operation);
+      values[':gsi1pk'] = active.gsi1pk;
+      values[':gsi1sk'] = active.gsi1sk;
+      set.push('#gsi1pk = :gsi1pk', '#gsi1sk = :gsi1sk');
+    } else {
+      remove.push('#gsi1pk', '#gsi1sk');
+    }
+    try {
+      const result = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.operation(operation.id),
+          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+          ConditionExpression: 'attribute_exists(pk) AND #revision = :expected',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return parseItem(result.Attributes ?? {}, operationSchema, keys.operation(operation.id));
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new StaleOperationError(operation.id, operation.revision);
+      throw error;
+    }
+  }
+
+  /**
+   * Takes or renews the operation's lease for `owner` until now + leaseMs, iff it is running and the lease is
+   * free, expired (until < now) or already ours. Bumps the revision (so a replica that lost the lease gets
+   * StaleOperationError on its next save); updatedAt is left alone, it tells of progress. Returns the claimed
+   * operation, or undefined when another replica holds a live lease, the operation is finished, or missing.
+   */
+  async claimOperation(id: string, owner: string, leaseMs: number): Promise<Operation | undefined> {
+    const now = this.clock.now();
+    try {
+      const result = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.operation(id),
+          UpdateExpression: 'SET #lease = :lease, #revision = #revision + :one',
+          ConditionExpression:
+            '#status = :running AND (attribute_not_exists(#lease) OR #lease.#until < :now OR #lease.#owner = :owner)',
+          ExpressionAttributeNames: { '#lease': 'lease', '#revision': 'revision', '#status': 'status', '#until': 'until', '#owner': 'owner' },
+          ExpressionAttributeValues: { ':lease': { owner, until: now + leaseMs }, ':one': 1, ':running': 'running', ':now': now, ':owner': owner },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return parseItem(result.Attributes ?? {}, operationSchema, keys.operation(id));
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  /** Running operations, oldest first, from the sparse `active` index (eventually consistent). */
+  async listActiveOperations(): Promise<Operation[]> {
+    const items = await this.queryAll({
+      IndexName: activeIndex,
+      KeyConditionExpression: 'gsi1pk = :active',
+      ExpressionAttributeValues: { ':active': ACTIVE },
+    });
+    return items.map((item) => parseItem(item, operationSchema)).filter((op) => op.status === 'running');
+  }
+
+  /**
+   * Marks a running operation for cancellation ({ by, at: now }); the first request wins, a repeat changes
+   * nothing. Does not bump the revision (see saveOperation). Returns the operation, or undefined when it is
+   * missing or no longer running.
+   */
+  async requestCancel(id: string, by: string): Promise<Operation | undefined> {
+    try {
+      const result = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.operation(id),
+          UpdateExpression: 'SET #cancel = if_not_exists(#cancel, :cancel)',
+          ConditionExpression: '#status = :running',
+          ExpressionAttributeNames: { '#cancel': 'cancelRequested', '#status': 'status' },
+          ExpressionAttributeValues: { ':cancel': { by, at: this.clock.now() }, ':running': 'running' },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return parseItem(result.Attributes ?? {}, operationSchema, keys.operation(id));
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  // ---- locks ----
+
+  async getLock(app: string): Promise<AppLock | undefined> {
+    return this.get(keys.lock(app), appLock);
+  }
+
+  /** Deletes the app's lock iff it belongs to operationId; a lock that is gone or held by another is left alone. */
+  async releaseLock(app: string, operationId: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.lock(app),
+          ConditionExpression: 'operationId = :id',
+          ExpressionAttributeValues: { ':id': operationId },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  // ---- audit ----
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: keys.auditPk(entry.app), sk: `${timeKey(entry.at)}#${randomBytes(6).toString('hex')}`, type: 'audit', ...entry },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  /** Newest first; at most `limit` entries (default 50). */
+  async listAudit(app: string, limit = DEFAULT_AUDIT_LIMIT): Promise<AuditEntry[]> {
+    if (limit <= 0) return [];
+    const items = await this.queryAll(
+      {
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.auditPk(app) },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+      },
+      limit,
+    );
+    return items.map((item) => parseItem(item, auditEntry));
+  }
+
+  // ---- helpers ----
+
+  private async get<T>(key: { pk: string; sk: string }, schema: z.ZodType<T>): Promise<T | undefined> {
+    const result = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    return result.Item ? parseItem(result.Item, schema) : undefined;
+  }
+
+  /** Every page of a query, or the first `limit` items. */
+  private async queryAll(
+    input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName' | 'ExclusiveStartKey' | 'Limit'>,
+    limit?: number,
+  ): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          ...input,
+          TableName: this.tableName,
+          ExclusiveStartKey: startKey,
+          ...(limit !== undefined ? { Limit: limit - items.length } : {}),
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && (limit === undefined || items.length < limit));
+    return items;
+  }
+}
+
+function activeKeys(operation: Operation): { gsi1pk?: string; gsi1sk?: string } {
+  return operation.status === 'running' ? { gsi1pk: ACTIVE, gsi1sk: timeKey(operation.createdAt) } : {};
+}
+
+/** Parses a raw item with its schema, without the table's plumbing attributes; a mismatch is a CorruptItemError. */
+export function parseItem<T>(item: Item, schema: z.ZodType<T>, key?: { pk: string; sk: string }): T {
+  const data: Item = {};
+  for (const [name, value] of Object.entries(item)) if (!PLUMBING.has(name)) data[name] = value;
+  const parsed = schema.safeParse(data);
+  if (parsed.success) return parsed.data;
+  throw new CorruptItemError(
+    String(item.pk ?? key?.pk ?? '?'),
+    String(item.sk ?? key?.sk ?? '?'),
+    parsed.error.issues.map((issue) => ({ field: issue.path.map(String).join('.'), message: issue.message })),
+  );
+}
