@@ -1,0 +1,233 @@
+import type {
+  CopyImageCommandInput,
+  LaunchPermission,
+  CreateImageCommandInput,
+  DeregisterImageCommandInput,
+  DescribeImageAttributeCommandInput,
+  DescribeImagesCommandInput,
+  Image,
+  ModifyImageAttributeCommandInput,
+} from '@aws-sdk/client-ec2';
+import { findImage, findImages, findInstances, idempotent, required, state, type HandlerContext } from './context.js';
+import { fail } from './errors.js';
+import { applyFilters, tagList, tagsFromSpecifications } from './filters.js';
+import { imageState, instanceState, nextId, type ImageRecord, type SnapshotRecord } from './world.js';
+
+export const AMAZON_OWNER_ID = '137112412989';
+
+function describe(ctx: HandlerContext, image: ImageRecord): Image {
+  return {
+    ImageId: image.imageId,
+    Name: image.name,
+    Description: image.description,
+    State: imageState(image, ctx.now),
+    CreationDate: new Date(image.createdAt).toISOString(),
+    OwnerId: image.ownerId,
+    ImageOwnerAlias: image.ownerAlias,
+    ImageLocation: `${image.ownerAlias ?? image.ownerId}/${image.name}`,
+    Public: image.public,
+    Tags: tagList(image.tags),
+    BlockDeviceMappings: [
+      { DeviceName: '/dev/xvda', Ebs: { SnapshotId: image.snapshotId, VolumeSize: 8, VolumeType: 'gp3', DeleteOnTermination: true, Encrypted: false } },
+    ],
+    Architecture: 'x86_64',
+    ImageType: 'machine',
+    PlatformDetails: 'Linux/UNIX',
+    RootDeviceName: '/dev/xvda',
+    RootDeviceType: 'ebs',
+    VirtualizationType: 'hvm',
+    Hypervisor: 'xen',
+    EnaSupport: true,
+    SourceInstanceId: image.sourceInstanceId,
+    SourceImageId: image.sourceImageId,
+    SourceImageRegion: image.sourceRegion,
+  };
+}
+
+function describeImages(ctx: HandlerContext, input: DescribeImagesCommandInput) {
+  let images = input.ImageIds?.length ? findImages(ctx, input.ImageIds) : state(ctx).images;
+  if (input.Owners?.length) {
+    const owners = input.Owners;
+    images = images.filter((image) =>
+      owners.some((owner) =>
+        owner === 'self' ? image.ownerId === ctx.world.accountId : owner === image.ownerAlias || owner === image.ownerId,
+      ),
+    );
+  }
+  images = applyFilters(
+    images,
+    input.Filters,
+    {
+      name: (i) => i.name,
+      'image-id': (i) => i.imageId,
+      state: (i) => imageState(i, ctx.now),
+      'owner-id': (i) => i.ownerId,
+      'owner-alias': (i) => i.ownerAlias,
+      description: (i) => i.description,
+      'is-public': (i) => String(i.public),
+      architecture: () => 'x86_64',
+      'root-device-type': () => 'ebs',
+      'virtualization-type': () => 'hvm',
+    },
+    (i) => i.tags,
+  );
+  return { Images: images.map((image) => describe(ctx, image)) };
+}
+
+/** AMI names: 3-128 characters of letters, digits and ( ) [ ] space . / - ' @ _ */
+const AMI_NAME = /^[A-Za-z0-9()[\] ./\-'@_]{3,128}$/;
+
+function checkName(ctx: HandlerContext, name: string | undefined): string {
+  const value = required(name, 'Name');
+  if (!AMI_NAME.test(value)) {
+    fail('InvalidAMIName.Malformed', `AMI names must be between 3 and 128 characters long, and may contain letters, numbers, '(', ')', '.', '-', '/' and '_'`);
+  }
+  if (state(ctx).images.some((image) => image.name === value && image.ownerId === ctx.world.accountId)) {
+    fail('InvalidAMIName.Duplicate', `AMI name ${value} is already in use by AMI ${state(ctx).images.find((i) => i.name === value)?.imageId}`);
+  }
+  return value;
+}
+
+/** A new image and its one snapshot, both ready at `readyAt` (null: never). */
+function addImage(
+  ctx: HandlerContext,
+  fields: Omit<ImageRecord, 'imageId' | 'region' | 'ownerId' | 'createdAt' | 'availableAt' | 'snapshotId' | 'launchPermissions' | 'public'>,
+  snapshotTags: Record<string, string>,
+  readyAt: number | null,
+  snapshotDescription: (imageId: string) => string,
+): ImageRecord {
+  const imageId = nextId(ctx.world, 'ami');
+  const snapshot: SnapshotRecord = {
+    snapshotId: nextId(ctx.world, 'snap'),
+    region: ctx.region,
+    volumeId: nextId(ctx.world, 'vol'),
+    ownerId: ctx.world.accountId,
+    description: snapshotDescription(imageId),
+    startedAt: ctx.now,
+    completedAt: readyAt,
+    tags: snapshotTags,
+    createVolumePermissions: [],
+    volumeSize: 8,
+  };
+  const image: ImageRecord = {
+    ...fields,
+    imageId,
+    region: ctx.region,
+    ownerId: ctx.world.accountId,
+    createdAt: ctx.now,
+    availableAt: readyAt,
+    snapshotId: snapshot.snapshotId,
+    launchPermissions: [],
+    public: false,
+  };
+  state(ctx).snapshots.push(snapshot);
+  state(ctx).images.push(image);
+  return image;
+}
+
+function createImage(ctx: HandlerContext, input: CreateImageCommandInput) {
+  const [instance] = findInstances(ctx, [required(input.InstanceId, 'InstanceId')]);
+  const current = instanceState(instance!, ctx.now);
+  if (!['running', 'stopping', 'stopped'].includes(current)) {
+    fail('IncorrectInstanceState', `The instance '${instance!.instanceId}' is not in the 'running' or 'stopped' state (it is '${current}').`);
+  }
+  const name = checkName(ctx, input.Name);
+  const tags = tagsFromSpecifications(input.TagSpecifications, ['image', 'snapshot']);
+  const app = instance!.tags['bakery:app'];
+  const image = addImage(
+    ctx,
+    { name, description: input.Description, tags: tags.image ?? {}, sourceInstanceId: instance!.instanceId, app },
+    tags.snapshot ?? {},
+    ctx.faults.imageStuck(app) ? null : ctx.now + ctx.timings.imageMs,
+    (imageId) => `Created by CreateImage(${instance!.instanceId}) for ${imageId}`,
+  );
+  return { ImageId: image.imageId };
+}
+
+function copyImage(ctx: HandlerContext, input: CopyImageCommandInput) {
+  const sourceRegion = required(input.SourceRegion, 'SourceRegion');
+  const source = findImage(ctx, required(input.SourceImageId, 'SourceImageId'), sourceRegion);
+  if (imageState(source, ctx.now) !== 'available') {
+    fail('IncorrectState', `Image ${source.imageId} is not in a valid state for copying: pending`);
+  }
+  const tags = tagsFromSpecifications(input.TagSpecifications, ['image', 'snapshot']);
+  const { id } = idempotent(ctx, 'CopyImage', input.ClientToken, input, () => {
+    const name = checkName(ctx, input.Name);
+    const copied = input.CopyImageTags ? source.tags : {};
+    const image = addImage(
+      ctx,
+      {
+        name,
+        description: input.Description,
+        tags: { ...copied, ...tags.image },
+        sourceImageId: source.imageId,
+        sourceRegion,
+        app: source.app,
+      },
+      tags.snapshot ?? {},
+      ctx.faults.imageStuck(source.app) ? null : ctx.now + ctx.timings.copyMs,
+      (imageId) => `Copied for DestinationAmi ${imageId} from SourceAmi ${source.imageId} for SourceSnapshot ${source.snapshotId}.`,
+    );
+    return image.imageId;
+  });
+  return { ImageId: id };
+}
+
+function ownImage(ctx: HandlerContext, imageId: string | undefined): ImageRecord {
+  const image = findImage(ctx, imageId);
+  if (image.ownerId !== ctx.world.accountId) fail('AuthFailure', `Not authorized for image:${image.imageId}`);
+  return image;
+}
+
+const ACCOUNT_ID = /^\d{12}$/;
+
+function modifyImageAttribute(ctx: HandlerContext, input: ModifyImageAttributeCommandInput) {
+  const image = ownImage(ctx, input.ImageId);
+  const byUserIds: LaunchPermission[] = input.Attribute === 'launchPermission' ? (input.UserIds ?? []).map((UserId) => ({ UserId })) : [];
+  const add = [...(input.LaunchPermission?.Add ?? []), ...(input.OperationType === 'add' ? byUserIds : [])];
+  const remove = [...(input.LaunchPermission?.Remove ?? []), ...(input.OperationType === 'remove' ? byUserIds : [])];
+  for (const permission of [...add, ...remove]) {
+    if (permission.Group === 'all') continue;
+    if (!ACCOUNT_ID.test(permission.UserId ?? '')) {
+      fail('InvalidAMIAttributeItemValue', `Invalid attribute item value "${permission.UserId}" for userId item type.`);
+    }
+  }
+  if (input.Description?.Value !== undefined) image.description = input.Description.Value;
+  if (add.some((p) => p.Group === 'all')) image.public = true;
+  if (remove.some((p) => p.Group === 'all')) image.public = false;
+  const added = add.flatMap((p) => (p.UserId ? [p.UserId] : []));
+  const removed = remove.flatMap((p) => (p.UserId ? [p.UserId] : []));
+  image.launchPermissions = [...new Set([...image.launchPermissions, ...added])].filter((id) => !removed.includes(id));
+  return {};
+}
+
+function describeImageAttribute(ctx: HandlerContext, input: DescribeImageAttributeCommandInput) {
+  const image = ownImage(ctx, input.ImageId);
+  switch (input.Attribute) {
+    case 'launchPermission':
+      return {
+        ImageId: image.imageId,
+        LaunchPermissions: [...(image.public ? [{ Group: 'all' as const }] : []), ...image.launchPermissions.map((UserId) => ({ UserId }))],
+      };
+    case 'description':
+      return { ImageId: image.imageId, Description: { Value: image.description } };
+    default:
+      return fail('UnsupportedOperation', `The simulated AWS does not model the image attribute '${input.Attribute}'`);
+  }
+}
+
+function deregisterImage(ctx: HandlerContext, input: DeregisterImageCommandInput) {
+  const image = ownImage(ctx, input.ImageId);
+  // Like EC2, the snapshots stay: whoever deregisters deletes them.
+  state(ctx).images = state(ctx).images.filter((other) => other !== image);
+  return { Return: true };
+}
+
+export const imageHandlers = {
+  DescribeImages: describeImages,
+  CreateImage: createImage,
+  CopyImage: copyImage,
+  ModifyImageAttribute: modifyImageAttribute,
+  DescribeImageAttribute: describeImageAttribute,
+  DeregisterImage: deregisterImage,
+};

@@ -1,0 +1,185 @@
+import type {
+  DescribeInstancesCommandInput,
+  GetConsoleOutputCommandInput,
+  Instance,
+  RunInstancesCommandInput,
+  StopInstancesCommandInput,
+  TerminateInstancesCommandInput,
+} from '@aws-sdk/client-ec2';
+import { artifactUrlOf, consoleLines } from './builder.js';
+import { findImage, findInstances, idempotent, required, state, type HandlerContext } from './context.js';
+import { fail } from './errors.js';
+import { applyFilters, tagList, tagsFromSpecifications } from './filters.js';
+import { imageState, instanceState, instanceStateCodes, instanceVisible, nextId, type InstanceRecord } from './world.js';
+
+function describe(ctx: HandlerContext, instance: InstanceRecord): Instance {
+  const name = instanceState(instance, ctx.now);
+  return {
+    InstanceId: instance.instanceId,
+    ImageId: instance.imageId,
+    InstanceType: instance.instanceType as Instance['InstanceType'],
+    State: { Code: instanceStateCodes[name], Name: name },
+    StateTransitionReason: instance.terminateRequestedAt !== undefined ? 'User initiated' : '',
+    LaunchTime: new Date(instance.launchedAt),
+    Placement: { AvailabilityZone: `${instance.region}a`, Tenancy: 'default' },
+    PrivateIpAddress: name === 'terminated' ? undefined : instance.privateIp,
+    SubnetId: name === 'terminated' ? undefined : instance.subnetId,
+    SecurityGroups: instance.securityGroupIds.map((GroupId) => ({ GroupId, GroupName: GroupId })),
+    IamInstanceProfile: instance.iamInstanceProfileArn ? { Arn: instance.iamInstanceProfileArn, Id: 'AIPAVSIMULATED' } : undefined,
+    ClientToken: instance.clientToken,
+    Tags: tagList(instance.tags),
+    Architecture: 'x86_64',
+    RootDeviceType: 'ebs',
+    RootDeviceName: '/dev/xvda',
+    VirtualizationType: 'hvm',
+    Hypervisor: 'xen',
+    EnaSupport: true,
+    BlockDeviceMappings:
+      name === 'terminated'
+        ? []
+        : [{ DeviceName: '/dev/xvda', Ebs: { VolumeId: instance.volumeId, Status: 'attached', DeleteOnTermination: true, AttachTime: new Date(instance.launchedAt) } }],
+  };
+}
+
+function runInstances(ctx: HandlerContext, input: RunInstancesCommandInput) {
+  const min = required(input.MinCount, 'MinCount');
+  const max = required(input.MaxCount, 'MaxCount');
+  if (min < 1 || max < min) fail('InvalidParameterValue', `Invalid MinCount ${min} / MaxCount ${max}`);
+  const image = findImage(ctx, required(input.ImageId, 'ImageId'));
+  if (imageState(image, ctx.now) !== 'available') {
+    fail('InvalidAMIID.NotFound', `The image id '[${image.imageId}]' does not exist or is not available`);
+  }
+  const tags = tagsFromSpecifications(input.TagSpecifications, ['instance', 'volume']);
+  const region = state(ctx);
+  const { id: reservationId } = idempotent(ctx, 'RunInstances', input.ClientToken, input, () => {
+    const reservationId = nextId(ctx.world, 'r');
+    const instanceTags = tags.instance ?? {};
+    const profile = input.IamInstanceProfile;
+    for (let n = 0; n < max; n++) {
+      const counter = (ctx.world.counters.i ?? 0) + 1;
+      region.instances.push({
+        instanceId: nextId(ctx.world, 'i'),
+        reservationId,
+        region: ctx.region,
+        imageId: image.imageId,
+        instanceType: input.InstanceType ?? 'm1.small',
+        subnetId: input.SubnetId,
+        securityGroupIds: input.SecurityGroupIds ?? [],
+        iamInstanceProfileArn: profile?.Arn ?? (profile?.Name ? `arn:aws:iam::${ctx.world.accountId}:instance-profile/${profile.Name}` : undefined),
+        userData: input.UserData,
+        artifactUrl: artifactUrlOf(input.UserData),
+        shutdownBehavior: input.InstanceInitiatedShutdownBehavior ?? 'stop',
+        clientToken: input.ClientToken,
+        tags: instanceTags,
+        volumeId: nextId(ctx.world, 'vol'),
+        volumeTags: tags.volume ?? {},
+        privateIp: `10.0.${Math.floor(counter / 250) % 250}.${(counter % 250) + 4}`,
+        launchedAt: ctx.now,
+        runningAt: ctx.now + ctx.timings.bootMs,
+        outcome: ctx.faults.builderOutcome(instanceTags['bakery:app']),
+        scriptMs: ctx.timings.provisionMs,
+      });
+    }
+    return reservationId;
+  });
+  const instances = region.instances.filter((instance) => instance.reservationId === reservationId);
+  return {
+    ReservationId: reservationId,
+    OwnerId: ctx.world.accountId,
+    Groups: [],
+    Instances: instances.map((instance) => describe(ctx, instance)),
+  };
+}
+
+function describeInstances(ctx: HandlerContext, input: DescribeInstancesCommandInput) {
+  const candidates = input.InstanceIds?.length
+    ? findInstances(ctx, input.InstanceIds)
+    : state(ctx).instances.filter((instance) => instanceVisible(instance, ctx.now));
+  const matching = applyFilters(
+    candidates,
+    input.Filters,
+    {
+      'instance-state-name': (i) => instanceState(i, ctx.now),
+      'instance-state-code': (i) => String(instanceStateCodes[instanceState(i, ctx.now)]),
+      'instance-id': (i) => i.instanceId,
+      'image-id': (i) => i.imageId,
+      'client-token': (i) => i.clientToken,
+      'reservation-id': (i) => i.reservationId,
+      'instance-type': (i) => i.instanceType,
+      'subnet-id': (i) => i.subnetId,
+    },
+    (i) => i.tags,
+  );
+  const reservations = new Map<string, InstanceRecord[]>();
+  for (const instance of matching) {
+    reservations.set(instance.reservationId, [...(reservations.get(instance.reservationId) ?? []), instance]);
+  }
+  return {
+    Reservations: [...reservations].map(([ReservationId, instances]) => ({
+      ReservationId,
+      OwnerId: ctx.world.accountId,
+      Groups: [],
+      Instances: instances.map((instance) => describe(ctx, instance)),
+    })),
+  };
+}
+
+function stateChange(ctx: HandlerContext, instance: InstanceRecord, change: () => void) {
+  const before = instanceState(instance, ctx.now);
+  change();
+  const after = instanceState(instance, ctx.now);
+  return {
+    InstanceId: instance.instanceId,
+    PreviousState: { Code: instanceStateCodes[before], Name: before },
+    CurrentState: { Code: instanceStateCodes[after], Name: after },
+  };
+}
+
+function terminateInstances(ctx: HandlerContext, input: TerminateInstancesCommandInput) {
+  const instances = findInstances(ctx, required(input.InstanceIds, 'InstanceIds'));
+  return {
+    TerminatingInstances: instances.map((instance) =>
+      stateChange(ctx, instance, () => {
+        // Idempotent: terminating again changes nothing, as in EC2.
+        if (instance.terminatedAt !== undefined) return;
+        instance.terminateRequestedAt = ctx.now;
+        instance.terminatedAt = ctx.now + ctx.timings.terminateMs;
+      }),
+    ),
+  };
+}
+
+function stopInstances(ctx: HandlerContext, input: StopInstancesCommandInput) {
+  const instances = findInstances(ctx, required(input.InstanceIds, 'InstanceIds'));
+  const gone = instances.find((instance) => instance.terminatedAt !== undefined);
+  if (gone) fail('IncorrectInstanceState', `This instance '${gone.instanceId}' is not in a state from which it can be stopped.`);
+  return {
+    StoppingInstances: instances.map((instance) =>
+      stateChange(ctx, instance, () => {
+        if (instance.stoppedAt !== undefined) return;
+        instance.stopRequestedAt = ctx.now;
+        instance.stoppedAt = ctx.now + ctx.timings.terminateMs;
+      }),
+    ),
+  };
+}
+
+function getConsoleOutput(ctx: HandlerContext, input: GetConsoleOutputCommandInput) {
+  const [instance] = findInstances(ctx, [required(input.InstanceId, 'InstanceId')]);
+  const lines = consoleLines(instance!, ctx.now, ctx.timings.consoleDelayMs);
+  const last = lines.at(-1);
+  return {
+    InstanceId: instance!.instanceId,
+    // Like EC2, no Output at all until something has been written.
+    Output: lines.length ? Buffer.from(lines.map((line) => line.text).join('\n') + '\n').toString('base64') : undefined,
+    Timestamp: new Date(last ? last.at + ctx.timings.consoleDelayMs : ctx.now),
+  };
+}
+
+export const instanceHandlers = {
+  RunInstances: runInstances,
+  DescribeInstances: describeInstances,
+  TerminateInstances: terminateInstances,
+  StopInstances: stopInstances,
+  GetConsoleOutput: getConsoleOutput,
+};

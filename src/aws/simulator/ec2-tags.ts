@@ -1,0 +1,34 @@
+import type { CreateTagsCommandInput, DeleteTagsCommandInput } from '@aws-sdk/client-ec2';
+import { findImage, findInstances, findSnapshot, required, type HandlerContext } from './context.js';
+import { fail } from './errors.js';
+import { validateTags } from './filters.js';
+import type { Tags } from './world.js';
+
+/** The tags of any taggable resource, by its id's prefix; an unknown id fails with that resource's NotFound code. */
+function tagsOf(ctx: HandlerContext, id: string): Tags {
+  if (id.startsWith('i-')) return findInstances(ctx, [id])[0]!.tags;
+  if (id.startsWith('ami-')) return findImage(ctx, id).tags;
+  if (id.startsWith('snap-')) return findSnapshot(ctx, id).tags;
+  return fail('InvalidID', `The ID '${id}' is not valid`);
+}
+
+function createTags(ctx: HandlerContext, input: CreateTagsCommandInput) {
+  const tags = validateTags(required(input.Tags, 'Tags'));
+  // Resolve every resource first, so one unknown id leaves all of them untouched.
+  const targets = required(input.Resources, 'Resources').map((id) => tagsOf(ctx, id));
+  for (const target of targets) Object.assign(target, tags);
+  return {};
+}
+
+function deleteTags(ctx: HandlerContext, input: DeleteTagsCommandInput) {
+  const targets = required(input.Resources, 'Resources').map((id) => tagsOf(ctx, id));
+  for (const target of targets) {
+    for (const key of Object.keys(target)) {
+      const selected = input.Tags === undefined || input.Tags.some((tag) => tag.Key === key && (tag.Value === undefined || tag.Value === target[key]));
+      if (selected) delete target[key];
+    }
+  }
+  return {};
+}
+
+export const tagHandlers = { CreateTags: createTags, DeleteTags: deleteTags };

@@ -1,0 +1,13 @@
+import type { Handler } from './context.js';
+import { imageHandlers } from './ec2-images.js';
+import { instanceHandlers } from './ec2-instances.js';
+import { snapshotHandlers } from './ec2-snapshots.js';
+import { tagHandlers } from './ec2-tags.js';
+
+/** Every EC2 command the simulator answers, by name without the 'Command' suffix. */
+export const ec2Handlers: Record<string, Handler> = {
+  ...instanceHandlers,
+  ...imageHandlers,
+  ...snapshotHandlers,
+  ...tagHandlers,
+};

@@ -1,0 +1,79 @@
+/**
+ * Faults a test or a demo injects into the simulated AWS. API faults ('throttle', 'api-error')
+ * are checked before a command has any effect, so a failed call changes nothing; builder and image
+ * faults are decided when the instance or image is created and stay with it.
+ */
+export type Fault =
+  /** Throttle `times` calls of `command` ('RunInstances', no 'Command' suffix), or of any command. */
+  | { kind: 'throttle'; command?: string; times: number }
+  /** Fail `times` (default 1) calls of `command` with this code; a 5xx is retried by the SDK like a real one. */
+  | { kind: 'api-error'; command: string; code: string; message?: string; status?: number; times?: number }
+  /** The builder's provision script exits non-zero. */
+  | { kind: 'provision-fails'; app?: string }
+  | { kind: 'smoke-fails'; app?: string }
+  | { kind: 'download-fails'; app?: string }
+  /** The instance runs but never reports a result. */
+  | { kind: 'builder-hangs'; app?: string }
+  /** The image stays 'pending' forever. */
+  | { kind: 'image-stuck'; app?: string };
+
+export type BuilderOutcome = 'success' | 'download-fails' | 'provision-fails' | 'smoke-fails' | 'builder-hangs';
+
+/** What a call runs into: nothing, or an error to throw before the command does anything. */
+export type ApiFault = { kind: 'throttle' } | { kind: 'error'; code: string; message: string; status: number };
+
+export class Faults {
+  constructor(private list: Fault[] = []) {}
+
+  inject(fault: Fault): void {
+    this.list.push({ ...fault });
+  }
+
+  clear(): void {
+    this.list = [];
+  }
+
+  all(): Fault[] {
+    return this.list.map((fault) => ({ ...fault }));
+  }
+
+  /** The first API fault matching this command, used up by one. */
+  takeApiFault(command: string): ApiFault | undefined {
+    for (const [index, fault] of this.list.entries()) {
+      if (fault.kind === 'throttle' && (fault.command === undefined || fault.command === command)) {
+        this.useOnce(index, fault.times);
+        return { kind: 'throttle' };
+      }
+      if (fault.kind === 'api-error' && fault.command === command) {
+        this.useOnce(index, fault.times ?? 1);
+        return {
+          kind: 'error',
+          code: fault.code,
+          message: fault.message ?? `Simulated ${fault.code} on ${command}`,
+          status: fault.status ?? 400,
+        };
+      }
+    }
+    return undefined;
+  }
+
+  /** How a builder launched now for `app` will end. */
+  builderOutcome(app: string | undefined): BuilderOutcome {
+    for (const fault of this.list) {
+      if (fault.kind === 'throttle' || fault.kind === 'api-error' || fault.kind === 'image-stuck') continue;
+      if (fault.app === undefined || fault.app === app) return fault.kind;
+    }
+    return 'success';
+  }
+
+  imageStuck(app: string | undefined): boolean {
+    return this.list.some((fault) => fault.kind === 'image-stuck' && (fault.app === undefined || fault.app === app));
+  }
+
+  private useOnce(index: number, times: number): void {
+    const fault = this.list[index];
+    if (!fault || (fault.kind !== 'throttle' && fault.kind !== 'api-error')) return;
+    if (times <= 1) this.list.splice(index, 1);
+    else fault.times = times - 1;
+  }
+}

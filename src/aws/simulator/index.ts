@@ -1,0 +1,220 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { createHash } from 'node:crypto';
+import type { Clock } from '../../clock.js';
+import { cached, type AwsClients } from '../clients.js';
+import type { HandlerContext, Handler } from './context.js';
+import { ec2Handlers } from './ec2.js';
+import { AMAZON_OWNER_ID } from './ec2-images.js';
+import { SimulatedError, serviceError, throttlingError, type Service } from './errors.js';
+import { Faults, type Fault } from './faults.js';
+import { attachMiddleware, simulatorMiddleware, type Dispatch } from './middleware.js';
+import { putParameter, ssmHandlers } from './ssm.js';
+import { realisticTimings, type SimulatorTimings } from './timings.js';
+import {
+  emptyWorld,
+  imageState,
+  instanceState,
+  loadWorld,
+  nextId,
+  regionState,
+  saveWorld,
+  snapshotState,
+  type ImageRecord,
+  type InstanceRecord,
+  type SnapshotRecord,
+  type WorldData,
+} from './world.js';
+
+export { fastTimings, realisticTimings, type SimulatorTimings } from './timings.js';
+export type { Fault } from './faults.js';
+
+export type SimInstance = InstanceRecord & { state: ReturnType<typeof instanceState> };
+export type SimImage = ImageRecord & { state: ReturnType<typeof imageState> };
+export type SimSnapshot = SnapshotRecord & { state: ReturnType<typeof snapshotState> };
+
+export const DEFAULT_ACCOUNT_ID = '123456789012';
+export const AL2023_PARAMETER = '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64';
+export const AL2023_IMAGE_NAME = 'al2023-ami-2023.6.20260101.0-kernel-6.1-x86_64';
+const SEEDED_REGIONS = ['us-east-1', 'eu-west-1'];
+const CREDENTIALS = { accessKeyId: 'SIMULATED', secretAccessKey: 'SIMULATED' };
+
+/**
+ * A simulated AWS account answering real SDK v3 clients in-process (see middleware.ts): EC2
+ * instances, images and snapshots, and SSM parameters, on an injectable clock, with injectable faults,
+ * optionally persisted to a JSON file so local mode survives a restart.
+ */
+export class AwsSimulator {
+  private readonly clock: Clock;
+  private readonly timings: SimulatorTimings;
+  private readonly dataFile: string | undefined;
+  private world: WorldData;
+  private readonly faults: Faults;
+  private readonly callLog: { command: string; region: string; at: number }[] = [];
+  private requests = 0;
+  private readonly ec2Clients = new Map<string, EC2Client>();
+  private readonly ssmClients = new Map<string, SSMClient>();
+
+  constructor(options: { clock: Clock; timings?: SimulatorTimings; dataFile?: string; accountId?: string }) {
+    this.clock = options.clock;
+    this.timings = options.timings ?? realisticTimings;
+    this.dataFile = options.dataFile;
+    const loaded = this.dataFile ? loadWorld(this.dataFile) : undefined;
+    this.world = loaded ?? emptyWorld(options.accountId ?? DEFAULT_ACCOUNT_ID);
+    this.faults = new Faults(this.world.faults);
+    if (!loaded) {
+      for (const region of SEEDED_REGIONS) {
+        this.seedBaseImage({ region, name: AL2023_IMAGE_NAME, ownerAlias: 'amazon', ssmParameter: AL2023_PARAMETER });
+      }
+    }
+  }
+
+  /** Clients wired to this simulator, one per service and region, as realAwsClients() makes them. */
+  clients(): AwsClients {
+    return {
+      ec2: (region) =>
+        cached(this.ec2Clients, region, () => {
+          const client = new EC2Client({ region, credentials: CREDENTIALS, maxAttempts: 8 });
+          this.attach(client, region);
+          return client;
+        }),
+      ssm: (region) =>
+        cached(this.ssmClients, region, () => {
+          const client = new SSMClient({ region, credentials: CREDENTIALS, maxAttempts: 8 });
+          this.attach(client, region);
+          return client;
+        }),
+    };
+  }
+
+  /** Makes any EC2 or SSM client answer from this simulator (tests, bench). */
+  attach(client: EC2Client | SSMClient, region: string): void {
+    const service: Service = client instanceof EC2Client ? 'ec2' : 'ssm';
+    attachMiddleware(client, simulatorMiddleware(service, region, this.dispatch, () => this.nextRequestId()));
+  }
+
+  inject(fault: Fault): void {
+    this.faults.inject(fault);
+    this.save();
+  }
+
+  clearFaults(): void {
+    this.faults.clear();
+    this.save();
+  }
+
+  /** Adds an available base image (and its snapshot) in a region; with ssmParameter, points that parameter at it. */
+  seedBaseImage(input: { region: string; name: string; ownerAlias?: 'amazon'; ssmParameter?: string }): string {
+    const ctx = this.context(input.region);
+    const state = regionState(this.world, input.region);
+    const createdAt = this.clock.now() - 7 * 24 * 3_600_000;
+    const ownerId = input.ownerAlias === 'amazon' ? AMAZON_OWNER_ID : this.world.accountId;
+    const imageId = nextId(this.world, 'ami');
+    const snapshotId = nextId(this.world, 'snap');
+    state.snapshots.push({
+      snapshotId,
+      region: input.region,
+      volumeId: 'vol-ffffffff',
+      ownerId,
+      ownerAlias: input.ownerAlias,
+      description: `Seeded base image ${input.name}`,
+      startedAt: createdAt,
+      completedAt: createdAt,
+      tags: {},
+      createVolumePermissions: [],
+      volumeSize: 8,
+    });
+    state.images.push({
+      imageId,
+      region: input.region,
+      name: input.name,
+      description: input.ownerAlias === 'amazon' ? 'Amazon Linux 2023 AMI 2023.6.20260101.0 x86_64 HVM kernel-6.1' : undefined,
+      ownerId,
+      ownerAlias: input.ownerAlias,
+      createdAt,
+      availableAt: createdAt,
+      snapshotId,
+      tags: {},
+      launchPermissions: [],
+      public: input.ownerAlias === 'amazon',
+    });
+    if (input.ssmParameter) {
+      putParameter(ctx, { Name: input.ssmParameter, Value: imageId, Type: 'String', DataType: 'aws:ec2:image', Overwrite: true });
+    }
+    this.save();
+    return imageId;
+  }
+
+  /** Every call received, including throttled and failed attempts, in order. */
+  calls(): { command: string; region: string; at: number }[] {
+    return this.callLog.map((call) => ({ ...call }));
+  }
+
+  /** All instances (ever), images and snapshots in every region, with their state at clock.now(). */
+  snapshot(): { instances: SimInstance[]; images: SimImage[]; snapshots: SimSnapshot[] } {
+    const now = this.clock.now();
+    const regions = Object.values(this.world.regions);
+    const copy = <T>(value: T): T => structuredClone(value);
+    return {
+      instances: regions.flatMap((r) => r.instances.map((i) => ({ ...copy(i), state: instanceState(i, now) }))),
+      images: regions.flatMap((r) => r.images.map((i) => ({ ...copy(i), state: imageState(i, now) }))),
+      snapshots: regions.flatMap((r) => r.snapshots.map((s) => ({ ...copy(s), state: snapshotState(s, now) }))),
+    };
+  }
+
+  private readonly dispatch: Dispatch = ({ service, region, command, input, requestId }) => {
+    this.callLog.push({ command, region, at: this.clock.now() });
+    try {
+      // API faults come first, so a failed call changes nothing.
+      const fault = this.faults.takeApiFault(command);
+      if (fault) {
+        this.save();
+        throw fault.kind === 'throttle' ? throttlingError(service) : new SimulatedError(fault.code, fault.message, fault.status);
+      }
+      const handler: Handler | undefined = (service === 'ec2' ? ec2Handlers : ssmHandlers)[command];
+      if (!handler) {
+        throw new SimulatedError(
+          'UnsupportedOperation',
+          `The simulated AWS does not implement ${service.toUpperCase()} ${command}; add a handler in src/aws/simulator/`,
+        );
+      }
+      if ((input as { DryRun?: boolean }).DryRun) {
+        throw new SimulatedError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
+      }
+      return this.run(handler, region, command, input);
+    } catch (error) {
+      if (error instanceof SimulatedError) throw serviceError(service, error.code, error.message, requestId, error.status);
+      throw error;
+    }
+  };
+
+  /** Runs a handler; a mutating one is all-or-nothing and is saved after. */
+  private run(handler: Handler, region: string, command: string, input: object): object {
+    const mutating = !/^(Describe|Get)/.test(command);
+    if (!mutating) return handler(this.context(region), input);
+    const before = structuredClone(this.world);
+    try {
+      const result = handler(this.context(region), input);
+      this.save();
+      return result;
+    } catch (error) {
+      this.world = before;
+      throw error;
+    }
+  }
+
+  private context(region: string): HandlerContext {
+    return { world: this.world, region, now: this.clock.now(), timings: this.timings, faults: this.faults };
+  }
+
+  private nextRequestId(): string {
+    const hex = createHash('sha256').update(`request:${++this.requests}`).digest('hex');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  }
+
+  private save(): void {
+    if (!this.dataFile) return;
+    this.world.faults = this.faults.all();
+    saveWorld(this.dataFile, this.world);
+  }
+}

@@ -1,0 +1,35 @@
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { DeserializeMiddleware, MetadataBearer } from '@smithy/types';
+import type { Service } from './errors.js';
+
+/** Answers one call: the command's output, or throws the service's error. */
+export type Dispatch = (call: { service: Service; region: string; command: string; input: object; requestId: string }) => object;
+
+/**
+ * The one seam between the real SDK clients and the simulator. It sits at step 'deserialize',
+ * priority 'high': after the SDK has serialized and signed the request (so production code pays the
+ * same CPU and sees the same validation), BELOW the SDK's retry middleware (step 'finalizeRequest'),
+ * which therefore retries simulated throttling by itself, and before the SDK's deserializer and the
+ * HTTP handler, which it never calls, so no network is touched.
+ */
+export function simulatorMiddleware(service: Service, region: string, dispatch: Dispatch, nextRequestId: () => string): DeserializeMiddleware<object, MetadataBearer> {
+  return (_next, context) => async (args) => {
+    // The SDK names every command in the context, e.g. 'RunInstancesCommand'.
+    const command = (context.commandName ?? 'UnknownCommand').replace(/Command$/, '');
+    const requestId = nextRequestId();
+    const input = (args.input ?? {}) as object;
+    const result = dispatch({ service, region, command, input, requestId });
+    const headers = { 'x-amzn-requestid': requestId, 'content-type': 'text/xml;charset=UTF-8' };
+    return {
+      output: { ...result, $metadata: { httpStatusCode: 200, requestId } },
+      response: { statusCode: 200, reason: 'OK', headers, body: undefined },
+    };
+  };
+}
+
+export function attachMiddleware(client: EC2Client | SSMClient, middleware: DeserializeMiddleware<object, MetadataBearer>): void {
+  const options = { step: 'deserialize' as const, priority: 'high' as const, name: 'awsSimulator', override: true };
+  // The two clients' stacks have different type parameters; the middleware fits both.
+  (client.middlewareStack as EC2Client['middlewareStack']).add(middleware as never, options);
+}
