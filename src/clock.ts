@@ -23,23 +23,56 @@ export const systemClock: Clock = {
 };
 
 /**
- * Virtual time for tests: a sleep advances the clock at once (after letting other work run),
- * so an hour-long bake finishes in milliseconds and the same inputs always give the same timeline.
+ * Virtual time for tests: sleepers wake in order of their wake time, and the clock jumps to the
+ * next wake time once the process has had a moment to run everything else. An hour-long bake
+ * finishes in milliseconds, and heartbeats, polls and coalesced updates still interleave as they
+ * would in real time.
  */
 export class VirtualClock implements Clock {
+  private timers: { at: number; seq: number; wake: () => void }[] = [];
+  private seq = 0;
+  private advancing = false;
+
   constructor(private current = Date.parse('2026-01-01T12:00:00Z')) {}
 
   now(): number {
     return this.current;
   }
 
-  async sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    await new Promise((resolve) => setImmediate(resolve));
-    if (signal?.aborted) throw signal.reason;
-    this.current += Math.max(0, ms);
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const timer = { at: this.current + Math.max(0, ms), seq: this.seq++, wake: () => {
+        signal?.removeEventListener('abort', abort);
+        resolve();
+      } };
+      const abort = (): void => {
+        this.timers = this.timers.filter((t) => t !== timer);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', abort, { once: true });
+      this.timers.push(timer);
+      this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+      this.scheduleAdvance();
+    });
   }
 
+  /** Moves time forward by hand (for tests that drive the clock themselves). */
   advance(ms: number): void {
     this.current += ms;
+  }
+
+  private scheduleAdvance(): void {
+    if (this.advancing) return;
+    this.advancing = true;
+    // A few turns of the event loop let in-process work settle before time jumps.
+    setTimeout(() => {
+      this.advancing = false;
+      const next = this.timers.shift();
+      if (!next) return;
+      this.current = Math.max(this.current, next.at);
+      next.wake();
+      if (this.timers.length > 0) this.scheduleAdvance();
+    }, 1);
   }
 }

@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { cancelAction } from '../src/bake/messages.js';
+import type { BakeParams } from '../src/bake/state.js';
+import type { ChatMessage, SlashCommand } from '../src/chat/surface.js';
+import { amiId, appName, commitSha, ssmParameterName, version } from '../src/config/names.js';
+import { newOperationId, type Core } from '../src/core.js';
+import { formatTime } from '../src/operations/format.js';
+import type { Command } from './command.js';
+import { firstIssue, splitWords, usageError, type Parsed } from './grammar.js';
+
+export const usage = '/bake <app> <version> [--base <ami-id>|ssm:<parameter-name>] [--commit <sha>] [--force]';
+
+export const help: ChatMessage = {
+  text: '*/bake* — bake a tested, tagged machine image of one version of an app',
+  lines: [
+    `Usage: \`${usage}\``,
+    '`--base ami-0123…` or `--base ssm:/aws/service/…` bakes on that base instead of the app’s configured one',
+    '`--commit <sha>` records the commit the version was built from (tagged on the image)',
+    '`--force` bakes again even if this version is already baked on this base',
+    'The bake posts a thread here with every step and its timing; its *Cancel* button stops it and cleans up.',
+  ],
+  tone: 'info',
+};
+
+export const bakeRequest = z.object({
+  app: appName,
+  version,
+  base: z.union([amiId, z.string().startsWith('ssm:').pipe(z.string().transform((s) => s.slice(4)).pipe(ssmParameterName).transform((s) => `ssm:${s}`))], {
+    error: 'the base is an AMI id (ami-0123…) or ssm:<parameter-name>',
+  }).optional(),
+  commit: commitSha.optional(),
+  force: z.boolean(),
+});
+export type BakeRequest = z.infer<typeof bakeRequest>;
+
+/** `/bake help`, or a bake request. */
+export function parseBake(text: string): Parsed<BakeRequest | 'help'> {
+  if (/^\s*(help)?\s*$/i.test(text)) return { ok: true, value: 'help' };
+  const words = splitWords(text, ['base', 'commit'], ['force']);
+  if (!words.ok) return words;
+  const { positional, flags } = words.value;
+  if (positional.length > 2) return { ok: false, error: `unexpected "${positional[2]!.slice(0, 40)}": give one app and one version` };
+  const input = { app: positional[0], version: positional[1], base: flags.base, commit: flags.commit, force: flags.force === true };
+  const parsed = bakeRequest.safeParse(input);
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: firstIssue(parsed.error, input) };
+}
+
+const cancelValue = z.string().regex(/^op-[a-z0-9]+-[0-9a-f]{8}$/);
+
+export const bake: Command = {
+  name: '/bake',
+  summary: 'Bake a tested, tagged AMI of an app version',
+  usage,
+
+  async handle(core: Core, command: SlashCommand) {
+    const parsed = parseBake(command.text);
+    if (!parsed.ok) return usageError(parsed.error, usage);
+    if (parsed.value === 'help') return help;
+    const request = parsed.value;
+
+    const config = await core.store.getAppConfig(request.app);
+    if (!config) {
+      const known = Object.keys(await core.store.listAppConfigs()).sort();
+      return usageError(`unknown app "${request.app}"; configured apps: ${known.join(', ') || 'none'}`, usage);
+    }
+
+    if (!request.force && !request.base) {
+      const release = await core.store.getRelease(request.app, request.version);
+      if (release) {
+        return {
+          text: `*${release.app} ${release.version}* is already baked: \`${Object.values(release.amis)[0]}\` (${release.amiName})`,
+          lines: [`Base \`${release.baseAmi}\` ${release.baseAmiName}, by ${release.bakedBy}, ${formatTime(release.bakedAt, core.clock.now())}.`, 'Add `--force` to bake it again.'],
+          tone: 'info',
+        };
+      }
+    }
+
+    const now = core.clock.now();
+    const id = newOperationId(core.clock);
+    const params: BakeParams = { base: request.base, commit: request.commit, force: request.force, requestedByName: `@${command.user.name}` };
+    const result = await core.runner.start({
+      requestId: command.requestId,
+      operation: { id, kind: 'bake', app: request.app, version: request.version, requestedBy: command.user.id, channel: command.channel, params, state: {}, steps: [], status: 'running', createdAt: now, updatedAt: now, revision: 0 },
+      lock: { app: request.app, operationId: id, kind: 'bake', version: request.version, requestedBy: `@${command.user.name}`, since: now },
+    });
+    switch (result.outcome) {
+      case 'started':
+        await core.store.appendAudit({ app: request.app, at: now, actor: command.user.id, action: 'bake requested', operationId: id, detail: `${request.version}${request.force ? ' --force' : ''}` });
+        return undefined;
+      case 'duplicate-request':
+        return undefined;
+      case 'busy': {
+        const lock = result.lock;
+        return { text: `✗ busy: ${lock.kind === 'bake' ? 'baking' : lock.kind} ${lock.app} ${lock.version} since ${formatTime(lock.since, now)}, asked by ${lock.requestedBy}`, lines: ['Wait for it to finish, or press its *Cancel* button.'], tone: 'failed' };
+      }
+    }
+  },
+
+  buttons: {
+    async [cancelAction](core, press) {
+      const id = cancelValue.safeParse(press.value);
+      if (!id.success) return { text: '✗ That button is not one Bakery made.', tone: 'failed' };
+      const operation = await core.runner.cancel(id.data, `@${press.user.name}`);
+      if (!operation) return { text: '✗ No such bake.', tone: 'failed' };
+      if (operation.status !== 'running') return { text: `That bake already ${operation.status === 'succeeded' ? 'finished' : operation.status}.`, tone: 'info' };
+      return { text: `Cancelling the bake of ${operation.app} ${operation.version}; the builder is being cleaned up.`, tone: 'info' };
+    },
+  },
+};

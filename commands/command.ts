@@ -1,0 +1,12 @@
+import type { ButtonPress, ChatMessage, SlashCommand } from '../src/chat/surface.js';
+import type { Core } from '../src/core.js';
+
+/** One slash command: its name, its one-line summary and usage, and what it does. */
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  handle(core: Core, command: SlashCommand): Promise<ChatMessage | undefined>;
+  /** Buttons this command's messages carry, by action id. */
+  buttons?: Record<string, (core: Core, press: ButtonPress) => Promise<ChatMessage | undefined>>;
+}

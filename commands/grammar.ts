@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import type { ChatMessage } from '../src/chat/surface.js';
+
+/*
+ * The shared shape of a slash command's text: positional words, then --flags. Each command's zod
+ * schema then says what the words and flags must be.
+ */
+
+export interface Words {
+  positional: string[];
+  flags: Record<string, string | true>;
+}
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/**
+ * Splits the text into words and flags. Phones and some keyboards turn "--" into "—", so an
+ * em or en dash starts a flag too.
+ */
+export function splitWords(text: string, flagsWithValues: readonly string[], switches: readonly string[]): Parsed<Words> {
+  const tokens = text.trim().split(/\s+/).filter(Boolean).map((token) => token.replace(/^[—–]/, '--'));
+  const positional: string[] = [];
+  const flags: Record<string, string | true> = {};
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    if (!token.startsWith('--')) {
+      positional.push(token);
+      continue;
+    }
+    const [rawName, inlineValue] = token.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const name = rawName.toLowerCase();
+    if (name in flags) return { ok: false, error: `--${name} is given twice` };
+    if (switches.includes(name)) {
+      if (inlineValue !== undefined) return { ok: false, error: `--${name} takes no value` };
+      flags[name] = true;
+    } else if (flagsWithValues.includes(name)) {
+      const value = inlineValue ?? tokens[++i];
+      if (value === undefined || value === '' || value.startsWith('--')) return { ok: false, error: `--${name} needs a value` };
+      flags[name] = value;
+    } else {
+      return { ok: false, error: `unknown option --${name.slice(0, 30)}` };
+    }
+  }
+  return { ok: true, value: { positional, flags } };
+}
+
+/** The first problem zod found, said plainly: `version "v 1": versions are …`. */
+export function firstIssue(error: z.ZodError, input: Record<string, unknown>): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid input';
+  const field = issue.path[0];
+  if (field === undefined) return issue.message;
+  const given = input[String(field)];
+  const shown = typeof given === 'string' ? ` "${given.slice(0, 40)}"` : '';
+  return given === undefined ? `missing ${String(field)}` : `${String(field)}${shown}: ${issue.message}`;
+}
+
+export function usageError(error: string, usage: string): ChatMessage {
+  return { text: `✗ ${error}`, lines: [`Usage: \`${usage}\``], tone: 'failed' };
+}

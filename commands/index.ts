@@ -1,0 +1,35 @@
+import type { ButtonPress, ChatHandlers, ChatMessage, SlashCommand } from '../src/chat/surface.js';
+import type { Core } from '../src/core.js';
+import { bake } from './bake.js';
+import { bakeryCommand } from './bakery.js';
+import type { Command } from './command.js';
+
+export const commands: Command[] = [bake, bakeryCommand(() => commands)];
+
+const failure: ChatMessage = { text: '✗ Something went wrong on Bakery’s side; it has been logged. Try again in a moment.', tone: 'failed' };
+
+/** Routes what a chat surface received to the command that owns it; nothing a user sends can crash it. */
+export function commandHandlers(core: Core): ChatHandlers {
+  return {
+    async onCommand(command: SlashCommand) {
+      const owner = commands.find((c) => c.name === command.command);
+      if (!owner) return { text: `✗ Unknown command ${command.command.slice(0, 30)}. Try \`/bakery help\`.`, tone: 'failed' };
+      try {
+        return await owner.handle(core, command);
+      } catch (error) {
+        core.log.error({ err: error, command: command.command, user: command.user.id }, 'command failed');
+        return failure;
+      }
+    },
+    async onButton(press: ButtonPress) {
+      const handler = commands.flatMap((c) => Object.entries(c.buttons ?? {})).find(([actionId]) => actionId === press.actionId)?.[1];
+      if (!handler) return { text: '✗ That button is no longer in use.', tone: 'failed' };
+      try {
+        return await handler(core, press);
+      } catch (error) {
+        core.log.error({ err: error, action: press.actionId, user: press.user.id }, 'button failed');
+        return failure;
+      }
+    },
+  };
+}

@@ -1,0 +1,12 @@
+/** The AWS error code of an SDK error (its name), or undefined for anything else. */
+export function errorCode(error: unknown): string | undefined {
+  if (error && typeof error === 'object' && '$metadata' in error && 'name' in error) return String(error.name);
+  return undefined;
+}
+
+/** A message an operator can act on, from any error the SDK throws. */
+export function describeAwsError(error: unknown): string {
+  const code = errorCode(error);
+  const message = error instanceof Error ? error.message : String(error);
+  return code && !message.startsWith(code) ? `${code}: ${message}` : message;
+}

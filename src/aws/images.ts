@@ -1,0 +1,151 @@
+import {
+  CopyImageCommand,
+  CreateImageCommand,
+  CreateTagsCommand,
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
+  DescribeImagesCommand,
+  ModifyImageAttributeCommand,
+  ModifySnapshotAttributeCommand,
+  type Image,
+} from '@aws-sdk/client-ec2';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import type { BaseImageSource } from '../config/apps.js';
+import type { AwsClients } from './clients.js';
+import { errorCode } from './errors.js';
+import { clientToken, imageTags, tagKeys, type Provenance } from './provenance.js';
+
+export interface BaseImage {
+  id: string;
+  name: string;
+}
+
+/** The base AMI for a bake: a fixed id, the value of an SSM parameter, or the newest image matching a name. */
+export async function resolveBaseImage(aws: AwsClients, region: string, source: BaseImageSource): Promise<BaseImage> {
+  if ('id' in source) return describeBase(aws, region, source.id, `base AMI ${source.id}`);
+  if ('ssm' in source) {
+    const parameter = await aws.ssm(region).send(new GetParameterCommand({ Name: source.ssm })).catch((error: unknown) => {
+      if (errorCode(error) === 'ParameterNotFound') throw new Error(`SSM parameter ${source.ssm} does not exist in ${region}`);
+      throw error;
+    });
+    const id = parameter.Parameter?.Value ?? '';
+    if (!/^ami-[0-9a-f]{8,17}$/.test(id)) throw new Error(`SSM parameter ${source.ssm} holds "${id.slice(0, 40)}", not an AMI id`);
+    return describeBase(aws, region, id, `base AMI ${id} (from SSM parameter ${source.ssm})`);
+  }
+  const { Images = [] } = await aws.ec2(region).send(
+    new DescribeImagesCommand({ Owners: [source.owner], Filters: [{ Name: 'name', Values: [source.name] }, { Name: 'state', Values: ['available'] }] }),
+  );
+  const newest = Images.sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0];
+  if (!newest?.ImageId) throw new Error(`no available image named ${source.name} owned by ${source.owner} in ${region}`);
+  return { id: newest.ImageId, name: newest.Name ?? newest.ImageId };
+}
+
+async function describeBase(aws: AwsClients, region: string, id: string, what: string): Promise<BaseImage> {
+  const image = await describeImage(aws, region, id);
+  if (!image) throw new Error(`${what} does not exist in ${region}`);
+  if (image.State !== 'available') throw new Error(`${what} is ${image.State}, not available`);
+  return { id, name: image.Name ?? id };
+}
+
+export async function describeImage(aws: AwsClients, region: string, imageId: string): Promise<Image | undefined> {
+  try {
+    const { Images = [] } = await aws.ec2(region).send(new DescribeImagesCommand({ ImageIds: [imageId] }));
+    return Images[0];
+  } catch (error) {
+    if (errorCode(error) === 'InvalidAMIID.NotFound') return undefined;
+    throw error;
+  }
+}
+
+/** Images Bakery already made for this app and version on this base, newest first. */
+export async function findBakedImages(aws: AwsClients, region: string, p: { app: string; version: string; baseAmi: string }): Promise<Image[]> {
+  const { Images = [] } = await aws.ec2(region).send(
+    new DescribeImagesCommand({
+      Owners: ['self'],
+      Filters: [
+        { Name: `tag:${tagKeys.app}`, Values: [p.app] },
+        { Name: `tag:${tagKeys.version}`, Values: [p.version] },
+        { Name: `tag:${tagKeys.baseAmi}`, Values: [p.baseAmi] },
+        { Name: 'state', Values: ['available', 'pending'] },
+      ],
+    }),
+  );
+  return Images.sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''));
+}
+
+/** Images an operation made, in any region (used to clean up after a failed or cancelled bake). */
+export async function findImagesOfOperation(aws: AwsClients, region: string, operationId: string): Promise<Image[]> {
+  const { Images = [] } = await aws.ec2(region).send(
+    new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: `tag:${tagKeys.operation}`, Values: [operationId] }] }),
+  );
+  return Images;
+}
+
+/**
+ * Creates the image from the builder, tagged on the image and its snapshots. The name is
+ * deterministic per operation, so a repeat after a crash finds the image instead of making another.
+ */
+export async function createImage(aws: AwsClients, region: string, builderId: string, name: string, p: Provenance): Promise<string> {
+  const tags = imageTags(p);
+  try {
+    const { ImageId } = await aws.ec2(region).send(
+      new CreateImageCommand({
+        InstanceId: builderId,
+        Name: name,
+        Description: `${p.app} ${p.version} baked by Bakery on ${p.baseAmi}`,
+        TagSpecifications: [
+          { ResourceType: 'image', Tags: tags },
+          { ResourceType: 'snapshot', Tags: tags },
+        ],
+      }),
+    );
+    if (!ImageId) throw new Error('CreateImage returned no image id');
+    return ImageId;
+  } catch (error) {
+    if (errorCode(error) !== 'InvalidAMIName.Duplicate') throw error;
+    const { Images = [] } = await aws.ec2(region).send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }] }));
+    const mine = Images.find((image) => image.Tags?.some((tag) => tag.Key === tagKeys.operation && tag.Value === p.operationId));
+    if (!mine?.ImageId) throw new Error(`an image named ${name} exists but was not made by this bake`);
+    return mine.ImageId;
+  }
+}
+
+export function snapshotIdsOf(image: Image): string[] {
+  return (image.BlockDeviceMappings ?? []).flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : []));
+}
+
+/** Lets other accounts launch the image: launch permission on the image, create-volume on its snapshots. */
+export async function shareImage(aws: AwsClients, region: string, image: Image, accounts: string[]): Promise<void> {
+  const ec2 = aws.ec2(region);
+  await ec2.send(new ModifyImageAttributeCommand({ ImageId: image.ImageId, LaunchPermission: { Add: accounts.map((UserId) => ({ UserId })) } }));
+  for (const snapshotId of snapshotIdsOf(image)) {
+    await ec2.send(new ModifySnapshotAttributeCommand({ SnapshotId: snapshotId, Attribute: 'createVolumePermission', OperationType: 'add', UserIds: accounts }));
+  }
+}
+
+/** Starts a copy in another region; the client token makes a repeat return the same copy. */
+export async function copyImage(aws: AwsClients, sourceRegion: string, sourceImageId: string, region: string, name: string, p: Provenance): Promise<string> {
+  const { ImageId } = await aws.ec2(region).send(
+    new CopyImageCommand({
+      SourceImageId: sourceImageId,
+      SourceRegion: sourceRegion,
+      Name: name,
+      Description: `${p.app} ${p.version} baked by Bakery (copy of ${sourceImageId} from ${sourceRegion})`,
+      ClientToken: clientToken(p.operationId, `copy-${region}`),
+    }),
+  );
+  if (!ImageId) throw new Error(`CopyImage to ${region} returned no image id`);
+  await aws.ec2(region).send(new CreateTagsCommand({ Resources: [ImageId], Tags: imageTags(p) }));
+  return ImageId;
+}
+
+/** Removes an image and its snapshots; used only for images a failed or cancelled bake made. */
+export async function deleteImage(aws: AwsClients, region: string, image: Image): Promise<void> {
+  const ec2 = aws.ec2(region);
+  await ec2.send(new DeregisterImageCommand({ ImageId: image.ImageId }));
+  for (const snapshotId of snapshotIdsOf(image)) {
+    await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })).catch((error: unknown) => {
+      if (errorCode(error) !== 'InvalidSnapshot.NotFound') throw error;
+    });
+  }
+}

@@ -1,0 +1,39 @@
+import type { Clock } from '../clock.js';
+
+/** A wait that ran out of time while AWS was still working: the message says what was still pending. */
+export class WaitTimeout extends Error {
+  override name = 'WaitTimeout';
+}
+
+export interface WaitOptions {
+  clock: Clock;
+  /** What is being waited for, as a person would say it: "image ami-0abc to become available". */
+  what: string;
+  timeoutMs: number;
+  intervalMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The one polling helper. `check` returns a value when the wait is over, or a short description of
+ * what it saw ("pending") to keep waiting; a thrown error ends the wait at once. Throttling inside
+ * `check` is retried by the SDK itself.
+ */
+export async function waitFor<T>(
+  options: WaitOptions,
+  check: () => Promise<{ done: true; value: T } | { done: false; seen: string }>,
+): Promise<T> {
+  const { clock, what, timeoutMs, intervalMs, signal } = options;
+  const deadline = clock.now() + timeoutMs;
+  for (;;) {
+    signal?.throwIfAborted();
+    const result = await check();
+    if (result.done) return result.value;
+    if (clock.now() >= deadline) {
+      throw new WaitTimeout(
+        `gave up waiting for ${what} after ${Math.round(timeoutMs / 60_000)} min; AWS still reports it as ${result.seen}, so it may yet finish`,
+      );
+    }
+    await clock.sleep(Math.min(intervalMs, Math.max(0, deadline - clock.now())), signal);
+  }
+}

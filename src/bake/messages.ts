@@ -1,0 +1,88 @@
+import type { ChatMessage } from '../chat/surface.js';
+import type { Clock } from '../clock.js';
+import { formatDuration } from '../operations/format.js';
+import type { Pipeline } from '../operations/pipeline.js';
+import type { Operation, StepRecord } from '../store/items.js';
+import { bakeParams, type BakeState } from './state.js';
+
+export const cancelAction = 'bake.cancel';
+
+const icons = { done: '✓', failed: '✗', running: '⏳', skipped: '–' } as const;
+
+/** How a bake looks in a chat: the root message kept current, one reply per step, and a summary. */
+export function bakeMessages(clock: Clock): Pick<Pipeline<BakeState>, 'root' | 'stepDone' | 'summary'> {
+  function elapsed(operation: Operation): string {
+    return formatDuration((operation.finishedAt ?? clock.now()) - operation.createdAt);
+  }
+
+  function statusLine(operation: Operation, state: BakeState): string {
+    switch (operation.status) {
+      case 'running': {
+        const current = operation.steps.findLast((s) => s.status === 'running');
+        if (operation.cancelRequested) return `⏳ Cancelling (asked by ${operation.cancelRequested.by}), cleaning up…`;
+        return current
+          ? `⏳ ${current.name} (${operation.steps.length} steps in) · ${elapsed(operation)} so far${current.detail ? ` · ${current.detail}` : ''}`
+          : `⏳ ${operation.steps.filter((s) => s.status === 'done').length} steps done · ${elapsed(operation)} so far`;
+      }
+      case 'succeeded':
+        return state.existingAmi ? `✓ Already baked: \`${state.existingAmi}\`` : `✓ Baked \`${state.imageId}\` in ${elapsed(operation)}`;
+      case 'failed':
+        return `✗ Failed at *${operation.error?.step}*: ${operation.error?.message}`;
+      case 'cancelled':
+        return `✗ Cancelled by ${operation.cancelRequested?.by ?? 'someone'} after ${elapsed(operation)}`;
+    }
+  }
+
+  return {
+    root(operation, state) {
+      const params = bakeParams.parse(operation.params);
+      return {
+        text: `*Bake ${operation.app} ${operation.version}* · asked by ${params.requestedByName}`,
+        lines: [
+          statusLine(operation, state),
+          ...(state.baseAmi ? [`Base: \`${state.baseAmi}\` ${state.baseAmiName ?? ''}`] : []),
+          ...(params.commit ? [`Commit: \`${params.commit}\``] : []),
+          `Operation \`${operation.id}\``,
+        ],
+        tone: operation.status,
+        buttons: operation.status === 'running' && !operation.cancelRequested
+          ? [{ actionId: cancelAction, label: 'Cancel', value: operation.id, style: 'danger' }]
+          : [],
+      };
+    },
+
+    stepDone(_operation, step: StepRecord, title: string): ChatMessage {
+      const took = step.finishedAt !== undefined ? formatDuration(step.finishedAt - step.startedAt) : '';
+      return { text: `${icons[step.status]} *${title}* — ${took}${step.detail ? ` · ${step.detail}` : ''}`, tone: 'info' };
+    },
+
+    summary(operation, state): ChatMessage {
+      const timings = operation.steps
+        .filter((s) => s.status !== 'skipped')
+        .map((s) => `${icons[s.status]} ${s.name} ${s.finishedAt !== undefined ? formatDuration(s.finishedAt - s.startedAt) : ''}`);
+      const cleanup = (state.cleanup ?? []).map((line) => `Cleanup: ${line}`);
+      if (operation.status === 'succeeded' && state.existingAmi) {
+        return { text: `✓ *${operation.app} ${operation.version}* is already baked on this base: \`${state.existingAmi}\`. Add \`--force\` to bake it again.`, tone: 'succeeded' };
+      }
+      if (operation.status === 'succeeded') {
+        const amis = [`\`${state.imageId}\``, ...Object.entries(state.copies ?? {}).map(([region, id]) => `${region}: \`${id}\``)];
+        return {
+          text: `✓ *Baked ${operation.app} ${operation.version}* in ${elapsed(operation)}`,
+          lines: [`AMI ${amis.join(' · ')}`, `Name: \`${state.imageName}\``, `Base: \`${state.baseAmi}\` ${state.baseAmiName ?? ''}`, `Steps: ${timings.join(' · ')}`, `Total: ${elapsed(operation)}`, ...cleanup],
+          tone: 'succeeded',
+        };
+      }
+      const verb = operation.status === 'cancelled' ? 'Cancelled' : 'Failed';
+      return {
+        text: `✗ *${verb}: bake ${operation.app} ${operation.version}* at step *${operation.error?.step}*`,
+        lines: [
+          `Why: ${operation.error?.message ?? 'unknown'}`,
+          ...(operation.error?.log ? [`Builder log (last lines):\n\`\`\`${operation.error.log.slice(-2500)}\`\`\``] : []),
+          `Steps: ${timings.join(' · ')}`,
+          ...cleanup,
+        ],
+        tone: operation.status,
+      };
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+/** What a bake's steps have learned so far; written after each step, read back on resume. */
+export const bakeState = z.object({
+  baseAmi: z.string().optional(),
+  baseAmiName: z.string().optional(),
+  existingAmi: z.string().optional(),
+  builderId: z.string().optional(),
+  imageName: z.string().optional(),
+  imageId: z.string().optional(),
+  /** Region → AMI id of each copy. */
+  copies: z.record(z.string(), z.string()).optional(),
+  cleanup: z.array(z.string()).optional(),
+});
+export type BakeState = z.infer<typeof bakeState>;
+
+/** The request's own options, as /bake parsed them. */
+export const bakeParams = z.object({
+  base: z.string().optional(),
+  commit: z.string().optional(),
+  force: z.boolean().default(false),
+  requestedByName: z.string(),
+});
+export type BakeParams = z.infer<typeof bakeParams>;

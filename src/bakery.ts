@@ -1,0 +1,47 @@
+import { commandHandlers, commands } from '../commands/index.js';
+import type { AwsClients } from './aws/clients.js';
+import { bakePipeline } from './bake/pipeline.js';
+import type { ChatHandlers, ChatSurface } from './chat/surface.js';
+import type { Clock } from './clock.js';
+import type { Core } from './core.js';
+import type { Logger } from './log.js';
+import { OperationRunner, type RunnerEvent } from './operations/runner.js';
+import type { Store } from './store/store.js';
+
+export interface BakeryOptions {
+  store: Store;
+  aws: AwsClients;
+  surface: ChatSurface;
+  clock: Clock;
+  log: Logger;
+  /** This replica's name: leases carry it. */
+  owner: string;
+  leaseMs: number;
+  pollIntervalMs: number;
+  onEvent?: (event: RunnerEvent) => void;
+}
+
+export interface Bakery {
+  core: Core;
+  runner: OperationRunner;
+  handlers: ChatHandlers;
+}
+
+/** Puts the core together; the same whether it talks to Slack or the terminal, AWS or the simulator. */
+export function createBakery(options: BakeryOptions): Bakery {
+  const { store, aws, surface, clock, log, owner, leaseMs, pollIntervalMs, onEvent } = options;
+  const runner = new OperationRunner({
+    store,
+    surface,
+    clock,
+    log,
+    owner,
+    leaseMs,
+    onEvent,
+    pipelines: { bake: bakePipeline({ aws, store, clock, pollIntervalMs }) },
+  });
+  const core: Core = { store, runner, clock, log };
+  return { core, runner, handlers: commandHandlers(core) };
+}
+
+export const commandNames = commands.map((command) => command.name);

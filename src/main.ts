@@ -1,0 +1,122 @@
+import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { AwsSimulator, fastTimings } from './aws/simulator/index.js';
+import { realAwsClients, type AwsClients } from './aws/clients.js';
+import { commandNames, createBakery } from './bakery.js';
+import { startSlack } from './chat/slack.js';
+import type { ChatHandlers, ChatSurface } from './chat/surface.js';
+import { startTerminal } from './chat/terminal.js';
+import { systemClock } from './clock.js';
+import { ConfigError, loadAppsFile } from './config/apps.js';
+import { EnvError, readSettings, type Settings } from './config/env.js';
+import { createLogger, type Logger } from './log.js';
+import { createDocumentClient } from './store/dynamo.js';
+import { startEmbeddedDynamo } from './store/embedded.js';
+import { Store } from './store/store.js';
+import { ensureTable } from './store/table.js';
+
+/** Starts Bakery: Slack with real AWS in production, or the terminal chat on a simulated world locally. */
+async function main(): Promise<void> {
+  const settings = readSettings(process.env);
+  const log = createLogger({ pretty: settings.logFormat === 'pretty', level: settings.local ? settings.logLevel === 'info' ? 'warn' : settings.logLevel : settings.logLevel });
+  keepRunningOnStrayErrors(log);
+
+  const apps = await loadAppsFile(settings.appsFile);
+  const { store, closeStore } = await openStore(settings);
+  for (const [app, config] of Object.entries(apps)) await store.putAppConfig(app, config);
+  log.info({ apps: Object.keys(apps), file: settings.appsFile }, 'app configs applied');
+
+  const aws: AwsClients = settings.aws === 'simulated'
+    ? new AwsSimulator({ clock: systemClock, timings: fastTimings, dataFile: join(settings.dataDir, 'aws-simulator.json') }).clients()
+    : realAwsClients();
+
+  // The chat is up before the core exists (the core posts through it), so its handlers are bound late.
+  let handlers: ChatHandlers | undefined;
+  const lateHandlers: ChatHandlers = {
+    onCommand: async (command) => (handlers ? handlers.onCommand(command) : { text: 'Bakery is still starting; try again in a moment.' }),
+    onButton: async (press) => (handlers ? handlers.onButton(press) : { text: 'Bakery is still starting; try again in a moment.' }),
+  };
+  const chat = await openChat(settings, lateHandlers, log);
+
+  const bakery = createBakery({
+    store,
+    aws,
+    surface: chat.surface,
+    clock: systemClock,
+    log,
+    // Locally there is one replica: a restart takes its own operations back at once instead of waiting out the lease.
+    owner: settings.replica ?? (settings.local ? 'local' : `${hostname()}-${process.pid}`),
+    leaseMs: settings.leaseMs,
+    pollIntervalMs: settings.pollIntervalMs,
+  });
+  handlers = bakery.handlers;
+  bakery.runner.watch();
+
+  let stopping = false;
+  const shutdown = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await bakery.runner.stop();
+    await chat.stop();
+    await closeStore();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+  void chat.done.then(shutdown);
+}
+
+async function openStore(settings: Settings): Promise<{ store: Store; closeStore: () => Promise<void> }> {
+  if (settings.dynamodb === 'embedded') {
+    const embedded = await startEmbeddedDynamo({ dataDir: join(settings.dataDir, 'dynamodb') });
+    const doc = createDocumentClient({ endpoint: embedded.endpoint, local: true });
+    await ensureTable(doc, settings.table);
+    return { store: new Store(doc, settings.table, systemClock), closeStore: () => embedded.close() };
+  }
+  const doc = createDocumentClient();
+  return { store: new Store(doc, settings.table, systemClock), closeStore: async () => doc.destroy() };
+}
+
+interface OpenChat {
+  surface: ChatSurface;
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function openChat(settings: Settings, handlers: ChatHandlers, log: Logger): Promise<OpenChat> {
+  if (settings.slack) {
+    const slack = await startSlack({ ...settings.slack, port: settings.port, handlers, log, commands: commandNames });
+    log.info({ port: slack.port, socketMode: Boolean(settings.slack.appToken) }, 'Bakery is listening to Slack');
+    return { surface: slack.surface, done: new Promise(() => undefined), stop: () => slack.stop() };
+  }
+  const user = userInfo().username.replace(/[^\w.-]/g, '') || 'you';
+  const terminal = startTerminal({
+    handlers,
+    input: process.stdin,
+    output: process.stdout,
+    user: { id: user, name: user },
+    channel: 'local',
+    banner: [
+      'Bakery — local mode: a terminal chat, an embedded DynamoDB and a simulated AWS.',
+      `State is kept in ./${settings.dataDir} (delete it to start afresh).`,
+      'Try:  /bake demo v1      then  /bake demo v1  again, or  /bakery help.',
+      'Press a button by typing its number. quit (or Ctrl-D) leaves.',
+    ],
+  });
+  return { surface: terminal.surface, done: terminal.done, stop: async () => undefined };
+}
+
+/** A stray error from a malformed request must not take every running bake down with it. */
+function keepRunningOnStrayErrors(log: Logger): void {
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection (kept running)'));
+  process.on('uncaughtException', (error) => log.error({ err: error }, 'uncaught exception (kept running)'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof EnvError || error instanceof ConfigError) {
+    process.stderr.write(`Bakery cannot start:\n${error.message}\n`);
+  } else {
+    process.stderr.write(`Bakery cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,66 @@
+import type { z } from 'zod';
+import type { ChatMessage } from '../chat/surface.js';
+import type { Operation, OperationKind, OperationStatus, StepRecord } from '../store/items.js';
+
+/*
+ * An operation is a list of named steps, like an operator's runbook. Each step is idempotent: run
+ * twice (after a crash, on another replica) it finds what its first run made instead of making it
+ * again. Its outcome is written to the store before the next step starts, so the list can resume.
+ */
+
+export interface StepInput<S> {
+  operation: Operation;
+  state: S;
+  signal: AbortSignal;
+  /** Shows how the step is getting on ("provisioning: installing packages") on the root message. */
+  note(detail: string): void;
+}
+
+export interface StepOutcome<S> {
+  state?: Partial<S>;
+  /** One line for the thread: what the step did or found. */
+  detail?: string;
+  /** Ends the operation early, successfully, with this line (e.g. "already baked"). */
+  finish?: string;
+}
+
+export interface Step<S> {
+  name: string;
+  title: string;
+  run(input: StepInput<S>): Promise<StepOutcome<S> | void>;
+}
+
+export interface Pipeline<S> {
+  kind: OperationKind;
+  state: z.ZodType<S>;
+  steps: Step<S>[];
+  /** Runs after the steps whatever the outcome (like Packer's cleanups); must be idempotent. */
+  cleanup(input: StepInput<S>, status: OperationStatus): Promise<string[]>;
+  root(operation: Operation, state: S): ChatMessage;
+  stepDone(operation: Operation, step: StepRecord, title: string): ChatMessage;
+  summary(operation: Operation, state: S): ChatMessage;
+}
+
+/** A step failure a user can act on; `log` is the tail of the builder's log, when there is one. */
+export class StepFailure extends Error {
+  override name = 'StepFailure';
+  constructor(message: string, readonly log?: string) {
+    super(message);
+  }
+}
+
+/** Why a run stopped before its end without failing. */
+export class Cancelled extends Error {
+  override name = 'Cancelled';
+  constructor(readonly by: string) {
+    super(`cancelled by ${by}`);
+  }
+}
+
+export class Shutdown extends Error {
+  override name = 'Shutdown';
+}
+
+export class LeaseLost extends Error {
+  override name = 'LeaseLost';
+}
