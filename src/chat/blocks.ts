@@ -1,0 +1,120 @@
+/*
+ * Renders a neutral ChatMessage as a Slack message: Block Kit for the content, and — when the
+ * message has a tone — the blocks inside one attachment whose colour bar shows the state at a
+ * glance (a failed bake's root turns red). Everything is kept within Slack's size limits, since
+ * an over-long field makes Slack reject the whole message.
+ */
+import type { Button, ChatMessage, Tone } from './surface.js';
+
+/** Slack's limits (https://docs.slack.dev/reference/block-kit). */
+export const limits = {
+  sectionText: 3000,
+  buttonText: 75,
+  buttonValue: 2000,
+  actionId: 255,
+  actionsElements: 25,
+  /** Slack truncates notification text anyway; a sane bound keeps payloads small. */
+  fallbackText: 3000,
+} as const;
+
+export const toneColors: Record<Tone, string | undefined> = {
+  info: undefined,
+  running: '#1d9bd1',
+  succeeded: '#2eb67d',
+  failed: '#d40e0d',
+  cancelled: '#9e9e9e',
+};
+
+// Block Kit shapes, only as much as we emit (the SDK's own types are a union too wide to build by hand).
+export interface TextObject {
+  type: 'mrkdwn' | 'plain_text';
+  text: string;
+  emoji?: boolean;
+}
+export type Block =
+  | { type: 'section'; text: TextObject }
+  | { type: 'actions'; elements: ButtonElement[] }
+  | { type: 'context'; elements: TextObject[] };
+export interface ButtonElement {
+  type: 'button';
+  action_id: string;
+  text: TextObject;
+  value: string;
+  style?: 'primary' | 'danger';
+}
+export interface Attachment {
+  color: string;
+  fallback: string;
+  blocks: Block[];
+}
+export interface SlackMessage {
+  text: string;
+  blocks?: Block[];
+  attachments?: Attachment[];
+}
+
+export function renderMessage(message: ChatMessage): SlackMessage {
+  const headline = truncateMrkdwn(escapeStrayAngles(message.text.trim()) || ' ', limits.sectionText);
+  const blocks: Block[] = [{ type: 'section', text: { type: 'mrkdwn', text: headline } }];
+  const lines = (message.lines ?? []).filter((line) => line.length > 0);
+  if (lines.length > 0) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(escapeStrayAngles(lines.join('\n')), limits.sectionText) } });
+  }
+  const buttons = (message.buttons ?? []).slice(0, limits.actionsElements).map(renderButton);
+  if (buttons.length > 0) blocks.push({ type: 'actions', elements: buttons });
+
+  const text = truncateMrkdwn(escapeStrayAngles(message.text.trim()) || ' ', limits.fallbackText);
+  const color = message.tone === undefined ? undefined : toneColors[message.tone];
+  if (color === undefined) return { text, blocks };
+  return { text, attachments: [{ color, fallback: text, blocks }] };
+}
+
+function renderButton(button: Button): ButtonElement {
+  return {
+    type: 'button',
+    action_id: button.actionId.slice(0, limits.actionId),
+    // plain_text: labels are shown verbatim, never parsed as mrkdwn.
+    text: { type: 'plain_text', text: truncatePlain(button.label || '…', limits.buttonText), emoji: true },
+    // A truncated value would be parsed wrongly by its command; the command must keep values short.
+    value: button.value.slice(0, limits.buttonValue),
+    ...(button.style ? { style: button.style } : {}),
+  };
+}
+
+/** A `<…>` Slack reads as a link, mention or special (@here). */
+export const slackLinkPattern = /<((?:https?:\/\/|mailto:|[@#!])[^<>\s][^<>]*)>/;
+
+/**
+ * Usage texts say `/bake <app> <version>`: Slack would read `<app>` as a link and show garbage.
+ * Angle brackets that are not a link, mention or special are escaped as Slack asks (&lt; &gt;).
+ */
+export function escapeStrayAngles(text: string): string {
+  return text.replace(new RegExp(`${slackLinkPattern.source}|[<>]`, 'g'), (match, link: string | undefined) =>
+    link !== undefined ? match : match === '<' ? '&lt;' : '&gt;',
+  );
+}
+
+const ellipsis = '…';
+
+/** Cuts to at most `max` UTF-16 units without splitting a surrogate pair. */
+export function truncatePlain(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let cut = max - ellipsis.length;
+  const code = text.charCodeAt(cut - 1);
+  if (code >= 0xd800 && code <= 0xdbff) cut -= 1; // a high surrogate whose low half would be cut off
+  return text.slice(0, cut) + ellipsis;
+}
+
+/**
+ * Truncates mrkdwn so that what is left still renders: no half link/mention (`<https://…|la`),
+ * no unclosed code block (which would swallow the rest of the message into monospace).
+ */
+export function truncateMrkdwn(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const fence = '\n```';
+  let cut = truncatePlain(text, max - fence.length).slice(0, -ellipsis.length);
+  const open = cut.lastIndexOf('<');
+  if (open > cut.lastIndexOf('>')) cut = cut.slice(0, open);
+  const fences = cut.split('```').length - 1;
+  return cut + ellipsis + (fences % 2 === 1 ? fence : '');
+}

@@ -1,0 +1,365 @@
+/*
+ * Slack as a ChatSurface, through Bolt. Listeners do three things: acknowledge at once, turn Slack's
+ * payload into a neutral SlashCommand/ButtonPress, and hand it to the core. Bolt verifies request
+ * signatures and timestamps; this file adds only what Bolt leaves open: no request, however
+ * malformed, may take the process down.
+ *
+ * Retries: Slack redelivers a request it thinks timed out, with `X-Slack-Retry-Num` (Bolt's
+ * context.retryNum). A retry is acknowledged and handed over like the first delivery, with the same
+ * requestId (the trigger id); the core dedupes on it, so a retry never starts a second bake.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App, HTTPModuleFunctions, HTTPReceiver, LogLevel, SocketModeReceiver, webApi } from '@slack/bolt';
+import type { Logger as BoltLogger, RespondFn } from '@slack/bolt';
+import type { Logger } from '../log.js';
+import { redactSecrets } from '../log.js';
+import { renderMessage } from './blocks.js';
+import type { ButtonPress, ChatHandlers, ChatMessage, ChatSurface, MessageRef, SlashCommand } from './surface.js';
+
+export interface SlackOptions {
+  botToken: string;
+  signingSecret: string;
+  /** With an app-level token (xapp-…) Bakery connects over Socket Mode instead of serving HTTP. */
+  appToken?: string;
+  port: number;
+  /** SLACK_API_URL: the Web API base (GovSlack, or a local fake in tests). */
+  apiUrl?: string;
+  handlers: ChatHandlers;
+  log: Logger;
+  /** The slash commands to listen to, e.g. ['/bake', '/bakery']. */
+  commands: string[];
+}
+
+export interface SlackRuntime {
+  surface: ChatSurface;
+  /** The port actually bound (the options may ask for 0). */
+  port: number;
+  stop(): Promise<void>;
+}
+
+const eventsPath = '/slack/events';
+const somethingWentWrong: ChatMessage = { text: 'Something went wrong. The error has been logged; please try again.', tone: 'failed' };
+
+export async function startSlack(options: SlackOptions): Promise<SlackRuntime> {
+  const log = options.log.child({ component: 'slack' });
+  const boltLogger = toBoltLogger(log);
+  const clientOptions = {
+    logger: boltLogger,
+    ...(options.apiUrl ? { slackApiUrl: options.apiUrl.endsWith('/') ? options.apiUrl : `${options.apiUrl}/` } : {}),
+  };
+  const identity = await whoAmI(options.botToken, clientOptions);
+
+  const health = (_req: IncomingMessage, res: ServerResponse): void => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"ok":true}');
+  };
+
+  let healthServer: Server | undefined;
+  let receiver: InstanceType<typeof HTTPReceiver> | InstanceType<typeof SocketModeReceiver>;
+  if (options.appToken) {
+    receiver = new SocketModeReceiver({
+      appToken: options.appToken,
+      logger: boltLogger,
+      installerOptions: { clientOptions },
+      processEventErrorHandler: async ({ error }) => {
+        log.error({ err: describeError(error) }, 'Bolt could not process a Socket Mode event');
+        return false;
+      },
+    });
+    // Our own server for /healthz rather than Bolt's customRoutes server: Bolt's socket-mode HTTP
+    // server reports neither a failed listen (an unhandled 'error' would crash) nor the bound port.
+    healthServer = createServer((req, res) => {
+      if (req.method === 'GET' && req.url?.split('?')[0] === '/healthz') return health(req, res);
+      res.writeHead(404);
+      res.end();
+    });
+  } else {
+    const httpReceiver = new HTTPReceiver({
+      signingSecret: options.signingSecret,
+      endpoints: [eventsPath],
+      port: options.port,
+      // Ack first, work after: the HTTP response leaves as soon as ack() is called.
+      processBeforeResponse: false,
+      logger: boltLogger,
+      customRoutes: [{ path: '/healthz', method: ['GET'], handler: health }],
+      processEventErrorHandler: async ({ error, response }) => {
+        log.error({ err: describeError(error) }, 'Bolt could not process a request');
+        if (!response.headersSent) {
+          response.writeHead(500);
+          response.end();
+        }
+        return false;
+      },
+    });
+    guardMalformedBodies(httpReceiver, log);
+    receiver = httpReceiver;
+  }
+
+  const app = new App({
+    token: options.botToken,
+    // Known from auth.test above: Bolt then never calls auth.test itself (whose failure, made in
+    // its constructor and awaited only by the first request, would be an unhandled rejection).
+    botId: identity.botId,
+    botUserId: identity.botUserId,
+    receiver,
+    logger: boltLogger,
+    clientOptions,
+  });
+  // Listener errors end here rather than rejecting out of processEvent.
+  app.error(async (error) => {
+    log.error({ err: describeError(error) }, 'Unhandled error in a Slack listener');
+  });
+
+  for (const name of options.commands) {
+    app.command(name, async ({ ack, command, respond, context }) => {
+      await ack();
+      const slash = toSlashCommand(command);
+      if (!slash) return log.warn({ command: command?.command }, 'Ignored a slash command with missing fields');
+      if (context.retryNum) log.info({ requestId: slash.requestId, retryNum: context.retryNum }, 'Slack retried a command');
+      await handOver(log, respond, () => options.handlers.onCommand(slash), false);
+    });
+  }
+  // One listener for every button: routing by actionId is the core's job, and an unknown action id
+  // must still be acknowledged (an unacknowledged one shows the user an error after 3 s).
+  app.action(/.*/, async ({ ack, body, action, respond, context }) => {
+    await ack();
+    const press = toButtonPress(body, action);
+    if (!press) return log.warn('Ignored an interaction with missing fields');
+    if (context.retryNum) log.info({ requestId: press.requestId, retryNum: context.retryNum }, 'Slack retried an action');
+    await handOver(log, respond, () => options.handlers.onButton(press), true);
+  });
+
+  let port: number;
+  if (healthServer) {
+    port = await listen(healthServer, options.port);
+    await app.start();
+  } else {
+    const server = (await app.start()) as Server;
+    port = (server.address() as AddressInfo).port;
+  }
+  log.info({ port, mode: options.appToken ? 'socket' : 'http' }, 'Slack connected');
+
+  return {
+    port,
+    surface: webApiSurface(app),
+    async stop() {
+      await app.stop();
+      if (healthServer) await new Promise<void>((resolve) => healthServer.close(() => resolve()));
+    },
+  };
+}
+
+function webApiSurface(app: InstanceType<typeof App>): ChatSurface {
+  return {
+    async post(channel, message) {
+      const result = await app.client.chat.postMessage({ channel, ...renderMessage(message) });
+      return { channel: result.channel ?? channel, ts: requireTs(result.ts) };
+    },
+    async reply(thread, message) {
+      const result = await app.client.chat.postMessage({ channel: thread.channel, thread_ts: thread.ts, ...renderMessage(message) });
+      return { channel: result.channel ?? thread.channel, ts: requireTs(result.ts) };
+    },
+    async update(ref: MessageRef, message) {
+      const rendered = renderMessage(message);
+      // chat.update keeps fields it is not given: send both, empty when unused, so a message that
+      // loses its tone (or gains one) does not keep a stale colour bar or stale blocks.
+      await app.client.chat.update({
+        channel: ref.channel,
+        ts: ref.ts,
+        text: rendered.text,
+        blocks: rendered.blocks ?? [],
+        attachments: rendered.attachments ?? [],
+      });
+    },
+  };
+}
+
+function requireTs(ts: string | undefined): string {
+  if (!ts) throw new Error('Slack accepted a message but returned no ts');
+  return ts;
+}
+
+/** Runs a handler after the ack; its answer (or a failure notice) goes only to the person who asked. */
+async function handOver(
+  log: Logger,
+  respond: RespondFn | undefined,
+  run: () => Promise<ChatMessage | undefined>,
+  isButton: boolean,
+): Promise<void> {
+  let answer: ChatMessage | undefined;
+  try {
+    answer = await run();
+  } catch (error) {
+    log.error({ err: describeError(error) }, 'A chat handler failed');
+    answer = somethingWentWrong;
+  }
+  if (!answer) return;
+  if (!respond) return log.warn('No response_url to answer on');
+  try {
+    await respond({
+      response_type: 'ephemeral',
+      // For a button, a response_url answer would otherwise be allowed to replace the message pressed.
+      ...(isButton ? { replace_original: false } : {}),
+      ...renderMessage(answer),
+    } as Parameters<RespondFn>[0]);
+  } catch (error) {
+    log.warn({ err: describeError(error) }, 'Could not send an ephemeral answer');
+  }
+}
+
+// ---- Slack payloads → neutral messages. Fields are checked, never assumed: bodies can be malformed. ----
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function field(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+export function toSlashCommand(command: unknown): SlashCommand | undefined {
+  const name = str(field(command, 'command'));
+  const userId = str(field(command, 'user_id'));
+  const channel = str(field(command, 'channel_id'));
+  const requestId = str(field(command, 'trigger_id'));
+  if (!name || !userId || !channel || !requestId) return undefined;
+  return {
+    command: name,
+    text: typeof field(command, 'text') === 'string' ? (field(command, 'text') as string).trim() : '',
+    user: { id: userId, name: str(field(command, 'user_name')) ?? userId },
+    channel,
+    requestId,
+  };
+}
+
+export function toButtonPress(body: unknown, action: unknown): ButtonPress | undefined {
+  const actionId = str(field(action, 'action_id'));
+  const user = field(body, 'user');
+  const userId = str(field(user, 'id'));
+  const channel = str(field(field(body, 'channel'), 'id')) ?? str(field(field(body, 'container'), 'channel_id'));
+  const actionTs = str(field(action, 'action_ts'));
+  // action_ts + user identifies one press; the trigger id is the fallback for payloads without it.
+  const requestId = actionTs && userId ? `${actionTs}:${userId}` : str(field(body, 'trigger_id'));
+  if (!actionId || !userId || !channel || !requestId) return undefined;
+  const value = field(action, 'value');
+  return {
+    actionId,
+    value: typeof value === 'string' ? value : '',
+    user: { id: userId, name: str(field(user, 'username')) ?? str(field(user, 'name')) ?? userId },
+    channel,
+    requestId,
+  };
+}
+
+// ---- Robustness around Bolt's HTTP receiver ----
+
+/**
+ * Bolt 5's HTTPReceiver reads `body.ssl_check` right after parsing, outside any try: a signed body
+ * that parses to `null` (e.g. JSON `null`, or `payload=null`) would reject its un-awaited promise
+ * and, under Node's default, end the process. So the body is buffered here first (Bolt reuses a
+ * buffered request), and one that does not parse to an object is answered 400 before Bolt sees it.
+ * Everything else — signature, timestamp, size limit, bad JSON — stays Bolt's job.
+ */
+function guardMalformedBodies(receiver: InstanceType<typeof HTTPReceiver>, log: Logger): void {
+  const boltListener = receiver.requestListener;
+  receiver.requestListener = (req, res) => {
+    if (req.method !== 'POST' || req.url?.split('?')[0] !== eventsPath) return boltListener(req, res);
+    void (async () => {
+      try {
+        const buffered = await HTTPModuleFunctions.bufferIncomingMessage(req, HTTPModuleFunctions.defaultBodyLimit);
+        if (parsesToNonObject(buffered)) {
+          log.warn('Rejected a request whose body is not an object');
+          return reply(res, 400);
+        }
+        boltListener(buffered, res);
+      } catch (error) {
+        const tooLarge = HTTPModuleFunctions.isRawBodyError(error) && (error as { statusCode: number }).statusCode === 413;
+        log.warn({ reason: tooLarge ? 'too large' : String((error as Error)?.message) }, 'Rejected an unreadable request');
+        reply(res, tooLarge ? 413 : 400);
+      }
+    })();
+  };
+}
+
+function parsesToNonObject(req: Parameters<typeof HTTPModuleFunctions.parseHTTPRequestBody>[0]): boolean {
+  try {
+    const body: unknown = HTTPModuleFunctions.parseHTTPRequestBody(req);
+    return typeof body !== 'object' || body === null;
+  } catch {
+    return false; // unparseable: Bolt answers it (401 if unsigned, 400 if signed)
+  }
+}
+
+function reply(res: ServerResponse, status: number): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { connection: 'close' });
+  res.end();
+}
+
+// ---- Startup helpers ----
+
+/** Checks the token once at start: a wrong token stops the start with a clear message. */
+async function whoAmI(token: string, clientOptions: object): Promise<{ botId: string; botUserId: string }> {
+  // Few retries: at start, failing fast beats waiting half an hour on an unreachable Slack.
+  const client = new webApi.WebClient(token, { ...clientOptions, retryConfig: { retries: 2 } });
+  let result: Awaited<ReturnType<typeof client.auth.test>>;
+  try {
+    result = await client.auth.test();
+  } catch (error) {
+    throw new Error(`Slack rejected the bot token at start (auth.test: ${describeError(error).message})`);
+  }
+  if (!result.bot_id || !result.user_id) throw new Error('SLACK_BOT_TOKEN is not a bot token (auth.test returned no bot id)');
+  return { botId: result.bot_id, botUserId: result.user_id };
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => {
+      server.off('error', reject);
+      server.on('error', () => undefined); // after listening, errors are per-connection; never fatal
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Bolt's and the Web API client's log lines go to our pino logger (and its redaction). */
+function toBoltLogger(log: Logger): BoltLogger {
+  const bolt = log.child({ component: 'bolt' });
+  const line = (args: unknown[]): string =>
+    redactSecrets(args.map((arg) => (arg instanceof Error ? arg.message : typeof arg === 'string' ? arg : safeJson(arg))).join(' '));
+  return {
+    debug: (...args: unknown[]) => bolt.debug(line(args)),
+    info: (...args: unknown[]) => bolt.info(line(args)),
+    warn: (...args: unknown[]) => bolt.warn(line(args)),
+    error: (...args: unknown[]) => bolt.error(line(args)),
+    setLevel: () => undefined, // the level is pino's
+    getLevel: () => (bolt.level in levelNames ? levelNames[bolt.level as keyof typeof levelNames] : LogLevel.INFO),
+    setName: () => undefined,
+  };
+}
+
+const levelNames = { debug: LogLevel.DEBUG, trace: LogLevel.DEBUG, info: LogLevel.INFO, warn: LogLevel.WARN, error: LogLevel.ERROR, fatal: LogLevel.ERROR, silent: LogLevel.ERROR } as const;
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * What may be logged of an error. Never the error object itself: the Web API client's errors
+ * carry the HTTP request they failed on, Authorization header (the bot token) included.
+ */
+export function describeError(error: unknown): { message: string; code?: string; stack?: string } {
+  const code = field(field(error, 'data'), 'error') ?? field(error, 'code');
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    message: redactSecrets(message),
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(error instanceof Error && error.stack ? { stack: redactSecrets(error.stack) } : {}),
+  };
+}

@@ -1,0 +1,188 @@
+/*
+ * The local terminal chat, as Hubot's shell: the same ChatSurface as Slack, printed as text.
+ * Messages get short ids (#3), replies show under their root (#3 ↳), updates are printed again
+ * (#3 updated: …), and buttons are numbered across the session: typing `1` presses [1].
+ */
+import { createInterface } from 'node:readline';
+import { slackLinkPattern } from './blocks.js';
+import type { Button, ChatHandlers, ChatMessage, ChatSurface, ChatUser, MessageRef, Tone } from './surface.js';
+
+export interface TerminalOptions {
+  handlers: ChatHandlers;
+  input: NodeJS.ReadableStream;
+  output: NodeJS.WritableStream;
+  user: ChatUser;
+  /** The channel commands are typed in, e.g. 'local'. */
+  channel: string;
+  banner: string[];
+}
+
+interface ShownButton {
+  button: Button;
+  channel: string;
+  messageId: number;
+  /** False once its message was updated without it: pressing a stale button would act on old state. */
+  live: boolean;
+}
+
+const icons: Record<Tone, string> = { info: 'ℹ', running: '⏳', succeeded: '✓', failed: '✗', cancelled: '⊘' };
+const hint = 'Type a slash command (/bake help, /bakery help), a button number (1 or press 1), or quit.';
+
+export function startTerminal(options: TerminalOptions): { surface: ChatSurface; done: Promise<void> } {
+  const { handlers, input, output, user, channel } = options;
+  const tty = Boolean((output as { isTTY?: boolean }).isTTY);
+  const rl = createInterface({ input, ...(tty ? { output, terminal: true } : { terminal: false }) });
+  rl.setPrompt('> ');
+
+  const messages = new Map<string, { id: number; buttons: number[] }>(); // by ts
+  const buttons = new Map<number, ShownButton>();
+  let lastMessageId = 0;
+  let lastButtonId = 0;
+  let lastRequestId = 0;
+  let closed = false;
+  // A prefix unique to this session, so a ts never collides with one from an earlier run.
+  const session = Math.floor(Date.now() / 1000);
+
+  function print(text: string): void {
+    if (tty && !closed) output.write('\r\x1b[K'); // clear the prompt line, then redraw it below
+    output.write(`${text}\n`);
+    if (tty && !closed) rl.prompt(true);
+  }
+
+  const fmt = (text: string): string => mrkdwnToText(text, tty);
+
+  /** The message as indented text lines; its buttons get the next numbers. */
+  function render(head: string, indent: string, message: ChatMessage, messageId: number | undefined, where: string): string {
+    const icon = message.tone ? `${icons[message.tone]} ` : '';
+    const [first = '', ...rest] = fmt(message.text).split('\n');
+    const out = [`${head}${icon}${first}`, ...rest.map((l) => indent + l)];
+    for (const line of message.lines ?? []) out.push(...fmt(line).split('\n').map((l) => indent + l));
+    if (messageId !== undefined && message.buttons?.length) {
+      const labels = message.buttons.map((button) => {
+        const id = ++lastButtonId;
+        buttons.set(id, { button, channel: where, messageId, live: true });
+        messages.get(idToTs(messageId))?.buttons.push(id);
+        return `[${id}] ${sanitize(button.label)}`;
+      });
+      out.push(`${indent}${labels.join('  ')}`);
+    }
+    return out.join('\n');
+  }
+
+  const tsById = new Map<number, string>();
+  const idToTs = (id: number): string => tsById.get(id) ?? '';
+  const label = (ts: string): string => (messages.has(ts) ? `#${messages.get(ts)?.id}` : `#${ts}`);
+  const inChannel = (where: string): string => (where === channel ? '' : `[${where}] `);
+
+  function newMessage(where: string): MessageRef {
+    const id = ++lastMessageId;
+    const ts = `${session}.${String(id).padStart(6, '0')}`;
+    messages.set(ts, { id, buttons: [] });
+    tsById.set(id, ts);
+    return { channel: where, ts };
+  }
+
+  const surface: ChatSurface = {
+    async post(where, message) {
+      const ref = newMessage(where);
+      const id = messages.get(ref.ts)?.id;
+      print(render(`${label(ref.ts)} ${inChannel(where)}`, '    ', message, id, where));
+      return ref;
+    },
+    async reply(thread, message) {
+      const ref = newMessage(thread.channel);
+      print(render(`  ${label(thread.ts)} ↳ `, '        ', message, messages.get(ref.ts)?.id, thread.channel));
+      return ref;
+    },
+    async update(ref, message) {
+      const shown = messages.get(ref.ts);
+      // The old state's buttons go away with it.
+      for (const id of shown?.buttons ?? []) {
+        const button = buttons.get(id);
+        if (button) button.live = false;
+      }
+      if (shown) shown.buttons = [];
+      print(render(`${label(ref.ts)} updated: `, '    ', message, shown?.id, ref.channel));
+    },
+  };
+
+  function ephemeral(message: ChatMessage): void {
+    print(render('(only you) ', '           ', { ...message, buttons: [] }, undefined, channel));
+  }
+
+  async function answer(run: () => Promise<ChatMessage | undefined>): Promise<void> {
+    try {
+      const reply = await run();
+      if (reply) ephemeral(reply);
+    } catch (error) {
+      // Locally the user is the operator: the reason is more useful than a bare apology.
+      ephemeral({ text: `Something went wrong: ${error instanceof Error ? error.message : String(error)}`, tone: 'failed' });
+    }
+  }
+
+  function press(id: number): Promise<void> | void {
+    const shown = buttons.get(id);
+    if (!shown) return ephemeral({ text: `There is no button [${id}].` });
+    if (!shown.live) return ephemeral({ text: `Button [${id}] is no longer available: message #${shown.messageId} has changed since.` });
+    const { button } = shown;
+    return answer(() =>
+      handlers.onButton({ actionId: button.actionId, value: button.value, user, channel: shown.channel, requestId: `terminal-${++lastRequestId}` }),
+    );
+  }
+
+  function handle(raw: string): Promise<void> | void {
+    const line = raw.trim();
+    if (line === '') return;
+    if (line === 'quit' || line === 'exit') return void rl.close();
+    const slash = /^(\/\S+)\s*(.*)$/s.exec(line);
+    if (slash) {
+      const [, command = '', text = ''] = slash;
+      return answer(() => handlers.onCommand({ command, text: text.trim(), user, channel, requestId: `terminal-${++lastRequestId}` }));
+    }
+    const number = /^(?:press\s+)?(\d+)$/i.exec(line);
+    if (number) return press(Number(number[1]));
+    if (line !== 'help') print(`Unknown input: ${sanitize(line)}`);
+    print(hint);
+  }
+
+  const done = new Promise<void>((resolve) => {
+    rl.on('close', () => {
+      closed = true;
+      resolve();
+    });
+  });
+  rl.on('line', (line) => {
+    // Lines are handled concurrently, like Slack requests: a slow handler does not block typing.
+    void handle(line);
+    if (tty && !closed) rl.prompt();
+  });
+
+  for (const line of options.banner) print(fmt(line));
+  if (tty) rl.prompt();
+  return { surface, done };
+}
+
+/** Control characters (escape sequences in a build log, say) must not drive the user's terminal. */
+function sanitize(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '');
+}
+
+/** Slack mrkdwn → readable text: links as `label (url)`, mentions as @id, *bold* in ANSI bold on a TTY. */
+export function mrkdwnToText(text: string, tty: boolean): string {
+  return sanitize(text)
+    .replace(new RegExp(slackLinkPattern.source, 'g'), (_, inner: string) => {
+      const bar = inner.indexOf('|');
+      return bar < 0 ? link(inner, undefined) : link(inner.slice(0, bar), inner.slice(bar + 1));
+    })
+    .replace(/\*([^*\n]+)\*/g, (_, bold: string) => (tty ? `\x1b[1m${bold}\x1b[22m` : bold))
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
+function link(target: string, name: string | undefined): string {
+  if (target.startsWith('@') || target.startsWith('#')) return name ? `${target[0]}${name}` : target;
+  if (target.startsWith('!')) return `@${name ?? target.slice(1)}`;
+  return name && name !== target ? `${name} (${target})` : target;
+}

@@ -1,0 +1,301 @@
+import { createHmac } from 'node:crypto';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderMessage, truncateMrkdwn } from '../src/chat/blocks.js';
+import { startSlack, type SlackRuntime } from '../src/chat/slack.js';
+import type { ButtonPress, ChatMessage, SlashCommand } from '../src/chat/surface.js';
+import { startFakeSlackApi, type FakeSlackApi } from './fakes/slack-api.js';
+
+const botToken = 'xoxb-1111-2222-testtoken';
+const signingSecret = '8f742231b10e8888abcd99yyyzzz85a5';
+
+/** Signs like Slack: v0=HMAC-SHA256(secret, "v0:<timestamp>:<body>"). */
+function signature(body: string, timestamp: number, secret = signingSecret): string {
+  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+}
+
+describe('Slack over HTTP', () => {
+  let fake: FakeSlackApi;
+  let slack: SlackRuntime;
+  let base: string;
+  const commands: SlashCommand[] = [];
+  const presses: ButtonPress[] = [];
+  const logLines: string[] = [];
+
+  beforeAll(async () => {
+    fake = await startFakeSlackApi({ token: botToken });
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        logLines.push(String(chunk));
+        done();
+      },
+    });
+    slack = await startSlack({
+      botToken,
+      signingSecret,
+      port: 0,
+      apiUrl: fake.apiUrl,
+      log: pino({ level: 'debug' }, sink),
+      commands: ['/bake', '/bakery'],
+      handlers: {
+        async onCommand(command) {
+          commands.push(command);
+          if (command.text === 'slow') await new Promise((resolve) => setTimeout(resolve, 1500));
+          if (command.text === 'boom') throw new Error(`exploded with ${botToken}`);
+          if (command.text === 'help') return { text: 'Usage: `/bake <app> <version>`' };
+          return undefined;
+        },
+        async onButton(press) {
+          presses.push(press);
+          return { text: `pressed ${press.actionId}` };
+        },
+      },
+    });
+    base = `http://127.0.0.1:${slack.port}`;
+  });
+
+  afterAll(async () => {
+    await slack?.stop();
+    await fake?.close();
+  });
+
+  function commandBody(fields: Record<string, string> = {}): string {
+    return new URLSearchParams({
+      token: 'legacy-verification-token',
+      team_id: 'T0FAKE',
+      team_domain: 'fake',
+      channel_id: 'C0RELEASES',
+      channel_name: 'releases',
+      user_id: 'U0ALICE',
+      user_name: 'alice',
+      command: '/bake',
+      text: 'demo v1',
+      api_app_id: 'A0BAKERY',
+      response_url: `${fake.respondUrl}cmd`,
+      trigger_id: 'trigger-1',
+      ...fields,
+    }).toString();
+  }
+
+  function buttonBody(actionId: string, value: string): string {
+    const payload = {
+      type: 'block_actions',
+      user: { id: 'U0ALICE', username: 'alice', team_id: 'T0FAKE' },
+      team: { id: 'T0FAKE', domain: 'fake' },
+      api_app_id: 'A0BAKERY',
+      container: { type: 'message', channel_id: 'C0RELEASES', message_ts: '1767268800.000100' },
+      channel: { id: 'C0RELEASES', name: 'releases' },
+      trigger_id: 'trigger-button',
+      response_url: `${fake.respondUrl}button`,
+      actions: [{ type: 'button', action_id: actionId, block_id: 'b1', value, action_ts: '1767268801.000200' }],
+    };
+    return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  }
+
+  async function send(
+    body: string,
+    options: { timestamp?: number; secret?: string; headers?: Record<string, string>; contentType?: string } = {},
+  ): Promise<{ status: number; ms: number; text: string }> {
+    const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+    const started = performance.now();
+    const response = await fetch(`${base}/slack/events`, {
+      method: 'POST',
+      headers: {
+        'content-type': options.contentType ?? 'application/x-www-form-urlencoded',
+        'x-slack-request-timestamp': String(timestamp),
+        'x-slack-signature': signature(body, timestamp, options.secret),
+        ...options.headers,
+      },
+      body,
+    });
+    const text = await response.text();
+    return { status: response.status, ms: performance.now() - started, text };
+  }
+
+  const settle = (ms = 150): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('answers /healthz', async () => {
+    const response = await fetch(`${base}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true });
+  });
+
+  it('acks a well-signed slash command at once and hands it to the core', async () => {
+    const before = commands.length;
+    // The handler takes 1.5 s; the ack must not wait for it.
+    const { status, ms } = await send(commandBody({ text: 'slow', trigger_id: 'trigger-slow' }));
+    expect(status).toBe(200);
+    expect(ms).toBeLessThan(1000);
+    await fake.waitFor(() => commands.length > before);
+    expect(commands.at(-1)).toEqual({
+      command: '/bake',
+      text: 'slow',
+      user: { id: 'U0ALICE', name: 'alice' },
+      channel: 'C0RELEASES',
+      requestId: 'trigger-slow',
+    });
+  });
+
+  it('rejects a bad signature with 401 and never reaches the handler', async () => {
+    const before = commands.length;
+    const { status } = await send(commandBody({ trigger_id: 'trigger-forged' }), { secret: 'not-the-secret' });
+    expect(status).toBe(401);
+    await settle();
+    expect(commands.length).toBe(before);
+  });
+
+  it('rejects a stale timestamp (more than 5 minutes old) even when correctly signed', async () => {
+    const before = commands.length;
+    const { status } = await send(commandBody({ trigger_id: 'trigger-replayed' }), { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 });
+    expect(status).toBe(401);
+    await settle();
+    expect(commands.length).toBe(before);
+  });
+
+  it('acks a retried delivery and hands over the same requestId, for the core to dedupe', async () => {
+    const before = commands.length;
+    const body = commandBody({ trigger_id: 'trigger-retried' });
+    expect((await send(body)).status).toBe(200);
+    const retry = await send(body, { headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' } });
+    expect(retry.status).toBe(200);
+    await fake.waitFor(() => commands.length >= before + 2);
+    expect(commands.slice(before).map((c) => c.requestId)).toEqual(['trigger-retried', 'trigger-retried']);
+  });
+
+  it('sends a returned message as an ephemeral reply to the response_url', async () => {
+    const before = fake.responses.length;
+    expect((await send(commandBody({ text: 'help', trigger_id: 'trigger-help' }))).status).toBe(200);
+    await fake.waitFor(() => fake.responses.length > before);
+    const response = fake.responses.at(-1);
+    expect(response?.id).toBe('cmd');
+    expect(response?.body).toMatchObject({ response_type: 'ephemeral', text: 'Usage: `/bake &lt;app&gt; &lt;version&gt;`' });
+  });
+
+  it('answers "Something went wrong" when a handler throws, without logging secrets', async () => {
+    const before = fake.responses.length;
+    expect((await send(commandBody({ text: 'boom', trigger_id: 'trigger-boom' }))).status).toBe(200);
+    await fake.waitFor(() => fake.responses.length > before);
+    expect(String(fake.responses.at(-1)?.body.text)).toMatch(/Something went wrong/);
+    const logs = logLines.join('');
+    expect(logs).toContain('A chat handler failed');
+    expect(logs).not.toContain(botToken);
+    expect(logs).not.toContain(signingSecret);
+  });
+
+  it('hands a button press to onButton and answers ephemerally', async () => {
+    const before = presses.length;
+    expect((await send(buttonBody('bake.cancel', 'op-123'))).status).toBe(200);
+    await fake.waitFor(() => presses.length > before);
+    expect(presses.at(-1)).toEqual({
+      actionId: 'bake.cancel',
+      value: 'op-123',
+      user: { id: 'U0ALICE', name: 'alice' },
+      channel: 'C0RELEASES',
+      requestId: '1767268801.000200:U0ALICE',
+    });
+    await fake.waitFor(() => fake.responses.some((r) => r.id === 'button'));
+    expect(fake.responses.find((r) => r.id === 'button')?.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+  });
+
+  it('survives malformed requests, signed or not, and still answers /healthz', async () => {
+    const before = commands.length;
+    const results = await Promise.all([
+      send('payload=%7Bnot-json'), // bad JSON in payload
+      send(''), // empty body
+      send('null', { contentType: 'application/json' }), // parses, but to null
+      send(new URLSearchParams({ payload: 'null' }).toString()),
+      send('42', { contentType: 'application/json' }),
+      send('garbage \u0000 \uffff', { contentType: 'text/plain' }),
+      send(commandBody({ command: '' })), // missing command
+      send(commandBody({ user_id: '', channel_id: '' })), // a command without who and where
+      send(new URLSearchParams({ payload: JSON.stringify({ type: 'block_actions', actions: [] }) }).toString()),
+      send(new URLSearchParams({ payload: JSON.stringify({ type: 'block_actions', user: null, actions: [null] }) }).toString()),
+      fetch(`${base}/slack/events`, { method: 'POST', body: 'x'.repeat(5 * 1024 * 1024) }).then((r) => ({ status: r.status })),
+      fetch(`${base}/slack/events`, { method: 'POST', body: 'unsigned=1' }).then((r) => ({ status: r.status })),
+      fetch(`${base}/healthz%zz`).then((r) => ({ status: r.status })),
+      fetch(`${base}/nowhere`).then((r) => ({ status: r.status })),
+    ]);
+    for (const result of results) expect(result.status).toBeGreaterThanOrEqual(200); // an answer, not a hang
+    // 400 unparseable, 401 unsigned, 404 not a Slack request Bolt knows (unacked after 3 s), 413 too
+    // large, 500 a payload so broken Bolt throws before any listener — each answered, none fatal.
+    expect(results.map((r) => r.status)).toEqual([400, 404, 400, 400, 400, 400, 404, 200, 500, 500, 413, 401, 404, 404]);
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    expect(commands.length).toBe(before);
+  });
+
+  it('posts, replies and updates through the Web API as Block Kit', async () => {
+    const failed: ChatMessage = {
+      text: '*demo v1* failed at *provision*',
+      lines: ['exit code 2', 'see the thread'],
+      tone: 'failed',
+      buttons: [{ actionId: 'bake.retry', label: 'Retry', value: 'op-1', style: 'primary' }],
+    };
+    const root = await slack.surface.post('C0RELEASES', { text: 'Baking *demo v1*', tone: 'running' });
+    expect(root.channel).toBe('C0RELEASES');
+    const reply = await slack.surface.reply(root, { text: 'resolve base: 2s' });
+    expect(Number(reply.ts)).toBeGreaterThan(Number(root.ts));
+    await slack.surface.update(root, failed);
+
+    const [post, threaded] = fake.callsTo('chat.postMessage').slice(-2);
+    expect(post?.token).toBe(botToken);
+    expect(post?.body).toMatchObject({ channel: 'C0RELEASES', text: 'Baking *demo v1*' });
+    expect(threaded?.body).toMatchObject({ channel: 'C0RELEASES', thread_ts: root.ts, text: 'resolve base: 2s' });
+    const update = fake.callsTo('chat.update').at(-1);
+    expect(update?.body).toMatchObject({ channel: 'C0RELEASES', ts: root.ts, text: failed.text, blocks: [] });
+    const [attachment] = update?.body.attachments as { color: string; blocks: Record<string, unknown>[] }[];
+    expect(attachment?.color).toBe('#d40e0d'); // the root turns red
+    expect(attachment?.blocks).toEqual([
+      { type: 'section', text: { type: 'mrkdwn', text: failed.text } },
+      { type: 'section', text: { type: 'mrkdwn', text: 'exit code 2\nsee the thread' } },
+      { type: 'actions', elements: [{ type: 'button', action_id: 'bake.retry', text: { type: 'plain_text', text: 'Retry', emoji: true }, value: 'op-1', style: 'primary' }] },
+    ]);
+  });
+
+  it("waits out a 429 with the Web API client's own retry", async () => {
+    fake.rateLimitOnce('chat.update', 1);
+    const before = fake.callsTo('chat.update').length;
+    await slack.surface.update({ channel: 'C0RELEASES', ts: '1.2' }, { text: 'after the rate limit' });
+    expect(fake.callsTo('chat.update').length).toBe(before + 2);
+  });
+
+  it('refuses to start with a bad token, without printing it', async () => {
+    const error = await startSlack({
+      botToken: 'xoxb-9999-wrong',
+      signingSecret,
+      port: 0,
+      apiUrl: fake.apiUrl,
+      log: pino({ level: 'silent' }),
+      commands: ['/bake'],
+      handlers: { onCommand: async () => undefined, onButton: async () => undefined },
+    }).catch((e: unknown) => e as Error);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/invalid_auth/);
+    expect((error as Error).message).not.toContain('xoxb-9999-wrong');
+  });
+});
+
+describe('Block Kit rendering', () => {
+  it('keeps sections within 3000 characters without breaking links, surrogate pairs or code blocks', () => {
+    const long = `\`\`\`\n${'log line 🍞\n'.repeat(400)}<https://example.com/very/long|the log>`;
+    const cut = truncateMrkdwn(long, 3000);
+    expect(cut.length).toBeLessThanOrEqual(3000);
+    expect(cut.endsWith('```')).toBe(true);
+    expect(cut).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
+    expect(truncateMrkdwn(`${'a'.repeat(2990)} <https://example.com/x|label>`, 3000)).toBe(`${'a'.repeat(2990)} …`);
+    const rendered = renderMessage({ text: 'x'.repeat(5000), lines: ['y'.repeat(5000)] });
+    for (const block of rendered.blocks ?? []) if (block.type === 'section') expect(block.text.text.length).toBeLessThanOrEqual(3000);
+  });
+
+  it('escapes angle brackets that are not links, so usage texts render', () => {
+    expect(renderMessage({ text: 'Usage: `/bake <app> <version>` see <https://x.io|docs> <@U1>' }).text).toBe(
+      'Usage: `/bake &lt;app&gt; &lt;version&gt;` see <https://x.io|docs> <@U1>',
+    );
+  });
+
+  it('colours the message by tone, and leaves untoned messages as plain blocks', () => {
+    expect(renderMessage({ text: 'done', tone: 'succeeded' }).attachments?.[0]?.color).toBe('#2eb67d');
+    expect(renderMessage({ text: 'hello' })).toEqual({ text: 'hello', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'hello' } }] });
+  });
+});

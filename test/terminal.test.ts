@@ -1,0 +1,93 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { ButtonPress, ChatHandlers, SlashCommand } from '../src/chat/surface.js';
+import { mrkdwnToText, startTerminal } from '../src/chat/terminal.js';
+
+function terminal(handlers: Partial<ChatHandlers> = {}) {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let printed = '';
+  output.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+  const commands: SlashCommand[] = [];
+  const presses: ButtonPress[] = [];
+  const chat = startTerminal({
+    input,
+    output,
+    user: { id: 'local', name: 'you' },
+    channel: 'local',
+    banner: ['Bakery, local mode. Try: */bake demo v1*'],
+    handlers: {
+      onCommand: handlers.onCommand ?? (async (command) => (commands.push(command), undefined)),
+      onButton: handlers.onButton ?? (async (press) => (presses.push(press), undefined)),
+    },
+  });
+  const type = async (line: string): Promise<void> => {
+    input.write(`${line}\n`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+  return { ...chat, input, type, commands, presses, printed: () => printed };
+}
+
+describe('Terminal chat', () => {
+  it('prints the banner and hands /bake demo v1 to onCommand', async () => {
+    const t = terminal();
+    await t.type('/bake demo v1');
+    expect(t.printed()).toContain('Bakery, local mode. Try: /bake demo v1');
+    expect(t.commands).toEqual([
+      { command: '/bake', text: 'demo v1', user: { id: 'local', name: 'you' }, channel: 'local', requestId: expect.any(String) },
+    ]);
+    t.input.end();
+    await t.done;
+  });
+
+  it('numbers buttons and presses one by its number; an updated message loses its old buttons', async () => {
+    const t = terminal();
+    const root = await t.surface.post('local', {
+      text: 'Baking *demo v1*',
+      tone: 'running',
+      buttons: [{ actionId: 'bake.cancel', label: 'Cancel', value: 'op-1', style: 'danger' }],
+    });
+    await t.surface.reply(root, { text: 'resolve base: 2s', tone: 'succeeded' });
+    expect(t.printed()).toMatch(/#1 ⏳ Baking demo v1\n\s+\[1\] Cancel/);
+    expect(t.printed()).toMatch(/#1 ↳ ✓ resolve base: 2s/);
+
+    await t.type('1');
+    expect(t.presses).toMatchObject([{ actionId: 'bake.cancel', value: 'op-1', channel: 'local' }]);
+
+    await t.surface.update(root, { text: 'demo v1 failed at *provision*', tone: 'failed' });
+    expect(t.printed()).toContain('#1 updated: ✗ demo v1 failed at provision');
+    await t.type('press 1');
+    expect(t.presses).toHaveLength(1);
+    expect(t.printed()).toMatch(/Button \[1\] is no longer available/);
+    t.input.end();
+    await t.done;
+  });
+
+  it('shows ephemeral answers as (only you), and a hint for help or unknown input', async () => {
+    const t = terminal({ onCommand: async () => ({ text: 'Usage: `/bake <app> <version>`', lines: ['unknown app: nope'] }) });
+    await t.type('/bake nope v1');
+    expect(t.printed()).toContain('(only you) Usage: `/bake <app> <version>`\n           unknown app: nope');
+    await t.type('help');
+    await t.type('what now');
+    expect(t.printed()).toContain('Unknown input: what now');
+    expect(t.printed().match(/Type a slash command/g)).toHaveLength(2);
+    await t.type('quit');
+    await t.done;
+  });
+
+  it('reports a failing handler instead of crashing', async () => {
+    const t = terminal({ onCommand: async () => Promise.reject(new Error('store unavailable')) });
+    await t.type('/bake demo v1');
+    expect(t.printed()).toContain('(only you) ✗ Something went wrong: store unavailable');
+    t.input.end();
+    await t.done;
+  });
+
+  it('renders Slack mrkdwn as readable text', () => {
+    expect(mrkdwnToText('See <https://example.com/ami|the AMI> by <@U123> in <#C1|releases> &amp; <https://x.io>', false)).toBe(
+      'See the AMI (https://example.com/ami) by @U123 in #releases & https://x.io',
+    );
+    expect(mrkdwnToText('*bold*', true)).toBe('\x1b[1mbold\x1b[22m');
+    expect(mrkdwnToText('log: \x1b[31mred\x1b[0m', false)).toBe('log: [31mred[0m');
+  });
+});

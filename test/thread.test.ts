@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../src/clock.js';
+import type { ChatMessage, ChatSurface, MessageRef } from '../src/chat/surface.js';
+import { ProgressThread } from '../src/chat/thread.js';
+
+/** Records what a chat would show, in order, with the virtual time of each write. */
+function recordingSurface(clock: VirtualClock, failOn?: (text: string) => boolean) {
+  const writes: { kind: 'post' | 'reply' | 'update'; text: string; at: number; ref?: MessageRef }[] = [];
+  let ts = 0;
+  const surface: ChatSurface = {
+    async post(channel, message) {
+      writes.push({ kind: 'post', text: message.text, at: clock.now() });
+      return { channel, ts: String(++ts) };
+    },
+    async reply(thread, message) {
+      if (failOn?.(message.text)) throw new Error('channel_not_found');
+      writes.push({ kind: 'reply', text: message.text, at: clock.now(), ref: thread });
+      return { channel: thread.channel, ts: String(++ts) };
+    },
+    async update(ref, message) {
+      if (failOn?.(message.text)) throw new Error('message_not_found');
+      writes.push({ kind: 'update', text: message.text, at: clock.now(), ref });
+    },
+  };
+  return { surface, writes };
+}
+
+const state = (n: number): ChatMessage => ({ text: `state ${n}`, tone: 'running' });
+
+describe('ProgressThread', () => {
+  it('coalesces a burst of 50 root updates into at most 2, ending with the latest state', async () => {
+    const clock = new VirtualClock();
+    const { surface, writes } = recordingSurface(clock);
+    const thread = await ProgressThread.open(surface, clock, 'C1', { text: 'Baking demo v1' });
+    for (let i = 1; i <= 50; i++) thread.setRoot(state(i));
+    await thread.flush();
+
+    const updates = writes.filter((w) => w.kind === 'update');
+    expect(updates.length).toBeGreaterThanOrEqual(1);
+    expect(updates.length).toBeLessThanOrEqual(2);
+    expect(updates.at(-1)?.text).toBe('state 50');
+    expect(updates.every((u) => u.ref?.ts === thread.ref.ts)).toBe(true);
+  });
+
+  it('never updates the root more often than once per interval, however the updates are spread', async () => {
+    const clock = new VirtualClock();
+    const { surface, writes } = recordingSurface(clock);
+    const thread = await ProgressThread.open(surface, clock, 'C1', { text: 'root' }, undefined, { minUpdateIntervalMs: 1000 });
+    for (let i = 1; i <= 30; i++) {
+      thread.setRoot(state(i));
+      await clock.sleep(100); // one update every 100 ms for 3 s
+    }
+    await thread.flush();
+    const times = writes.filter((w) => w.kind !== 'reply').map((w) => w.at);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1000);
+    expect(writes.at(-1)?.text).toBe('state 30');
+  });
+
+  it('posts replies strictly in order, under the root', async () => {
+    const clock = new VirtualClock();
+    const { surface, writes } = recordingSurface(clock);
+    const thread = await ProgressThread.open(surface, clock, 'C1', { text: 'root' });
+    const steps = ['resolve base', 'launch builder', 'provision', 'create image', 'terminate builder'];
+    await Promise.all(steps.map((step) => thread.reply({ text: step })));
+    await thread.flush();
+    const replies = writes.filter((w) => w.kind === 'reply');
+    expect(replies.map((r) => r.text)).toEqual(steps);
+    expect(replies.every((r) => r.ref?.ts === thread.ref.ts)).toBe(true);
+  });
+
+  it('continues an existing thread when resumed, without posting a new root', async () => {
+    const clock = new VirtualClock();
+    const { surface, writes } = recordingSurface(clock);
+    const existing = { channel: 'C1', ts: '1767268800.000100' };
+    const thread = await ProgressThread.open(surface, clock, 'C1', { text: 'resumed' }, existing);
+    await thread.reply({ text: 'step after restart' });
+    await thread.flush();
+    expect(thread.ref).toEqual(existing);
+    expect(writes.map((w) => w.kind).sort()).toEqual(['reply', 'update']);
+    expect(writes.find((w) => w.kind === 'update')).toMatchObject({ text: 'resumed', ref: existing });
+  });
+
+  it('logs Slack errors and carries on: progress display never fails the operation', async () => {
+    const clock = new VirtualClock();
+    const { surface, writes } = recordingSurface(clock, (text) => text.includes('bad'));
+    const thread = await ProgressThread.open(surface, clock, 'C1', { text: 'root' });
+    thread.setRoot({ text: 'bad root' });
+    await expect(thread.reply({ text: 'bad reply' })).resolves.toBeUndefined();
+    await thread.reply({ text: 'good reply' });
+    await thread.flush();
+    thread.setRoot({ text: 'good root' });
+    await thread.flush();
+    expect(writes.map((w) => w.text)).toEqual(['root', 'good reply', 'good root']);
+  });
+});
