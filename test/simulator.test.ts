@@ -349,6 +349,7 @@ describe('simulated AWS', () => {
         const lines = await consoleOf(env.ec2, failing);
         expect(lines.at(-1)).toBe(result);
         expect(lines).toContain(before);
+        expect(lines).toContain(`bakery: ${result.split('phase=')[1]} failed`);
         expect((await consoleOf(env.ec2, healthy)).at(-1)).toBe('BAKERY_RESULT=success');
       });
     }
@@ -360,6 +361,14 @@ describe('simulated AWS', () => {
       env.clock.advance(10 * wholeScript);
       expect(await stateOf(env.ec2, instanceId)).toBe('running');
       expect((await consoleOf(env.ec2, instanceId)).at(-1)).toBe('bakery: provision started');
+    });
+
+    it("records the artifact URL from Bakery's encoded user data", async () => {
+      const env = setup();
+      const url = Buffer.from('https://releases.example.com/demo/v1.tgz').toString('base64');
+      const userData = Buffer.from(`#!/bin/bash\nBAKERY_ARTIFACT_URL=$(printf '%s' '${url}' | base64 -d)\n`).toString('base64');
+      await env.ec2.send(new RunInstancesCommand(builder(await baseImage(env.ssm), 'demo', { UserData: userData })));
+      expect(env.sim.snapshot().instances[0]!.artifactUrl).toBe('https://releases.example.com/demo/v1.tgz');
     });
 
     it('stops printing once the instance is terminated', async () => {

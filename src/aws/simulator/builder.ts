@@ -48,6 +48,7 @@ function scriptFor(outcome: InstanceRecord['outcome']): ScriptLine[] {
       return [
         download[0]!,
         { at: 0.1, text: 'curl: (22) The requested URL returned error: 404' },
+        { at: 0.1, text: 'bakery: download failed' },
         { at: 0.1, text: 'BAKERY_RESULT=failure phase=download' },
       ];
     case 'provision-fails':
@@ -57,6 +58,7 @@ function scriptFor(outcome: InstanceRecord['outcome']): ScriptLine[] {
         ...provisionLog.slice(0, 2),
         { at: 0.5, text: 'Error: Unable to find a match: libapp-missing' },
         { at: 0.5, text: 'provision: exit status 1' },
+        { at: 0.5, text: 'bakery: provision failed' },
         { at: 0.5, text: 'BAKERY_RESULT=failure phase=provision' },
       ];
     case 'smoke-fails':
@@ -68,6 +70,7 @@ function scriptFor(outcome: InstanceRecord['outcome']): ScriptLine[] {
         smoke[0]!,
         { at: 0.95, text: 'curl: (7) Failed to connect to localhost port 8080: Connection refused' },
         { at: 0.95, text: 'smoke: exit status 7' },
+        { at: 0.95, text: 'bakery: smoke failed' },
         { at: 0.95, text: 'BAKERY_RESULT=failure phase=smoke' },
       ];
     case 'builder-hangs':
@@ -85,9 +88,15 @@ export function consoleLines(instance: InstanceRecord, now: number, consoleDelay
   return lines.filter((line) => line.at < end && line.at + consoleDelayMs <= now);
 }
 
-/** The artifact URL Bakery's user data downloads, if it declares one as BAKERY_ARTIFACT_URL='…'. */
+/**
+ * The artifact URL the user data downloads, for tests to assert on: a line
+ * `BAKERY_ARTIFACT_URL='…'`, or Bakery's own injection-proof form
+ * `BAKERY_ARTIFACT_URL=$(printf '%s' '<base64>' | base64 -d)`.
+ */
 export function artifactUrlOf(userDataBase64: string | undefined): string | undefined {
   if (!userDataBase64) return undefined;
   const script = Buffer.from(userDataBase64, 'base64').toString('utf8');
+  const encoded = /^\s*(?:export\s+)?BAKERY_ARTIFACT_URL=\$\(printf '%s' '([A-Za-z0-9+/=]*)' \| base64 -d\)/m.exec(script)?.[1];
+  if (encoded !== undefined) return Buffer.from(encoded, 'base64').toString('utf8');
   return /^\s*(?:export\s+)?BAKERY_ARTIFACT_URL='([^']*)'/m.exec(script)?.[1];
 }

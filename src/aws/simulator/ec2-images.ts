@@ -82,9 +82,9 @@ function checkName(ctx: HandlerContext, name: string | undefined): string {
   if (!AMI_NAME.test(value)) {
     fail('InvalidAMIName.Malformed', `AMI names must be between 3 and 128 characters long, and may contain letters, numbers, '(', ')', '.', '-', '/' and '_'`);
   }
-  if (state(ctx).images.some((image) => image.name === value && image.ownerId === ctx.world.accountId)) {
-    fail('InvalidAMIName.Duplicate', `AMI name ${value} is already in use by AMI ${state(ctx).images.find((i) => i.name === value)?.imageId}`);
-  }
+  // Names are unique per account and region among registered images; a deregistered name is free again.
+  const taken = state(ctx).images.find((image) => image.name === value && image.ownerId === ctx.world.accountId);
+  if (taken) fail('InvalidAMIName.Duplicate', `AMI name ${value} is already in use by AMI ${taken.imageId}`);
   return value;
 }
 
