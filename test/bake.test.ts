@@ -1,0 +1,136 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cancelAction } from '../src/bake/messages.js';
+import { TestWorld } from './support/world.js';
+
+describe('/bake', () => {
+  let world: TestWorld;
+  beforeEach(async () => {
+    world = await TestWorld.create();
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('bakes a tested, tagged image, shares and copies it, terminates the builder and records the release', async () => {
+    const bakery = world.replica();
+    const reply = await bakery.handlers.onCommand(world.command('demo v1 --commit 0123abc'));
+    expect(reply).toBeUndefined();
+    await bakery.runner.idle();
+
+    const release = await world.store.getRelease('demo', 'v1');
+    expect(release?.status).toBe('baked');
+    expect(Object.keys(release?.amis ?? {})).toEqual(['us-east-1', 'eu-west-1']);
+
+    const images = world.bakedImages();
+    expect(images).toHaveLength(2);
+    const home = images.find((image) => image.region === 'us-east-1')!;
+    expect(home.state).toBe('available');
+    expect(home.tags).toMatchObject({
+      'bakery:app': 'demo',
+      'bakery:version': 'v1',
+      'bakery:base-ami': release!.baseAmi,
+      'bakery:commit': '0123abc',
+      'bakery:requested-by': '@alice',
+      'bakery:created-by': 'bakery',
+    });
+    expect(home.launchPermissions).toContain('210987654321');
+    const snapshots = world.sim.snapshot().snapshots.filter((s) => s.snapshotId === home.snapshotId);
+    expect(snapshots[0]?.tags['bakery:app']).toBe('demo');
+    expect(world.liveInstances()).toEqual([]);
+
+    expect(world.chat.roots).toHaveLength(1);
+    const thread = world.chat.roots[0]!;
+    expect(thread.message.tone).toBe('succeeded');
+    expect(thread.message.buttons ?? []).toEqual([]);
+    expect(thread.replies.map((r) => r.text).slice(0, 3)).toEqual([
+      expect.stringContaining('Resolve base image'),
+      expect.stringContaining('Check for an existing image'),
+      expect.stringContaining('Launch builder'),
+    ]);
+    const summary = thread.replies.at(-1)!;
+    expect(summary.text).toContain('Baked demo v1');
+    expect(summary.lines?.join('\n')).toContain(release!.amis['us-east-1']);
+    expect(summary.lines?.join('\n')).toContain('Total:');
+  });
+
+  it('answers "already baked" instead of baking a version twice', async () => {
+    const bakery = world.replica();
+    await bakery.handlers.onCommand(world.command('demo v1'));
+    await bakery.runner.idle();
+    const reply = await bakery.handlers.onCommand(world.command('demo v1'));
+    expect(reply?.text).toContain('already baked');
+    expect(world.chat.roots).toHaveLength(1);
+    expect(world.bakedImages()).toHaveLength(2);
+  });
+
+  it('finds an image already in AWS for this version and base, and links it rather than baking again', async () => {
+    const bakery = world.replica();
+    await bakery.handlers.onCommand(world.command('demo v1'));
+    await bakery.runner.idle();
+    const release = (await world.store.getRelease('demo', 'v1'))!;
+    await bakery.handlers.onCommand(world.command(`demo v1 --base ${release.baseAmi}`));
+    await bakery.runner.idle();
+    expect(world.chat.threadText(1)).toContain(`already baked on this base: \`${release.amis["us-east-1"]}\``);
+    expect(world.bakedImages()).toHaveLength(2);
+    expect(world.liveInstances()).toEqual([]);
+  });
+
+  it('bakes again with --force', async () => {
+    const bakery = world.replica();
+    await bakery.handlers.onCommand(world.command('demo v1'));
+    await bakery.runner.idle();
+    await bakery.handlers.onCommand(world.command('demo v1 --force'));
+    await bakery.runner.idle();
+    expect(world.bakedImages().filter((image) => image.region === 'us-east-1')).toHaveLength(2);
+  });
+
+  it('tells a second bake of the same app that it is busy, and who is baking what', async () => {
+    const bakery = world.replica();
+    const first = bakery.handlers.onCommand(world.command('demo v41'));
+    await first;
+    const second = await bakery.handlers.onCommand(world.command('demo v42', { user: { id: 'U0BOB', name: 'bob' } }));
+    expect(second?.text).toMatch(/busy: baking demo v41 since \d\d:\d\d UTC, asked by @alice/);
+    await bakery.runner.idle();
+    expect(world.chat.roots).toHaveLength(1);
+    expect(await world.store.getRelease('demo', 'v42')).toBeUndefined();
+  });
+
+  it('never starts a second bake for a retried Slack delivery', async () => {
+    const bakery = world.replica();
+    const command = world.command('demo v1');
+    await bakery.handlers.onCommand(command);
+    const retry = await bakery.handlers.onCommand({ ...command });
+    expect(retry).toBeUndefined();
+    await bakery.runner.idle();
+    expect(world.chat.roots).toHaveLength(1);
+    expect(world.bakedImages().filter((image) => image.region === 'us-east-1')).toHaveLength(1);
+  });
+
+  it('stops and cleans up when the Cancel button is pressed', async () => {
+    const bakery = world.replica('replica-a', {
+      onEvent: (event, self) => {
+        if (event.type === 'step-started' && event.step === 'provision') {
+          const button = world.chat.roots[0]!.message.buttons!.find((b) => b.actionId === cancelAction)!;
+          void self.handlers.onButton({ actionId: button.actionId, value: button.value, user: { id: 'U0BOB', name: 'bob' }, channel: 'C0DEMO', requestId: 'press-1' });
+        }
+      },
+    });
+    await bakery.handlers.onCommand(world.command('demo v1'));
+    await bakery.runner.idle();
+    const root = world.chat.roots[0]!.message;
+    expect(root.tone).toBe('cancelled');
+    expect(root.lines?.join('\n')).toContain('Cancelled by @bob');
+    expect(world.liveInstances()).toEqual([]);
+    expect(world.bakedImages()).toEqual([]);
+    expect(await world.store.getLock('demo')).toBeUndefined();
+  });
+
+  it('answers a Cancel button for a finished bake without doing anything', async () => {
+    const bakery = world.replica();
+    await bakery.handlers.onCommand(world.command('demo v1'));
+    await bakery.runner.idle();
+    const operationId = world.events.find((e) => e.type === 'finished')!.operationId;
+    const reply = await bakery.handlers.onButton({ actionId: cancelAction, value: operationId, user: { id: 'U0BOB', name: 'bob' }, channel: 'C0DEMO', requestId: 'press-2' });
+    expect(reply?.text).toMatch(/already finished|No such bake/);
+  });
+});
