@@ -232,7 +232,10 @@ function skipRemaining(operation: Operation, names: string[], now: number): Oper
 
 /** A step ends as soon as the operation is cancelled or the replica stops, even mid-call. */
 function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) {
+    work.catch(() => undefined); // its own end no longer matters
+    return Promise.reject(signal.reason);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });

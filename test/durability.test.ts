@@ -1,0 +1,114 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bakePipeline } from '../src/bake/pipeline.js';
+import { TestWorld } from './support/world.js';
+
+const stepNames = bakePipeline({} as never).steps.map((step) => step.name);
+
+/** After any interruption, the world must look as if the bake had run once, without a hitch. */
+async function expectBakedOnce(world: TestWorld) {
+  const release = await world.store.getRelease('demo', 'v1');
+  expect(release?.status).toBe('baked');
+  const images = world.bakedImages();
+  expect(images.filter((image) => image.region === 'us-east-1')).toHaveLength(1);
+  expect(images.filter((image) => image.region === 'eu-west-1')).toHaveLength(1);
+  expect(world.sim.snapshot().instances).toHaveLength(1);
+  expect(world.liveInstances()).toEqual([]);
+  expect(world.chat.roots).toHaveLength(1);
+  expect(world.chat.roots[0]!.message.tone).toBe('succeeded');
+  expect(await world.store.getLock('demo')).toBeUndefined();
+  expect(await world.store.listActiveOperations()).toEqual([]);
+}
+
+describe('a bake survives a restart', () => {
+  let world: TestWorld;
+  beforeEach(async () => {
+    world = await TestWorld.create();
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  for (const step of stepNames) {
+    it(`resumes in the same thread after the bot is killed during ${step}`, async () => {
+      const first = world.replica('replica-a', {
+        onEvent: (event, self) => {
+          if (event.type === 'step-started' && event.step === step) void self.runner.stop();
+        },
+      });
+      await first.handlers.onCommand(world.command('demo v1'));
+      await first.runner.idle();
+      expect(await world.store.getRelease('demo', 'v1')).toBeUndefined();
+
+      world.clock.advance(61_000); // the dead replica's lease runs out
+      const restarted = world.replica('replica-b');
+      await restarted.runner.resumeAbandoned();
+      await restarted.runner.idle();
+
+      await expectBakedOnce(world);
+      expect(world.chat.threadText()).toContain(`Resumed after a restart, at step *${step}*`);
+    });
+  }
+});
+
+describe('several replicas on one table', () => {
+  let world: TestWorld;
+  beforeEach(async () => {
+    world = await TestWorld.create();
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('never runs one operation twice: a live lease keeps other replicas off', async () => {
+    let other: ReturnType<TestWorld['replica']> | undefined;
+    const owner = world.replica('replica-a', {
+      onEvent: (event) => {
+        if (event.type === 'step-started' && event.step === 'provision') void other!.runner.resumeAbandoned();
+      },
+    });
+    other = world.replica('replica-b');
+    await owner.handlers.onCommand(world.command('demo v1'));
+    await owner.runner.idle();
+    await other.runner.idle();
+    await expectBakedOnce(world);
+    expect(world.events.filter((e) => e.replica === 'replica-b')).toEqual([]);
+  });
+
+  it('takes over a dead replica’s bake exactly once when two replicas race for it', async () => {
+    const dead = world.replica('replica-a', {
+      onEvent: (event, self) => {
+        if (event.type === 'step-started' && event.step === 'create-image') void self.runner.stop();
+      },
+    });
+    await dead.handlers.onCommand(world.command('demo v1'));
+    await dead.runner.idle();
+
+    world.clock.advance(61_000);
+    const b = world.replica('replica-b');
+    const c = world.replica('replica-c');
+    await Promise.all([b.runner.resumeAbandoned(), c.runner.resumeAbandoned()]);
+    await Promise.all([b.runner.idle(), c.runner.idle()]);
+
+    await expectBakedOnce(world);
+    const finishers = world.events.filter((e) => e.type === 'finished').map((e) => e.replica);
+    expect(finishers).toHaveLength(1);
+  });
+
+  it('lets a replica cancel a bake another replica is running', async () => {
+    let other: ReturnType<TestWorld['replica']> | undefined;
+    const owner = world.replica('replica-a', {
+      onEvent: (event) => {
+        if (event.type === 'step-started' && event.step === 'provision') {
+          const button = world.chat.roots[0]!.message.buttons![0]!;
+          void other!.handlers.onButton({ actionId: button.actionId, value: button.value, user: { id: 'U0BOB', name: 'bob' }, channel: 'C0DEMO', requestId: 'press-1' });
+        }
+      },
+    });
+    other = world.replica('replica-b');
+    await owner.handlers.onCommand(world.command('demo v1'));
+    await owner.runner.idle();
+    expect(world.chat.roots[0]!.message.tone).toBe('cancelled');
+    expect(world.liveInstances()).toEqual([]);
+    expect(world.bakedImages()).toEqual([]);
+  });
+});
