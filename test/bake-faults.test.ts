@@ -10,7 +10,7 @@ async function expectCleanFailure(world: TestWorld, step: string) {
   expect(thread.message.tone).toBe('failed');
   expect(thread.message.lines?.join('\n')).toContain(`Failed at *${step}*`);
   expect(world.liveInstances()).toEqual([]);
-  expect(world.bakedImages().filter((image) => image.state !== 'deregistered')).toEqual([]);
+  expect(world.bakedImages()).toEqual([]);
   expect(await world.store.getRelease('demo', 'v1')).toBeUndefined();
   expect(await world.store.getLock('demo')).toBeUndefined();
   return thread;
