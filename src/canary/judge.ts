@@ -1,0 +1,613 @@
+// The canary judge: given the window so far and the team's metric config, a verdict
+// per metric (Pass, High, Low, Inconclusive) and overall (fail, pass, wait). Pure and
+// deterministic: no clock, no I/O, no randomness; the canary stage calls it after
+// every interval and replays call it on recorded windows.
+//
+// How it decides, per metric and per bad direction:
+//   - count metrics: exact rate-ratio test on the window's totals (events over
+//     requests), against the tolerance, so "0 vs some" is seen;
+//   - gauge metrics: Mann–Whitney on the per-interval values against the baseline
+//     scaled by the tolerance, with a Hodges–Lehmann estimate of the ratio;
+//   - the canary's warm-up minutes are not judged; a High/Low must still hold with the
+//     canary's worst interval left out (a lone spike is not a regression);
+//   - the whole judged window and, separately, the latest minutes are tested, so a
+//     regression starting mid-window is not diluted by the good minutes before it;
+//   - each look's level comes from a group-sequential design, so judging every
+//     interval fails good releases no more often than judging once at the end.
+
+import type { Bound, CanaryConfig, CountMetricConfig, GaugeMetricConfig, MetricConfig, Window } from './window.js';
+import { parseInput } from './window.js';
+import {
+  hodgesLehmann,
+  mannWhitneyGreater,
+  median,
+  normalQuantile,
+  rateRatioInterval,
+  rateRatioPHigh,
+  rateRatioPLow,
+} from './stats.js';
+import type { RateCounts } from './stats.js';
+import { bonferroniLevel, lookLevel } from './sequential.js';
+import { explainMetric, summarize } from './explain.js';
+
+export { parseInput, parseConfig, JudgeInputError, parseBound } from './window.js';
+export type {
+  CanaryConfig,
+  CanaryConfigInput,
+  MetricConfig,
+  MetricConfigInput,
+  Window,
+  WindowInput,
+  RecordedWindow,
+} from './window.js';
+
+export type MetricVerdictKind = 'Pass' | 'High' | 'Low' | 'Inconclusive';
+export type Outcome = 'fail' | 'pass' | 'wait';
+export type Side = 'High' | 'Low';
+
+/** The figures a person compares for one group. */
+export type Figures =
+  | { kind: 'count'; events: number; requests: number; rate: number }
+  | { kind: 'gauge'; median: number; values: number };
+
+/** Why a metric got its verdict, for explanations and for the canary stage's logic. */
+export type Reason =
+  | 'beyond-tolerance' // High/Low over the judged window
+  | 'beyond-tolerance-recent' // High/Low over the latest minutes only: a mid-window regression
+  | 'beyond-critical' // High/Low beyond the critical bound: fails at once
+  | 'zero-baseline' // High: the baseline had no events, the canary too many for chance
+  | 'within-tolerance' // Pass
+  | 'lone-spike' // Pass or Inconclusive: would be High/Low only because of one interval
+  | 'warming-up' // Inconclusive: every interval so far is warm-up
+  | 'too-little-data' // Inconclusive: below minMinutes / minRequests
+  | 'leaning'; // Inconclusive: not beyond tolerance yet, but too close to call
+
+export interface TestResult {
+  /** Which test: "exact rate ratio" or "Mann–Whitney U". */
+  name: string;
+  /** One-sided p-value against the bound, on the deciding side. */
+  p: number;
+  /** The level this look needed (corrected for repeated looks). */
+  level: number;
+  /** The ratio the canary was tested against (the tolerance or critical bound). */
+  against: number;
+  /** Which intervals: the judged window, the latest minutes, or everything (critical). */
+  scope: 'window' | 'recent' | 'all';
+}
+
+export interface MetricVerdict {
+  metric: string;
+  label: string;
+  kind: 'count' | 'gauge';
+  /** Unit of gauge values ("ms") or word for count events ("errors"). */
+  unit: string;
+  gating: boolean;
+  verdict: MetricVerdictKind;
+  reason: Reason;
+  canary: Figures;
+  baseline: Figures;
+  /** Canary over baseline: rate ratio, or Hodges–Lehmann ratio for gauges. Null when undefined (0 vs 0). */
+  ratio: number | null;
+  /** Interval on the ratio at the level this look used. */
+  interval: [number, number] | null;
+  test: TestResult;
+  tolerance: string;
+  critical: string | null;
+  /** Intervals judged (after warm-up, with data). */
+  judgedIntervals: number;
+  /** For Inconclusive: the estimated minutes until the metric can be decided. */
+  moreMinutes: number | null;
+  /** The interval (1-based minute) left out as a lone spike, if that changed the verdict. */
+  spikeMinute: number | null;
+  explanation: string;
+}
+
+export interface Verdict {
+  outcome: Outcome;
+  /** Minutes of data in the window. */
+  minute: number;
+  durationMinutes: number;
+  /** For wait: minutes until the judge expects to decide. */
+  moreMinutes: number | null;
+  /** One line for the thread ("fail: p99 latency High …"). */
+  summary: string;
+  metrics: MetricVerdict[];
+}
+
+export interface JudgeOptions {
+  /**
+   * Judge this look as if it were the only one (no repeated-looks correction), as a
+   * once-at-the-end analysis would. For comparisons; the canary stage must not use it.
+   */
+  singleLook?: boolean;
+}
+
+/** Validate and judge. Throws JudgeInputError (naming metric and field) on malformed input. */
+export function judgeWindow(window: unknown, config: unknown, options: JudgeOptions = {}): Verdict {
+  const parsed = parseInput(window, config);
+  return judgeParsed(parsed.window, parsed.config, options);
+}
+
+// Share of α for the latest-minutes scope; the whole judged window keeps the rest.
+const RECENT_SHARE = 0.25;
+// A bad-side p-value below this, without a verdict, is "too close to call": wait, not pass.
+const LEANING_P = 0.2;
+// Cap on "~N more minutes", beyond which the estimate means little.
+const MAX_MORE_MINUTES = 60;
+
+interface Look {
+  /** Intervals of data so far. */
+  intervals: number;
+  warmup: number;
+  /** Intervals after warm-up. */
+  judged: number;
+  /** Intervals after warm-up in the planned window. */
+  plannedJudged: number;
+  plannedIntervals: number;
+  recent: number;
+  alpha: number;
+  intervalMinutes: number;
+  singleLook: boolean;
+}
+
+/** Judge input that is already validated (the canary stage validates once, then calls this each interval). */
+export function judgeParsed(window: Window, config: CanaryConfig, options: JudgeOptions = {}): Verdict {
+  const intervals = seriesLength(window, config);
+  const step = window.intervalMinutes;
+  const plannedIntervals = Math.max(1, Math.round(config.durationMinutes / step));
+  const warmup = Math.ceil(config.warmupMinutes / step - 1e-9);
+  const look: Look = {
+    intervals,
+    warmup,
+    judged: Math.max(0, intervals - warmup),
+    plannedJudged: Math.max(0, plannedIntervals - warmup),
+    plannedIntervals,
+    recent: Math.max(2, Math.round(config.recentMinutes / step)),
+    alpha: 1 - config.confidence,
+    intervalMinutes: step,
+    singleLook: options.singleLook ?? false,
+  };
+  const metrics = config.metrics.map((metric) => judgeMetric(metric, window, look, config.confidence));
+  return overall(metrics, look, config);
+}
+
+function seriesLength(window: Window, config: CanaryConfig): number {
+  const first = config.metrics[0];
+  return first ? (window.canary[first.name]?.length ?? 0) : 0;
+}
+
+// ---------------------------------------------------------------------------
+// One metric.
+
+/** What the judge needs from a metric's data, whatever its kind. */
+interface Evidence {
+  testName: string;
+  /** First judged interval count at which this kind of test can reject (design start). */
+  firstLook: number;
+  /** One-sided p-value that the canary is beyond `ratio` on `side`, over these intervals. */
+  p(side: Side, ratio: number, indices: readonly number[]): number;
+  /**
+   * The same p-value with the interval most to blame for a `side` verdict neutralised,
+   * so a lone spike cannot carry a verdict; `spike` names that interval.
+   */
+  pWithoutSpike(side: Side, ratio: number, indices: readonly number[]): { p: number; spike: number | undefined };
+  figures(indices: readonly number[], confidence: number): Omit<Summary, 'enough'>;
+  /** Whether there is enough data to pass or fail, and if not, intervals still needed (null: unknown). */
+  enough(indices: readonly number[]): { ok: boolean; moreIntervals: number | null };
+}
+
+interface Summary {
+  canary: Figures;
+  baseline: Figures;
+  ratio: number | null;
+  interval: [number, number] | null;
+}
+
+function judgeMetric(metric: MetricConfig, window: Window, look: Look, confidence: number): MetricVerdict {
+  const evidence = metric.kind === 'count' ? countEvidence(metric, window) : gaugeEvidence(metric, window);
+  const sides: Side[] = metric.direction === 'increase' ? ['High'] : metric.direction === 'decrease' ? ['Low'] : ['High', 'Low'];
+  const alphaPerSide = look.alpha / sides.length;
+  const judgedIdx = range(look.warmup, look.intervals);
+  const decision = decide(metric, evidence, sides, alphaPerSide, look, judgedIdx);
+  const displayLevel = decision.test.level > 0 ? decision.test.level : alphaPerSide;
+  const figures = evidence.figures(decision.test.scope === 'recent' ? range(look.intervals - look.recent, look.intervals) : judgedIdx, 1 - 2 * displayLevel);
+  const verdict: Omit<MetricVerdict, 'explanation'> = {
+    metric: metric.name,
+    label: metric.label ?? metric.name,
+    kind: metric.kind,
+    unit: metric.unit,
+    gating: metric.gating,
+    verdict: decision.verdict,
+    reason: decision.reason,
+    ...figures,
+    test: decision.test,
+    tolerance: metric.tolerance.text,
+    critical: metric.critical?.text ?? null,
+    judgedIntervals: look.judged,
+    moreMinutes: decision.moreIntervals === null ? null : clampMinutes(decision.moreIntervals * look.intervalMinutes),
+    spikeMinute: decision.spike === null ? null : (decision.spike + 1) * look.intervalMinutes,
+  };
+  return { ...verdict, explanation: explainMetric(verdict, metric, confidence) };
+}
+
+interface Decision {
+  verdict: MetricVerdictKind;
+  reason: Reason;
+  test: TestResult;
+  moreIntervals: number | null;
+  spike: number | null;
+}
+
+function decide(
+  metric: MetricConfig,
+  evidence: Evidence,
+  sides: Side[],
+  alpha: number,
+  look: Look,
+  judgedIdx: number[],
+): Decision {
+  // 1. Critical bound: from the first interval, warm-up included, no lone-spike allowance.
+  if (metric.critical) {
+    const all = range(0, look.intervals);
+    const level = look.singleLook ? alpha : lookLevel(look.intervals, { first: 1, planned: look.plannedIntervals }, alpha);
+    for (const side of sides) {
+      const against = boundFor(side, metric.critical);
+      const p = evidence.p(side, against, all);
+      if (p < level) {
+        return { verdict: side, reason: 'beyond-critical', test: test(evidence, p, level, against, 'all'), moreIntervals: null, spike: null };
+      }
+    }
+  }
+  // 2. Nothing to judge yet: every interval so far is warm-up.
+  const firstSide = sides[0] ?? 'High';
+  if (look.judged === 0) {
+    const against = boundFor(firstSide, metric.tolerance);
+    return {
+      verdict: 'Inconclusive',
+      reason: 'warming-up',
+      test: test(evidence, 1, 0, against, 'window'),
+      moreIntervals: look.warmup - look.intervals + evidence.firstLook,
+      spike: null,
+    };
+  }
+  // 3. Beyond tolerance over the judged window, then over the latest minutes.
+  const recentActive = !look.singleLook && look.plannedJudged > look.recent;
+  const windowAlpha = recentActive ? alpha * (1 - RECENT_SHARE) : alpha;
+  const windowLevel = look.singleLook
+    ? alpha
+    : lookLevel(look.judged, { first: evidence.firstLook, planned: look.plannedJudged }, windowAlpha);
+  const recentLevel = recentActive ? recentScopeLevel(look, alpha * RECENT_SHARE) : 0;
+  const recentIdx = range(look.intervals - look.recent, look.intervals);
+  let spikeSeen: { side: Side; p: number; spike: number; level: number; against: number } | null = null;
+  for (const side of sides) {
+    const against = boundFor(side, metric.tolerance);
+    const scopes: Array<{ idx: number[]; level: number; scope: 'window' | 'recent' }> = [
+      { idx: judgedIdx, level: windowLevel, scope: 'window' },
+      { idx: recentIdx, level: recentLevel, scope: 'recent' },
+    ];
+    for (const { idx, level, scope } of scopes) {
+      if (level <= 0) continue;
+      const p = evidence.p(side, against, idx);
+      if (!(p < level)) continue;
+      // A lone spike is not a regression: the verdict must hold without the worst interval.
+      const { p: pWithout, spike: worst } = evidence.pWithoutSpike(side, against, idx);
+      if (pWithout < level) {
+        const reason: Reason = scope === 'recent' ? 'beyond-tolerance-recent' : isZeroBaseline(evidence, idx) ? 'zero-baseline' : 'beyond-tolerance';
+        return { verdict: side, reason, test: test(evidence, p, level, against, scope), moreIntervals: null, spike: null };
+      }
+      if (worst !== undefined && spikeSeen === null) spikeSeen = { side, p: pWithout, spike: worst, level, against };
+    }
+  }
+  // 4. Not enough data to pass: never a silent pass.
+  const enough = evidence.enough(judgedIdx);
+  const suspicion = { ...mostSuspicious(evidence, sides, metric.tolerance, judgedIdx), scope: 'window' as const, size: look.judged };
+  const recentSuspicion =
+    recentActive && look.judged > look.recent ? mostSuspicious(evidence, sides, metric.tolerance, recentIdx) : null;
+  if (!enough.ok) {
+    return {
+      verdict: 'Inconclusive',
+      reason: 'too-little-data',
+      test: test(evidence, suspicion.p, windowLevel, suspicion.against, 'window'),
+      moreIntervals: enough.moreIntervals,
+      spike: null,
+    };
+  }
+  // 5. Too close to call: wait for more data rather than pass. A regression that started
+  // late shows in the latest minutes before it shows in the whole window.
+  if (recentSuspicion !== null && recentSuspicion.p < LEANING_P && recentSuspicion.p < suspicion.p) {
+    const level = bonferroniLevel(alpha * RECENT_SHARE, recentScopeLooks(look));
+    return {
+      verdict: 'Inconclusive',
+      reason: 'leaning',
+      test: test(evidence, recentSuspicion.p, level, recentSuspicion.against, 'recent'),
+      moreIntervals: intervalsToDecide(recentSuspicion.p, level, look.recent),
+      spike: null,
+    };
+  }
+  if (suspicion.p < LEANING_P) {
+    const level = nextLevel(evidence, look, windowAlpha);
+    return {
+      verdict: 'Inconclusive',
+      reason: 'leaning',
+      test: test(evidence, suspicion.p, level, suspicion.against, 'window'),
+      moreIntervals: intervalsToDecide(suspicion.p, level, look.judged),
+      spike: null,
+    };
+  }
+  // Would have looked suspicious only because of one interval: say so.
+  if (spikeSeen === null && suspicion.pWithSpike < LEANING_P && suspicion.spike !== undefined) {
+    spikeSeen = { side: 'High', p: suspicion.p, spike: suspicion.spike, level: windowLevel, against: suspicion.against };
+  }
+  if (spikeSeen !== null) {
+    return {
+      verdict: 'Pass',
+      reason: 'lone-spike',
+      test: test(evidence, spikeSeen.p, spikeSeen.level, spikeSeen.against, 'window'),
+      moreIntervals: null,
+      spike: spikeSeen.spike,
+    };
+  }
+  return {
+    verdict: 'Pass',
+    reason: 'within-tolerance',
+    test: test(evidence, suspicion.p, windowLevel, suspicion.against, 'window'),
+    moreIntervals: null,
+    spike: null,
+  };
+}
+
+// The latest-minutes scope is a sliding window; consecutive windows share most of their
+// minutes, so testing it at every look would split α over many near-duplicate tests.
+// It is tested every half window instead, counted back from the end of the planned
+// window (so the last planned look always tests it), and α is split over those looks.
+function recentScopeLevel(look: Look, alpha: number): number {
+  const cadence = Math.max(1, Math.floor(look.recent / 2));
+  if (look.judged <= look.recent || look.judged > look.plannedJudged) return 0;
+  if ((look.plannedJudged - look.judged) % cadence !== 0) return 0;
+  return bonferroniLevel(alpha, recentScopeLooks(look));
+}
+
+function recentScopeLooks(look: Look): number {
+  const cadence = Math.max(1, Math.floor(look.recent / 2));
+  let looks = 0;
+  for (let n = look.plannedJudged; n > look.recent; n -= cadence) looks++;
+  return Math.max(1, looks);
+}
+
+function test(evidence: Evidence, p: number, level: number, against: number, scope: TestResult['scope']): TestResult {
+  return { name: evidence.testName, p, level, against, scope };
+}
+
+function boundFor(side: Side, bound: Bound): number {
+  return side === 'High' ? bound.upper : bound.lower;
+}
+
+// The bad side closest to a verdict, judged without its worst interval: a lone spike
+// is no more a reason to wait than a reason to fail.
+function mostSuspicious(
+  evidence: Evidence,
+  sides: Side[],
+  tolerance: Bound,
+  idx: number[],
+): { p: number; against: number; pWithSpike: number; spike: number | undefined } {
+  let best: { p: number; against: number; pWithSpike: number; spike: number | undefined } = {
+    p: 1,
+    against: boundFor(sides[0] ?? 'High', tolerance),
+    pWithSpike: 1,
+    spike: undefined,
+  };
+  for (const side of sides) {
+    const against = boundFor(side, tolerance);
+    const { p, spike } = evidence.pWithoutSpike(side, against, idx);
+    if (p <= best.p) best = { p, against, pWithSpike: evidence.p(side, against, idx), spike };
+  }
+  return best;
+}
+
+function nextLevel(evidence: Evidence, look: Look, alpha: number): number {
+  if (look.singleLook) return alpha;
+  const next = Math.max(look.judged + 1, evidence.firstLook);
+  return lookLevel(next, { first: evidence.firstLook, planned: look.plannedJudged }, alpha);
+}
+
+// The test statistic grows like √n for a steady effect, so the data needed to bring
+// p down to the level scales with the square of the z-ratio.
+function intervalsToDecide(p: number, level: number, judged: number): number | null {
+  const zSeen = normalQuantile(1 - p);
+  const zNeeded = normalQuantile(1 - level);
+  if (!(zSeen > 0.1) || !(zNeeded > 0)) return null;
+  return Math.max(1, Math.ceil(judged * (zNeeded / zSeen) ** 2 - judged));
+}
+
+function clampMinutes(minutes: number): number {
+  return Math.min(MAX_MORE_MINUTES, Math.max(1, Math.ceil(minutes)));
+}
+
+function isZeroBaseline(evidence: Evidence, idx: number[]): boolean {
+  const figures = evidence.figures(idx, 0.5);
+  return figures.baseline.kind === 'count' && figures.baseline.events === 0;
+}
+
+function range(from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let i = Math.max(0, from); i < to; i++) out.push(i);
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Count metrics: totals of events over totals of requests.
+
+function countEvidence(metric: CountMetricConfig, window: Window): Evidence {
+  const cEvents = window.canary[metric.name] ?? [];
+  const bEvents = window.baseline[metric.name] ?? [];
+  const cRequests = window.canary[metric.requests] ?? [];
+  const bRequests = window.baseline[metric.requests] ?? [];
+  // An interval counts only when both groups reported both series: otherwise the
+  // totals would compare different minutes.
+  const usable = (i: number): boolean =>
+    cEvents[i] != null && bEvents[i] != null && cRequests[i] != null && bRequests[i] != null;
+  const totals = (idx: readonly number[]): RateCounts => {
+    const t = { canaryEvents: 0, canaryRequests: 0, baselineEvents: 0, baselineRequests: 0 };
+    for (const i of idx) {
+      if (!usable(i)) continue;
+      t.canaryEvents += cEvents[i] ?? 0;
+      t.baselineEvents += bEvents[i] ?? 0;
+      t.canaryRequests += cRequests[i] ?? 0;
+      t.baselineRequests += bRequests[i] ?? 0;
+    }
+    return t;
+  };
+  const rate = (events: number, requests: number): number => (requests > 0 ? events / requests : 0);
+  return {
+    testName: 'exact rate ratio',
+    firstLook: 2, // one interval alone cannot be told from a lone spike
+    p(side, ratio, idx) {
+      const t = totals(idx);
+      if (t.canaryRequests === 0 || t.baselineRequests === 0) return 1;
+      return side === 'High' ? rateRatioPHigh(t, ratio) : rateRatioPLow(t, ratio);
+    },
+    // Counts: the worst interval is left out entirely, since one burst of events can
+    // dominate the totals.
+    pWithoutSpike(side, ratio, idx) {
+      const t = totals(idx);
+      const baselineRate = rate(t.baselineEvents, t.baselineRequests);
+      let worst: number | undefined;
+      let worstExcess = -Infinity;
+      for (const i of idx) {
+        if (!usable(i)) continue;
+        // Events beyond what the baseline's rate predicts for this interval's canary requests.
+        const excess = (cEvents[i] ?? 0) - (cRequests[i] ?? 0) * baselineRate;
+        const score = side === 'High' ? excess : -excess;
+        if (score > worstExcess) {
+          worstExcess = score;
+          worst = i;
+        }
+      }
+      const rest = idx.filter((i) => i !== worst);
+      return { p: rest.length === 0 ? 1 : this.p(side, ratio, rest), spike: worst };
+    },
+    figures(idx, confidence) {
+      const t = totals(idx);
+      const canary: Figures = { kind: 'count', events: t.canaryEvents, requests: t.canaryRequests, rate: rate(t.canaryEvents, t.canaryRequests) };
+      const baseline: Figures = { kind: 'count', events: t.baselineEvents, requests: t.baselineRequests, rate: rate(t.baselineEvents, t.baselineRequests) };
+      const noData = t.canaryRequests === 0 || t.baselineRequests === 0;
+      let ratio: number | null = null;
+      if (!noData && t.baselineEvents > 0) ratio = canary.rate / baseline.rate;
+      else if (!noData && t.canaryEvents > 0) ratio = Infinity;
+      const interval = noData || t.canaryEvents + t.baselineEvents === 0 ? null : rateRatioInterval(t, confidence);
+      return { canary, baseline, ratio, interval };
+    },
+    enough(idx) {
+      const t = totals(idx);
+      if (t.canaryRequests >= metric.minRequests && t.baselineRequests > 0) return { ok: true, moreIntervals: null };
+      const used = idx.filter(usable).length;
+      const perInterval = used > 0 ? t.canaryRequests / used : 0;
+      const more = perInterval > 0 ? Math.ceil((metric.minRequests - t.canaryRequests) / perInterval) : null;
+      return { ok: false, moreIntervals: more };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Gauge metrics: per-interval values, compared on a log scale so tolerance is a ratio.
+
+const LOG_FLOOR = 1e-9;
+
+function gaugeEvidence(metric: GaugeMetricConfig, window: Window): Evidence {
+  const canary = window.canary[metric.name] ?? [];
+  const baseline = window.baseline[metric.name] ?? [];
+  const logs = (values: readonly (number | null)[], idx: readonly number[], shift = 0): number[] => {
+    const out: number[] = [];
+    for (const i of idx) {
+      const v = values[i];
+      if (v != null) out.push(Math.log(Math.max(v, LOG_FLOOR)) + shift);
+    }
+    return out;
+  };
+  const minIntervals = (minutes: number): number => Math.max(3, minutes);
+  return {
+    testName: 'Mann–Whitney U',
+    firstLook: minIntervals(metric.minMinutes),
+    p(side, ratio, idx) {
+      const c = logs(canary, idx);
+      const b = logs(baseline, idx, Math.log(ratio));
+      if (c.length < 3 || b.length < 3) return 1;
+      // High: canary above baseline × ratio; Low: canary below baseline × ratio.
+      return side === 'High' ? mannWhitneyGreater(b, c).p : mannWhitneyGreater(c, b).p;
+    },
+    // Gauges: a rank test already gives one wild minute only one rank, so the worst
+    // canary minute is capped at the next-worst one (relative to the same minute's
+    // baseline) rather than dropped: a sustained shift keeps all its evidence.
+    pWithoutSpike(side, ratio, idx) {
+      const gaps: Array<{ i: number; gap: number }> = [];
+      const baselineMedian = median(logs(baseline, idx));
+      for (const i of idx) {
+        const c = canary[i];
+        if (c == null) continue;
+        const b = baseline[i];
+        // Compare with the same minute's baseline where there is one, so shared drift is not blamed.
+        const reference = b != null ? Math.log(Math.max(b, LOG_FLOOR)) : baselineMedian;
+        const gap = Math.log(Math.max(c, LOG_FLOOR)) - reference;
+        gaps.push({ i, gap: side === 'High' ? gap : -gap });
+      }
+      gaps.sort((x, y) => y.gap - x.gap);
+      const worst = gaps[0];
+      const next = gaps[1];
+      if (!worst || !next) return { p: 1, spike: worst?.i };
+      const c = logs(canary, idx);
+      const b = logs(baseline, idx, Math.log(ratio));
+      if (c.length < 3 || b.length < 3) return { p: 1, spike: worst.i };
+      const worstLog = Math.log(Math.max(canary[worst.i] ?? 0, LOG_FLOOR));
+      const capped = worstLog + (side === 'High' ? -1 : 1) * (worst.gap - next.gap);
+      const position = c.indexOf(worstLog);
+      if (position >= 0) c[position] = capped;
+      const p = side === 'High' ? mannWhitneyGreater(b, c).p : mannWhitneyGreater(c, b).p;
+      return { p, spike: worst.i };
+    },
+    figures(idx, confidence) {
+      const c = logs(canary, idx);
+      const b = logs(baseline, idx);
+      const canaryFigures: Figures = { kind: 'gauge', median: Math.exp(median(c)), values: c.length };
+      const baselineFigures: Figures = { kind: 'gauge', median: Math.exp(median(b)), values: b.length };
+      if (c.length === 0 || b.length === 0) return { canary: canaryFigures, baseline: baselineFigures, ratio: null, interval: null };
+      const shift = hodgesLehmann(b, c, confidence);
+      return {
+        canary: canaryFigures,
+        baseline: baselineFigures,
+        ratio: Math.exp(shift.estimate),
+        interval: [Math.exp(shift.lower), Math.exp(shift.upper)],
+      };
+    },
+    enough(idx) {
+      const c = logs(canary, idx).length;
+      const b = logs(baseline, idx).length;
+      const need = minIntervals(metric.minMinutes);
+      if (c >= need && b >= need) return { ok: true, moreIntervals: null };
+      return { ok: false, moreIntervals: need - Math.min(c, b) };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Overall verdict.
+
+function overall(metrics: MetricVerdict[], look: Look, config: CanaryConfig): Verdict {
+  const minute = look.intervals * look.intervalMinutes;
+  const gating = metrics.filter((m) => m.gating);
+  const failing = gating.filter((m) => m.verdict === 'High' || m.verdict === 'Low');
+  const complete = look.intervals >= look.plannedIntervals;
+  let outcome: Outcome;
+  let moreMinutes: number | null = null;
+  if (failing.length > 0) {
+    outcome = 'fail';
+  } else if (complete && gating.every((m) => m.verdict === 'Pass')) {
+    outcome = 'pass';
+  } else {
+    outcome = 'wait';
+    const windowLeft = complete ? 0 : (look.plannedIntervals - look.intervals) * look.intervalMinutes;
+    const metricsLeft = gating.filter((m) => m.verdict === 'Inconclusive').map((m) => m.moreMinutes ?? 0);
+    moreMinutes = clampMinutes(Math.max(windowLeft, ...metricsLeft));
+  }
+  const verdict = { outcome, minute, durationMinutes: config.durationMinutes, moreMinutes, metrics };
+  return { ...verdict, summary: summarize(verdict) };
+}

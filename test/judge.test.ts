@@ -1,0 +1,388 @@
+import { describe, expect, it } from 'vitest';
+import { judgeWindow, JudgeInputError, parseConfig, judgeParsed } from '../src/canary/judge.js';
+import type { MetricConfigInput, Verdict, WindowInput } from '../src/canary/judge.js';
+
+// ---------------------------------------------------------------------------
+// Small, seeded window builders: every test's data is reproducible.
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+function normal(next: () => number): number {
+  return Math.sqrt(-2 * Math.log(Math.max(next(), 1e-12))) * Math.cos(2 * Math.PI * next());
+}
+
+function poisson(next: () => number, mean: number): number {
+  if (mean > 60) return Math.max(0, Math.round(mean + Math.sqrt(mean) * normal(next)));
+  const limit = Math.exp(-mean);
+  let k = 0;
+  let p = next();
+  while (p > limit) {
+    k++;
+    p *= next();
+  }
+  return k;
+}
+
+const errors: MetricConfigInput = { name: 'http_5xx', label: '5xx rate', kind: 'count', requests: 'requests', unit: 'errors', tolerance: 'x1.5' };
+const latency: MetricConfigInput = { name: 'latency_p99', label: 'p99 latency', kind: 'gauge', unit: 'ms', tolerance: '+10%' };
+
+interface Shape {
+  minutes?: number;
+  seed?: number;
+  /** Baseline error rate per request. */
+  errorRate?: number;
+  /** Canary error rate multiplier at minute t (0-based). */
+  errorFactor?: (t: number) => number;
+  /** Extra canary error rate at minute t, on top of the baseline's. */
+  extraErrors?: (t: number) => number;
+  /** Canary latency multiplier at minute t. */
+  latencyFactor?: (t: number) => number;
+  canaryRequests?: number;
+}
+
+function window(shape: Shape = {}): WindowInput {
+  const next = rng(shape.seed ?? 1);
+  const minutes = shape.minutes ?? 30;
+  const rate = shape.errorRate ?? 0.002;
+  const canaryRequests = shape.canaryRequests ?? 2_000;
+  const baseline = { requests: [] as number[], http_5xx: [] as number[], latency_p99: [] as number[] };
+  const canary = { requests: [] as number[], http_5xx: [] as number[], latency_p99: [] as number[] };
+  for (let t = 0; t < minutes; t++) {
+    const drift = 1 + 0.1 * Math.sin(t / 4); // shared by both groups
+    const bRequests = poisson(next, 10 * canaryRequests * drift);
+    const cRequests = poisson(next, canaryRequests * drift);
+    baseline.requests.push(bRequests);
+    canary.requests.push(cRequests);
+    baseline.http_5xx.push(poisson(next, bRequests * rate));
+    canary.http_5xx.push(poisson(next, cRequests * (rate * (shape.errorFactor?.(t) ?? 1) + (shape.extraErrors?.(t) ?? 0))));
+    const base = 200 * drift;
+    baseline.latency_p99.push(Math.round(base * Math.exp(0.03 * normal(next)) * 10) / 10);
+    canary.latency_p99.push(Math.round(base * (shape.latencyFactor?.(t) ?? 1) * Math.exp(0.05 * normal(next)) * 10) / 10);
+  }
+  return { intervalMinutes: 1, baseline, canary };
+}
+
+function config(metrics: MetricConfigInput[], extra: Record<string, unknown> = {}) {
+  return { durationMinutes: 30, warmupMinutes: 3, recentMinutes: 10, confidence: 0.99, metrics, ...extra };
+}
+
+/** Judge as the canary stage does: after every minute; the first fail, else the last verdict. */
+function judgeEveryMinute(data: WindowInput, cfg: unknown): Verdict {
+  const minutes = Object.values(data.canary)[0]?.length ?? 0;
+  let last: Verdict | undefined;
+  for (let t = 1; t <= minutes; t++) {
+    last = judgeWindow(prefix(data, t), cfg);
+    if (last.outcome === 'fail') return last;
+  }
+  if (!last) throw new Error('empty window');
+  return last;
+}
+
+function prefix(data: WindowInput, minutes: number): WindowInput {
+  const cut = (g: Record<string, (number | null)[]>) => Object.fromEntries(Object.entries(g).map(([k, v]) => [k, v.slice(0, minutes)]));
+  return { intervalMinutes: data.intervalMinutes ?? 1, baseline: cut(data.baseline), canary: cut(data.canary) };
+}
+
+function metric(verdict: Verdict, name: string) {
+  const found = verdict.metrics.find((m) => m.metric === name);
+  if (!found) throw new Error(`no verdict for ${name}`);
+  return found;
+}
+
+// ---------------------------------------------------------------------------
+
+describe('canary judge', () => {
+  describe('count metrics (events over requests, judged on the window totals)', () => {
+    it('passes a canary whose error rate matches the baseline', () => {
+      const verdict = judgeWindow(window(), config([errors]));
+      expect(verdict.outcome).toBe('pass');
+      expect(metric(verdict, 'http_5xx').verdict).toBe('Pass');
+      expect(metric(verdict, 'http_5xx').explanation).toMatch(/^5xx rate .* vs .* errors over .* requests\): Pass/);
+    });
+
+    it('fails a canary with three times the errors, with the figures a person compares', () => {
+      const verdict = judgeEveryMinute(window({ errorFactor: () => 3 }), config([errors]));
+      const m = metric(verdict, 'http_5xx');
+      expect(verdict.outcome).toBe('fail');
+      expect(m.verdict).toBe('High');
+      expect(m.canary).toMatchObject({ kind: 'count' });
+      expect(m.ratio).toBeGreaterThan(2);
+      expect(m.test.name).toBe('exact rate ratio');
+      expect(m.test.p).toBeLessThan(m.test.level);
+      expect(m.explanation).toMatch(/High, beyond the ×1\.5 tolerance at 99 % confidence/);
+      expect(verdict.minute).toBeLessThan(10);
+    });
+
+    it('fails a release that turns 0 errors into some errors', () => {
+      const verdict = judgeEveryMinute(window({ errorRate: 0, extraErrors: () => 0.002 }), config([errors]));
+      const m = metric(verdict, 'http_5xx');
+      expect(verdict.outcome).toBe('fail');
+      expect(m.verdict).toBe('High');
+      expect(m.reason).toBe('zero-baseline');
+      expect(m.baseline).toMatchObject({ events: 0 });
+      expect(m.explanation).toMatch(/0 vs some/);
+    });
+
+    it('passes an app that never errors in either group', () => {
+      const verdict = judgeWindow(window({ errorRate: 0 }), config([errors]));
+      expect(verdict.outcome).toBe('pass');
+      expect(metric(verdict, 'http_5xx').ratio).toBeNull();
+    });
+
+    it('does not fail a single stray canary error when the baseline had none', () => {
+      const data = window({ errorRate: 0 });
+      data.canary['http_5xx']![12] = 1;
+      expect(judgeEveryMinute(data, config([errors])).outcome).toBe('pass');
+    });
+
+    it('says Low when a metric whose bad direction is down drops beyond tolerance', () => {
+      const orders: MetricConfigInput = { ...errors, name: 'http_5xx', label: 'orders', direction: 'decrease', unit: 'orders' };
+      const verdict = judgeEveryMinute(window({ errorFactor: () => 0.3 }), config([orders]));
+      expect(verdict.outcome).toBe('fail');
+      expect(metric(verdict, 'http_5xx').verdict).toBe('Low');
+    });
+
+    it('is Inconclusive, not Pass, when the canary served too few requests', () => {
+      const verdict = judgeWindow(window({ canaryRequests: 10 }), config([errors]));
+      const m = metric(verdict, 'http_5xx');
+      expect(m.verdict).toBe('Inconclusive');
+      expect(m.reason).toBe('too-little-data');
+      expect(verdict.outcome).toBe('wait');
+      expect(verdict.summary).toMatch(/^inconclusive: ~\d+ more minutes? of data/);
+    });
+  });
+
+  describe('gauge metrics (Mann–Whitney with a Hodges–Lehmann ratio)', () => {
+    it('passes a canary with the baseline latency', () => {
+      const verdict = judgeWindow(window(), config([latency]));
+      expect(metric(verdict, 'latency_p99').verdict).toBe('Pass');
+      expect(metric(verdict, 'latency_p99').test.name).toBe('Mann–Whitney U');
+    });
+
+    it('fails a 30 % latency regression within minutes, High beyond the tolerance', () => {
+      const verdict = judgeEveryMinute(window({ latencyFactor: () => 1.3 }), config([latency]));
+      const m = metric(verdict, 'latency_p99');
+      expect(verdict.outcome).toBe('fail');
+      expect(m.verdict).toBe('High');
+      expect(m.ratio).toBeGreaterThan(1.2);
+      expect(m.explanation).toMatch(/^p99 latency \d+ ms vs \d+ ms \(×1\.\d+, .*\): High, beyond the \+10 % tolerance at 99 % confidence$/);
+      expect(verdict.minute).toBeLessThanOrEqual(12);
+    });
+
+    it('says Low when throughput-like gauges drop beyond tolerance', () => {
+      const throughput: MetricConfigInput = { ...latency, direction: 'decrease' };
+      const verdict = judgeEveryMinute(window({ latencyFactor: () => 0.7 }), config([throughput]));
+      expect(metric(verdict, 'latency_p99').verdict).toBe('Low');
+    });
+
+    it('does not call an improvement a regression', () => {
+      const verdict = judgeWindow(window({ latencyFactor: () => 0.7 }), config([latency]));
+      expect(metric(verdict, 'latency_p99').verdict).toBe('Pass');
+      expect(metric(verdict, 'latency_p99').explanation).toMatch(/good direction/);
+    });
+
+    it('is Inconclusive with too few minutes of data', () => {
+      const verdict = judgeWindow(window({ minutes: 6 }), config([latency]));
+      expect(metric(verdict, 'latency_p99').verdict).toBe('Inconclusive');
+      expect(metric(verdict, 'latency_p99').moreMinutes).toBeGreaterThan(0);
+    });
+
+    it('is Inconclusive, not Pass, when the window is complete but the canary leans beyond tolerance', () => {
+      // +12 % with noise: past the +10 % tolerance, but not provably so in 30 minutes.
+      const verdict = judgeWindow(window({ latencyFactor: () => 1.12, seed: 3 }), config([latency]));
+      const m = metric(verdict, 'latency_p99');
+      expect(m.verdict).toBe('Inconclusive');
+      expect(m.reason).toBe('leaning');
+      expect(verdict.outcome).toBe('wait');
+      expect(verdict.moreMinutes).toBeGreaterThan(0);
+    });
+  });
+
+  describe('tolerance and critical bounds', () => {
+    it('passes a change inside the tolerance even when it is clearly real', () => {
+      // +5 % latency is measurable with this much data, and within +10 %.
+      const verdict = judgeWindow(window({ latencyFactor: () => 1.05 }), config([latency]));
+      expect(metric(verdict, 'latency_p99').verdict).toBe('Pass');
+    });
+
+    it('fails the same change when the team tolerates less', () => {
+      const strict: MetricConfigInput = { ...latency, tolerance: '+1%' };
+      const verdict = judgeEveryMinute(window({ latencyFactor: () => 1.08 }), config([strict]));
+      expect(verdict.outcome).toBe('fail');
+    });
+
+    it('fails at once beyond the critical bound, even during warm-up', () => {
+      const guarded: MetricConfigInput = { ...errors, critical: 'x10' };
+      const verdict = judgeEveryMinute(window({ extraErrors: () => 0.2 }), config([guarded]));
+      const m = metric(verdict, 'http_5xx');
+      expect(verdict.outcome).toBe('fail');
+      expect(m.reason).toBe('beyond-critical');
+      expect(verdict.minute).toBeLessThanOrEqual(2);
+      expect(m.explanation).toMatch(/beyond the critical ×10 bound: fails at once/);
+    });
+  });
+
+  describe('warm-up, lone spikes and late regressions', () => {
+    it('passes a canary that starts cold (slow, busy and erroring in its first minutes)', () => {
+      const cold = (t: number) => 1 + 2 * Math.exp(-t / 0.8);
+      const verdict = judgeEveryMinute(window({ latencyFactor: cold, errorFactor: (t) => (t < 2 ? 8 : 1) }), config([errors, latency]));
+      expect(verdict.outcome).toBe('pass');
+    });
+
+    it('passes a canary with one bad minute of errors, and says which minute it left out', () => {
+      const data = window();
+      data.canary['http_5xx']![14] = 400;
+      const verdict = judgeEveryMinute(data, config([errors]));
+      const m = metric(verdict, 'http_5xx');
+      expect(verdict.outcome).toBe('pass');
+      expect(m.reason).toBe('lone-spike');
+      expect(m.spikeMinute).toBe(15);
+      expect(m.explanation).toMatch(/lone spike at minute 15/);
+    });
+
+    it('passes a canary with one very slow minute', () => {
+      const verdict = judgeEveryMinute(window({ latencyFactor: (t) => (t === 9 ? 5 : 1) }), config([latency]));
+      expect(verdict.outcome).toBe('pass');
+    });
+
+    it('fails a latency regression that starts mid-window', () => {
+      const verdict = judgeEveryMinute(window({ latencyFactor: (t) => (t >= 15 ? 1.4 : 1) }), config([latency]));
+      expect(verdict.outcome).toBe('fail');
+      expect(verdict.minute).toBeGreaterThan(15);
+    });
+
+    it('fails an error regression that starts mid-window', () => {
+      const verdict = judgeEveryMinute(window({ errorFactor: (t) => (t >= 18 ? 4 : 1) }), config([errors]));
+      expect(verdict.outcome).toBe('fail');
+      expect(verdict.minute).toBeGreaterThan(18);
+    });
+  });
+
+  describe('overall verdict', () => {
+    it('waits until the window is complete, saying how many more minutes', () => {
+      const verdict = judgeWindow(window({ minutes: 12 }), config([errors, latency]));
+      expect(verdict.outcome).toBe('wait');
+      expect(verdict.moreMinutes).toBe(18);
+      expect(verdict.summary).toBe('wait: minute 12 of 30, ~18 more minutes');
+    });
+
+    it('waits while every minute is still warm-up', () => {
+      const verdict = judgeWindow(window({ minutes: 2 }), config([errors, latency]));
+      expect(verdict.outcome).toBe('wait');
+      expect(verdict.metrics.every((m) => m.reason === 'warming-up')).toBe(true);
+    });
+
+    it('never lets a shadow metric fail the canary, but still shows its verdict', () => {
+      const shadow: MetricConfigInput = { ...latency, gating: false };
+      const verdict = judgeEveryMinute(window({ latencyFactor: () => 1.5 }), config([errors, shadow]));
+      expect(verdict.outcome).toBe('pass');
+      expect(metric(verdict, 'latency_p99').verdict).toBe('High');
+      expect(metric(verdict, 'latency_p99').explanation).toMatch(/shadow/);
+    });
+
+    it('gives the same verdict for the same window', () => {
+      const data = window({ latencyFactor: () => 1.12, seed: 9 });
+      expect(judgeWindow(data, config([errors, latency]))).toEqual(judgeWindow(data, config([errors, latency])));
+    });
+
+    it('accepts missing datapoints (null) and judges the minutes that have data', () => {
+      const data = window();
+      data.canary['latency_p99']![5] = null;
+      data.baseline['http_5xx']![7] = null;
+      expect(judgeWindow(data, config([errors, latency])).outcome).toBe('pass');
+    });
+  });
+
+  describe('repeated looks', () => {
+    // The hardest good release: its error rate sits exactly at the tolerance (×1.5).
+    // Judged once at the end, a test at 90 % confidence fails about 10 % of them. Judged
+    // every minute with the correction, it must fail no more of them than that — and
+    // without the correction it would fail many more.
+    const lax = config([{ ...errors, tolerance: 'x1.5' }], { confidence: 0.9 });
+    const parsed = parseConfig(lax);
+    const windows = Array.from({ length: 300 }, (_, i) => window({ seed: 1000 + i, errorFactor: () => 1.5, errorRate: 0.01 }));
+
+    it('judging every minute fails at-tolerance releases no more often than judging once at the end', () => {
+      let onceAtEnd = 0;
+      let everyMinute = 0;
+      let everyMinuteUncorrected = 0;
+      for (const data of windows) {
+        const full = parseWindow(data);
+        if (judgeParsed(full, parsed, { singleLook: true }).outcome === 'fail') onceAtEnd++;
+        let failed = false;
+        let failedUncorrected = false;
+        for (let t = 1; t <= 30; t++) {
+          const part = parseWindow(prefix(data, t));
+          if (!failed && judgeParsed(part, parsed).outcome === 'fail') failed = true;
+          if (!failedUncorrected && t > 3 && judgeParsed(part, parsed, { singleLook: true }).outcome === 'fail') failedUncorrected = true;
+        }
+        if (failed) everyMinute++;
+        if (failedUncorrected) everyMinuteUncorrected++;
+      }
+      expect(onceAtEnd).toBeGreaterThan(10); // the test is not vacuous
+      expect(everyMinute).toBeLessThanOrEqual(onceAtEnd);
+      expect(everyMinuteUncorrected).toBeGreaterThan(onceAtEnd * 1.5);
+    });
+  });
+
+  describe('malformed input', () => {
+    function problems(data: unknown, cfg: unknown): string[] {
+      try {
+        judgeWindow(data, cfg);
+      } catch (error) {
+        if (error instanceof JudgeInputError) return error.problems;
+        throw error;
+      }
+      throw new Error('expected a JudgeInputError');
+    }
+
+    it('names the metric and field of a bad tolerance', () => {
+      expect(problems(window(), config([{ ...latency, tolerance: 'a bit' }]))).toEqual([
+        'metric latency_p99, field tolerance: write a ratio like "x1.5" or a percentage like "+10%" (got "a bit")',
+      ]);
+    });
+
+    it('names a count metric without its requests series', () => {
+      const { requests: _requests, ...noRequests } = errors as { requests: string };
+      expect(problems(window(), config([noRequests as MetricConfigInput]))[0]).toMatch(/^metric http_5xx, field requests: /);
+    });
+
+    it('names a metric missing from the canary data', () => {
+      const data = window();
+      delete data.canary['latency_p99'];
+      expect(problems(data, config([latency]))).toEqual([
+        'metric latency_p99, field canary.latency_p99: missing — the canary data has no series "latency_p99" (its values)',
+      ]);
+    });
+
+    it('names a series of the wrong length', () => {
+      const data = window();
+      data.canary['latency_p99'] = data.canary['latency_p99']!.slice(0, 20);
+      expect(problems(data, config([errors, latency])).join('\n')).toMatch(/metric latency_p99, field canary\.latency_p99: has 20 values but .* has 30/);
+    });
+
+    it('names a negative or non-numeric value, with its position', () => {
+      const data = window() as { baseline: Record<string, unknown[]> } & WindowInput;
+      data.baseline['latency_p99']![3] = -5;
+      expect(problems(data, config([latency]))[0]).toMatch(/^metric latency_p99, field baseline value 4: /);
+    });
+
+    it('names an unknown kind and an unknown field', () => {
+      expect(problems(window(), config([{ ...latency, kind: 'histogram' } as unknown as MetricConfigInput]))[0]).toMatch(/^metric latency_p99, field kind: /);
+      expect(problems(window(), config([{ ...latency, tolerence: '+5%' } as unknown as MetricConfigInput]))[0]).toMatch(/^metric latency_p99: .*tolerence/);
+    });
+  });
+});
+
+function parseWindow(data: WindowInput) {
+  return { intervalMinutes: data.intervalMinutes ?? 1, baseline: data.baseline, canary: data.canary };
+}
