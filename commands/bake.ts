@@ -89,6 +89,8 @@ export const bake: Command = {
         return undefined;
       case 'duplicate-request':
         return undefined;
+      case 'not-posted':
+        return { text: `✗ The bake did not start: ${result.reason}.`, tone: 'failed' };
       case 'busy': {
         const lock = result.lock;
         return { text: `✗ busy: ${lock.kind === 'bake' ? 'baking' : lock.kind} ${lock.app} ${lock.version} since ${formatTime(lock.since, now)}, asked by ${lock.requestedBy}`, lines: ['Wait for it to finish, or press its *Cancel* button.'], tone: 'failed' };

@@ -98,7 +98,7 @@ async function openChat(settings: Settings, handlers: ChatHandlers, log: Logger)
     channel: 'local',
     banner: [
       'Bakery — local mode: a terminal chat, an embedded DynamoDB and a simulated AWS.',
-      `State is kept in ./${settings.dataDir} (delete it to start afresh).`,
+      `State is kept in ${settings.dataDir}/ (delete it to start afresh).`,
       'Try:  /bake demo v1      then  /bake demo v1  again, or  /bakery help.',
       'Press a button by typing its number. quit (or Ctrl-D) leaves.',
     ],

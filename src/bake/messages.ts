@@ -53,7 +53,7 @@ export function bakeMessages(clock: Clock): Pick<Pipeline<BakeState>, 'root' | '
 
     stepDone(_operation, step: StepRecord, title: string): ChatMessage {
       const took = step.finishedAt !== undefined ? formatDuration(step.finishedAt - step.startedAt) : '';
-      return { text: `${icons[step.status]} *${title}* — ${took}${step.detail ? ` · ${step.detail}` : ''}`, tone: 'info' };
+      return { text: `${icons[step.status]} *${title}* — ${took}${step.detail ? ` · ${step.detail}` : ''}` };
     },
 
     summary(operation, state): ChatMessage {
@@ -62,19 +62,19 @@ export function bakeMessages(clock: Clock): Pick<Pipeline<BakeState>, 'root' | '
         .map((s) => `${icons[s.status]} ${s.name} ${s.finishedAt !== undefined ? formatDuration(s.finishedAt - s.startedAt) : ''}`);
       const cleanup = (state.cleanup ?? []).map((line) => `Cleanup: ${line}`);
       if (operation.status === 'succeeded' && state.existingAmi) {
-        return { text: `✓ *${operation.app} ${operation.version}* is already baked on this base: \`${state.existingAmi}\`. Add \`--force\` to bake it again.`, tone: 'succeeded' };
+        return { text: `*${operation.app} ${operation.version}* is already baked on this base: \`${state.existingAmi}\`. Add \`--force\` to bake it again.`, tone: 'succeeded' };
       }
       if (operation.status === 'succeeded') {
         const amis = [`\`${state.imageId}\``, ...Object.entries(state.copies ?? {}).map(([region, id]) => `${region}: \`${id}\``)];
         return {
-          text: `✓ *Baked ${operation.app} ${operation.version}* in ${elapsed(operation)}`,
+          text: `*Baked ${operation.app} ${operation.version}* in ${elapsed(operation)}`,
           lines: [`AMI ${amis.join(' · ')}`, `Name: \`${state.imageName}\``, `Base: \`${state.baseAmi}\` ${state.baseAmiName ?? ''}`, `Steps: ${timings.join(' · ')}`, `Total: ${elapsed(operation)}`, ...cleanup],
           tone: 'succeeded',
         };
       }
       const verb = operation.status === 'cancelled' ? 'Cancelled' : 'Failed';
       return {
-        text: `✗ *${verb}: bake ${operation.app} ${operation.version}* at step *${operation.error?.step}*`,
+        text: `*${verb}: bake ${operation.app} ${operation.version}* at step *${operation.error?.step}*`,
         lines: [
           `Why: ${operation.error?.message ?? 'unknown'}`,
           ...(operation.error?.log ? [`Builder log (last lines):\n\`\`\`${operation.error.log.slice(-2500)}\`\`\``] : []),

@@ -21,6 +21,11 @@ export interface RunnerOptions {
   onEvent?: (event: RunnerEvent) => void;
 }
 
+/** Called once an operation's thread is posted, or with the reason it could not be. */
+type Posted = (failure?: Error) => void;
+
+export type StartResult = StartOperationResult | { outcome: 'not-posted'; reason: string };
+
 export type RunnerEvent =
   | { type: 'step-started'; operationId: string; step: string }
   | { type: 'step-finished'; operationId: string; step: string }
@@ -36,11 +41,16 @@ export class OperationRunner {
 
   constructor(private readonly options: RunnerOptions) {}
 
-  /** Starts a new operation unless its app is busy or this request already started one. */
-  async start(input: { operation: Operation; lock: AppLock; requestId: string }): Promise<StartOperationResult> {
+  /**
+   * Starts a new operation unless its app is busy or this request already started one. Returns
+   * once its progress thread is posted, so a chat that refuses the post (the bot is not in the
+   * channel) is reported to the person who asked instead of being lost.
+   */
+  async start(input: { operation: Operation; lock: AppLock; requestId: string }): Promise<StartResult> {
     const result = await this.options.store.startOperation(input);
-    if (result.outcome === 'started') this.launch(result.operation.id);
-    return result;
+    if (result.outcome !== 'started') return result;
+    const failure = await new Promise<Error | undefined>((posted) => this.launch(result.operation.id, posted));
+    return failure ? { outcome: 'not-posted', reason: failure.message } : result;
   }
 
   /** Asks the operation to stop; its owner (here or on another replica) cleans up. */
@@ -87,18 +97,21 @@ export class OperationRunner {
     await this.idle();
   }
 
-  private launch(operationId: string): void {
+  private launch(operationId: string, posted?: Posted): void {
     const abort = new AbortController();
-    const done = this.run(operationId, abort)
-      .catch((error: unknown) => this.options.log.error({ err: error, operationId }, 'operation run failed'))
+    const done = this.run(operationId, abort, posted)
+      .catch((error: unknown) => {
+        posted?.(error instanceof Error ? error : new Error(String(error)));
+        this.options.log.error({ err: error, operationId }, 'operation run failed');
+      })
       .finally(() => this.runs.delete(operationId));
     this.runs.set(operationId, { abort, done });
   }
 
-  private async run(operationId: string, abort: AbortController): Promise<void> {
+  private async run(operationId: string, abort: AbortController, posted?: Posted): Promise<void> {
     const { store, clock, owner, leaseMs } = this.options;
     const claimed = await store.claimOperation(operationId, owner, leaseMs);
-    if (!claimed) return;
+    if (!claimed) return posted?.();
     const pipeline = this.options.pipelines[claimed.kind];
     if (!pipeline) throw new Error(`no pipeline for ${claimed.kind} operations`);
     const log = this.options.log.child({ operationId, app: claimed.app, kind: claimed.kind });
@@ -106,8 +119,19 @@ export class OperationRunner {
     const resumed = claimed.steps.length > 0;
     log.info({ resumed }, resumed ? 'resuming operation' : 'starting operation');
 
-    const thread = await ProgressThread.open(this.options.surface, clock, claimed.channel, pipeline.root(claimed, this.stateOf(pipeline, claimed)), claimed.thread);
+    let thread: ProgressThread;
+    try {
+      thread = await ProgressThread.open(this.options.surface, clock, claimed.channel, pipeline.root(claimed, this.stateOf(pipeline, claimed)), claimed.thread, { log });
+    } catch (error) {
+      // Nothing has started yet: end the operation so the app is free, and tell whoever asked.
+      const reason = `could not post in the channel (${error instanceof Error ? error.message : String(error)}); invite Bakery to the channel and try again`;
+      await handle.update((op) => ({ ...op, status: 'failed', finishedAt: clock.now(), lease: undefined, error: { step: 'start', message: reason } }));
+      await store.releaseLock(claimed.app, claimed.id);
+      posted?.(new Error(reason));
+      return;
+    }
     if (!claimed.thread) await handle.update((op) => ({ ...op, thread: thread.ref }));
+    posted?.();
     if (resumed) await thread.reply({ text: `Resumed after a restart, at step *${this.currentStep(handle.current)}*.`, tone: 'info' });
 
     const heartbeat = this.heartbeat(handle, abort);
