@@ -293,12 +293,14 @@ export async function benchJudge(): Promise<void> {
   const tallies = { threshold: newTally(), kayenta: newTally(), bakery: newTally() };
   const missedByType = new Map<string, { missed: number; total: number }>();
   let goodUndecided = 0;
+  let badUndecided = 0;
   for (const c of cases) {
     record(tallies.threshold, c, oneDatapointThreshold(c.window, config));
     record(tallies.kayenta, c, kayentaOnce(c.window, config));
     const bakery = bakeryEveryMinute(c.window, config);
     record(tallies.bakery, c, bakery.failedAt);
     if (!c.bad && bakery.outcome === 'wait') goodUndecided++;
+    if (c.bad && bakery.outcome === 'wait') badUndecided++;
     if (c.bad) {
       const key = `${c.regression}${c.start > 0 ? ' (mid-window)' : ''}`;
       const entry = missedByType.get(key) ?? { missed: 0, total: 0 };
@@ -318,6 +320,7 @@ export async function benchJudge(): Promise<void> {
   console.log(`\nCanary judge — ${cases.length} synthetic windows (${bad} bad, ${good} good), ${DURATION} minutes each, seed ${SEED}`);
   console.log(table(rows));
   console.log(`Bakery judge on good releases: ${good - tallies.bakery.falseRollbacks - goodUndecided} pass, ${goodUndecided} still inconclusive at minute ${DURATION}, ${tallies.bakery.falseRollbacks} fail.`);
+  console.log(`Bakery judge on bad releases: ${tallies.bakery.caught} fail, ${badUndecided} still inconclusive at minute ${DURATION} (the stage would extend), ${bad - tallies.bakery.caught - badUndecided} pass.`);
   const misses = [...missedByType.entries()].sort(([a], [b]) => a.localeCompare(b));
   console.log(`Bakery judge misses by regression: ${misses.map(([k, v]) => `${k} ${v.missed}/${v.total}`).join(', ')}`);
   console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s)`);
