@@ -27,6 +27,8 @@ export interface FakeSlackApi {
   callsTo(method: string): ApiCall[];
   /** The next call to `method` gets 429 with Retry-After: `seconds`. */
   rateLimitOnce(method: string, seconds?: number): void;
+  /** Posts to `channel` fail as they do when the bot was never invited there. */
+  refuseChannel(channel: string): void;
   /** Resolves when `predicate` holds, polling; rejects after `timeoutMs`. */
   waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -36,6 +38,7 @@ export async function startFakeSlackApi(options: { token: string }): Promise<Fak
   const calls: ApiCall[] = [];
   const responses: Response[] = [];
   const rateLimited = new Map<string, number>();
+  const refused = new Set<string>();
   let lastTs = 1_767_268_800_000_000; // microseconds, so ts strings increase like Slack's "seconds.micros"
   const nextTs = (): string => {
     lastTs += 100;
@@ -71,6 +74,7 @@ export async function startFakeSlackApi(options: { token: string }): Promise<Fak
         case 'auth.test':
           return json(200, { ok: true, url: 'https://fake.slack.com/', team: 'Fake', user: 'bakery', team_id: 'T0FAKE', user_id: 'U0BAKERY', bot_id: 'B0BAKERY' });
         case 'chat.postMessage': {
+          if (refused.has(String(body.channel))) return json(200, { ok: false, error: 'not_in_channel' });
           const ts = nextTs();
           return json(200, { ok: true, channel: body.channel, ts, message: { type: 'message', text: body.text, ts, blocks: body.blocks, attachments: body.attachments, thread_ts: body.thread_ts } });
         }
@@ -94,6 +98,7 @@ export async function startFakeSlackApi(options: { token: string }): Promise<Fak
     responses,
     callsTo: (method) => calls.filter((call) => call.method === method),
     rateLimitOnce: (method, seconds = 1) => rateLimited.set(method, seconds),
+    refuseChannel: (channel) => refused.add(channel),
     async waitFor(predicate, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
       while (!predicate()) {
