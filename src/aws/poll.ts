@@ -10,6 +10,7 @@ export interface WaitOptions {
   /** What is being waited for, as a person would say it: "image ami-0abc to become available". */
   what: string;
   timeoutMs: number;
+  /** The first wait between checks; later waits grow by half each time, up to four times this. */
   intervalMs: number;
   signal?: AbortSignal;
 }
@@ -25,6 +26,8 @@ export async function waitFor<T>(
 ): Promise<T> {
   const { clock, what, timeoutMs, intervalMs, signal } = options;
   const deadline = clock.now() + timeoutMs;
+  // Backing off as the SDK's waiters do: long AWS work is asked about less often, short work stays quick.
+  let interval = intervalMs;
   for (;;) {
     signal?.throwIfAborted();
     const result = await check();
@@ -34,6 +37,7 @@ export async function waitFor<T>(
         `gave up waiting for ${what} after ${Math.round(timeoutMs / 60_000)} min; AWS still reports it as ${result.seen}, so it may yet finish`,
       );
     }
-    await clock.sleep(Math.min(intervalMs, Math.max(0, deadline - clock.now())), signal);
+    await clock.sleep(Math.min(interval, Math.max(0, deadline - clock.now())), signal);
+    interval = Math.min(interval * 1.5, intervalMs * 4);
   }
 }

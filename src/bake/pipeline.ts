@@ -53,6 +53,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
   /** Waits on the builder's console until it reports past `phase`, or fails naming what went wrong. */
   async function waitForBuilder(input: Input, config: AppConfig, phase: Phase, until: (text: string) => boolean): Promise<void> {
     const builderId = required(input.state.builderId, 'builder');
+    let lastText = '';
     await waitFor(
       { clock, what: `builder ${builderId} to finish its ${phase} phase`, timeoutMs: minutes(config.timeouts.builderMinutes), intervalMs: pollIntervalMs, signal: input.signal },
       async () => {
@@ -60,9 +61,12 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
         const report = readBuilderReport(text);
         if (report.state === 'failed') throw new StepFailure(`the builder's ${report.phase} phase failed`, report.logTail);
         if (report.state === 'succeeded' || until(text)) return { done: true, value: undefined };
-        const instance = await describeInstance(aws, config.region, builderId);
-        const instanceState = instance?.State?.Name ?? 'gone';
-        if (instanceState !== 'running' && instanceState !== 'pending') throw new StepFailure(`builder ${builderId} is ${instanceState} before finishing its ${phase} phase`, text.split('\n').slice(-25).join('\n'));
+        // A builder whose console has gone quiet may have died: only then is it worth asking EC2.
+        if (text === lastText) {
+          const instanceState = (await describeInstance(aws, config.region, builderId))?.State?.Name ?? 'gone';
+          if (instanceState !== 'running' && instanceState !== 'pending') throw new StepFailure(`builder ${builderId} is ${instanceState} before finishing its ${phase} phase`, text.split('\n').slice(-25).join('\n'));
+        }
+        lastText = text;
         if (report.lastLine) input.note(report.lastLine.slice(0, 120));
         return { done: false, seen: `still in its ${report.phase ?? 'boot'} phase${report.lastLine ? ` (last line: ${report.lastLine.slice(0, 80)})` : ''}` };
       },

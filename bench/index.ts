@@ -1,0 +1,12 @@
+/*
+ * npm run bench: every figure the README quotes, measured in one run on this machine, each beside
+ * its baseline. Figures vary with the machine's load; compare within a run.
+ */
+import { benchAck } from './ack.js';
+import { benchBake } from './bake.js';
+import { benchJudge } from './judge.js';
+
+console.log(`# Bakery bench — ${new Date().toISOString()}, Node ${process.version}`);
+await benchAck();
+await benchBake();
+await benchJudge();
