@@ -69,13 +69,15 @@ export function parseAppsFile(path: string, text: string): Record<string, AppCon
   const parsed = appsFile.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
+      // A bad app name is reported by zod as an invalid record key, with the name's own rule inside.
+      const message = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
       const [top, app, ...field] = issue.path.map(String);
       if (top === 'apps' && app !== undefined) {
         return field.length > 0
-          ? `${path}: app "${app}", field "${field.join('.')}": ${issue.message}`
-          : `${path}: app "${app}": ${issue.message}`;
+          ? `${path}: app "${app}", field "${field.join('.')}": ${message}`
+          : `${path}: app "${app}": ${message}`;
       }
-      return `${path}: ${issue.path.length ? `field "${issue.path.join('.')}": ` : ''}${issue.message}`;
+      return `${path}: ${issue.path.length ? `field "${issue.path.join('.')}": ` : ''}${message}`;
     });
     throw new ConfigError(lines.join('\n'));
   }

@@ -1,0 +1,74 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadAppsFile, parseAppsFile } from '../src/config/apps.js';
+import { readSettings } from '../src/config/env.js';
+
+const good = `
+apps:
+  demo:
+    channel: "#demo"
+    region: us-east-1
+    baseImage: { id: ami-0123456789abcdef0 }
+    instanceType: t3.small
+    artifactUrl: https://artifacts.example.com/demo/{version}.tar.gz
+    provision: ./install.sh
+    smokeTest: ./smoke.sh
+`;
+
+describe('the apps file', () => {
+  it('fills in defaults for what an app leaves out', () => {
+    const apps = parseAppsFile('apps.yml', good);
+    expect(apps.demo).toMatchObject({ shareWith: [], copyTo: [], securityGroupIds: [], timeouts: { builderMinutes: 60, imageMinutes: 60, copyMinutes: 90 } });
+  });
+
+  it('names the file, the app and the field of each mistake', () => {
+    const bad = good.replace('t3.small', 't3 small').replace('{version}.tar.gz', 'latest.tar.gz');
+    expect(() => parseAppsFile('apps.yml', bad)).toThrow(ConfigError);
+    try {
+      parseAppsFile('apps.yml', bad);
+    } catch (error) {
+      expect((error as Error).message).toContain('apps.yml: app "demo", field "instanceType": an instance type looks like t3.small');
+      expect((error as Error).message).toContain('apps.yml: app "demo", field "artifactUrl": the artifact URL template must contain {version}');
+    }
+  });
+
+  it('refuses app names that could reach a tag, an AMI name or a shell', () => {
+    expect(() => parseAppsFile('apps.yml', good.replace('  demo:', '  "demo;reboot":'))).toThrow(/app names are/);
+  });
+
+  it('refuses unknown fields rather than ignoring a typo', () => {
+    expect(() => parseAppsFile('apps.yml', good.replace('    provision:', '    provison: x\n    provision:'))).toThrow(/app "demo".*provison/);
+  });
+
+  it('says when the file is missing or not YAML', async () => {
+    await expect(loadAppsFile('/nonexistent/apps.yml')).rejects.toThrow('/nonexistent/apps.yml: cannot read the apps file (ENOENT)');
+    const dir = await mkdtemp(join(tmpdir(), 'bakery-config-'));
+    await writeFile(join(dir, 'apps.yml'), 'apps: [unclosed');
+    await expect(loadAppsFile(join(dir, 'apps.yml'))).rejects.toThrow(/apps\.yml: not valid YAML/);
+  });
+});
+
+describe('the environment', () => {
+  it('runs locally with nothing set: terminal chat, embedded DynamoDB, simulated AWS', () => {
+    expect(readSettings({})).toMatchObject({ local: true, dynamodb: 'embedded', aws: 'simulated', port: 3000, table: 'bakery' });
+  });
+
+  it('uses Slack, the real DynamoDB and real AWS once Slack credentials are set', () => {
+    const settings = readSettings({ SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_SIGNING_SECRET: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', PORT: '8080' });
+    expect(settings).toMatchObject({ local: false, dynamodb: 'aws', aws: 'real', port: 8080, logFormat: 'json' });
+  });
+
+  it('names the variable that is wrong, and never echoes a secret', () => {
+    const secret = 'xoxp-should-never-appear';
+    expect(() => readSettings({ SLACK_BOT_TOKEN: secret, SLACK_SIGNING_SECRET: 'zz' })).toThrow(/SLACK_BOT_TOKEN: must look like xoxb-/);
+    try {
+      readSettings({ SLACK_BOT_TOKEN: secret, SLACK_SIGNING_SECRET: 'zz' });
+    } catch (error) {
+      expect((error as Error).message).not.toContain(secret);
+    }
+    expect(() => readSettings({ SLACK_BOT_TOKEN: 'xoxb-1-2-abc' })).toThrow(/SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET go together/);
+    expect(() => readSettings({ BAKERY_AWS: 'pretend' })).toThrow(/BAKERY_AWS/);
+  });
+});
