@@ -29,6 +29,20 @@ function terminal(handlers: Partial<ChatHandlers> = {}) {
 }
 
 describe('Terminal chat', () => {
+  it('gives a message from before a restart a short id, and makes its buttons pressable again', async () => {
+    const t = terminal();
+    await t.surface.update({ channel: 'local', ts: '1795453746.000001' }, {
+      text: 'Baking *demo v1*',
+      tone: 'running',
+      buttons: [{ actionId: 'bake.cancel', label: 'Cancel', value: 'op-1' }],
+    });
+    expect(t.printed()).toMatch(/#1 updated: ⏳ Baking demo v1\n\s+\[1\] Cancel/);
+    await t.type('1');
+    expect(t.presses).toMatchObject([{ actionId: 'bake.cancel', value: 'op-1' }]);
+    t.input.end();
+    await t.done;
+  });
+
   it('prints the banner and hands /bake demo v1 to onCommand', async () => {
     const t = terminal();
     await t.type('/bake demo v1');

@@ -74,9 +74,8 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
   const label = (ts: string): string => (messages.has(ts) ? `#${messages.get(ts)?.id}` : `#${ts}`);
   const inChannel = (where: string): string => (where === channel ? '' : `[${where}] `);
 
-  function newMessage(where: string): MessageRef {
+  function newMessage(where: string, ts = `${session}.${String(lastMessageId + 1).padStart(6, '0')}`): MessageRef {
     const id = ++lastMessageId;
-    const ts = `${session}.${String(id).padStart(6, '0')}`;
     messages.set(ts, { id, buttons: [] });
     tsById.set(id, ts);
     return { channel: where, ts };
@@ -90,11 +89,14 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
       return ref;
     },
     async reply(thread, message) {
+      if (!messages.has(thread.ts)) newMessage(thread.channel, thread.ts);
       const ref = newMessage(thread.channel);
       print(render(`  ${label(thread.ts)} ↳ `, '        ', message, messages.get(ref.ts)?.id, thread.channel));
       return ref;
     },
     async update(ref, message) {
+      // A message posted before a restart (a resumed bake's root) gets a short id now, and its buttons work again.
+      if (!messages.has(ref.ts)) newMessage(ref.channel, ref.ts);
       const shown = messages.get(ref.ts);
       // The old state's buttons go away with it.
       for (const id of shown?.buttons ?? []) {
