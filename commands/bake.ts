@@ -105,6 +105,7 @@ export const bake: Command = {
       const operation = await core.runner.cancel(id.data, `@${press.user.name}`);
       if (!operation) return { text: '✗ No such bake.', tone: 'failed' };
       if (operation.status !== 'running') return { text: `That bake already ${operation.status === 'succeeded' ? 'finished' : operation.status}.`, tone: 'info' };
+      await core.store.appendAudit({ app: operation.app, at: core.clock.now(), actor: press.user.id, action: 'bake cancel requested', operationId: operation.id, detail: operation.version });
       return { text: `Cancelling the bake of ${operation.app} ${operation.version}; the builder is being cleaned up.`, tone: 'info' };
     },
   },

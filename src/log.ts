@@ -18,8 +18,8 @@ export function redactSecrets(text: string): string {
   return text.replace(secretPattern, '[redacted]');
 }
 
-export function createLogger(options: { pretty: boolean; level?: string }): Logger {
-  return pino({
+export function createLogger(options: { pretty: boolean; level?: string; destination?: NodeJS.WritableStream }): Logger {
+  const settings: pino.LoggerOptions = {
     level: options.level ?? 'info',
     redact: { paths: secretPaths, censor: '[redacted]' },
     hooks: {
@@ -30,7 +30,8 @@ export function createLogger(options: { pretty: boolean; level?: string }): Logg
     ...(options.pretty
       ? { transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname', destination: 2 } } }
       : {}),
-  });
+  };
+  return options.destination ? pino(settings, options.destination as pino.DestinationStream) : pino(settings);
 }
 
 export const silentLogger: Logger = pino({ level: 'silent' });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cancelAction } from '../src/bake/messages.js';
-import { TestWorld } from './support/world.js';
+import { demoApp, TestWorld } from './support/world.js';
 
 describe('/bake', () => {
   let world: TestWorld;
@@ -51,6 +51,27 @@ describe('/bake', () => {
     expect(summary.text).toContain('Baked demo v1');
     expect(summary.lines?.join('\n')).toContain(release!.amis['us-east-1']);
     expect(summary.lines?.join('\n')).toContain('Total:');
+  });
+
+  it('bakes on the newest image matching a name pattern and owner', async () => {
+    world.clock.advance(24 * 3_600_000); // a day later, Amazon publishes a patched base
+    const newer = world.sim.seedBaseImage({ region: 'us-east-1', name: 'al2023-ami-2023.9.20261101.0-kernel-6.1-x86_64', ownerAlias: 'amazon' });
+    await world.store.putAppConfig('demo', { ...demoApp, baseImage: { name: 'al2023-ami-2023.*-x86_64', owner: 'amazon' } });
+    const bakery = world.replica();
+    await bakery.handlers.onCommand(world.command('demo v1'));
+    await bakery.runner.idle();
+    expect((await world.store.getRelease('demo', 'v1'))?.baseAmi).toBe(newer);
+  });
+
+  it('keeps an audit trail of who asked for what and how it ended', async () => {
+    const bakery = world.replica();
+    await bakery.handlers.onCommand(world.command('demo v1'));
+    await bakery.runner.idle();
+    const audit = await world.store.listAudit('demo');
+    expect(audit.map((entry) => [entry.actor, entry.action])).toEqual([
+      ['U0ALICE', 'bake succeeded'],
+      ['U0ALICE', 'bake requested'],
+    ]);
   });
 
   it('answers "already baked" instead of baking a version twice', async () => {
@@ -131,6 +152,7 @@ describe('/bake', () => {
     await bakery.runner.idle();
     const operationId = world.events.find((e) => e.type === 'finished')!.operationId;
     const reply = await bakery.handlers.onButton({ actionId: cancelAction, value: operationId, user: { id: 'U0BOB', name: 'bob' }, channel: 'C0DEMO', requestId: 'press-2' });
-    expect(reply?.text).toMatch(/already finished|No such bake/);
+    expect(reply?.text).toBe('That bake already finished.');
+    expect((await world.store.listAudit('demo')).map((entry) => entry.action)).not.toContain('bake cancel requested');
   });
 });

@@ -55,8 +55,9 @@ export class OperationRunner {
 
   /** Asks the operation to stop; its owner (here or on another replica) cleans up. */
   async cancel(operationId: string, by: string): Promise<Operation | undefined> {
-    const operation = await this.options.store.requestCancel(operationId, by);
-    if (operation?.cancelRequested) this.runs.get(operationId)?.abort.abort(new Cancelled(by));
+    // A finished (or unknown) operation takes no cancel; read it to say which.
+    const operation = (await this.options.store.requestCancel(operationId, by)) ?? (await this.options.store.getOperation(operationId));
+    if (operation?.status === 'running' && operation.cancelRequested) this.runs.get(operationId)?.abort.abort(new Cancelled(by));
     return operation;
   }
 
