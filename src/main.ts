@@ -26,9 +26,7 @@ async function main(): Promise<void> {
   for (const [app, config] of Object.entries(apps)) await store.putAppConfig(app, config);
   log.info({ apps: Object.keys(apps), file: settings.appsFile }, 'app configs applied');
 
-  const aws: AwsClients = settings.aws === 'simulated'
-    ? new AwsSimulator({ clock: systemClock, timings: fastTimings, dataFile: join(settings.dataDir, 'aws-simulator.json') }).clients()
-    : realAwsClients();
+  const aws = settings.aws === 'simulated' ? simulatedAws(settings) : realAwsClients();
 
   // The chat is up before the core exists (the core posts through it), so its handlers are bound late.
   let handlers: ChatHandlers | undefined;
@@ -64,6 +62,14 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void shutdown());
   process.once('SIGTERM', () => void shutdown());
   void chat.done.then(shutdown);
+}
+
+/** The simulated AWS of local mode, in the data folder, with the faults BAKERY_SIM_FAULTS asks for this run. */
+function simulatedAws(settings: Settings): AwsClients {
+  const simulator = new AwsSimulator({ clock: systemClock, timings: fastTimings, dataFile: join(settings.dataDir, 'aws-simulator.json') });
+  simulator.clearFaults();
+  for (const fault of settings.simulatedFaults) simulator.inject(fault);
+  return simulator.clients();
 }
 
 async function openStore(settings: Settings): Promise<{ store: Store; closeStore: () => Promise<void> }> {

@@ -46,6 +46,14 @@ describe('/bake when things go wrong', () => {
     expect(thread.replies.at(-1)!.lines?.join('\n')).toContain("the builder's smoke phase failed");
   });
 
+  it('blames the smoke test, not provisioning, even when one look at the console shows both', async () => {
+    world.sim.inject({ kind: 'smoke-fails' });
+    const bakery = world.replica('replica-a', { pollIntervalMs: 20 * 60_000 });
+    await bakery.handlers.onCommand(world.command('demo v1'));
+    await bakery.runner.idle();
+    await expectCleanFailure(world, 'smoke-test');
+  });
+
   it('terminates the builder when the release artifact cannot be downloaded', async () => {
     await bakeWith({ kind: 'download-fails' });
     const thread = await expectCleanFailure(world, 'provision');

@@ -60,6 +60,11 @@ describe('the environment', () => {
     expect(settings).toMatchObject({ local: false, dynamodb: 'aws', aws: 'real', port: 8080, logFormat: 'json' });
   });
 
+  it('reads the faults local mode should simulate', () => {
+    expect(readSettings({ BAKERY_SIM_FAULTS: 'provision-fails, image-stuck:demo' }).simulatedFaults).toEqual([{ kind: 'provision-fails' }, { kind: 'image-stuck', app: 'demo' }]);
+    expect(() => readSettings({ BAKERY_SIM_FAULTS: 'meteor-strike' })).toThrow(/BAKERY_SIM_FAULTS.*each fault is one of/);
+  });
+
   it('names the variable that is wrong, and never echoes a secret', () => {
     const secret = 'xoxp-should-never-appear';
     expect(() => readSettings({ SLACK_BOT_TOKEN: secret, SLACK_SIGNING_SECRET: 'zz' })).toThrow(/SLACK_BOT_TOKEN: must look like xoxb-/);

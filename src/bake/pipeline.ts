@@ -59,8 +59,9 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       async () => {
         const text = await builderConsole(aws, config.region, builderId);
         const report = readBuilderReport(text);
+        // The console may already show later phases: this step is judged only on its own phase.
+        if (until(text) || report.state === 'succeeded') return { done: true, value: undefined };
         if (report.state === 'failed') throw new StepFailure(`the builder's ${report.phase} phase failed`, report.logTail);
-        if (report.state === 'succeeded' || until(text)) return { done: true, value: undefined };
         // A builder whose console has gone quiet may have died: only then is it worth asking EC2.
         if (text === lastText) {
           const instanceState = (await describeInstance(aws, config.region, builderId))?.State?.Name ?? 'gone';

@@ -6,6 +6,7 @@ import { z } from 'zod';
  */
 
 const slackToken = (prefix: string) => z.string().regex(new RegExp(`^${prefix}-[A-Za-z0-9-]+$`), `must look like ${prefix}-…`);
+const simulatedFault = /^(download-fails|provision-fails|smoke-fails|builder-hangs|image-stuck)(:[a-z][a-z0-9-]*)?$/;
 const positiveSeconds = z.coerce.number().positive().max(86_400);
 
 export const envSchema = z
@@ -23,6 +24,12 @@ export const envSchema = z
     BAKERY_REPLICA: z.string().regex(/^[\w.-]{1,64}$/).optional(),
     BAKERY_LEASE_SECONDS: positiveSeconds.default(60),
     BAKERY_POLL_SECONDS: positiveSeconds.optional(),
+    /** Local mode only: builder and image faults to simulate, e.g. "provision-fails" or "smoke-fails:demo,image-stuck". */
+    BAKERY_SIM_FAULTS: z
+      .string()
+      .transform((text) => text.split(',').map((item) => item.trim()).filter(Boolean))
+      .pipe(z.array(z.string().regex(simulatedFault, 'each fault is one of download-fails, provision-fails, smoke-fails, builder-hangs, image-stuck, optionally :<app>')))
+      .optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
     LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   })
@@ -45,6 +52,7 @@ export interface Settings {
   pollIntervalMs: number;
   logLevel: string;
   logFormat: 'json' | 'pretty';
+  simulatedFaults: { kind: 'download-fails' | 'provision-fails' | 'smoke-fails' | 'builder-hangs' | 'image-stuck'; app?: string }[];
 }
 
 export class EnvError extends Error {
@@ -76,5 +84,9 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     pollIntervalMs: (e.BAKERY_POLL_SECONDS ?? (local ? 1 : 15)) * 1000,
     logLevel: e.LOG_LEVEL ?? 'info',
     logFormat: e.LOG_FORMAT ?? (local ? 'pretty' : 'json'),
+    simulatedFaults: (e.BAKERY_SIM_FAULTS ?? []).map((item) => {
+      const [kind, app] = item.split(':') as [Settings['simulatedFaults'][number]['kind'], string | undefined];
+      return app ? { kind, app } : { kind };
+    }),
   };
 }

@@ -53,7 +53,7 @@ export class TestWorld {
   }
 
   /** A Bakery replica on this world's table; `onEvent` lets a test act at a chosen moment (a kill). */
-  replica(owner = 'replica-a', options: { surface?: ChatSurface; onEvent?: (event: RunnerEvent, bakery: Bakery) => void } = {}): Bakery {
+  replica(owner = 'replica-a', options: { surface?: ChatSurface; pollIntervalMs?: number; onEvent?: (event: RunnerEvent, bakery: Bakery) => void } = {}): Bakery {
     const bakery: Bakery = createBakery({
       store: this.store,
       aws: this.sim.clients(),
@@ -62,7 +62,7 @@ export class TestWorld {
       log: silentLogger,
       owner,
       leaseMs: 60_000,
-      pollIntervalMs: 15_000,
+      pollIntervalMs: options.pollIntervalMs ?? 15_000,
       onEvent: (event) => {
         this.events.push({ ...event, replica: owner });
         options.onEvent?.(event, bakery);
