@@ -1,6 +1,8 @@
 /*
  * A fake Slack Web API on 127.0.0.1, answering like Slack for the methods Bakery calls, and
  * recording every call. It is also the target of response_urls (POST /respond/<id>).
+ * Given an app-level token and a Socket Mode url (see ./socket-mode.ts), it also answers
+ * apps.connections.open, which like Slack's takes only the app-level token.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,7 +36,16 @@ export interface FakeSlackApi {
   close(): Promise<void>;
 }
 
-export async function startFakeSlackApi(options: { token: string }): Promise<FakeSlackApi> {
+export interface FakeSlackApiOptions {
+  /** The bot token (xoxb-…) every method but apps.connections.open requires. */
+  token: string;
+  /** The app-level token (xapp-…) apps.connections.open requires. */
+  appToken?: string;
+  /** What apps.connections.open answers, e.g. a fake Socket Mode endpoint's ws://127.0.0.1:<port>/socket. */
+  socketUrl?: string;
+}
+
+export async function startFakeSlackApi(options: FakeSlackApiOptions): Promise<FakeSlackApi> {
   const calls: ApiCall[] = [];
   const responses: Response[] = [];
   const rateLimited = new Map<string, number>();
@@ -68,6 +79,17 @@ export async function startFakeSlackApi(options: { token: string }): Promise<Fak
       if (retryAfter !== undefined) {
         rateLimited.delete(method);
         return json(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(retryAfter) });
+      }
+      if (options.appToken !== undefined) {
+        // Slack's split: apps.connections.open only with the app-level token, the rest never with it.
+        const isAppToken = token === options.appToken;
+        if (method === 'apps.connections.open') {
+          if (token === options.token) return json(200, { ok: false, error: 'not_allowed_token_type' });
+          if (!isAppToken) return json(200, { ok: false, error: 'invalid_auth' });
+          if (options.socketUrl === undefined) return json(200, { ok: false, error: 'internal_error' });
+          return json(200, { ok: true, url: options.socketUrl });
+        }
+        if (isAppToken) return json(200, { ok: false, error: 'not_allowed_token_type' });
       }
       if (token !== options.token) return json(200, { ok: false, error: 'invalid_auth' });
       switch (method) {
