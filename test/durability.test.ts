@@ -50,6 +50,54 @@ describe('a bake survives a restart', () => {
   }
 });
 
+describe('cleanup is never skipped', () => {
+  let world: TestWorld;
+  beforeEach(async () => {
+    world = await TestWorld.create();
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('keeps a failed bake open until its builder is terminated, retrying the cleanup', async () => {
+    world.sim.inject({ kind: 'provision-fails' });
+    world.sim.inject({ kind: 'api-error', command: 'TerminateInstances', code: 'UnauthorizedOperation', status: 403, times: 1 });
+    const bakery = world.replica();
+    await bakery.handlers.onCommand(world.command('demo v1'));
+    await bakery.runner.idle();
+    expect(world.liveInstances()).toHaveLength(1);
+    expect(world.chat.threadText()).toContain('Cleanup failed');
+    expect(await world.store.getLock('demo')).toBeDefined();
+
+    await bakery.runner.resumeAbandoned();
+    await bakery.runner.idle();
+    expect(world.liveInstances()).toEqual([]);
+    expect(world.chat.roots[0]!.message.tone).toBe('failed');
+    expect(await world.store.getLock('demo')).toBeUndefined();
+  });
+
+  it('resumes a cleanup cut short by a restart as cleanup, without running the steps again', async () => {
+    world.sim.inject({ kind: 'smoke-fails' });
+    const first = world.replica('replica-a', {
+      onEvent: (event, self) => {
+        if (event.type === 'cleanup-started') void self.runner.stop();
+      },
+    });
+    await first.handlers.onCommand(world.command('demo v1'));
+    await first.runner.idle();
+
+    world.clock.advance(61_000);
+    const restarted = world.replica('replica-b');
+    await restarted.runner.resumeAbandoned();
+    await restarted.runner.idle();
+    expect(world.events.filter((e) => e.replica === 'replica-b' && e.type === 'step-started')).toEqual([]);
+    expect(world.chat.threadText()).toContain('Resumed after a restart, at step *cleanup*');
+    expect(world.chat.roots[0]!.message.tone).toBe('failed');
+    expect(world.chat.roots[0]!.message.lines?.join('\n')).toContain('Failed at *smoke-test*');
+    expect(world.liveInstances()).toEqual([]);
+  });
+});
+
 describe('several replicas on one table', () => {
   let world: TestWorld;
   beforeEach(async () => {

@@ -20,6 +20,7 @@ export function bakeMessages(clock: Clock): Pick<Pipeline<BakeState>, 'root' | '
       case 'running': {
         const current = operation.steps.findLast((s) => s.status === 'running');
         if (operation.cancelRequested) return `⏳ Cancelling (asked by ${operation.cancelRequested.by}), cleaning up…`;
+        if (operation.ending) return `⏳ Cleaning up after the bake ${operation.ending === 'succeeded' ? 'succeeded' : operation.ending}…`;
         return current
           ? `⏳ ${current.name} (${operation.steps.length} steps in) · ${elapsed(operation)} so far${current.detail ? ` · ${current.detail}` : ''}`
           : `⏳ ${operation.steps.filter((s) => s.status === 'done').length} steps done · ${elapsed(operation)} so far`;

@@ -21,6 +21,8 @@ export interface RunnerOptions {
   onEvent?: (event: RunnerEvent) => void;
 }
 
+type Ending = NonNullable<Operation['ending']>;
+
 /** Called once an operation's thread is posted, or with the reason it could not be. */
 type Posted = (failure?: Error) => void;
 
@@ -29,6 +31,7 @@ export type StartResult = StartOperationResult | { outcome: 'not-posted'; reason
 export type RunnerEvent =
   | { type: 'step-started'; operationId: string; step: string }
   | { type: 'step-finished'; operationId: string; step: string }
+  | { type: 'cleanup-started'; operationId: string }
   | { type: 'finished'; operationId: string; status: OperationStatus };
 
 /**
@@ -36,7 +39,7 @@ export type RunnerEvent =
  * after every step; a run stopped at any moment resumes from its last written step.
  */
 export class OperationRunner {
-  private readonly runs = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private readonly runs = new Map<string, { control: RunControl; done: Promise<void> }>();
   private watching: AbortController | undefined;
 
   constructor(private readonly options: RunnerOptions) {}
@@ -57,7 +60,7 @@ export class OperationRunner {
   async cancel(operationId: string, by: string): Promise<Operation | undefined> {
     // A finished (or unknown) operation takes no cancel; read it to say which.
     const operation = (await this.options.store.requestCancel(operationId, by)) ?? (await this.options.store.getOperation(operationId));
-    if (operation?.status === 'running' && operation.cancelRequested) this.runs.get(operationId)?.abort.abort(new Cancelled(by));
+    if (operation?.status === 'running' && operation.cancelRequested) this.runs.get(operationId)?.control.cancel(by);
     return operation;
   }
 
@@ -94,23 +97,23 @@ export class OperationRunner {
    */
   async stop(): Promise<void> {
     this.watching?.abort();
-    for (const run of this.runs.values()) run.abort.abort(new Shutdown('replica stopping'));
+    for (const run of this.runs.values()) run.control.leave(new Shutdown('replica stopping'));
     await this.idle();
   }
 
   private launch(operationId: string, posted?: Posted): void {
-    const abort = new AbortController();
-    const done = this.run(operationId, abort, posted)
+    const control = new RunControl();
+    const done = this.run(operationId, control, posted)
       .catch((error: unknown) => {
         posted?.(error instanceof Error ? error : new Error(String(error)));
         this.options.log.error({ err: error, operationId }, 'operation run failed');
       })
       .finally(() => this.runs.delete(operationId));
-    this.runs.set(operationId, { abort, done });
+    this.runs.set(operationId, { control, done });
   }
 
-  private async run(operationId: string, abort: AbortController, posted?: Posted): Promise<void> {
-    const { store, clock, owner, leaseMs } = this.options;
+  private async run(operationId: string, control: RunControl, posted?: Posted): Promise<void> {
+    const { store, owner, leaseMs } = this.options;
     const claimed = await store.claimOperation(operationId, owner, leaseMs);
     if (!claimed) return posted?.();
     const pipeline = this.options.pipelines[claimed.kind];
@@ -120,37 +123,53 @@ export class OperationRunner {
     const resumed = claimed.steps.length > 0;
     log.info({ resumed }, resumed ? 'resuming operation' : 'starting operation');
 
-    let thread: ProgressThread;
+    const thread = await this.openThread(pipeline, handle, log, posted);
+    if (!thread) return;
+    if (resumed) await thread.reply({ text: `Resumed after a restart, at step *${claimed.ending ? 'cleanup' : this.currentStep(claimed)}*.`, tone: 'info' });
+
+    const heartbeat = this.heartbeat(handle, control);
     try {
-      thread = await ProgressThread.open(this.options.surface, clock, claimed.channel, pipeline.root(claimed, this.stateOf(pipeline, claimed)), claimed.thread, { log });
+      if (!handle.current.ending) {
+        const ending = await this.runSteps(pipeline, handle, thread, control.steps.signal, log);
+        if (ending === 'left') return;
+        await handle.update((op) => ({ ...op, ending: ending.status, error: ending.error }));
+      }
+      await this.finish(pipeline, handle, thread, control.leaving.signal, log);
+    } finally {
+      heartbeat.stop();
+    }
+  }
+
+  /** Posts the operation's root message, or finds it again on resume. Without a thread nothing starts. */
+  private async openThread(pipeline: Pipeline<unknown>, handle: OperationHandle, log: Logger, posted?: Posted): Promise<ProgressThread | undefined> {
+    const { store, clock, surface } = this.options;
+    const operation = handle.current;
+    try {
+      const thread = await ProgressThread.open(surface, clock, operation.channel, pipeline.root(operation, this.stateOf(pipeline, operation)), operation.thread, { log });
+      if (!operation.thread) await handle.update((op) => ({ ...op, thread: thread.ref }));
+      posted?.();
+      return thread;
     } catch (error) {
       // Nothing has started yet: end the operation so the app is free, and tell whoever asked.
       const reason = `could not post in the channel (${error instanceof Error ? error.message : String(error)}); invite Bakery to the channel and try again`;
       await handle.update((op) => ({ ...op, status: 'failed', finishedAt: clock.now(), lease: undefined, error: { step: 'start', message: reason } }));
-      await store.releaseLock(claimed.app, claimed.id);
+      await store.releaseLock(operation.app, operation.id);
       posted?.(new Error(reason));
-      return;
+      return undefined;
     }
-    if (!claimed.thread) await handle.update((op) => ({ ...op, thread: thread.ref }));
-    posted?.();
-    if (resumed) await thread.reply({ text: `Resumed after a restart, at step *${this.currentStep(handle.current)}*.`, tone: 'info' });
+  }
 
-    const heartbeat = this.heartbeat(handle, abort);
+  /** Runs the steps not yet done, writing each one's outcome; says how they ended, or 'left' on shutdown. */
+  private async runSteps(
+    pipeline: Pipeline<unknown>,
+    handle: OperationHandle,
+    thread: ProgressThread,
+    signal: AbortSignal,
+    log: Logger,
+  ): Promise<{ status: Ending; error?: Operation['error'] } | 'left'> {
+    const { clock } = this.options;
+    const operationId = handle.current.id;
     const show = (): void => thread.setRoot(pipeline.root(handle.current, this.stateOf(pipeline, handle.current)));
-    let detailNote: string | undefined;
-    const input = (): StepInput<unknown> => ({
-      operation: handle.current,
-      state: this.stateOf(pipeline, handle.current),
-      signal: abort.signal,
-      note: (detail) => {
-        if (detail === detailNote) return;
-        detailNote = detail;
-        thread.setRoot(pipeline.root({ ...handle.current, steps: handle.current.steps.map((s) => (s.status === 'running' ? { ...s, detail } : s)) }, this.stateOf(pipeline, handle.current)));
-      },
-    });
-
-    let status: OperationStatus = 'succeeded';
-    let error: Operation['error'];
     try {
       if (handle.current.cancelRequested) throw new Cancelled(handle.current.cancelRequested.by);
       for (const step of pipeline.steps) {
@@ -158,9 +177,8 @@ export class OperationRunner {
         await handle.update((op) => withStep(op, { name: step.name, status: 'running', startedAt: clock.now() }));
         show();
         this.options.onEvent?.({ type: 'step-started', operationId, step: step.name });
-        detailNote = undefined;
-        const outcome = (await raceAbort(step.run(input()), abort.signal)) ?? {};
-        abort.signal.throwIfAborted();
+        const outcome = (await raceAbort(step.run(this.stepInput(pipeline, handle, thread, signal)), signal)) ?? {};
+        signal.throwIfAborted();
         const finished = await handle.update((op) => ({
           ...withStep(op, { ...stepOf(op, step.name), status: 'done', finishedAt: clock.now(), detail: outcome.detail }),
           state: { ...op.state, ...outcome.state },
@@ -173,57 +191,81 @@ export class OperationRunner {
           break;
         }
       }
+      return { status: 'succeeded' };
     } catch (caught) {
-      const reason = abort.signal.aborted ? abort.signal.reason : caught;
+      const reason: unknown = signal.aborted ? signal.reason : caught;
       if (reason instanceof Shutdown || reason instanceof LeaseLost) {
-        heartbeat.stop();
-        log.warn({ reason: (reason as Error).message }, 'leaving operation to be resumed');
+        log.warn({ reason: reason.message }, 'leaving operation to be resumed');
+        return 'left';
+      }
+      const status = reason instanceof Cancelled ? 'cancelled' : 'failed';
+      const step = this.currentStep(handle.current);
+      log.warn({ err: reason, step }, `operation ${status}`);
+      await handle.update((op) => withStep(op, { ...stepOf(op, step), status: 'failed', finishedAt: clock.now() }));
+      return { status, error: { step, message: reason instanceof Error ? reason.message : String(reason), log: reason instanceof StepFailure ? reason.log : undefined } };
+    }
+  }
+
+  /**
+   * Cleans up, then records the end. Cleanup runs on every ending, including a cancel (so it gets a
+   * signal of its own). If it fails, the operation stays open and is resumed as cleanup once its
+   * lease lapses: a builder is never left running because one AWS call failed.
+   */
+  private async finish(pipeline: Pipeline<unknown>, handle: OperationHandle, thread: ProgressThread, leaving: AbortSignal, log: Logger): Promise<void> {
+    const { store, clock } = this.options;
+    const ending = handle.current.ending ?? 'failed';
+    let cleanup: string[];
+    this.options.onEvent?.({ type: 'cleanup-started', operationId: handle.current.id });
+    try {
+      cleanup = await raceAbort(pipeline.cleanup(this.stepInput(pipeline, handle, thread, leaving), ending), leaving);
+    } catch (error) {
+      if (leaving.aborted) {
+        log.warn({ reason: (leaving.reason as Error).message }, 'leaving cleanup to be resumed');
         return;
       }
-      status = reason instanceof Cancelled ? 'cancelled' : 'failed';
-      const step = this.currentStep(handle.current);
-      error = { step, message: reason instanceof Error ? reason.message : String(reason), log: reason instanceof StepFailure ? reason.log : undefined };
-      log.warn({ err: reason, step }, `operation ${status}`);
-      await handle.update((op) => withStep(op, { ...stepOf(op, step), status: 'failed', finishedAt: clock.now() })).catch(() => undefined);
+      log.error({ err: error }, 'cleanup failed; it will be retried');
+      await thread.reply({ text: `Cleanup failed (${error instanceof Error ? error.message : String(error)}); Bakery will retry it.`, tone: 'failed' });
+      return;
     }
-
-    // Cleanup runs on every outcome, including cancel; it must not be cut short by the cancel itself.
-    const cleanupAbort = new AbortController();
-    const cleanup = await pipeline
-      .cleanup({ ...input(), signal: cleanupAbort.signal }, status)
-      .catch((cleanupError: unknown) => [`cleanup failed: ${(cleanupError as Error).message}; it will be retried when the operation is resumed`]);
-    heartbeat.stop();
-    const final = await handle.update((op) => ({
-      ...op,
-      status,
-      error,
-      finishedAt: clock.now(),
-      lease: undefined,
-      state: { ...op.state, cleanup },
-    }));
+    const final = await handle.update((op) => ({ ...op, status: ending, finishedAt: clock.now(), lease: undefined, state: { ...op.state, cleanup } }));
     await store.releaseLock(final.app, final.id);
-    await store.appendAudit({ app: final.app, at: clock.now(), actor: final.requestedBy, action: `${final.kind} ${status}`, operationId: final.id, detail: `${final.kind} ${final.version}${error ? `: ${error.message}` : ''}` });
+    await store.appendAudit({ app: final.app, at: clock.now(), actor: final.requestedBy, action: `${final.kind} ${ending}`, operationId: final.id, detail: `${final.kind} ${final.version}${final.error ? `: ${final.error.message}` : ''}` });
     await thread.reply(pipeline.summary(final, this.stateOf(pipeline, final)));
     thread.setRoot(pipeline.root(final, this.stateOf(pipeline, final)));
     await thread.flush();
-    this.options.onEvent?.({ type: 'finished', operationId, status });
-    log.info({ status }, 'operation finished');
+    this.options.onEvent?.({ type: 'finished', operationId: final.id, status: ending });
+    log.info({ status: ending }, 'operation finished');
   }
 
-  /** Renews the lease and notices a cancel asked for on another replica. */
-  private heartbeat(handle: OperationHandle, abort: AbortController): { stop(): void } {
+  /** What a step sees: the operation as last written, its typed state, and a way to show how it is getting on. */
+  private stepInput(pipeline: Pipeline<unknown>, handle: OperationHandle, thread: ProgressThread, signal: AbortSignal): StepInput<unknown> {
+    return {
+      operation: handle.current,
+      state: this.stateOf(pipeline, handle.current),
+      signal,
+      note: (detail) => {
+        const operation = handle.current;
+        thread.setRoot(pipeline.root({ ...operation, steps: operation.steps.map((s) => (s.status === 'running' ? { ...s, detail } : s)) }, this.stateOf(pipeline, operation)));
+      },
+    };
+  }
+
+  /** Renews the lease (through cleanup too) and notices a cancel asked for on another replica. */
+  private heartbeat(handle: OperationHandle, control: RunControl): { stop(): void } {
     const { clock, owner, leaseMs } = this.options;
     const stopped = new AbortController();
+    const done = (): boolean => stopped.signal.aborted || control.leaving.signal.aborted;
     void (async () => {
-      while (!stopped.signal.aborted && !abort.signal.aborted) {
+      while (!done()) {
         await clock.sleep(leaseMs / 3, stopped.signal).catch(() => undefined);
-        if (stopped.signal.aborted || abort.signal.aborted) return;
+        if (done()) return;
         try {
           const renewed = await handle.update((op) => ({ ...op, lease: { owner, until: clock.now() + leaseMs } }));
-          if (renewed.cancelRequested) abort.abort(new Cancelled(renewed.cancelRequested.by));
+          if (renewed.cancelRequested) control.cancel(renewed.cancelRequested.by);
         } catch (error) {
           if (stopped.signal.aborted) return;
-          abort.abort(error instanceof StaleOperationError ? new LeaseLost('another replica took this operation over') : error);
+          const reason = error instanceof StaleOperationError ? 'another replica took this operation over' : `the lease could not be renewed: ${(error as Error).message}`;
+          control.leave(new LeaseLost(reason));
           return;
         }
       }
@@ -253,6 +295,24 @@ function withStep(operation: Operation, step: StepRecord): Operation {
 function skipRemaining(operation: Operation, names: string[], now: number): Operation {
   const missing = names.filter((name) => !operation.steps.some((s) => s.name === name));
   return { ...operation, steps: [...operation.steps, ...missing.map((name) => ({ name, status: 'skipped' as const, startedAt: now, finishedAt: now }))] };
+}
+
+/**
+ * How a run is told to stop. A cancel ends the steps (cleanup still runs); leaving (this replica
+ * stops, or lost its lease) ends everything at once, with nothing more written, as a crash would.
+ */
+class RunControl {
+  readonly steps = new AbortController();
+  readonly leaving = new AbortController();
+
+  cancel(by: string): void {
+    this.steps.abort(new Cancelled(by));
+  }
+
+  leave(reason: Shutdown | LeaseLost): void {
+    this.leaving.abort(reason);
+    this.steps.abort(reason);
+  }
 }
 
 /** A step ends as soon as the operation is cancelled or the replica stops, even mid-call. */

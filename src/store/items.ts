@@ -68,6 +68,8 @@ export const operation = z.object({
   thread: chatThread.optional(),
   cancelRequested: z.object({ by: z.string(), at: z.number() }).optional(),
   error: z.object({ step: z.string(), message: z.string(), log: z.string().optional() }).optional(),
+  /** How the steps ended, written before cleanup starts, so a cleanup cut short is resumed as cleanup. */
+  ending: z.enum(['succeeded', 'failed', 'cancelled']).optional(),
   /** Which replica runs it and until when; a lease not renewed in time may be taken over. */
   lease: z.object({ owner: z.string(), until: z.number() }).optional(),
   createdAt: z.number(),

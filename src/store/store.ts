@@ -89,7 +89,7 @@ const timeKey = (ms: number): string => String(Math.max(0, Math.trunc(ms))).padS
 /** Operation fields saveOperation writes: everything but cancelRequested (owned by requestCancel) and the bookkeeping. */
 const savedFields = [
   'kind', 'app', 'version', 'requestedBy', 'channel', 'params', 'state', 'steps', 'status',
-  'thread', 'error', 'lease', 'createdAt', 'finishedAt',
+  'thread', 'error', 'ending', 'lease', 'createdAt', 'finishedAt',
 ] as const satisfies readonly Exclude<keyof Operation, 'id' | 'cancelRequested' | 'revision' | 'updatedAt'>[];
 
 export class Store {
