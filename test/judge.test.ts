@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { judgeWindow, JudgeInputError, parseConfig, judgeParsed } from '../src/canary/judge.js';
+import { signCusum, signCusumP, signCusumThreshold } from '../src/canary/sequential.js';
 import type { MetricConfigInput, Verdict, WindowInput } from '../src/canary/judge.js';
 
 // ---------------------------------------------------------------------------
@@ -331,6 +332,79 @@ describe('canary judge', () => {
       expect(onceAtEnd).toBeGreaterThan(10); // the test is not vacuous
       expect(everyMinute).toBeLessThanOrEqual(onceAtEnd);
       expect(everyMinuteUncorrected).toBeGreaterThan(onceAtEnd * 1.5);
+    });
+  });
+
+  describe('regressions that start mid-window, under shared drift (sign CUSUM on paired minutes)', () => {
+    // CPU follows traffic in both groups: a ±25 % wave that blurs any comparison of the
+    // groups' values as two samples, but cancels minute by minute.
+    const cpu: MetricConfigInput = { name: 'cpu', label: 'CPU', kind: 'gauge', unit: '%', tolerance: '+15%' };
+    function cpuWindow(seed: number, factor: (t: number) => number): WindowInput {
+      const next = rng(seed);
+      const baseline = { cpu: [] as number[] };
+      const canary = { cpu: [] as number[] };
+      for (let t = 0; t < 30; t++) {
+        const traffic = 1 + 0.25 * Math.sin(t / 2.5);
+        baseline.cpu.push(Math.round(40 * traffic * Math.exp(0.02 * normal(next)) * 100) / 100);
+        canary.cpu.push(Math.round(40 * traffic * factor(t) * Math.exp(0.06 * normal(next)) * 100) / 100);
+      }
+      return { intervalMinutes: 1, baseline, canary };
+    }
+
+    it('fails a CPU regression that starts at minute 18, on the run of minutes beyond tolerance', () => {
+      const verdict = judgeEveryMinute(cpuWindow(5, (t) => (t >= 17 ? 1.4 : 1)), config([cpu]));
+      const m = metric(verdict, 'cpu');
+      expect(verdict.outcome).toBe('fail');
+      expect(m.reason).toBe('beyond-tolerance-run');
+      expect(m.test.name).toBe('sign CUSUM');
+      expect(m.test.p).toBeLessThan(m.test.level);
+      expect(m.test.run?.fromMinute).toBeGreaterThanOrEqual(18);
+      expect(verdict.minute).toBeGreaterThan(18);
+      expect(m.explanation).toMatch(/^CPU .*: High in \d+ of the \d+ minutes since minute \d+ against the same minute's baseline, beyond the \+15 % tolerance at 99 % confidence/);
+    });
+
+    it('passes the same drift without a regression, and with one wild minute', () => {
+      for (let seed = 1; seed <= 20; seed++) {
+        expect(judgeEveryMinute(cpuWindow(seed, () => 1), config([cpu])).outcome).toBe('pass');
+        expect(judgeEveryMinute(cpuWindow(seed, (t) => (t === 20 ? 1.8 : 1)), config([cpu])).outcome).toBe('pass');
+      }
+    });
+
+    it('computes the chance of a false run exactly (checked against every sequence of 14 minutes)', () => {
+      const design = { up: 1, down: 3, looks: 14 };
+      const reached = new Map<number, number>();
+      for (let bits = 0; bits < 1 << 14; bits++) {
+        let best = 0;
+        const minutes: boolean[] = [];
+        for (let i = 0; i < 14; i++) {
+          minutes.push(((bits >> i) & 1) === 1);
+          best = Math.max(best, signCusum(minutes, design).value);
+        }
+        for (let h = 1; h <= best; h++) reached.set(h, (reached.get(h) ?? 0) + 1);
+      }
+      for (let h = 1; h <= 14; h++) expect(signCusumP(h, design)).toBeCloseTo((reached.get(h) ?? 0) / (1 << 14), 12);
+      const h = signCusumThreshold(0.01, design);
+      expect(signCusumP(h, design)).toBeLessThan(0.01);
+      expect(signCusumP(h - 1, design)).toBeGreaterThanOrEqual(0.01);
+    });
+
+    it('judging gauges every minute fails at-tolerance canaries no more often than the α it was given', () => {
+      // Canary exactly at the +15 % tolerance, minute by minute, under the same drift: the
+      // edge of the null for every test the judge runs on a gauge. At 90 % confidence.
+      const lax = parseConfig(config([cpu], { confidence: 0.9 }));
+      let failed = 0;
+      const n = 300;
+      for (let seed = 0; seed < n; seed++) {
+        const data = cpuWindow(5000 + seed, () => 1.15);
+        for (let t = 1; t <= 30; t++) {
+          if (judgeParsed(parseWindow(prefix(data, t)), lax).outcome === 'fail') {
+            failed++;
+            break;
+          }
+        }
+      }
+      // α = 10 %: allow for sampling (3 standard errors).
+      expect(failed / n).toBeLessThanOrEqual(0.1 + 3 * Math.sqrt((0.1 * 0.9) / n));
     });
   });
 

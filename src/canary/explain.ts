@@ -87,6 +87,12 @@ function conclusion(v: Unexplained, metric: MetricConfig, confidence: number): s
       return `${v.verdict}, beyond ${tolerance} at ${conf}`;
     case 'beyond-tolerance-recent':
       return `${v.verdict} over the latest minutes, beyond ${tolerance} at ${conf}: a regression that started mid-window`;
+    case 'beyond-tolerance-run': {
+      const run = v.test.run;
+      if (!run) return `${v.verdict}, beyond ${tolerance} minute after minute at ${conf}`;
+      const since = `${run.beyond} of the ${run.minutes} minutes since minute ${run.fromMinute}`;
+      return `${v.verdict} in ${since} against the same minute's baseline, beyond ${tolerance} at ${conf} (sign CUSUM)`;
+    }
     case 'within-tolerance':
       const high = metric.direction !== 'decrease' && v.ratio !== null && v.ratio > metric.tolerance.upper;
       const low = metric.direction !== 'increase' && v.ratio !== null && v.ratio < metric.tolerance.lower;

@@ -12,6 +12,9 @@
 //     canary's worst interval left out (a lone spike is not a regression);
 //   - the whole judged window and, separately, the latest minutes are tested, so a
 //     regression starting mid-window is not diluted by the good minutes before it;
+//     for gauges also a sign CUSUM on paired minutes (canary vs the same minute's
+//     baseline × tolerance), which finds the run of regressed minutes wherever it
+//     starts and which shared drift cannot blur, with an exact false-alarm chance;
 //   - each look's level comes from a group-sequential design, so judging every
 //     interval fails good releases no more often than judging once at the end.
 
@@ -27,7 +30,8 @@ import {
   rateRatioPLow,
 } from './stats.js';
 import type { RateCounts } from './stats.js';
-import { bonferroniLevel, lookLevel } from './sequential.js';
+import { bonferroniLevel, lookLevel, signCusum, signCusumP, signCusumThreshold } from './sequential.js';
+import type { SignCusumDesign } from './sequential.js';
 import { explainMetric, summarize } from './explain.js';
 
 export { parseInput, parseConfig, JudgeInputError, parseBound } from './window.js';
@@ -54,6 +58,7 @@ export type Figures =
 export type Reason =
   | 'beyond-tolerance' // High/Low over the judged window
   | 'beyond-tolerance-recent' // High/Low over the latest minutes only: a mid-window regression
+  | 'beyond-tolerance-run' // High/Low: a run of minutes beyond tolerance, each against its own minute's baseline (sign CUSUM)
   | 'beyond-critical' // High/Low beyond the critical bound: fails at once
   | 'zero-baseline' // High: the baseline had no events, the canary too many for chance
   | 'within-tolerance' // Pass
@@ -71,8 +76,13 @@ export interface TestResult {
   level: number;
   /** The ratio the canary was tested against (the tolerance or critical bound). */
   against: number;
-  /** Which intervals: the judged window, the latest minutes, or everything (critical). */
-  scope: 'window' | 'recent' | 'all';
+  /**
+   * Which intervals: the judged window, the latest minutes, the latest run of minutes
+   * found by the sign CUSUM (gauges), or everything (critical).
+   */
+  scope: 'window' | 'recent' | 'run' | 'all';
+  /** For the run scope: where the run began and how many of its minutes were beyond the tolerance. */
+  run?: { fromMinute: number; toMinute: number; beyond: number; minutes: number };
 }
 
 export interface MetricVerdict {
@@ -128,8 +138,19 @@ export function judgeWindow(window: unknown, config: unknown, options: JudgeOpti
   return judgeParsed(parsed.window, parsed.config, options);
 }
 
-// Share of α for the latest-minutes scope; the whole judged window keeps the rest.
+// Shares of α (per bad side) besides the whole judged window, which keeps the rest.
+// Counts: the latest `recentMinutes` minutes' totals. Gauges: the latest minutes
+// (Mann–Whitney) and the sign CUSUM's run of minutes, each against its own minute's
+// baseline — the paired view that shared drift (traffic waves move CPU in both groups)
+// cannot blur.
 const RECENT_SHARE = 0.25;
+const GAUGE_RECENT_SHARE = 0.25;
+const RUN_SHARE = 0.25;
+// The CUSUM's scores: +1 for a minute beyond the tolerance, −3 for one within. These are
+// Page's log-likelihood-ratio weights, rounded, for telling "beyond in half the minutes"
+// (the null at its edge) from "beyond in nine minutes out of ten": log 1.8 : log 5 ≈ 1 : 2.7.
+const RUN_UP = 1;
+const RUN_DOWN = 3;
 // A bad-side p-value below this, without a verdict, is "too close to call": wait, not pass.
 const LEANING_P = 0.2;
 // Cap on "~N more minutes", beyond which the estimate means little.
@@ -194,6 +215,17 @@ interface Evidence {
   figures(indices: readonly number[], confidence: number): Omit<Summary, 'enough'>;
   /** Whether there is enough data to pass or fail, and if not, intervals still needed (null: unknown). */
   enough(indices: readonly number[]): { ok: boolean; moreIntervals: number | null };
+  /**
+   * Gauges: each interval with data in both groups, in order, and whether the canary was
+   * beyond `ratio` × that same interval's baseline on `side` (gap: how far, on a log scale).
+   */
+  minutes?(side: Side, ratio: number, indices: readonly number[]): PairedMinute[];
+}
+
+interface PairedMinute {
+  i: number;
+  beyond: boolean;
+  gap: number;
 }
 
 interface Summary {
@@ -210,7 +242,7 @@ function judgeMetric(metric: MetricConfig, window: Window, look: Look, confidenc
   const judgedIdx = range(look.warmup, look.intervals);
   const decision = decide(metric, evidence, sides, alphaPerSide, look, judgedIdx);
   const displayLevel = decision.test.level > 0 ? decision.test.level : alphaPerSide;
-  const figures = evidence.figures(decision.test.scope === 'recent' ? range(look.intervals - look.recent, look.intervals) : judgedIdx, 1 - 2 * displayLevel);
+  const figures = evidence.figures(decision.idx.length > 0 ? decision.idx : judgedIdx, 1 - 2 * displayLevel);
   const verdict: Omit<MetricVerdict, 'explanation'> = {
     metric: metric.name,
     label: metric.label ?? metric.name,
@@ -236,6 +268,8 @@ interface Decision {
   test: TestResult;
   moreIntervals: number | null;
   spike: number | null;
+  /** The intervals the deciding test looked at, for the figures shown. */
+  idx: number[];
 }
 
 function decide(
@@ -254,7 +288,7 @@ function decide(
       const against = boundFor(side, metric.critical);
       const p = evidence.p(side, against, all);
       if (p < level) {
-        return { verdict: side, reason: 'beyond-critical', test: test(evidence, p, level, against, 'all'), moreIntervals: null, spike: null };
+        return { verdict: side, reason: 'beyond-critical', test: test(evidence, p, level, against, 'all'), moreIntervals: null, spike: null, idx: all };
       }
     }
   }
@@ -268,15 +302,21 @@ function decide(
       test: test(evidence, 1, 0, against, 'window'),
       moreIntervals: look.warmup - look.intervals + evidence.firstLook,
       spike: null,
+      idx: judgedIdx,
     };
   }
-  // 3. Beyond tolerance over the judged window, then over the latest minutes.
-  const recentActive = !look.singleLook && look.plannedJudged > look.recent;
-  const windowAlpha = recentActive ? alpha * (1 - RECENT_SHARE) : alpha;
+  // 3. Beyond tolerance over the judged window, then over the latest minutes: for
+  // counts, the totals of the latest `recent` minutes; for gauges, the sign CUSUM's
+  // latest run of minutes, each against its own minute's baseline.
+  const second = secondScope(evidence, look, alpha);
+  const windowAlpha = alpha * (1 - second.recent - second.run);
   const windowLevel = look.singleLook
     ? alpha
     : lookLevel(look.judged, { first: evidence.firstLook, planned: look.plannedJudged }, windowAlpha);
-  const recentLevel = recentActive ? recentScopeLevel(look, alpha * RECENT_SHARE) : 0;
+  const secondAlpha = alpha * second.run;
+  const recentLevel = second.recent > 0 ? recentScopeLevel(look, alpha * second.recent) : 0;
+  const runDesign: SignCusumDesign = { up: RUN_UP, down: RUN_DOWN, looks: look.plannedJudged };
+  const runOpen = second.run > 0 && look.judged <= look.plannedJudged;
   const recentIdx = range(look.intervals - look.recent, look.intervals);
   let spikeSeen: { side: Side; p: number; spike: number; level: number; against: number } | null = null;
   for (const side of sides) {
@@ -293,16 +333,25 @@ function decide(
       const { p: pWithout, spike: worst } = evidence.pWithoutSpike(side, against, idx);
       if (pWithout < level) {
         const reason: Reason = scope === 'recent' ? 'beyond-tolerance-recent' : isZeroBaseline(evidence, idx) ? 'zero-baseline' : 'beyond-tolerance';
-        return { verdict: side, reason, test: test(evidence, p, level, against, scope), moreIntervals: null, spike: null };
+        return { verdict: side, reason, test: test(evidence, p, level, against, scope), moreIntervals: null, spike: null, idx };
       }
       if (worst !== undefined && spikeSeen === null) spikeSeen = { side, p: pWithout, spike: worst, level, against };
+    }
+    if (runOpen && evidence.minutes) {
+      const run = runTest(evidence.minutes(side, against, judgedIdx), runDesign);
+      if (run.p < secondAlpha) {
+        if (run.pWithout < secondAlpha) {
+          return { verdict: side, reason: 'beyond-tolerance-run', test: runResult(run, secondAlpha, against), moreIntervals: null, spike: null, idx: run.idx };
+        }
+        if (run.spike !== undefined && spikeSeen === null) spikeSeen = { side, p: run.pWithout, spike: run.spike, level: secondAlpha, against };
+      }
     }
   }
   // 4. Not enough data to pass: never a silent pass.
   const enough = evidence.enough(judgedIdx);
   const suspicion = { ...mostSuspicious(evidence, sides, metric.tolerance, judgedIdx), scope: 'window' as const, size: look.judged };
   const recentSuspicion =
-    recentActive && look.judged > look.recent ? mostSuspicious(evidence, sides, metric.tolerance, recentIdx) : null;
+    second.recent > 0 && look.judged > look.recent ? mostSuspicious(evidence, sides, metric.tolerance, recentIdx) : null;
   if (!enough.ok) {
     return {
       verdict: 'Inconclusive',
@@ -310,19 +359,41 @@ function decide(
       test: test(evidence, suspicion.p, windowLevel, suspicion.against, 'window'),
       moreIntervals: enough.moreIntervals,
       spike: null,
+      idx: judgedIdx,
     };
   }
   // 5. Too close to call: wait for more data rather than pass. A regression that started
   // late shows in the latest minutes before it shows in the whole window.
   if (recentSuspicion !== null && recentSuspicion.p < LEANING_P && recentSuspicion.p < suspicion.p) {
-    const level = bonferroniLevel(alpha * RECENT_SHARE, recentScopeLooks(look));
+    const level = bonferroniLevel(alpha * second.recent, recentScopeLooks(look));
     return {
       verdict: 'Inconclusive',
       reason: 'leaning',
       test: test(evidence, recentSuspicion.p, level, recentSuspicion.against, 'recent'),
       moreIntervals: intervalsToDecide(recentSuspicion.p, level, look.recent),
       spike: null,
+      idx: recentIdx,
     };
+  }
+  // A run of minutes beyond tolerance that the CUSUM would fail after a few more such
+  // minutes, while it still can (within the planned window).
+  if (runOpen && evidence.minutes && look.judged < look.plannedJudged) {
+    const threshold = signCusumThreshold(secondAlpha, runDesign);
+    for (const side of sides) {
+      const against = boundFor(side, metric.tolerance);
+      const run = runTest(evidence.minutes(side, against, judgedIdx), runDesign);
+      const needed = Math.ceil((threshold - run.valueWithout) / RUN_UP);
+      if (run.pWithout < LEANING_P && needed <= look.plannedJudged - look.judged && run.pWithout < suspicion.p) {
+        return {
+          verdict: 'Inconclusive',
+          reason: 'leaning',
+          test: runResult(run, secondAlpha, against),
+          moreIntervals: needed,
+          spike: null,
+          idx: run.idx,
+        };
+      }
+    }
   }
   if (suspicion.p < LEANING_P) {
     const level = nextLevel(evidence, look, windowAlpha);
@@ -332,6 +403,7 @@ function decide(
       test: test(evidence, suspicion.p, level, suspicion.against, 'window'),
       moreIntervals: intervalsToDecide(suspicion.p, level, look.judged),
       spike: null,
+      idx: judgedIdx,
     };
   }
   // Would have looked suspicious only because of one interval: say so.
@@ -345,6 +417,7 @@ function decide(
       test: test(evidence, spikeSeen.p, spikeSeen.level, spikeSeen.against, 'window'),
       moreIntervals: null,
       spike: spikeSeen.spike,
+      idx: judgedIdx,
     };
   }
   return {
@@ -353,7 +426,67 @@ function decide(
     test: test(evidence, suspicion.p, windowLevel, suspicion.against, 'window'),
     moreIntervals: null,
     spike: null,
+    idx: judgedIdx,
   };
+}
+
+// Which second scope a metric gets besides the whole judged window, and its share of α.
+// It depends on the plan only, never on the look, so every look spends the same split.
+function secondScope(evidence: Evidence, look: Look, alpha: number): { recent: number; run: number } {
+  if (look.singleLook) return { recent: 0, run: 0 };
+  const recent = look.plannedJudged > look.recent ? (evidence.minutes ? GAUGE_RECENT_SHARE : RECENT_SHARE) : 0;
+  if (evidence.minutes) {
+    const design: SignCusumDesign = { up: RUN_UP, down: RUN_DOWN, looks: look.plannedJudged };
+    // Only when a run within the plan could reach a verdict; otherwise the window keeps all of α.
+    const reachable = signCusumThreshold(alpha * RUN_SHARE, design) <= RUN_UP * look.plannedJudged;
+    return { recent, run: reachable ? RUN_SHARE : 0 };
+  }
+  return { recent, run: 0 };
+}
+
+interface RunOutcome {
+  p: number;
+  /**
+   * The same with the worst minute capped at the next-worst one, as for the gauge's
+   * window test: a lone spike cannot carry a verdict. Each minute only ever scores +1,
+   * however far beyond the tolerance it is, so this changes the verdict only when the
+   * worst minute is the one minute beyond the tolerance.
+   */
+  pWithout: number;
+  valueWithout: number;
+  spike: number | undefined;
+  /** The intervals from the run's first minute to the latest. */
+  idx: number[];
+  run: NonNullable<TestResult['run']> | undefined;
+}
+
+function runTest(minutes: PairedMinute[], design: SignCusumDesign): RunOutcome {
+  const run = signCusum(minutes.map((m) => m.beyond), design);
+  const inRun = minutes.slice(run.from);
+  const byGap = [...minutes].sort((x, y) => y.gap - x.gap);
+  const worst = byGap[0];
+  const next = byGap[1];
+  const capped = minutes.map((m) => (m === worst ? (next?.beyond ?? false) && m.beyond : m.beyond));
+  const without = signCusum(capped, design);
+  const first = inRun[0];
+  const last = minutes[minutes.length - 1];
+  return {
+    p: signCusumP(run.value, design),
+    pWithout: signCusumP(without.value, design),
+    valueWithout: without.value,
+    spike: worst?.i,
+    idx: first && last ? range(first.i, last.i + 1) : [],
+    run:
+      first && last && run.value > 0
+        ? { fromMinute: first.i + 1, toMinute: last.i + 1, beyond: run.beyond, minutes: inRun.length }
+        : undefined,
+  };
+}
+
+function runResult(run: RunOutcome, level: number, against: number): TestResult {
+  const result: TestResult = { name: 'sign CUSUM', p: run.p, level, against, scope: 'run' };
+  if (run.run) result.run = run.run;
+  return result;
 }
 
 // The latest-minutes scope is a sliding window; consecutive windows share most of their
@@ -577,6 +710,18 @@ function gaugeEvidence(metric: GaugeMetricConfig, window: Window): Evidence {
         ratio: Math.exp(shift.estimate),
         interval: [Math.exp(shift.lower), Math.exp(shift.upper)],
       };
+    },
+    minutes(side, ratio, idx) {
+      const out: PairedMinute[] = [];
+      const bound = Math.log(ratio);
+      for (const i of idx) {
+        const c = canary[i];
+        const b = baseline[i];
+        if (c == null || b == null) continue;
+        const diff = Math.log(Math.max(c, LOG_FLOOR)) - Math.log(Math.max(b, LOG_FLOOR));
+        out.push({ i, beyond: side === 'High' ? diff > bound : diff < bound, gap: side === 'High' ? diff : -diff });
+      }
+      return out;
     },
     enough(idx) {
       const c = logs(canary, idx).length;

@@ -116,3 +116,106 @@ export function lookLevel(look: number, plan: LookPlan, alpha: number): number {
 export function bonferroniLevel(alpha: number, looks: number): number {
   return looks > 0 ? alpha / looks : 0;
 }
+
+// ---------------------------------------------------------------------------
+// A CUSUM of signs, for regressions that start mid-window. Each minute scores +up
+// when the canary is beyond the tolerance against the same minute's baseline and
+// −down otherwise; the CUSUM is C_n = max(0, C_{n−1} + score_n), which is the best
+// score of any run of minutes ending now (Page's CUSUM: a scan over every possible
+// start). Under the null — in each minute, the canary beyond tolerance × baseline at
+// most half of the time, independently — the scores are at most fair coins, so the
+// chance that C ever reaches h within the planned looks is computed exactly by
+// dynamic programming over the integer states 0..h−1: no approximation, no
+// distribution assumed for the metric itself. Treating ties and missing minutes as
+// "not beyond" only makes the CUSUM smaller, so the bound holds for them too.
+
+export interface SignCusumDesign {
+  /** Score of a minute beyond the tolerance. */
+  up: number;
+  /** Penalty for a minute within it. */
+  down: number;
+  /** Planned looks (judged minutes); the crossing chance is over all of them. */
+  looks: number;
+}
+
+const crossingCache = new Map<string, number[]>();
+
+/**
+ * P(max over the planned looks of C_n ≥ h) under fair-coin scores, for h = 0, 1, 2, …
+ * up to the largest value the CUSUM can take (beyond which it is 0).
+ */
+function crossingChances(design: SignCusumDesign): number[] {
+  const key = `${design.up},${design.down},${design.looks}`;
+  const hit = crossingCache.get(key);
+  if (hit) return hit;
+  const top = design.up * design.looks;
+  const chances = [1];
+  for (let h = 1; h <= top; h++) {
+    let states = new Float64Array(h);
+    states[0] = 1;
+    let crossed = 0;
+    for (let n = 0; n < design.looks; n++) {
+      const next = new Float64Array(h);
+      for (let s = 0; s < h; s++) {
+        const mass = states[s] ?? 0;
+        if (mass === 0) continue;
+        const up = s + design.up;
+        if (up >= h) crossed += mass / 2;
+        else next[up] = (next[up] ?? 0) + mass / 2;
+        const down = Math.max(0, s - design.down);
+        next[down] = (next[down] ?? 0) + mass / 2;
+      }
+      states = next;
+    }
+    chances.push(crossed);
+  }
+  crossingCache.set(key, chances);
+  return chances;
+}
+
+/**
+ * The sign CUSUM's p-value: the chance, under the null, that it reaches `value` at
+ * some look of the plan. Judging "fail when this is below α" at every look fails a
+ * good canary with chance at most α over the whole plan.
+ */
+export function signCusumP(value: number, design: SignCusumDesign): number {
+  if (value <= 0) return 1;
+  const chances = crossingChances(design);
+  return value < chances.length ? (chances[value] ?? 0) : 0;
+}
+
+/** The lowest CUSUM value whose p-value is below `alpha` (Infinity if none is). */
+export function signCusumThreshold(alpha: number, design: SignCusumDesign): number {
+  const chances = crossingChances(design);
+  for (let h = 1; h < chances.length; h++) if ((chances[h] ?? 1) < alpha) return h;
+  return Infinity;
+}
+
+export interface SignCusumRun {
+  /** C_n after the last minute. */
+  value: number;
+  /** Position (in the given list) where the current run began: the CUSUM's change point. */
+  from: number;
+  /** Minutes beyond the tolerance within the run. */
+  beyond: number;
+}
+
+/** Run Page's CUSUM over minutes given as beyond (true) or not (false), in order. */
+export function signCusum(beyond: readonly boolean[], design: SignCusumDesign): SignCusumRun {
+  let value = 0;
+  let from = beyond.length;
+  let count = 0;
+  for (let i = 0; i < beyond.length; i++) {
+    if (beyond[i]) {
+      if (value === 0) {
+        from = i;
+        count = 0;
+      }
+      value += design.up;
+      count++;
+    } else {
+      value = Math.max(0, value - design.down);
+    }
+  }
+  return { value, from: value > 0 ? from : beyond.length, beyond: value > 0 ? count : 0 };
+}
