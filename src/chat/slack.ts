@@ -61,12 +61,14 @@ export async function startSlack(options: SlackOptions): Promise<SlackRuntime> {
     receiver = new SocketModeReceiver({
       appToken: options.appToken,
       logger: boltLogger,
-      installerOptions: { clientOptions },
+      // A copy: the Socket Mode client writes its own retry policy into the object it is given.
+      installerOptions: { clientOptions: { ...clientOptions } },
       processEventErrorHandler: async ({ error }) => {
         log.error({ err: describeError(error) }, 'Bolt could not process a Socket Mode event');
         return false;
       },
     });
+    guardSocketFrames(receiver, log);
     // Our own server for /healthz rather than Bolt's customRoutes server: Bolt's socket-mode HTTP
     // server reports neither a failed listen (an unhandled 'error' would crash) nor the bound port.
     healthServer = createServer((req, res) => {
@@ -300,6 +302,24 @@ function reply(res: ServerResponse, status: number): void {
 // ---- Startup helpers ----
 
 /** Checks the token once at start: a wrong token stops the start with a clear message. */
+/**
+ * The Socket Mode client reads fields of every frame without checking them (a `null` frame, an
+ * events_api envelope without an event), and its handler's rejection is caught by nobody. Each
+ * frame is handed to it here, and what it throws is logged, not left to crash the process.
+ */
+function guardSocketFrames(receiver: InstanceType<typeof SocketModeReceiver>, log: Logger): void {
+  const socket = receiver.client;
+  const handlers = socket.listeners('ws_message') as ((data: unknown, isBinary: boolean) => unknown)[];
+  socket.removeAllListeners('ws_message');
+  socket.on('ws_message', (data: unknown, isBinary: boolean) => {
+    for (const handle of handlers) {
+      Promise.resolve()
+        .then(() => handle.call(socket, data, isBinary))
+        .catch((error: unknown) => log.warn({ err: describeError(error) }, 'ignored a malformed Socket Mode frame'));
+    }
+  });
+}
+
 async function whoAmI(token: string, clientOptions: object): Promise<{ botId: string; botUserId: string }> {
   // Few retries: at start, failing fast beats waiting half an hour on an unreachable Slack.
   const client = new webApi.WebClient(token, { ...clientOptions, retryConfig: { retries: 2 } });
