@@ -1,4 +1,5 @@
 import { commandHandlers, commands } from '../commands/index.js';
+import { meterAwsCalls } from './aws/call-meter.js';
 import type { AwsClients } from './aws/clients.js';
 import { bakePipeline } from './bake/pipeline.js';
 import type { ChatHandlers, ChatSurface } from './chat/surface.js';
@@ -38,7 +39,7 @@ export function createBakery(options: BakeryOptions): Bakery {
     owner,
     leaseMs,
     onEvent,
-    pipelines: { bake: bakePipeline({ aws, store, clock, pollIntervalMs }) },
+    pipelines: { bake: bakePipeline({ aws: meterAwsCalls(aws), store, clock, pollIntervalMs }) },
   });
   const core: Core = { store, runner, clock, log };
   return { core, runner, handlers: commandHandlers(core) };

@@ -79,6 +79,7 @@ describe('/bake when things go wrong', () => {
     expect(world.sim.calls().filter((call) => call.command === 'RunInstances').length).toBe(4);
     expect(world.sim.snapshot().instances).toHaveLength(1);
     expect(world.liveInstances()).toEqual([]);
+    expect(world.chat.roots[0]!.replies.at(-1)!.lines?.join('\n')).toMatch(/AWS: \d+ calls \(3 retried\)/);
   });
 
   const failingCalls: [command: string, step: string][] = [

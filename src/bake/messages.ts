@@ -69,7 +69,14 @@ export function bakeMessages(clock: Clock): Pick<Pipeline<BakeState>, 'root' | '
         const amis = [`\`${state.imageId}\``, ...Object.entries(state.copies ?? {}).map(([region, id]) => `${region}: \`${id}\``)];
         return {
           text: `*Baked ${operation.app} ${operation.version}* in ${elapsed(operation)}`,
-          lines: [`AMI ${amis.join(' · ')}`, `Name: \`${state.imageName}\``, `Base: \`${state.baseAmi}\` ${state.baseAmiName ?? ''}`, `Steps: ${timings.join(' · ')}`, `Total: ${elapsed(operation)}`, ...cleanup],
+          lines: [
+            `AMI ${amis.join(' · ')}`,
+            `Name: \`${state.imageName}\``,
+            `Base: \`${state.baseAmi}\` ${state.baseAmiName ?? ''}`,
+            `Steps: ${timings.join(' · ')}`,
+            `Total: ${elapsed(operation)} · AWS: ${state.awsCalls ?? 0} calls${state.awsRetries ? ` (${state.awsRetries} retried)` : ''}`,
+            ...cleanup,
+          ],
           tone: 'succeeded',
         };
       }

@@ -1,6 +1,7 @@
 import type { AwsClients } from '../aws/clients.js';
 import { builderConsole, describeInstance, findLiveBuilders, launchBuilder, terminateInstances } from '../aws/builder.js';
 import { copyImage, createImage, deleteImage, describeImage, findBakedImages, findImagesOfOperation, resolveBaseImage, shareImage } from '../aws/images.js';
+import { measureAwsCalls } from '../aws/call-meter.js';
 import { waitFor } from '../aws/poll.js';
 import { imageName, type Provenance } from '../aws/provenance.js';
 import type { Clock } from '../clock.js';
@@ -233,7 +234,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
   return {
     kind: 'bake',
     state: bakeState,
-    steps,
+    steps: steps.map(metered),
     async cleanup({ operation }, status: OperationStatus) {
       const config = await store.getAppConfig(operation.app);
       if (!config) return [];
@@ -254,6 +255,20 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       return done;
     },
     ...bakeMessages(clock),
+  };
+}
+
+/** A step that adds the AWS calls it made to the bake's tally. */
+function metered(step: Step<BakeState>): Step<BakeState> {
+  return {
+    ...step,
+    async run(input) {
+      const { value, calls, retries } = await measureAwsCalls(() => step.run(input));
+      return {
+        ...value,
+        state: { ...value?.state, awsCalls: (input.state.awsCalls ?? 0) + calls, awsRetries: (input.state.awsRetries ?? 0) + retries },
+      };
+    },
   };
 }
 

@@ -11,6 +11,9 @@ export const bakeState = z.object({
   /** Region → AMI id of each copy. */
   copies: z.record(z.string(), z.string()).optional(),
   cleanup: z.array(z.string()).optional(),
+  /** What the bake cost in AWS calls so far, and how many the SDK had to retry (throttling, 5xx). */
+  awsCalls: z.number().int().nonnegative().optional(),
+  awsRetries: z.number().int().nonnegative().optional(),
 });
 export type BakeState = z.infer<typeof bakeState>;
 
