@@ -25,9 +25,10 @@ export const help: ChatMessage = {
 export const bakeRequest = z.object({
   app: appName,
   version,
-  base: z.union([amiId, z.string().startsWith('ssm:').pipe(z.string().transform((s) => s.slice(4)).pipe(ssmParameterName).transform((s) => `ssm:${s}`))], {
-    error: 'the base is an AMI id (ami-0123…) or ssm:<parameter-name>',
-  }).optional(),
+  base: z
+    .string()
+    .refine((base) => amiId.safeParse(base).success || (base.startsWith('ssm:') && ssmParameterName.safeParse(base.slice(4)).success), 'the base is an AMI id (ami-0123…) or ssm:<parameter-name>')
+    .optional(),
   commit: commitSha.optional(),
   force: z.boolean(),
 });

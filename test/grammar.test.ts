@@ -38,7 +38,7 @@ describe('/bake grammar', () => {
     ['myapp v1 --fast', /unknown option --fast/],
     ['myapp v1 --force --force', /--force is given twice/],
     ['myapp v1 --base', /--base needs a value/],
-    ['myapp v1 --base ami-xyz', /base "ami-xyz": an AMI id looks like/],
+    ['myapp v1 --base ami-xyz', /base "ami-xyz": the base is an AMI id/],
     ['myapp v1 --base ssm:bad name', /unexpected "name"/],
     ['myapp v1 --commit HEAD', /a commit is 7-40 lowercase hex digits/],
     ['myapp v1 --force=yes', /--force takes no value/],
