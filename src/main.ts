@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const shutdown = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    await bakery.runner.stop();
+    await bakery.runner.stop({ handOver: true });
     await chat.stop();
     await closeStore();
     process.exit(0);

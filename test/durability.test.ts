@@ -98,6 +98,33 @@ describe('cleanup is never skipped', () => {
   });
 });
 
+describe('a deploy of Bakery itself', () => {
+  let world: TestWorld;
+  beforeEach(async () => {
+    world = await TestWorld.create();
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('hands a running bake over at once when a replica is stopped gracefully', async () => {
+    let stopped: Promise<void> | undefined;
+    const old = world.replica('replica-old', {
+      onEvent: (event, self) => {
+        if (event.type === 'step-started' && event.step === 'provision') stopped = self.runner.stop({ handOver: true });
+      },
+    });
+    await old.handlers.onCommand(world.command('demo v1'));
+    await old.runner.idle();
+    await stopped;
+
+    const next = world.replica('replica-new');
+    await next.runner.resumeAbandoned(); // no waiting for the old lease to lapse
+    await next.runner.idle();
+    await expectBakedOnce(world);
+  });
+});
+
 describe('several replicas on one table', () => {
   let world: TestWorld;
   beforeEach(async () => {

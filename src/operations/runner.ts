@@ -41,6 +41,8 @@ export type RunnerEvent =
 export class OperationRunner {
   private readonly runs = new Map<string, { control: RunControl; done: Promise<void> }>();
   private watching: AbortController | undefined;
+  /** Operations this replica stopped running on shutdown, whose leases it may hand over. */
+  private readonly leftBehind = new Set<OperationHandle>();
 
   constructor(private readonly options: RunnerOptions) {}
 
@@ -93,12 +95,16 @@ export class OperationRunner {
 
   /**
    * Stops this replica as a crash would: runs end where they are without writing anything more,
-   * and their leases lapse so another replica (or this one, restarted) resumes them.
+   * and their leases lapse so another replica (or this one, restarted) resumes them. With
+   * `handOver` (a deploy's SIGTERM) the leases are given up at once, so another replica need not
+   * wait for them to lapse.
    */
-  async stop(): Promise<void> {
+  async stop(options: { handOver?: boolean } = {}): Promise<void> {
     this.watching?.abort();
     for (const run of this.runs.values()) run.control.leave(new Shutdown('replica stopping'));
     await this.idle();
+    if (options.handOver) await Promise.all([...this.leftBehind].map((handle) => handle.update((op) => ({ ...op, lease: undefined })).catch(() => undefined)));
+    this.leftBehind.clear();
   }
 
   private launch(operationId: string, posted?: Posted): void {
@@ -131,7 +137,10 @@ export class OperationRunner {
     try {
       if (!handle.current.ending) {
         const ending = await this.runSteps(pipeline, handle, thread, control.steps.signal, log);
-        if (ending === 'left') return;
+        if (ending === 'left') {
+          if (control.leaving.signal.reason instanceof Shutdown) this.leftBehind.add(handle);
+          return;
+        }
         await handle.update((op) => ({ ...op, ending: ending.status, error: ending.error }));
       }
       await this.finish(pipeline, handle, thread, control.leaving.signal, log);
