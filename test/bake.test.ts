@@ -36,6 +36,12 @@ describe('/bake', () => {
     expect(home.launchPermissions).toContain('210987654321');
     const snapshots = world.sim.snapshot().snapshots.filter((s) => s.snapshotId === home.snapshotId);
     expect(snapshots[0]?.tags['bakery:app']).toBe('demo');
+    const copy = images.find((image) => image.region === 'eu-west-1')!;
+    expect(copy.tags).toMatchObject({ 'bakery:app': 'demo', 'bakery:version': 'v1', 'bakery:commit': '0123abc' });
+    expect(copy.launchPermissions).toContain('210987654321');
+    const copySnapshot = world.sim.snapshot().snapshots.find((s) => s.snapshotId === copy.snapshotId);
+    expect(copySnapshot?.tags['bakery:version']).toBe('v1');
+    expect(copySnapshot?.createVolumePermissions).toContain('210987654321');
     expect(world.liveInstances()).toEqual([]);
 
     expect(world.chat.roots).toHaveLength(1);

@@ -139,6 +139,12 @@ export async function copyImage(aws: AwsClients, sourceRegion: string, sourceIma
   return ImageId;
 }
 
+/** Tags a copy's snapshots as the original's are (CopyImage tags only the image it makes). */
+export async function tagSnapshots(aws: AwsClients, region: string, image: Image, p: Provenance): Promise<void> {
+  const snapshotIds = snapshotIdsOf(image);
+  if (snapshotIds.length > 0) await aws.ec2(region).send(new CreateTagsCommand({ Resources: snapshotIds, Tags: imageTags(p) }));
+}
+
 /** Removes an image and its snapshots; used only for images a failed or cancelled bake made. */
 export async function deleteImage(aws: AwsClients, region: string, image: Image): Promise<void> {
   const ec2 = aws.ec2(region);

@@ -1,6 +1,6 @@
 import type { AwsClients } from '../aws/clients.js';
 import { builderConsole, describeInstance, findLiveBuilders, launchBuilder, terminateInstances } from '../aws/builder.js';
-import { copyImage, createImage, deleteImage, describeImage, findBakedImages, findImagesOfOperation, resolveBaseImage, shareImage } from '../aws/images.js';
+import { copyImage, createImage, deleteImage, describeImage, findBakedImages, findImagesOfOperation, resolveBaseImage, shareImage, tagSnapshots } from '../aws/images.js';
 import { measureAwsCalls } from '../aws/call-meter.js';
 import { waitFor } from '../aws/poll.js';
 import { imageName, type Provenance } from '../aws/provenance.js';
@@ -188,10 +188,10 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
         for (const region of config.copyTo) copies[region] = await copyImage(aws, config.region, imageId, region, name, provenance(input));
         for (const [region, copyId] of Object.entries(copies)) {
           await waitForImage(input, region, copyId, config.timeouts.copyMinutes);
-          if (config.shareWith.length > 0) {
-            const copy = await describeImage(aws, region, copyId);
-            if (copy) await shareImage(aws, region, copy, config.shareWith);
-          }
+          const copy = await describeImage(aws, region, copyId);
+          if (!copy) throw new StepFailure(`copy ${copyId} in ${region} disappeared`);
+          await tagSnapshots(aws, region, copy, provenance(input));
+          if (config.shareWith.length > 0) await shareImage(aws, region, copy, config.shareWith);
         }
         return { state: { copies }, detail: Object.entries(copies).map(([region, id]) => `${region}: ${id}`).join(', ') };
       },
