@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { judgeWindow, JudgeInputError, parseConfig, judgeParsed } from '../src/canary/judge.js';
-import { signCusum, signCusumP, signCusumThreshold } from '../src/canary/sequential.js';
+import { capWorstMinute, changePointScan, signCusum, signCusumP, signCusumThreshold } from '../src/canary/sequential.js';
 import type { MetricConfigInput, Verdict, WindowInput } from '../src/canary/judge.js';
 
 // ---------------------------------------------------------------------------
@@ -405,6 +405,85 @@ describe('canary judge', () => {
       }
       // α = 10 %: allow for sampling (3 standard errors).
       expect(failed / n).toBeLessThanOrEqual(0.1 + 3 * Math.sqrt((0.1 * 0.9) / n));
+    });
+  });
+
+  describe('error regressions that start mid-window (change-point scan over each minute\'s counts)', () => {
+    it('fails an error regression starting at minute 17 on the minutes since its change point', () => {
+      const verdict = judgeEveryMinute(window({ seed: 2, errorFactor: (t) => (t >= 16 ? 3 : 1) }), config([errors]));
+      const m = metric(verdict, 'http_5xx');
+      expect(verdict.outcome).toBe('fail');
+      expect(m.reason).toBe('beyond-tolerance-since');
+      expect(m.test.name).toBe('change-point scan');
+      expect(m.test.scope).toBe('since');
+      expect(m.test.p).toBeLessThan(m.test.level);
+      expect(m.test.since?.fromMinute).toBeGreaterThanOrEqual(15);
+      expect(m.test.since?.toMinute).toBe(verdict.minute);
+      // The figures shown are the minutes since the change point, not the whole window.
+      expect(m.canary).toMatchObject({ kind: 'count' });
+      expect(m.ratio).toBeGreaterThan(2);
+      expect(m.explanation).toMatch(/^5xx rate .*: High since minute \d+, beyond the ×1\.5 tolerance at 99 % confidence \(change-point scan/);
+    });
+
+    it('passes good releases and lone bursts of errors, whenever they come', () => {
+      for (let seed = 1; seed <= 15; seed++) {
+        expect(judgeEveryMinute(window({ seed }), config([errors])).outcome).toBe('pass');
+        const data = window({ seed });
+        data.canary['http_5xx']![5 + seed] = 60; // one minute with ~15× the usual errors
+        expect(judgeEveryMinute(data, config([errors])).outcome).toBe('pass');
+      }
+    });
+
+    // Exact check of the scan's guarantee on a case small enough to enumerate: 4 minutes,
+    // 3 events between the groups each minute, the canary exactly at the tolerance
+    // (π0 = 0.3). Every outcome of every minute is weighed by its null probability.
+    const pi0 = 0.3;
+    const alternatives = [0.45, 0.7];
+    const llr = (k: number, pi1: number) => k * Math.log(pi1 / pi0) + (3 - k) * Math.log((1 - pi1) / (1 - pi0));
+    const binom = (k: number) => [1, 3, 3, 1][k]! * pi0 ** k * (1 - pi0) ** (3 - k);
+    function outcomes(): Array<{ ks: number[]; prob: number }> {
+      const out: Array<{ ks: number[]; prob: number }> = [];
+      for (let code = 0; code < 4 ** 4; code++) {
+        const ks = [0, 1, 2, 3].map((i) => Math.floor(code / 4 ** i) % 4);
+        out.push({ ks, prob: ks.reduce((p, k) => p * binom(k), 1) });
+      }
+      return out;
+    }
+    const rows = (ks: number[]) => alternatives.map((pi1) => ks.map((k) => llr(k, pi1)));
+
+    it('has an e-value whose null expectation is exactly the share of start points seen so far', () => {
+      for (let n = 1; n <= 4; n++) {
+        let expectation = 0;
+        for (const { ks, prob } of outcomes()) expectation += prob * Math.exp(changePointScan(rows(ks.slice(0, n)), [0.5, 0.5], 4).logE);
+        expect(expectation).toBeCloseTo(n / 4, 12);
+      }
+    });
+
+    it('crosses 1/α at any of the looks with chance at most α when the canary is at the tolerance', () => {
+      for (const alpha of [0.5, 0.3, 0.2, 0.1]) {
+        let crossed = 0;
+        for (const { ks, prob } of outcomes()) {
+          let best = -Infinity;
+          for (let n = 1; n <= 4; n++) best = Math.max(best, changePointScan(rows(ks.slice(0, n)), [0.5, 0.5], 4).logE);
+          if (best >= -Math.log(alpha)) crossed += prob;
+        }
+        expect(crossed).toBeLessThanOrEqual(alpha);
+        expect(crossed).toBeGreaterThan(0); // not vacuous
+      }
+    });
+
+    it('caps the minute carrying the most evidence at the next one\'s, never raising any', () => {
+      const ratios = [
+        [0.1, 2.5, -0.3, 0.4],
+        [0.2, 4.0, -0.6, 0.9],
+      ];
+      const { llr: capped, spike } = capWorstMinute(ratios, 1);
+      expect(spike).toBe(1);
+      expect(capped).toEqual([
+        [0.1, 0.4, -0.3, 0.4],
+        [0.2, 0.9, -0.6, 0.9],
+      ]);
+      expect(changePointScan(capped, [0.5, 0.5], 4).logE).toBeLessThan(changePointScan(ratios, [0.5, 0.5], 4).logE);
     });
   });
 

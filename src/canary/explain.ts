@@ -93,6 +93,11 @@ function conclusion(v: Unexplained, metric: MetricConfig, confidence: number): s
       const since = `${run.beyond} of the ${run.minutes} minutes since minute ${run.fromMinute}`;
       return `${v.verdict} in ${since} against the same minute's baseline, beyond ${tolerance} at ${conf} (sign CUSUM)`;
     }
+    case 'beyond-tolerance-since': {
+      const from = v.test.since?.fromMinute;
+      const since = from === undefined ? 'since a change point' : `since minute ${from}`;
+      return `${v.verdict} ${since}, beyond ${tolerance} at ${conf} (change-point scan over each minute's counts)`;
+    }
     case 'within-tolerance':
       const high = metric.direction !== 'decrease' && v.ratio !== null && v.ratio > metric.tolerance.upper;
       const low = metric.direction !== 'increase' && v.ratio !== null && v.ratio < metric.tolerance.lower;

@@ -30,7 +30,7 @@ import {
   rateRatioPLow,
 } from './stats.js';
 import type { RateCounts } from './stats.js';
-import { bonferroniLevel, lookLevel, signCusum, signCusumP, signCusumThreshold } from './sequential.js';
+import { bonferroniLevel, capWorstMinute, changePointScan, lookLevel, signCusum, signCusumP, signCusumThreshold } from './sequential.js';
 import type { SignCusumDesign } from './sequential.js';
 import { explainMetric, summarize } from './explain.js';
 
@@ -59,6 +59,7 @@ export type Reason =
   | 'beyond-tolerance' // High/Low over the judged window
   | 'beyond-tolerance-recent' // High/Low over the latest minutes only: a mid-window regression
   | 'beyond-tolerance-run' // High/Low: a run of minutes beyond tolerance, each against its own minute's baseline (sign CUSUM)
+  | 'beyond-tolerance-since' // High/Low: counts since a change point beyond tolerance (change-point scan)
   | 'beyond-critical' // High/Low beyond the critical bound: fails at once
   | 'zero-baseline' // High: the baseline had no events, the canary too many for chance
   | 'within-tolerance' // Pass
@@ -80,9 +81,11 @@ export interface TestResult {
    * Which intervals: the judged window, the latest minutes, the latest run of minutes
    * found by the sign CUSUM (gauges), or everything (critical).
    */
-  scope: 'window' | 'recent' | 'run' | 'all';
+  scope: 'window' | 'recent' | 'run' | 'since' | 'all';
   /** For the run scope: where the run began and how many of its minutes were beyond the tolerance. */
   run?: { fromMinute: number; toMinute: number; beyond: number; minutes: number };
+  /** For the since scope (counts): the change point the scan found, and the latest minute. */
+  since?: { fromMinute: number; toMinute: number };
 }
 
 export interface MetricVerdict {
@@ -139,13 +142,21 @@ export function judgeWindow(window: unknown, config: unknown, options: JudgeOpti
 }
 
 // Shares of α (per bad side) besides the whole judged window, which keeps the rest.
-// Counts: the latest `recentMinutes` minutes' totals. Gauges: the latest minutes
-// (Mann–Whitney) and the sign CUSUM's run of minutes, each against its own minute's
-// baseline — the paired view that shared drift (traffic waves move CPU in both groups)
-// cannot blur.
-const RECENT_SHARE = 0.25;
+// Counts: a change-point scan over each minute's counts, which tests the minutes since
+// every possible start at every look (it subsumes a fixed window of the latest minutes).
+// Gauges: the latest minutes (Mann–Whitney) and the sign CUSUM's run of minutes, each
+// against its own minute's baseline — the paired view that shared drift (traffic waves
+// move CPU in both groups) cannot blur.
+const SCAN_SHARE = 0.25;
 const GAUGE_RECENT_SHARE = 0.25;
 const RUN_SHARE = 0.25;
+// The scan's alternatives: the canary's rate 1.25 to 5 times the tolerated rate, mixed
+// equally (a mixture of likelihood ratios is one, so its guarantee is unchanged; the
+// mixture adapts to the size of the regression at a cost of at most log 5 in evidence).
+const SCAN_ALTERNATIVES = [1.25, 1.5, 2, 3, 5];
+const SCAN_WEIGHTS = SCAN_ALTERNATIVES.map(() => 1 / SCAN_ALTERNATIVES.length);
+// Which alternative ranks the minutes when looking for a lone spike (×2 the tolerance).
+const SCAN_RANK = 2;
 // The CUSUM's scores: +1 for a minute beyond the tolerance, −3 for one within. These are
 // Page's log-likelihood-ratio weights, rounded, for telling "beyond in half the minutes"
 // (the null at its edge) from "beyond in nine minutes out of ten": log 1.8 : log 5 ≈ 1 : 2.7.
@@ -220,6 +231,12 @@ interface Evidence {
    * beyond `ratio` × that same interval's baseline on `side` (gap: how far, on a log scale).
    */
   minutes?(side: Side, ratio: number, indices: readonly number[]): PairedMinute[];
+  /**
+   * Counts: each interval's log likelihood ratio of the canary's share of the events,
+   * one row per alternative in SCAN_ALTERNATIVES, against the canary being at `ratio`
+   * (0 for an interval without data).
+   */
+  logRatios?(side: Side, ratio: number, indices: readonly number[]): number[][];
 }
 
 interface PairedMinute {
@@ -309,7 +326,8 @@ function decide(
   // counts, the totals of the latest `recent` minutes; for gauges, the sign CUSUM's
   // latest run of minutes, each against its own minute's baseline.
   const second = secondScope(evidence, look, alpha);
-  const windowAlpha = alpha * (1 - second.recent - second.run);
+  const windowAlpha = alpha * (1 - second.recent - second.run - second.scan);
+  const scanAlpha = alpha * second.scan;
   const windowLevel = look.singleLook
     ? alpha
     : lookLevel(look.judged, { first: evidence.firstLook, planned: look.plannedJudged }, windowAlpha);
@@ -346,6 +364,28 @@ function decide(
         if (run.spike !== undefined && spikeSeen === null) spikeSeen = { side, p: run.pWithout, spike: run.spike, level: secondAlpha, against };
       }
     }
+    if (scanAlpha > 0 && evidence.logRatios) {
+      const ratios = evidence.logRatios(side, against, judgedIdx);
+      const scan = changePointScan(ratios, SCAN_WEIGHTS, look.plannedJudged);
+      const threshold = -Math.log(scanAlpha);
+      if (scan.logE >= threshold) {
+        const p = Math.exp(-scan.logE);
+        // A lone spike is not a regression: the scan must still cross with the minute
+        // carrying the most evidence capped at the next one's.
+        const capped = capWorstMinute(ratios, SCAN_RANK);
+        const without = changePointScan(capped.llr, SCAN_WEIGHTS, look.plannedJudged);
+        if (without.logE >= threshold) {
+          const from = judgedIdx[scan.from] ?? look.warmup;
+          const idx = range(from, look.intervals);
+          const result: TestResult = { ...test(evidence, p, scanAlpha, against, 'since'), name: 'change-point scan' };
+          result.since = { fromMinute: from + 1, toMinute: look.intervals };
+          const reason: Reason = isZeroBaseline(evidence, idx) ? 'zero-baseline' : 'beyond-tolerance-since';
+          return { verdict: side, reason, test: result, moreIntervals: null, spike: null, idx };
+        }
+        const spike = capped.spike === undefined ? undefined : judgedIdx[capped.spike];
+        if (spike !== undefined && spikeSeen === null) spikeSeen = { side, p: Math.min(1, Math.exp(-without.logE)), spike, level: scanAlpha, against };
+      }
+    }
   }
   // 4. Not enough data to pass: never a silent pass.
   const enough = evidence.enough(judgedIdx);
@@ -374,6 +414,33 @@ function decide(
       spike: null,
       idx: recentIdx,
     };
+  }
+  // Counts: errors since a change point that the scan would fail after a few more such
+  // minutes (its evidence, lone spike capped, is past 1/LEANING_P). Its guarantee
+  // holds past the planned window, so an extended canary can still fail on it.
+  if (scanAlpha > 0 && evidence.logRatios) {
+    for (const side of sides) {
+      const against = boundFor(side, metric.tolerance);
+      const capped = capWorstMinute(evidence.logRatios(side, against, judgedIdx), SCAN_RANK);
+      const scan = changePointScan(capped.llr, SCAN_WEIGHTS, look.plannedJudged);
+      const p = Math.min(1, Math.exp(-scan.logE));
+      if (p < LEANING_P && p < suspicion.p) {
+        // The best start's evidence grows by about its per-minute average each minute.
+        const since = look.judged - scan.from;
+        const slope = since > 0 ? scan.best / since : 0;
+        const from = judgedIdx[scan.from] ?? look.warmup;
+        const result: TestResult = { ...test(evidence, p, scanAlpha, against, 'since'), name: 'change-point scan' };
+        result.since = { fromMinute: from + 1, toMinute: look.intervals };
+        return {
+          verdict: 'Inconclusive',
+          reason: 'leaning',
+          test: result,
+          moreIntervals: slope > 0 ? Math.max(1, Math.ceil((-Math.log(scanAlpha) - scan.logE) / slope)) : null,
+          spike: null,
+          idx: range(from, look.intervals),
+        };
+      }
+    }
   }
   // A run of minutes beyond tolerance that the CUSUM would fail after a few more such
   // minutes, while it still can (within the planned window).
@@ -432,16 +499,16 @@ function decide(
 
 // Which second scope a metric gets besides the whole judged window, and its share of α.
 // It depends on the plan only, never on the look, so every look spends the same split.
-function secondScope(evidence: Evidence, look: Look, alpha: number): { recent: number; run: number } {
-  if (look.singleLook) return { recent: 0, run: 0 };
-  const recent = look.plannedJudged > look.recent ? (evidence.minutes ? GAUGE_RECENT_SHARE : RECENT_SHARE) : 0;
+function secondScope(evidence: Evidence, look: Look, alpha: number): { recent: number; run: number; scan: number } {
+  if (look.singleLook) return { recent: 0, run: 0, scan: 0 };
+  const recent = evidence.minutes && look.plannedJudged > look.recent ? GAUGE_RECENT_SHARE : 0;
   if (evidence.minutes) {
     const design: SignCusumDesign = { up: RUN_UP, down: RUN_DOWN, looks: look.plannedJudged };
     // Only when a run within the plan could reach a verdict; otherwise the window keeps all of α.
     const reachable = signCusumThreshold(alpha * RUN_SHARE, design) <= RUN_UP * look.plannedJudged;
-    return { recent, run: reachable ? RUN_SHARE : 0 };
+    return { recent, run: reachable ? RUN_SHARE : 0, scan: 0 };
   }
-  return { recent, run: 0 };
+  return { recent, run: 0, scan: evidence.logRatios && look.plannedJudged > 0 ? SCAN_SHARE : 0 };
 }
 
 interface RunOutcome {
@@ -629,6 +696,27 @@ function countEvidence(metric: CountMetricConfig, window: Window): Evidence {
       else if (!noData && t.canaryEvents > 0) ratio = Infinity;
       const interval = noData || t.canaryEvents + t.baselineEvents === 0 ? null : rateRatioInterval(t, confidence);
       return { canary, baseline, ratio, interval };
+    },
+    logRatios(side, ratio, idx) {
+      const rows = SCAN_ALTERNATIVES.map(() => [] as number[]);
+      for (const i of idx) {
+        const k = cEvents[i] ?? 0;
+        const x = k + (bEvents[i] ?? 0);
+        const nC = cRequests[i] ?? 0;
+        const nB = bRequests[i] ?? 0;
+        const ok = usable(i) && x > 0 && nC > 0 && nB > 0;
+        const pi0 = ok ? (nC * ratio) / (nC * ratio + nB) : 0;
+        SCAN_ALTERNATIVES.forEach((m, a) => {
+          if (!ok) {
+            rows[a]?.push(0);
+            return;
+          }
+          const ratio1 = side === 'High' ? ratio * m : ratio / m;
+          const pi1 = (nC * ratio1) / (nC * ratio1 + nB);
+          rows[a]?.push(k * Math.log(pi1 / pi0) + (x - k) * Math.log((1 - pi1) / (1 - pi0)));
+        });
+      }
+      return rows;
     },
     enough(idx) {
       const t = totals(idx);

@@ -219,3 +219,94 @@ export function signCusum(beyond: readonly boolean[], design: SignCusumDesign): 
   }
   return { value, from: value > 0 ? from : beyond.length, beyond: value > 0 ? count : 0 };
 }
+
+// ---------------------------------------------------------------------------
+// A change-point scan for count metrics, for regressions that start mid-window.
+//
+// Within one minute, given how many events the two groups had between them (x) and
+// their requests, the canary's share of the events is binomial: k ~ Binomial(x, π),
+// π = nC·θ / (nC·θ + nB) for a rate ratio θ — the exact rate-ratio test's model, minute
+// by minute, so a rate that moves in both groups (a downstream blip) cancels. Against
+// the tolerance θ0 and an alternative θ1 beyond it, the minute's likelihood ratio
+// LR = (π1/π0)^k ((1−π1)/(1−π0))^(x−k) has expectation ≤ 1 whenever the canary is within
+// the tolerance (θ ≤ θ0; the ratio grows with k), so the product over the minutes since
+// a start point s, Λ(s, n), is a non-negative supermartingale, and so is a mixture of
+// them over several alternatives θ1. The scan's e-value is the average over the planned
+// start points, E(n) = (1/N) Σ_s Λ(s, n) (a Shiryaev–Roberts statistic). Each look adds
+// at most 1/N in expectation (the new start point), so E(n) + (N − n)/N, for n ≤ N, and
+// E(n) after, is a non-negative supermartingale starting at 1, and by Ville's inequality
+// the chance that E ever reaches 1/α — at any look, within the planned window or after
+// it — is at most α. No per-look correction is needed: the
+// bound already covers every look and every start point.
+
+export interface ChangePointScan {
+  /** log E(n): the scan's e-value after the last minute given. */
+  logE: number;
+  /** Position (in the given list) of the start point carrying the most evidence. */
+  from: number;
+  /** That start point's log evidence, log Λ(from, n) (mixed over the alternatives). */
+  best: number;
+}
+
+function logSumExp(a: number, b: number): number {
+  if (a === -Infinity) return b;
+  if (b === -Infinity) return a;
+  const m = Math.max(a, b);
+  return m + Math.log(Math.exp(a - m) + Math.exp(b - m));
+}
+
+/**
+ * Scan the minutes' log likelihood ratios `llr[k][t]` (one row per alternative, mixed
+ * with `weights`, which sum to 1) over start points 0 … starts−1, each with weight 1/starts.
+ */
+export function changePointScan(llr: readonly (readonly number[])[], weights: readonly number[], starts: number): ChangePointScan {
+  const n = llr[0]?.length ?? 0;
+  const usable = Math.min(n, starts);
+  if (usable <= 0) return { logE: -Infinity, from: n, best: -Infinity };
+  const logW = weights.map((w) => Math.log(w));
+  // Walk back from the latest minute: tail[k] = Σ_{t ≥ j} llr[k][t], the log evidence of
+  // alternative k for start point j.
+  const tail = llr.map(() => 0);
+  let logE = -Infinity;
+  let from = 0;
+  let best = -Infinity;
+  for (let j = n - 1; j >= 0; j--) {
+    let mix = -Infinity;
+    for (let k = 0; k < llr.length; k++) {
+      tail[k] = (tail[k] ?? 0) + (llr[k]?.[j] ?? 0);
+      mix = logSumExp(mix, (logW[k] ?? -Infinity) + (tail[k] ?? 0));
+    }
+    if (j >= usable) continue;
+    if (mix > best) {
+      best = mix;
+      from = j;
+    }
+    logE = logSumExp(logE, mix);
+  }
+  return { logE: logE - Math.log(starts), from, best };
+}
+
+/**
+ * The same minutes with the one carrying the most evidence (by row `rank`) capped at the
+ * next one's: a lone spike then weighs no more than an ordinary minute of the run. Each
+ * ratio only goes down, so the scan's guarantee holds for the capped minutes too.
+ */
+export function capWorstMinute(llr: readonly (readonly number[])[], rank: number): { llr: number[][]; spike: number | undefined } {
+  const row = llr[rank] ?? llr[0] ?? [];
+  let worst: number | undefined;
+  let next: number | undefined;
+  for (let t = 0; t < row.length; t++) {
+    const v = row[t] ?? 0;
+    if (worst === undefined || v > (row[worst] ?? 0)) {
+      next = worst;
+      worst = t;
+    } else if (next === undefined || v > (row[next] ?? 0)) {
+      next = t;
+    }
+  }
+  const capped = llr.map((r) => [...r]);
+  if (worst !== undefined) {
+    for (const r of capped) r[worst] = Math.min(r[worst] ?? 0, next === undefined ? 0 : (r[next] ?? 0));
+  }
+  return { llr: capped, spike: worst };
+}
