@@ -390,8 +390,12 @@ function decide(
   // 4. Not enough data to pass: never a silent pass.
   const enough = evidence.enough(judgedIdx);
   const suspicion = { ...mostSuspicious(evidence, sides, metric.tolerance, judgedIdx), scope: 'window' as const, size: look.judged };
+  // The latest minutes: a test of their own for gauges; for counts (whose change-point
+  // scan covers them) still a reason to wait rather than pass when they lean.
   const recentSuspicion =
-    second.recent > 0 && look.judged > look.recent ? mostSuspicious(evidence, sides, metric.tolerance, recentIdx) : null;
+    (second.recent > 0 || (second.scan > 0 && look.plannedJudged > look.recent)) && look.judged > look.recent
+      ? mostSuspicious(evidence, sides, metric.tolerance, recentIdx)
+      : null;
   if (!enough.ok) {
     return {
       verdict: 'Inconclusive',
@@ -405,7 +409,8 @@ function decide(
   // 5. Too close to call: wait for more data rather than pass. A regression that started
   // late shows in the latest minutes before it shows in the whole window.
   if (recentSuspicion !== null && recentSuspicion.p < LEANING_P && recentSuspicion.p < suspicion.p) {
-    const level = bonferroniLevel(alpha * second.recent, recentScopeLooks(look));
+    // Counts: shown against the scan's level, the test that would decide it.
+    const level = second.recent > 0 ? bonferroniLevel(alpha * second.recent, recentScopeLooks(look)) : scanAlpha;
     return {
       verdict: 'Inconclusive',
       reason: 'leaning',
