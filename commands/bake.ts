@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { cancelAction } from '../src/bake/messages.js';
 import type { BakeParams } from '../src/bake/state.js';
 import type { ChatMessage, SlashCommand } from '../src/chat/surface.js';
+import type { AppLock } from '../src/store/items.js';
 import { amiId, appName, commitSha, ssmParameterName, version } from '../src/config/names.js';
 import { newOperationId, type Core } from '../src/core.js';
 import { formatTime } from '../src/operations/format.js';
@@ -46,6 +47,14 @@ export function parseBake(text: string): Parsed<BakeRequest | 'help'> {
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: firstIssue(parsed.error, input) };
 }
 
+function busy(lock: AppLock, now: number): ChatMessage {
+  return {
+    text: `✗ busy: ${lock.kind === 'bake' ? 'baking' : lock.kind} ${lock.app} ${lock.version} since ${formatTime(lock.since, now)}, asked by ${lock.requestedBy}`,
+    lines: ['Wait for it to finish, or press its *Cancel* button.'],
+    tone: 'failed',
+  };
+}
+
 const cancelValue = z.string().regex(/^op-[a-z0-9]+-[0-9a-f]{8}$/);
 
 export const bake: Command = {
@@ -59,21 +68,19 @@ export const bake: Command = {
     if (parsed.value === 'help') return help;
     const request = parsed.value;
 
-    const config = await core.store.getAppConfig(request.app);
+    // One read answers the common cases before anything is written: unknown app, already baked, busy.
+    const { config, lock, release } = await core.store.getAppAtVersion(request.app, request.version);
     if (!config) {
       const known = Object.keys(await core.store.listAppConfigs()).sort();
       return usageError(`unknown app "${request.app}"; configured apps: ${known.join(', ') || 'none'}`, usage);
     }
-
-    if (!request.force && !request.base) {
-      const release = await core.store.getRelease(request.app, request.version);
-      if (release) {
-        return {
-          text: `*${release.app} ${release.version}* is already baked: \`${Object.values(release.amis)[0]}\` (${release.amiName})`,
-          lines: [`Base \`${release.baseAmi}\` ${release.baseAmiName}, by ${release.bakedBy}, ${formatTime(release.bakedAt, core.clock.now())}.`, 'Add `--force` to bake it again.'],
-          tone: 'info',
-        };
-      }
+    if (lock) return lock.requestId === command.requestId ? undefined : busy(lock, core.clock.now());
+    if (release && !request.force && !request.base) {
+      return {
+        text: `*${release.app} ${release.version}* is already baked: \`${Object.values(release.amis)[0]}\` (${release.amiName})`,
+        lines: [`Base \`${release.baseAmi}\` ${release.baseAmiName}, by ${release.bakedBy}, ${formatTime(release.bakedAt, core.clock.now())}.`, 'Add `--force` to bake it again.'],
+        tone: 'info',
+      };
     }
 
     const now = core.clock.now();
@@ -82,7 +89,7 @@ export const bake: Command = {
     const result = await core.runner.start({
       requestId: command.requestId,
       operation: { id, kind: 'bake', app: request.app, version: request.version, requestedBy: command.user.id, channel: command.channel, params, state: {}, steps: [], status: 'running', createdAt: now, updatedAt: now, revision: 0 },
-      lock: { app: request.app, operationId: id, kind: 'bake', version: request.version, requestedBy: `@${command.user.name}`, since: now },
+      lock: { app: request.app, operationId: id, kind: 'bake', version: request.version, requestedBy: `@${command.user.name}`, since: now, requestId: command.requestId },
     });
     switch (result.outcome) {
       case 'started':
@@ -92,10 +99,8 @@ export const bake: Command = {
         return undefined;
       case 'not-posted':
         return { text: `✗ The bake did not start: ${result.reason}.`, tone: 'failed' };
-      case 'busy': {
-        const lock = result.lock;
-        return { text: `✗ busy: ${lock.kind === 'bake' ? 'baking' : lock.kind} ${lock.app} ${lock.version} since ${formatTime(lock.since, now)}, asked by ${lock.requestedBy}`, lines: ['Wait for it to finish, or press its *Cancel* button.'], tone: 'failed' };
-      }
+      case 'busy':
+        return busy(result.lock, now);
     }
   },
 

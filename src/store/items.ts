@@ -88,6 +88,8 @@ export const appLock = z.object({
   version,
   requestedBy: z.string(),
   since: z.number(),
+  /** The chat request that took the lock: its retries are recognised from the lock alone. */
+  requestId: z.string().optional(),
 });
 export type AppLock = z.infer<typeof appLock>;
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
@@ -360,6 +361,27 @@ export class Store {
   }
 
   // ---- locks ----
+
+  /**
+   * What /bake reads before it starts, in one round trip: the app's config, its lock and its release
+   * of this version. Keys DynamoDB leaves unprocessed (it may, under load) are read one by one.
+   */
+  async getAppAtVersion(app: string, version: string): Promise<{ config?: AppConfig; lock?: AppLock; release?: Release }> {
+    const wanted = [keys.appConfig(app), keys.lock(app), keys.release(app, version)];
+    const result = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: wanted, ConsistentRead: true } } }));
+    const found = [...(result.Responses?.[this.tableName] ?? [])];
+    for (const key of result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) {
+      const item = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+      if (item.Item) found.push(item.Item);
+    }
+    const item = (key: { pk: string; sk: string }): Item | undefined => found.find((i) => i.pk === key.pk && i.sk === key.sk);
+    const [configItem, lockItem, releaseItem] = wanted.map(item);
+    return {
+      config: configItem ? parseItem(configItem, storedAppConfig).config : undefined,
+      lock: lockItem ? parseItem(lockItem, appLock) : undefined,
+      release: releaseItem ? parseItem(releaseItem, releaseSchema) : undefined,
+    };
+  }
 
   async getLock(app: string): Promise<AppLock | undefined> {
     return this.get(keys.lock(app), appLock);
