@@ -1,7 +1,6 @@
 /*
- * Ack latency: 200 signed slash commands, 50 at a time, through Bakery's Slack receiver (handlers
- * that do representative work after the ack: parse, a store-like await, an ephemeral answer to the
- * response_url) next to a bare Bolt app whose listener only acks. Same machine, same run, same fake
+ * Ack latency: 200 signed slash commands, 50 at a time, through Bakery's Slack receiver and its
+ * real handlers (which do their work after the ack) next to a bare Bolt app whose listener only acks. Same machine, same run, same fake
  * Web API — the difference is what Bakery adds on the path to the ack.
  *
  * Run alone: npx tsx bench/ack.ts
@@ -13,7 +12,16 @@ import { App, LogLevel } from '@slack/bolt';
 import pino from 'pino';
 import { startSlack } from '../src/chat/slack.js';
 import type { ChatHandlers } from '../src/chat/surface.js';
+import { commandNames, createBakery } from '../src/bakery.js';
 import { startFakeSlackApi } from '../test/fakes/slack-api.js';
+import { demoApp } from '../test/support/world.js';
+import { AwsSimulator, realisticTimings } from '../src/aws/simulator/index.js';
+import { systemClock } from '../src/clock.js';
+import { silentLogger } from '../src/log.js';
+import { createDocumentClient } from '../src/store/dynamo.js';
+import { startEmbeddedDynamo } from '../src/store/embedded.js';
+import { Store } from '../src/store/store.js';
+import { ensureTable } from '../src/store/table.js';
 
 const botToken = 'xoxb-0000-bench';
 const signingSecret = 'bench-signing-secret';
@@ -29,14 +37,14 @@ interface Run {
 
 export async function benchAck(): Promise<void> {
   const generator = await startLoadGenerator();
-  const bakery = await startBakery(generator.apiUrl);
+  const bakery = await startBakery(generator.apiUrl, generator.dynamoEndpoint);
   const bare = await startBareBolt(generator.apiUrl);
   try {
     // Warm both (JIT, connection pools) before measuring.
     await generator.load(bakery.port, warmup);
     await generator.load(bare.port, warmup);
     const runs: Run[] = [];
-    for (const [name, port] of [['Bakery startSlack (+ work after ack)', bakery.port], ['bare Bolt App (ack only)', bare.port]] as const) {
+    for (const [name, port] of [['Bakery (real /bake handlers)', bakery.port], ['bare Bolt App (ack only)', bare.port]] as const) {
       const cpu = process.cpuUsage();
       const latencies = await generator.load(port, total);
       // Bakery's post-ack work (its ephemeral answers) is part of its cost: wait for it before reading the CPU.
@@ -61,17 +69,47 @@ export async function benchAck(): Promise<void> {
   }
 }
 
-async function startBakery(apiUrl: string) {
-  const handlers: ChatHandlers = {
-    async onCommand(command) {
-      // Representative of /bake: parse, a store round trip, an ephemeral answer.
-      const [app = '', version = ''] = command.text.split(/\s+/);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      return { text: `Baking *${app} ${version}*…`, lines: [`asked by <@${command.user.id}>`] };
+/**
+ * Bakery as it runs: its real command handlers, with DynamoDB in another process (as the real
+ * service is) and the simulated AWS. The first /bake starts a bake; the rest, for the
+ * same app, are answered "busy": each a parse, DynamoDB round trips and an ephemeral answer, after the ack.
+ */
+async function startBakery(apiUrl: string, dynamoEndpoint: string) {
+  // Real time, as in production: the bake started by the first command mostly waits on AWS.
+  const clock = systemClock;
+  const doc = createDocumentClient({ endpoint: dynamoEndpoint, local: true });
+  await ensureTable(doc, 'bakery-bench');
+  const store = new Store(doc, 'bakery-bench', clock);
+  await store.putAppConfig('demo', demoApp);
+  let handlers: ChatHandlers | undefined;
+  const slack = await startSlack({
+    botToken,
+    signingSecret,
+    port: 0,
+    apiUrl,
+    handlers: { onCommand: (c) => handlers!.onCommand(c), onButton: (p) => handlers!.onButton(p) },
+    log: pino({ level: 'silent' }),
+    commands: commandNames,
+  });
+  const bakery = createBakery({
+    store,
+    aws: new AwsSimulator({ clock, timings: realisticTimings }).clients(),
+    surface: slack.surface,
+    clock,
+    log: silentLogger,
+    owner: 'bench',
+    leaseMs: 60_000,
+    pollIntervalMs: 15_000,
+  });
+  handlers = bakery.handlers;
+  return {
+    port: slack.port,
+    async stop() {
+      await bakery.runner.stop();
+      await slack.stop();
+      doc.destroy();
     },
-    onButton: async () => undefined,
   };
-  return startSlack({ botToken, signingSecret, port: 0, apiUrl, handlers, log: pino({ level: 'silent' }), commands: ['/bake'] });
 }
 
 async function startBareBolt(apiUrl: string) {
@@ -138,7 +176,8 @@ type ToChild = Request & { id: number };
 type FromChild = { type: 'ready'; apiUrl: string; respondUrl: string } | { type: 'done'; id: number; latencies: number[] };
 
 async function startChild(role: string) {
-  // fork() reuses this process's execArgv, so under tsx the child runs this very file as TypeScript.
+  // One child each: the fake Web API, the load generator, and the embedded DynamoDB (which, like the
+  // real service, must not share the bot's event loop). fork() reuses this process's execArgv, so under tsx the child runs this very file as TypeScript.
   const child = fork(fileURLToPath(import.meta.url), [role], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiting = new Map<number, (latencies: number[]) => void>();
   let lastId = 0;
@@ -162,19 +201,26 @@ async function startChild(role: string) {
 }
 
 async function startLoadGenerator() {
-  const [fake, generator] = await Promise.all([startChild(fakeRole), startChild(loadRole)]);
+  const [fake, generator, dynamo] = await Promise.all([startChild(fakeRole), startChild(loadRole), startChild(dynamoRole)]);
   return {
     apiUrl: fake.apiUrl,
+    dynamoEndpoint: dynamo.apiUrl,
     load: (port: number, count: number) => generator.ask({ type: 'load', port, count, respondUrl: fake.respondUrl }),
     waitForResponses: (count: number) => fake.ask({ type: 'responses', count }),
     stop: () => {
       fake.stop();
       generator.stop();
+      dynamo.stop();
     },
   };
 }
 
 async function runChild(role: string): Promise<void> {
+  if (role === dynamoRole) {
+    const dynamo = await startEmbeddedDynamo();
+    process.send?.({ type: 'ready', apiUrl: dynamo.endpoint, respondUrl: '' } satisfies FromChild);
+    return;
+  }
   const fake = role === fakeRole ? await startFakeSlackApi({ token: botToken }) : undefined;
   process.on('message', (message: ToChild) => {
     const done = (latencies: number[]): void => void process.send?.({ type: 'done', id: message.id, latencies } satisfies FromChild);
@@ -186,7 +232,8 @@ async function runChild(role: string): Promise<void> {
 
 const fakeRole = '--ack-bench-fake-slack';
 const loadRole = '--ack-bench-load';
-const role = process.argv.find((arg) => arg === fakeRole || arg === loadRole);
+const dynamoRole = '--ack-bench-dynamodb';
+const role = process.argv.find((arg) => arg === fakeRole || arg === loadRole || arg === dynamoRole);
 if (role) {
   await runChild(role);
 } else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
