@@ -85,7 +85,7 @@ export const bake: Command = {
 
     const now = core.clock.now();
     const id = newOperationId(core.clock);
-    const params: BakeParams = { base: request.base, commit: request.commit, force: request.force, requestedByName: `@${command.user.name}` };
+    const params: BakeParams = { config, base: request.base, commit: request.commit, force: request.force, requestedByName: `@${command.user.name}` };
     const result = await core.runner.start({
       requestId: command.requestId,
       operation: { id, kind: 'bake', app: request.app, version: request.version, requestedBy: command.user.id, channel: command.channel, params, state: {}, steps: [], status: 'running', createdAt: now, updatedAt: now, revision: 0 },

@@ -32,10 +32,8 @@ const minutes = (n: number): number => n * 60_000;
 export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
   const { aws, store, clock, pollIntervalMs } = deps;
 
-  async function appOf(operation: Operation): Promise<AppConfig> {
-    const config = await store.getAppConfig(operation.app);
-    if (!config) throw new StepFailure(`app ${operation.app} is no longer configured`);
-    return config;
+  function appOf(operation: Operation): AppConfig {
+    return bakeParams.parse(operation.params).config;
   }
 
   function provenance({ operation, state }: Input): Provenance {
@@ -95,7 +93,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       name: 'resolve-base',
       title: 'Resolve base image',
       async run({ operation }) {
-        const config = await appOf(operation);
+        const config = appOf(operation);
         const base = await resolveBaseImage(aws, config.region, baseSourceOf(bakeParams.parse(operation.params).base, config.baseImage));
         return { state: { baseAmi: base.id, baseAmiName: base.name }, detail: `${base.id} (${base.name})` };
       },
@@ -104,7 +102,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       name: 'check-existing',
       title: 'Check for an existing image',
       async run({ operation, state }) {
-        const config = await appOf(operation);
+        const config = appOf(operation);
         const [existing] = await findBakedImages(aws, config.region, { app: operation.app, version: operation.version, baseAmi: required(state.baseAmi, 'base AMI') });
         const ours = existing?.Tags?.some((tag) => tag.Key === 'bakery:operation' && tag.Value === operation.id);
         if (!existing?.ImageId || ours) return { detail: 'none found' };
@@ -120,7 +118,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       name: 'launch-builder',
       title: 'Launch builder',
       async run(input) {
-        const config = await appOf(input.operation);
+        const config = appOf(input.operation);
         const userData = builderUserData(input.operation.app, config, input.operation.version, input.operation.id);
         const builderId = await launchBuilder(aws, config, required(input.state.baseAmi, 'base AMI'), userData, provenance(input));
         await waitFor(
@@ -139,7 +137,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       name: 'provision',
       title: 'Download and provision',
       async run(input) {
-        const config = await appOf(input.operation);
+        const config = appOf(input.operation);
         await waitForBuilder(input, config, 'provision', (text) => text.includes('bakery: provision done'));
         return { detail: 'artifact downloaded, provision script passed' };
       },
@@ -148,7 +146,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       name: 'smoke-test',
       title: 'Smoke test',
       async run(input) {
-        const config = await appOf(input.operation);
+        const config = appOf(input.operation);
         await waitForBuilder(input, config, 'smoke', () => false);
         return { detail: 'smoke test passed' };
       },
@@ -157,7 +155,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       name: 'create-image',
       title: 'Create image',
       async run(input) {
-        const config = await appOf(input.operation);
+        const config = appOf(input.operation);
         const name = input.state.imageName ?? imageName(provenance(input), input.operation.createdAt);
         const imageId = await createImage(aws, config.region, required(input.state.builderId, 'builder'), name, provenance(input));
         await waitForImage(input, config.region, imageId, config.timeouts.imageMinutes);
@@ -168,7 +166,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       name: 'share',
       title: 'Share with accounts',
       async run({ operation, state }) {
-        const config = await appOf(operation);
+        const config = appOf(operation);
         if (config.shareWith.length === 0) return { detail: 'no accounts to share with' };
         const image = await describeImage(aws, config.region, required(state.imageId, 'image'));
         if (!image) throw new StepFailure(`image ${state.imageId} disappeared before it could be shared`);
@@ -180,7 +178,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       name: 'copy',
       title: 'Copy to regions',
       async run(input) {
-        const config = await appOf(input.operation);
+        const config = appOf(input.operation);
         if (config.copyTo.length === 0) return { detail: 'no regions to copy to' };
         const imageId = required(input.state.imageId, 'image');
         const name = required(input.state.imageName, 'image name');
@@ -200,7 +198,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       name: 'terminate-builder',
       title: 'Terminate builder',
       async run({ operation, state }) {
-        const config = await appOf(operation);
+        const config = appOf(operation);
         const live = await findLiveBuilders(aws, config.region, operation.id);
         await terminateInstances(aws, config.region, live);
         return { detail: live.length > 0 ? `${live.join(', ')} terminated` : `${state.builderId ?? 'builder'} already gone` };
@@ -210,7 +208,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       name: 'record-release',
       title: 'Record release',
       async run({ operation, state }) {
-        const config = await appOf(operation);
+        const config = appOf(operation);
         const params = bakeParams.parse(operation.params);
         const imageId = required(state.imageId, 'image');
         await store.putRelease({
@@ -236,8 +234,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
     state: bakeState,
     steps: steps.map(metered),
     async cleanup({ operation }, status: OperationStatus) {
-      const config = await store.getAppConfig(operation.app);
-      if (!config) return [];
+      const config = appOf(operation);
       const done: string[] = [];
       const live = await findLiveBuilders(aws, config.region, operation.id);
       if (live.length > 0) {

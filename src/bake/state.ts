@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { appConfig } from '../config/apps.js';
 
 /** What a bake's steps have learned so far; written after each step, read back on resume. */
 export const bakeState = z.object({
@@ -17,8 +18,12 @@ export const bakeState = z.object({
 });
 export type BakeState = z.infer<typeof bakeState>;
 
-/** The request's own options, as /bake parsed them. */
+/**
+ * The request's own options, as /bake parsed them, and the app's config as it was when asked: a
+ * config applied by a restart mid-bake does not change a bake already under way.
+ */
 export const bakeParams = z.object({
+  config: appConfig,
   base: z.string().optional(),
   commit: z.string().optional(),
   force: z.boolean().default(false),
