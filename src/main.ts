@@ -18,7 +18,7 @@ import { ensureTable } from './store/table.js';
 /** Starts Bakery: Slack with real AWS in production, or the terminal chat on a simulated world locally. */
 async function main(): Promise<void> {
   const settings = readSettings(process.env);
-  const log = createLogger({ pretty: settings.logFormat === 'pretty', level: settings.local ? settings.logLevel === 'info' ? 'warn' : settings.logLevel : settings.logLevel });
+  const log = createLogger({ pretty: settings.logFormat === 'pretty', level: settings.logLevel });
   keepRunningOnStrayErrors(log);
 
   const apps = await loadAppsFile(settings.appsFile);

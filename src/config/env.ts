@@ -82,7 +82,8 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     replica: e.BAKERY_REPLICA,
     leaseMs: e.BAKERY_LEASE_SECONDS * 1000,
     pollIntervalMs: (e.BAKERY_POLL_SECONDS ?? (local ? 1 : 15)) * 1000,
-    logLevel: e.LOG_LEVEL ?? 'info',
+    // Locally the log shares the terminal with the chat: only what needs attention.
+    logLevel: e.LOG_LEVEL ?? (local ? 'warn' : 'info'),
     logFormat: e.LOG_FORMAT ?? (local ? 'pretty' : 'json'),
     simulatedFaults: (e.BAKERY_SIM_FAULTS ?? []).map((item) => {
       const [kind, app] = item.split(':') as [Settings['simulatedFaults'][number]['kind'], string | undefined];
