@@ -15,11 +15,11 @@ import type { ChatHandlers } from '../src/chat/surface.js';
 import { commandNames, createBakery } from '../src/bakery.js';
 import { startFakeSlackApi } from '../test/fakes/slack-api.js';
 import { demoApp } from '../test/support/world.js';
+import { startDynamoProcess } from './dynamo-process.js';
 import { AwsSimulator, realisticTimings } from '../src/aws/simulator/index.js';
 import { systemClock } from '../src/clock.js';
 import { silentLogger } from '../src/log.js';
 import { createDocumentClient } from '../src/store/dynamo.js';
-import { startEmbeddedDynamo } from '../src/store/embedded.js';
 import { Store } from '../src/store/store.js';
 import { ensureTable } from '../src/store/table.js';
 
@@ -176,8 +176,7 @@ type ToChild = Request & { id: number };
 type FromChild = { type: 'ready'; apiUrl: string; respondUrl: string } | { type: 'done'; id: number; latencies: number[] };
 
 async function startChild(role: string) {
-  // One child each: the fake Web API, the load generator, and the embedded DynamoDB (which, like the
-  // real service, must not share the bot's event loop). fork() reuses this process's execArgv, so under tsx the child runs this very file as TypeScript.
+  // fork() reuses this process's execArgv, so under tsx the child runs this very file as TypeScript.
   const child = fork(fileURLToPath(import.meta.url), [role], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiting = new Map<number, (latencies: number[]) => void>();
   let lastId = 0;
@@ -201,10 +200,10 @@ async function startChild(role: string) {
 }
 
 async function startLoadGenerator() {
-  const [fake, generator, dynamo] = await Promise.all([startChild(fakeRole), startChild(loadRole), startChild(dynamoRole)]);
+  const [fake, generator, dynamo] = await Promise.all([startChild(fakeRole), startChild(loadRole), startDynamoProcess()]);
   return {
     apiUrl: fake.apiUrl,
-    dynamoEndpoint: dynamo.apiUrl,
+    dynamoEndpoint: dynamo.endpoint,
     load: (port: number, count: number) => generator.ask({ type: 'load', port, count, respondUrl: fake.respondUrl }),
     waitForResponses: (count: number) => fake.ask({ type: 'responses', count }),
     stop: () => {
@@ -216,11 +215,6 @@ async function startLoadGenerator() {
 }
 
 async function runChild(role: string): Promise<void> {
-  if (role === dynamoRole) {
-    const dynamo = await startEmbeddedDynamo();
-    process.send?.({ type: 'ready', apiUrl: dynamo.endpoint, respondUrl: '' } satisfies FromChild);
-    return;
-  }
   const fake = role === fakeRole ? await startFakeSlackApi({ token: botToken }) : undefined;
   process.on('message', (message: ToChild) => {
     const done = (latencies: number[]): void => void process.send?.({ type: 'done', id: message.id, latencies } satisfies FromChild);
@@ -232,8 +226,7 @@ async function runChild(role: string): Promise<void> {
 
 const fakeRole = '--ack-bench-fake-slack';
 const loadRole = '--ack-bench-load';
-const dynamoRole = '--ack-bench-dynamodb';
-const role = process.argv.find((arg) => arg === fakeRole || arg === loadRole || arg === dynamoRole);
+const role = process.argv.find((arg) => arg === fakeRole || arg === loadRole);
 if (role) {
   await runChild(role);
 } else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
