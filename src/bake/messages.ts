@@ -10,7 +10,9 @@ export const cancelAction = 'bake.cancel';
 const icons = { done: '✓', failed: '✗', running: '⏳', skipped: '–' } as const;
 
 /** How a bake looks in a chat: the root message kept current, one reply per step, and a summary. */
-export function bakeMessages(clock: Clock): Pick<Pipeline<BakeState>, 'root' | 'stepDone' | 'summary'> {
+export function bakeMessages(clock: Clock, steps: { name: string; title: string }[]): Pick<Pipeline<BakeState>, 'root' | 'stepDone' | 'summary'> {
+  const titleOf = (name: string): string => steps.find((step) => step.name === name)?.title ?? name;
+
   function elapsed(operation: Operation): string {
     return formatDuration((operation.finishedAt ?? clock.now()) - operation.createdAt);
   }
@@ -21,9 +23,10 @@ export function bakeMessages(clock: Clock): Pick<Pipeline<BakeState>, 'root' | '
         const current = operation.steps.findLast((s) => s.status === 'running');
         if (operation.cancelRequested) return `⏳ Cancelling (asked by ${operation.cancelRequested.by}), cleaning up…`;
         if (operation.ending) return `⏳ Cleaning up after the bake ${operation.ending === 'succeeded' ? 'succeeded' : operation.ending}…`;
+        const done = operation.steps.filter((s) => s.status === 'done').length;
         return current
-          ? `⏳ ${current.name} (${operation.steps.length} steps in) · ${elapsed(operation)} so far${current.detail ? ` · ${current.detail}` : ''}`
-          : `⏳ ${operation.steps.filter((s) => s.status === 'done').length} steps done · ${elapsed(operation)} so far`;
+          ? `⏳ ${titleOf(current.name)} (step ${done + 1} of ${steps.length}) · ${elapsed(operation)} so far${current.detail ? ` · ${current.detail}` : ''}`
+          : `⏳ ${done} of ${steps.length} steps done · ${elapsed(operation)} so far`;
       }
       case 'succeeded':
         return state.existingAmi ? `✓ Already baked: \`${state.existingAmi}\`` : `✓ Baked \`${state.imageId}\` in ${elapsed(operation)}`;

@@ -251,7 +251,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       }
       return done;
     },
-    ...bakeMessages(clock),
+    ...bakeMessages(clock, steps),
   };
 }
 

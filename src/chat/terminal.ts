@@ -34,7 +34,7 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
   const rl = createInterface({ input, ...(tty ? { output, terminal: true } : { terminal: false }) });
   rl.setPrompt('> ');
 
-  const messages = new Map<string, { id: number; buttons: number[] }>(); // by ts
+  const messages = new Map<string, { id: number; buttons: number[]; tone?: Tone }>(); // by ts
   const buttons = new Map<number, ShownButton>();
   let lastMessageId = 0;
   let lastButtonId = 0;
@@ -57,16 +57,32 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
     const [first = '', ...rest] = fmt(message.text).split('\n');
     const out = [`${head}${icon}${first}`, ...rest.map((l) => indent + l)];
     for (const line of message.lines ?? []) out.push(...fmt(line).split('\n').map((l) => indent + l));
-    if (messageId !== undefined && message.buttons?.length) {
-      const labels = message.buttons.map((button) => {
-        const id = ++lastButtonId;
-        buttons.set(id, { button, channel: where, messageId, live: true });
-        messages.get(idToTs(messageId))?.buttons.push(id);
-        return `[${id}] ${sanitize(button.label)}`;
-      });
-      out.push(`${indent}${labels.join('  ')}`);
-    }
+    const labels = buttonLabels(message, messageId, where);
+    if (labels) out.push(`${indent}${labels}`);
     return out.join('\n');
+  }
+
+  /** Numbers the message's buttons; a button the message already showed keeps its number. */
+  function buttonLabels(message: ChatMessage, messageId: number | undefined, where: string): string {
+    if (messageId === undefined || !message.buttons?.length) return '';
+    const shown = messages.get(idToTs(messageId));
+    return message.buttons
+      .map((button) => {
+        const kept = [...buttons].find(([, b]) => b.messageId === messageId && !b.live && b.button.actionId === button.actionId && b.button.value === button.value);
+        const id = kept?.[0] ?? ++lastButtonId;
+        buttons.set(id, { button, channel: where, messageId, live: true });
+        shown?.buttons.push(id);
+        return `[${id}] ${sanitize(button.label)}`;
+      })
+      .join('  ');
+  }
+
+  /** A progress update in one line: the status line and the buttons. The whole message when its tone changes. */
+  function renderUpdate(ref: MessageRef, message: ChatMessage, shown: { id: number; tone?: Tone } | undefined): string {
+    if (!shown || shown.tone !== message.tone) return render(`${label(ref.ts)} updated: `, '    ', message, shown?.id, ref.channel);
+    const status = fmt(message.lines?.[0] ?? message.text).split('\n')[0];
+    const labels = buttonLabels(message, shown.id, ref.channel);
+    return `${label(ref.ts)} ${status}${labels ? `  ${labels}` : ''}`;
   }
 
   const tsById = new Map<number, string>();
@@ -85,6 +101,8 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
     async post(where, message) {
       const ref = newMessage(where);
       const id = messages.get(ref.ts)?.id;
+      const posted = messages.get(ref.ts);
+      if (posted) posted.tone = message.tone;
       print(render(`${label(ref.ts)} ${inChannel(where)}`, '    ', message, id, where));
       return ref;
     },
@@ -104,7 +122,8 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
         if (button) button.live = false;
       }
       if (shown) shown.buttons = [];
-      print(render(`${label(ref.ts)} updated: `, '    ', message, shown?.id, ref.channel));
+      print(renderUpdate(ref, message, shown));
+      if (shown) shown.tone = message.tone;
     },
   };
 

@@ -209,7 +209,8 @@ export class OperationRunner {
       }
       const status = reason instanceof Cancelled ? 'cancelled' : 'failed';
       const step = this.currentStep(handle.current);
-      log.warn({ err: reason, step }, `operation ${status}`);
+      if (reason instanceof Cancelled) log.info({ step, by: reason.by }, 'operation cancelled');
+      else log.warn({ err: reason, step }, 'operation failed');
       await handle.update((op) => withStep(op, { ...stepOf(op, step), status: 'failed', finishedAt: clock.now() }));
       return { status, error: { step, message: reason instanceof Error ? reason.message : String(reason), log: reason instanceof StepFailure ? reason.log : undefined } };
     }
