@@ -29,6 +29,21 @@ function terminal(handlers: Partial<ChatHandlers> = {}) {
 }
 
 describe('Terminal chat', () => {
+  it('shows a progress update in one line, and its Cancel keeps its number', async () => {
+    const t = terminal();
+    const cancel = { actionId: 'bake.cancel', label: 'Cancel', value: 'op-1' };
+    const root = await t.surface.post('local', { text: 'Bake demo v1', lines: ['starting'], tone: 'running', buttons: [cancel] });
+    await t.surface.update(root, { text: 'Bake demo v1', lines: ['Launch builder (step 3 of 10)', 'Operation op-1'], tone: 'running', buttons: [cancel] });
+    expect(t.printed()).toContain('#1 Launch builder (step 3 of 10)  [1] Cancel\n');
+    expect(t.printed()).not.toContain('Operation op-1');
+    await t.type('1');
+    expect(t.presses).toMatchObject([{ actionId: 'bake.cancel', value: 'op-1' }]);
+    await t.surface.update(root, { text: 'Bake demo v1', lines: ['Baked', 'Operation op-1'], tone: 'succeeded' });
+    expect(t.printed()).toContain('Operation op-1');
+    t.input.end();
+    await t.done;
+  });
+
   it('gives a message from before a restart a short id, and makes its buttons pressable again', async () => {
     const t = terminal();
     await t.surface.update({ channel: 'local', ts: '1795453746.000001' }, {
