@@ -68,7 +68,7 @@ export class OperationRunner {
 
   /** Takes over running operations whose owner stopped renewing its lease (a crash, a restart). */
   async resumeAbandoned(): Promise<void> {
-    const active = await this.options.store.listActiveOperations();
+    const active = await this.options.store.listActiveOperations((error) => this.options.log.error({ err: error.message }, 'skipped an operation that cannot be read'));
     const now = this.options.clock.now();
     for (const operation of active) {
       const leaseAlive = operation.lease && operation.lease.until >= now && operation.lease.owner !== this.options.owner;

@@ -326,13 +326,27 @@ export class Store {
   }
 
   /** Running operations, oldest first, from the sparse `active` index (eventually consistent). */
-  async listActiveOperations(): Promise<Operation[]> {
+  /**
+   * Running operations, oldest first. An item that does not parse throws, unless `onUnreadable` is
+   * given: then it is reported there and skipped, so one bad item cannot hold up every other resume.
+   */
+  async listActiveOperations(onUnreadable?: (error: CorruptItemError) => void): Promise<Operation[]> {
     const items = await this.queryAll({
       IndexName: activeIndex,
       KeyConditionExpression: 'gsi1pk = :active',
       ExpressionAttributeValues: { ':active': ACTIVE },
     });
-    return items.map((item) => parseItem(item, operationSchema)).filter((op) => op.status === 'running');
+    return items
+      .flatMap((item) => {
+        try {
+          return [parseItem(item, operationSchema)];
+        } catch (error) {
+          if (!onUnreadable || !(error instanceof CorruptItemError)) throw error;
+          onUnreadable(error);
+          return [];
+        }
+      })
+      .filter((op) => op.status === 'running');
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AwsSimulator, realisticTimings } from '../../src/aws/simulator/index.js';
 import { createBakery, type Bakery } from '../../src/bakery.js';
 import type { ChatSurface, SlashCommand } from '../../src/chat/surface.js';
@@ -37,6 +38,8 @@ export class TestWorld {
   readonly chat = new RecordingChat();
   readonly events: (RunnerEvent & { replica: string })[] = [];
   store!: Store;
+  /** The table's raw document client, for tests that write what Bakery would never write. */
+  doc!: DynamoDBDocumentClient;
   private dynamo!: EmbeddedDynamo;
   private readonly replicas: Bakery[] = [];
   private requests = 0;
@@ -44,10 +47,10 @@ export class TestWorld {
   static async create(apps: Record<string, AppConfig> = { demo: demoApp }): Promise<TestWorld> {
     const world = new TestWorld();
     world.dynamo = await startEmbeddedDynamo();
-    const doc = createDocumentClient({ endpoint: world.dynamo.endpoint, local: true });
+    world.doc = createDocumentClient({ endpoint: world.dynamo.endpoint, local: true });
     const table = `bakery-test-${++tableCount}`;
-    await ensureTable(doc, table);
-    world.store = new Store(doc, table, world.clock);
+    await ensureTable(world.doc, table);
+    world.store = new Store(world.doc, table, world.clock);
     for (const [app, config] of Object.entries(apps)) await world.store.putAppConfig(app, config);
     return world;
   }
