@@ -1,12 +1,17 @@
 import type { ButtonPress, ChatHandlers, ChatMessage, SlashCommand } from '../src/chat/surface.js';
 import type { Core } from '../src/core.js';
+import { CorruptItemError } from '../src/store/store.js';
 import { bake } from './bake.js';
 import { bakeryCommand } from './bakery.js';
 import type { Command } from './command.js';
 
 export const commands: Command[] = [bake, bakeryCommand(() => commands)];
 
-const failure: ChatMessage = { text: '✗ Something went wrong on Bakery’s side; it has been logged. Try again in a moment.', tone: 'failed' };
+/** What a person is told when a command fails on Bakery's side: the item at fault when the table holds a bad one. */
+function failure(error: unknown): ChatMessage {
+  if (error instanceof CorruptItemError) return { text: `✗ Bakery’s table holds an item it cannot read: ${error.message}. An operator needs to fix or remove it.`, tone: 'failed' };
+  return { text: '✗ Something went wrong on Bakery’s side; it has been logged. Try again in a moment.', tone: 'failed' };
+}
 
 /** Routes what a chat surface received to the command that owns it; nothing a user sends can crash it. */
 export function commandHandlers(core: Core): ChatHandlers {
@@ -18,7 +23,7 @@ export function commandHandlers(core: Core): ChatHandlers {
         return await owner.handle(core, command);
       } catch (error) {
         core.log.error({ err: error, command: command.command, user: command.user.id }, 'command failed');
-        return failure;
+        return failure(error);
       }
     },
     async onButton(press: ButtonPress) {
@@ -28,7 +33,7 @@ export function commandHandlers(core: Core): ChatHandlers {
         return await handler(core, press);
       } catch (error) {
         core.log.error({ err: error, action: press.actionId, user: press.user.id }, 'button failed');
-        return failure;
+        return failure(error);
       }
     },
   };

@@ -1,3 +1,4 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { parseBake } from '../commands/bake.js';
 import { TestWorld } from './support/world.js';
@@ -62,6 +63,18 @@ describe('/bake answers', () => {
       expect(reply?.lines?.join('\n')).toContain('Usage: `/bake <app> <version>');
       expect(world.chat.roots).toEqual([]);
       expect(await world.store.listActiveOperations()).toEqual([]);
+    } finally {
+      await world.close();
+    }
+  });
+
+  it('names the damaged item when the table holds one it cannot read', async () => {
+    const world = await TestWorld.create();
+    try {
+      await world.doc.send(new PutCommand({ TableName: world.store.tableName, Item: { pk: 'APP#demo', sk: 'RELEASE#v1', app: 'demo', version: 'v1', amis: { 'us-east-1': 'not-an-ami' } } }));
+      const reply = await world.replica().handlers.onCommand(world.command('demo v1'));
+      expect(reply?.text).toMatch(/cannot read: item APP#demo\/RELEASE#v1: field "amis.us-east-1"/);
+      expect(world.chat.roots).toEqual([]);
     } finally {
       await world.close();
     }
