@@ -16,6 +16,11 @@ const SEED = 20_240_601;
 const EXTRA_SEEDS = [7, 99];
 const DURATION = 30;
 const WARMUP = 3;
+// The canary stage's protocol: a pass or fail at the end of the planned window is final;
+// a wait there extends the canary, and the judge is asked again every minute while it
+// says wait, up to this many extra minutes (the stage's cap on an extension).
+const MAX_EXTENSION = 15;
+const TOTAL = DURATION + MAX_EXTENSION;
 
 // The config a team would write for a web service: what they accept, and what they want caught.
 const CONFIG_INPUT = {
@@ -37,6 +42,10 @@ interface Case {
   regression: Regression | null;
   /** Minute the regression starts (0 = from the first minute). */
   start: number;
+  /**
+   * TOTAL minutes: the planned window, then the minutes an extended canary would see.
+   * Every judge reads only the minutes its protocol gets to.
+   */
   window: Window;
 }
 
@@ -94,8 +103,18 @@ class Random {
 // downstream blips), the canary's warm-up, lone spikes, a small canary's higher
 // variance, apps that never error. Bad releases add one regression a person would want
 // caught, from the first minute or starting mid-window.
+//
+// Each case runs on past the planned window for MAX_EXTENSION minutes, by the same
+// process: the drift, blips and noise go on, a regression persists, a good release stays
+// good, and lone spikes keep coming at the same rate per minute. Those extra minutes draw
+// from a stream of their own per case (`extra`), so the planned 30 minutes of every case
+// are exactly what they would be without them.
 
-function generateCase(rng: Random, bad: boolean): Case {
+/** The chance of the planned window's lone spike, spread over its judged minutes, per minute. */
+const SPIKE_CHANCE = 0.35;
+const SPIKE_PER_MINUTE = SPIKE_CHANCE / (DURATION - WARMUP);
+
+function generateCase(rng: Random, bad: boolean, extra: Random): Case {
   const baselineInstances = rng.int(4, 20);
   const canaryInstances = rng.int(1, 2);
   const perInstanceRpm = rng.logUniform(500, 5_000);
@@ -131,7 +150,8 @@ function generateCase(rng: Random, bad: boolean): Case {
   const warmup = (t: number, amplitude: number): number => 1 + amplitude * Math.exp(-(t + 0.5) / warmTau);
 
   // A lone spike: one canary minute goes bad (a GC pause, a noisy neighbour, one bad request burst).
-  const spike = rng.chance(0.35) ? { minute: rng.int(WARMUP, DURATION - 1), metric: rng.int(0, 2), size: rng.uniform(2, 4) } : null;
+  // At most one within the planned window; past it, more may come (see SPIKE_PER_MINUTE).
+  const planned = rng.chance(SPIKE_CHANCE) ? { minute: rng.int(WARMUP, DURATION - 1), metric: rng.int(0, 2), size: rng.uniform(2, 4) } : null;
 
   // Shared drift: traffic follows a slow wave; downstream blips hit both groups.
   const phase = rng.uniform(0, 2 * Math.PI);
@@ -141,36 +161,39 @@ function generateCase(rng: Random, bad: boolean): Case {
   const series = () => ({ http_5xx: [] as number[], requests: [] as number[], latency_p99: [] as number[], cpu: [] as number[] });
   const baseline = series();
   const canary = series();
-  for (let t = 0; t < DURATION; t++) {
-    walk += 0.02 * rng.normal();
+  for (let t = 0; t < TOTAL; t++) {
+    const r = t < DURATION ? rng : extra;
+    // Past the planned window, a lone spike may come in any minute, at the planned window's rate.
+    const spike = t < DURATION ? planned : r.chance(SPIKE_PER_MINUTE) ? { minute: t, metric: r.int(0, 2), size: r.uniform(2, 4) } : null;
+    walk += 0.02 * r.normal();
     const traffic = (1 + 0.15 * Math.sin(phase + (2 * Math.PI * t) / period)) * Math.exp(walk);
-    const blip = rng.chance(0.05) ? rng.uniform(1.5, 4) : 1;
-    const sharedRate = errorRate * blip * (1 + 0.2 * rng.normal() ** 2);
-    const sharedLatency = latency * (1 + 0.1 * (traffic - 1)) * (blip > 1 ? rng.uniform(1.05, 1.3) : 1);
+    const blip = r.chance(0.05) ? r.uniform(1.5, 4) : 1;
+    const sharedRate = errorRate * blip * (1 + 0.2 * r.normal() ** 2);
+    const sharedLatency = latency * (1 + 0.1 * (traffic - 1)) * (blip > 1 ? r.uniform(1.05, 1.3) : 1);
     const sharedCpu = cpu * traffic;
     const regressed = bad && t >= start;
 
-    const bRequests = rng.poisson(baselineInstances * perInstanceRpm * traffic);
-    const cRequests = rng.poisson(canaryInstances * perInstanceRpm * traffic * rng.uniform(0.9, 1.1));
+    const bRequests = r.poisson(baselineInstances * perInstanceRpm * traffic);
+    const cRequests = r.poisson(canaryInstances * perInstanceRpm * traffic * r.uniform(0.9, 1.1));
     baseline.requests.push(bRequests);
     canary.requests.push(cRequests);
 
-    baseline.http_5xx.push(rng.poisson(bRequests * sharedRate));
+    baseline.http_5xx.push(r.poisson(bRequests * sharedRate));
     let canaryRate = sharedRate * warmup(t, warmErrors);
     if (regressed && regression === 'errors') canaryRate *= factor;
     if (regressed && regression === 'errors-from-zero') canaryRate += zeroRate;
-    let canaryErrors = rng.poisson(cRequests * canaryRate);
-    if (spike?.minute === t && spike.metric === 0) canaryErrors += rng.poisson(cRequests * Math.max(errorRate, 0.002) * spike.size * 3);
+    let canaryErrors = r.poisson(cRequests * canaryRate);
+    if (spike?.minute === t && spike.metric === 0) canaryErrors += r.poisson(cRequests * Math.max(errorRate, 0.002) * spike.size * 3);
     canary.http_5xx.push(canaryErrors);
 
-    baseline.latency_p99.push(round(sharedLatency * Math.exp(latencyNoise * rng.normal())));
-    let canaryLatency = sharedLatency * Math.exp(latencyNoise * canaryNoiseFactor * rng.normal()) * warmup(t, warmLatency);
+    baseline.latency_p99.push(round(sharedLatency * Math.exp(latencyNoise * r.normal())));
+    let canaryLatency = sharedLatency * Math.exp(latencyNoise * canaryNoiseFactor * r.normal()) * warmup(t, warmLatency);
     if (regressed && regression === 'latency') canaryLatency *= factor;
     if (spike?.minute === t && spike.metric === 1) canaryLatency *= spike.size;
     canary.latency_p99.push(round(canaryLatency));
 
-    baseline.cpu.push(round(Math.min(100, sharedCpu * Math.exp(cpuNoise * rng.normal()))));
-    let canaryCpu = sharedCpu * Math.exp(cpuNoise * canaryNoiseFactor * rng.normal()) * warmup(t, warmCpu);
+    baseline.cpu.push(round(Math.min(100, sharedCpu * Math.exp(cpuNoise * r.normal()))));
+    let canaryCpu = sharedCpu * Math.exp(cpuNoise * canaryNoiseFactor * r.normal()) * warmup(t, warmCpu);
     if (regressed && regression === 'cpu') canaryCpu *= factor;
     if (spike?.minute === t && spike.metric === 2) canaryCpu *= Math.min(spike.size, 1.8);
     canary.cpu.push(round(Math.min(100, canaryCpu)));
@@ -185,8 +208,16 @@ function round(x: number): number {
 export function generateCorpus(count = WINDOWS, seed = SEED): Case[] {
   const rng = new Random(seed);
   const cases: Case[] = [];
-  for (let i = 0; i < count; i++) cases.push(generateCase(rng, i % 2 === 1));
+  for (let i = 0; i < count; i++) cases.push(generateCase(rng, i % 2 === 1, new Random(mix(seed, i))));
   return cases;
+}
+
+/** A well-spread seed for case i's extra minutes (murmur3's finaliser over seed and index). */
+function mix(seed: number, i: number): number {
+  let h = (seed ^ Math.imul(i + 1, 0x9e3779b1)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 // ---------------------------------------------------------------------------
@@ -251,14 +282,39 @@ function median(values: number[]): number {
   return s.length % 2 ? (s[Math.floor(mid)] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 }
 
-/** Bakery's judge, asked every minute as the window grows, as the canary stage will. */
-function bakeryEveryMinute(window: Window, config: CanaryConfig): { failedAt: number | null; outcome: string } {
-  for (let t = 1; t <= DURATION; t++) {
-    const verdict = judgeParsed(prefix(window, t), config);
-    if (verdict.outcome === 'fail') return { failedAt: t, outcome: 'fail' };
-    if (t === DURATION) return { failedAt: null, outcome: verdict.outcome };
+type Outcome = 'fail' | 'pass' | 'wait';
+
+interface BakeryRun {
+  /** Minute of the first failing verdict, extension included, or null. */
+  failedAt: number | null;
+  /** The verdict that stood at the end of the planned window (a fail before it stands). */
+  atPlanned: Outcome;
+  /** The verdict the stage acts on: fail or pass, or wait if it still said wait at the cap. */
+  final: Outcome;
+  /** Minute of the final verdict. */
+  minute: number;
+}
+
+/**
+ * Bakery's judge as the canary stage will run it: asked every minute as the window grows;
+ * a fail stops the canary at once; at the end of the planned window a pass or fail is
+ * final, and a wait extends the canary, asked again every minute while it says wait, for
+ * at most MAX_EXTENSION minutes (whatever "~N more minutes" it gives: the cap holds).
+ */
+function bakeryEveryMinute(window: Window, config: CanaryConfig): BakeryRun {
+  let atPlanned: Outcome = 'wait';
+  for (let t = 1; t <= TOTAL; t++) {
+    const { outcome } = judgeParsed(prefix(window, t), config);
+    if (t <= DURATION) atPlanned = outcome;
+    if (outcome === 'fail') return { failedAt: t, atPlanned, final: 'fail', minute: t };
+    if (outcome === 'pass' && t >= DURATION) return { failedAt: null, atPlanned, final: 'pass', minute: t };
   }
-  return { failedAt: null, outcome: 'wait' };
+  return { failedAt: null, atPlanned, final: 'wait', minute: TOTAL };
+}
+
+/** The same run, as decided by the end of the planned window alone (a wait there is no fail). */
+function byPlannedEnd(run: BakeryRun): number | null {
+  return run.failedAt !== null && run.failedAt <= DURATION ? run.failedAt : null;
 }
 
 // ---------------------------------------------------------------------------
@@ -287,52 +343,115 @@ function percent(part: number, whole: number): string {
   return `${((100 * part) / Math.max(1, whole)).toFixed(2)} %`;
 }
 
+/** How the Bakery runs of one group of cases ended, under both views. */
+interface Ends {
+  /** Decided by the end of the planned window. */
+  failByPlanned: number;
+  passAtPlanned: number;
+  waitAtPlanned: number;
+  /** Of those waiting there: how the extension ended. */
+  failExtended: number;
+  passExtended: number;
+  waitAtCap: number;
+  /** Minutes the extended runs took past the planned window, for the ones that ended in a verdict. */
+  extraMinutes: number[];
+}
+
+function newEnds(): Ends {
+  return { failByPlanned: 0, passAtPlanned: 0, waitAtPlanned: 0, failExtended: 0, passExtended: 0, waitAtCap: 0, extraMinutes: [] };
+}
+
+function recordEnds(ends: Ends, run: BakeryRun): void {
+  if (run.atPlanned === 'fail') ends.failByPlanned++;
+  else if (run.atPlanned === 'pass') ends.passAtPlanned++;
+  else {
+    ends.waitAtPlanned++;
+    if (run.final === 'fail') ends.failExtended++;
+    else if (run.final === 'pass') ends.passExtended++;
+    else ends.waitAtCap++;
+    if (run.final !== 'wait') ends.extraMinutes.push(run.minute - DURATION);
+  }
+}
+
+interface BakeryFigures {
+  extended: Tally;
+  planned: Tally;
+  good: Ends;
+  bad: Ends;
+  badCount: number;
+  goodCount: number;
+}
+
+function runBakery(cases: Case[], config: CanaryConfig, onRun?: (c: Case, run: BakeryRun) => void): BakeryFigures {
+  const figures: BakeryFigures = { extended: newTally(), planned: newTally(), good: newEnds(), bad: newEnds(), badCount: 0, goodCount: 0 };
+  for (const c of cases) {
+    const run = bakeryEveryMinute(c.window, config);
+    record(figures.extended, c, run.failedAt);
+    record(figures.planned, c, byPlannedEnd(run));
+    recordEnds(c.bad ? figures.bad : figures.good, run);
+    if (c.bad) figures.badCount++;
+    else figures.goodCount++;
+    onRun?.(c, run);
+  }
+  return figures;
+}
+
+function summaryLine(t: Tally, bad: number, good: number): string {
+  return `catch ${percent(t.caught, bad)}, false rollbacks ${percent(t.falseRollbacks, good)}, median ${median(t.minutesToFail)} minutes to fail`;
+}
+
 export async function benchJudge(): Promise<void> {
   const started = performance.now();
   const config = parseConfig(CONFIG_INPUT);
   const cases = generateCorpus();
-  const bad = cases.filter((c) => c.bad).length;
-  const good = cases.length - bad;
-  const tallies = { threshold: newTally(), kayenta: newTally(), bakery: newTally() };
+  const tallies = { threshold: newTally(), kayenta: newTally() };
   const missedByType = new Map<string, { missed: number; total: number }>();
-  let goodUndecided = 0;
-  let badUndecided = 0;
   for (const c of cases) {
     record(tallies.threshold, c, oneDatapointThreshold(c.window, config));
     record(tallies.kayenta, c, kayentaOnce(c.window, config));
-    const bakery = bakeryEveryMinute(c.window, config);
-    record(tallies.bakery, c, bakery.failedAt);
-    if (!c.bad && bakery.outcome === 'wait') goodUndecided++;
-    if (c.bad && bakery.outcome === 'wait') badUndecided++;
-    if (c.bad) {
-      const key = `${c.regression}${c.start > 0 ? ' (mid-window)' : ''}`;
-      const entry = missedByType.get(key) ?? { missed: 0, total: 0 };
-      entry.total++;
-      if (bakery.failedAt === null) entry.missed++;
-      missedByType.set(key, entry);
-    }
   }
+  const bakery = runBakery(cases, config, (c, run) => {
+    if (!c.bad) return;
+    const key = `${c.regression}${c.start > 0 ? ' (mid-window)' : ''}`;
+    const entry = missedByType.get(key) ?? { missed: 0, total: 0 };
+    entry.total++;
+    if (run.failedAt === null) entry.missed++;
+    missedByType.set(key, entry);
+  });
+  const bad = bakery.badCount;
+  const good = bakery.goodCount;
   const rows = [
     ['judge', 'catch rate', 'false rollbacks', 'median minutes to fail'],
     ...([
       ['one-datapoint threshold', tallies.threshold],
       ['Kayenta-style Mann–Whitney, once at the end', tallies.kayenta],
-      ['Bakery judge, every minute', tallies.bakery],
+      [`Bakery judge, every minute, extended while it says wait (≤ ${MAX_EXTENSION} min)`, bakery.extended],
     ] as const).map(([name, t]) => [name, percent(t.caught, bad), percent(t.falseRollbacks, good), String(median(t.minutesToFail))]),
   ];
-  console.log(`\nCanary judge — ${cases.length} synthetic windows (${bad} bad, ${good} good), ${DURATION} minutes each, seed ${SEED}`);
+  console.log(
+    `\nCanary judge — ${cases.length} synthetic windows (${bad} bad, ${good} good), ${DURATION} planned minutes each (up to ${MAX_EXTENSION} more generated for an extension), seed ${SEED}`,
+  );
   console.log(table(rows));
-  console.log(`Bakery judge on good releases: ${good - tallies.bakery.falseRollbacks - goodUndecided} pass, ${goodUndecided} still inconclusive at minute ${DURATION}, ${tallies.bakery.falseRollbacks} fail.`);
-  console.log(`Bakery judge on bad releases: ${tallies.bakery.caught} fail, ${badUndecided} still inconclusive at minute ${DURATION} (the stage would extend), ${bad - tallies.bakery.caught - badUndecided} pass.`);
-  const misses = [...missedByType.entries()].sort(([a], [b]) => a.localeCompare(b));
-  console.log(`Bakery judge misses by regression: ${misses.map(([k, v]) => `${k} ${v.missed}/${v.total}`).join(', ')}`);
+  console.log(
+    `Bakery judge, decided by minute ${DURATION} (no extension; a wait there counts as not caught): ${summaryLine(bakery.planned, bad, good)}`,
+  );
+  const g = bakery.good;
+  const b = bakery.bad;
+  console.log(
+    `Bakery judge on good releases: ${g.passAtPlanned} pass at minute ${DURATION}, ${g.failByPlanned} fail by then, ${g.waitAtPlanned} wait → extended: ${g.passExtended} pass, ${g.failExtended} fail, ${g.waitAtCap} still wait at minute ${TOTAL} (undecided: not counted as a false rollback).`,
+  );
+  console.log(
+    `Bakery judge on bad releases: ${b.failByPlanned} fail by minute ${DURATION}, ${b.passAtPlanned} pass at minute ${DURATION}, ${b.waitAtPlanned} wait → extended: ${b.failExtended} fail, ${b.passExtended} pass, ${b.waitAtCap} still wait at minute ${TOTAL} (counted as not caught).`,
+  );
+  const extra = [...g.extraMinutes, ...b.extraMinutes];
+  if (extra.length > 0) console.log(`Extended canaries that reached a verdict took ${Math.min(...extra)}–${Math.max(...extra)} extra minutes (median ${median(extra)}).`);
+  const misses = [...missedByType.entries()].sort(([x], [y]) => x.localeCompare(y));
+  console.log(`Bakery judge misses by regression (extended): ${misses.map(([k, v]) => `${k} ${v.missed}/${v.total}`).join(', ')}`);
   for (const seed of EXTRA_SEEDS) {
-    const other = generateCorpus(WINDOWS, seed);
-    const tally = newTally();
-    for (const c of other) record(tally, c, bakeryEveryMinute(c.window, config).failedAt);
-    const otherBad = other.filter((c) => c.bad).length;
+    const other = runBakery(generateCorpus(WINDOWS, seed), config);
+    console.log(`Bakery judge, corpus from seed ${seed}, extended (≤ ${MAX_EXTENSION} min): ${summaryLine(other.extended, other.badCount, other.goodCount)}`);
     console.log(
-      `Bakery judge, corpus from seed ${seed}: catch ${percent(tally.caught, otherBad)}, false rollbacks ${percent(tally.falseRollbacks, other.length - otherBad)}, median ${median(tally.minutesToFail)} minutes to fail`,
+      `  decided by minute ${DURATION}: ${summaryLine(other.planned, other.badCount, other.goodCount)}; still wait at minute ${TOTAL}: ${other.bad.waitAtCap} bad, ${other.good.waitAtCap} good`,
     );
   }
   console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s)`);

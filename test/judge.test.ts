@@ -487,6 +487,55 @@ describe('canary judge', () => {
     });
   });
 
+  describe('extended canaries (looks after the planned window)', () => {
+    // The stage extends a canary the judge still waits on at the end of its planned window
+    // and asks again every minute. Those looks must stay within α, and a wait must be one
+    // that a later look can end.
+    it('keeps testing the latest minutes past the planned window, and fails a late regression there', () => {
+      const data = window({ seed: 1, minutes: 45, latencyFactor: (t) => (t >= 18 ? 1.2 : 1) });
+      const atEnd = judgeWindow(prefix(data, 30), config([latency]));
+      expect(atEnd.outcome).toBe('wait');
+      const m = metric(atEnd, 'latency_p99');
+      expect(m.reason).toBe('leaning');
+      expect(m.test.scope).toBe('recent');
+      // It asks for at least the minutes until the latest minutes are tested again, at the level shown.
+      expect(atEnd.moreMinutes).toBeGreaterThanOrEqual(5);
+      expect(m.test.level).toBeGreaterThan(0);
+      const verdict = judgeEveryMinute(data, config([latency]));
+      expect(verdict.outcome).toBe('fail');
+      expect(verdict.minute).toBeGreaterThan(30);
+      const failing = metric(verdict, 'latency_p99');
+      expect(failing.reason).toBe('beyond-tolerance-recent');
+      expect(failing.test.p).toBeLessThan(failing.test.level);
+      expect(failing.test.level).toBeLessThanOrEqual(m.test.level);
+    });
+
+    it('judging every minute through a 15-minute extension fails at-tolerance canaries no more often than α', () => {
+      // Errors exactly at the ×1.5 tolerance, and latency exactly at +10 %, every minute of
+      // 45 against a 30-minute plan, at 90 % confidence.
+      const lax = parseConfig(config([errors, { ...latency, tolerance: '+10%' }], { confidence: 0.9 }));
+      const n = 200;
+      let failedErrors = 0;
+      let failedLatency = 0;
+      for (let seed = 0; seed < n; seed++) {
+        const data = window({ seed: 7000 + seed, minutes: 45, errorRate: 0.01, errorFactor: () => 1.5, latencyFactor: () => 1.1 });
+        let errorsFailed = false;
+        let latencyFailed = false;
+        for (let t = 1; t <= 45; t++) {
+          const v = judgeParsed(parseWindow(prefix(data, t)), lax);
+          if (metric(v, 'http_5xx').verdict === 'High') errorsFailed = true;
+          if (metric(v, 'latency_p99').verdict === 'High') latencyFailed = true;
+          if (v.outcome === 'fail') break;
+        }
+        if (errorsFailed) failedErrors++;
+        if (latencyFailed) failedLatency++;
+      }
+      const bound = 0.1 + 3 * Math.sqrt((0.1 * 0.9) / n);
+      expect(failedErrors / n).toBeLessThanOrEqual(bound);
+      expect(failedLatency / n).toBeLessThanOrEqual(bound);
+    });
+  });
+
   describe('malformed input', () => {
     function problems(data: unknown, cfg: unknown): string[] {
       try {

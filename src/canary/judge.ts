@@ -30,7 +30,18 @@ import {
   rateRatioPLow,
 } from './stats.js';
 import type { RateCounts } from './stats.js';
-import { bonferroniLevel, capWorstMinute, changePointScan, lookLevel, signCusum, signCusumP, signCusumThreshold } from './sequential.js';
+import {
+  bonferroniLevel,
+  capWorstMinute,
+  changePointScan,
+  extensionLevel,
+  extensionReserve,
+  lookLevel,
+  signCusum,
+  signCusumP,
+  signCusumThreshold,
+} from './sequential.js';
+import type { LookPlan } from './sequential.js';
 import type { SignCusumDesign } from './sequential.js';
 import { explainMetric, summarize } from './explain.js';
 
@@ -162,6 +173,13 @@ const SCAN_RANK = 2;
 // (the null at its edge) from "beyond in nine minutes out of ten": log 1.8 : log 5 ≈ 1 : 2.7.
 const RUN_UP = 1;
 const RUN_DOWN = 3;
+// Past the planned window (the stage extends a canary the judge still waits on), the sign
+// CUSUM's plan has ended and the latest-minutes test's planned shares are spent, yet a
+// late regression is what they see best. So the latest minutes stay under test, at the
+// same cadence, on half the reserve the whole-window test keeps for extension looks: the
+// k-th such look gets reserve/(k(k+1)), which sums to it. The planned looks' levels are
+// unchanged, and the union bound over all the tests still totals α.
+const RECENT_EXTENSION_SHARE = 0.5;
 // A bad-side p-value below this, without a verdict, is "too close to call": wait, not pass.
 const LEANING_P = 0.2;
 // Cap on "~N more minutes", beyond which the estimate means little.
@@ -328,11 +346,15 @@ function decide(
   const second = secondScope(evidence, look, alpha);
   const windowAlpha = alpha * (1 - second.recent - second.run - second.scan);
   const scanAlpha = alpha * second.scan;
-  const windowLevel = look.singleLook
-    ? alpha
-    : lookLevel(look.judged, { first: evidence.firstLook, planned: look.plannedJudged }, windowAlpha);
+  const windowPlan: LookPlan = { first: evidence.firstLook, planned: look.plannedJudged };
+  const windowKeeps = second.recent > 0 ? 1 - RECENT_EXTENSION_SHARE : 1;
+  const windowLevel = look.singleLook ? alpha : lookLevel(look.judged, windowPlan, windowAlpha, windowKeeps);
   const secondAlpha = alpha * second.run;
-  const recentLevel = second.recent > 0 ? recentScopeLevel(look, alpha * second.recent) : 0;
+  const recentShares: RecentShares = {
+    planned: alpha * second.recent,
+    extension: extensionReserve(windowPlan, windowAlpha) * RECENT_EXTENSION_SHARE,
+  };
+  const recentLevel = second.recent > 0 ? recentScopeLevel(look, look.judged, recentShares) : 0;
   const runDesign: SignCusumDesign = { up: RUN_UP, down: RUN_DOWN, looks: look.plannedJudged };
   const runOpen = second.run > 0 && look.judged <= look.plannedJudged;
   const recentIdx = range(look.intervals - look.recent, look.intervals);
@@ -409,13 +431,23 @@ function decide(
   // 5. Too close to call: wait for more data rather than pass. A regression that started
   // late shows in the latest minutes before it shows in the whole window.
   if (recentSuspicion !== null && recentSuspicion.p < LEANING_P && recentSuspicion.p < suspicion.p) {
-    // Counts: shown against the scan's level, the test that would decide it.
-    const level = second.recent > 0 ? bonferroniLevel(alpha * second.recent, recentScopeLooks(look)) : scanAlpha;
+    // Counts: shown against the scan's level, the test that would decide it. Gauges: the
+    // level of the latest-minutes test's next look (past the plan, an extension look's).
+    let level = scanAlpha;
+    let untilLook = 0;
+    if (second.recent > 0 && look.judged < look.plannedJudged) {
+      level = bonferroniLevel(recentShares.planned, recentScopeLooks(look));
+    } else if (second.recent > 0) {
+      const next = nextRecentLook(look);
+      level = recentScopeLevel(look, next, recentShares);
+      untilLook = next - look.judged;
+    }
+    const toDecide = intervalsToDecide(recentSuspicion.p, level, look.recent);
     return {
       verdict: 'Inconclusive',
       reason: 'leaning',
       test: test(evidence, recentSuspicion.p, level, recentSuspicion.against, 'recent'),
-      moreIntervals: intervalsToDecide(recentSuspicion.p, level, look.recent),
+      moreIntervals: toDecide === null ? null : Math.max(untilLook, toDecide),
       spike: null,
       idx: recentIdx,
     };
@@ -468,7 +500,7 @@ function decide(
     }
   }
   if (suspicion.p < LEANING_P) {
-    const level = nextLevel(evidence, look, windowAlpha);
+    const level = nextLevel(evidence, look, windowAlpha, windowKeeps);
     return {
       verdict: 'Inconclusive',
       reason: 'leaning',
@@ -564,16 +596,37 @@ function runResult(run: RunOutcome, level: number, against: number): TestResult 
 // The latest-minutes scope is a sliding window; consecutive windows share most of their
 // minutes, so testing it at every look would split α over many near-duplicate tests.
 // It is tested every half window instead, counted back from the end of the planned
-// window (so the last planned look always tests it), and α is split over those looks.
-function recentScopeLevel(look: Look, alpha: number): number {
-  const cadence = Math.max(1, Math.floor(look.recent / 2));
-  if (look.judged <= look.recent || look.judged > look.plannedJudged) return 0;
-  if ((look.plannedJudged - look.judged) % cadence !== 0) return 0;
-  return bonferroniLevel(alpha, recentScopeLooks(look));
+// window (so the last planned look always tests it), and `planned` is split over those
+// looks. Past the plan it goes on at the same cadence, the k-th look after the planned
+// end getting extension/(k(k+1)) (RECENT_EXTENSION_SHARE).
+interface RecentShares {
+  planned: number;
+  extension: number;
+}
+
+function recentCadence(look: Look): number {
+  return Math.max(1, Math.floor(look.recent / 2));
+}
+
+/** The level of the latest-minutes test at `judged` judged intervals (0: no test then). */
+function recentScopeLevel(look: Look, judged: number, shares: RecentShares): number {
+  const cadence = recentCadence(look);
+  if (judged <= look.recent) return 0;
+  const fromEnd = judged - look.plannedJudged;
+  if (fromEnd % cadence !== 0) return 0;
+  if (fromEnd > 0) return extensionLevel(fromEnd / cadence, shares.extension);
+  return bonferroniLevel(shares.planned, recentScopeLooks(look));
+}
+
+/** The next look (in judged intervals) after this one at which the latest minutes are tested. */
+function nextRecentLook(look: Look): number {
+  const cadence = recentCadence(look);
+  const fromEnd = look.judged + 1 - look.plannedJudged;
+  return look.plannedJudged + Math.ceil(fromEnd / cadence) * cadence;
 }
 
 function recentScopeLooks(look: Look): number {
-  const cadence = Math.max(1, Math.floor(look.recent / 2));
+  const cadence = recentCadence(look);
   let looks = 0;
   for (let n = look.plannedJudged; n > look.recent; n -= cadence) looks++;
   return Math.max(1, looks);
@@ -609,10 +662,10 @@ function mostSuspicious(
   return best;
 }
 
-function nextLevel(evidence: Evidence, look: Look, alpha: number): number {
+function nextLevel(evidence: Evidence, look: Look, alpha: number, keep: number): number {
   if (look.singleLook) return alpha;
   const next = Math.max(look.judged + 1, evidence.firstLook);
-  return lookLevel(next, { first: evidence.firstLook, planned: look.plannedJudged }, alpha);
+  return lookLevel(next, { first: evidence.firstLook, planned: look.plannedJudged }, alpha, keep);
 }
 
 // The test statistic grows like √n for a steady effect, so the data needed to bring

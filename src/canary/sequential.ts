@@ -11,6 +11,8 @@ import { normalPdf, normalQuantile, normalUpper, bisect } from './stats.js';
 
 /** Share of α spent over the planned window; the rest is kept for extension looks. */
 const PLANNED_SHARE = 0.9;
+/** The share of a test's α kept for looks after the planned window. */
+export const EXTENSION_SHARE = 1 - PLANNED_SHARE;
 const GRID_POINTS = 241;
 
 /** Pocock-type spending function: the share of α spent by information fraction τ. */
@@ -99,8 +101,10 @@ export interface LookPlan {
  * Nominal one-sided level for the look at `look` judged intervals, spending `alpha`
  * over the plan. Looks before `plan.first` get nothing; looks past the planned window
  * share the reserve as reserve/(j(j+1)) for the j-th extra look, which sums to the reserve.
+ * `keep` (≤ 1) is the part of that reserve this test keeps for itself; the caller may
+ * spend the rest on another test of the extension looks (the union bound covers both).
  */
-export function lookLevel(look: number, plan: LookPlan, alpha: number): number {
+export function lookLevel(look: number, plan: LookPlan, alpha: number, keep = 1): number {
   if (look < plan.first) return 0;
   if (look <= plan.planned) {
     const info: number[] = [];
@@ -108,8 +112,17 @@ export function lookLevel(look: number, plan: LookPlan, alpha: number): number {
     return groupSequentialLevels(info, alpha * PLANNED_SHARE)[look - plan.first] ?? 0;
   }
   const extra = look - Math.max(plan.planned, plan.first - 1);
-  const reserve = plan.planned >= plan.first ? alpha * (1 - PLANNED_SHARE) : alpha;
-  return reserve / (extra * (extra + 1));
+  return extensionLevel(extra, extensionReserve(plan, alpha) * keep);
+}
+
+/** What a test spending `alpha` over `plan` keeps for the looks after the planned window. */
+export function extensionReserve(plan: LookPlan, alpha: number): number {
+  return plan.planned >= plan.first ? alpha * EXTENSION_SHARE : alpha;
+}
+
+/** The k-th (1-based) of an open-ended run of looks sharing `reserve`: reserve/(k(k+1)), summing to it. */
+export function extensionLevel(k: number, reserve: number): number {
+  return k >= 1 ? reserve / (k * (k + 1)) : 0;
 }
 
 /** Union-bound level for one of `looks` equally weighted looks (used for the recent-minutes scope). */
