@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../src/clock.js';
 import type { ChatMessage, ChatSurface, MessageRef } from '../src/chat/surface.js';
+import { SlackPace } from '../src/chat/pace.js';
 import { ProgressThread } from '../src/chat/thread.js';
 
 /** Records what a chat would show, in order, with the virtual time of each write. */
@@ -28,6 +29,26 @@ function recordingSurface(clock: VirtualClock, failOn?: (text: string) => boolea
 const state = (n: number): ChatMessage => ({ text: `state ${n}`, tone: 'running' });
 
 describe('ProgressThread', () => {
+  it('keeps several threads in one channel to one post a second, and all root updates under 50 a minute', async () => {
+    const clock = new VirtualClock();
+    const { surface, writes } = recordingSurface(clock);
+    const pace = new SlackPace(clock);
+    const threads = await Promise.all([1, 2, 3].map((n) => ProgressThread.open(surface, clock, 'C1', { text: `Baking app${n}` }, undefined, { pace })));
+    for (let step = 1; step <= 5; step++) {
+      for (const thread of threads) {
+        void thread.reply({ text: `step ${step}` });
+        thread.setRoot(state(step));
+      }
+    }
+    await Promise.all(threads.map((thread) => thread.flush()));
+
+    const posts = writes.filter((w) => w.kind !== 'update').map((w) => w.at);
+    expect(posts).toHaveLength(3 + 15);
+    for (let i = 1; i < posts.length; i++) expect(posts[i]! - posts[i - 1]!).toBeGreaterThanOrEqual(1000);
+    const updates = writes.filter((w) => w.kind === 'update').map((w) => w.at);
+    for (let i = 1; i < updates.length; i++) expect(updates[i]! - updates[i - 1]!).toBeGreaterThanOrEqual(1200);
+  });
+
   it('coalesces a burst of 50 root updates into at most 2, ending with the latest state', async () => {
     const clock = new VirtualClock();
     const { surface, writes } = recordingSurface(clock);

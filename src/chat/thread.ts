@@ -12,17 +12,21 @@
  */
 import type { Clock } from '../clock.js';
 import { redactSecrets, silentLogger, type Logger } from '../log.js';
+import type { SlackPace } from './pace.js';
 import type { ChatMessage, ChatSurface, MessageRef } from './surface.js';
 
 export interface ProgressThreadOptions {
   /** Minimum time between two writes of the same kind (root updates; replies). Default 1000. */
   minUpdateIntervalMs?: number;
+  /** Shared by every thread in the process, so that together they keep to Slack's per-channel and per-method limits. */
+  pace?: SlackPace;
   log?: Logger;
 }
 
 export class ProgressThread {
   private readonly interval: number;
   private readonly log: Logger;
+  private readonly pace: SlackPace | undefined;
   private root: MessageRef | undefined;
   private pendingRoot: ChatMessage | undefined;
   private rootLoop: Promise<void> | undefined;
@@ -37,6 +41,7 @@ export class ProgressThread {
   ) {
     this.interval = Math.max(0, options.minUpdateIntervalMs ?? 1000);
     this.log = options.log ?? silentLogger;
+    this.pace = options.pace;
   }
 
   /** Posts the root in `channel` — or, for a resumed operation, continues the thread at `existing`. */
@@ -54,6 +59,7 @@ export class ProgressThread {
       // The state may have moved on while no process was running: show the current one.
       thread.setRoot(root);
     } else {
+      await options?.pace?.post(channel);
       thread.root = await surface.post(channel, root);
       thread.lastRootWrite = clock.now();
     }
@@ -77,6 +83,7 @@ export class ProgressThread {
   reply(message: ChatMessage): Promise<void> {
     const sent = this.replies.then(async () => {
       await this.waitUntil(this.lastReplyWrite + this.interval);
+      await this.pace?.post(this.ref.channel);
       this.lastReplyWrite = this.clock.now();
       try {
         await this.surface.reply(this.ref, message);
@@ -97,6 +104,7 @@ export class ProgressThread {
   private async sendRoots(): Promise<void> {
     while (this.pendingRoot) {
       await this.waitUntil(this.lastRootWrite + this.interval);
+      await this.pace?.update();
       const message = this.pendingRoot;
       this.pendingRoot = undefined;
       this.lastRootWrite = this.clock.now();

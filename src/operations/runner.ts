@@ -1,3 +1,4 @@
+import { SlackPace } from '../chat/pace.js';
 import { ProgressThread } from '../chat/thread.js';
 import type { ChatSurface } from '../chat/surface.js';
 import type { Clock } from '../clock.js';
@@ -44,7 +45,11 @@ export class OperationRunner {
   /** Operations this replica stopped running on shutdown, whose leases it may hand over. */
   private readonly leftBehind = new Set<OperationHandle>();
 
-  constructor(private readonly options: RunnerOptions) {}
+  private readonly pace: SlackPace;
+
+  constructor(private readonly options: RunnerOptions) {
+    this.pace = new SlackPace(options.clock);
+  }
 
   /**
    * Starts a new operation unless its app is busy or this request already started one. Returns
@@ -154,7 +159,7 @@ export class OperationRunner {
     const { store, clock, surface } = this.options;
     const operation = handle.current;
     try {
-      const thread = await ProgressThread.open(surface, clock, operation.channel, pipeline.root(operation, this.stateOf(pipeline, operation)), operation.thread, { log });
+      const thread = await ProgressThread.open(surface, clock, operation.channel, pipeline.root(operation, this.stateOf(pipeline, operation)), operation.thread, { log, pace: this.pace });
       if (!operation.thread) await handle.update((op) => ({ ...op, thread: thread.ref }));
       posted?.();
       return thread;
