@@ -8,6 +8,7 @@ import { judgeParsed } from '../src/canary/judge.js';
 import { parseConfig } from '../src/canary/window.js';
 import type { CanaryConfig, Window } from '../src/canary/window.js';
 import { hodgesLehmann, mannWhitneyGreater } from '../src/canary/stats.js';
+import { seededRandom } from '../test/support/random.js';
 
 const WINDOWS = 2_000;
 const SEED = 20_240_601;
@@ -52,21 +53,10 @@ interface Case {
 // ---------------------------------------------------------------------------
 // Seeded randomness.
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 class Random {
   private readonly next: () => number;
   constructor(seed: number) {
-    this.next = mulberry32(seed);
+    this.next = seededRandom(seed);
   }
   uniform(lo = 0, hi = 1): number {
     return lo + (hi - lo) * this.next();

@@ -2,20 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { judgeWindow, JudgeInputError, parseConfig, judgeParsed } from '../src/canary/judge.js';
 import { capWorstMinute, changePointScan, signCusum, signCusumP, signCusumThreshold } from '../src/canary/sequential.js';
 import type { MetricConfigInput, Verdict, WindowInput } from '../src/canary/judge.js';
+import { seededRandom } from './support/random.js';
 
 // ---------------------------------------------------------------------------
 // Small, seeded window builders: every test's data is reproducible.
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function normal(next: () => number): number {
   return Math.sqrt(-2 * Math.log(Math.max(next(), 1e-12))) * Math.cos(2 * Math.PI * next());
@@ -51,7 +41,7 @@ interface Shape {
 }
 
 function window(shape: Shape = {}): WindowInput {
-  const next = rng(shape.seed ?? 1);
+  const next = seededRandom(shape.seed ?? 1);
   const minutes = shape.minutes ?? 30;
   const rate = shape.errorRate ?? 0.002;
   const canaryRequests = shape.canaryRequests ?? 2_000;
@@ -340,7 +330,7 @@ describe('canary judge', () => {
     // groups' values as two samples, but cancels minute by minute.
     const cpu: MetricConfigInput = { name: 'cpu', label: 'CPU', kind: 'gauge', unit: '%', tolerance: '+15%' };
     function cpuWindow(seed: number, factor: (t: number) => number): WindowInput {
-      const next = rng(seed);
+      const next = seededRandom(seed);
       const baseline = { cpu: [] as number[] };
       const canary = { cpu: [] as number[] };
       for (let t = 0; t < 30; t++) {
