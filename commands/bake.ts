@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { amiLink } from '../src/aws/console-links.js';
 import { cancelAction } from '../src/bake/messages.js';
 import type { BakeParams } from '../src/bake/state.js';
 import type { ChatMessage, SlashCommand } from '../src/chat/surface.js';
@@ -77,7 +78,7 @@ export const bake: Command = {
     if (lock) return lock.requestId === command.requestId ? undefined : busy(lock, core.clock.now());
     if (release && !request.force && !request.base) {
       return {
-        text: `*${release.app} ${release.version}* is already baked: \`${Object.values(release.amis)[0]}\` (${release.amiName})`,
+        text: `*${release.app} ${release.version}* is already baked: ${Object.entries(release.amis).map(([region, id]) => amiLink(region, id)).join(', ')} (${release.amiName})`,
         lines: [`Base \`${release.baseAmi}\` ${release.baseAmiName}, by ${release.bakedBy}, ${formatTime(release.bakedAt, core.clock.now())}.`, 'Add `--force` to bake it again.'],
         tone: 'info',
       };

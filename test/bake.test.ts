@@ -97,7 +97,7 @@ describe('/bake', () => {
     const release = (await world.store.getRelease('demo', 'v1'))!;
     await bakery.handlers.onCommand(world.command(`demo v1 --base ${release.baseAmi}`));
     await bakery.runner.idle();
-    expect(world.chat.threadText(1)).toContain(`already baked on this base: \`${release.amis["us-east-1"]}\``);
+    expect(world.chat.threadText(1)).toContain(`already baked on this base: <https://us-east-1.console.aws.amazon.com/ec2/home?region=us-east-1#ImageDetails:imageId=${release.amis['us-east-1']}|${release.amis['us-east-1']}>`);
     expect(world.bakedImages()).toHaveLength(2);
     expect(world.liveInstances()).toEqual([]);
   });

@@ -1,3 +1,4 @@
+import { amiLink } from '../aws/console-links.js';
 import type { ChatMessage } from '../chat/surface.js';
 import type { Clock } from '../clock.js';
 import { formatDuration } from '../operations/format.js';
@@ -6,6 +7,8 @@ import type { Operation, StepRecord } from '../store/items.js';
 import { bakeParams, type BakeState } from './state.js';
 
 export const cancelAction = 'bake.cancel';
+
+const regionOf = (operation: Operation): string => bakeParams.parse(operation.params).config.region;
 
 const icons = { done: '✓', failed: '✗', running: '⏳', skipped: '–' } as const;
 
@@ -29,7 +32,7 @@ export function bakeMessages(clock: Clock, steps: { name: string; title: string 
           : `⏳ ${done} of ${steps.length} steps done · ${elapsed(operation)} so far`;
       }
       case 'succeeded':
-        return state.existingAmi ? `✓ Already baked: \`${state.existingAmi}\`` : `✓ Baked \`${state.imageId}\` in ${elapsed(operation)}`;
+        return state.existingAmi ? `✓ Already baked: ${amiLink(regionOf(operation), state.existingAmi)}` : `✓ Baked ${amiLink(regionOf(operation), state.imageId ?? '')} in ${elapsed(operation)}`;
       case 'failed':
         return `✗ Failed at *${operation.error?.step}*: ${operation.error?.message}`;
       case 'cancelled':
@@ -63,13 +66,13 @@ export function bakeMessages(clock: Clock, steps: { name: string; title: string 
     summary(operation, state): ChatMessage {
       const timings = operation.steps
         .filter((s) => s.status !== 'skipped')
-        .map((s) => `${icons[s.status]} ${s.name} ${s.finishedAt !== undefined ? formatDuration(s.finishedAt - s.startedAt) : ''}`);
+        .map((s) => `${icons[s.status]} ${titleOf(s.name)} ${s.finishedAt !== undefined ? formatDuration(s.finishedAt - s.startedAt) : ''}`);
       const cleanup = (state.cleanup ?? []).map((line) => `Cleanup: ${line}`);
       if (operation.status === 'succeeded' && state.existingAmi) {
-        return { text: `*${operation.app} ${operation.version}* is already baked on this base: \`${state.existingAmi}\`. Add \`--force\` to bake it again.`, tone: 'succeeded' };
+        return { text: `*${operation.app} ${operation.version}* is already baked on this base: ${amiLink(regionOf(operation), state.existingAmi)}. Add \`--force\` to bake it again.`, tone: 'succeeded' };
       }
       if (operation.status === 'succeeded') {
-        const amis = [`\`${state.imageId}\``, ...Object.entries(state.copies ?? {}).map(([region, id]) => `${region}: \`${id}\``)];
+        const amis = [`${regionOf(operation)}: ${amiLink(regionOf(operation), state.imageId ?? '')}`, ...Object.entries(state.copies ?? {}).map(([region, id]) => `${region}: ${amiLink(region, id)}`)];
         return {
           text: `*Baked ${operation.app} ${operation.version}* in ${elapsed(operation)}`,
           lines: [
