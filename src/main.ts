@@ -1,4 +1,5 @@
 import { hostname, userInfo } from 'node:os';
+import { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
 import { AwsSimulator, fastTimings } from './aws/simulator/index.js';
 import { realAwsClients, type AwsClients } from './aws/clients.js';
@@ -7,7 +8,7 @@ import { startSlack } from './chat/slack.js';
 import type { ChatHandlers, ChatSurface } from './chat/surface.js';
 import { startTerminal } from './chat/terminal.js';
 import { systemClock } from './clock.js';
-import { ConfigError, loadAppsFile } from './config/apps.js';
+import { ConfigError, loadAppsFile, type AppConfig } from './config/apps.js';
 import { EnvError, readSettings, type Settings } from './config/env.js';
 import { createLogger, type Logger } from './log.js';
 import { createDocumentClient } from './store/dynamo.js';
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
 
   const apps = await loadAppsFile(settings.appsFile);
   const { store, closeStore } = await openStore(settings);
-  for (const [app, config] of Object.entries(apps)) await store.putAppConfig(app, config);
+  await applyAppConfigs(store, apps, settings.table);
   log.info({ apps: Object.keys(apps), file: settings.appsFile }, 'app configs applied');
 
   const aws = settings.aws === 'simulated' ? simulatedAws(settings) : realAwsClients();
@@ -70,6 +71,16 @@ function simulatedAws(settings: Settings): AwsClients {
   simulator.clearFaults();
   for (const fault of settings.simulatedFaults) simulator.inject(fault);
   return simulator.clients();
+}
+
+/** Writes the apps file's configs to the table; a missing table says how to create it. */
+async function applyAppConfigs(store: Store, apps: Record<string, AppConfig>, table: string): Promise<void> {
+  try {
+    for (const [app, config] of Object.entries(apps)) await store.putAppConfig(app, config);
+  } catch (error) {
+    if (error instanceof ResourceNotFoundException) throw new ConfigError(`DynamoDB table "${table}" does not exist here; create it once with: npm run create-table`);
+    throw error;
+  }
 }
 
 async function openStore(settings: Settings): Promise<{ store: Store; closeStore: () => Promise<void> }> {
