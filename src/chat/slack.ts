@@ -327,7 +327,9 @@ async function whoAmI(token: string, clientOptions: object): Promise<{ botId: st
   try {
     result = await client.auth.test();
   } catch (error) {
-    throw new Error(`Slack rejected the bot token at start (auth.test: ${describeError(error).message})`);
+    const { message, code } = describeError(error);
+    const reason = code === 'slack_webapi_request_error' ? 'Slack could not be reached' : 'Slack rejected the bot token';
+    throw new Error(`${reason} at start (auth.test: ${message})`);
   }
   if (!result.bot_id || !result.user_id) throw new Error('SLACK_BOT_TOKEN is not a bot token (auth.test returned no bot id)');
   return { botId: result.bot_id, botUserId: result.user_id };
