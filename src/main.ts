@@ -132,6 +132,8 @@ function keepRunningOnStrayErrors(log: Logger): void {
 main().catch((error: unknown) => {
   if (error instanceof EnvError || error instanceof ConfigError) {
     process.stderr.write(`Bakery cannot start:\n${error.message}\n`);
+  } else if (error instanceof Error && error.message === 'Region is missing') {
+    process.stderr.write('Bakery cannot start: no AWS region is set; set AWS_REGION (or a region in your AWS profile)\n');
   } else {
     process.stderr.write(`Bakery cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
   }
