@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { judgeWindow, JudgeInputError, parseConfig, judgeParsed } from '../src/canary/judge.js';
-import { capWorstMinute, changePointScan, signCusum, signCusumP, signCusumThreshold } from '../src/canary/sequential.js';
+import {
+  capWorstMinute,
+  changePointScan,
+  groupSequentialLevels,
+  lookLevel,
+  signCusum,
+  signCusumExtension,
+  signCusumP,
+  signCusumThreshold,
+  spendingLevels,
+} from '../src/canary/sequential.js';
+import { normalUpper } from '../src/canary/stats.js';
 import type { MetricConfigInput, Verdict, WindowInput } from '../src/canary/judge.js';
 import { seededRandom } from './support/random.js';
 
@@ -81,6 +92,10 @@ function judgeEveryMinute(data: WindowInput, cfg: unknown): Verdict {
 function prefix(data: WindowInput, minutes: number): WindowInput {
   const cut = (g: Record<string, (number | null)[]>) => Object.fromEntries(Object.entries(g).map(([k, v]) => [k, v.slice(0, minutes)]));
   return { intervalMinutes: data.intervalMinutes ?? 1, baseline: cut(data.baseline), canary: cut(data.canary) };
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
 
 function metric(verdict: Verdict, name: string) {
@@ -491,13 +506,83 @@ describe('canary judge', () => {
       // It asks for at least the minutes until the latest minutes are tested again, at the level shown.
       expect(atEnd.moreMinutes).toBeGreaterThanOrEqual(5);
       expect(m.test.level).toBeGreaterThan(0);
-      const verdict = judgeEveryMinute(data, config([latency]));
+      // The latest minutes' test fails it at its extension look (minute 35)…
+      const verdict = judgeWindow(prefix(data, 35), config([latency]));
       expect(verdict.outcome).toBe('fail');
       expect(verdict.minute).toBeGreaterThan(30);
       const failing = metric(verdict, 'latency_p99');
       expect(failing.reason).toBe('beyond-tolerance-recent');
       expect(failing.test.p).toBeLessThan(failing.test.level);
       expect(failing.test.level).toBeLessThanOrEqual(m.test.level);
+      // …and judged every minute, the sign CUSUM's continuation fails it sooner, past the plan.
+      const everyMinute = judgeEveryMinute(data, config([latency]));
+      expect(everyMinute.outcome).toBe('fail');
+      expect(everyMinute.minute).toBeGreaterThan(30);
+      expect(everyMinute.minute).toBeLessThan(35);
+      const run = metric(everyMinute, 'latency_p99');
+      expect(run.reason).toBe('beyond-tolerance-run');
+      expect(run.test.p).toBeLessThan(run.test.level);
+    });
+
+    it('continues the sign CUSUM past the plan on the α its integer threshold left unused, exactly', () => {
+      // Every sequence of 10 planned and 6 extra minutes, as fair coins: the chance that the
+      // CUSUM reaches the planned threshold within the plan, or an extra look's threshold at
+      // that look, is at most α — and the planned threshold is unchanged.
+      const design = { up: 1, down: 3, looks: 10 };
+      const alpha = 0.05;
+      const h = signCusumThreshold(alpha, design);
+      const extra = signCusumExtension(alpha, design, 6);
+      expect(extra).toHaveLength(6);
+      expect(signCusumP(h, design)).toBeLessThan(alpha);
+      const total = design.looks + extra.length;
+      let alarms = 0;
+      for (let bits = 0; bits < 2 ** total; bits++) {
+        let c = 0;
+        let alarm = false;
+        for (let n = 0; n < total && !alarm; n++) {
+          c = (bits >> n) & 1 ? c + design.up : Math.max(0, c - design.down);
+          const threshold = n < design.looks ? h : (extra[n - design.looks] ?? Infinity);
+          if (c >= threshold) alarm = true;
+        }
+        if (alarm) alarms++;
+      }
+      const chance = alarms / 2 ** total;
+      expect(chance).toBeGreaterThan(signCusumP(h, design)); // the extra looks do spend something
+      expect(chance).toBeLessThanOrEqual(alpha + 1e-12);
+      // A longer horizon never changes the earlier extra looks' thresholds.
+      expect(signCusumExtension(alpha, design, 12).slice(0, 6)).toEqual(extra);
+    });
+
+    it('continues the whole-window design past the plan with levels that account for the looks\' correlation', () => {
+      const plan = { first: 2, planned: 27 };
+      const alpha = 0.1;
+      // The planned looks keep their levels.
+      const planned = groupSequentialLevels(range(2, 27), alpha * 0.9);
+      for (let look = 2; look <= 27; look++) expect(lookLevel(look, plan, alpha)).toBe(planned[look - 2]);
+      // Extra looks get far more than a union bound's share reserve/(j(j+1)) by look 15…
+      expect(lookLevel(27 + 15, plan, alpha)).toBeGreaterThan(10 * ((alpha * 0.1) / (15 * 16)));
+      // …and a look's level depends only on the looks up to it, so the horizon a design is
+      // computed for (longer extensions) never changes earlier levels.
+      expect(lookLevel(27 + 40, plan, alpha)).toBeGreaterThan(0);
+      const information = range(1, 12);
+      const cumulative = information.map((i) => (alpha * i) / 12);
+      expect(spendingLevels(information.slice(0, 6), cumulative.slice(0, 6))).toEqual(spendingLevels(information, cumulative).slice(0, 6));
+      // Under the null (a Gaussian random walk, the design's model), testing every look of the
+      // plan and 15 extra ones crosses with chance at most α.
+      const next = seededRandom(42);
+      const paths = 20_000;
+      let crossed = 0;
+      for (let path = 0; path < paths; path++) {
+        let sum = 0;
+        for (let n = 1; n <= 27 + 15; n++) {
+          sum += normal(next);
+          if (n >= plan.first && normalUpper(sum / Math.sqrt(n)) < lookLevel(n, plan, alpha)) {
+            crossed++;
+            break;
+          }
+        }
+      }
+      expect(crossed / paths).toBeLessThanOrEqual(alpha + 3 * Math.sqrt((alpha * (1 - alpha)) / paths));
     });
 
     it('judging every minute through a 15-minute extension fails at-tolerance canaries no more often than α', () => {

@@ -38,6 +38,7 @@ import {
   extensionReserve,
   lookLevel,
   signCusum,
+  signCusumExtension,
   signCusumP,
   signCusumThreshold,
 } from './sequential.js';
@@ -357,6 +358,10 @@ function decide(
   const recentLevel = second.recent > 0 ? recentScopeLevel(look, look.judged, recentShares) : 0;
   const runDesign: SignCusumDesign = { up: RUN_UP, down: RUN_DOWN, looks: look.plannedJudged };
   const runOpen = second.run > 0 && look.judged <= look.plannedJudged;
+  // Past the plan, the CUSUM goes on with the thresholds of its exact continuation.
+  const runExtra = second.run > 0 ? look.judged - look.plannedJudged : 0;
+  const runExtension = runExtra > 0 ? signCusumExtension(secondAlpha, runDesign, horizonFor(runExtra)) : [];
+  const runExtensionThreshold = runExtension[runExtra - 1];
   const recentIdx = range(look.intervals - look.recent, look.intervals);
   let spikeSeen: { side: Side; p: number; spike: number; level: number; against: number } | null = null;
   for (const side of sides) {
@@ -384,6 +389,16 @@ function decide(
           return { verdict: side, reason: 'beyond-tolerance-run', test: runResult(run, secondAlpha, against), moreIntervals: null, spike: null, idx: run.idx };
         }
         if (run.spike !== undefined && spikeSeen === null) spikeSeen = { side, p: run.pWithout, spike: run.spike, level: secondAlpha, against };
+      }
+    }
+    if (runExtensionThreshold !== undefined && evidence.minutes) {
+      const run = runTest(evidence.minutes(side, against, judgedIdx), runDesign);
+      if (run.value >= runExtensionThreshold) {
+        const extended = extendedRun(run, runDesign, look.judged, runExtensionThreshold);
+        if (run.valueWithout >= runExtensionThreshold) {
+          return { verdict: side, reason: 'beyond-tolerance-run', test: runResult(extended, extended.level, against), moreIntervals: null, spike: null, idx: run.idx };
+        }
+        if (run.spike !== undefined && spikeSeen === null) spikeSeen = { side, p: extended.pWithout, spike: run.spike, level: extended.level, against };
       }
     }
     if (scanAlpha > 0 && evidence.logRatios) {
@@ -550,6 +565,8 @@ function secondScope(evidence: Evidence, look: Look, alpha: number): { recent: n
 
 interface RunOutcome {
   p: number;
+  /** The CUSUM's value now. */
+  value: number;
   /**
    * The same with the worst minute capped at the next-worst one, as for the gauge's
    * window test: a lone spike cannot carry a verdict. Each minute only ever scores +1,
@@ -576,6 +593,7 @@ function runTest(minutes: PairedMinute[], design: SignCusumDesign): RunOutcome {
   const last = minutes[minutes.length - 1];
   return {
     p: signCusumP(run.value, design),
+    value: run.value,
     pWithout: signCusumP(without.value, design),
     valueWithout: without.value,
     spike: worst?.i,
@@ -585,6 +603,29 @@ function runTest(minutes: PairedMinute[], design: SignCusumDesign): RunOutcome {
         ? { fromMinute: first.i + 1, toMinute: last.i + 1, beyond: run.beyond, minutes: inRun.length }
         : undefined,
   };
+}
+
+/**
+ * A run judged at a look past the plan. Its p-value is the chance that a null CUSUM
+ * reaches its value at some look so far (plan and extra looks alike), and the level is
+ * that chance for one below this look's threshold: p < level exactly when the run
+ * reaches the threshold.
+ */
+function extendedRun(run: RunOutcome, design: SignCusumDesign, judged: number, threshold: number): RunOutcome & { level: number } {
+  const soFar: SignCusumDesign = { ...design, looks: judged };
+  return {
+    ...run,
+    p: signCusumP(run.value, soFar),
+    pWithout: signCusumP(run.valueWithout, soFar),
+    level: signCusumP(threshold - 1, soFar),
+  };
+}
+
+/** The extra looks a continuation is computed for: enough for this one, in doublings so it is cached. */
+function horizonFor(extra: number): number {
+  let horizon = 16;
+  while (horizon < extra) horizon *= 2;
+  return horizon;
 }
 
 function runResult(run: RunOutcome, level: number, against: number): TestResult {

@@ -5,7 +5,8 @@
 // which spends early enough to fail fast), and the levels account for the looks being
 // correlated (each look's data contains the previous look's), computed by the
 // Armitage–McPherson–Rowe recursive integration. Looks after the planned window (when
-// the stage extends an inconclusive canary) share a small reserve by a union bound.
+// the stage extends an inconclusive canary) spend a small reserve, continuing the same
+// recursive integration, so they too account for the looks being correlated.
 
 import { normalPdf, normalQuantile, normalUpper, bisect } from './stats.js';
 
@@ -27,18 +28,35 @@ const designCache = new Map<string, number[]>();
  * (increasing), so that the chance of crossing at any look under the null is `alpha`.
  */
 export function groupSequentialLevels(information: readonly number[], alpha: number): number[] {
-  const key = `${information.join(',')}|${alpha}`;
+  const last = information[information.length - 1] ?? 1;
+  return spendingLevels(
+    information,
+    information.map((info) => alpha * spent(info / last)),
+  );
+}
+
+/**
+ * Nominal one-sided levels for looks at cumulative information `information`
+ * (increasing) such that, under the null (the test statistic a Brownian motion in
+ * information, the usual group-sequential model), the chance of a first crossing by
+ * look i is exactly `cumulative[i]` (non-decreasing): Lan–DeMets boundaries for any
+ * spending, computed by the Armitage–McPherson–Rowe recursive integration. The level
+ * at a look depends only on the looks up to it, so a longer list never changes the
+ * levels of its prefix.
+ */
+export function spendingLevels(information: readonly number[], cumulative: readonly number[]): number[] {
+  const key = `${information.join(',')}|${cumulative.join(',')}`;
   const hit = designCache.get(key);
   if (hit) return hit;
-  const last = information[information.length - 1] ?? 1;
   const levels: number[] = [];
   // Sub-density of the cumulative statistic S on a grid, for paths that have not crossed yet.
   let points = new Float64Array(0);
   let density = new Float64Array(0);
   let previousInfo = 0;
   let spentSoFar = 0;
-  for (const info of information) {
-    const increment = alpha * spent(info / last) - spentSoFar;
+  for (let look = 0; look < information.length; look++) {
+    const info = information[look] ?? 1;
+    const increment = Math.max(0, (cumulative[look] ?? spentSoFar) - spentSoFar);
     spentSoFar += increment;
     const sd = Math.sqrt(info - previousInfo);
     let upper: number;
@@ -100,7 +118,8 @@ export interface LookPlan {
 /**
  * Nominal one-sided level for the look at `look` judged intervals, spending `alpha`
  * over the plan. Looks before `plan.first` get nothing; looks past the planned window
- * share the reserve as reserve/(j(j+1)) for the j-th extra look, which sums to the reserve.
+ * spend the reserve as the design goes on (`extendedDesign`): by the j-th extra look,
+ * reserve·j/(planned + j), which never reaches the reserve.
  * `keep` (≤ 1) is the part of that reserve this test keeps for itself; the caller may
  * spend the rest on another test of the extension looks (the union bound covers both).
  */
@@ -112,7 +131,36 @@ export function lookLevel(look: number, plan: LookPlan, alpha: number, keep = 1)
     return groupSequentialLevels(info, alpha * PLANNED_SHARE)[look - plan.first] ?? 0;
   }
   const extra = look - Math.max(plan.planned, plan.first - 1);
-  return extensionLevel(extra, extensionReserve(plan, alpha) * keep);
+  const reserve = extensionReserve(plan, alpha) * keep;
+  if (plan.planned < plan.first) return extensionLevel(extra, reserve);
+  let horizon = 16;
+  while (horizon < extra) horizon *= 2;
+  return extendedDesign(plan, alpha, reserve, horizon)[look - plan.first] ?? 0;
+}
+
+/**
+ * The planned design continued past the planned window: the same recursive integration,
+ * with cumulative spending α·PLANNED_SHARE + reserve·j/(planned + j) by the j-th extra
+ * look (the reserve spent as information grows past the plan: half of it by twice the
+ * planned looks; never more than all of it). Unlike a union bound over the extra looks
+ * (reserve/(j(j+1)) each, as before), the levels account for each look's data containing
+ * the previous looks', so they shrink far more slowly. The planned looks' levels are
+ * those of `groupSequentialLevels`, unchanged, and the chance of any crossing, planned or
+ * extra, stays within α·PLANNED_SHARE + reserve under the design's model.
+ */
+function extendedDesign(plan: LookPlan, alpha: number, reserve: number, horizon: number): number[] {
+  const information: number[] = [];
+  const cumulative: number[] = [];
+  const planned = alpha * PLANNED_SHARE;
+  for (let i = plan.first; i <= plan.planned; i++) {
+    information.push(i);
+    cumulative.push(planned * spent(i / plan.planned));
+  }
+  for (let j = 1; j <= horizon; j++) {
+    information.push(plan.planned + j);
+    cumulative.push(planned + (reserve * j) / (plan.planned + j));
+  }
+  return spendingLevels(information, cumulative);
 }
 
 /** What a test spending `alpha` over `plan` keeps for the looks after the planned window. */
@@ -202,6 +250,71 @@ export function signCusumThreshold(alpha: number, design: SignCusumDesign): numb
   const chances = crossingChances(design);
   for (let h = 1; h < chances.length; h++) if ((chances[h] ?? 1) < alpha) return h;
   return Infinity;
+}
+
+/**
+ * The sign CUSUM continued past the planned window (the stage extends a canary the judge
+ * still waits on). The planned threshold h is an integer, so the chance that a null CUSUM
+ * reaches it within the plan, P(h), falls short of the `alpha` it was given; that unused
+ * part, alpha − P(h), is spent on the looks after the plan, as the whole-window test
+ * spends its reserve: by the j-th extra look, (alpha − P(h))·j/(N + j) (N planned looks).
+ * The k-th entry is the threshold of the (k+1)-th extra look: the lowest value such that
+ * the exact chance of a false alarm at an extra look, for the paths that never reached h
+ * within the plan, stays within that spending. The dynamic programming is the planned
+ * one carried on, so the chance of any false alarm, planned or extra, is at most `alpha`
+ * exactly, under the same null (each minute beyond the tolerance with chance at most one
+ * half, independently: the CUSUM only grows with each minute's score, so fair coins are
+ * the worst case). The planned threshold is unchanged. Empty when no run within the plan
+ * can reach a verdict.
+ */
+export function signCusumExtension(alpha: number, design: SignCusumDesign, horizon: number): number[] {
+  const h = signCusumThreshold(alpha, design);
+  if (!Number.isFinite(h)) return [];
+  const key = `${design.up},${design.down},${design.looks}|${alpha}|${horizon}`;
+  const hit = extensionCache.get(key);
+  if (hit) return hit;
+  const slack = Math.max(0, alpha - signCusumP(h, design));
+  const top = h + design.up * horizon;
+  let states: Float64Array = new Float64Array(top + 1);
+  states[0] = 1;
+  // The plan: paths that reach h are the planned false alarms, already counted in P(h).
+  for (let n = 0; n < design.looks; n++) states = cusumStep(states, design, h);
+  const thresholds: number[] = [];
+  let used = 0;
+  for (let j = 1; j <= horizon; j++) {
+    states = cusumStep(states, design, top + 1);
+    const budget = (slack * j) / (design.looks + j) - used;
+    // The lowest threshold whose crossing mass fits the budget.
+    let threshold = top + 1;
+    let above = 0;
+    for (let v = top; v >= 1; v--) {
+      const mass = above + (states[v] ?? 0);
+      if (mass > budget) break;
+      above = mass;
+      threshold = v;
+    }
+    used += above;
+    for (let v = threshold; v <= top; v++) states[v] = 0;
+    thresholds.push(threshold);
+  }
+  extensionCache.set(key, thresholds);
+  return thresholds;
+}
+
+const extensionCache = new Map<string, number[]>();
+
+/** One minute of the fair-coin CUSUM; mass reaching `stop` or more is dropped (it crossed). */
+function cusumStep(states: Float64Array, design: SignCusumDesign, stop: number): Float64Array {
+  const next = new Float64Array(states.length);
+  for (let s = 0; s < states.length; s++) {
+    const mass = states[s] ?? 0;
+    if (mass === 0) continue;
+    const up = s + design.up;
+    if (up < stop && up < states.length) next[up] = (next[up] ?? 0) + mass / 2;
+    const down = Math.max(0, s - design.down);
+    next[down] = (next[down] ?? 0) + mass / 2;
+  }
+  return next;
 }
 
 export interface SignCusumRun {
