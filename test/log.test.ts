@@ -1,21 +1,10 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, redactSecrets } from '../src/log.js';
-
-function capturedLogger() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { log: createLogger({ pretty: false, destination }), text: () => lines.join('') };
-}
+import { redactSecrets } from '../src/log.js';
+import { capturedLog } from './support/captured-log.js';
 
 describe('logs', () => {
   it('never carry a Slack token or an AWS key, wherever it appears in a message', () => {
-    const { log, text } = capturedLogger();
+    const { log, text } = capturedLog('info');
     log.error('auth failed for xoxb-1234-5678-abcdefABCDEF with key AKIAABCDEFGHIJKLMNOP and xapp-1-A0-123-abc');
     expect(text()).not.toMatch(/xoxb-|AKIA|xapp-/);
     expect(text()).toContain('[redacted]');
@@ -23,7 +12,7 @@ describe('logs', () => {
   });
 
   it('never carry secret fields of logged objects', () => {
-    const { log, text } = capturedLogger();
+    const { log, text } = capturedLog('info');
     log.info({ slack: { botToken: 'xoxb-9-9-9', signingSecret: 'abc123def456' }, credentials: { secretAccessKey: 'wJalr' } }, 'starting');
     expect(text()).not.toMatch(/xoxb-9|abc123def456|wJalr/);
     expect(text()).toContain('starting');

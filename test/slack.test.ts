@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderMessage, truncateMrkdwn } from '../src/chat/blocks.js';
 import { startSlack, type SlackRuntime } from '../src/chat/slack.js';
+import { silentLogger } from '../src/log.js';
 import type { ButtonPress, ChatMessage, SlashCommand } from '../src/chat/surface.js';
 import { startFakeSlackApi, type FakeSlackApi } from './fakes/slack-api.js';
+import { capturedLog } from './support/captured-log.js';
 
 const botToken = 'xoxb-1111-2222-testtoken';
 const signingSecret = '8f742231b10e8888abcd99yyyzzz85a5';
@@ -21,7 +21,7 @@ describe('Slack over HTTP', () => {
   let base: string;
   const commands: SlashCommand[] = [];
   const presses: ButtonPress[] = [];
-  const logLines: string[] = [];
+  const captured = capturedLog();
   // The slow handler finishes only when the test says so: an ack that waited for it would never come.
   let finishSlowHandler = (): void => undefined;
   const slowHandlerGate = new Promise<void>((resolve) => {
@@ -30,18 +30,12 @@ describe('Slack over HTTP', () => {
 
   beforeAll(async () => {
     fake = await startFakeSlackApi({ token: botToken });
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    });
     slack = await startSlack({
       botToken,
       signingSecret,
       port: 0,
       apiUrl: fake.apiUrl,
-      log: pino({ level: 'debug' }, sink),
+      log: captured.log,
       commands: ['/bake', '/bakery'],
       handlers: {
         async onCommand(command) {
@@ -180,7 +174,7 @@ describe('Slack over HTTP', () => {
     expect((await send(commandBody({ text: 'boom', trigger_id: 'trigger-boom' }))).status).toBe(200);
     await fake.waitFor(() => fake.responses.length > before);
     expect(String(fake.responses.at(-1)?.body.text)).toMatch(/Something went wrong/);
-    const logs = logLines.join('');
+    const logs = captured.text();
     expect(logs).toContain('A chat handler failed');
     expect(logs).not.toContain(botToken);
     expect(logs).not.toContain(signingSecret);
@@ -269,7 +263,7 @@ describe('Slack over HTTP', () => {
       signingSecret,
       port: 0,
       apiUrl: fake.apiUrl,
-      log: pino({ level: 'silent' }),
+      log: silentLogger,
       commands: ['/bake'],
       handlers: { onCommand: async () => undefined, onButton: async () => undefined },
     }).catch((e: unknown) => e as Error);

@@ -4,12 +4,11 @@
  * connects to the fake Socket Mode endpoint, waits for its hello, then receives envelopes and acks
  * them over the socket.
  */
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSlack, type SlackRuntime } from '../src/chat/slack.js';
 import type { ButtonPress, SlashCommand } from '../src/chat/surface.js';
 import { startFakeSlackApi, type FakeSlackApi } from './fakes/slack-api.js';
+import { capturedLog } from './support/captured-log.js';
 import { startFakeSocketMode, type FakeSocketMode } from './fakes/socket-mode.js';
 
 const botToken = 'xoxb-1111-2222-testtoken';
@@ -23,7 +22,7 @@ describe('Slack over Socket Mode', () => {
   let stopped = false;
   const commands: SlashCommand[] = [];
   const presses: ButtonPress[] = [];
-  const logLines: string[] = [];
+  const captured = capturedLog();
   // Anything that would have taken the process down, had vitest not been listening.
   const crashes: unknown[] = [];
   const recordCrash = (error: unknown): void => {
@@ -43,19 +42,13 @@ describe('Slack over Socket Mode', () => {
     process.on('uncaughtException', recordCrash);
     socket = await startFakeSocketMode();
     fake = await startFakeSlackApi({ token: botToken, appToken, socketUrl: socket.url });
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    });
     slack = await startSlack({
       botToken,
       signingSecret,
       appToken,
       port: 0,
       apiUrl: fake.apiUrl,
-      log: pino({ level: 'debug' }, sink),
+      log: captured.log,
       commands: ['/bake', '/bakery'],
       handlers: {
         async onCommand(command) {
@@ -231,7 +224,7 @@ describe('Slack over Socket Mode', () => {
 
     // The incomplete command was acked (Slack would otherwise show the user an error) but not handed over.
     expect(socket.ackFor(String(incomplete.envelope_id))).toBeDefined();
-    await fake.waitFor(() => logLines.join('').includes('Ignored a slash command with missing fields'));
+    await fake.waitFor(() => captured.text().includes('Ignored a slash command with missing fields'));
     expect(commands.slice(commandsBefore).map((c) => c.requestId)).toEqual(['trigger-after']);
     expect(presses.slice(pressesBefore).map((p) => p.value)).toEqual(['op-after']);
     // Still the same socket: nothing made the client drop and reconnect.
@@ -269,7 +262,7 @@ describe('Slack over Socket Mode', () => {
     expect(socket.connections).toBe(1);
     expect(fake.callsTo('apps.connections.open')).toHaveLength(1);
     expect(crashes).toEqual([]);
-    const logs = logLines.join('');
+    const logs = captured.text();
     expect(logs).not.toContain(botToken);
     expect(logs).not.toContain(appToken);
   });
