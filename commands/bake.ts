@@ -50,7 +50,7 @@ export function parseBake(text: string): Parsed<BakeRequest | 'help'> {
 
 function busy(lock: AppLock, now: number): ChatMessage {
   return {
-    text: `✗ busy: ${lock.kind === 'bake' ? 'baking' : lock.kind} ${lock.app} ${lock.version} since ${formatTime(lock.since, now)}, asked by ${lock.requestedBy}`,
+    text: `busy: ${lock.kind === 'bake' ? 'baking' : lock.kind} ${lock.app} ${lock.version} since ${formatTime(lock.since, now)}, asked by ${lock.requestedBy}`,
     lines: ['Wait for it to finish, or press its *Cancel* button.'],
     tone: 'failed',
   };
@@ -99,7 +99,7 @@ export const bake: Command = {
       case 'duplicate-request':
         return undefined;
       case 'not-posted':
-        return { text: `✗ The bake did not start: ${result.reason}.`, tone: 'failed' };
+        return { text: `The bake did not start: ${result.reason}.`, tone: 'failed' };
       case 'busy':
         return busy(result.lock, now);
     }
@@ -108,9 +108,9 @@ export const bake: Command = {
   buttons: {
     async [cancelAction](core, press) {
       const id = cancelValue.safeParse(press.value);
-      if (!id.success) return { text: '✗ That button is not one Bakery made.', tone: 'failed' };
+      if (!id.success) return { text: 'That button is not one Bakery made.', tone: 'failed' };
       const operation = await core.runner.cancel(id.data, `@${press.user.name}`);
-      if (!operation) return { text: '✗ No such bake.', tone: 'failed' };
+      if (!operation) return { text: 'No such bake.', tone: 'failed' };
       if (operation.status !== 'running') return { text: `That bake already ${operation.status === 'succeeded' ? 'finished' : operation.status}.`, tone: 'info' };
       await core.store.appendAudit({ app: operation.app, at: core.clock.now(), actor: press.user.id, action: 'bake cancel requested', operationId: operation.id, detail: operation.version });
       return { text: `Cancelling the bake of ${operation.app} ${operation.version}; the builder is being cleaned up.`, tone: 'info' };

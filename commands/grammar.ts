@@ -56,5 +56,5 @@ export function firstIssue(error: z.ZodError, input: Record<string, unknown>): s
 }
 
 export function usageError(error: string, usage: string): ChatMessage {
-  return { text: `✗ ${error}`, lines: [`Usage: \`${usage}\``], tone: 'failed' };
+  return { text: `${error}`, lines: [`Usage: \`${usage}\``], tone: 'failed' };
 }

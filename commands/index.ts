@@ -9,8 +9,8 @@ export const commands: Command[] = [bake, bakeryCommand(() => commands)];
 
 /** What a person is told when a command fails on Bakery's side: the item at fault when the table holds a bad one. */
 function failure(error: unknown): ChatMessage {
-  if (error instanceof CorruptItemError) return { text: `✗ Bakery’s table holds an item it cannot read: ${error.message}. An operator needs to fix or remove it.`, tone: 'failed' };
-  return { text: '✗ Something went wrong on Bakery’s side; it has been logged. Try again in a moment.', tone: 'failed' };
+  if (error instanceof CorruptItemError) return { text: `Bakery’s table holds an item it cannot read: ${error.message}. An operator needs to fix or remove it.`, tone: 'failed' };
+  return { text: 'Something went wrong on Bakery’s side; it has been logged. Try again in a moment.', tone: 'failed' };
 }
 
 /** Routes what a chat surface received to the command that owns it; nothing a user sends can crash it. */
@@ -18,7 +18,7 @@ export function commandHandlers(core: Core): ChatHandlers {
   return {
     async onCommand(command: SlashCommand) {
       const owner = commands.find((c) => c.name === command.command);
-      if (!owner) return { text: `✗ Unknown command ${command.command.slice(0, 30)}. Try \`/bakery help\`.`, tone: 'failed' };
+      if (!owner) return { text: `Unknown command ${command.command.slice(0, 30)}. Try \`/bakery help\`.`, tone: 'failed' };
       try {
         return await owner.handle(core, command);
       } catch (error) {
@@ -28,7 +28,7 @@ export function commandHandlers(core: Core): ChatHandlers {
     },
     async onButton(press: ButtonPress) {
       const handler = commands.flatMap((c) => Object.entries(c.buttons ?? {})).find(([actionId]) => actionId === press.actionId)?.[1];
-      if (!handler) return { text: '✗ That button is no longer in use.', tone: 'failed' };
+      if (!handler) return { text: 'That button is no longer in use.', tone: 'failed' };
       try {
         return await handler(core, press);
       } catch (error) {
