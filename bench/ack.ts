@@ -5,7 +5,6 @@
  *
  * Run alone: npx tsx bench/ack.ts
  */
-import { createHmac } from 'node:crypto';
 import { fork } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { App, LogLevel } from '@slack/bolt';
@@ -14,6 +13,7 @@ import { startSlack } from '../src/chat/slack.js';
 import type { ChatHandlers } from '../src/chat/surface.js';
 import { commandNames, createBakery } from '../src/bakery.js';
 import { startFakeSlackApi } from '../test/fakes/slack-api.js';
+import { deliverToSlackEvents } from '../test/fakes/slack-request.js';
 import { demoApp } from '../test/support/world.js';
 import { startDynamoProcess } from './dynamo-process.js';
 import { AwsSimulator, realisticTimings } from '../src/aws/simulator/index.js';
@@ -139,18 +139,8 @@ async function load(port: number, respondUrl: string, count: number): Promise<nu
         response_url: `${respondUrl}${i}`,
         trigger_id: `bench-${port}-${i}-${Math.random()}`,
       }).toString();
-      const timestamp = Math.floor(Date.now() / 1000);
-      const signature = `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
       const started = performance.now();
-      const response = await fetch(`http://127.0.0.1:${port}/slack/events`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          'x-slack-request-timestamp': String(timestamp),
-          'x-slack-signature': signature,
-        },
-        body,
-      });
+      const response = await deliverToSlackEvents(`http://127.0.0.1:${port}`, body, { secret: signingSecret });
       await response.arrayBuffer();
       latencies.push(performance.now() - started);
       if (response.status !== 200) throw new Error(`bench: ack answered ${response.status}`);

@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Bakery } from '../src/bakery.js';
 import { commandNames } from '../src/bakery.js';
@@ -6,6 +5,7 @@ import { startSlack, type SlackRuntime } from '../src/chat/slack.js';
 import type { ChatHandlers } from '../src/chat/surface.js';
 import { silentLogger } from '../src/log.js';
 import { startFakeSlackApi, type FakeSlackApi } from './fakes/slack-api.js';
+import { deliverToSlackEvents } from './fakes/slack-request.js';
 import { TestWorld } from './support/world.js';
 
 const botToken = 'xoxb-1111-2222-bakerytest';
@@ -50,16 +50,9 @@ describe('/bake from Slack', () => {
       trigger_id: options.trigger ?? `trigger-${Math.random()}`,
       response_url: `${fake.respondUrl}${options.trigger ?? 'cmd'}`,
     }).toString();
-    const timestamp = Math.floor(Date.now() / 1000);
-    const response = await fetch(`http://127.0.0.1:${slack.port}/slack/events`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-slack-request-timestamp': String(timestamp),
-        'x-slack-signature': `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`,
-        ...(options.retry ? { 'x-slack-retry-num': options.retry, 'x-slack-retry-reason': 'http_timeout' } : {}),
-      },
-      body,
+    const response = await deliverToSlackEvents(`http://127.0.0.1:${slack.port}`, body, {
+      secret: signingSecret,
+      headers: options.retry ? { 'x-slack-retry-num': options.retry, 'x-slack-retry-reason': 'http_timeout' } : {},
     });
     return response.status;
   }

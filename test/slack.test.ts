@@ -1,19 +1,14 @@
-import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderMessage, truncateMrkdwn } from '../src/chat/blocks.js';
 import { startSlack, type SlackRuntime } from '../src/chat/slack.js';
 import { silentLogger } from '../src/log.js';
 import type { ButtonPress, ChatMessage, SlashCommand } from '../src/chat/surface.js';
 import { startFakeSlackApi, type FakeSlackApi } from './fakes/slack-api.js';
+import { deliverToSlackEvents } from './fakes/slack-request.js';
 import { capturedLog } from './support/captured-log.js';
 
 const botToken = 'xoxb-1111-2222-testtoken';
 const signingSecret = '8f742231b10e8888abcd99yyyzzz85a5';
-
-/** Signs like Slack: v0=HMAC-SHA256(secret, "v0:<timestamp>:<body>"). */
-function signature(body: string, timestamp: number, secret = signingSecret): string {
-  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
-}
 
 describe('Slack over HTTP', () => {
   let fake: FakeSlackApi;
@@ -96,17 +91,7 @@ describe('Slack over HTTP', () => {
     body: string,
     options: { timestamp?: number; secret?: string; headers?: Record<string, string>; contentType?: string } = {},
   ): Promise<{ status: number; text: string }> {
-    const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
-    const response = await fetch(`${base}/slack/events`, {
-      method: 'POST',
-      headers: {
-        'content-type': options.contentType ?? 'application/x-www-form-urlencoded',
-        'x-slack-request-timestamp': String(timestamp),
-        'x-slack-signature': signature(body, timestamp, options.secret),
-        ...options.headers,
-      },
-      body,
-    });
+    const response = await deliverToSlackEvents(base, body, { ...options, secret: options.secret ?? signingSecret });
     const text = await response.text();
     return { status: response.status, text };
   }
