@@ -4,10 +4,10 @@
 // figures are reproducible: `npm run bench` (or `npx tsx bench/judge.ts` alone).
 
 import { pathToFileURL } from 'node:url';
-import { judgeParsed } from '../src/canary/judge.js';
-import { parseConfig } from '../src/canary/window.js';
-import type { CanaryConfig, Window } from '../src/canary/window.js';
-import { hodgesLehmann, mannWhitneyGreater } from '../src/canary/stats.js';
+import { judgeParsed } from '../src/judge/judge.js';
+import { parseConfig } from '../src/judge/window.js';
+import type { CanaryConfig, Window } from '../src/judge/window.js';
+import { hodgesLehmann, mannWhitneyGreater } from '../src/judge/stats.js';
 import { seededRandom } from '../test/support/random.js';
 
 const WINDOWS = 2_000;

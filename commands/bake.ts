@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { amiLink } from '../src/aws/console-links.js';
-import { cancelAction } from '../src/bake/messages.js';
-import type { BakeParams } from '../src/bake/state.js';
+import { cancelAction } from '../src/pipelines/bake/messages.js';
+import type { BakeParams } from '../src/pipelines/bake/state.js';
 import type { ChatMessage, SlashCommand } from '../src/chat/surface.js';
 import type { AppLock } from '../src/store/items.js';
 import { amiId, appName, commitSha, ssmParameterName, version } from '../src/config/names.js';

@@ -1,18 +1,18 @@
 // Replay recorded canary windows through the judge:
 //   npm run judge -- examples/latency-regression.json [--json]
 // The file holds one recorded window or an array of them (config and data together, see
-// src/canary/README.md). Each is judged minute by minute, as the canary stage would, and
+// src/judge/README.md). Each is judged minute by minute, as the canary stage would, and
 // the verdict the stage would have acted on (the first fail, else the last) is printed as
 // a person reads it in the thread, or as data with --json. Exit code 0 when every window was judged (whatever the verdict), 2 when the
 // file or its contents cannot be judged — with a message, never a stack trace.
 
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
-import { judgeParsed } from '../src/canary/judge.js';
-import type { Verdict } from '../src/canary/judge.js';
-import { describeIssues, JudgeInputError, parseInput, recordedWindowSchema } from '../src/canary/window.js';
-import type { CanaryConfig, Window } from '../src/canary/window.js';
-import { renderVerdict } from '../src/canary/render.js';
+import { judgeParsed } from '../src/judge/judge.js';
+import type { Verdict } from '../src/judge/judge.js';
+import { describeIssues, JudgeInputError, parseInput, recordedWindowSchema } from '../src/judge/window.js';
+import type { CanaryConfig, Window } from '../src/judge/window.js';
+import { renderVerdict } from '../src/judge/render.js';
 
 const USAGE = 'usage: npm run judge -- <window.json> [--json]';
 

@@ -1,7 +1,7 @@
 import { commandHandlers, commands } from '../commands/index.js';
 import { meterAwsCalls } from './aws/call-meter.js';
 import type { AwsClients } from './aws/clients.js';
-import { bakePipeline } from './bake/pipeline.js';
+import { bakePipeline } from './pipelines/bake/pipeline.js';
 import type { ChatHandlers, ChatSurface } from './chat/surface.js';
 import type { Clock } from './clock.js';
 import type { Core } from './core.js';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cancelAction } from '../src/bake/messages.js';
+import { cancelAction } from '../src/pipelines/bake/messages.js';
 import { demoApp, TestWorld } from './support/world.js';
 
 describe('/bake', () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { bakePipeline } from '../src/bake/pipeline.js';
+import { bakePipeline } from '../src/pipelines/bake/pipeline.js';
 import { TestWorld } from './support/world.js';
 
 const stepNames = bakePipeline({} as never).steps.map((step) => step.name);

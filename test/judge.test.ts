@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judgeWindow, JudgeInputError, parseConfig, judgeParsed } from '../src/canary/judge.js';
+import { judgeWindow, JudgeInputError, parseConfig, judgeParsed } from '../src/judge/judge.js';
 import {
   capWorstMinute,
   changePointScan,
@@ -10,9 +10,9 @@ import {
   signCusumP,
   signCusumThreshold,
   spendingLevels,
-} from '../src/canary/sequential.js';
-import { normalUpper } from '../src/canary/stats.js';
-import type { MetricConfigInput, Verdict, WindowInput } from '../src/canary/judge.js';
+} from '../src/judge/sequential.js';
+import { normalUpper } from '../src/judge/stats.js';
+import type { MetricConfigInput, Verdict, WindowInput } from '../src/judge/judge.js';
 import { seededRandom } from './support/random.js';
 
 // ---------------------------------------------------------------------------

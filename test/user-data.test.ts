@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { builderUserData, readBuilderReport } from '../src/bake/user-data.js';
+import { builderUserData, readBuilderReport } from '../src/pipelines/bake/user-data.js';
 import { imageName, imageTags, tagValue } from '../src/aws/provenance.js';
 import { demoApp } from './support/world.js';
 

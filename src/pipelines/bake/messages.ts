@@ -1,9 +1,9 @@
-import { amiLink } from '../aws/console-links.js';
-import type { ChatMessage } from '../chat/surface.js';
-import type { Clock } from '../clock.js';
-import { formatDuration } from '../operations/format.js';
-import type { Pipeline } from '../operations/pipeline.js';
-import type { Operation, StepRecord } from '../store/items.js';
+import { amiLink } from '../../aws/console-links.js';
+import type { ChatMessage } from '../../chat/surface.js';
+import type { Clock } from '../../clock.js';
+import { formatDuration } from '../../operations/format.js';
+import type { Pipeline } from '../../operations/pipeline.js';
+import type { Operation, StepRecord } from '../../store/items.js';
 import { bakeParams, type BakeState } from './state.js';
 
 export const cancelAction = 'bake.cancel';

@@ -1,5 +1,5 @@
-import type { AppConfig } from '../config/apps.js';
-import { artifactUrlFor } from '../config/apps.js';
+import type { AppConfig } from '../../config/apps.js';
+import { artifactUrlFor } from '../../config/apps.js';
 
 /*
  * The builder's user data. It downloads the release artifact, runs the app's provision script and

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { appConfig } from '../config/apps.js';
+import { appConfig } from '../../config/apps.js';
 
 /** What a bake's steps have learned so far; written after each step, read back on resume. */
 export const bakeState = z.object({
