@@ -1,7 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { SSMClient } from '@aws-sdk/client-ssm';
-import type { AwsClients } from './clients.js';
+import type { AnyAwsClient, AwsClients } from './clients.js';
 
 /*
  * Counts the AWS calls a piece of work makes, and how many of them the SDK had to retry, so a bake's
@@ -22,7 +21,7 @@ function attempts(result: unknown): number {
   return metadata?.attempts ?? 1;
 }
 
-function meter<C extends EC2Client | SSMClient>(client: C): C {
+function meter<C extends AnyAwsClient>(client: C): C {
   if (metered.has(client)) return client;
   metered.add(client);
   // Outside the SDK's retry (step 'initialize'), so one command is one call however often it was retried.
@@ -55,6 +54,9 @@ export function meterAwsCalls(clients: AwsClients): AwsClients {
   return {
     ec2: (region) => meter(clients.ec2(region)),
     ssm: (region) => meter(clients.ssm(region)),
+    autoScaling: (region) => meter(clients.autoScaling(region)),
+    elbv2: (region) => meter(clients.elbv2(region)),
+    cloudWatch: (region) => meter(clients.cloudWatch(region)),
   };
 }
 

@@ -1,4 +1,7 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 
 /**
@@ -8,19 +11,42 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 export interface AwsClients {
   ec2(region: string): EC2Client;
   ssm(region: string): SSMClient;
+  autoScaling(region: string): AutoScalingClient;
+  elbv2(region: string): ElasticLoadBalancingV2Client;
+  cloudWatch(region: string): CloudWatchClient;
 }
+
+/** Every client class AwsClients hands out, for code that treats them alike (metering, the simulator). */
+export type AnyAwsClient = EC2Client | SSMClient | AutoScalingClient | ElasticLoadBalancingV2Client | CloudWatchClient;
 
 /** Real AWS: the default credential chain, the SDK's own retry for throttling. */
 export function realAwsClients(): AwsClients {
-  const ec2 = new Map<string, EC2Client>();
-  const ssm = new Map<string, SSMClient>();
+  return awsClients((Client, region) => new Client({ region, maxAttempts: 8 }));
+}
+
+type ClientClass<C> = new (config: { region: string; maxAttempts: number }) => C;
+
+/** One cached client per service and region, each made by `make` (real AWS, or wired to the simulator). */
+export function awsClients(make: <C extends AnyAwsClient>(Client: ClientClass<C>, region: string) => C): AwsClients {
+  const caches = new Map<unknown, Map<string, AnyAwsClient>>();
+  const client = <C extends AnyAwsClient>(Client: ClientClass<C>) => (region: string): C => {
+    let cache = caches.get(Client);
+    if (!cache) {
+      cache = new Map();
+      caches.set(Client, cache);
+    }
+    return cached(cache as Map<string, C>, region, () => make(Client, region));
+  };
   return {
-    ec2: (region) => cached(ec2, region, () => new EC2Client({ region, maxAttempts: 8 })),
-    ssm: (region) => cached(ssm, region, () => new SSMClient({ region, maxAttempts: 8 })),
+    ec2: client(EC2Client),
+    ssm: client(SSMClient),
+    autoScaling: client(AutoScalingClient),
+    elbv2: client(ElasticLoadBalancingV2Client),
+    cloudWatch: client(CloudWatchClient),
   };
 }
 
-export function cached<T>(clients: Map<string, T>, region: string, create: () => T): T {
+function cached<T>(clients: Map<string, T>, region: string, create: () => T): T {
   let client = clients.get(region);
   if (!client) {
     client = create();

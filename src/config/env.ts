@@ -6,7 +6,7 @@ import { z } from 'zod';
  */
 
 const slackToken = (prefix: string) => z.string().regex(new RegExp(`^${prefix}-[A-Za-z0-9-]+$`), `must look like ${prefix}-…`);
-const simulatedFault = /^(download-fails|provision-fails|smoke-fails|builder-hangs|image-stuck)(:[a-z][a-z0-9-]*)?$/;
+const simulatedFault = /^(download-fails|provision-fails|smoke-fails|builder-hangs|image-stuck|bad-release|unhealthy-release)(:[a-z][a-z0-9-]*)?$/;
 const positiveSeconds = z.coerce.number().positive().max(86_400);
 
 export const envSchema = z
@@ -24,11 +24,11 @@ export const envSchema = z
     BAKERY_REPLICA: z.string().regex(/^[\w.-]{1,64}$/).optional(),
     BAKERY_LEASE_SECONDS: positiveSeconds.default(60),
     BAKERY_POLL_SECONDS: positiveSeconds.optional(),
-    /** Local mode only: builder and image faults to simulate, e.g. "provision-fails" or "smoke-fails:demo,image-stuck". */
+    /** Local mode only: builder and image faults to simulate, e.g. "provision-fails" or "smoke-fails:demo,image-stuck,bad-release". */
     BAKERY_SIM_FAULTS: z
       .string()
       .transform((text) => text.split(',').map((item) => item.trim()).filter(Boolean))
-      .pipe(z.array(z.string().regex(simulatedFault, 'each fault is one of download-fails, provision-fails, smoke-fails, builder-hangs, image-stuck, optionally :<app>')))
+      .pipe(z.array(z.string().regex(simulatedFault, 'each fault is one of download-fails, provision-fails, smoke-fails, builder-hangs, image-stuck, bad-release, unhealthy-release, optionally :<app>')))
       .optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
     LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
@@ -52,7 +52,10 @@ export interface Settings {
   pollIntervalMs: number;
   logLevel: string;
   logFormat: 'json' | 'pretty';
-  simulatedFaults: { kind: 'download-fails' | 'provision-fails' | 'smoke-fails' | 'builder-hangs' | 'image-stuck'; app?: string }[];
+  simulatedFaults: {
+    kind: 'download-fails' | 'provision-fails' | 'smoke-fails' | 'builder-hangs' | 'image-stuck' | 'bad-release' | 'unhealthy-release';
+    app?: string;
+  }[];
 }
 
 export class EnvError extends Error {

@@ -136,7 +136,7 @@ function createImage(ctx: HandlerContext, input: CreateImageCommandInput) {
   const app = instance!.tags['bakery:app'];
   const image = addImage(
     ctx,
-    { name, description: input.Description, tags: tags.image ?? {}, sourceInstanceId: instance!.instanceId, app },
+    { name, description: input.Description, tags: tags.image ?? {}, sourceInstanceId: instance!.instanceId, app, release: ctx.faults.releaseTraits(app) },
     tags.snapshot ?? {},
     ctx.faults.imageStuck(app) ? null : ctx.now + ctx.timings.imageMs,
     (imageId) => `Created by CreateImage(${instance!.instanceId}) for ${imageId}`,
@@ -163,6 +163,7 @@ function copyImage(ctx: HandlerContext, input: CopyImageCommandInput) {
         sourceImageId: source.imageId,
         sourceRegion,
         app: source.app,
+        release: source.release,
       },
       tags.snapshot ?? {},
       ctx.faults.imageStuck(source.app) ? null : ctx.now + ctx.timings.copyMs,

@@ -41,6 +41,25 @@ function describe(ctx: HandlerContext, instance: InstanceRecord): Instance {
   };
 }
 
+/** A new instance launched at ctx.now: ids, volume and private IP assigned, running after boot. */
+export function addInstance(
+  ctx: HandlerContext,
+  fields: Omit<InstanceRecord, 'instanceId' | 'region' | 'volumeId' | 'privateIp' | 'launchedAt' | 'runningAt'>,
+): InstanceRecord {
+  const counter = (ctx.world.counters.i ?? 0) + 1;
+  const instance: InstanceRecord = {
+    ...fields,
+    instanceId: nextId(ctx.world, 'i'),
+    region: ctx.region,
+    volumeId: nextId(ctx.world, 'vol'),
+    privateIp: `10.0.${Math.floor(counter / 250) % 250}.${(counter % 250) + 4}`,
+    launchedAt: ctx.now,
+    runningAt: ctx.now + ctx.timings.bootMs,
+  };
+  state(ctx).instances.push(instance);
+  return instance;
+}
+
 function runInstances(ctx: HandlerContext, input: RunInstancesCommandInput) {
   const min = required(input.MinCount, 'MinCount');
   const max = required(input.MaxCount, 'MaxCount');
@@ -56,11 +75,8 @@ function runInstances(ctx: HandlerContext, input: RunInstancesCommandInput) {
     const instanceTags = tags.instance ?? {};
     const profile = input.IamInstanceProfile;
     for (let n = 0; n < max; n++) {
-      const counter = (ctx.world.counters.i ?? 0) + 1;
-      region.instances.push({
-        instanceId: nextId(ctx.world, 'i'),
+      addInstance(ctx, {
         reservationId,
-        region: ctx.region,
         imageId: image.imageId,
         instanceType: input.InstanceType ?? 'm1.small',
         subnetId: input.SubnetId,
@@ -71,13 +87,10 @@ function runInstances(ctx: HandlerContext, input: RunInstancesCommandInput) {
         shutdownBehavior: input.InstanceInitiatedShutdownBehavior ?? 'stop',
         clientToken: input.ClientToken,
         tags: instanceTags,
-        volumeId: nextId(ctx.world, 'vol'),
         volumeTags: tags.volume ?? {},
-        privateIp: `10.0.${Math.floor(counter / 250) % 250}.${(counter % 250) + 4}`,
-        launchedAt: ctx.now,
-        runningAt: ctx.now + ctx.timings.bootMs,
         outcome: ctx.faults.builderOutcome(instanceTags['bakery:app']),
         scriptMs: ctx.timings.provisionMs,
+        release: image.release,
       });
     }
     return reservationId;

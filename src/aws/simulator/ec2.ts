@@ -1,6 +1,7 @@
 import type { Handler } from './context.js';
 import { imageHandlers } from './ec2-images.js';
 import { instanceHandlers } from './ec2-instances.js';
+import { launchTemplateHandlers } from './ec2-launch-templates.js';
 import { snapshotHandlers } from './ec2-snapshots.js';
 import { tagHandlers } from './ec2-tags.js';
 
@@ -9,5 +10,6 @@ export const ec2Handlers: Record<string, Handler> = {
   ...instanceHandlers,
   ...imageHandlers,
   ...snapshotHandlers,
+  ...launchTemplateHandlers,
   ...tagHandlers,
 };

@@ -1,4 +1,7 @@
+import * as autoScaling from '@aws-sdk/client-auto-scaling';
+import * as cloudWatch from '@aws-sdk/client-cloudwatch';
 import { EC2ServiceException } from '@aws-sdk/client-ec2';
+import * as elbv2 from '@aws-sdk/client-elastic-load-balancing-v2';
 import * as ssm from '@aws-sdk/client-ssm';
 
 /**
@@ -7,7 +10,7 @@ import * as ssm from '@aws-sdk/client-ssm';
  * simulator from AWS, and the SDK's retry classifies them exactly as it would real ones.
  */
 
-export type Service = 'ec2' | 'ssm';
+export type Service = 'ec2' | 'ssm' | 'autoscaling' | 'elbv2' | 'cloudwatch';
 
 /** An EC2 error: EC2's query protocol has no modeled exceptions, only codes on the base class. */
 export function ec2Error(code: string, message: string, requestId: string, status = 400): EC2ServiceException {
@@ -42,8 +45,59 @@ export function ssmError(code: string, message: string, requestId: string, statu
   });
 }
 
+type QueryExceptionClass = new (opts: { message: string; $metadata: { httpStatusCode: number; requestId: string } }) => Error;
+
+/** An SDK module's modeled errors by the code AWS sends (the awsQueryError trait of each error's schema). */
+function modeledByCode(module: Record<string, unknown>): Map<string, QueryExceptionClass> {
+  const byCode = new Map<string, QueryExceptionClass>();
+  for (const [name, schema] of Object.entries(module)) {
+    // Error schemas are exported as `<Name>$` = [-3, namespace, name, traits, members, types].
+    if (!name.endsWith('$') || !Array.isArray(schema) || schema[0] !== -3) continue;
+    const code = (schema[3] as { awsQueryError?: [string, number] } | undefined)?.awsQueryError?.[0];
+    const ctor = module[name.slice(0, -1)];
+    if (code && typeof ctor === 'function' && !byCode.has(code)) byCode.set(code, ctor as QueryExceptionClass);
+  }
+  return byCode;
+}
+
+const queryServices = {
+  autoscaling: { module: autoScaling, base: autoScaling.AutoScalingServiceException },
+  elbv2: { module: elbv2, base: elbv2.ElasticLoadBalancingV2ServiceException },
+  cloudwatch: { module: cloudWatch, base: cloudWatch.CloudWatchServiceException },
+};
+const modeled = new Map<string, Map<string, QueryExceptionClass>>();
+
+/**
+ * An Auto Scaling, ELBv2 or CloudWatch error, as the SDK builds it from the awsQuery error
+ * `<Error><Type>Sender</Type><Code>AlreadyExists</Code>…`: the modeled class for that code
+ * (AlreadyExistsFault, TargetGroupNotFoundException…), else the service's base class named by the
+ * code (ValidationError), with Type, Code and Error as the SDK sets them.
+ */
+export function queryError(service: keyof typeof queryServices, code: string, message: string, requestId: string, status = 400): Error {
+  const { module, base } = queryServices[service];
+  let byCode = modeled.get(service);
+  if (!byCode) {
+    byCode = modeledByCode(module as unknown as Record<string, unknown>);
+    modeled.set(service, byCode);
+  }
+  const $metadata = { httpStatusCode: status, requestId };
+  const type = status >= 500 ? 'Receiver' : 'Sender';
+  const details = { Type: type, Code: code, Error: { Type: type, Code: code, Message: message } };
+  const Modeled = byCode.get(code);
+  if (Modeled) return Object.assign(new Modeled({ message, $metadata }), details);
+  const error = new base({ name: code, message, $fault: status >= 500 ? 'server' : 'client', $metadata });
+  return Object.assign(error, details);
+}
+
 export function serviceError(service: Service, code: string, message: string, requestId: string, status?: number): Error {
-  return service === 'ec2' ? ec2Error(code, message, requestId, status) : ssmError(code, message, requestId, status);
+  switch (service) {
+    case 'ec2':
+      return ec2Error(code, message, requestId, status);
+    case 'ssm':
+      return ssmError(code, message, requestId, status);
+    default:
+      return queryError(service, code, message, requestId, status);
+  }
 }
 
 /**
@@ -65,9 +119,14 @@ export function fail(code: string, message: string, status = 400): never {
   throw new SimulatedError(code, message, status);
 }
 
-/** The throttling error each service really returns; both codes are in the SDK's THROTTLING_ERROR_CODES. */
+/** The throttling error each service really returns; all codes are in the SDK's THROTTLING_ERROR_CODES. */
 export function throttlingError(service: Service): SimulatedError {
-  return service === 'ec2'
-    ? new SimulatedError('RequestLimitExceeded', 'Request limit exceeded.', 503)
-    : new SimulatedError('ThrottlingException', 'Rate exceeded', 400);
+  switch (service) {
+    case 'ec2':
+      return new SimulatedError('RequestLimitExceeded', 'Request limit exceeded.', 503);
+    case 'ssm':
+      return new SimulatedError('ThrottlingException', 'Rate exceeded', 400);
+    default:
+      return new SimulatedError('Throttling', 'Rate exceeded', 400);
+  }
 }

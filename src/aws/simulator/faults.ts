@@ -1,3 +1,5 @@
+import type { ReleaseTraits } from './world.js';
+
 /**
  * Faults a test or a demo injects into the simulated AWS. API faults ('throttle', 'api-error')
  * are checked before a command has any effect, so a failed call changes nothing; builder and image
@@ -15,7 +17,14 @@ export type Fault =
   /** The instance runs but never reports a result. */
   | { kind: 'builder-hangs'; app?: string }
   /** The image stays 'pending' forever. */
-  | { kind: 'image-stuck'; app?: string };
+  | { kind: 'image-stuck'; app?: string }
+  /** Images created while it is in force serve more 5xx errors (default ×4) and slower (default ×1.4). */
+  | { kind: 'bad-release'; app?: string; errorsX?: number; latencyX?: number }
+  /** Images created while it is in force fail their load balancer health checks. */
+  | { kind: 'unhealthy-release'; app?: string };
+
+export const BAD_RELEASE_ERRORS_X = 4;
+export const BAD_RELEASE_LATENCY_X = 1.4;
 
 export type BuilderOutcome = 'success' | 'download-fails' | 'provision-fails' | 'smoke-fails' | 'builder-hangs';
 
@@ -61,9 +70,23 @@ export class Faults {
   builderOutcome(app: string | undefined): BuilderOutcome {
     for (const fault of this.list) {
       if (fault.kind === 'throttle' || fault.kind === 'api-error' || fault.kind === 'image-stuck') continue;
+      if (fault.kind === 'bad-release' || fault.kind === 'unhealthy-release') continue;
       if (fault.app === undefined || fault.app === app) return fault.kind;
     }
     return 'success';
+  }
+
+  /** How an image created now for `app` behaves in a fleet; undefined: like any good release. */
+  releaseTraits(app: string | undefined): ReleaseTraits | undefined {
+    let traits: ReleaseTraits | undefined;
+    for (const fault of this.list) {
+      if (fault.kind !== 'bad-release' && fault.kind !== 'unhealthy-release') continue;
+      if (fault.app !== undefined && fault.app !== app) continue;
+      traits = fault.kind === 'bad-release'
+        ? { ...traits, errorsX: fault.errorsX ?? BAD_RELEASE_ERRORS_X, latencyX: fault.latencyX ?? BAD_RELEASE_LATENCY_X }
+        : { ...traits, unhealthy: true };
+    }
+    return traits;
   }
 
   imageStuck(app: string | undefined): boolean {

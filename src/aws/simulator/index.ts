@@ -1,13 +1,20 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { createHash } from 'node:crypto';
 import type { Clock } from '../../clock.js';
-import { cached, type AwsClients } from '../clients.js';
+import { awsClients, type AnyAwsClient, type AwsClients } from '../clients.js';
+import { autoScalingHandlers } from './autoscaling.js';
+import { cloudWatchHandlers } from './cloudwatch.js';
 import type { HandlerContext, Handler } from './context.js';
 import { ec2Handlers } from './ec2.js';
 import { AMAZON_OWNER_ID } from './ec2-images.js';
+import { elbv2Handlers } from './elbv2.js';
 import { SimulatedError, serviceError, throttlingError, type Service } from './errors.js';
 import { Faults, type Fault } from './faults.js';
+import { settleFleet, wakeAll } from './fleet.js';
+import { SEED_BACKDATE_MS, seedFleet, type FleetSeedOptions, type SeededFleet } from './fleet-seed.js';
 import { attachMiddleware, simulatorMiddleware, type Dispatch } from './middleware.js';
 import { putParameter, ssmHandlers } from './ssm.js';
 import { realisticTimings, type SimulatorTimings } from './timings.js';
@@ -28,6 +35,23 @@ import {
 
 export { fastTimings, realisticTimings, type SimulatorTimings } from './timings.js';
 export type { Fault } from './faults.js';
+export type { FleetSeedOptions, SeededFleet } from './fleet-seed.js';
+
+const handlers: Record<Service, Record<string, Handler>> = {
+  ec2: ec2Handlers,
+  ssm: ssmHandlers,
+  autoscaling: autoScalingHandlers,
+  elbv2: elbv2Handlers,
+  cloudwatch: cloudWatchHandlers,
+};
+
+function serviceOf(client: AnyAwsClient): Service {
+  if (client instanceof EC2Client) return 'ec2';
+  if (client instanceof AutoScalingClient) return 'autoscaling';
+  if (client instanceof ElasticLoadBalancingV2Client) return 'elbv2';
+  if (client instanceof CloudWatchClient) return 'cloudwatch';
+  return 'ssm';
+}
 
 export type SimInstance = InstanceRecord & { state: ReturnType<typeof instanceState> };
 export type SimImage = ImageRecord & { state: ReturnType<typeof imageState> };
@@ -41,8 +65,9 @@ const CREDENTIALS = { accessKeyId: 'SIMULATED', secretAccessKey: 'SIMULATED' };
 
 /**
  * A simulated AWS account answering real SDK v3 clients in-process (see middleware.ts): EC2
- * instances, images and snapshots, and SSM parameters, on an injectable clock, with injectable faults,
- * optionally persisted to a JSON file so local mode survives a restart.
+ * instances, images, snapshots and launch templates, SSM parameters, Auto Scaling groups, load
+ * balancers and CloudWatch metrics, on an injectable clock, with injectable faults, optionally
+ * persisted to a JSON file so local mode survives a restart.
  */
 export class AwsSimulator {
   private readonly clock: Clock;
@@ -52,8 +77,7 @@ export class AwsSimulator {
   private readonly faults: Faults;
   private readonly callLog: { command: string; region: string; at: number }[] = [];
   private requests = 0;
-  private readonly ec2Clients = new Map<string, EC2Client>();
-  private readonly ssmClients = new Map<string, SSMClient>();
+  private readonly wired: AwsClients;
 
   constructor(options: { clock: Clock; timings?: SimulatorTimings; dataFile?: string; accountId?: string }) {
     this.clock = options.clock;
@@ -62,6 +86,11 @@ export class AwsSimulator {
     const loaded = this.dataFile ? loadWorld(this.dataFile) : undefined;
     this.world = loaded ?? emptyWorld(options.accountId ?? DEFAULT_ACCOUNT_ID);
     this.faults = new Faults(this.world.faults);
+    this.wired = awsClients((Client, region) => {
+      const client = new Client({ region, credentials: CREDENTIALS, maxAttempts: 8 } as never);
+      this.attach(client, region);
+      return client;
+    });
     if (!loaded) {
       for (const region of SEEDED_REGIONS) {
         this.seedBaseImage({ region, name: AL2023_IMAGE_NAME, ownerAlias: 'amazon', ssmParameter: AL2023_PARAMETER });
@@ -71,26 +100,23 @@ export class AwsSimulator {
 
   /** Clients wired to this simulator, one per service and region, as realAwsClients() makes them. */
   clients(): AwsClients {
-    return {
-      ec2: (region) =>
-        cached(this.ec2Clients, region, () => {
-          const client = new EC2Client({ region, credentials: CREDENTIALS, maxAttempts: 8 });
-          this.attach(client, region);
-          return client;
-        }),
-      ssm: (region) =>
-        cached(this.ssmClients, region, () => {
-          const client = new SSMClient({ region, credentials: CREDENTIALS, maxAttempts: 8 });
-          this.attach(client, region);
-          return client;
-        }),
-    };
+    return this.wired;
   }
 
-  /** Makes any EC2 or SSM client answer from this simulator (tests, bench). */
-  attach(client: EC2Client | SSMClient, region: string): void {
-    const service: Service = client instanceof EC2Client ? 'ec2' : 'ssm';
-    attachMiddleware(client, simulatorMiddleware(service, region, this.dispatch, () => this.nextRequestId()));
+  /** Makes any client AwsClients hands out answer from this simulator (tests, bench). */
+  attach(client: AnyAwsClient, region: string): void {
+    attachMiddleware(client, simulatorMiddleware(serviceOf(client), region, this.dispatch, () => this.nextRequestId()));
+  }
+
+  /**
+   * An app's live fleet (see fleet-seed.ts), laid down before now so that it is InService, healthy
+   * and serving traffic at once. Idempotent: a fleet already in the world is returned as it is.
+   */
+  seedFleet(options: FleetSeedOptions): SeededFleet {
+    const seeded = seedFleet({ ...this.context(options.region), now: this.clock.now() - SEED_BACKDATE_MS }, options);
+    settleFleet(this.context(options.region));
+    this.save();
+    return seeded;
   }
 
   inject(fault: Fault): void {
@@ -171,7 +197,7 @@ export class AwsSimulator {
         this.save();
         throw fault.kind === 'throttle' ? throttlingError(service) : new SimulatedError(fault.code, fault.message, fault.status);
       }
-      const handler: Handler | undefined = (service === 'ec2' ? ec2Handlers : ssmHandlers)[command];
+      const handler: Handler | undefined = handlers[service][command];
       if (!handler) {
         throw new SimulatedError(
           'UnsupportedOperation',
@@ -188,13 +214,22 @@ export class AwsSimulator {
     }
   };
 
-  /** Runs a handler; a mutating one is all-or-nothing and is saved after. */
+  /**
+   * Runs a handler on a world whose fleet has been brought up to now; a mutating one is
+   * all-or-nothing, lets every group react at once, and is saved after.
+   */
   private run(handler: Handler, region: string, command: string, input: object): object {
+    const settled = settleFleet(this.context(region));
     const mutating = !/^(Describe|Get)/.test(command);
-    if (!mutating) return handler(this.context(region), input);
+    if (!mutating) {
+      if (settled) this.save();
+      return handler(this.context(region), input);
+    }
     const before = structuredClone(this.world);
     try {
       const result = handler(this.context(region), input);
+      wakeAll(this.context(region));
+      settleFleet(this.context(region));
       this.save();
       return result;
     } catch (error) {

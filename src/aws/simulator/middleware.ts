@@ -1,5 +1,4 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { DeserializeMiddleware, MetadataBearer } from '@smithy/types';
 import type { Service } from './errors.js';
 
@@ -28,8 +27,8 @@ export function simulatorMiddleware(service: Service, region: string, dispatch: 
   };
 }
 
-export function attachMiddleware(client: EC2Client | SSMClient, middleware: DeserializeMiddleware<object, MetadataBearer>): void {
+export function attachMiddleware(client: { middlewareStack: unknown }, middleware: DeserializeMiddleware<object, MetadataBearer>): void {
   const options = { step: 'deserialize' as const, priority: 'high' as const, name: 'awsSimulator', override: true };
-  // The two clients' stacks have different type parameters; the middleware fits both.
+  // The clients' stacks have different type parameters; the middleware fits them all.
   (client.middlewareStack as EC2Client['middlewareStack']).add(middleware as never, options);
 }

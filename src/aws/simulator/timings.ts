@@ -12,6 +12,21 @@ export interface SimulatorTimings {
   consoleDelayMs: number;
   /** TerminateInstances (or StopInstances) → 'terminated' ('stopped'). */
   terminateMs: number;
+  /** An Auto Scaling group acts on a changed capacity this much later (its next scaling activity). */
+  scalingDelayMs: number;
+  /** A group's instance: EC2 'running' → lifecycle InService (and registered in its target groups). */
+  inServiceMs: number;
+  /**
+   * One second of a duration the caller configures: health-check interval, grace period, instance
+   * warm-up, checkpoint delay, bake time (compressed in fast mode, so a demo fleet turns over in seconds).
+   */
+  configSecondMs: number;
+  /** A deregistered target stays 'draining' this long (the target group's deregistration delay). */
+  drainMs: number;
+  /** StartInstanceRefresh → InProgress. */
+  refreshStartMs: number;
+  /** A CloudWatch period's datapoint shows in GetMetricData this long after the period ends (ingestion). */
+  metricDelayMs: number;
 }
 
 /** Roughly what AWS takes for a small Amazon Linux builder; for tests in virtual time. */
@@ -22,9 +37,18 @@ export const realisticTimings: SimulatorTimings = {
   copyMs: 10 * 60_000,
   consoleDelayMs: 60_000,
   terminateMs: 30_000,
+  scalingDelayMs: 10_000,
+  inServiceMs: 15_000,
+  configSecondMs: 1_000,
+  drainMs: 300_000,
+  refreshStartMs: 30_000,
+  metricDelayMs: 60_000,
 };
 
-/** For local mode in real time: a whole bake well under a minute. */
+/**
+ * For local mode in real time: a whole bake well under a minute; a group's instances healthy in a few
+ * seconds. CloudWatch periods are not compressed: the demo reads high-resolution 'Demo/App' metrics.
+ */
 export const fastTimings: SimulatorTimings = {
   bootMs: 2_000,
   provisionMs: 6_000,
@@ -32,4 +56,10 @@ export const fastTimings: SimulatorTimings = {
   copyMs: 8_000,
   consoleDelayMs: 1_000,
   terminateMs: 2_000,
+  scalingDelayMs: 500,
+  inServiceMs: 1_000,
+  configSecondMs: 100,
+  drainMs: 3_000,
+  refreshStartMs: 1_000,
+  metricDelayMs: 2_000,
 };

@@ -52,6 +52,38 @@ export interface InstanceRecord {
   outcome: BuilderOutcome;
   /** The script runs from runningAt for this long. */
   scriptMs: number;
+  /** Set when an Auto Scaling group launched it. */
+  autoScaling?: GroupMembership;
+  /** What its image was baked with (faults 'bad-release', 'unhealthy-release'), copied at launch. */
+  release?: ReleaseTraits;
+}
+
+/** How a release behaves once it serves traffic; decided when its image is created. */
+export interface ReleaseTraits {
+  /** Multiplies the 5xx error rate ('bad-release'). */
+  errorsX?: number;
+  /** Multiplies latency ('bad-release'). */
+  latencyX?: number;
+  /** Fails its load balancer health checks ('unhealthy-release'). */
+  unhealthy?: boolean;
+}
+
+export interface GroupMembership {
+  group: string;
+  /** The group's ARN holds a per-creation id, so a group re-created under the same name is another group. */
+  groupArn: string;
+  launchTemplateId: string;
+  launchTemplateName: string;
+  version: number;
+  /** Pending → InService (and registered in the group's target groups). */
+  inServiceAt: number;
+  registered?: boolean;
+  /** When the group marked it Unhealthy. */
+  unhealthyAt?: number;
+  /** When the group started terminating it (scale-in, replacement, refresh). */
+  leftAt?: number;
+  /** The instance refresh that launched it. */
+  refreshId?: string;
 }
 
 export interface ImageRecord {
@@ -73,6 +105,7 @@ export interface ImageRecord {
   sourceRegion?: string;
   /** The `bakery:app` of the builder it came from, so app-scoped faults follow it. */
   app?: string;
+  release?: ReleaseTraits;
 }
 
 export interface SnapshotRecord {
@@ -112,6 +145,189 @@ export interface RegionState {
   snapshots: SnapshotRecord[];
   parameters: ParameterRecord[];
   clientTokens: Record<string, ClientTokenRecord>;
+  launchTemplates: LaunchTemplateRecord[];
+  groups: GroupRecord[];
+  loadBalancers: LoadBalancerRecord[];
+  listeners: ListenerRecord[];
+  targetGroups: TargetGroupRecord[];
+  alarms: AlarmRecord[];
+}
+
+export interface LaunchTemplateVersionRecord {
+  number: number;
+  createdAt: number;
+  description?: string;
+  /** RequestLaunchTemplateData as given (merged with its source version). */
+  data: Record<string, unknown>;
+}
+
+export interface LaunchTemplateRecord {
+  launchTemplateId: string;
+  name: string;
+  createdAt: number;
+  defaultVersion: number;
+  latestVersion: number;
+  versions: LaunchTemplateVersionRecord[];
+  tags: Tags;
+}
+
+/** A group's launch template as configured: Version is a number string, '$Latest' or '$Default'. */
+export interface LaunchTemplateSpec {
+  launchTemplateId: string;
+  launchTemplateName: string;
+  version: string;
+}
+
+export interface GroupRecord {
+  name: string;
+  arn: string;
+  createdAt: number;
+  launchTemplate: LaunchTemplateSpec;
+  minSize: number;
+  maxSize: number;
+  desired: number;
+  /** Capacity changes are acted on a moment later (timings.scalingDelayMs), as AWS does. */
+  capacityChangedAt: number;
+  subnets: string[];
+  targetGroupArns: string[];
+  healthCheckType: 'EC2' | 'ELB';
+  graceSeconds: number;
+  tags: { key: string; value: string; propagate: boolean }[];
+  deleteRequestedAt?: number;
+  launches: number;
+  activities: ActivityRecord[];
+  refreshes: RefreshRecord[];
+  /** When the fleet engine must look at the group again (see fleet.ts). */
+  wakeAt?: number;
+}
+
+export interface ActivityRecord {
+  id: string;
+  description: string;
+  cause: string;
+  startedAt: number;
+  endedAt: number;
+  status: 'Successful' | 'Failed' | 'InProgress';
+}
+
+export type RefreshStatus =
+  | 'Pending'
+  | 'InProgress'
+  | 'Successful'
+  | 'Failed'
+  | 'Cancelling'
+  | 'Cancelled'
+  | 'RollbackInProgress'
+  | 'RollbackSuccessful'
+  | 'RollbackFailed'
+  | 'Baking';
+
+export interface RefreshPreferencesRecord {
+  minHealthy: number;
+  /** Undefined: terminate and launch at the same time; set: launch first when the bounds allow. */
+  maxHealthy?: number;
+  warmupSeconds: number;
+  checkpoints: number[];
+  checkpointDelaySeconds: number;
+  skipMatching: boolean;
+  autoRollback: boolean;
+  alarms: string[];
+  bakeSeconds: number;
+}
+
+export interface RefreshRecord {
+  id: string;
+  startedAt: number;
+  endedAt?: number;
+  status: RefreshStatus;
+  statusReason?: string;
+  /** The DesiredConfiguration as given, if any. */
+  desired?: LaunchTemplateSpec;
+  preferences: RefreshPreferencesRecord;
+  /** What instances are replaced with now: the desired version, or on rollback the group's own. */
+  target: { launchTemplateId: string; launchTemplateName: string; version: number };
+  /** The group's launch template when the refresh started, resolved: where a rollback returns. */
+  original: { launchTemplateId: string; launchTemplateName: string; version: number };
+  toUpdate: number;
+  done: number;
+  batch?: { launched: string[]; surge: number; retire: number; startedAt: number };
+  waitUntil?: number;
+  failedReplacements: number;
+  rollback?: { reason: string; startedAt: number; toUpdate: number; done: number };
+  cancelRequestedAt?: number;
+}
+
+export interface LoadBalancerRecord {
+  arn: string;
+  name: string;
+  dnsName: string;
+  vpcId: string;
+  subnets: string[];
+  createdAt: number;
+  /** The traffic it receives, before the slow wave and noise (metrics.ts). */
+  requestsPerMinute: number;
+}
+
+export interface ForwardTarget {
+  targetGroupArn: string;
+  weight: number;
+}
+
+export interface ListenerRecord {
+  arn: string;
+  loadBalancerArn: string;
+  port: number;
+  protocol: string;
+  /** Every forward configuration it has had, oldest first, so past periods' traffic stays as it was. */
+  forwards: { from: number; targetGroups: ForwardTarget[] }[];
+}
+
+export interface HealthCheckRecord {
+  protocol: string;
+  port: string;
+  path: string;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  matcher: string;
+}
+
+export interface TargetRecord {
+  id: string;
+  port: number;
+  registeredAt: number;
+  deregisteredAt?: number;
+}
+
+export interface TargetGroupRecord {
+  arn: string;
+  name: string;
+  protocol: string;
+  port: number;
+  vpcId: string;
+  createdAt: number;
+  healthCheck: HealthCheckRecord;
+  /** Registrations, past ones included (metrics of past periods need them). */
+  targets: TargetRecord[];
+  tags: Tags;
+}
+
+export interface AlarmRecord {
+  name: string;
+  arn: string;
+  namespace: string;
+  metricName: string;
+  dimensions: { name: string; value: string }[];
+  statistic: string;
+  periodSeconds: number;
+  evaluationPeriods: number;
+  datapointsToAlarm: number;
+  threshold: number;
+  comparison: 'GreaterThanThreshold' | 'GreaterThanOrEqualToThreshold' | 'LessThanThreshold' | 'LessThanOrEqualToThreshold';
+  treatMissingData: 'missing' | 'notBreaching' | 'breaching' | 'ignore';
+  description?: string;
+  createdAt: number;
 }
 
 export interface WorldData {
@@ -127,11 +343,19 @@ export function emptyWorld(accountId: string): WorldData {
 }
 
 export function regionState(world: WorldData, region: string): RegionState {
-  let state = world.regions[region];
-  if (!state) {
-    state = { instances: [], images: [], snapshots: [], parameters: [], clientTokens: {} };
-    world.regions[region] = state;
-  }
+  const state = (world.regions[region] ??= {} as RegionState);
+  // A world saved before the fleet existed lacks its lists; they start empty.
+  state.instances ??= [];
+  state.images ??= [];
+  state.snapshots ??= [];
+  state.parameters ??= [];
+  state.clientTokens ??= {};
+  state.launchTemplates ??= [];
+  state.groups ??= [];
+  state.loadBalancers ??= [];
+  state.listeners ??= [];
+  state.targetGroups ??= [];
+  state.alarms ??= [];
   return state;
 }
 
@@ -144,6 +368,19 @@ export function nextId(world: WorldData, prefix: string): string {
   world.counters[prefix] = n;
   const hex = createHash('sha256').update(`${world.accountId}:${prefix}:${n}`).digest('hex');
   return `${prefix}-0${hex.slice(0, 16)}`;
+}
+
+/** A deterministic hex string of `length` digits from a per-kind counter (ARN suffixes). */
+export function nextHex(world: WorldData, kind: string, length = 16): string {
+  const n = (world.counters[kind] ?? 0) + 1;
+  world.counters[kind] = n;
+  return createHash('sha256').update(`${world.accountId}:${kind}:${n}`).digest('hex').slice(0, length);
+}
+
+/** A deterministic UUID (instance refresh and activity ids, group ARNs). */
+export function nextUuid(world: WorldData, kind: string): string {
+  const hex = nextHex(world, kind, 32);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 export function instanceState(instance: InstanceRecord, now: number): InstanceStateName {

@@ -1,0 +1,217 @@
+import { alarmStateAt } from './alarms.js';
+import { activeMembers, membersOf, readyAt, retire } from './fleet.js';
+import type { HandlerContext } from './context.js';
+import type { GroupRecord, InstanceRecord, RefreshRecord, RefreshStatus } from './world.js';
+
+/**
+ * Instance refresh, one step at a time inside the fleet engine (fleet.ts): replaces the group's
+ * instances in batches within the min/max healthy bounds, waits for each batch to be InService,
+ * healthy and warmed up, honours checkpoints and bake time, watches the refresh's alarms, and on
+ * success makes the desired configuration the group's own, as AWS does. A rollback is the same
+ * machinery aimed back at the group's original launch template version.
+ */
+
+export interface LaunchConfig {
+  launchTemplateId: string;
+  launchTemplateName: string;
+  version: number;
+}
+
+/** What the refresh asks of this step: extra capacity, what to launch, when to look again. */
+export interface RefreshStep {
+  surge: number;
+  config?: LaunchConfig;
+  refreshId?: string;
+  wakeAt?: number;
+  onLaunch?: (instance: InstanceRecord) => void;
+}
+
+export const ACTIVE_REFRESH: RefreshStatus[] = ['Pending', 'InProgress', 'Cancelling', 'RollbackInProgress', 'Baking'];
+
+/** Replacements failing their health checks this often fail the refresh (or start its rollback). */
+const FAILED_REPLACEMENTS_LIMIT = 3;
+
+export function activeRefresh(group: GroupRecord): RefreshRecord | undefined {
+  return group.refreshes.find((refresh) => ACTIVE_REFRESH.includes(refresh.status));
+}
+
+function matches(instance: InstanceRecord, config: LaunchConfig): boolean {
+  return instance.autoScaling!.launchTemplateId === config.launchTemplateId && instance.autoScaling!.version === config.version;
+}
+
+/** The members this refresh (or its rollback) still has to replace. */
+export function toReplace(ctx: HandlerContext, group: GroupRecord, refresh: RefreshRecord): InstanceRecord[] {
+  return activeMembers(ctx, group).filter((instance) => {
+    if (refresh.rollback || refresh.preferences.skipMatching) return !matches(instance, refresh.target);
+    return instance.autoScaling!.refreshId !== refresh.id;
+  });
+}
+
+function secondsMs(ctx: HandlerContext, seconds: number): number {
+  return seconds * ctx.timings.configSecondMs;
+}
+
+function finish(ctx: HandlerContext, refresh: RefreshRecord, status: RefreshStatus, reason?: string): void {
+  refresh.status = status;
+  refresh.statusReason = reason;
+  refresh.endedAt = ctx.now;
+  refresh.batch = undefined;
+  refresh.waitUntil = undefined;
+}
+
+export function startRollback(ctx: HandlerContext, group: GroupRecord, refresh: RefreshRecord, reason: string): void {
+  refresh.status = 'RollbackInProgress';
+  refresh.statusReason = reason;
+  refresh.target = refresh.original;
+  refresh.batch = undefined;
+  refresh.waitUntil = undefined;
+  refresh.rollback = { reason, startedAt: ctx.now, toUpdate: 0, done: 0 };
+  refresh.rollback.toUpdate = toReplace(ctx, group, refresh).length;
+  // Replacements that failed before the rollback do not count against it.
+  refresh.failedReplacements = membersOf(ctx, group).filter((i) => i.autoScaling!.refreshId === refresh.id && i.autoScaling!.unhealthyAt !== undefined).length;
+}
+
+/** A failure: rolled back when the refresh asked for it (true: it goes on), else Failed (RollbackFailed during a rollback). */
+function failRefresh(ctx: HandlerContext, group: GroupRecord, refresh: RefreshRecord, reason: string): boolean {
+  if (!refresh.rollback && refresh.preferences.autoRollback && refresh.desired) {
+    startRollback(ctx, group, refresh, reason);
+    return true;
+  }
+  finish(ctx, refresh, refresh.rollback ? 'RollbackFailed' : 'Failed', reason);
+  return false;
+}
+
+/** The next moment a CloudWatch period becomes visible, when the refresh's alarms may change. */
+function nextAlarmLook(ctx: HandlerContext): number {
+  const minute = 60_000;
+  return (Math.floor((ctx.now - ctx.timings.metricDelayMs) / minute) + 1) * minute + ctx.timings.metricDelayMs;
+}
+
+function batchSize(group: GroupRecord, refresh: RefreshRecord, remaining: number): { size: number; surge: boolean } {
+  const desired = Math.max(group.desired, 1);
+  const { minHealthy, maxHealthy } = refresh.preferences;
+  const keep = Math.ceil((desired * minHealthy) / 100);
+  if (maxHealthy === undefined) return { size: Math.min(remaining, Math.max(1, desired - keep)), surge: false };
+  const room = Math.floor((desired * maxHealthy) / 100) - desired;
+  // With an explicit maximum, AWS launches before terminating when the bounds allow no other way.
+  if (room > 0) return { size: Math.min(remaining, room + Math.max(0, desired - keep)), surge: true };
+  if (desired - keep > 0) return { size: Math.min(remaining, desired - keep), surge: false };
+  return { size: 1, surge: true };
+}
+
+export function stepRefresh(ctx: HandlerContext, group: GroupRecord): RefreshStep {
+  const refresh = activeRefresh(group);
+  if (!refresh) return { surge: 0 };
+  const now = ctx.now;
+  const step = (wakeAt?: number): RefreshStep => {
+    const batch = refresh.batch;
+    const launching = ACTIVE_REFRESH.includes(refresh.status);
+    return {
+      surge: batch && launching ? batch.surge : 0,
+      config: launching ? refresh.target : undefined,
+      refreshId: refresh.id,
+      wakeAt,
+      onLaunch: (instance) => refresh.batch?.launched.push(instance.instanceId),
+    };
+  };
+
+  if (refresh.status === 'Pending') {
+    const startsAt = refresh.startedAt + ctx.timings.refreshStartMs;
+    if (now < startsAt) return step(startsAt);
+    refresh.status = 'InProgress';
+    refresh.toUpdate = toReplace(ctx, group, refresh).length;
+  }
+
+  const wakes: number[] = [];
+  const alarms = refresh.preferences.alarms;
+  if ((refresh.status === 'InProgress' || refresh.status === 'Baking') && alarms.length) {
+    const firing = alarms.find((name) => alarmStateAt(ctx, name, now) === 'ALARM');
+    if (firing) {
+      if (!failRefresh(ctx, group, refresh, `The instance refresh was stopped because alarm ${firing} is in ALARM state.`)) return { surge: 0 };
+    } else {
+      wakes.push(nextAlarmLook(ctx));
+    }
+  }
+
+  const failed = membersOf(ctx, group).filter((i) => i.autoScaling!.refreshId === refresh.id && i.autoScaling!.unhealthyAt !== undefined);
+  if (refresh.batch && failed.length - refresh.failedReplacements >= FAILED_REPLACEMENTS_LIMIT) {
+    refresh.failedReplacements = failed.length;
+    if (!failRefresh(ctx, group, refresh, `${FAILED_REPLACEMENTS_LIMIT} replacement instances failed their health checks.`)) return { surge: 0 };
+  }
+
+  const warmupMs = secondsMs(ctx, refresh.preferences.warmupSeconds);
+  const batch = refresh.batch;
+  if (batch) {
+    const launched = activeMembers(ctx, group).filter((i) => batch.launched.includes(i.instanceId));
+    const ready = launched.filter((i) => readyAt(ctx, group, i, warmupMs) <= now);
+    if (ready.length < batch.retire) {
+      for (const instance of launched) {
+        const at = readyAt(ctx, group, instance, warmupMs);
+        if (at > now && at < Infinity) wakes.push(at);
+      }
+      return step(wakes.length ? Math.min(...wakes) : undefined);
+    }
+    // The batch is in: with a surge, the old instances it stood in for go now.
+    if (batch.surge) {
+      const old = toReplace(ctx, group, refresh)
+        .filter((i) => !batch.launched.includes(i.instanceId))
+        .sort((a, b) => a.launchedAt - b.launchedAt);
+      for (const instance of old.slice(0, batch.surge)) retire(ctx, group, instance, `an instance was taken out of service in response to an instance refresh.`);
+    }
+    const before = progress(refresh);
+    if (refresh.rollback) refresh.rollback.done += batch.retire;
+    else refresh.done += batch.retire;
+    refresh.batch = undefined;
+    const after = progress(refresh);
+    const checkpoint = refresh.rollback ? undefined : refresh.preferences.checkpoints.find((p) => before < p && p <= after && p < 100);
+    if (checkpoint !== undefined) {
+      refresh.waitUntil = now + secondsMs(ctx, refresh.preferences.checkpointDelaySeconds);
+      refresh.statusReason = `Waiting for a checkpoint: ${checkpoint}% of the instances were replaced.`;
+    }
+  }
+
+  if (refresh.waitUntil !== undefined) {
+    if (now < refresh.waitUntil) return step(Math.min(refresh.waitUntil, ...wakes));
+    refresh.waitUntil = undefined;
+    refresh.statusReason = undefined;
+    if (refresh.status === 'Baking') {
+      finish(ctx, refresh, 'Successful');
+      if (refresh.desired) group.launchTemplate = { ...refresh.desired };
+      return { surge: 0 };
+    }
+  }
+  if (refresh.status === 'Cancelling') {
+    finish(ctx, refresh, 'Cancelled', 'Cancelled due to user request.');
+    return { surge: 0 };
+  }
+
+  const remaining = toReplace(ctx, group, refresh).sort((a, b) => a.launchedAt - b.launchedAt);
+  if (remaining.length === 0) {
+    if (refresh.rollback) {
+      finish(ctx, refresh, 'RollbackSuccessful', refresh.rollback.reason);
+      return { surge: 0 };
+    }
+    if (refresh.preferences.bakeSeconds > 0) {
+      refresh.status = 'Baking';
+      refresh.waitUntil = now + secondsMs(ctx, refresh.preferences.bakeSeconds);
+      return step(Math.min(refresh.waitUntil, ...wakes));
+    }
+    finish(ctx, refresh, 'Successful');
+    if (refresh.desired) group.launchTemplate = { ...refresh.desired };
+    return { surge: 0 };
+  }
+
+  const { size, surge } = batchSize(group, refresh, remaining.length);
+  refresh.batch = { launched: [], surge: surge ? size : 0, retire: size, startedAt: now };
+  if (!surge) {
+    for (const instance of remaining.slice(0, size)) retire(ctx, group, instance, `an instance was taken out of service in response to an instance refresh.`);
+  }
+  group.capacityChangedAt = now;
+  return step(Math.min(now + ctx.timings.scalingDelayMs, ...wakes));
+}
+
+/** Percentage of the instances replaced, of this phase (forward or rollback). */
+export function progress(refresh: RefreshRecord): number {
+  const { toUpdate, done } = refresh.rollback ?? refresh;
+  return toUpdate === 0 ? 100 : Math.min(100, Math.floor((done * 100) / toUpdate));
+}

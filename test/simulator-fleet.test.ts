@@ -1,0 +1,410 @@
+import {
+  AlreadyExistsFault,
+  AutoScalingServiceException,
+  CreateAutoScalingGroupCommand,
+  CreateOrUpdateTagsCommand,
+  DeleteAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+  DescribeScalingActivitiesCommand,
+  ResourceInUseFault,
+  ScalingActivityInProgressFault,
+  SetDesiredCapacityCommand,
+  UpdateAutoScalingGroupCommand,
+  type AutoScalingGroup,
+  type CreateAutoScalingGroupCommandInput,
+} from '@aws-sdk/client-auto-scaling';
+import {
+  CreateImageCommand,
+  CreateLaunchTemplateCommand,
+  CreateLaunchTemplateVersionCommand,
+  DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  EC2ServiceException,
+  ModifyLaunchTemplateCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import {
+  CreateTargetGroupCommand,
+  DeleteTargetGroupCommand,
+  DescribeListenersCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  ListenerNotFoundException,
+  ModifyListenerCommand,
+  ResourceInUseException,
+  TargetGroupNotFoundException,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../src/clock.js';
+import { AwsSimulator, realisticTimings as t, type Fault, type SeededFleet } from '../src/aws/simulator/index.js';
+
+const region = 'us-east-1';
+const AL2023 = '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64';
+
+function setup(options: { dataFile?: string; clock?: VirtualClock } = {}) {
+  const clock = options.clock ?? new VirtualClock();
+  const sim = new AwsSimulator({ clock, dataFile: options.dataFile });
+  const fleet = sim.seedFleet({ region, app: 'demo' });
+  const aws = sim.clients();
+  return {
+    clock,
+    sim,
+    fleet,
+    ec2: aws.ec2(region),
+    ssm: aws.ssm(region),
+    asg: aws.autoScaling(region),
+    elb: aws.elbv2(region),
+    cw: aws.cloudWatch(region),
+  };
+}
+type Env = ReturnType<typeof setup>;
+
+async function failure<E = Error & { name: string }>(promise: Promise<unknown>): Promise<E> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as E;
+  }
+  throw new Error('expected the call to fail');
+}
+
+async function group(env: Env, name = env.fleet.groupName): Promise<AutoScalingGroup | undefined> {
+  const { AutoScalingGroups } = await env.asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
+  return AutoScalingGroups?.[0];
+}
+
+async function lifecycle(env: Env, name?: string): Promise<string[]> {
+  return ((await group(env, name))?.Instances ?? []).map((i) => `${i.LifecycleState}/${i.HealthStatus}/v${i.LaunchTemplate?.Version}`).sort();
+}
+
+async function health(env: Env, targetGroupArn = env.fleet.targetGroupArn): Promise<string[]> {
+  const { TargetHealthDescriptions } = await env.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }));
+  return (TargetHealthDescriptions ?? []).map((d) => [d.TargetHealth?.State, d.TargetHealth?.Reason].filter(Boolean).join(':')).sort();
+}
+
+/** Moves virtual time on in steps until `done` holds; returns how long that took. */
+async function until(env: Env, done: () => Promise<boolean>, stepMs = 5_000, limitMs = 3 * 3_600_000): Promise<number> {
+  let waited = 0;
+  while (!(await done())) {
+    if (waited >= limitMs) throw new Error(`still not done after ${limitMs} ms of virtual time`);
+    env.clock.advance(stepMs);
+    waited += stepMs;
+  }
+  return waited;
+}
+
+/** Bakes an image the way Bakery does (builder, CreateImage), with any faults then in force. */
+async function bake(env: Env, name: string, fault?: Fault): Promise<string> {
+  if (fault) env.sim.inject(fault);
+  const { Parameter } = await env.ssm.send(new GetParameterCommand({ Name: AL2023 }));
+  const { Instances } = await env.ec2.send(
+    new RunInstancesCommand({
+      ImageId: Parameter!.Value!,
+      MinCount: 1,
+      MaxCount: 1,
+      InstanceType: 't3.small',
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'bakery:app', Value: 'demo' }] }],
+    }),
+  );
+  env.clock.advance(t.bootMs);
+  const { ImageId } = await env.ec2.send(new CreateImageCommand({ InstanceId: Instances![0]!.InstanceId!, Name: name }));
+  await env.ec2.send(new TerminateInstancesCommand({ InstanceIds: [Instances![0]!.InstanceId!] }));
+  env.sim.clearFaults();
+  env.clock.advance(t.imageMs);
+  return ImageId!;
+}
+
+/** A new version of the app's launch template on `imageId`; its number. */
+async function templateVersion(env: Env, imageId: string): Promise<string> {
+  const { LaunchTemplateVersion } = await env.ec2.send(
+    new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: env.fleet.launchTemplateId, SourceVersion: '1', LaunchTemplateData: { ImageId: imageId } }),
+  );
+  return String(LaunchTemplateVersion!.VersionNumber);
+}
+
+function groupInput(fleet: SeededFleet, extra: Partial<CreateAutoScalingGroupCommandInput> = {}): CreateAutoScalingGroupCommandInput {
+  return {
+    AutoScalingGroupName: 'demo-canary',
+    LaunchTemplate: { LaunchTemplateId: fleet.launchTemplateId, Version: '1' },
+    MinSize: 0,
+    MaxSize: 4,
+    DesiredCapacity: 1,
+    VPCZoneIdentifier: fleet.subnetIds.join(','),
+    HealthCheckType: 'ELB',
+    HealthCheckGracePeriod: 60,
+    ...extra,
+  };
+}
+
+describe('the simulated fleet', () => {
+  describe('the seeded demo fleet', () => {
+    it('is InService, healthy and behind its load balancer at once', async () => {
+      const env = setup();
+      const { fleet } = env;
+      expect(fleet).toMatchObject({ groupName: 'demo-live', targetGroupName: 'demo-live', launchTemplateName: 'demo', loadBalancerName: 'demo', alarmName: 'demo-5xx-high', imageName: 'demo-v0' });
+      expect(fleet.subnetIds).toContain('subnet-0a1b2c3d4e5f60718');
+      expect(fleet.targetGroupArn).toMatch(/^arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup\/demo-live\/[0-9a-f]{16}$/);
+      expect(fleet.loadBalancerArn).toMatch(/^arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer\/app\/demo\/[0-9a-f]{16}$/);
+      expect(fleet.listenerArn).toMatch(/^arn:aws:elasticloadbalancing:us-east-1:123456789012:listener\/app\/demo\/[0-9a-f]{16}\/[0-9a-f]{16}$/);
+      expect(fleet.dimensions.targetGroup).toMatch(/^targetgroup\/demo-live\/[0-9a-f]{16}$/);
+
+      const live = await group(env);
+      expect(live).toMatchObject({ MinSize: 2, MaxSize: 6, DesiredCapacity: 3, HealthCheckType: 'ELB', HealthCheckGracePeriod: 60, TargetGroupARNs: [fleet.targetGroupArn] });
+      expect(live!.Tags).toEqual([{ ResourceId: 'demo-live', ResourceType: 'auto-scaling-group', Key: 'app', Value: 'demo', PropagateAtLaunch: true }]);
+      expect(await lifecycle(env)).toEqual(['InService/Healthy/v1', 'InService/Healthy/v1', 'InService/Healthy/v1']);
+      expect(await health(env)).toEqual(['healthy', 'healthy', 'healthy']);
+
+      // Its instances are real simulated EC2 instances, tagged by the group, on the seeded image.
+      const { Reservations } = await env.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:aws:autoscaling:groupName', Values: ['demo-live'] }] }));
+      const instances = Reservations!.flatMap((r) => r.Instances!);
+      expect(instances).toHaveLength(3);
+      expect(new Set(instances.map((i) => i.ImageId))).toEqual(new Set([fleet.imageId]));
+      expect(instances[0]!.Tags).toEqual(expect.arrayContaining([{ Key: 'app', Value: 'demo' }, { Key: 'Name', Value: 'demo' }]));
+    });
+
+    it('is seeded once: a restarted simulator on the same data file finds the same fleet, with time moved on', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'bakery-fleet-'));
+      try {
+        const dataFile = join(dir, 'aws.json');
+        const clock = new VirtualClock();
+        const first = setup({ dataFile, clock });
+        await first.asg.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: 'demo-live', DesiredCapacity: 4 }));
+        expect(await lifecycle(first)).toHaveLength(3);
+
+        clock.advance(5 * 60_000);
+        const second = setup({ dataFile, clock });
+        expect(second.fleet).toEqual(first.fleet);
+        expect(await lifecycle(second)).toEqual(['InService/Healthy/v1', 'InService/Healthy/v1', 'InService/Healthy/v1', 'InService/Healthy/v1']);
+        expect(await health(second)).toEqual(['healthy', 'healthy', 'healthy', 'healthy']);
+        const { LaunchTemplates } = await second.ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: ['demo'] }));
+        expect(LaunchTemplates).toHaveLength(1);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('launch templates', () => {
+    it('numbers versions upward, resolves $Latest and $Default, and inherits from a source version', async () => {
+      const env = setup();
+      const imageId = await bake(env, 'demo-v1');
+      const { LaunchTemplateVersion } = await env.ec2.send(
+        new CreateLaunchTemplateVersionCommand({ LaunchTemplateName: 'demo', SourceVersion: '$Latest', VersionDescription: 'demo v1', LaunchTemplateData: { ImageId: imageId } }),
+      );
+      expect(LaunchTemplateVersion).toMatchObject({ VersionNumber: 2, DefaultVersion: false, LaunchTemplateData: { ImageId: imageId, InstanceType: 't3.small' } });
+
+      const versions = async (...wanted: string[]) =>
+        (await env.ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: env.fleet.launchTemplateId, Versions: wanted }))).LaunchTemplateVersions!.map(
+          (v) => v.VersionNumber,
+        );
+      expect(await versions('$Latest', '$Default', '1')).toEqual([2, 1, 1]);
+      await env.ec2.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: env.fleet.launchTemplateId, DefaultVersion: '2' }));
+      expect(await versions('$Default')).toEqual([2]);
+      const { LaunchTemplates } = await env.ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [env.fleet.launchTemplateId] }));
+      expect(LaunchTemplates![0]).toMatchObject({ LaunchTemplateName: 'demo', DefaultVersionNumber: 2, LatestVersionNumber: 2 });
+
+      const missing = await failure<EC2ServiceException>(env.ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateName: 'demo', Versions: ['9'] })));
+      expect(missing.name).toBe('InvalidLaunchTemplateId.VersionNotFound');
+    });
+
+    it('treats a repeated client token as the same request', async () => {
+      const env = setup();
+      const input = { LaunchTemplateName: 'other', ClientToken: 'op-1-template', LaunchTemplateData: { ImageId: env.fleet.imageId } };
+      const first = await env.ec2.send(new CreateLaunchTemplateCommand(input));
+      const again = await env.ec2.send(new CreateLaunchTemplateCommand(input));
+      expect(again.LaunchTemplate!.LaunchTemplateId).toBe(first.LaunchTemplate!.LaunchTemplateId);
+      expect(first.LaunchTemplate!.LaunchTemplateId).toMatch(/^lt-0[0-9a-f]{16}$/);
+
+      const version = { LaunchTemplateName: 'other', ClientToken: 'op-1-version', LaunchTemplateData: { ImageId: env.fleet.imageId } };
+      await env.ec2.send(new CreateLaunchTemplateVersionCommand(version));
+      const repeated = await env.ec2.send(new CreateLaunchTemplateVersionCommand(version));
+      expect(repeated.LaunchTemplateVersion!.VersionNumber).toBe(2);
+      expect((await failure(env.ec2.send(new CreateLaunchTemplateCommand({ ...input, ClientToken: 'op-2' })))).name).toBe('InvalidLaunchTemplateName.AlreadyExistsException');
+    });
+
+    it("names an unknown template by EC2's own codes", async () => {
+      const env = setup();
+      const byId = await failure<EC2ServiceException>(env.ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: ['lt-0123456789abcdef0'] })));
+      expect(byId).toBeInstanceOf(EC2ServiceException);
+      expect(byId.name).toBe('InvalidLaunchTemplateId.NotFound');
+      const byName = await failure(env.ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateName: 'nope', LaunchTemplateData: { ImageId: env.fleet.imageId } })));
+      expect(byName.name).toBe('InvalidLaunchTemplateName.NotFoundException');
+      expect(byName.message).toBe('The specified launch template, with template name nope, does not exist.');
+    });
+  });
+
+  describe('Auto Scaling groups', () => {
+    it('scales out a scaling delay after the change: Pending, then InService, then healthy in its target group', async () => {
+      const env = setup();
+      await env.asg.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: 'demo-live', DesiredCapacity: 5 }));
+      // Like AWS, the group has not acted yet when the call returns.
+      expect(await lifecycle(env)).toHaveLength(3);
+      env.clock.advance(t.scalingDelayMs);
+      expect((await lifecycle(env)).filter((s) => s.startsWith('Pending'))).toHaveLength(2);
+      env.clock.advance(t.bootMs + t.inServiceMs);
+      expect(await lifecycle(env)).toEqual(Array(5).fill('InService/Healthy/v1'));
+      expect(await health(env)).toEqual(['healthy', 'healthy', 'healthy', 'initial:Elb.InitialHealthChecking', 'initial:Elb.InitialHealthChecking']);
+      env.clock.advance(10 * 2 * 1_000);
+      expect(await health(env)).toEqual(Array(5).fill('healthy'));
+
+      const { Activities } = await env.asg.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: 'demo-live' }));
+      expect(Activities![0]!.Description).toMatch(/^Launching a new EC2 instance: i-0[0-9a-f]{16}$/);
+      expect(Activities![0]!.Cause).toContain('increasing the capacity from 3 to 5');
+    });
+
+    it('scales in newest first; the removed targets drain', async () => {
+      const env = setup();
+      await env.asg.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: 'demo-live', DesiredCapacity: 4 }));
+      env.clock.advance(t.scalingDelayMs);
+      const newest = (await group(env))!.Instances!.find((i) => i.LifecycleState === 'Pending')!.InstanceId;
+      await until(env, async () => (await health(env)).every((s) => s === 'healthy') && (await health(env)).length === 4);
+      await env.asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-live', DesiredCapacity: 3 }));
+      env.clock.advance(t.scalingDelayMs);
+      const leaving = (await group(env))!.Instances!.find((i) => i.LifecycleState === 'Terminating');
+      expect(leaving?.InstanceId).toBe(newest);
+      expect(await health(env)).toEqual(['draining:Target.DeregistrationInProgress', 'healthy', 'healthy', 'healthy']);
+      env.clock.advance(t.drainMs);
+      expect(await health(env)).toEqual(['healthy', 'healthy', 'healthy']);
+      expect(await lifecycle(env)).toEqual(Array(3).fill('InService/Healthy/v1'));
+    });
+
+    it('replaces an instance terminated behind its back', async () => {
+      const env = setup();
+      const victim = (await group(env))!.Instances![0]!.InstanceId!;
+      await env.ec2.send(new TerminateInstancesCommand({ InstanceIds: [victim] }));
+      env.clock.advance(t.scalingDelayMs);
+      const instances = (await group(env))!.Instances!;
+      expect(instances.find((i) => i.InstanceId === victim)).toMatchObject({ LifecycleState: 'Terminating', HealthStatus: 'Unhealthy' });
+      expect(instances.filter((i) => i.LifecycleState === 'Pending')).toHaveLength(1);
+    });
+
+    it('finds the instances of an unhealthy release Unhealthy after the grace period, and replaces them', async () => {
+      const env = setup();
+      const imageId = await bake(env, 'demo-v1', { kind: 'unhealthy-release', app: 'demo' });
+      const version = await templateVersion(env, imageId);
+      const { TargetGroups } = await env.elb.send(new DescribeTargetGroupsCommand({ Names: ['demo-live'] }));
+      await env.asg.send(
+        new CreateAutoScalingGroupCommand(groupInput(env.fleet, { LaunchTemplate: { LaunchTemplateName: 'demo', Version: version }, TargetGroupARNs: [TargetGroups![0]!.TargetGroupArn!] })),
+      );
+      await until(env, async () => (await health(env)).includes('unhealthy:Target.FailedHealthChecks'));
+      expect(await lifecycle(env, 'demo-canary')).toEqual([`InService/Healthy/v${version}`]);
+      await until(env, async () => (await lifecycle(env, 'demo-canary')).some((s) => s.startsWith('Terminating/Unhealthy')));
+      env.clock.advance(t.scalingDelayMs);
+      expect(await lifecycle(env, 'demo-canary')).toEqual([`Pending/Healthy/v${version}`, `Terminating/Unhealthy/v${version}`]);
+    });
+
+    it('refuses to delete a group with instances, and with ForceDelete shows it deleting until they are gone', async () => {
+      const env = setup();
+      await env.asg.send(new CreateAutoScalingGroupCommand(groupInput(env.fleet)));
+      env.clock.advance(t.scalingDelayMs);
+      const busy = await failure(env.asg.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-canary' })));
+      expect(busy).toBeInstanceOf(ScalingActivityInProgressFault);
+      env.clock.advance(t.bootMs + t.inServiceMs);
+      const inUse = await failure(env.asg.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-canary' })));
+      expect(inUse).toBeInstanceOf(ResourceInUseFault);
+      expect(inUse.message).toBe('You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.');
+
+      await env.asg.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-canary', ForceDelete: true }));
+      expect(await group(env, 'demo-canary')).toMatchObject({ Status: 'Delete in progress', DesiredCapacity: 0 });
+      expect(await lifecycle(env, 'demo-canary')).toEqual(['Terminating/Healthy/v1']);
+      env.clock.advance(t.terminateMs);
+      expect(await group(env, 'demo-canary')).toBeUndefined();
+    });
+
+    it('finds groups by tag, and propagates tags to the instances it launches', async () => {
+      const env = setup();
+      await env.asg.send(new CreateAutoScalingGroupCommand(groupInput(env.fleet, { Tags: [{ Key: 'bakery:release', Value: 'v2', PropagateAtLaunch: true }, { Key: 'team', Value: 'web' }] })));
+      await env.asg.send(new CreateOrUpdateTagsCommand({ Tags: [{ ResourceId: 'demo-canary', ResourceType: 'auto-scaling-group', Key: 'app', Value: 'demo', PropagateAtLaunch: true }] }));
+      const byTag = await env.asg.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag:app', Values: ['demo'] }] }));
+      expect(byTag.AutoScalingGroups!.map((g) => g.AutoScalingGroupName).sort()).toEqual(['demo-canary', 'demo-live']);
+      const byKey = await env.asg.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag-key', Values: ['bakery:release'] }] }));
+      expect(byKey.AutoScalingGroups!.map((g) => g.AutoScalingGroupName)).toEqual(['demo-canary']);
+      env.clock.advance(t.scalingDelayMs);
+      const { Reservations } = await env.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:aws:autoscaling:groupName', Values: ['demo-canary'] }] }));
+      const tags = Reservations![0]!.Instances![0]!.Tags!;
+      expect(tags).toEqual(expect.arrayContaining([{ Key: 'bakery:release', Value: 'v2' }, { Key: 'app', Value: 'demo' }]));
+      expect(tags.some((tag) => tag.Key === 'team')).toBe(false);
+    });
+
+    it("answers mistakes with Auto Scaling's own exceptions", async () => {
+      const env = setup();
+      const exists = await failure(env.asg.send(new CreateAutoScalingGroupCommand(groupInput(env.fleet, { AutoScalingGroupName: 'demo-live' }))));
+      expect(exists).toBeInstanceOf(AlreadyExistsFault);
+      expect(exists).toMatchObject({ name: 'AlreadyExistsFault', Code: 'AlreadyExists', $metadata: { httpStatusCode: 400 } });
+
+      const tooMany = await failure<AutoScalingServiceException>(env.asg.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: 'demo-live', DesiredCapacity: 7 })));
+      expect(tooMany).toBeInstanceOf(AutoScalingServiceException);
+      expect(tooMany.name).toBe('ValidationError');
+      expect(tooMany.message).toBe('New SetDesiredCapacity value 7 is above max value 6 for the AutoScalingGroup.');
+      const unknownTemplate = await failure(env.asg.send(new CreateAutoScalingGroupCommand(groupInput(env.fleet, { LaunchTemplate: { LaunchTemplateName: 'nope' } }))));
+      expect(unknownTemplate.name).toBe('ValidationError');
+      const missing = await failure(env.asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'nope', MinSize: 1 })));
+      expect(missing.name).toBe('ValidationError');
+      // A failed call changed nothing.
+      expect((await group(env))!.DesiredCapacity).toBe(3);
+    });
+  });
+
+  describe('target groups and listeners', () => {
+    it('creates a target group as given; its targets are unused until a listener forwards to it', async () => {
+      const env = setup();
+      const { TargetGroups } = await env.elb.send(
+        new CreateTargetGroupCommand({ Name: 'demo-canary', Protocol: 'HTTP', Port: 8080, VpcId: env.fleet.vpcId, HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: 15, HealthyThresholdCount: 3 }),
+      );
+      const canary = TargetGroups![0]!;
+      expect(canary).toMatchObject({ TargetGroupName: 'demo-canary', Port: 8080, HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: 15, HealthyThresholdCount: 3, UnhealthyThresholdCount: 2, LoadBalancerArns: [] });
+      expect(canary.TargetGroupArn).toMatch(/:targetgroup\/demo-canary\/[0-9a-f]{16}$/);
+      await env.asg.send(new CreateAutoScalingGroupCommand(groupInput(env.fleet, { TargetGroupARNs: [canary.TargetGroupArn!] })));
+      env.clock.advance(t.scalingDelayMs + t.bootMs + t.inServiceMs);
+      expect(await health(env, canary.TargetGroupArn)).toEqual(['unused:Target.NotInUse']);
+
+      await env.elb.send(
+        new ModifyListenerCommand({
+          ListenerArn: env.fleet.listenerArn,
+          DefaultActions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: env.fleet.targetGroupArn, Weight: 90 }, { TargetGroupArn: canary.TargetGroupArn, Weight: 10 }] } }],
+        }),
+      );
+      expect(await health(env, canary.TargetGroupArn)).toEqual(['initial:Elb.InitialHealthChecking']);
+      env.clock.advance(15 * 3 * 1_000);
+      expect(await health(env, canary.TargetGroupArn)).toEqual(['healthy']);
+      const { Listeners } = await env.elb.send(new DescribeListenersCommand({ LoadBalancerArn: env.fleet.loadBalancerArn }));
+      expect(Listeners![0]!.DefaultActions![0]!.ForwardConfig!.TargetGroups).toEqual([
+        { TargetGroupArn: env.fleet.targetGroupArn, Weight: 90 },
+        { TargetGroupArn: canary.TargetGroupArn, Weight: 10 },
+      ]);
+      const described = await env.elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [canary.TargetGroupArn!] }));
+      expect(described.TargetGroups![0]!.LoadBalancerArns).toEqual([env.fleet.loadBalancerArn]);
+
+      // In use by the listener it cannot go; once the listener forwards elsewhere it can.
+      const inUse = await failure(env.elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: canary.TargetGroupArn })));
+      expect(inUse).toBeInstanceOf(ResourceInUseException);
+      await env.elb.send(new ModifyListenerCommand({ ListenerArn: env.fleet.listenerArn, DefaultActions: [{ Type: 'forward', TargetGroupArn: env.fleet.targetGroupArn }] }));
+      await env.elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: canary.TargetGroupArn }));
+      expect(await failure(env.elb.send(new DescribeTargetGroupsCommand({ Names: ['demo-canary'] })))).toBeInstanceOf(TargetGroupNotFoundException);
+    });
+
+    it("refuses weights outside 0-999 and unknown ARNs with ELB's own exceptions", async () => {
+      const env = setup();
+      const heavy = await failure(
+        env.elb.send(new ModifyListenerCommand({ ListenerArn: env.fleet.listenerArn, DefaultActions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: env.fleet.targetGroupArn, Weight: 1000 }] } }] })),
+      );
+      expect(heavy.name).toBe('ValidationError');
+      const unknownGroup = env.fleet.targetGroupArn.replace(/[0-9a-f]{16}$/, '0123456789abcdef');
+      expect(
+        await failure(env.elb.send(new ModifyListenerCommand({ ListenerArn: env.fleet.listenerArn, DefaultActions: [{ Type: 'forward', TargetGroupArn: unknownGroup }] }))),
+      ).toBeInstanceOf(TargetGroupNotFoundException);
+      const unknownListener = await failure(env.elb.send(new DescribeListenersCommand({ ListenerArns: [env.fleet.listenerArn + '0'] })));
+      expect(unknownListener).toBeInstanceOf(ListenerNotFoundException);
+      expect(unknownListener.message).toBe('One or more listeners not found');
+      // Nothing changed.
+      const { Listeners } = await env.elb.send(new DescribeListenersCommand({ ListenerArns: [env.fleet.listenerArn] }));
+      expect(Listeners![0]!.DefaultActions![0]!.TargetGroupArn).toBe(env.fleet.targetGroupArn);
+    });
+  });
+});
