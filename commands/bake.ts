@@ -3,10 +3,10 @@ import { amiLink } from '../src/aws/console-links.js';
 import { cancelAction } from '../src/pipelines/bake/messages.js';
 import type { BakeParams } from '../src/pipelines/bake/state.js';
 import type { ChatMessage, SlashCommand } from '../src/chat/surface.js';
-import type { AppLock } from '../src/store/items.js';
 import { amiId, appName, commitSha, ssmParameterName, version } from '../src/config/names.js';
 import { newOperationId, type Core } from '../src/core.js';
 import { formatTime } from '../src/operations/format.js';
+import { busy } from './busy.js';
 import type { Command } from './command.js';
 import { firstIssue, splitWords, usageError, type Parsed } from './grammar.js';
 
@@ -46,14 +46,6 @@ export function parseBake(text: string): Parsed<BakeRequest | 'help'> {
   const input = { app: positional[0], version: positional[1], base: flags.base, commit: flags.commit, force: flags.force === true };
   const parsed = bakeRequest.safeParse(input);
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: firstIssue(parsed.error, input) };
-}
-
-function busy(lock: AppLock, now: number): ChatMessage {
-  return {
-    text: `busy: ${lock.kind === 'bake' ? 'baking' : lock.kind} ${lock.app} ${lock.version} since ${formatTime(lock.since, now)}, asked by ${lock.requestedBy}`,
-    lines: ['Wait for it to finish, or press its *Cancel* button.'],
-    tone: 'failed',
-  };
 }
 
 const cancelValue = z.string().regex(/^op-[a-z0-9]+-[0-9a-f]{8}$/);

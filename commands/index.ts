@@ -3,9 +3,13 @@ import type { Core } from '../src/core.js';
 import { CorruptItemError } from '../src/store/store.js';
 import { bake } from './bake.js';
 import { bakeryCommand } from './bakery.js';
+import { canary } from './canary.js';
 import type { Command } from './command.js';
+import { promote } from './promote.js';
+import { releases } from './releases.js';
+import { rollback } from './rollback.js';
 
-export const commands: Command[] = [bake, bakeryCommand(() => commands)];
+export const commands: Command[] = [bake, canary, promote, rollback, releases, bakeryCommand(() => commands)];
 
 /** What a person is told when a command fails on Bakery's side: the item at fault when the table holds a bad one. */
 function failure(error: unknown): ChatMessage {

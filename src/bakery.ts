@@ -2,6 +2,8 @@ import { commandHandlers, commands } from '../commands/index.js';
 import { meterAwsCalls } from './aws/call-meter.js';
 import type { AwsClients } from './aws/clients.js';
 import { bakePipeline } from './pipelines/bake/pipeline.js';
+import { canaryPipeline } from './pipelines/canary/pipeline.js';
+import { rollbackPipeline } from './pipelines/rollback/pipeline.js';
 import type { ChatHandlers, ChatSurface } from './chat/surface.js';
 import type { Clock } from './clock.js';
 import type { Core } from './core.js';
@@ -31,6 +33,7 @@ export interface Bakery {
 /** Puts the core together; the same whether it talks to Slack or the terminal, AWS or the simulator. */
 export function createBakery(options: BakeryOptions): Bakery {
   const { store, aws, surface, clock, log, owner, leaseMs, pollIntervalMs, onEvent } = options;
+  const metered = meterAwsCalls(aws);
   const runner = new OperationRunner({
     store,
     surface,
@@ -39,9 +42,13 @@ export function createBakery(options: BakeryOptions): Bakery {
     owner,
     leaseMs,
     onEvent,
-    pipelines: { bake: bakePipeline({ aws: meterAwsCalls(aws), store, clock, pollIntervalMs }) },
+    pipelines: {
+      bake: bakePipeline({ aws: metered, store, clock, pollIntervalMs }),
+      canary: canaryPipeline({ aws: metered, store, clock, pollIntervalMs }),
+      rollback: rollbackPipeline({ aws: metered, store, clock, pollIntervalMs }),
+    },
   });
-  const core: Core = { store, runner, clock, log };
+  const core: Core = { store, runner, chat: surface, clock, log };
   return { core, runner, handlers: commandHandlers(core) };
 }
 

@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
+import type { ChatSurface } from './chat/surface.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './log.js';
 import type { OperationRunner } from './operations/runner.js';
 import type { Store } from './store/store.js';
 
-/** What commands may use of Bakery's core: the store, the operation runner, the clock, the logger. */
+/** What commands may use of Bakery's core: the store, the operation runner, the chat, the clock, the logger. */
 export interface Core {
   store: Store;
   runner: OperationRunner;
+  /** For what a person asks to share in the channel (`/releases --share`); progress goes through the runner. */
+  chat: ChatSurface;
   clock: Clock;
   log: Logger;
 }

@@ -95,6 +95,7 @@ function release(version: string, bakedAt: number): Release {
     bakedBy: 'U123',
     bakedAt,
     operationId: `op-${version}`,
+    history: [],
   };
 }
 

@@ -41,6 +41,7 @@ export interface ButtonElement {
   text: TextObject;
   value: string;
   style?: 'primary' | 'danger';
+  confirm?: { title: TextObject; text: TextObject; confirm: TextObject; deny: TextObject; style?: 'primary' | 'danger' };
 }
 export interface Attachment {
   color: string;
@@ -78,6 +79,17 @@ function renderButton(button: Button): ButtonElement {
     // A truncated value would be parsed wrongly by its command; the command must keep values short.
     value: button.value.slice(0, limits.buttonValue),
     ...(button.style ? { style: button.style } : {}),
+    ...(button.confirm
+      ? {
+          confirm: {
+            title: { type: 'plain_text', text: truncatePlain(button.confirm.title, 100) },
+            text: { type: 'plain_text', text: truncatePlain(button.confirm.text, 300) },
+            confirm: { type: 'plain_text', text: truncatePlain(button.confirm.confirm, 30) },
+            deny: { type: 'plain_text', text: truncatePlain(button.confirm.deny, 30) },
+            ...(button.style ? { style: button.style } : {}),
+          },
+        }
+      : {}),
   };
 }
 

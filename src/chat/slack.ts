@@ -159,7 +159,7 @@ function webApiSurface(app: InstanceType<typeof App>): ChatSurface {
       return { channel: result.channel ?? channel, ts: requireTs(result.ts) };
     },
     async reply(thread, message) {
-      const result = await app.client.chat.postMessage({ channel: thread.channel, thread_ts: thread.ts, ...renderMessage(message) });
+      const result = await app.client.chat.postMessage({ channel: thread.channel, thread_ts: thread.ts, reply_broadcast: message.broadcast === true, ...renderMessage(message) });
       return { channel: result.channel ?? thread.channel, ts: requireTs(result.ts) };
     },
     async update(ref: MessageRef, message) {

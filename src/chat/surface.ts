@@ -12,6 +12,8 @@ export interface Button {
   /** Opaque to the surface; parsed with zod by the command that owns the action. */
   value: string;
   style?: 'primary' | 'danger';
+  /** A dialog the person must confirm before the press counts (Slack's confirm object). */
+  confirm?: { title: string; text: string; confirm: string; deny: string };
 }
 
 export interface ChatMessage {
@@ -21,6 +23,8 @@ export interface ChatMessage {
   lines?: string[];
   tone?: Tone;
   buttons?: Button[];
+  /** A thread reply that is also shown in the channel (failures, approval requests, rollbacks). */
+  broadcast?: boolean;
 }
 
 export interface MessageRef {

@@ -127,8 +127,10 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
     },
   };
 
+  /** Only the person who asked sees it; its buttons (a confirm, an approval request again) work like any other. */
   function ephemeral(message: ChatMessage): void {
-    print(render('(only you) ', '           ', { ...message, buttons: [] }, undefined, channel));
+    const id = message.buttons?.length ? messages.get(newMessage(channel).ts)?.id : undefined;
+    print(render('(only you) ', '           ', message, id, channel));
   }
 
   async function answer(run: () => Promise<ChatMessage | undefined>): Promise<void> {
@@ -141,11 +143,18 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
     }
   }
 
-  function press(id: number): Promise<void> | void {
+  /** A button with a confirm dialog waits for `y`, as Slack's dialog waits for its confirm button. */
+  let confirming: number | undefined;
+
+  function press(id: number, confirmed = false): Promise<void> | void {
     const shown = buttons.get(id);
     if (!shown) return ephemeral({ text: `There is no button [${id}].` });
     if (!shown.live) return ephemeral({ text: `Button [${id}] is no longer available: message #${shown.messageId} has changed since.` });
     const { button } = shown;
+    if (button.confirm && !confirmed) {
+      confirming = id;
+      return ephemeral({ text: `*${button.confirm.title}* ${button.confirm.text}`, lines: [`Type y to ${button.confirm.confirm.toLowerCase()}, anything else to ${button.confirm.deny.toLowerCase()}.`] });
+    }
     return answer(() =>
       handlers.onButton({ actionId: button.actionId, value: button.value, user, channel: shown.channel, requestId: `terminal-${++lastRequestId}` }),
     );
@@ -153,6 +162,9 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
 
   function handle(raw: string): Promise<void> | void {
     const line = raw.trim();
+    const pending = confirming;
+    confirming = undefined;
+    if (pending !== undefined && /^y(es)?$/i.test(line)) return press(pending, true);
     if (line === '') return;
     if (line === 'quit' || line === 'exit') return void rl.close();
     const slash = /^(\/\S+)\s*(.*)$/s.exec(line);

@@ -95,6 +95,32 @@ export class ProgressThread {
     return sent;
   }
 
+  /**
+   * A reply a step keeps current (a verdict table, an approval request): posted the first time,
+   * updated in place when given the ref it was posted as. In order with the other replies; a Slack
+   * error is logged and swallowed like theirs, and then there is no ref.
+   */
+  say(message: ChatMessage, existing?: MessageRef): Promise<MessageRef | undefined> {
+    const sent = this.replies.then(async () => {
+      await this.waitUntil(this.lastReplyWrite + this.interval);
+      this.lastReplyWrite = this.clock.now();
+      try {
+        if (existing) {
+          await this.pace?.update();
+          await this.surface.update(existing, message);
+          return existing;
+        }
+        await this.pace?.post(this.ref.channel);
+        return await this.surface.reply(this.ref, message);
+      } catch (error) {
+        this.log.warn({ err: errorMessage(error), ref: existing ?? this.root }, 'Could not write a progress reply');
+        return undefined;
+      }
+    });
+    this.replies = sent.then(() => undefined);
+    return sent;
+  }
+
   /** Waits until every reply is posted and the latest root state is sent. */
   async flush(): Promise<void> {
     await this.replies;

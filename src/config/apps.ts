@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { deployConfig } from './deploy.js';
 import { amiId, appName, awsAccountId, awsRegion, ssmParameterName } from './names.js';
 
 /** Where a bake's base image comes from: a fixed id, an SSM parameter, or the newest image matching a name. */
@@ -37,6 +38,8 @@ export const appConfig = z.strictObject({
       copyMinutes: minutes.default(90),
     })
     .default({ builderMinutes: 60, imageMinutes: 60, copyMinutes: 90 }),
+  /** Where releases go after the bake: the fleet, the canary, approvals. Without it, an app is baked only. */
+  deploy: deployConfig.optional(),
 });
 export type AppConfig = z.infer<typeof appConfig>;
 

@@ -1,5 +1,5 @@
 import type { Operation } from '../store/items.js';
-import type { Store } from '../store/store.js';
+import { StaleOperationError, type Store } from '../store/store.js';
 
 /**
  * The one writer of an operation in this process. Steps and the heartbeat both change the
@@ -13,6 +13,21 @@ export class OperationHandle {
 
   get current(): Operation {
     return this.latest;
+  }
+
+  /**
+   * Reads the operation again for what others write without a new revision (a cancel, an approval).
+   * A different revision means another replica took it over.
+   */
+  refresh(): Promise<Operation> {
+    const read = this.queue.then(async () => {
+      const stored = await this.store.getOperation(this.latest.id);
+      if (!stored || stored.revision !== this.latest.revision) throw new StaleOperationError(this.latest.id, this.latest.revision);
+      this.latest = stored;
+      return stored;
+    });
+    this.queue = read.catch(() => undefined);
+    return read;
   }
 
   update(change: (operation: Operation) => Operation): Promise<Operation> {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ChatMessage } from '../chat/surface.js';
+import type { ChatMessage, MessageRef } from '../chat/surface.js';
 import type { Operation, OperationKind, OperationStatus, StepRecord } from '../store/items.js';
 
 /*
@@ -14,6 +14,11 @@ export interface StepInput<S> {
   signal: AbortSignal;
   /** Shows how the step is getting on ("provisioning: installing packages") on the root message. */
   note(detail: string): void;
+  /**
+   * Writes in the operation's thread: a new reply, or (given its ref, kept in the step's state) the
+   * same reply again with new content, as a verdict table kept current. Never throws: chat is display.
+   */
+  say(message: ChatMessage, existing?: MessageRef): Promise<MessageRef | undefined>;
 }
 
 export interface StepOutcome<S> {
@@ -22,6 +27,12 @@ export interface StepOutcome<S> {
   detail?: string;
   /** Ends the operation early, successfully, with this line (e.g. "already baked"). */
   finish?: string;
+  /**
+   * The step is not done: keep `state`, and run it again at `until` (a canary's next interval, an
+   * approval's reminder), or sooner when someone answers the operation (an approval). The wait is
+   * written, so whichever replica holds the lease after a restart resumes it on schedule.
+   */
+  wait?: { until: number; detail?: string };
 }
 
 export interface Step<S> {
@@ -44,8 +55,15 @@ export interface Pipeline<S> {
 /** A step failure a user can act on; `log` is the tail of the builder's log, when there is one. */
 export class StepFailure extends Error {
   override name = 'StepFailure';
+  /** What the step learned before it failed (a canary's last verdict), kept like a finished step's. */
+  state?: Record<string, unknown>;
   constructor(message: string, readonly log?: string) {
     super(message);
+  }
+
+  keeping(state: Record<string, unknown>): this {
+    this.state = state;
+    return this;
   }
 }
 

@@ -3,7 +3,7 @@ import { ProgressThread } from '../chat/thread.js';
 import type { ChatSurface } from '../chat/surface.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { AppLock, Operation, OperationKind, OperationStatus, StepRecord } from '../store/items.js';
+import { laneOf, type AppLock, type Operation, type OperationKind, type OperationStatus, type StepRecord } from '../store/items.js';
 import { StaleOperationError, type StartOperationResult, type Store } from '../store/store.js';
 import { OperationHandle } from './handle.js';
 import { Cancelled, LeaseLost, Shutdown, StepFailure, type Pipeline, type StepInput } from './pipeline.js';
@@ -32,6 +32,7 @@ export type StartResult = StartOperationResult | { outcome: 'not-posted'; reason
 export type RunnerEvent =
   | { type: 'step-started'; operationId: string; step: string }
   | { type: 'step-finished'; operationId: string; step: string }
+  | { type: 'step-waiting'; operationId: string; step: string; until: number }
   | { type: 'cleanup-started'; operationId: string }
   | { type: 'finished'; operationId: string; status: OperationStatus };
 
@@ -64,11 +65,19 @@ export class OperationRunner {
   }
 
   /** Asks the operation to stop; its owner (here or on another replica) cleans up. */
-  async cancel(operationId: string, by: string): Promise<Operation | undefined> {
+  async cancel(operationId: string, by: string, options: { rollback?: boolean } = {}): Promise<Operation | undefined> {
     // A finished (or unknown) operation takes no cancel; read it to say which.
-    const operation = (await this.options.store.requestCancel(operationId, by)) ?? (await this.options.store.getOperation(operationId));
-    if (operation?.status === 'running' && operation.cancelRequested) this.runs.get(operationId)?.control.cancel(by);
+    const operation = (await this.options.store.requestCancel(operationId, by, options)) ?? (await this.options.store.getOperation(operationId));
+    if (operation?.status === 'running' && operation.cancelRequested) this.runs.get(operationId)?.control.cancel(operation.cancelRequested.by);
     return operation;
+  }
+
+  /**
+   * Tells a waiting step that its operation was answered (an approval was written). A run on this
+   * replica looks again at once; one on another replica sees it at its next heartbeat.
+   */
+  notify(operationId: string): void {
+    this.runs.get(operationId)?.control.wake();
   }
 
   /** Takes over running operations whose owner stopped renewing its lease (a crash, a restart). */
@@ -113,7 +122,7 @@ export class OperationRunner {
   }
 
   private launch(operationId: string, posted?: Posted): void {
-    const control = new RunControl();
+    const control = new RunControl(this.options.clock);
     const done = this.run(operationId, control, posted)
       .catch((error: unknown) => {
         posted?.(error instanceof Error ? error : new Error(String(error)));
@@ -141,7 +150,7 @@ export class OperationRunner {
     const heartbeat = this.heartbeat(handle, control);
     try {
       if (!handle.current.ending) {
-        const ending = await this.runSteps(pipeline, handle, thread, control.steps.signal, log);
+        const ending = await this.runSteps(pipeline, handle, thread, control, log);
         if (ending === 'left') {
           if (control.leaving.signal.reason instanceof Shutdown) this.leftBehind.add(handle);
           return;
@@ -167,7 +176,7 @@ export class OperationRunner {
       // Nothing has started yet: end the operation so the app is free, and tell whoever asked.
       const reason = `could not post in the channel (${error instanceof Error ? error.message : String(error)}); invite Bakery to the channel and try again`;
       await handle.update((op) => ({ ...op, status: 'failed', finishedAt: clock.now(), lease: undefined, error: { step: 'start', message: reason } }));
-      await store.releaseLock(operation.app, operation.id);
+      await store.releaseLock(operation.app, operation.id, laneOf(operation.kind));
       posted?.(new Error(reason));
       return undefined;
     }
@@ -178,20 +187,35 @@ export class OperationRunner {
     pipeline: Pipeline<unknown>,
     handle: OperationHandle,
     thread: ProgressThread,
-    signal: AbortSignal,
+    control: RunControl,
     log: Logger,
   ): Promise<{ status: Ending; error?: Operation['error'] } | 'left'> {
     const { clock } = this.options;
+    const signal = control.steps.signal;
     const operationId = handle.current.id;
     const show = (): void => thread.setRoot(pipeline.root(handle.current, this.stateOf(pipeline, handle.current)));
     try {
       if (handle.current.cancelRequested) throw new Cancelled(handle.current.cancelRequested.by);
       for (const step of pipeline.steps) {
         if (handle.current.steps.some((s) => s.name === step.name && (s.status === 'done' || s.status === 'skipped'))) continue;
-        await handle.update((op) => withStep(op, { name: step.name, status: 'running', startedAt: clock.now() }));
+        // A step resumed mid-wait keeps its start time and goes on from the state it saved.
+        if (handle.current.steps.find((s) => s.name === step.name)?.status !== 'running') {
+          await handle.update((op) => withStep(op, { name: step.name, status: 'running', startedAt: clock.now() }));
+        }
         show();
         this.options.onEvent?.({ type: 'step-started', operationId, step: step.name });
-        const outcome = (await raceAbort(step.run(this.stepInput(pipeline, handle, thread, signal)), signal)) ?? {};
+        let outcome = (await raceAbort(step.run(this.stepInput(pipeline, handle, thread, signal)), signal)) ?? {};
+        while (outcome.wait) {
+          const { until, detail } = outcome.wait;
+          await handle.update((op) => ({ ...withStep(op, { ...stepOf(op, step.name), detail }), state: { ...op.state, ...outcome.state } }));
+          show();
+          this.options.onEvent?.({ type: 'step-waiting', operationId, step: step.name, until });
+          await control.nap(until - clock.now());
+          await handle.refresh().catch((error: unknown) => {
+            throw error instanceof StaleOperationError ? new LeaseLost('another replica took this operation over') : error;
+          });
+          outcome = (await raceAbort(step.run(this.stepInput(pipeline, handle, thread, signal)), signal)) ?? {};
+        }
         signal.throwIfAborted();
         const finished = await handle.update((op) => ({
           ...withStep(op, { ...stepOf(op, step.name), status: 'done', finishedAt: clock.now(), detail: outcome.detail }),
@@ -216,7 +240,8 @@ export class OperationRunner {
       const step = this.currentStep(handle.current);
       if (reason instanceof Cancelled) log.info({ step, by: reason.by }, 'operation cancelled');
       else log.warn({ err: reason, step }, 'operation failed');
-      await handle.update((op) => withStep(op, { ...stepOf(op, step), status: 'failed', finishedAt: clock.now() }));
+      const kept = reason instanceof StepFailure ? reason.state : undefined;
+      await handle.update((op) => ({ ...withStep(op, { ...stepOf(op, step), status: 'failed', finishedAt: clock.now() }), state: { ...op.state, ...kept } }));
       return { status, error: { step, message: reason instanceof Error ? reason.message : String(reason), log: reason instanceof StepFailure ? reason.log : undefined } };
     }
   }
@@ -243,7 +268,7 @@ export class OperationRunner {
       return;
     }
     const final = await handle.update((op) => ({ ...op, status: ending, finishedAt: clock.now(), lease: undefined, state: { ...op.state, cleanup } }));
-    await store.releaseLock(final.app, final.id);
+    await store.releaseLock(final.app, final.id, laneOf(final.kind));
     await store.appendAudit({ app: final.app, at: clock.now(), actor: final.requestedBy, action: `${final.kind} ${ending}`, operationId: final.id, detail: `${final.kind} ${final.version}${final.error ? `: ${final.error.message}` : ''}` });
     await thread.reply(pipeline.summary(final, this.stateOf(pipeline, final)));
     thread.setRoot(pipeline.root(final, this.stateOf(pipeline, final)));
@@ -262,6 +287,7 @@ export class OperationRunner {
         const operation = handle.current;
         thread.setRoot(pipeline.root({ ...operation, steps: operation.steps.map((s) => (s.status === 'running' ? { ...s, detail } : s)) }, this.stateOf(pipeline, operation)));
       },
+      say: (message, existing) => thread.say(message, existing),
     };
   }
 
@@ -275,8 +301,11 @@ export class OperationRunner {
         await clock.sleep(leaseMs / 3, stopped.signal).catch(() => undefined);
         if (done()) return;
         try {
+          const before = handle.current;
           const renewed = await handle.update((op) => ({ ...op, lease: { owner, until: clock.now() + leaseMs } }));
           if (renewed.cancelRequested) control.cancel(renewed.cancelRequested.by);
+          // An approval written on another replica: the waiting step looks again now, not at its next interval.
+          if (renewed.approval && !before.approval) control.wake();
         } catch (error) {
           if (stopped.signal.aborted) return;
           const reason = error instanceof StaleOperationError ? 'another replica took this operation over' : `the lease could not be renewed: ${(error as Error).message}`;
@@ -319,6 +348,22 @@ function skipRemaining(operation: Operation, names: string[], now: number): Oper
 class RunControl {
   readonly steps = new AbortController();
   readonly leaving = new AbortController();
+  private waking = new AbortController();
+
+  constructor(private readonly clock: Clock) {}
+
+  /** Sleeps until `ms` have passed or someone wakes the run; a cancel or a stop ends it by throwing. */
+  async nap(ms: number): Promise<void> {
+    const waking = this.waking;
+    await this.clock.sleep(Math.max(0, ms), AbortSignal.any([this.steps.signal, waking.signal])).catch((error: unknown) => {
+      if (!waking.signal.aborted || this.steps.signal.aborted) throw this.steps.signal.aborted ? this.steps.signal.reason : error;
+    });
+    if (waking.signal.aborted) this.waking = new AbortController();
+  }
+
+  wake(): void {
+    this.waking.abort();
+  }
 
   cancel(by: string): void {
     this.steps.abort(new Cancelled(by));

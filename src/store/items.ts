@@ -14,7 +14,23 @@ export const storedAppConfig = z.object({
 });
 export type StoredAppConfig = z.infer<typeof storedAppConfig>;
 
-export const releaseStatus = z.enum(['baked', 'live', 'retired']);
+/**
+ * Where a release stands: baked → canary → live (then previous, the rollback target, once another
+ * is promoted) — or rejected by its canary, or rolled back from live.
+ */
+export const releaseStatus = z.enum(['baked', 'canary', 'rejected', 'live', 'previous', 'rolled-back', 'retired']);
+export type ReleaseStatus = z.infer<typeof releaseStatus>;
+
+/** One change of a release's status, kept so the history is never overwritten. */
+export const releaseEvent = z.object({
+  status: releaseStatus,
+  at: z.number(),
+  /** Slack user id of who caused it (the approver, whoever rolled back). */
+  by: z.string(),
+  operationId: z.string().optional(),
+  note: z.string().optional(),
+});
+export type ReleaseEvent = z.infer<typeof releaseEvent>;
 
 export const release = z.object({
   app: appName,
@@ -29,10 +45,39 @@ export const release = z.object({
   bakedBy: z.string(),
   bakedAt: z.number(),
   operationId: z.string(),
+  /** The bake's thread: the lifecycle continues there. */
+  thread: z.object({ channel: z.string(), ts: z.string() }).optional(),
+  history: z.array(releaseEvent).default([]),
 });
 export type Release = z.infer<typeof release>;
 
-export const operationKind = z.enum(['bake']);
+/**
+ * What the app's fleet runs, and what it ran before (the rollback target). Written when a promotion
+ * or a rollback completes; the image and launch template version are kept so a rollback needs no group.
+ */
+export const fleetImage = z.object({
+  /** Unknown when the fleet ran an image Bakery did not bake. */
+  version: version.optional(),
+  ami: amiId,
+  launchTemplateVersion: z.string().optional(),
+  /** The Auto Scaling group serving it (red-black promotions change it with every release). */
+  group: z.string().optional(),
+});
+export type FleetImage = z.infer<typeof fleetImage>;
+
+export const liveRelease = z.object({
+  app: appName,
+  live: fleetImage,
+  previous: fleetImage.optional(),
+  /** A red-black promotion keeps the old group, scaled as it was, as an instant rollback target until `until`. */
+  standby: z.object({ group: z.string(), targetGroups: z.array(z.string()), until: z.number() }).optional(),
+  since: z.number(),
+  by: z.string(),
+  operationId: z.string(),
+});
+export type LiveRelease = z.infer<typeof liveRelease>;
+
+export const operationKind = z.enum(['bake', 'canary', 'rollback']);
 export type OperationKind = z.infer<typeof operationKind>;
 
 export const operationStatus = z.enum(['running', 'succeeded', 'failed', 'cancelled']);
@@ -66,7 +111,14 @@ export const operation = z.object({
   steps: z.array(stepRecord),
   status: operationStatus,
   thread: chatThread.optional(),
-  cancelRequested: z.object({ by: z.string(), at: z.number() }).optional(),
+  cancelRequested: z.object({ by: z.string(), at: z.number(), rollback: z.boolean().optional() }).optional(),
+  /**
+   * An approver's decision, delivered to the waiting operation: written by the button press (a
+   * conditional write naming the request it answers), read by the owner on its next look.
+   */
+  approval: z
+    .object({ decision: z.enum(['promote', 'rollback']), by: z.string(), byName: z.string(), at: z.number(), request: z.string() })
+    .optional(),
   error: z.object({ step: z.string(), message: z.string(), log: z.string().optional() }).optional(),
   /** How the steps ended, written before cleanup starts, so a cleanup cut short is resumed as cleanup. */
   ending: z.enum(['succeeded', 'failed', 'cancelled']).optional(),
@@ -80,7 +132,11 @@ export const operation = z.object({
 });
 export type Operation = z.infer<typeof operation>;
 
-/** One operation per app at a time. */
+/** One bake and one deploy (canary, promotion, rollback) per app at a time. */
+export const lockLane = z.enum(['bake', 'deploy']);
+export type LockLane = z.infer<typeof lockLane>;
+export const laneOf = (kind: OperationKind): LockLane => (kind === 'bake' ? 'bake' : 'deploy');
+
 export const appLock = z.object({
   app: appName,
   operationId: z.string(),

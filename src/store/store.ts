@@ -17,13 +17,19 @@ import type { AppConfig } from '../config/apps.js';
 import {
   appLock,
   auditEntry,
+  laneOf,
+  liveRelease,
   operation as operationSchema,
   release as releaseSchema,
   storedAppConfig,
   type AppLock,
   type AuditEntry,
+  type LiveRelease,
+  type LockLane,
   type Operation,
   type Release,
+  type ReleaseEvent,
+  type ReleaseStatus,
 } from './items.js';
 import { activeIndex } from './table.js';
 
@@ -68,7 +74,9 @@ export type StartOperationResult =
 export const keys = {
   appConfig: (app: string) => ({ pk: `APP#${app}`, sk: 'CONFIG' }),
   release: (app: string, version: string) => ({ pk: `APP#${app}`, sk: `RELEASE#${version}` }),
-  lock: (app: string) => ({ pk: `APP#${app}`, sk: 'LOCK' }),
+  /** The bake lane keeps the key it always had. */
+  lock: (app: string, lane: LockLane = 'bake') => ({ pk: `APP#${app}`, sk: lane === 'bake' ? 'LOCK' : `LOCK#${lane}` }),
+  live: (app: string) => ({ pk: `APP#${app}`, sk: 'LIVE' }),
   operation: (id: string) => ({ pk: `OP#${id}`, sk: 'OP' }),
   request: (requestId: string) => ({ pk: `REQUEST#${requestId}`, sk: 'REQUEST' }),
   auditPk: (app: string) => `AUDIT#${app}`,
@@ -144,11 +152,41 @@ export class Store {
     return this.get(keys.release(app, version), releaseSchema);
   }
 
-  /** One item per app and version: a forced re-bake replaces it. */
+  /** One item per app and version: a forced re-bake replaces its image but keeps its history. */
   async putRelease(release: Release): Promise<void> {
+    const previous = await this.getRelease(release.app, release.version);
+    const history = [...(previous?.history ?? []), ...release.history];
     await this.doc.send(
-      new PutCommand({ TableName: this.tableName, Item: { ...keys.release(release.app, release.version), type: 'release', ...release } }),
+      new PutCommand({ TableName: this.tableName, Item: { ...keys.release(release.app, release.version), type: 'release', ...release, history } }),
     );
+  }
+
+  /** Moves a release to `status`, appending to its history; a release that is not there is left alone. */
+  async setReleaseStatus(app: string, version: string, status: ReleaseStatus, event: Omit<ReleaseEvent, 'status'>): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.release(app, version),
+          UpdateExpression: 'SET #status = :status, #history = list_append(if_not_exists(#history, :none), :event)',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#status': 'status', '#history': 'history' },
+          ExpressionAttributeValues: { ':status': status, ':none': [], ':event': [{ ...event, status }] },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  // ---- the live release ----
+
+  async getLive(app: string): Promise<LiveRelease | undefined> {
+    return this.get(keys.live(app), liveRelease);
+  }
+
+  async putLive(live: LiveRelease): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...keys.live(live.app), type: 'live', ...live } }));
   }
 
   /** Newest bakedAt first. */
@@ -195,7 +233,7 @@ export class Store {
             {
               Put: {
                 TableName: this.tableName,
-                Item: { ...keys.lock(lock.app), type: 'lock', ...lock },
+                Item: { ...keys.lock(lock.app, laneOf(lock.kind)), type: 'lock', ...lock },
                 ConditionExpression: notThere,
               },
             },
@@ -227,7 +265,7 @@ export class Store {
         const mark = await this.get(keys.request(requestId), requestMark);
         if (mark) return { outcome: 'duplicate-request', operationId: mark.operationId };
       } else if (failed(lockReason)) {
-        const held = await this.getLock(lock.app);
+        const held = await this.getLock(lock.app, laneOf(lock.kind));
         if (held) return { outcome: 'busy', lock: held };
       } else if (failed(opReason)) {
         throw new Error(`operation ${operation.id} already exists: operation ids must be unique`, { cause: error });
@@ -354,7 +392,7 @@ export class Store {
    * nothing. Does not bump the revision (see saveOperation). Returns the operation, or undefined when it is
    * missing or no longer running.
    */
-  async requestCancel(id: string, by: string): Promise<Operation | undefined> {
+  async requestCancel(id: string, by: string, options: { rollback?: boolean } = {}): Promise<Operation | undefined> {
     try {
       const result = await this.doc.send(
         new UpdateCommand({
@@ -363,7 +401,7 @@ export class Store {
           UpdateExpression: 'SET #cancel = if_not_exists(#cancel, :cancel)',
           ConditionExpression: '#status = :running',
           ExpressionAttributeNames: { '#cancel': 'cancelRequested', '#status': 'status' },
-          ExpressionAttributeValues: { ':cancel': { by, at: this.clock.now() }, ':running': 'running' },
+          ExpressionAttributeValues: { ':cancel': { by, at: this.clock.now(), ...(options.rollback ? { rollback: true } : {}) }, ':running': 'running' },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -374,14 +412,40 @@ export class Store {
     }
   }
 
+  /**
+   * Delivers an approver's decision to the operation waiting for it: only once, only for the request
+   * still open (the one the button was posted with) and only before it expires. Returns the operation
+   * as it now is and whether this decision was the one taken; undefined when the operation is missing.
+   */
+  async decideApproval(id: string, approval: NonNullable<Operation['approval']>): Promise<{ taken: boolean; operation?: Operation }> {
+    try {
+      const result = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.operation(id),
+          UpdateExpression: 'SET #approval = :approval',
+          ConditionExpression:
+            '#status = :running AND attribute_not_exists(#approval) AND #state.#request.#key = :key AND #state.#request.#expiresAt > :now',
+          ExpressionAttributeNames: { '#approval': 'approval', '#status': 'status', '#state': 'state', '#request': 'approvalRequest', '#key': 'key', '#expiresAt': 'expiresAt' },
+          ExpressionAttributeValues: { ':approval': approval, ':running': 'running', ':key': approval.request, ':now': approval.at },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { taken: true, operation: parseItem(result.Attributes ?? {}, operationSchema, keys.operation(id)) };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return { taken: false, operation: await this.getOperation(id) };
+    }
+  }
+
   // ---- locks ----
 
   /**
    * What /bake reads before it starts, in one round trip: the app's config, its lock and its release
    * of this version. Keys DynamoDB leaves unprocessed (it may, under load) are read one by one.
    */
-  async getAppAtVersion(app: string, version: string): Promise<{ config?: AppConfig; lock?: AppLock; release?: Release }> {
-    const wanted = [keys.appConfig(app), keys.lock(app), keys.release(app, version)];
+  async getAppAtVersion(app: string, version: string, lane: LockLane = 'bake'): Promise<{ config?: AppConfig; lock?: AppLock; release?: Release; live?: LiveRelease }> {
+    const wanted = [keys.appConfig(app), keys.lock(app, lane), keys.release(app, version), keys.live(app)];
     const result = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: wanted, ConsistentRead: true } } }));
     const found = [...(result.Responses?.[this.tableName] ?? [])];
     for (const key of result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) {
@@ -389,25 +453,26 @@ export class Store {
       if (item.Item) found.push(item.Item);
     }
     const item = (key: { pk: string; sk: string }): Item | undefined => found.find((i) => i.pk === key.pk && i.sk === key.sk);
-    const [configItem, lockItem, releaseItem] = wanted.map(item);
+    const [configItem, lockItem, releaseItem, liveItem] = wanted.map(item);
     return {
       config: configItem ? parseItem(configItem, storedAppConfig).config : undefined,
       lock: lockItem ? parseItem(lockItem, appLock) : undefined,
       release: releaseItem ? parseItem(releaseItem, releaseSchema) : undefined,
+      live: liveItem ? parseItem(liveItem, liveRelease) : undefined,
     };
   }
 
-  async getLock(app: string): Promise<AppLock | undefined> {
-    return this.get(keys.lock(app), appLock);
+  async getLock(app: string, lane: LockLane = 'bake'): Promise<AppLock | undefined> {
+    return this.get(keys.lock(app, lane), appLock);
   }
 
   /** Deletes the app's lock iff it belongs to operationId; a lock that is gone or held by another is left alone. */
-  async releaseLock(app: string, operationId: string): Promise<void> {
+  async releaseLock(app: string, operationId: string, lane: LockLane = 'bake'): Promise<void> {
     try {
       await this.doc.send(
         new DeleteCommand({
           TableName: this.tableName,
-          Key: keys.lock(app),
+          Key: keys.lock(app, lane),
           ConditionExpression: 'operationId = :id',
           ExpressionAttributeValues: { ':id': operationId },
         }),

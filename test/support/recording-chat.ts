@@ -11,15 +11,31 @@ export class RecordingChat implements ChatSurface {
     return ref;
   }
 
+  /** Where each reply is, so a reply kept current (a verdict table) can be updated in place. */
+  private readonly replyAt = new Map<string, { root: MessageRef; index: number }>();
+
   async reply(thread: MessageRef, message: ChatMessage): Promise<MessageRef> {
-    this.find(thread).replies.push(message);
-    return { channel: thread.channel, ts: `${this.next++}.000200` };
+    const root = this.find(thread);
+    root.replies.push(message);
+    const ref = { channel: thread.channel, ts: `${this.next++}.000200` };
+    this.replyAt.set(ref.ts, { root: root.ref, index: root.replies.length - 1 });
+    return ref;
   }
 
   async update(ref: MessageRef, message: ChatMessage): Promise<void> {
+    const reply = this.replyAt.get(ref.ts);
+    if (reply) {
+      this.find(reply.root).replies[reply.index] = message;
+      return;
+    }
     const root = this.find(ref);
     root.message = message;
     root.updates++;
+  }
+
+  /** Every reply in every thread, for a test looking for one message wherever it is. */
+  allReplies(): ChatMessage[] {
+    return this.roots.flatMap((root) => root.replies);
   }
 
   /** Everything in a thread as plain text, root last (its current state). */

@@ -4,7 +4,7 @@ import { createBakery, type Bakery } from '../../src/bakery.js';
 import type { ChatSurface, SlashCommand } from '../../src/chat/surface.js';
 import { VirtualClock } from '../../src/clock.js';
 import { parseAppsFile, type AppConfig } from '../../src/config/apps.js';
-import { silentLogger } from '../../src/log.js';
+import { createLogger, silentLogger } from '../../src/log.js';
 import type { RunnerEvent } from '../../src/operations/runner.js';
 import { createDocumentClient } from '../../src/store/dynamo.js';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from '../../src/store/embedded.js';
@@ -62,7 +62,7 @@ export class TestWorld {
       aws: this.sim.clients(),
       surface: options.surface ?? this.chat,
       clock: this.clock,
-      log: silentLogger,
+      log: process.env.DEBUG_LOG ? createLogger({ pretty: false, level: 'warn' }) : silentLogger,
       owner,
       leaseMs: 60_000,
       pollIntervalMs: options.pollIntervalMs ?? 15_000,

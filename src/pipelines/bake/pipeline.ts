@@ -223,6 +223,8 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
           bakedBy: operation.requestedBy,
           bakedAt: clock.now(),
           operationId: operation.id,
+          thread: operation.thread,
+          history: [{ status: 'baked', at: clock.now(), by: operation.requestedBy, operationId: operation.id }],
         });
         return { detail: `${operation.app} ${operation.version} → ${imageId}` };
       },

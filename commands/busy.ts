@@ -1,0 +1,14 @@
+import type { ChatMessage } from '../src/chat/surface.js';
+import { formatTime } from '../src/operations/format.js';
+import type { AppLock } from '../src/store/items.js';
+
+const doing: Record<AppLock['kind'], string> = { bake: 'baking', canary: 'releasing', rollback: 'rolling back' };
+
+/** "busy: baking demo v41 since 12:03 UTC, asked by @alice", and the way out. */
+export function busy(lock: AppLock, now: number): ChatMessage {
+  return {
+    text: `busy: ${doing[lock.kind]} ${lock.app} ${lock.version} since ${formatTime(lock.since, now)}, asked by ${lock.requestedBy}`,
+    lines: [lock.kind === 'bake' ? 'Wait for it to finish, or press its *Cancel* button.' : `Wait for it to finish, or \`/rollback ${lock.app}\` to stop it and return to the live release.`],
+    tone: 'failed',
+  };
+}

@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import type { ButtonPress, ChatMessage, SlashCommand } from '../src/chat/surface.js';
+import { duration } from '../src/config/deploy.js';
+import { appName, version } from '../src/config/names.js';
+import { newOperationId, type Core } from '../src/core.js';
+import { formatTime } from '../src/operations/format.js';
+import { approvalValue, promoteAction, promoteRefusal, rollbackAction, rollbackRefusal } from '../src/pipelines/canary/approval.js';
+import type { CanaryParams } from '../src/pipelines/canary/state.js';
+import { canaryParams, canaryState } from '../src/pipelines/canary/state.js';
+import type { Operation } from '../src/store/items.js';
+import { busy } from './busy.js';
+import type { Command } from './command.js';
+import { firstIssue, splitWords, usageError, type Parsed } from './grammar.js';
+
+export const usage = '/canary <app> <version> [--instances N] [--for <duration, e.g. 30m>]';
+
+export const help: ChatMessage = {
+  text: '*/canary* — put a baked release beside the live fleet, judge it, and ask for approval to promote it',
+  lines: [
+    `Usage: \`${usage}\``,
+    '`--instances N` sizes the canary group (default: the app’s config); `--for 45m` judges it longer or shorter',
+    'A table in the thread shows every metric, canary vs baseline, kept current. A pass asks the app’s approvers to *Promote*; a failure removes the canary.',
+    '`/rollback <app>` stops it at any point.',
+  ],
+  tone: 'info',
+};
+
+export const canaryRequest = z.object({
+  app: appName,
+  version,
+  instances: z.coerce.number().int().min(1, 'at least one instance').max(20, 'at most 20 instances').optional(),
+  for: duration.refine((ms) => ms >= 60_000 && ms <= 6 * 3_600_000, 'between 1m and 6h').optional(),
+});
+export type CanaryRequest = z.infer<typeof canaryRequest>;
+
+export function parseCanary(text: string): Parsed<CanaryRequest | 'help'> {
+  if (/^\s*(help)?\s*$/i.test(text)) return { ok: true, value: 'help' };
+  const words = splitWords(text, ['instances', 'for'], []);
+  if (!words.ok) return words;
+  const { positional, flags } = words.value;
+  if (positional.length > 2) return { ok: false, error: `unexpected "${positional[2]!.slice(0, 40)}": give one app and one version` };
+  const input = { app: positional[0], version: positional[1], instances: flags.instances, for: flags.for };
+  const parsed = canaryRequest.safeParse(input);
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: firstIssue(parsed.error, input) };
+}
+
+export const canary: Command = {
+  name: '/canary',
+  summary: 'Canary a baked release beside the live fleet, then promote it',
+  usage,
+
+  async handle(core: Core, command: SlashCommand) {
+    const parsed = parseCanary(command.text);
+    if (!parsed.ok) return usageError(parsed.error, usage);
+    if (parsed.value === 'help') return help;
+    const request = parsed.value;
+
+    const { config, lock, release, live } = await core.store.getAppAtVersion(request.app, request.version, 'deploy');
+    if (!config) {
+      const known = Object.keys(await core.store.listAppConfigs()).sort();
+      return usageError(`unknown app "${request.app}"; configured apps: ${known.join(', ') || 'none'}`, usage);
+    }
+    if (!config.deploy) return { text: `${request.app} has no \`deploy\` section in its config, so Bakery does not know its fleet.`, lines: ['Add one (see the README’s deploy config) and restart Bakery.'], tone: 'failed' };
+    if (lock) return lock.requestId === command.requestId ? undefined : busy(lock, core.clock.now());
+    const ami = release?.amis[config.region];
+    if (!release || !ami) return { text: `${request.app} ${request.version} is not baked in ${config.region}: \`/bake ${request.app} ${request.version}\` first.`, tone: 'failed' };
+    if (release.status === 'rejected') {
+      return { text: `${request.app} ${request.version} was rejected by its last canary.`, lines: ['Bake a fixed version, or `/bake … --force` this one to try again.'], tone: 'failed' };
+    }
+    if (live?.live.ami === ami) return { text: `${request.app} ${request.version} is already live (since ${formatTime(live.since, core.clock.now())}).`, tone: 'info' };
+
+    const now = core.clock.now();
+    const id = newOperationId(core.clock);
+    const params: CanaryParams = {
+      config,
+      ami,
+      instances: request.instances ?? config.deploy.canary.instances,
+      durationMs: request.for ?? config.deploy.canary.duration,
+      requestedByName: `@${command.user.name}`,
+      releaseThread: release.thread,
+    };
+    // The lifecycle continues in the bake's thread when that is in this channel; else a new thread here.
+    const thread = release.thread?.channel === command.channel ? release.thread : undefined;
+    const result = await core.runner.start({
+      requestId: command.requestId,
+      operation: { id, kind: 'canary', app: request.app, version: request.version, requestedBy: command.user.id, channel: command.channel, params, state: {}, steps: [], status: 'running', thread, createdAt: now, updatedAt: now, revision: 0 },
+      lock: { app: request.app, operationId: id, kind: 'canary', version: request.version, requestedBy: `@${command.user.name}`, since: now, requestId: command.requestId },
+    });
+    switch (result.outcome) {
+      case 'started':
+        await core.store.setReleaseStatus(request.app, request.version, 'canary', { at: now, by: command.user.id, operationId: id });
+        await core.store.appendAudit({ app: request.app, at: now, actor: command.user.id, action: 'canary requested', operationId: id, detail: `${request.version} on ${params.instances} instance(s) for ${params.durationMs / 60_000} min` });
+        return undefined;
+      case 'duplicate-request':
+        return undefined;
+      case 'not-posted':
+        return { text: `The canary did not start: ${result.reason}.`, tone: 'failed' };
+      case 'busy':
+        return busy(result.lock, now);
+    }
+  },
+
+  buttons: {
+    [promoteAction]: (core, press) => decide(core, press, 'promote'),
+    [rollbackAction]: (core, press) => decide(core, press, 'rollback'),
+  },
+};
+
+/**
+ * A press of Promote or Roll back on an approval request. Who may press is checked against the
+ * config the canary started with; the decision is a conditional write, so a double press, two
+ * people at once, a stale or an expired request do nothing and are told why.
+ */
+async function decide(core: Core, press: ButtonPress, decision: 'promote' | 'rollback'): Promise<ChatMessage> {
+  const value = approvalValue.safeParse(press.value);
+  if (!value.success) return { text: 'That button is not one Bakery made.', tone: 'failed' };
+  const operation = await core.store.getOperation(value.data.operationId);
+  if (!operation || operation.kind !== 'canary') return { text: 'No such canary.', tone: 'failed' };
+  const refuse = async (reason: string): Promise<ChatMessage> => {
+    await core.store.appendAudit({ app: operation.app, at: core.clock.now(), actor: press.user.id, action: `${decision} refused`, operationId: operation.id, detail: reason });
+    return { text: `Not done: ${reason}.`, tone: 'failed' };
+  };
+  if (press.channel !== operation.channel) return refuse('that button belongs to a message in another channel');
+  const deploy = canaryParams.parse(operation.params).config.deploy;
+  if (!deploy) return refuse(`${operation.app} has no deploy config`);
+  const refusal = decision === 'promote' ? promoteRefusal(deploy, operation, press.user.id) : rollbackRefusal(deploy, operation, press.user.id);
+  if (refusal) return refuse(refusal);
+
+  const now = core.clock.now();
+  const { taken, operation: after } = await core.store.decideApproval(operation.id, { decision, by: press.user.id, byName: `@${press.user.name}`, at: now, request: value.data.key });
+  if (!taken) return refuse(whyNot(after ?? operation, value.data.key, now));
+  core.runner.notify(operation.id);
+  await core.store.appendAudit({ app: operation.app, at: now, actor: press.user.id, action: decision === 'promote' ? 'promotion approved' : 'canary rolled back', operationId: operation.id, detail: operation.version });
+  return decision === 'promote'
+    ? { text: `Promoting ${operation.app} ${operation.version}; the thread shows the roll-out.`, tone: 'info' }
+    : { text: `Rolling back ${operation.app} ${operation.version}: the canary is being removed.`, tone: 'info' };
+}
+
+function whyNot(operation: Operation, key: string, now: number): string {
+  const request = canaryRequestOf(operation);
+  if (operation.approval) {
+    const verb = operation.approval.decision === 'promote' ? 'approved' : 'rolled back';
+    return `already ${verb} by ${operation.approval.byName} at ${formatTime(operation.approval.at, now)}`;
+  }
+  if (operation.status !== 'running') return `this canary has ended (${operation.status})`;
+  if (!request || request.key !== key) return 'this request is no longer current (a newer one replaced it)';
+  if (request.expiresAt <= now) return `the request expired at ${formatTime(request.expiresAt, now)}; \`/canary ${operation.app} ${operation.version}\` again or \`/rollback ${operation.app}\``;
+  return 'the request could not be answered; try again';
+}
+
+function canaryRequestOf(operation: Operation): { key: string; expiresAt: number } | undefined {
+  const state = canaryState.safeParse(operation.state);
+  return state.success ? state.data.approvalRequest : undefined;
+}

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import type { ChatMessage, SlashCommand } from '../src/chat/surface.js';
+import { amiLink } from '../src/aws/console-links.js';
+import { appName } from '../src/config/names.js';
+import type { Core } from '../src/core.js';
+import { formatTime } from '../src/operations/format.js';
+import type { FleetImage } from '../src/store/items.js';
+import type { Command } from './command.js';
+import { firstIssue, splitWords, usageError } from './grammar.js';
+
+export const usage = '/releases <app> [--share]';
+const SHOWN = 10;
+
+const icons: Record<string, string> = { baked: '•', canary: '⏳', rejected: '✗', live: '✓', previous: '↩', 'rolled-back': '↶', retired: '–' };
+
+/** Where an app's releases stand: live, under way, the rollback target, and the latest ones. */
+export const releases: Command = {
+  name: '/releases',
+  summary: 'What is live, under way and the rollback target, and the latest releases',
+  usage,
+
+  async handle(core: Core, command: SlashCommand) {
+    const words = splitWords(command.text, [], ['share']);
+    if (!words.ok) return usageError(words.error, usage);
+    const [first, extra] = words.value.positional;
+    if (!first || first === 'help') return { text: '*/releases* — an app’s releases: live, under way, rollback target, history', lines: [`Usage: \`${usage}\` (\`--share\` posts it in the channel)`], tone: 'info' };
+    if (extra) return usageError(`unexpected "${extra.slice(0, 40)}": give one app`, usage);
+    const parsed = z.object({ app: appName }).safeParse({ app: first });
+    if (!parsed.success) return usageError(firstIssue(parsed.error, { app: first }), usage);
+    const { app } = parsed.data;
+
+    const [config, live, lock, all] = await Promise.all([core.store.getAppConfig(app), core.store.getLive(app), core.store.getLock(app, 'deploy'), core.store.listReleases(app)]);
+    if (!config) return usageError(`unknown app "${app}"`, usage);
+    const now = core.clock.now();
+    const image = (fleet: FleetImage): string => `${fleet.version ? `*${fleet.version}*` : 'an image Bakery did not bake'} (${amiLink(config.region, fleet.ami)})`;
+    const message: ChatMessage = {
+      text: `*Releases of ${app}*`,
+      lines: [
+        live ? `Live: ${image(live.live)} since ${formatTime(live.since, now)}, by <@${live.by}>` : 'Live: not promoted by Bakery yet',
+        ...(lock ? [`Under way: ${lock.kind} of ${lock.version} since ${formatTime(lock.since, now)}, by ${lock.requestedBy}`] : []),
+        live?.previous ? `Rollback target: ${image(live.previous)}` : 'Rollback target: none yet',
+        '',
+        ...all.slice(0, SHOWN).map((release) => {
+          const last = release.history.at(-1);
+          return `${icons[release.status] ?? '•'} *${release.version}* ${release.status} · ${amiLink(config.region, release.amis[config.region] ?? '')} · baked ${formatTime(release.bakedAt, now)} by <@${release.bakedBy}>${last && last.status !== 'baked' ? ` · ${last.status} ${formatTime(last.at, now)} by <@${last.by}>` : ''}`;
+        }),
+        ...(all.length > SHOWN ? [`…and ${all.length - SHOWN} older`] : []),
+        ...(all.length === 0 ? ['No releases baked yet.'] : []),
+      ],
+      tone: 'info',
+    };
+    if (words.value.flags.share !== true) return message;
+    await core.chat.post(command.channel, message);
+    return undefined;
+  },
+};

@@ -1,0 +1,251 @@
+import {
+  AlreadyExistsFault,
+  AttachLoadBalancerTargetGroupsCommand,
+  CancelInstanceRefreshCommand,
+  CreateAutoScalingGroupCommand,
+  DeleteAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+  DescribeInstanceRefreshesCommand,
+  DetachLoadBalancerTargetGroupsCommand,
+  InstanceRefreshInProgressFault,
+  RollbackInstanceRefreshCommand,
+  StartInstanceRefreshCommand,
+  UpdateAutoScalingGroupCommand,
+  type AutoScalingGroup,
+  type InstanceRefresh,
+} from '@aws-sdk/client-auto-scaling';
+import { CreateLaunchTemplateVersionCommand, DescribeLaunchTemplateVersionsCommand } from '@aws-sdk/client-ec2';
+import type { AwsClients } from './clients.js';
+import { errorCode } from './errors.js';
+
+/*
+ * The fleet, as Auto Scaling and EC2 launch templates see it: the live group, the canary group
+ * beside it, launch template versions, and instance refreshes. Thin adapters over the SDK; the
+ * pipelines decide what to do with them.
+ */
+
+/** What the canary copies from the live group, and what a promotion or rollback needs to know of it. */
+export interface LiveGroup {
+  name: string;
+  launchTemplateId: string;
+  launchTemplateName: string;
+  /** A number, as Bakery always pins one. */
+  launchTemplateVersion: string;
+  subnets: string;
+  targetGroups: string[];
+  healthCheckType: string;
+  healthCheckGracePeriod: number;
+  min: number;
+  max: number;
+  desired: number;
+  tags: { key: string; value: string }[];
+}
+
+export async function describeGroup(aws: AwsClients, region: string, name: string): Promise<AutoScalingGroup | undefined> {
+  const result = await aws.autoScaling(region).send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
+  return result.AutoScalingGroups?.find((group) => group.AutoScalingGroupName === name);
+}
+
+/** Groups Bakery made for an operation, found by tag (a cleanup cut short finds them again). */
+export async function groupsOfOperation(aws: AwsClients, region: string, operationId: string): Promise<AutoScalingGroup[]> {
+  const result = await aws.autoScaling(region).send(
+    new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag:bakery:operation', Values: [operationId] }] }),
+  );
+  return result.AutoScalingGroups ?? [];
+}
+
+/** The live group as a canary needs it; its launch template version resolved to a number. */
+export async function readLiveGroup(aws: AwsClients, region: string, name: string): Promise<LiveGroup | undefined> {
+  const group = await describeGroup(aws, region, name);
+  const template = group?.LaunchTemplate ?? group?.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
+  if (!group || !template?.LaunchTemplateId) return undefined;
+  const version = await templateVersion(aws, region, template.LaunchTemplateId, template.Version ?? '$Default');
+  return {
+    name,
+    launchTemplateId: template.LaunchTemplateId,
+    launchTemplateName: template.LaunchTemplateName ?? version?.LaunchTemplateName ?? '',
+    launchTemplateVersion: String(version?.VersionNumber ?? template.Version ?? '$Default'),
+    subnets: group.VPCZoneIdentifier ?? '',
+    targetGroups: group.TargetGroupARNs ?? [],
+    healthCheckType: group.HealthCheckType ?? 'EC2',
+    healthCheckGracePeriod: group.HealthCheckGracePeriod ?? 300,
+    min: group.MinSize ?? 0,
+    max: group.MaxSize ?? 0,
+    desired: group.DesiredCapacity ?? 0,
+    // aws: tags are AWS's own and cannot be set by anyone else.
+    tags: (group.Tags ?? []).filter((tag) => tag.Key && !tag.Key.startsWith('aws:')).map((tag) => ({ key: tag.Key!, value: tag.Value ?? '' })),
+  };
+}
+
+async function templateVersion(aws: AwsClients, region: string, templateId: string, version: string) {
+  const result = await aws.ec2(region).send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId, Versions: [version] }));
+  return result.LaunchTemplateVersions?.[0];
+}
+
+/** The AMI a launch template version launches. */
+export async function imageOfTemplateVersion(aws: AwsClients, region: string, templateId: string, version: string): Promise<string | undefined> {
+  return (await templateVersion(aws, region, templateId, version))?.LaunchTemplateData?.ImageId;
+}
+
+/**
+ * A new numbered version of the live launch template with only the image changed. The client token
+ * makes a repeat (after a crash) return the same version instead of making another.
+ */
+export async function createTemplateVersion(
+  aws: AwsClients,
+  region: string,
+  input: { templateId: string; sourceVersion: string; ami: string; description: string; clientToken: string },
+): Promise<string> {
+  const result = await aws.ec2(region).send(
+    new CreateLaunchTemplateVersionCommand({
+      LaunchTemplateId: input.templateId,
+      SourceVersion: input.sourceVersion,
+      VersionDescription: input.description.slice(0, 255),
+      LaunchTemplateData: { ImageId: input.ami },
+      ClientToken: input.clientToken.slice(0, 128),
+    }),
+  );
+  const number = result.LaunchTemplateVersion?.VersionNumber;
+  if (number === undefined) throw new Error(`CreateLaunchTemplateVersion on ${input.templateId} returned no version number`);
+  return String(number);
+}
+
+/**
+ * A group beside the live one: its subnets, health check and tags, a pinned launch template version,
+ * and Bakery's tags so cleanup finds it. Creating it again (a resumed step) is not an error.
+ */
+export async function createGroup(
+  aws: AwsClients,
+  region: string,
+  input: { name: string; live: LiveGroup; launchTemplateVersion: string; size: number; targetGroups: string[]; tags: Record<string, string> },
+): Promise<void> {
+  const tags = [...input.live.tags.filter((tag) => !tag.key.startsWith('bakery:')), ...Object.entries(input.tags).map(([key, value]) => ({ key, value }))];
+  try {
+    await aws.autoScaling(region).send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: input.name,
+        LaunchTemplate: { LaunchTemplateId: input.live.launchTemplateId, Version: input.launchTemplateVersion },
+        MinSize: input.size,
+        MaxSize: input.size,
+        DesiredCapacity: input.size,
+        VPCZoneIdentifier: input.live.subnets,
+        TargetGroupARNs: input.targetGroups,
+        HealthCheckType: input.live.healthCheckType,
+        HealthCheckGracePeriod: input.live.healthCheckGracePeriod,
+        Tags: tags.map((tag) => ({ Key: tag.key, Value: tag.value, PropagateAtLaunch: true, ResourceId: input.name, ResourceType: 'auto-scaling-group' })),
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof AlreadyExistsFault)) throw error;
+  }
+}
+
+export async function resizeGroup(aws: AwsClients, region: string, name: string, size: { min: number; max: number; desired: number }): Promise<void> {
+  await aws.autoScaling(region).send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: size.min, MaxSize: size.max, DesiredCapacity: size.desired }));
+}
+
+export async function attachTargetGroups(aws: AwsClients, region: string, group: string, targetGroups: string[]): Promise<void> {
+  if (targetGroups.length === 0) return;
+  await aws.autoScaling(region).send(new AttachLoadBalancerTargetGroupsCommand({ AutoScalingGroupName: group, TargetGroupARNs: targetGroups }));
+}
+
+export async function detachTargetGroups(aws: AwsClients, region: string, group: string, targetGroups: string[]): Promise<void> {
+  if (targetGroups.length === 0) return;
+  await aws.autoScaling(region).send(new DetachLoadBalancerTargetGroupsCommand({ AutoScalingGroupName: group, TargetGroupARNs: targetGroups }));
+}
+
+/** Deletes a group and its instances; one already gone (or going) is fine. */
+export async function deleteGroup(aws: AwsClients, region: string, name: string): Promise<void> {
+  try {
+    await aws.autoScaling(region).send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name, ForceDelete: true }));
+  } catch (error) {
+    if (errorCode(error) === 'ValidationError' && /not found|does not exist/i.test((error as Error).message)) return;
+    if (errorCode(error) === 'ScalingActivityInProgressFault' || errorCode(error) === 'ResourceInUseFault') return; // already being deleted
+    throw error;
+  }
+}
+
+/** How the group's instances are getting on: in service and healthy per Auto Scaling. */
+export function inService(group: AutoScalingGroup): string[] {
+  return (group.Instances ?? [])
+    .filter((instance) => instance.LifecycleState === 'InService' && instance.HealthStatus === 'Healthy' && instance.InstanceId)
+    .map((instance) => instance.InstanceId!);
+}
+
+export interface RefreshPlan {
+  group: string;
+  templateId: string;
+  version: string;
+  minHealthyPercent: number;
+  maxHealthyPercent: number;
+  warmupSeconds: number;
+  checkpoints: number[];
+  checkpointDelaySeconds: number;
+  alarms: string[];
+  /** Let AWS return to the group's own template if the refresh fails or an alarm fires. Off for rollbacks, whose alarms may be the reason for them. */
+  autoRollback: boolean;
+}
+
+/**
+ * Starts an instance refresh to a pinned launch template version, leaving the group's own template
+ * as it is, so AWS's auto-rollback has the old one to return to. A refresh already running to this
+ * very version (a resumed step) is adopted instead of failing.
+ */
+export async function startRefresh(aws: AwsClients, region: string, plan: RefreshPlan): Promise<string> {
+  try {
+    const result = await aws.autoScaling(region).send(
+      new StartInstanceRefreshCommand({
+        AutoScalingGroupName: plan.group,
+        Strategy: 'Rolling',
+        DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: plan.templateId, Version: plan.version } },
+        Preferences: {
+          MinHealthyPercentage: plan.minHealthyPercent,
+          MaxHealthyPercentage: plan.maxHealthyPercent,
+          InstanceWarmup: plan.warmupSeconds,
+          SkipMatching: true,
+          AutoRollback: plan.autoRollback,
+          ...(plan.checkpoints.length > 0 ? { CheckpointPercentages: plan.checkpoints, CheckpointDelay: plan.checkpointDelaySeconds } : {}),
+          ...(plan.alarms.length > 0 ? { AlarmSpecification: { Alarms: plan.alarms } } : {}),
+        },
+      }),
+    );
+    if (!result.InstanceRefreshId) throw new Error(`StartInstanceRefresh on ${plan.group} returned no refresh id`);
+    return result.InstanceRefreshId;
+  } catch (error) {
+    if (!(error instanceof InstanceRefreshInProgressFault)) throw error;
+    const active = (await describeRefreshes(aws, region, plan.group)).find(
+      (refresh) => isActive(refresh) && refresh.DesiredConfiguration?.LaunchTemplate?.Version === plan.version,
+    );
+    if (!active?.InstanceRefreshId) throw error;
+    return active.InstanceRefreshId;
+  }
+}
+
+export async function describeRefreshes(aws: AwsClients, region: string, group: string, ids?: string[]): Promise<InstanceRefresh[]> {
+  const result = await aws.autoScaling(region).send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: group, InstanceRefreshIds: ids }));
+  return result.InstanceRefreshes ?? [];
+}
+
+export const isActive = (refresh: InstanceRefresh): boolean =>
+  ['Pending', 'InProgress', 'Cancelling', 'RollbackInProgress', 'Baking'].includes(refresh.Status ?? '');
+
+/**
+ * Undoes a refresh under way: AWS's own rollback where it allows one (the old instances come back
+ * from the group's unchanged template), else a cancel. Says which it did, or that nothing was running.
+ */
+export async function undoRefresh(aws: AwsClients, region: string, group: string): Promise<'rolled-back' | 'cancelled' | 'none'> {
+  try {
+    await aws.autoScaling(region).send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: group }));
+    return 'rolled-back';
+  } catch (error) {
+    if (errorCode(error) === 'ActiveInstanceRefreshNotFoundFault') return 'none';
+    if (errorCode(error) !== 'IrreversibleInstanceRefreshFault') throw error;
+  }
+  try {
+    await aws.autoScaling(region).send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: group }));
+    return 'cancelled';
+  } catch (error) {
+    if (errorCode(error) === 'ActiveInstanceRefreshNotFoundFault') return 'none';
+    throw error;
+  }
+}

@@ -1,0 +1,123 @@
+import type { ChatMessage } from '../../chat/surface.js';
+import type { Clock } from '../../clock.js';
+import type { DeployConfig } from '../../config/deploy.js';
+import { formatDuration } from '../../operations/format.js';
+import type { Pipeline } from '../../operations/pipeline.js';
+import type { Operation } from '../../store/items.js';
+import { formatMinute } from './operation.js';
+import { canaryParams, type CanaryState } from './state.js';
+
+/*
+ * How a release's lifecycle reads in chat: the root shows where the release stands (baked → canary →
+ * awaiting approval → promoting → live, or rolled back), one reply per step, one verdict table kept
+ * current, and a summary posted to the channel when the release was rolled back.
+ */
+
+const stages = ['baked', 'canary', 'awaiting approval', 'promoting', 'live'] as const;
+type Stage = (typeof stages)[number];
+
+const stageOfStep: Record<string, Stage> = {
+  'read-live': 'canary',
+  'launch-template': 'canary',
+  'launch-canary': 'canary',
+  'wait-healthy': 'canary',
+  judge: 'canary',
+  approval: 'awaiting approval',
+  refresh: 'promoting',
+  'record-live': 'promoting',
+  'remove-canary': 'promoting',
+};
+
+function stageOf(operation: Operation): Stage {
+  if (operation.status === 'succeeded') return 'live';
+  const current = operation.steps.findLast((step) => step.status === 'running' || step.status === 'failed') ?? operation.steps.at(-1);
+  return current ? (stageOfStep[current.name] ?? 'canary') : 'canary';
+}
+
+/** "baked ✓ → canary ✓ → *awaiting approval* → promoting → live" */
+function path(operation: Operation): string {
+  const at = stages.indexOf(stageOf(operation));
+  const ended = operation.status !== 'running';
+  return stages
+    .map((stage, i) => (i < at ? `${stage} ✓` : i === at ? (ended && stage === 'live' ? `*${stage}* ✓` : ended ? `~${stage}~` : `*${stage}*`) : stage))
+    .join(' → ');
+}
+
+function rolledBackBy(operation: Operation): string | undefined {
+  if (operation.approval?.decision === 'rollback') return operation.approval.byName;
+  if (operation.cancelRequested) return operation.cancelRequested.by;
+  return undefined;
+}
+
+export function verdictTable(operation: Operation, verdict: NonNullable<CanaryState['verdict']>, durationMs: number, deploy: DeployConfig): ChatMessage {
+  const rows = verdict.metrics.map((m) => [m.gating ? m.label : `${m.label} (shadow)`, m.verdict, m.canary, m.baseline]);
+  const table = align([['metric', 'verdict', 'canary', 'baseline'], ...rows]);
+  const planned = durationMs / 60_000;
+  const extended = verdict.minute > planned ? ` (extended; at most ${formatMinute(planned + deploy.canary.maxExtension / 60_000)})` : '';
+  return {
+    text: `*Canary ${operation.app} ${operation.version}* · minute ${formatMinute(verdict.minute)} of ${formatMinute(planned)}${extended} · *${verdict.outcome.toUpperCase()}*`,
+    lines: ['```', ...table, '```', ...verdict.metrics.map((m) => `• ${m.explanation}`)],
+    tone: verdict.outcome === 'fail' ? 'failed' : verdict.outcome === 'pass' ? 'succeeded' : 'running',
+  };
+}
+
+function align(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => [...(row[i] ?? '')].length)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+}
+
+export function canaryMessages(clock: Clock, steps: { name: string; title: string }[]): Pick<Pipeline<CanaryState>, 'root' | 'stepDone' | 'summary'> {
+  const titleOf = (name: string): string => steps.find((step) => step.name === name)?.title ?? name;
+  const elapsed = (operation: Operation): string => formatDuration((operation.finishedAt ?? clock.now()) - operation.createdAt);
+
+  function statusLine(operation: Operation, state: CanaryState): string {
+    switch (operation.status) {
+      case 'running': {
+        if (operation.cancelRequested) return `⏳ Rolling back (asked by ${operation.cancelRequested.by}): removing the canary…`;
+        if (operation.ending) return `⏳ ${operation.ending === 'succeeded' ? 'Tidying up' : 'Rolling back: removing the canary'}…`;
+        const current = operation.steps.findLast((s) => s.status === 'running');
+        return current ? `⏳ ${titleOf(current.name)}${current.detail ? ` · ${current.detail}` : ''} · ${elapsed(operation)} so far` : `⏳ Starting · ${elapsed(operation)} so far`;
+      }
+      case 'succeeded':
+        return `✓ Live on ${state.live?.name ?? 'the fleet'}${state.approvedBy ? `, approved by ${state.approvedBy}` : ''}, ${elapsed(operation)} after the canary began`;
+      case 'failed':
+        return `✗ Rolled back: ${operation.error?.message ?? 'the canary failed'}`;
+      case 'cancelled':
+        return `✗ Rolled back by ${rolledBackBy(operation) ?? 'someone'} after ${elapsed(operation)}`;
+    }
+  }
+
+  return {
+    root(operation, state) {
+      const params = canaryParams.parse(operation.params);
+      return {
+        text: `*Release ${operation.app} ${operation.version}* · ${path(operation)}`,
+        lines: [statusLine(operation, state), `Image \`${params.ami}\` · canary asked by ${params.requestedByName} · operation \`${operation.id}\``],
+        tone: operation.status,
+      };
+    },
+
+    stepDone(_operation, step, title) {
+      const took = step.finishedAt !== undefined ? formatDuration(step.finishedAt - step.startedAt) : '';
+      return { text: `✓ ${title}${took ? ` (${took})` : ''}${step.detail ? ` — ${step.detail}` : ''}`, tone: 'info' };
+    },
+
+    summary(operation, state) {
+      const rolledBack = operation.status !== 'succeeded';
+      const fromCommand = operation.cancelRequested && operation.finishedAt ? operation.finishedAt - operation.cancelRequested.at : undefined;
+      return {
+        text: rolledBack
+          ? `*${operation.app} ${operation.version} rolled back*${operation.error ? `: ${operation.error.message}` : rolledBackBy(operation) ? ` by ${rolledBackBy(operation)}` : ''}`
+          : `*${operation.app} ${operation.version} is live* on ${state.live?.name ?? 'the fleet'}`,
+        lines: [
+          ...(rolledBack ? [`The fleet stays on ${state.liveVersion ?? state.liveAmi ?? 'its previous version'}.${fromCommand !== undefined ? ` From the rollback to the canary gone: ${formatDuration(fromCommand)}.` : ''}`] : []),
+          ...(state.verdict ? [`Verdict at minute ${formatMinute(state.verdict.minute)}: ${state.verdict.summary}`] : []),
+          ...(state.cleanup?.length ? [`Cleanup: ${state.cleanup.join('; ')}`] : []),
+          `Total ${elapsed(operation)} · ${state.awsCalls ?? 0} AWS calls (${state.awsRetries ?? 0} retried)`,
+        ],
+        tone: operation.status,
+        broadcast: rolledBack,
+      };
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import type { DeployConfig } from '../../config/deploy.js';
+import { StepFailure } from '../../operations/pipeline.js';
+import type { Operation } from '../../store/items.js';
+import { canaryParams } from './state.js';
+
+/** What every canary step reads from its operation: the deploy config as it was when asked, and the region. */
+export const deployOf = (operation: Operation): DeployConfig => {
+  const deploy = canaryParams.parse(operation.params).config.deploy;
+  if (!deploy) throw new StepFailure(`${operation.app} has no deploy section in its config`);
+  return deploy;
+};
+export const regionOf = (operation: Operation): string => canaryParams.parse(operation.params).config.region;
+
+/** The canary group's name shows app and version (both limited to characters Auto Scaling accepts). */
+export const canaryGroupName = (operation: Operation): string => `${operation.app}-canary-${operation.version}`;
+
+/** Target group names are at most 32 characters: app and version cut short, and the operation's own suffix. */
+export const canaryTargetGroupName = (operation: Operation): string =>
+  `${operation.app.slice(0, 12)}-${operation.version.replace(/[^A-Za-z0-9]/g, '').slice(0, 8)}-${operation.id.slice(-8)}`.replace(/-+/g, '-');
+
+export function formatMinute(minutes: number): string {
+  return Number.isInteger(minutes) ? String(minutes) : minutes.toFixed(1);
+}
+
+export function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new StepFailure(`the ${what} is not known yet; an earlier step did not record it`);
+  return value;
+}

@@ -1,0 +1,241 @@
+import { measureAwsCalls } from '../../aws/call-meter.js';
+import type { AwsClients } from '../../aws/clients.js';
+import { createGroup, createTemplateVersion, describeGroup, imageOfTemplateVersion, inService, readLiveGroup } from '../../aws/fleet.js';
+import { waitFor } from '../../aws/poll.js';
+import { createTargetGroupLike, listenerWeights, setListenerWeights, targetHealth } from '../../aws/traffic.js';
+import type { Clock } from '../../clock.js';
+import { StepFailure, type Pipeline, type Step } from '../../operations/pipeline.js';
+import type { Operation, OperationStatus } from '../../store/items.js';
+import type { Store } from '../../store/store.js';
+import { promoteSteps } from '../promote/steps.js';
+import { answeredMessage, approvalMessage, mention, newRequestKey } from './approval.js';
+import { extendWindow, judge, SETTLE_PERIODS, verdictLines, type Groups } from './judging.js';
+import { canaryMessages, verdictTable } from './messages.js';
+import { canaryGroupName, canaryTargetGroupName, deployOf, formatMinute, regionOf, required } from './operation.js';
+import { removeCanary } from './removal.js';
+import { canaryParams, canaryState, type CanaryState } from './state.js';
+
+export interface CanaryDependencies {
+  aws: AwsClients;
+  store: Store;
+  clock: Clock;
+  pollIntervalMs: number;
+}
+
+/**
+ * The canary, as an operator's runbook: read the live fleet, make a launch template version with the
+ * new image, launch a small group beside the live one, wait until it is healthy, judge it against
+ * the live fleet interval by interval, ask for approval, promote, record the live release. Cleanup
+ * removes the canary whatever happened and undoes a promotion cut short.
+ */
+export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> {
+  const { aws, store, clock, pollIntervalMs } = deps;
+
+  function groupsOf(operation: Operation, state: CanaryState): Groups {
+    const deploy = deployOf(operation);
+    const live = required(state.live, 'live group');
+    return {
+      baseline: { group: live.name, targetGroup: live.targetGroups[0] },
+      canary: { group: required(state.canaryGroup, 'canary group'), targetGroup: state.canaryTargetGroup },
+      listener: deploy.traffic.mode === 'weighted' ? deploy.traffic.listener : undefined,
+    };
+  }
+
+  const canarySteps: Step<CanaryState>[] = [
+    {
+      name: 'read-live',
+      title: 'Read the live fleet',
+      async run({ operation }) {
+        const deploy = deployOf(operation);
+        const region = regionOf(operation);
+        const liveRecord = await store.getLive(operation.app);
+        const groupName = liveRecord?.live.group ?? deploy.group;
+        const live = await readLiveGroup(aws, region, groupName);
+        if (!live) throw new StepFailure(`the live group ${groupName} is not there in ${region}, or has no launch template`);
+        const liveAmi = await imageOfTemplateVersion(aws, region, live.launchTemplateId, live.launchTemplateVersion);
+        if (!liveAmi) throw new StepFailure(`launch template ${live.launchTemplateName} version ${live.launchTemplateVersion} names no image`);
+        const liveVersion = liveRecord?.live.ami === liveAmi ? liveRecord.live.version : undefined;
+        return {
+          state: { live, liveAmi, liveVersion },
+          detail: `${live.name}: ${live.desired} instances of ${liveVersion ?? liveAmi} (launch template ${live.launchTemplateName} v${live.launchTemplateVersion})`,
+        };
+      },
+    },
+    {
+      name: 'launch-template',
+      title: 'Create launch template version',
+      async run({ operation, state }) {
+        const live = required(state.live, 'live group');
+        const { ami } = canaryParams.parse(operation.params);
+        const version = await createTemplateVersion(aws, regionOf(operation), {
+          templateId: live.launchTemplateId,
+          sourceVersion: live.launchTemplateVersion,
+          ami,
+          description: `Bakery: ${operation.app} ${operation.version} (${operation.id})`,
+          clientToken: `${operation.id}-template`,
+        });
+        return { state: { templateVersion: version }, detail: `${live.launchTemplateName} v${version} with ${ami}` };
+      },
+    },
+    {
+      name: 'launch-canary',
+      title: 'Launch canary group',
+      async run({ operation, state }) {
+        const deploy = deployOf(operation);
+        const region = regionOf(operation);
+        const live = required(state.live, 'live group');
+        const { instances } = canaryParams.parse(operation.params);
+        const tags = { 'bakery:app': operation.app, 'bakery:version': operation.version, 'bakery:operation': operation.id, 'bakery:role': 'canary', 'bakery:created-by': 'bakery' };
+        let canaryTargetGroup: string | undefined;
+        if (deploy.traffic.mode === 'weighted') {
+          const liveTarget = live.targetGroups[0];
+          if (!liveTarget) throw new StepFailure(`the live group ${live.name} is in no target group, so there is no traffic to weigh`);
+          canaryTargetGroup = await createTargetGroupLike(aws, region, liveTarget, canaryTargetGroupName(operation), tags);
+        }
+        const name = canaryGroupName(operation);
+        await createGroup(aws, region, {
+          name,
+          live,
+          launchTemplateVersion: required(state.templateVersion, 'launch template version'),
+          size: instances,
+          targetGroups: canaryTargetGroup ? [canaryTargetGroup] : live.targetGroups,
+          tags,
+        });
+        return {
+          state: { canaryGroup: name, canaryTargetGroup },
+          detail: `${name}: ${instances} instance${instances === 1 ? '' : 's'}${canaryTargetGroup ? ', own target group' : ` in ${live.targetGroups.length} live target group${live.targetGroups.length === 1 ? '' : 's'}`}`,
+        };
+      },
+    },
+    {
+      name: 'wait-healthy',
+      title: 'Wait for the canary to be healthy',
+      async run(input) {
+        const { operation, state } = input;
+        const deploy = deployOf(operation);
+        const region = regionOf(operation);
+        const { instances } = canaryParams.parse(operation.params);
+        const name = required(state.canaryGroup, 'canary group');
+        const targetGroups = state.canaryTargetGroup ? [state.canaryTargetGroup] : required(state.live, 'live group').targetGroups;
+        const healthy = await waitFor(
+          { clock, what: `canary group ${name} to be in service and healthy`, timeoutMs: 20 * 60_000, intervalMs: pollIntervalMs, signal: input.signal },
+          async () => {
+            const group = await describeGroup(aws, region, name);
+            const ready = group ? inService(group) : [];
+            if (ready.length < instances) return { done: false, seen: `${ready.length} of ${instances} in service` };
+            for (const targetGroup of targetGroups) {
+              const health = await targetHealth(aws, region, targetGroup);
+              const unhealthy = ready.filter((id) => health.get(id) !== 'healthy');
+              if (unhealthy.some((id) => health.get(id) === 'unhealthy')) {
+                throw new StepFailure(`canary instance ${unhealthy.join(', ')} failed its target group's health checks`);
+              }
+              if (unhealthy.length > 0) return { done: false, seen: `${ready.length - unhealthy.length} of ${instances} healthy in the target group` };
+            }
+            return { done: true, value: ready };
+          },
+        );
+        if (deploy.traffic.mode === 'weighted' && state.canaryTargetGroup) {
+          const weights = await listenerWeights(aws, region, deploy.traffic.listener);
+          const liveTarget = required(state.live, 'live group').targetGroups[0]!;
+          weights.set(liveTarget, 100 - deploy.traffic.weight);
+          weights.set(state.canaryTargetGroup, deploy.traffic.weight);
+          await setListenerWeights(aws, region, deploy.traffic.listener, weights);
+        }
+        // The window starts at the next period boundary, so every judged period is all canary.
+        const period = deploy.canary.interval;
+        const start = Math.ceil(clock.now() / period) * period;
+        return {
+          state: { window: { start, periods: 0, baseline: {}, canary: {} } },
+          detail: `${healthy.join(', ')} healthy${deploy.traffic.mode === 'weighted' ? `; listener sends it ${deploy.traffic.weight} %` : ''}`,
+        };
+      },
+    },
+    {
+      name: 'judge',
+      title: 'Judge the canary',
+      async run(input) {
+        const { operation, state } = input;
+        const deploy = deployOf(operation);
+        const { durationMs } = canaryParams.parse(operation.params);
+        const period = deploy.canary.interval;
+        const before = required(state.window, 'window');
+        const window = await extendWindow(aws, regionOf(operation), deploy, groupsOf(operation, state), before, clock.now());
+        const nextLook = window.start + (window.periods + 1 + SETTLE_PERIODS) * period;
+        if (window.periods === before.periods) return { wait: { until: nextLook, detail: 'waiting for the first minutes of metrics' } };
+        const verdict = judge({ ...deploy, canary: { ...deploy.canary, duration: durationMs } }, window);
+        const lines = verdictLines(verdict);
+        const summary = { outcome: verdict.outcome, summary: verdict.summary, minute: verdict.minute, metrics: lines };
+        const limitMinutes = (durationMs + deploy.canary.maxExtension) / 60_000;
+        const atLimit = verdict.outcome === 'wait' && verdict.minute >= limitMinutes - 1e-9;
+        const tableRef = await input.say(verdictTable(operation, summary, durationMs, deploy), state.tableRef);
+        const saved = { window, verdict: summary, tableRef: tableRef ?? state.tableRef };
+        if (verdict.outcome === 'wait' && !atLimit) {
+          const more = verdict.moreMinutes !== null ? `, ~${Math.ceil(verdict.moreMinutes)} more min` : '';
+          return { state: saved, wait: { until: nextLook, detail: `minute ${formatMinute(verdict.minute)} of ${durationMs / 60_000}: ${verdict.outcome}${more}` } };
+        }
+        if (verdict.outcome === 'fail' && deploy.onFail === 'rollback') {
+          await store.setReleaseStatus(operation.app, operation.version, 'rejected', { at: clock.now(), by: operation.requestedBy, operationId: operation.id, note: verdict.summary });
+          throw new StepFailure(`canary ${verdict.summary}`).keeping(saved);
+        }
+        const needsHuman = verdict.outcome === 'fail' ? 'failed' : atLimit ? 'undecided' : undefined;
+        return { state: { ...saved, needsHuman }, detail: `${verdict.outcome} at minute ${formatMinute(verdict.minute)}: ${verdict.summary}` };
+      },
+    },
+    {
+      name: 'approval',
+      title: 'Await approval',
+      async run(input) {
+        const { operation, state } = input;
+        const deploy = deployOf(operation);
+        const now = clock.now();
+        const request = state.approvalRequest;
+        if (!request) {
+          const fresh = { key: newRequestKey(), postedAt: now, expiresAt: now + deploy.approvalTtl, reminded: false };
+          const withRequest = { ...state, approvalRequest: fresh };
+          const ref = await input.say(approvalMessage(operation, withRequest, deploy, now));
+          return { state: { approvalRequest: { ...fresh, ref } }, wait: { until: fresh.postedAt + deploy.approvalTtl / 2, detail: `waiting for ${deploy.approvers.length} approver${deploy.approvers.length === 1 ? '' : 's'}` } };
+        }
+        const approval = operation.approval;
+        if (approval?.request === request.key) {
+          const answered = approval.decision === 'promote' ? 'approved' : 'rolled-back';
+          if (request.ref) await input.say(answeredMessage(operation, answered, now), request.ref);
+          if (approval.decision === 'rollback') throw new StepFailure(`rolled back by ${approval.byName} instead of promoting`);
+          return { state: { approvedBy: approval.byName }, detail: `approved by ${approval.byName}` };
+        }
+        if (now >= request.expiresAt) {
+          if (request.ref) await input.say(answeredMessage(operation, 'expired', now), request.ref);
+          throw new StepFailure(`nobody approved within ${formatMinute(deploy.approvalTtl / 60_000)} min; the canary is removed`);
+        }
+        if (!request.reminded && now >= request.postedAt + deploy.approvalTtl / 2) {
+          await input.say({ text: `Reminder: ${operation.app} ${operation.version} is waiting for approval ${deploy.approvers.map(mention).join(' ')}; it expires in ${formatMinute((request.expiresAt - now) / 60_000)} min.`, tone: 'info' });
+          return { state: { approvalRequest: { ...request, reminded: true } }, wait: { until: request.expiresAt, detail: 'reminded the approvers' } };
+        }
+        return { wait: { until: request.reminded ? request.expiresAt : request.postedAt + deploy.approvalTtl / 2, detail: 'waiting for approval' } };
+      },
+    },
+  ];
+
+  const promotion = promoteSteps(deps);
+
+  return {
+    kind: 'canary',
+    state: canaryState,
+    steps: [...canarySteps, ...promotion].map(metered),
+    async cleanup({ operation, state }, status: OperationStatus) {
+      return removeCanary({ aws, store, clock, pollIntervalMs }, operation, state, status);
+    },
+    ...canaryMessages(clock, [...canarySteps, ...promotion]),
+  };
+}
+
+/** A step that adds the AWS calls it made to the operation's tally. */
+function metered(step: Step<CanaryState>): Step<CanaryState> {
+  return {
+    ...step,
+    async run(input) {
+      const { value, calls, retries } = await measureAwsCalls(() => step.run(input));
+      return { ...value, state: { ...value?.state, awsCalls: (input.state.awsCalls ?? 0) + calls, awsRetries: (input.state.awsRetries ?? 0) + retries } };
+    },
+  };
+}
+

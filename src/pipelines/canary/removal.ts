@@ -1,0 +1,68 @@
+import { CreateTagsCommand } from '@aws-sdk/client-ec2';
+import { deleteGroup, describeRefreshes, detachTargetGroups, groupsOfOperation, isActive, resizeGroup, undoRefresh } from '../../aws/fleet.js';
+import { waitFor } from '../../aws/poll.js';
+import { deleteTargetGroup, listenerWeights, setListenerWeights } from '../../aws/traffic.js';
+import type { Operation, OperationStatus } from '../../store/items.js';
+import type { CanaryDependencies } from './pipeline.js';
+import { deployOf, regionOf } from './operation.js';
+import { canaryParams, type CanaryState } from './state.js';
+
+/**
+ * Takes the canary out, in the order that never drops a request: traffic weight to zero, out of the
+ * target groups, scaled to zero, deleted. A promotion cut short is undone first. The launch template
+ * version stays (it is cheap, and the release history points at it).
+ */
+export async function removeCanary(deps: CanaryDependencies, operation: Operation, state: CanaryState, status: OperationStatus): Promise<string[]> {
+  const { aws, store, clock, pollIntervalMs } = deps;
+  const deploy = deployOf(operation);
+  const region = regionOf(operation);
+  const done: string[] = [];
+  const live = state.live;
+
+  if (status !== 'succeeded' && state.refreshId && live) {
+    const running = (await describeRefreshes(aws, region, live.name, [state.refreshId])).find(isActive);
+    if (running && running.Status !== 'RollbackInProgress' && running.Status !== 'Cancelling') {
+      const undone = await undoRefresh(aws, region, live.name);
+      if (undone !== 'none') done.push(`${undone === 'rolled-back' ? 'rolled back' : 'cancelled'} the instance refresh of ${live.name}`);
+    }
+    await waitFor({ clock, what: `the instance refresh of ${live.name} to stop`, timeoutMs: 60 * 60_000, intervalMs: pollIntervalMs }, async () => {
+      const refresh = (await describeRefreshes(aws, region, live.name, [state.refreshId!]))[0];
+      return refresh && isActive(refresh) ? { done: false, seen: `${refresh.Status} (${refresh.PercentageComplete ?? 0} %)` } : { done: true, value: undefined };
+    });
+  }
+
+  if (deploy.traffic.mode === 'weighted' && state.canaryTargetGroup) {
+    const weights = await listenerWeights(aws, region, deploy.traffic.listener);
+    if (weights.has(state.canaryTargetGroup)) {
+      weights.delete(state.canaryTargetGroup);
+      for (const target of weights.keys()) weights.set(target, 1);
+      await setListenerWeights(aws, region, deploy.traffic.listener, weights);
+      done.push('listener weight back to the live fleet');
+    }
+  }
+
+  // A red-black promotion turns the canary into the live group: that one stays.
+  const liveRecord = await store.getLive(operation.app);
+  for (const group of await groupsOfOperation(aws, region, operation.id)) {
+    const name = group.AutoScalingGroupName;
+    if (!name || name === liveRecord?.live.group || group.Status === 'Delete in progress') continue;
+    await detachTargetGroups(aws, region, name, group.TargetGroupARNs ?? []);
+    await resizeGroup(aws, region, name, { min: 0, max: 0, desired: 0 });
+    await deleteGroup(aws, region, name);
+    done.push(`removed canary group ${name}`);
+  }
+  if (state.canaryTargetGroup && status !== 'succeeded') {
+    await deleteTargetGroup(aws, region, state.canaryTargetGroup);
+    done.push('deleted the canary target group');
+  }
+
+  if (status === 'failed' && state.verdict?.outcome === 'fail') {
+    const { ami } = canaryParams.parse(operation.params);
+    await aws.ec2(region).send(new CreateTagsCommand({ Resources: [ami], Tags: [{ Key: 'bakery:status', Value: 'rejected' }] }));
+    done.push(`tagged ${ami} rejected`);
+  } else if (status !== 'succeeded') {
+    await store.setReleaseStatus(operation.app, operation.version, 'baked', { at: clock.now(), by: operation.cancelRequested ? operation.requestedBy : operation.approval?.by ?? operation.requestedBy, operationId: operation.id, note: 'canary removed' });
+  }
+  return done;
+}
+

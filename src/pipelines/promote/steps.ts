@@ -1,0 +1,80 @@
+import type { AwsClients } from '../../aws/clients.js';
+import type { Clock } from '../../clock.js';
+import type { Step } from '../../operations/pipeline.js';
+import type { Store } from '../../store/store.js';
+import { deployOf, regionOf, required } from '../canary/operation.js';
+import { removeCanary } from '../canary/removal.js';
+import { canaryParams, type CanaryState } from '../canary/state.js';
+import { lookAtRefresh, maxHealthy } from './refresh.js';
+
+export interface PromoteDependencies {
+  aws: AwsClients;
+  store: Store;
+  clock: Clock;
+  pollIntervalMs: number;
+}
+
+/**
+ * The promotion, once approved: roll the live group to the canary's launch template version with an
+ * instance refresh, record the release as live (the former one becomes the rollback target), and
+ * take the canary away. A refresh that fails, or that AWS rolls back because an alarm fired, fails
+ * the step and says why; cleanup then removes the canary as after any failure.
+ */
+export function promoteSteps(deps: PromoteDependencies): Step<CanaryState>[] {
+  const { store, clock } = deps;
+  return [
+    {
+      name: 'refresh',
+      title: 'Roll the fleet',
+      async run({ operation, state }) {
+        const deploy = deployOf(operation);
+        const live = required(state.live, 'live group');
+        const outcome = await lookAtRefresh(deps, regionOf(operation), state, () => ({
+          group: live.name,
+          templateId: live.launchTemplateId,
+          version: required(state.templateVersion, 'launch template version'),
+          minHealthyPercent: deploy.rolling.minHealthyPercent,
+          maxHealthyPercent: maxHealthy(deploy.rolling, live.desired),
+          warmupSeconds: deploy.rolling.warmup / 1000,
+          checkpoints: deploy.rolling.checkpoints,
+          checkpointDelaySeconds: deploy.rolling.checkpointDelay / 1000,
+          alarms: deploy.rolling.alarms,
+          autoRollback: true,
+        }));
+        const { refreshedAt, ...kept } = outcome.state ?? {};
+        return { ...outcome, state: { ...kept, ...(refreshedAt !== undefined ? { promotedAt: refreshedAt } : {}) } };
+      },
+    },
+    {
+      name: 'record-live',
+      title: 'Record the live release',
+      async run({ operation, state }) {
+        const live = required(state.live, 'live group');
+        const { ami } = canaryParams.parse(operation.params);
+        const by = operation.approval?.by ?? operation.requestedBy;
+        const now = clock.now();
+        await store.putLive({
+          app: operation.app,
+          live: { version: operation.version, ami, launchTemplateVersion: required(state.templateVersion, 'launch template version'), group: live.name },
+          previous: { version: state.liveVersion, ami: required(state.liveAmi, 'live image'), launchTemplateVersion: live.launchTemplateVersion, group: live.name },
+          since: now,
+          by,
+          operationId: operation.id,
+        });
+        await store.setReleaseStatus(operation.app, operation.version, 'live', { at: now, by, operationId: operation.id });
+        if (state.liveVersion && state.liveVersion !== operation.version) {
+          await store.setReleaseStatus(operation.app, state.liveVersion, 'previous', { at: now, by, operationId: operation.id, note: `replaced by ${operation.version}` });
+        }
+        return { detail: `${operation.version} is live; rollback target: ${state.liveVersion ?? state.liveAmi}` };
+      },
+    },
+    {
+      name: 'remove-canary',
+      title: 'Remove the canary group',
+      async run({ operation, state }) {
+        const removed = await removeCanary(deps, operation, state, 'succeeded');
+        return { detail: removed.join('; ') || 'already gone' };
+      },
+    },
+  ];
+}

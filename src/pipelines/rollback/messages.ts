@@ -1,0 +1,52 @@
+import type { Clock } from '../../clock.js';
+import { formatDuration } from '../../operations/format.js';
+import type { Pipeline } from '../../operations/pipeline.js';
+import type { Operation } from '../../store/items.js';
+import { rollbackParams, type RollbackState } from './state.js';
+
+/** How a rollback reads in chat: where it goes from and to, each step, and how long the fleet took to serve the old release. */
+export function rollbackMessages(clock: Clock, steps: { name: string; title: string }[]): Pick<Pipeline<RollbackState>, 'root' | 'stepDone' | 'summary'> {
+  const titleOf = (name: string): string => steps.find((step) => step.name === name)?.title ?? name;
+  const target = (operation: Operation): string => {
+    const { target: to } = rollbackParams.parse(operation.params);
+    return to.version ?? to.ami;
+  };
+  const from = (operation: Operation): string => {
+    const { from: was } = rollbackParams.parse(operation.params);
+    return was?.version ?? was?.ami ?? 'the live release';
+  };
+
+  return {
+    root(operation) {
+      const params = rollbackParams.parse(operation.params);
+      const current = operation.steps.findLast((s) => s.status === 'running');
+      const status =
+        operation.status === 'running'
+          ? `⏳ ${current ? `${titleOf(current.name)}${current.detail ? ` · ${current.detail}` : ''}` : 'Starting'} · ${formatDuration(clock.now() - operation.createdAt)} so far`
+          : operation.status === 'succeeded'
+            ? `✓ ${target(operation)} is live again`
+            : `✗ ${operation.error?.message ?? operation.status}`;
+      return {
+        text: `*Rollback ${operation.app}* · ${from(operation)} → ${target(operation)} · asked by ${params.requestedByName}`,
+        lines: [status, `Operation \`${operation.id}\``],
+        tone: operation.status,
+      };
+    },
+    stepDone(_operation, step, title) {
+      const took = step.finishedAt !== undefined ? formatDuration(step.finishedAt - step.startedAt) : '';
+      return { text: `✓ ${title}${took ? ` (${took})` : ''}${step.detail ? ` — ${step.detail}` : ''}`, tone: 'info' };
+    },
+    summary(operation, state) {
+      const serving = state.servingAt !== undefined ? formatDuration(state.servingAt - operation.createdAt) : undefined;
+      return {
+        text:
+          operation.status === 'succeeded'
+            ? `*${operation.app} rolled back* from ${from(operation)} to ${target(operation)}${serving ? `: the fleet served it ${serving} after /rollback` : ''}`
+            : `*Rollback of ${operation.app} failed*: ${operation.error?.message ?? operation.status}`,
+        lines: [`Total ${formatDuration((operation.finishedAt ?? clock.now()) - operation.createdAt)} · ${state.awsCalls ?? 0} AWS calls (${state.awsRetries ?? 0} retried)`],
+        tone: operation.status,
+        broadcast: true,
+      };
+    },
+  };
+}

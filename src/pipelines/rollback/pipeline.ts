@@ -1,0 +1,142 @@
+import { measureAwsCalls } from '../../aws/call-meter.js';
+import type { AwsClients } from '../../aws/clients.js';
+import { createTemplateVersion, imageOfTemplateVersion, readLiveGroup } from '../../aws/fleet.js';
+import type { Clock } from '../../clock.js';
+import type { DeployConfig } from '../../config/deploy.js';
+import { formatDuration } from '../../operations/format.js';
+import { StepFailure, type Pipeline, type Step } from '../../operations/pipeline.js';
+import type { Operation } from '../../store/items.js';
+import type { Store } from '../../store/store.js';
+import { required } from '../canary/operation.js';
+import { lookAtRefresh, maxHealthy } from '../promote/refresh.js';
+import { rollbackMessages } from './messages.js';
+import { rollbackParams, rollbackState, type RollbackState } from './state.js';
+
+export interface RollbackDependencies {
+  aws: AwsClients;
+  store: Store;
+  clock: Clock;
+  pollIntervalMs: number;
+}
+
+const paramsOf = (operation: Operation) => rollbackParams.parse(operation.params);
+function deployOf(operation: Operation): DeployConfig {
+  const deploy = paramsOf(operation).config.deploy;
+  if (!deploy) throw new StepFailure(`${operation.app} has no deploy section in its config`);
+  return deploy;
+}
+
+/**
+ * A rollback after a release went live, as a runbook: read the live group, point a launch template
+ * version at the target's image (its old version when that still has it, else a new one: the old
+ * group need not exist), roll the fleet to it, record it live again.
+ */
+export function rollbackPipeline(deps: RollbackDependencies): Pipeline<RollbackState> {
+  const { aws, store, clock } = deps;
+  const region = (operation: Operation): string => paramsOf(operation).config.region;
+
+  const steps: Step<RollbackState>[] = [
+    {
+      name: 'read-live',
+      title: 'Read the live fleet',
+      async run({ operation }) {
+        const { target } = paramsOf(operation);
+        const group = (await store.getLive(operation.app))?.live.group ?? deployOf(operation).group;
+        const live = await readLiveGroup(aws, region(operation), group);
+        if (!live) throw new StepFailure(`the live group ${group} is not there in ${region(operation)}`);
+        const running = await imageOfTemplateVersion(aws, region(operation), live.launchTemplateId, live.launchTemplateVersion);
+        if (running === target.ami) {
+          return { state: { live }, detail: `${group} already runs ${target.version ?? target.ami}`, finish: `${operation.app} already runs ${target.version ?? target.ami}; nothing to roll back.` };
+        }
+        return { state: { live }, detail: `${group}: ${live.desired} instances on launch template v${live.launchTemplateVersion}` };
+      },
+    },
+    {
+      name: 'launch-template',
+      title: 'Point a launch template version at the target',
+      async run({ operation, state }) {
+        const { target } = paramsOf(operation);
+        const live = required(state.live, 'live group');
+        const kept = target.launchTemplateVersion
+          ? await imageOfTemplateVersion(aws, region(operation), live.launchTemplateId, target.launchTemplateVersion).catch(() => undefined)
+          : undefined;
+        if (kept === target.ami) return { state: { templateVersion: target.launchTemplateVersion }, detail: `reusing v${target.launchTemplateVersion} (${target.ami})` };
+        const version = await createTemplateVersion(aws, region(operation), {
+          templateId: live.launchTemplateId,
+          sourceVersion: live.launchTemplateVersion,
+          ami: target.ami,
+          description: `Bakery rollback: ${operation.app} ${target.version ?? target.ami} (${operation.id})`,
+          clientToken: `${operation.id}-template`,
+        });
+        return { state: { templateVersion: version }, detail: `new v${version} with ${target.ami}` };
+      },
+    },
+    {
+      name: 'refresh',
+      title: 'Roll the fleet back',
+      async run({ operation, state }) {
+        const deploy = deployOf(operation);
+        const live = required(state.live, 'live group');
+        const outcome = await lookAtRefresh(deps, region(operation), state, () => ({
+          group: live.name,
+          templateId: live.launchTemplateId,
+          version: required(state.templateVersion, 'launch template version'),
+          minHealthyPercent: deploy.rolling.minHealthyPercent,
+          maxHealthyPercent: maxHealthy(deploy.rolling, live.desired),
+          warmupSeconds: deploy.rolling.warmup / 1000,
+          checkpoints: [],
+          checkpointDelaySeconds: 0,
+          // The alarms may be firing because of the release being left: they must not undo the way out.
+          alarms: [],
+          autoRollback: false,
+        }));
+        const { refreshedAt, ...kept } = outcome.state ?? {};
+        return { ...outcome, state: { ...kept, ...(refreshedAt !== undefined ? { servingAt: refreshedAt } : {}) } };
+      },
+    },
+    {
+      name: 'record-live',
+      title: 'Record the live release',
+      async run({ operation, state }) {
+        const { target, from } = paramsOf(operation);
+        const live = required(state.live, 'live group');
+        const now = clock.now();
+        await store.putLive({
+          app: operation.app,
+          live: { ...target, launchTemplateVersion: required(state.templateVersion, 'launch template version'), group: live.name },
+          previous: from ? { ...from, group: live.name } : undefined,
+          since: now,
+          by: operation.requestedBy,
+          operationId: operation.id,
+        });
+        if (target.version) await store.setReleaseStatus(operation.app, target.version, 'live', { at: now, by: operation.requestedBy, operationId: operation.id, note: 'rolled back to' });
+        if (from?.version && from.version !== target.version) {
+          await store.setReleaseStatus(operation.app, from.version, 'rolled-back', { at: now, by: operation.requestedBy, operationId: operation.id, note: `rolled back to ${target.version ?? target.ami}` });
+        }
+        const took = state.servingAt !== undefined ? formatDuration(state.servingAt - operation.createdAt) : undefined;
+        return { detail: `${target.version ?? target.ami} is live again${took ? `, ${took} after /rollback` : ''}` };
+      },
+    },
+  ];
+
+  return {
+    kind: 'rollback',
+    state: rollbackState,
+    steps: steps.map(metered),
+    // A rollback makes nothing to take away: a refresh it started and could not finish is the fleet's way back, left to run.
+    async cleanup() {
+      return [];
+    },
+    ...rollbackMessages(clock, steps),
+  };
+}
+
+function metered(step: Step<RollbackState>): Step<RollbackState> {
+  return {
+    ...step,
+    async run(input) {
+      const { value, calls, retries } = await measureAwsCalls(() => step.run(input));
+      return { ...value, state: { ...value?.state, awsCalls: (input.state.awsCalls ?? 0) + calls, awsRetries: (input.state.awsRetries ?? 0) + retries } };
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { appConfig } from '../../config/apps.js';
+import { fleetImage } from '../../store/items.js';
+import { liveGroupState } from '../canary/state.js';
+
+/** The request: the app's config as it was when asked, and the release to return to. */
+export const rollbackParams = z.object({
+  config: appConfig,
+  /** The release to return to: a named version's image, or the live release's recorded predecessor. */
+  target: fleetImage,
+  /** What the fleet ran when the rollback was asked for. */
+  from: fleetImage.optional(),
+  requestedByName: z.string(),
+});
+export type RollbackParams = z.infer<typeof rollbackParams>;
+
+export const rollbackState = z.object({
+  live: liveGroupState.optional(),
+  templateVersion: z.string().optional(),
+  refreshId: z.string().optional(),
+  refreshStartedAt: z.number().optional(),
+  /** When the fleet served the target again. */
+  servingAt: z.number().optional(),
+  cleanup: z.array(z.string()).optional(),
+  awsCalls: z.number().int().nonnegative().optional(),
+  awsRetries: z.number().int().nonnegative().optional(),
+});
+export type RollbackState = z.infer<typeof rollbackState>;

@@ -1,0 +1,156 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { TestWorld } from './support/world.js';
+import { alice, approvalRequest, bake, bob, deployEnded, everything, groupNames, liveGroup, mallory, operationOf, pressOn, releaseApp, until } from './support/lifecycle.js';
+
+async function fleetWorld(app = releaseApp()): Promise<TestWorld> {
+  const world = await TestWorld.create({ demo: app });
+  world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
+  return world;
+}
+
+describe('/canary', () => {
+  let world: TestWorld;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('judges a good release beside the live fleet, asks the approvers, and promotes it when one presses Promote', async () => {
+    world = await fleetWorld();
+    const bakery = world.replica();
+    await bake(world, bakery, 'v1');
+    const before = await liveGroup(world);
+
+    expect(await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }))).toBeUndefined();
+    await until(world, () => approvalRequest(world) !== undefined);
+
+    const text = everything(world);
+    expect(text).toContain('Canary demo v1');
+    expect(text).toMatch(/PASS/);
+    expect(text).toContain('5xx rate');
+    expect(text).toContain('p99 latency');
+    const request = approvalRequest(world)!;
+    expect(request.text).toContain('Promote *demo v1* to the whole fleet?');
+    expect(request.text).toContain('<@U0BOB>');
+    expect(request.broadcast).toBe(true);
+    expect(await groupNames(world)).toContain('demo-canary-v1');
+
+    const answer = await bakery.handlers.onButton(pressOn(request, 'release.promote', bob));
+    expect(answer?.text).toContain('Promoting demo v1');
+    await deployEnded(world, bakery);
+
+    const after = await liveGroup(world);
+    expect(after?.LaunchTemplate?.Version).not.toBe(before?.LaunchTemplate?.Version);
+    expect(await groupNames(world)).not.toContain('demo-canary-v1');
+    const live = await world.store.getLive('demo');
+    expect(live?.live.version).toBe('v1');
+    expect(live?.previous?.ami).toBeDefined();
+    expect((await world.store.getRelease('demo', 'v1'))?.status).toBe('live');
+    expect(everything(world)).toContain('demo v1 is live');
+  });
+
+  it('rolls a bad release back by itself, naming the metric that failed', async () => {
+    world = await fleetWorld();
+    const bakery = world.replica();
+    world.sim.inject({ kind: 'bad-release', app: 'demo' });
+    await bake(world, bakery, 'v2');
+    world.sim.clearFaults();
+
+    await bakery.handlers.onCommand(world.command('demo v2', { command: '/canary', user: alice }));
+    await deployEnded(world, bakery);
+
+    const summary = world.chat.allReplies().findLast((reply) => reply.text.includes('rolled back'));
+    expect(summary?.text).toContain('5xx rate');
+    expect(summary?.broadcast).toBe(true);
+    expect(approvalRequest(world)).toBeUndefined();
+    expect(await groupNames(world)).toEqual(['demo-live']);
+    expect((await world.store.getRelease('demo', 'v2'))?.status).toBe('rejected');
+    expect((await world.store.getLive('demo'))).toBeUndefined();
+  });
+
+  it('asks a human instead of rolling back when the app says ask', async () => {
+    world = await fleetWorld(releaseApp({ onFail: 'ask' }));
+    const bakery = world.replica();
+    world.sim.inject({ kind: 'bad-release', app: 'demo' });
+    await bake(world, bakery, 'v2');
+    world.sim.clearFaults();
+
+    await bakery.handlers.onCommand(world.command('demo v2', { command: '/canary', user: alice }));
+    await until(world, () => approvalRequest(world) !== undefined);
+    const request = approvalRequest(world)!;
+    expect(request.text).toContain('failed: roll it back, or promote it anyway?');
+    expect(request.buttons?.map((b) => b.label)).toEqual(['Promote anyway', 'Roll back']);
+
+    await bakery.handlers.onButton(pressOn(request, 'release.rollback', alice));
+    await deployEnded(world, bakery);
+    expect(await groupNames(world)).toEqual(['demo-live']);
+    expect(everything(world)).toContain('rolled back by @alice');
+  });
+
+  it('refuses a version that is not baked, and an app without a fleet, changing nothing', async () => {
+    world = await fleetWorld();
+    const bakery = world.replica();
+    const notBaked = await bakery.handlers.onCommand(world.command('demo v9', { command: '/canary', user: alice }));
+    expect(notBaked?.text).toContain('not baked');
+    const badFlag = await bakery.handlers.onCommand(world.command('demo v9 --instances lots', { command: '/canary', user: alice }));
+    expect(badFlag?.lines?.[0]).toContain('Usage: `/canary');
+    expect(await world.store.getLock('demo', 'deploy')).toBeUndefined();
+    expect(world.chat.roots).toHaveLength(0);
+  });
+});
+
+describe('the approval', () => {
+  let world: TestWorld;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  async function awaitingApproval(app = releaseApp()) {
+    world = await fleetWorld(app);
+    const bakery = world.replica();
+    await bake(world, bakery, 'v1');
+    await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
+    await until(world, () => approvalRequest(world) !== undefined);
+    return { bakery, request: approvalRequest(world)! };
+  }
+
+  it('takes Promote only from an approver other than the person who started the canary, and audits the refusals', async () => {
+    const { bakery, request } = await awaitingApproval();
+    const stranger = await bakery.handlers.onButton(pressOn(request, 'release.promote', mallory));
+    expect(stranger?.text).toContain('only the approvers');
+    const own = await bakery.handlers.onButton(pressOn(request, 'release.promote', alice));
+    expect(own?.text).toContain('four eyes');
+    const audit = await world.store.listAudit('demo');
+    expect(audit.filter((entry) => entry.action === 'promote refused').map((entry) => entry.actor).sort()).toEqual(['U0ALICE', 'U0MALLORY']);
+    expect((await operationOf(world, 'canary'))?.approval).toBeUndefined();
+  });
+
+  it('acts once on a double press, and says who approved to the second', async () => {
+    const { bakery, request } = await awaitingApproval();
+    const [first, second] = await Promise.all([
+      bakery.handlers.onButton(pressOn(request, 'release.promote', bob)),
+      bakery.handlers.onButton(pressOn(request, 'release.promote', bob)),
+    ]);
+    const texts = [first?.text, second?.text].sort();
+    expect(texts[0]).toContain('Not done: already approved by @bob');
+    expect(texts[1]).toContain('Promoting demo v1');
+    await deployEnded(world, bakery);
+    expect((await world.store.getLive('demo'))?.live.version).toBe('v1');
+  });
+
+  it('refuses a button from an earlier canary', async () => {
+    const { bakery, request } = await awaitingApproval();
+    const stale = { ...pressOn(request, 'release.promote', bob) };
+    stale.value = stale.value.replace(/\.[0-9a-f]{12}$/, '.000000000000');
+    expect((await bakery.handlers.onButton(stale))?.text).toContain('no longer current');
+  });
+
+  it('expires: reminds at half-time, then removes the canary and takes no press', async () => {
+    const { bakery, request } = await awaitingApproval(releaseApp({ approvalTtl: '2h' }));
+    await deployEnded(world, bakery);
+    expect(everything(world)).toContain('Reminder: demo v1 is waiting for approval');
+    expect(everything(world)).toContain('expired — `/canary demo v1` again or `/rollback demo`');
+    expect(await groupNames(world)).toEqual(['demo-live']);
+    const late = await bakery.handlers.onButton(pressOn(request, 'release.promote', bob));
+    expect(late?.text).toContain('Not done');
+  });
+});

@@ -1,0 +1,93 @@
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import type { Bakery } from '../../src/bakery.js';
+import type { ButtonPress, ChatMessage, ChatUser } from '../../src/chat/surface.js';
+import { parseAppsFile, type AppConfig } from '../../src/config/apps.js';
+import type { TestWorld } from './world.js';
+
+/** People in the lifecycle's stories: alice asks, bob approves, mallory may do neither. */
+export const alice: ChatUser = { id: 'U0ALICE', name: 'alice' };
+export const bob: ChatUser = { id: 'U0BOB', name: 'bob' };
+export const mallory: ChatUser = { id: 'U0MALLORY', name: 'mallory' };
+
+/** The demo app with a fleet to deploy to: the simulator's seeded demo fleet, judged minute by minute for 30 minutes. */
+export function releaseApp(overrides: { strategy?: 'rolling' | 'red-black'; onFail?: 'rollback' | 'ask'; fourEyes?: boolean; approvalTtl?: string } = {}): AppConfig {
+  return parseAppsFile('test apps', `
+apps:
+  demo:
+    channel: "#demo"
+    region: us-east-1
+    baseImage: { ssm: /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64 }
+    instanceType: t3.small
+    artifactUrl: https://artifacts.example.com/demo/{version}.tar.gz
+    provision: ./install.sh
+    smokeTest: curl -fsS localhost:8080/healthz
+    deploy:
+      group: demo-live
+      launchTemplate: demo
+      strategy: ${overrides.strategy ?? 'rolling'}
+      canary: { instances: 1, duration: 30m, interval: 1m, warmup: 3m, maxExtension: 15m }
+      metrics:
+        - { name: errors, label: 5xx rate, kind: count, namespace: Demo/App, metric: Errors5xx, stat: Sum, unit: errors,
+            requests: { namespace: Demo/App, metric: Requests, stat: Sum }, tolerance: x1.5, critical: x5 }
+        - { name: latency, label: p99 latency, kind: gauge, namespace: Demo/App, metric: LatencyP99, stat: Maximum, unit: ms, tolerance: +10%, critical: +200% }
+        - { name: cpu, label: CPU, kind: gauge, namespace: AWS/EC2, metric: CPUUtilization, stat: Average, unit: '%', tolerance: +15%, gating: false }
+      onFail: ${overrides.onFail ?? 'rollback'}
+      approvers: [U0BOB, U0ALICE]
+      fourEyes: ${overrides.fourEyes ?? true}
+      approvalTtl: ${overrides.approvalTtl ?? '4h'}
+      rolling: { minHealthyPercent: 66, warmup: 60s, alarms: [demo-5xx-high] }
+`).demo!;
+}
+
+/** Lets virtual time run until `done` holds (or fails the test after `limitMs` of it). */
+export async function until(world: TestWorld, done: () => boolean | Promise<boolean>, limitMs = 6 * 3_600_000): Promise<void> {
+  const deadline = world.clock.now() + limitMs;
+  while (!(await done())) {
+    if (world.clock.now() > deadline) throw new Error('the condition never held in virtual time');
+    await world.clock.sleep(5_000);
+  }
+}
+
+/** Bakes a version to the end, as /bake does. */
+export async function bake(world: TestWorld, bakery: Bakery, version: string): Promise<void> {
+  await bakery.handlers.onCommand(world.command(`demo ${version}`, { user: alice }));
+  await until(world, async () => (await world.store.getRelease('demo', version)) !== undefined && (await world.store.getLock('demo')) === undefined);
+}
+
+/** Every message of every thread, latest content, as text. */
+export function everything(world: TestWorld): string {
+  const text = (m: ChatMessage): string => [m.text, ...(m.lines ?? [])].join('\n');
+  return world.chat.roots.flatMap((root) => [text(root.message), ...root.replies.map(text)]).join('\n');
+}
+
+/** The approval request with its buttons, once it is posted. */
+export function approvalRequest(world: TestWorld): ChatMessage | undefined {
+  return world.chat.allReplies().findLast((reply) => reply.buttons?.some((button) => button.actionId === 'release.promote'));
+}
+
+export function pressOn(message: ChatMessage, actionId: string, user: ChatUser, requestId = `press-${Math.random()}`): ButtonPress {
+  const button = message.buttons?.find((b) => b.actionId === actionId);
+  if (!button) throw new Error(`no ${actionId} button on "${message.text}"`);
+  return { actionId, value: button.value, user, channel: 'C0DEMO', requestId };
+}
+
+export async function liveGroup(world: TestWorld) {
+  const result = await world.sim.clients().autoScaling('us-east-1').send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['demo-live'] }));
+  return result.AutoScalingGroups?.[0];
+}
+
+export async function groupNames(world: TestWorld): Promise<string[]> {
+  const result = await world.sim.clients().autoScaling('us-east-1').send(new DescribeAutoScalingGroupsCommand({}));
+  return (result.AutoScalingGroups ?? []).filter((group) => group.Status !== 'Delete in progress').map((group) => group.AutoScalingGroupName ?? '');
+}
+
+/** Waits until the app's deploy operation has ended, its summary posted. */
+export async function deployEnded(world: TestWorld, bakery: Bakery): Promise<void> {
+  await until(world, async () => (await world.store.getLock('demo', 'deploy')) === undefined);
+  await bakery.runner.idle();
+}
+
+export async function operationOf(world: TestWorld, kind: 'canary' | 'rollback') {
+  const lock = await world.store.getLock('demo', 'deploy');
+  return lock?.kind === kind ? world.store.getOperation(lock.operationId) : undefined;
+}
