@@ -2,7 +2,7 @@ import { Resvg } from '@resvg/resvg-js';
 import { decode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import { canaryChartSvg, renderCanaryChart, type CanaryChartInput, type CanaryChartMetric } from '../src/charts/canary-chart.js';
-import { canaryChartLines } from '../src/charts/canary-chart-text.js';
+import { canaryChartAltText, canaryChartLines } from '../src/charts/canary-chart-text.js';
 import { chartFont } from '../src/charts/font.js';
 import { sparkline } from '../src/charts/sparkline.js';
 import { seededRandom } from './support/random.js';
@@ -126,6 +126,16 @@ describe('sparkline', () => {
   it('draws canary and baseline on one scale, so the higher one looks higher', () => {
     const lines = canaryChartLines(window([{ label: 'Error rate', unit: '%', verdict: 'High', gating: true, canary: [4, 4, null, 4], baseline: [1, 1, 1, 1] }]));
     expect(lines).toEqual(['Error rate (%)  High', '  canary    ██ █  last 4', '  baseline  ▁▁▁▁  last 1']);
+  });
+
+  it('describes the picture for a screen reader', () => {
+    const input = window([
+      { label: 'Error rate', unit: '%', verdict: 'High', gating: true, canary: [4, 4.25], baseline: [1, null] },
+      { label: 'CPU', unit: '%', verdict: 'Pass', gating: false, canary: [], baseline: [50] },
+    ]);
+    expect(canaryChartAltText(input)).toBe(
+      'Chart of demo v42: canary: the canary failed, verdict at minute 22. Error rate: High, last canary 4.25 % against baseline 1 %. CPU: Pass (shadow), last canary no data against baseline 50 %.',
+    );
   });
 
   it('names a shadow metric and a series with no data', () => {

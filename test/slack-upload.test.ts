@@ -62,6 +62,12 @@ describe('A chart in a Slack thread', () => {
     });
   });
 
+  it('cuts an alt text longer than Slack takes rather than losing the chart', async () => {
+    const root = await slack.surface.post('C0RELEASES', { text: 'Canary *demo v45*' });
+    await slack.surface.upload(root, { ...chart, altText: 'a'.repeat(1500) });
+    expect(fake.files.at(-1)).toMatchObject({ threadTs: root.ts, altText: 'a'.repeat(1000) });
+  });
+
   it('rides out a rate limit on the completion with the Web API client', async () => {
     const root = await slack.surface.post('C0RELEASES', { text: 'Canary *demo v43*' });
     fake.rateLimitOnce('files.completeUploadExternal', 0);

@@ -1,8 +1,8 @@
 /*
- * The canary chart as text, for a chat without pictures: what ChatSurface.upload's fallback
- * lines are made of.
+ * The canary chart as text: sparkline lines for a chat without pictures (ChatSurface.upload's
+ * fallback), and the alt text a screen reader reads out in Slack.
  */
-import type { CanaryChartInput } from './canary-chart.js';
+import { outcomeWords, type CanaryChartInput } from './canary-chart.js';
 import { isNumber, rangeOf, sparkline } from './sparkline.js';
 
 /** Per metric its verdict, then canary and baseline as sparklines on one shared scale, with their last values. */
@@ -20,8 +20,28 @@ export function canaryChartLines(input: CanaryChartInput): string[] {
   return lines;
 }
 
+/** What the picture shows, in a sentence per metric, for a screen reader (Slack keeps the first 1000 characters). */
+export function canaryChartAltText(input: CanaryChartInput): string {
+  const verdict = input.verdictMinute === null ? 'no verdict yet' : `verdict at minute ${input.verdictMinute}`;
+  const metrics = input.metrics.map((metric) => {
+    const unit = metric.unit ? ` ${metric.unit}` : '';
+    const values = (series: (number | null)[]): string => {
+      const value = lastValue(series);
+      return value === undefined ? 'no data' : `${value}${unit}`;
+    };
+    return `${metric.label}: ${metric.verdict}${metric.gating ? '' : ' (shadow)'}, last canary ${values(metric.canary)} against baseline ${values(metric.baseline)}.`;
+  });
+  return [`Chart of ${input.title}: the canary ${outcomeWords[input.outcome]}, ${verdict}.`, ...metrics].join(' ');
+}
+
 function last(values: (number | null)[]): string {
+  const value = lastValue(values);
+  return value === undefined ? 'no data' : `last ${value}`;
+}
+
+/** The newest value with data, to three significant figures. */
+function lastValue(values: (number | null)[]): number | undefined {
   const value = values.filter(isNumber).at(-1);
-  return value === undefined ? 'no data' : `last ${Number(value.toPrecision(3))}`;
+  return value === undefined ? undefined : Number(value.toPrecision(3));
 }
 

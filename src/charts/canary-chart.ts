@@ -37,7 +37,8 @@ type Layer = Extract<Panel, { layer: unknown }>['layer'][number];
 
 const colors = { canary: '#d9480f', baseline: '#1c7ed6', warmup: '#e9ecef', verdict: '#495057' };
 const verdictColors: Record<MetricVerdict, string> = { Pass: '#2b8a3e', High: '#c92a2a', Low: '#c92a2a', Inconclusive: '#868e96' };
-const outcomeWords: Record<CanaryChartInput['outcome'], string> = { pass: 'passed', fail: 'failed', wait: 'still being judged' };
+/** "Canary …": the window's outcome in words. */
+export const outcomeWords: Record<CanaryChartInput['outcome'], string> = { pass: 'passed', fail: 'failed', wait: 'is still being judged' };
 const panel = { width: 360, height: 150 };
 /** Pixels per SVG unit: crisp on high-density screens, still small to upload. */
 const zoom = 2;
@@ -139,6 +140,13 @@ function metricPanel(metric: CanaryChartMetric, input: CanaryChartInput, step: n
       },
     },
   });
+  if (points.every((point) => point.value === null)) {
+    layers.push({
+      data: { values: [{ text: 'No data in this window' }] },
+      mark: { type: 'text', fontSize: 13, color: verdictColors.Inconclusive },
+      encoding: { x: { value: panel.width / 2 }, y: { value: panel.height / 2 }, text: { field: 'text' } },
+    });
+  }
   if (input.verdictMinute !== null && Number.isFinite(input.verdictMinute)) {
     layers.push({
       data: { values: [{ minute: input.verdictMinute, label: 'verdict' }] },

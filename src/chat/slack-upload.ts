@@ -10,7 +10,7 @@ import type { ChatFile, MessageRef } from './surface.js';
 
 type WebClient = InstanceType<typeof webApi.WebClient>;
 
-/** Slack's own limit on an image's alt text (alt_txt_too_large beyond it). */
+/** Slack's limit on an image's alt text: longer is refused (alt_txt_too_large), so it is cut. */
 const altTextLimit = 1000;
 const uploadTimeoutMs = 60_000;
 
