@@ -1,8 +1,8 @@
 /*
  * The chart posted at the end of a canary window: one small panel per metric, canary against
  * baseline, the warm-up shaded and the verdict minute marked. vega-lite compiles the spec, vega
- * draws it to SVG headless (no canvas), resvg turns the SVG into a PNG with the font this
- * package ships, so the picture is the same on a laptop, in CI and in the Docker image.
+ * draws it to SVG headless (no canvas), resvg turns the SVG into a PNG with the font Bakery
+ * ships (./font.ts), so the picture is the same on a laptop, in CI and in the Docker image.
  */
 import { Resvg } from '@resvg/resvg-js';
 import { parse, View } from 'vega';
@@ -78,7 +78,7 @@ export async function canaryChartSvg(input: CanaryChartInput): Promise<string> {
 }
 
 /** The vega-lite spec: a grid of layered panels, two to a row. */
-export function canaryChartSpec(input: CanaryChartInput): TopLevelSpec {
+function canaryChartSpec(input: CanaryChartInput): TopLevelSpec {
   const step = positive(input.intervalMinutes, 1);
   const intervals = Math.max(1, ...input.metrics.map((m) => Math.max(m.canary.length, m.baseline.length)));
   const end = intervals * step;
