@@ -113,6 +113,7 @@ async function openChat(settings: Settings, handlers: ChatHandlers, log: Logger)
     output: process.stdout,
     user: { id: user, name: user },
     channel: 'local',
+    dataDir: settings.dataDir,
     banner: [
       'Bakery — local mode: a terminal chat, an embedded DynamoDB and a simulated AWS.',
       `State is kept in ${settings.dataDir}/ (delete it to start afresh).`,

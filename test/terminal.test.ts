@@ -1,9 +1,13 @@
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { ButtonPress, ChatHandlers, SlashCommand } from '../src/chat/surface.js';
 import { mrkdwnToText, startTerminal } from '../src/chat/terminal.js';
 
 function terminal(handlers: Partial<ChatHandlers> = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bakery-terminal-'));
   const input = new PassThrough();
   const output = new PassThrough();
   let printed = '';
@@ -16,6 +20,7 @@ function terminal(handlers: Partial<ChatHandlers> = {}) {
     user: { id: 'local', name: 'you' },
     channel: 'local',
     banner: ['Bakery, local mode. Try: */bake demo v1*'],
+    dataDir,
     handlers: {
       onCommand: handlers.onCommand ?? (async (command) => (commands.push(command), undefined)),
       onButton: handlers.onButton ?? (async (press) => (presses.push(press), undefined)),
@@ -25,7 +30,7 @@ function terminal(handlers: Partial<ChatHandlers> = {}) {
     input.write(`${line}\n`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   };
-  return { ...chat, input, type, commands, presses, printed: () => printed };
+  return { ...chat, input, type, commands, presses, dataDir, printed: () => printed };
 }
 
 describe('Terminal chat', () => {
@@ -108,6 +113,35 @@ describe('Terminal chat', () => {
     const t = terminal({ onCommand: async () => Promise.reject(new Error('store unavailable')) });
     await t.type('/bake demo v1');
     expect(t.printed()).toContain('(only you) ✗ Something went wrong: store unavailable');
+    t.input.end();
+    await t.done;
+  });
+
+  it("prints a chart's sparklines in its thread and saves the picture in the data folder, saying where", async () => {
+    const t = terminal();
+    const root = await t.surface.post('local', { text: 'Canary demo v42', tone: 'running' });
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
+    const fallback = ['Error rate (%)  High', '  canary    ▁▃▅█ █  last 4', '  baseline  ▁▁▁▁▁▁  last 1'];
+    await t.surface.upload(root, { filename: 'canary-demo-v42.png', title: 'Canary window of demo v42', altText: 'chart', png, fallback });
+
+    const saved = join(t.dataDir, 'charts', 'canary-demo-v42.png');
+    expect(readFileSync(saved)).toEqual(png);
+    expect(t.printed()).toContain(
+      ['#1 ↳ Canary window of demo v42', ...fallback.map((line) => `        ${line}`), `        Chart saved: ${saved}`].join('\n'),
+    );
+    t.input.end();
+    await t.done;
+  });
+
+  it("keeps a chart's file inside the data folder whatever its name", async () => {
+    const t = terminal();
+    const root = await t.surface.post('local', { text: 'Canary' });
+    const png = Buffer.from('png');
+    for (const filename of ['../../escape.png', '.hidden', 'demo v1/../../x*y.png', '']) {
+      await t.surface.upload(root, { filename, title: 'chart', altText: 'chart', png, fallback: [] });
+    }
+    expect(readdirSync(join(t.dataDir, 'charts')).sort()).toEqual(['chart.png', 'demo-v1-x-y.png', 'escape.png', 'hidden.png']);
+    expect(readdirSync(t.dataDir)).toEqual(['charts']);
     t.input.end();
     await t.done;
   });

@@ -6,7 +6,7 @@ import { ProgressThread } from '../src/chat/thread.js';
 
 /** Records what a chat would show, in order, with the virtual time of each write. */
 function recordingSurface(clock: VirtualClock, failOn?: (text: string) => boolean) {
-  const writes: { kind: 'post' | 'reply' | 'update'; text: string; at: number; ref?: MessageRef }[] = [];
+  const writes: { kind: 'post' | 'reply' | 'update' | 'upload'; text: string; at: number; ref?: MessageRef }[] = [];
   let ts = 0;
   const surface: ChatSurface = {
     async post(channel, message) {
@@ -21,6 +21,10 @@ function recordingSurface(clock: VirtualClock, failOn?: (text: string) => boolea
     async update(ref, message) {
       if (failOn?.(message.text)) throw new Error('message_not_found');
       writes.push({ kind: 'update', text: message.text, at: clock.now(), ref });
+    },
+    async upload(thread, file) {
+      if (failOn?.(file.title)) throw new Error('files.completeUploadExternal: not_in_channel');
+      writes.push({ kind: 'upload', text: file.title, at: clock.now(), ref: thread });
     },
   };
   return { surface, writes };
@@ -99,6 +103,23 @@ describe('ProgressThread', () => {
     expect(thread.ref).toEqual(existing);
     expect(writes.map((w) => w.kind).sort()).toEqual(['reply', 'update']);
     expect(writes.find((w) => w.kind === 'update')).toMatchObject({ text: 'resumed', ref: existing });
+  });
+
+  it('shows a chart in turn with the replies, and its text fallback, saying why, when it cannot be uploaded', async () => {
+    const clock = new VirtualClock();
+    const { surface, writes } = recordingSurface(clock, (text) => text === 'unsharable chart');
+    const thread = await ProgressThread.open(surface, clock, 'C1', { text: 'root' });
+    const chart = (title: string) => ({ filename: 'c.png', title, altText: 'chart', png: Buffer.from('png'), fallback: ['canary    ▁▃█'] });
+    void thread.reply({ text: 'window over' });
+    await expect(thread.upload(chart('unsharable chart'))).resolves.toBeUndefined();
+    void thread.upload(chart('good chart'));
+    await thread.reply({ text: 'canary removed' });
+    expect(writes.filter((w) => w.kind !== 'post').map((w) => `${w.kind}: ${w.text}`)).toEqual([
+      'reply: window over',
+      'reply: unsharable chart: the chart could not be uploaded (files.completeUploadExternal: not_in_channel).',
+      'upload: good chart',
+      'reply: canary removed',
+    ]);
   });
 
   it('logs Slack errors and carries on: progress display never fails the operation', async () => {

@@ -15,6 +15,7 @@ import type { Logger as BoltLogger, RespondFn } from '@slack/bolt';
 import type { Logger } from '../log.js';
 import { redactSecrets } from '../log.js';
 import { renderMessage } from './blocks.js';
+import { uploadToThread } from './slack-upload.js';
 import type { ButtonPress, ChatHandlers, ChatMessage, ChatSurface, MessageRef, SlashCommand } from './surface.js';
 
 export interface SlackOptions {
@@ -174,6 +175,7 @@ function webApiSurface(app: InstanceType<typeof App>): ChatSurface {
         attachments: rendered.attachments ?? [],
       });
     },
+    upload: (thread, file) => uploadToThread(app.client, thread, file),
   };
 }
 

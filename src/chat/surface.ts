@@ -32,11 +32,25 @@ export interface MessageRef {
   ts: string;
 }
 
+/** A picture for a thread (a canary window's chart), with what to show where pictures cannot be. */
+export interface ChatFile {
+  /** e.g. "canary-demo-v42.png"; a surface that stores it makes the name safe itself. */
+  filename: string;
+  title: string;
+  /** Read aloud by screen readers (Slack's alt text). */
+  altText: string;
+  png: Buffer;
+  /** Text lines (sparklines, say) that a surface without images shows instead. */
+  fallback: string[];
+}
+
 /** Outbound: what the core may do in a chat. */
 export interface ChatSurface {
   post(channel: string, message: ChatMessage): Promise<MessageRef>;
   reply(thread: MessageRef, message: ChatMessage): Promise<MessageRef>;
   update(ref: MessageRef, message: ChatMessage): Promise<void>;
+  /** Shows `file` in the thread; rejects, saying why, when it could not. */
+  upload(thread: MessageRef, file: ChatFile): Promise<void>;
 }
 
 export interface ChatUser {

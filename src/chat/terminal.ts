@@ -1,10 +1,12 @@
 /*
  * The local terminal chat, as Hubot's shell: the same ChatSurface as Slack, printed as text.
  * Messages get short ids (#3), replies show under their root (#3 ↳), updates are printed again
- * (#3 updated: …), and buttons are numbered across the session: typing `1` presses [1].
+ * (#3 updated: …), and buttons are numbered across the session: typing `1` presses [1]. A picture
+ * (a canary's chart) is saved in the data folder; its text fallback and its path are printed.
  */
 import { createInterface } from 'node:readline';
 import { slackLinkPattern } from './blocks.js';
+import { saveChartFile } from './saved-file.js';
 import type { Button, ChatHandlers, ChatMessage, ChatSurface, ChatUser, MessageRef, Tone } from './surface.js';
 
 export interface TerminalOptions {
@@ -15,6 +17,8 @@ export interface TerminalOptions {
   /** The channel commands are typed in, e.g. 'local'. */
   channel: string;
   banner: string[];
+  /** Where pictures (a canary's chart) are saved, as the terminal cannot show them. */
+  dataDir: string;
 }
 
 interface ShownButton {
@@ -124,6 +128,13 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
       if (shown) shown.buttons = [];
       print(renderUpdate(ref, message, shown));
       if (shown) shown.tone = message.tone;
+    },
+    async upload(thread, file) {
+      const path = await saveChartFile(options.dataDir, file.filename, file.png);
+      if (!messages.has(thread.ts)) newMessage(thread.channel, thread.ts);
+      // The fallback (sparklines) is shown as it is, not read as mrkdwn.
+      const lines = [...file.fallback, `Chart saved: ${path}`].map((line) => `        ${sanitize(line)}`);
+      print([render(`  ${label(thread.ts)} ↳ `, '        ', { text: `*${file.title}*` }, undefined, thread.channel), ...lines].join('\n'));
     },
   };
 

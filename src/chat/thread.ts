@@ -13,7 +13,7 @@
 import type { Clock } from '../clock.js';
 import { redactSecrets, silentLogger, type Logger } from '../log.js';
 import type { SlackPace } from './pace.js';
-import type { ChatMessage, ChatSurface, MessageRef } from './surface.js';
+import type { ChatFile, ChatMessage, ChatSurface, MessageRef } from './surface.js';
 
 export interface ProgressThreadOptions {
   /** Minimum time between two writes of the same kind (root updates; replies). Default 1000. */
@@ -81,15 +81,43 @@ export class ProgressThread {
 
   /** Posts a reply in the thread, after every earlier reply. Resolves once sent (or failed and logged). */
   reply(message: ChatMessage): Promise<void> {
-    const sent = this.replies.then(async () => {
-      await this.waitUntil(this.lastReplyWrite + this.interval);
-      await this.pace?.post(this.ref.channel);
-      this.lastReplyWrite = this.clock.now();
+    return this.inTurn(async () => {
       try {
         await this.surface.reply(this.ref, message);
       } catch (error) {
         this.log.warn({ err: errorMessage(error), ref: this.root }, 'Could not post a progress reply');
       }
+    });
+  }
+
+  /**
+   * Shows a picture in the thread, in turn with the replies. One that cannot be uploaded is
+   * replaced by a reply saying why, with its text fallback; either way this never throws.
+   */
+  upload(file: ChatFile): Promise<void> {
+    return this.inTurn(async () => {
+      try {
+        await this.surface.upload(this.ref, file);
+        return;
+      } catch (error) {
+        this.log.warn({ err: errorMessage(error), ref: this.root, file: file.filename }, 'Could not upload a file');
+        await this.pace?.post(this.ref.channel);
+        try {
+          await this.surface.reply(this.ref, { text: `${file.title}: the chart could not be uploaded (${errorMessage(error)}).`, lines: file.fallback });
+        } catch (fallbackError) {
+          this.log.warn({ err: errorMessage(fallbackError), ref: this.root }, "Could not post a file's text fallback");
+        }
+      }
+    });
+  }
+
+  /** Runs one write to the thread after every earlier one, paced. */
+  private inTurn(write: () => Promise<void>): Promise<void> {
+    const sent = this.replies.then(async () => {
+      await this.waitUntil(this.lastReplyWrite + this.interval);
+      await this.pace?.post(this.ref.channel);
+      this.lastReplyWrite = this.clock.now();
+      await write();
     });
     this.replies = sent;
     return sent;

@@ -3,6 +3,9 @@
  * recording every call. It is also the target of response_urls (POST /respond/<id>).
  * Given an app-level token and a Socket Mode url (see ./socket-mode.ts), it also answers
  * apps.connections.open, which like Slack's takes only the app-level token.
+ * Files go up as with Slack's external upload flow: files.getUploadURLExternal hands out an upload
+ * URL (POST /upload/<file id>, no token), and files.completeUploadExternal shares the file only if
+ * its bytes arrived, once, in a channel the bot is in.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +22,19 @@ export interface Response {
   body: Record<string, unknown>;
 }
 
+/** A file shared by files.completeUploadExternal. */
+export interface SharedFile {
+  id: string;
+  filename: string;
+  title: string | undefined;
+  altText: string | undefined;
+  channel: string;
+  threadTs: string | undefined;
+  bytes: Buffer;
+  /** Whether the bytes came with an Authorization header (the upload URL needs none). */
+  sentToken: boolean;
+}
+
 export interface FakeSlackApi {
   /** Base URL for SLACK_API_URL, with the trailing slash, e.g. http://127.0.0.1:1234/api/ */
   apiUrl: string;
@@ -29,8 +45,12 @@ export interface FakeSlackApi {
   callsTo(method: string): ApiCall[];
   /** The next call to `method` gets 429 with Retry-After: `seconds`. */
   rateLimitOnce(method: string, seconds?: number): void;
-  /** Posts to `channel` fail as they do when the bot was never invited there. */
+  /** Posts (and file shares) in `channel` fail as they do when the bot was never invited there. */
   refuseChannel(channel: string): void;
+  /** Files shared in channels, in order. */
+  files: SharedFile[];
+  /** The next upload of bytes to an upload URL is answered with this HTTP status. */
+  failNextUpload(status: number): void;
   /** Resolves when `predicate` holds, polling; rejects after `timeoutMs`. */
   waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -50,6 +70,11 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions): Promise<F
   const responses: Response[] = [];
   const rateLimited = new Map<string, number>();
   const refused = new Set<string>();
+  // Uploads begun with files.getUploadURLExternal, by file id, until completed.
+  const pending = new Map<string, { filename: string; length: number; altText: string | undefined; bytes?: Buffer; sentToken?: boolean }>();
+  const files: SharedFile[] = [];
+  let lastFileId = 0;
+  let nextUploadStatus: number | undefined;
   let lastTs = 1_767_268_800_000_000; // microseconds, so ts strings increase like Slack's "seconds.micros"
   const nextTs = (): string => {
     lastTs += 100;
@@ -59,7 +84,8 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions): Promise<F
 
   const server: Server = createServer((req, res) => {
     void (async () => {
-      const raw = await readBody(req);
+      const bytes = await readBody(req);
+      const raw = bytes.toString('utf8');
       const url = new URL(req.url ?? '/', 'http://fake');
       const json = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
         res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -69,6 +95,14 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions): Promise<F
         responses.push({ id: url.pathname.slice('/respond/'.length), body: parse(raw, req.headers['content-type']) });
         res.writeHead(200, { 'content-type': 'text/plain' });
         return res.end('ok');
+      }
+      if (url.pathname.startsWith('/upload/')) {
+        const upload = pending.get(url.pathname.slice('/upload/'.length));
+        const status = nextUploadStatus ?? (upload && req.method === 'POST' ? 200 : 404);
+        nextUploadStatus = undefined;
+        if (status === 200 && upload) Object.assign(upload, { bytes, sentToken: req.headers.authorization !== undefined });
+        res.writeHead(status, { 'content-type': 'text/plain' });
+        return res.end(status === 200 ? `OK - ${bytes.length}` : 'upload failed');
       }
       const method = url.pathname.replace(/^\/api\//, '');
       const body = parse(raw, req.headers['content-type']);
@@ -102,6 +136,34 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions): Promise<F
         }
         case 'chat.update':
           return json(200, { ok: true, channel: body.channel, ts: body.ts, text: body.text });
+        case 'files.getUploadURLExternal': {
+          const length = Number(body.length);
+          if (typeof body.filename !== 'string' || body.filename === '' || body.length === undefined) return json(200, { ok: false, error: 'invalid_arguments' });
+          if (!Number.isInteger(length) || length <= 0) return json(200, { ok: false, error: 'missing_argument' });
+          const altText = typeof body.alt_txt === 'string' ? body.alt_txt : undefined;
+          if (altText !== undefined && altText.length > 1000) return json(200, { ok: false, error: 'alt_txt_too_large' });
+          const id = `F0FAKE${String(++lastFileId).padStart(4, '0')}`;
+          pending.set(id, { filename: body.filename, length, altText });
+          return json(200, { ok: true, upload_url: `${base}/upload/${id}`, file_id: id });
+        }
+        case 'files.completeUploadExternal': {
+          const list = Array.isArray(body.files) ? (body.files as { id?: unknown; title?: unknown }[]) : undefined;
+          if (!list || list.length === 0 || list.some((file) => typeof file?.id !== 'string')) return json(200, { ok: false, error: 'invalid_arguments' });
+          const channel = typeof body.channel_id === 'string' ? body.channel_id : undefined;
+          if (channel !== undefined && refused.has(channel)) return json(200, { ok: false, error: 'not_in_channel' });
+          // An id never handed out, already completed, or whose bytes never arrived.
+          if (list.some((file) => !pending.get(file.id as string)?.bytes)) return json(200, { ok: false, error: 'file_not_found' });
+          const shared = list.map((file) => {
+            const upload = pending.get(file.id as string)!;
+            pending.delete(file.id as string);
+            const title = typeof file.title === 'string' ? file.title : undefined;
+            if (channel !== undefined) {
+              files.push({ id: file.id as string, filename: upload.filename, title, altText: upload.altText, channel, threadTs: typeof body.thread_ts === 'string' ? body.thread_ts : undefined, bytes: upload.bytes!, sentToken: upload.sentToken ?? false });
+            }
+            return { id: file.id, title: title ?? upload.filename };
+          });
+          return json(200, { ok: true, files: shared });
+        }
         default:
           return json(200, { ok: false, error: 'unknown_method' });
       }
@@ -121,6 +183,10 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions): Promise<F
     callsTo: (method) => calls.filter((call) => call.method === method),
     rateLimitOnce: (method, seconds = 1) => rateLimited.set(method, seconds),
     refuseChannel: (channel) => refused.add(channel),
+    files,
+    failNextUpload: (status) => {
+      nextUploadStatus = status;
+    },
     async waitFor(predicate, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
       while (!predicate()) {
@@ -136,10 +202,10 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions): Promise<F
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 function parse(raw: string, contentType: string | undefined): Record<string, unknown> {
@@ -148,7 +214,7 @@ function parse(raw: string, contentType: string | undefined): Record<string, unk
   const body: Record<string, unknown> = {};
   for (const [key, value] of new URLSearchParams(raw)) {
     // The Web API client JSON-encodes structured arguments in form posts.
-    body[key] = (key === 'blocks' || key === 'attachments') && value.startsWith('[') ? JSON.parse(value) : value;
+    body[key] = (key === 'blocks' || key === 'attachments' || key === 'files') && value.startsWith('[') ? JSON.parse(value) : value;
   }
   return body;
 }

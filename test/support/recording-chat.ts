@@ -1,13 +1,13 @@
-import type { ChatMessage, ChatSurface, MessageRef } from '../../src/chat/surface.js';
+import type { ChatFile, ChatMessage, ChatSurface, MessageRef } from '../../src/chat/surface.js';
 
 /** A chat that remembers what was posted, as a person scrolling the channel would see it. */
 export class RecordingChat implements ChatSurface {
-  readonly roots: { ref: MessageRef; message: ChatMessage; replies: ChatMessage[]; updates: number }[] = [];
+  readonly roots: { ref: MessageRef; message: ChatMessage; replies: ChatMessage[]; updates: number; uploads: ChatFile[] }[] = [];
   private next = 1;
 
   async post(channel: string, message: ChatMessage): Promise<MessageRef> {
     const ref = { channel, ts: `${this.next++}.000100` };
-    this.roots.push({ ref, message, replies: [], updates: 0 });
+    this.roots.push({ ref, message, replies: [], updates: 0, uploads: [] });
     return ref;
   }
 
@@ -36,6 +36,10 @@ export class RecordingChat implements ChatSurface {
   /** Every reply in every thread, for a test looking for one message wherever it is. */
   allReplies(): ChatMessage[] {
     return this.roots.flatMap((root) => root.replies);
+  }
+
+  async upload(thread: MessageRef, file: ChatFile): Promise<void> {
+    this.find(thread).uploads.push(file);
   }
 
   /** Everything in a thread as plain text, root last (its current state). */
