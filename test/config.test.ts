@@ -34,6 +34,15 @@ describe('the apps file', () => {
     }
   });
 
+  it('refuses a Xen instance type, whose console EC2 shows only after a start, stop or reboot', () => {
+    for (const type of ['t2.micro', 'm4.large', 'c4.xlarge', 'r4.large', 'x1.16xlarge', 'i3.large']) {
+      expect(() => parseAppsFile('apps.yml', good.replace('t3.small', type))).toThrow(`apps.yml: app "demo", field "instanceType": ${type} runs on the Xen hypervisor`);
+    }
+    for (const type of ['t3.small', 'm5.large', 'c7g.medium', 'i3.metal', 'i3en.large', 'm4a.large']) {
+      expect(parseAppsFile('apps.yml', good.replace('t3.small', type)).demo?.instanceType).toBe(type);
+    }
+  });
+
   it('refuses app names that could reach a tag, an AMI name or a shell', () => {
     expect(() => parseAppsFile('apps.yml', good.replace('  demo:', '  "demo;reboot":'))).toThrow(/app names are/);
   });

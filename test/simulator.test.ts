@@ -77,8 +77,8 @@ async function imageStateOf(ec2: EC2Client, imageId: string): Promise<string | u
   return Images?.[0]?.State;
 }
 
-async function consoleOf(ec2: EC2Client, instanceId: string): Promise<string[]> {
-  const { Output } = await ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId }));
+async function consoleOf(ec2: EC2Client, instanceId: string, Latest = true): Promise<string[]> {
+  const { Output } = await ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId, Latest }));
   return Output ? Buffer.from(Output, 'base64').toString('utf8').trimEnd().split('\n') : [];
 }
 
@@ -313,11 +313,11 @@ describe('simulated AWS', () => {
   });
 
   describe('the builder console', () => {
-    it('prints the protocol of a successful bake, each line a console delay after it is printed', async () => {
+    it('prints the protocol of a successful bake, each line on the latest console as it is printed', async () => {
       const env = setup();
       const instanceId = await launch(env);
       expect(await consoleOf(env.ec2, instanceId)).toEqual([]);
-      env.clock.advance(t.bootMs + t.consoleDelayMs);
+      env.clock.advance(t.bootMs);
       expect((await consoleOf(env.ec2, instanceId)).at(-1)).toBe('bakery: download started');
       env.clock.advance(t.provisionMs);
       const lines = await consoleOf(env.ec2, instanceId);
@@ -332,6 +332,31 @@ describe('simulated AWS', () => {
         'BAKERY_RESULT=success',
       ]);
       expect(lines.length).toBeGreaterThan(protocol.length);
+    });
+
+    it('without Latest, shows only what EC2 buffered at the last start, stop or terminate', async () => {
+      const env = setup();
+      const instanceId = await launch(env);
+      env.clock.advance(t.bootMs + t.consoleDelayMs);
+      expect((await consoleOf(env.ec2, instanceId, false)).at(-1)).toBe('bakery: download started');
+      env.clock.advance(t.provisionMs);
+      expect(await consoleOf(env.ec2, instanceId, false)).not.toContain('bakery: provision started');
+      expect((await consoleOf(env.ec2, instanceId)).at(-1)).toBe('BAKERY_RESULT=success');
+      await env.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
+      expect(await consoleOf(env.ec2, instanceId, false)).not.toContain('BAKERY_RESULT=success');
+      env.clock.advance(t.consoleDelayMs);
+      expect((await consoleOf(env.ec2, instanceId, false)).at(-1)).toBe('BAKERY_RESULT=success');
+    });
+
+    it('refuses the latest console on a Xen instance type, as EC2 does', async () => {
+      const env = setup();
+      const { Instances } = await env.ec2.send(new RunInstancesCommand(builder(await baseImage(env.ssm), 'demo', { InstanceType: 't2.micro' })));
+      const instanceId = Instances![0]!.InstanceId!;
+      env.clock.advance(wholeScript);
+      const error = await failure(consoleOf(env.ec2, instanceId));
+      expect(error.name).toBe('UnsupportedOperation');
+      expect(error.message).toContain('latest console output is not supported');
+      expect((await consoleOf(env.ec2, instanceId, false)).at(-1)).toBe('bakery: download started');
     });
 
     const failures: [Fault['kind'], string, string][] = [

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { supportsLatestConsole } from '../aws/instance-types.js';
 import { amiId, appName, awsAccountId, awsRegion, ssmParameterName } from './names.js';
 
 /** Where a bake's base image comes from: a fixed id, an SSM parameter, or the newest image matching a name. */
@@ -17,7 +18,15 @@ export const appConfig = z.strictObject({
   channel: z.string().regex(/^[#A-Za-z0-9_-]{1,80}$/, 'a Slack channel id (C0123ABC) or name (#deploys)'),
   region: awsRegion,
   baseImage: baseImageSource,
-  instanceType: z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'an instance type looks like t3.small'),
+  instanceType: z
+    .string()
+    .regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'an instance type looks like t3.small')
+    // Bakery follows the builder on its live console; a Xen type posts it only at start, stop and
+    // reboot, so its phases and result would show an hour late or never. Refusing it here is simpler
+    // and clearer than a second completion protocol for types AWS no longer develops.
+    .refine(supportsLatestConsole, {
+      error: (issue) => `${String(issue.input)} runs on the Xen hypervisor, whose console EC2 shows only after a start, stop or reboot; Bakery follows the builder's live console, so choose a Nitro type (t3, m5, c5, r5 or newer)`,
+    }),
   subnetId: z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id looks like subnet-0123abcd').optional(),
   securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'a security group id looks like sg-0123abcd')).default([]),
   instanceProfile: z.string().regex(/^[\w+=,.@-]{1,128}$/, 'an instance profile name').optional(),

@@ -3,8 +3,8 @@ import type { InstanceRecord } from './world.js';
 /**
  * The simulated builder "runs" its user data and prints the protocol Bakery's real user data
  * prints, so the code that reads GetConsoleOutput is exercised for real. Each line is printed at
- * a fraction of the script's duration; EC2's console is buffered, so a line shows up
- * consoleDelayMs after it is printed. Output stops when the instance stops or terminates.
+ * a fraction of the script's duration; which of them GetConsoleOutput shows depends on `Latest`
+ * (see consoleLines). Output stops when the instance stops or terminates.
  */
 
 interface ScriptLine {
@@ -78,14 +78,22 @@ function scriptFor(outcome: InstanceRecord['outcome']): ScriptLine[] {
   }
 }
 
-/** The console lines visible at `now`, each with the time it was printed. */
-export function consoleLines(instance: InstanceRecord, now: number, consoleDelayMs: number): { at: number; text: string }[] {
+/**
+ * The console lines GetConsoleOutput returns at `now`. With `latest` (Nitro only), everything printed
+ * so far; without it, what EC2 buffered at the instance's last state transition (start, stop,
+ * terminate), posted consoleDelayMs after it: a builder's progress since boot does not show.
+ */
+export function consoleLines(instance: InstanceRecord, now: number, consoleDelayMs: number, latest: boolean): { at: number; text: string }[] {
   const end = instance.stopRequestedAt ?? instance.terminateRequestedAt ?? Infinity;
+  const transitions = [instance.runningAt, instance.stopRequestedAt, instance.terminateRequestedAt].filter(
+    (at): at is number => at !== undefined && at + consoleDelayMs <= now,
+  );
+  const printedBy = latest ? now : Math.max(...transitions);
   const lines = [...bootNoise, ...scriptFor(instance.outcome)].map((line) => ({
     at: instance.runningAt + Math.round(line.at * instance.scriptMs),
     text: line.text,
   }));
-  return lines.filter((line) => line.at < end && line.at + consoleDelayMs <= now);
+  return lines.filter((line) => line.at < end && line.at <= printedBy);
 }
 
 /**

@@ -6,6 +6,7 @@ import type {
   StopInstancesCommandInput,
   TerminateInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
+import { supportsLatestConsole } from '../instance-types.js';
 import { artifactUrlOf, consoleLines } from './builder.js';
 import { findImage, findInstances, idempotent, required, state, type HandlerContext } from './context.js';
 import { fail } from './errors.js';
@@ -164,15 +165,21 @@ function stopInstances(ctx: HandlerContext, input: StopInstancesCommandInput) {
   };
 }
 
+/** EC2 keeps only the most recent 64 KB of a console. */
+const CONSOLE_BYTES = 64 * 1024;
+
 function getConsoleOutput(ctx: HandlerContext, input: GetConsoleOutputCommandInput) {
   const [instance] = findInstances(ctx, [required(input.InstanceId, 'InstanceId')]);
-  const lines = consoleLines(instance!, ctx.now, ctx.timings.consoleDelayMs);
-  const last = lines.at(-1);
+  if (input.Latest && !supportsLatestConsole(instance!.instanceType)) {
+    fail('UnsupportedOperation', `The latest console output is not supported for instance type ${instance!.instanceType}.`);
+  }
+  const lines = consoleLines(instance!, ctx.now, ctx.timings.consoleDelayMs, input.Latest === true);
+  const text = Buffer.from(lines.map((line) => line.text).join('\n') + '\n');
   return {
     InstanceId: instance!.instanceId,
     // Like EC2, no Output at all until something has been written.
-    Output: lines.length ? Buffer.from(lines.map((line) => line.text).join('\n') + '\n').toString('base64') : undefined,
-    Timestamp: new Date(last ? last.at + ctx.timings.consoleDelayMs : ctx.now),
+    Output: lines.length ? text.subarray(-CONSOLE_BYTES).toString('base64') : undefined,
+    Timestamp: new Date(lines.at(-1)?.at ?? ctx.now),
   };
 }
 

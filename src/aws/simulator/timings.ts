@@ -8,7 +8,7 @@ export interface SimulatorTimings {
   imageMs: number;
   /** CopyImage → the copy 'available'. */
   copyMs: number;
-  /** A printed line shows in GetConsoleOutput this much later (EC2's console is buffered). */
+  /** Without `Latest`, EC2 posts the buffered console this long after a start, stop or terminate. */
   consoleDelayMs: number;
   /** TerminateInstances (or StopInstances) → 'terminated' ('stopped'). */
   terminateMs: number;
