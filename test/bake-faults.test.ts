@@ -73,6 +73,20 @@ describe('/bake when things go wrong', () => {
     expect(thread.replies.at(-1)!.lines?.join('\n')).toContain('Cleanup: deleted unfinished image');
   });
 
+  it('waits out EC2 not yet knowing the builder, image and copy it just made', async () => {
+    await bakeWith({ kind: 'slow-consistency', ms: 3 * 60_000 });
+    expect((await world.store.getRelease('demo', 'v1'))?.status).toBe('baked');
+    expect(world.bakedImages()).toHaveLength(2);
+    expect(world.liveInstances()).toEqual([]);
+  });
+
+  it('gives up, clearly, on a builder EC2 still does not know minutes after launching it, and terminates it', async () => {
+    await bakeWith({ kind: 'slow-consistency', ms: 30 * 60_000 });
+    const thread = await expectCleanFailure(world, 'provision');
+    expect(thread.replies.at(-1)!.lines?.join('\n')).toMatch(/builder i-\w+ is still unknown to EC2 5 min after it was launched/);
+    expect(thread.replies.at(-1)!.lines?.join('\n')).toMatch(/Cleanup: terminated builder i-\w+/);
+  });
+
   it('rides out throttling through the SDK’s own retries, launching one builder only', async () => {
     await bakeWith({ kind: 'throttle', command: 'RunInstances', times: 3 });
     expect(await world.store.getRelease('demo', 'v1')).toBeDefined();

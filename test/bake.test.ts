@@ -59,6 +59,18 @@ describe('/bake', () => {
     expect(summary.lines?.join('\n')).toContain('Total:');
   });
 
+  it('terminates the builder as soon as its image is available, before sharing and copying', async () => {
+    const bakery = world.replica();
+    await bakery.handlers.onCommand(world.command('demo v1'));
+    await bakery.runner.idle();
+    const calls = world.sim.calls().map((call) => call.command);
+    expect(calls.indexOf('TerminateInstances')).toBeGreaterThan(calls.lastIndexOf('CreateImage'));
+    expect(calls.indexOf('TerminateInstances')).toBeLessThan(calls.indexOf('ModifyImageAttribute'));
+    expect(calls.indexOf('TerminateInstances')).toBeLessThan(calls.indexOf('CopyImage'));
+    const titles = world.chat.roots[0]!.replies.map((reply) => reply.text);
+    expect(titles.findIndex((text) => text.includes('Terminate builder'))).toBeLessThan(titles.findIndex((text) => text.includes('Copy to regions')));
+  });
+
   it('bakes on the newest image matching a name pattern and owner', async () => {
     world.clock.advance(24 * 3_600_000); // a day later, Amazon publishes a patched base
     const newer = world.sim.seedBaseImage({ region: 'us-east-1', name: 'al2023-ami-2023.9.20261101.0-kernel-6.1-x86_64', ownerAlias: 'amazon' });

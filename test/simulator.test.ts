@@ -62,8 +62,10 @@ function builder(imageId: string, app = 'demo', extra: Partial<RunInstancesComma
   };
 }
 
+/** Launches a builder and waits out EC2's eventual consistency, so that describes know the new id. */
 async function launch(env: ReturnType<typeof setup>, app = 'demo'): Promise<string> {
   const { Instances } = await env.ec2.send(new RunInstancesCommand(builder(await baseImage(env.ssm), app)));
+  env.clock.advance(t.newIdInvisibleMs);
   return Instances![0]!.InstanceId!;
 }
 
@@ -116,7 +118,7 @@ describe('simulated AWS', () => {
     const instanceId = await launch(env);
     expect(instanceId).toMatch(/^i-[0-9a-f]{17}$/);
     expect(await stateOf(env.ec2, instanceId)).toBe('pending');
-    env.clock.advance(t.bootMs);
+    env.clock.advance(t.bootMs - t.newIdInvisibleMs);
     expect(await stateOf(env.ec2, instanceId)).toBe('running');
 
     const { TerminatingInstances } = await env.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
@@ -141,6 +143,7 @@ describe('simulated AWS', () => {
     const input = builder(await baseImage(env.ssm), 'demo', { ClientToken: 'bake-op-1-builder' });
     const first = await env.ec2.send(new RunInstancesCommand(input));
     const again = await env.ec2.send(new RunInstancesCommand(input));
+    env.clock.advance(t.newIdInvisibleMs);
     expect(again.ReservationId).toBe(first.ReservationId);
     expect(again.Instances![0]!.InstanceId).toBe(first.Instances![0]!.InstanceId);
     expect(env.sim.snapshot().instances).toHaveLength(1);
@@ -167,6 +170,7 @@ describe('simulated AWS', () => {
       }),
     );
     const imageId = ImageId!;
+    env.clock.advance(t.newIdInvisibleMs);
     expect(await imageStateOf(env.ec2, imageId)).toBe('pending');
     const duplicate = await failure(env.ec2.send(new CreateImageCommand({ InstanceId: instanceId, Name: 'bakery/demo/v1 (2026-01-01 12.00)' })));
     expect(duplicate.name).toBe('InvalidAMIName.Duplicate');
@@ -194,6 +198,7 @@ describe('simulated AWS', () => {
     const copyInput = { SourceImageId: imageId, SourceRegion: region, Name: 'bakery/demo/v1 (2026-01-01 12.00)', CopyImageTags: true, ClientToken: 'copy-1' };
     const copy = await eu.send(new CopyImageCommand(copyInput));
     expect((await eu.send(new CopyImageCommand(copyInput))).ImageId).toBe(copy.ImageId);
+    env.clock.advance(t.newIdInvisibleMs);
     expect(await imageStateOf(eu, copy.ImageId!)).toBe('pending');
     env.clock.advance(t.copyMs);
     const { Images: copies } = await eu.send(new DescribeImagesCommand({ ImageIds: [copy.ImageId!] }));
@@ -219,6 +224,30 @@ describe('simulated AWS', () => {
     const error = await failure(env.ec2.send(new CreateTagsCommand({ Resources: [instanceId, 'ami-0123456789abcdef0'], Tags: [{ Key: 'x', Value: 'y' }] })));
     expect(error.name).toBe('InvalidAMIID.NotFound');
     expect(env.sim.snapshot().instances[0]!.tags.x).toBeUndefined();
+  });
+
+  it('is eventually consistent: a new instance or image is unknown to describes and CreateTags for a few seconds', async () => {
+    const env = setup();
+    const { Instances } = await env.ec2.send(new RunInstancesCommand(builder(await baseImage(env.ssm))));
+    const instanceId = Instances![0]!.InstanceId!;
+    const tag = (id: string) => env.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'x', Value: 'y' }] }));
+    expect((await failure(stateOf(env.ec2, instanceId))).name).toBe('InvalidInstanceID.NotFound');
+    expect((await failure(consoleOf(env.ec2, instanceId))).name).toBe('InvalidInstanceID.NotFound');
+    expect((await failure(tag(instanceId))).name).toBe('InvalidInstanceID.NotFound');
+    const { Reservations } = await env.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:bakery:app', Values: ['demo'] }] }));
+    expect(Reservations).toEqual([]);
+    env.clock.advance(t.newIdInvisibleMs);
+    expect(await stateOf(env.ec2, instanceId)).toBe('pending');
+    await tag(instanceId);
+
+    env.clock.advance(t.bootMs);
+    const { ImageId } = await env.ec2.send(new CreateImageCommand({ InstanceId: instanceId, Name: 'demo-v1' }));
+    expect((await failure(imageStateOf(env.ec2, ImageId!))).name).toBe('InvalidAMIID.NotFound');
+    expect((await failure(tag(ImageId!))).name).toBe('InvalidAMIID.NotFound');
+    expect((await env.ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images).toEqual([]);
+    env.clock.advance(t.newIdInvisibleMs);
+    expect(await imageStateOf(env.ec2, ImageId!)).toBe('pending');
+    await tag(ImageId!);
   });
 
   it("returns the SDK's own error shapes", async () => {
@@ -293,7 +322,7 @@ describe('simulated AWS', () => {
       first.sim.inject({ kind: 'image-stuck', app: 'other' });
       expect(await stateOf(first.ec2, instanceId)).toBe('pending');
 
-      clock.advance(t.bootMs);
+      clock.advance(t.bootMs - t.newIdInvisibleMs);
       const second = setup({ dataFile, clock });
       expect(await stateOf(second.ec2, instanceId)).toBe('running');
       expect(second.sim.snapshot().instances[0]).toMatchObject({ instanceId, artifactUrl: 'https://example.com/demo-v1.tgz' });
@@ -317,7 +346,7 @@ describe('simulated AWS', () => {
       const env = setup();
       const instanceId = await launch(env);
       expect(await consoleOf(env.ec2, instanceId)).toEqual([]);
-      env.clock.advance(t.bootMs);
+      env.clock.advance(t.bootMs - t.newIdInvisibleMs);
       expect((await consoleOf(env.ec2, instanceId)).at(-1)).toBe('bakery: download started');
       env.clock.advance(t.provisionMs);
       const lines = await consoleOf(env.ec2, instanceId);

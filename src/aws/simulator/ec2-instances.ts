@@ -8,6 +8,7 @@ import type {
 } from '@aws-sdk/client-ec2';
 import { supportsLatestConsole } from '../instance-types.js';
 import { artifactUrlOf, consoleLines } from './builder.js';
+import { instanceSettled, requireSettledInstances } from './ec2-visibility.js';
 import { findImage, findInstances, idempotent, required, state, type HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { applyFilters, tagList, tagsFromSpecifications } from './filters.js';
@@ -93,9 +94,9 @@ function runInstances(ctx: HandlerContext, input: RunInstancesCommandInput) {
 }
 
 function describeInstances(ctx: HandlerContext, input: DescribeInstancesCommandInput) {
-  const candidates = input.InstanceIds?.length
-    ? findInstances(ctx, input.InstanceIds)
-    : state(ctx).instances.filter((instance) => instanceVisible(instance, ctx.now));
+  const byId = input.InstanceIds?.length ? findInstances(ctx, input.InstanceIds) : undefined;
+  if (byId) requireSettledInstances(ctx, byId);
+  const candidates = byId ?? state(ctx).instances.filter((instance) => instanceVisible(instance, ctx.now) && instanceSettled(ctx, instance));
   const matching = applyFilters(
     candidates,
     input.Filters,
@@ -170,6 +171,7 @@ const CONSOLE_BYTES = 64 * 1024;
 
 function getConsoleOutput(ctx: HandlerContext, input: GetConsoleOutputCommandInput) {
   const [instance] = findInstances(ctx, [required(input.InstanceId, 'InstanceId')]);
+  requireSettledInstances(ctx, [instance!]);
   if (input.Latest && !supportsLatestConsole(instance!.instanceType)) {
     fail('UnsupportedOperation', `The latest console output is not supported for instance type ${instance!.instanceType}.`);
   }

@@ -15,7 +15,9 @@ export type Fault =
   /** The instance runs but never reports a result. */
   | { kind: 'builder-hangs'; app?: string }
   /** The image stays 'pending' forever. */
-  | { kind: 'image-stuck'; app?: string };
+  | { kind: 'image-stuck'; app?: string }
+  /** New instances and images stay unknown to describes and CreateTags for `ms`, not the usual few seconds. */
+  | { kind: 'slow-consistency'; ms: number };
 
 export type BuilderOutcome = 'success' | 'download-fails' | 'provision-fails' | 'smoke-fails' | 'builder-hangs';
 
@@ -60,7 +62,7 @@ export class Faults {
   /** How a builder launched now for `app` will end. */
   builderOutcome(app: string | undefined): BuilderOutcome {
     for (const fault of this.list) {
-      if (fault.kind === 'throttle' || fault.kind === 'api-error' || fault.kind === 'image-stuck') continue;
+      if (fault.kind === 'throttle' || fault.kind === 'api-error' || fault.kind === 'image-stuck' || fault.kind === 'slow-consistency') continue;
       if (fault.app === undefined || fault.app === app) return fault.kind;
     }
     return 'success';
@@ -68,6 +70,11 @@ export class Faults {
 
   imageStuck(app: string | undefined): boolean {
     return this.list.some((fault) => fault.kind === 'image-stuck' && (fault.app === undefined || fault.app === app));
+  }
+
+  /** How long a new id stays invisible, when a fault makes EC2 slower to agree with itself than usual. */
+  invisibleMs(usual: number): number {
+    return Math.max(usual, ...this.list.map((fault) => (fault.kind === 'slow-consistency' ? fault.ms : 0)));
   }
 
   private useOnce(index: number, times: number): void {

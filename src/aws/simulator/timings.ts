@@ -12,6 +12,8 @@ export interface SimulatorTimings {
   consoleDelayMs: number;
   /** TerminateInstances (or StopInstances) → 'terminated' ('stopped'). */
   terminateMs: number;
+  /** EC2 is eventually consistent: a new instance or image is unknown to describes and CreateTags this long. */
+  newIdInvisibleMs: number;
 }
 
 /** Roughly what AWS takes for a small Amazon Linux builder; for tests in virtual time. */
@@ -22,6 +24,7 @@ export const realisticTimings: SimulatorTimings = {
   copyMs: 10 * 60_000,
   consoleDelayMs: 60_000,
   terminateMs: 30_000,
+  newIdInvisibleMs: 5_000,
 };
 
 /** For local mode in real time: a whole bake well under a minute. */
@@ -32,4 +35,5 @@ export const fastTimings: SimulatorTimings = {
   copyMs: 8_000,
   consoleDelayMs: 1_000,
   terminateMs: 2_000,
+  newIdInvisibleMs: 1_000,
 };

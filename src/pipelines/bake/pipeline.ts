@@ -1,6 +1,7 @@
 import type { AwsClients } from '../../aws/clients.js';
 import { builderConsole, describeInstance, findLiveBuilders, launchBuilder, terminateInstances } from '../../aws/builder.js';
-import { copyImage, createImage, deleteImage, describeImage, findBakedImages, findImagesOfOperation, resolveBaseImage, shareImage, tagSnapshots } from '../../aws/images.js';
+import { copyImage, createImage, deleteImage, describeImage, findBakedImages, findImagesOfOperation, resolveBaseImage, shareImage, tagImage, tagSnapshots } from '../../aws/images.js';
+import { isNotFound } from '../../aws/errors.js';
 import { measureAwsCalls } from '../../aws/call-meter.js';
 import { waitFor } from '../../aws/poll.js';
 import { imageName, type Provenance } from '../../aws/provenance.js';
@@ -25,9 +26,15 @@ type Input = StepInput<BakeState>;
 const minutes = (n: number): number => n * 60_000;
 
 /**
+ * EC2 is eventually consistent: for a while after RunInstances, CreateImage or CopyImage it may answer
+ * NotFound for the new id. Until this long after Bakery made an id, NotFound means "not visible yet".
+ */
+const visibilityGraceMs = minutes(5);
+
+/**
  * The bake, as an operator's runbook: resolve the base, make sure the image isn't already there,
- * launch a builder, provision it, smoke test it, image it, share and copy the image, terminate the
- * builder, record the release. Cleanup terminates the builder whatever happened.
+ * launch a builder, provision it, smoke test it, image it, terminate the builder, share and copy the
+ * image, record the release. Cleanup terminates the builder whatever happened.
  */
 export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
   const { aws, store, clock, pollIntervalMs } = deps;
@@ -49,21 +56,49 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
     };
   }
 
+  /** Whether an id Bakery made at `since` may still be unknown to EC2 rather than gone. */
+  function mayBeInvisible(since: number | undefined): boolean {
+    return since !== undefined && clock.now() < since + visibilityGraceMs;
+  }
+
+  function unknownToEc2(what: string, since: number | undefined, made: string): StepFailure {
+    return new StepFailure(since === undefined ? `${what} disappeared` : `${what} is still unknown to EC2 ${Math.round(visibilityGraceMs / 60_000)} min after it was ${made}`);
+  }
+
+  /** Runs a call on an id Bakery just created, waiting out EC2's NotFound while the id is new. */
+  async function onNewId(input: Input, what: string, call: () => Promise<void>): Promise<void> {
+    await waitFor({ clock, what: `${what} to become visible to EC2`, timeoutMs: visibilityGraceMs, intervalMs: pollIntervalMs, signal: input.signal }, async () => {
+      try {
+        await call();
+        return { done: true, value: undefined };
+      } catch (error) {
+        if (isNotFound(error)) return { done: false, seen: 'not found' };
+        throw error;
+      }
+    });
+  }
+
   /** Waits on the builder's console until it reports past `phase`, or fails naming what went wrong. */
   async function waitForBuilder(input: Input, config: AppConfig, phase: Phase, until: (text: string) => boolean): Promise<void> {
     const builderId = required(input.state.builderId, 'builder');
+    const launchedAt = input.state.builderLaunchedAt;
     let lastText = '';
     await waitFor(
       { clock, what: `builder ${builderId} to finish its ${phase} phase`, timeoutMs: minutes(config.timeouts.builderMinutes), intervalMs: pollIntervalMs, signal: input.signal },
       async () => {
-        const text = await builderConsole(aws, config.region, builderId);
+        const text = await builderConsole(aws, config.region, builderId).catch((error: unknown) => {
+          if (isNotFound(error) && mayBeInvisible(launchedAt)) return undefined;
+          if (isNotFound(error)) throw unknownToEc2(`builder ${builderId}`, launchedAt, 'launched');
+          throw error;
+        });
+        if (text === undefined) return { done: false, seen: 'not yet visible to EC2' };
         const report = readBuilderReport(text);
         // The console may already show later phases: this step is judged only on its own phase.
         if (until(text) || report.state === 'succeeded') return { done: true, value: undefined };
         if (report.state === 'failed') throw new StepFailure(`the builder's ${report.phase} phase failed`, report.logTail);
         // A builder whose console has gone quiet may have died: only then is it worth asking EC2.
         if (text === lastText) {
-          const instanceState = (await describeInstance(aws, config.region, builderId))?.State?.Name ?? 'gone';
+          const instanceState = (await describeInstance(aws, config.region, builderId))?.State?.Name ?? (mayBeInvisible(launchedAt) ? 'pending' : 'gone');
           if (instanceState !== 'running' && instanceState !== 'pending') throw new StepFailure(`builder ${builderId} is ${instanceState} before finishing its ${phase} phase`, text.split('\n').slice(-25).join('\n'));
         }
         lastText = text;
@@ -73,12 +108,14 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
     );
   }
 
-  async function waitForImage(input: Input, region: string, imageId: string, timeoutMinutes: number): Promise<void> {
+  /** `createdAt`: when this run made the image, if it did (a new id may be unknown to EC2 for a while). */
+  async function waitForImage(input: Input, region: string, imageId: string, timeoutMinutes: number, createdAt?: number): Promise<void> {
     await waitFor(
       { clock, what: `image ${imageId} in ${region} to become available`, timeoutMs: minutes(timeoutMinutes), intervalMs: pollIntervalMs, signal: input.signal },
       async () => {
         const image = await describeImage(aws, region, imageId);
-        if (!image) throw new StepFailure(`image ${imageId} in ${region} disappeared`);
+        if (!image && mayBeInvisible(createdAt)) return { done: false, seen: 'not yet visible to EC2' };
+        if (!image) throw unknownToEc2(`image ${imageId} in ${region}`, createdAt, 'created');
         if (image.State === 'available') return { done: true, value: undefined };
         if (image.State === 'failed' || image.State === 'invalid' || image.State === 'error') {
           throw new StepFailure(`image ${imageId} in ${region} is ${image.State}: ${image.StateReason?.Message ?? 'no reason given'}`);
@@ -121,16 +158,8 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
         const config = appOf(input.operation);
         const userData = builderUserData(input.operation.app, config, input.operation.version, input.operation.id);
         const builderId = await launchBuilder(aws, config, required(input.state.baseAmi, 'base AMI'), userData, provenance(input));
-        await waitFor(
-          { clock, what: `builder ${builderId} to start`, timeoutMs: minutes(config.timeouts.builderMinutes), intervalMs: pollIntervalMs, signal: input.signal },
-          async () => {
-            const state = (await describeInstance(aws, config.region, builderId))?.State?.Name ?? 'unknown';
-            if (state === 'running') return { done: true, value: undefined };
-            if (state !== 'pending') throw new StepFailure(`builder ${builderId} is ${state} instead of running`);
-            return { done: false, seen: state };
-          },
-        );
-        return { state: { builderId }, detail: `${builderId} (${config.instanceType}) from ${input.state.baseAmi}` };
+        // Recorded before the builder boots, so that cleanup can always name the builder to terminate.
+        return { state: { builderId, builderLaunchedAt: clock.now() }, detail: `${builderId} (${config.instanceType}) from ${input.state.baseAmi}` };
       },
     },
     {
@@ -157,9 +186,21 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       async run(input) {
         const config = appOf(input.operation);
         const name = input.state.imageName ?? imageName(provenance(input), input.operation.createdAt);
+        const createdAt = clock.now();
         const imageId = await createImage(aws, config.region, required(input.state.builderId, 'builder'), name, provenance(input));
-        await waitForImage(input, config.region, imageId, config.timeouts.imageMinutes);
+        await waitForImage(input, config.region, imageId, config.timeouts.imageMinutes, createdAt);
         return { state: { imageId, imageName: name }, detail: `${imageId} (${name})` };
+      },
+    },
+    {
+      name: 'terminate-builder',
+      title: 'Terminate builder',
+      // As soon as the image is available: sharing and copying take many minutes and need no builder.
+      async run({ operation, state }) {
+        const config = appOf(operation);
+        const live = await findLiveBuilders(aws, config.region, operation.id);
+        await terminateInstances(aws, config.region, live);
+        return { detail: live.length > 0 ? `${live.join(', ')} terminated` : `${state.builderId ?? 'builder'} already gone` };
       },
     },
     {
@@ -183,25 +224,21 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
         const imageId = required(input.state.imageId, 'image');
         const name = required(input.state.imageName, 'image name');
         const copies: Record<string, string> = {};
-        for (const region of config.copyTo) copies[region] = await copyImage(aws, config.region, imageId, region, name, provenance(input));
+        const copiedAt: Record<string, number> = {};
+        for (const region of config.copyTo) {
+          copiedAt[region] = clock.now();
+          const copyId = await copyImage(aws, config.region, imageId, region, name, provenance(input));
+          await onNewId(input, `copy ${copyId} in ${region}`, () => tagImage(aws, region, copyId, provenance(input)));
+          copies[region] = copyId;
+        }
         for (const [region, copyId] of Object.entries(copies)) {
-          await waitForImage(input, region, copyId, config.timeouts.copyMinutes);
+          await waitForImage(input, region, copyId, config.timeouts.copyMinutes, copiedAt[region]);
           const copy = await describeImage(aws, region, copyId);
           if (!copy) throw new StepFailure(`copy ${copyId} in ${region} disappeared`);
           await tagSnapshots(aws, region, copy, provenance(input));
           if (config.shareWith.length > 0) await shareImage(aws, region, copy, config.shareWith);
         }
         return { state: { copies }, detail: Object.entries(copies).map(([region, id]) => `${region}: ${id}`).join(', ') };
-      },
-    },
-    {
-      name: 'terminate-builder',
-      title: 'Terminate builder',
-      async run({ operation, state }) {
-        const config = appOf(operation);
-        const live = await findLiveBuilders(aws, config.region, operation.id);
-        await terminateInstances(aws, config.region, live);
-        return { detail: live.length > 0 ? `${live.join(', ')} terminated` : `${state.builderId ?? 'builder'} already gone` };
       },
     },
     {
@@ -233,13 +270,26 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
     kind: 'bake',
     state: bakeState,
     steps: steps.map(metered),
-    async cleanup({ operation }, status: OperationStatus) {
+    async cleanup({ operation, state }, status: OperationStatus) {
       const config = appOf(operation);
       const done: string[] = [];
       const live = await findLiveBuilders(aws, config.region, operation.id);
       if (live.length > 0) {
         await terminateInstances(aws, config.region, live);
         done.push(`terminated builder ${live.join(', ')}`);
+      }
+      // EC2's lists can miss a builder it does not show yet (eventual consistency); terminating by id does not.
+      const { builderId } = state;
+      const ended = async (id: string) => ['shutting-down', 'terminated'].includes((await describeInstance(aws, config.region, id))?.State?.Name ?? '');
+      if (builderId && !live.includes(builderId) && !(await ended(builderId))) {
+        const terminated = await terminateInstances(aws, config.region, [builderId]).then(
+          () => true,
+          (error: unknown) => {
+            if (isNotFound(error)) return false;
+            throw error;
+          },
+        );
+        done.push(terminated ? `terminated builder ${builderId}` : `builder ${builderId} is unknown to EC2, nothing to terminate`);
       }
       if (status === 'failed' || status === 'cancelled') {
         for (const region of [config.region, ...config.copyTo]) {

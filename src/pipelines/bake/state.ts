@@ -7,6 +7,8 @@ export const bakeState = z.object({
   baseAmiName: z.string().optional(),
   existingAmi: z.string().optional(),
   builderId: z.string().optional(),
+  /** When RunInstances returned the builder: until a grace after it, EC2 may not know the id yet. */
+  builderLaunchedAt: z.number().optional(),
   imageName: z.string().optional(),
   imageId: z.string().optional(),
   /** Region → AMI id of each copy. */
