@@ -43,6 +43,14 @@ describe('the apps file', () => {
     }
   });
 
+  it('refuses scripts that would make the builder’s user data larger than EC2 accepts, naming the size', () => {
+    const script = (bytes: number) => `|\n      ${'x'.repeat(bytes)}`;
+    expect(() => parseAppsFile('apps.yml', good.replace('./install.sh', script(12_500)))).toThrow(
+      /^apps\.yml: app "demo", field "provision": the builder's user data would be \d{5} bytes \(provision 12501, smokeTest 10\), over EC2's limit of 16384 bytes/,
+    );
+    expect(parseAppsFile('apps.yml', good.replace('./install.sh', script(10_000))).demo?.provision).toHaveLength(10_001);
+  });
+
   it('refuses app names that could reach a tag, an AMI name or a shell', () => {
     expect(() => parseAppsFile('apps.yml', good.replace('  demo:', '  "demo;reboot":'))).toThrow(/app names are/);
   });

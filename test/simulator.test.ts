@@ -263,6 +263,8 @@ describe('simulated AWS', () => {
     expect((await failure(env.ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0123456789abcdef0'] })))).name).toBe('InvalidInstanceID.NotFound');
     expect((await failure(env.ec2.send(new RunInstancesCommand(builder('ami-0123456789abcdef0'))))).name).toBe('InvalidAMIID.NotFound');
     expect((await failure(env.ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'nmae', Values: ['x'] }] })))).name).toBe('InvalidParameterValue');
+    const largeUserData = Buffer.from('#'.repeat(16 * 1024 + 1)).toString('base64');
+    expect((await failure(env.ec2.send(new RunInstancesCommand(builder(await baseImage(env.ssm), 'demo', { UserData: largeUserData })))))).toMatchObject({ name: 'InvalidParameterValue', message: 'User data is limited to 16384 bytes' });
 
     const unsupported = await failure(env.ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' })));
     expect(unsupported).toBeInstanceOf(EC2ServiceException);

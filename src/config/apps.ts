@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { supportsLatestConsole } from '../aws/instance-types.js';
+import { largestUserDataBytes, userDataLimitBytes } from '../pipelines/bake/user-data.js';
 import { amiId, appName, awsAccountId, awsRegion, ssmParameterName } from './names.js';
 
 /** Where a bake's base image comes from: a fixed id, an SSM parameter, or the newest image matching a name. */
@@ -90,10 +91,16 @@ export function parseAppsFile(path: string, text: string): Record<string, AppCon
     });
     throw new ConfigError(lines.join('\n'));
   }
+  const tooLarge = Object.entries(parsed.data.apps).flatMap(([app, config]) => userDataProblem(path, app, config) ?? []);
+  if (tooLarge.length > 0) throw new ConfigError(tooLarge.join('\n'));
   return parsed.data.apps;
 }
 
-/** The release artifact's URL for one version; the version's character set makes plain substitution safe. */
-export function artifactUrlFor(app: AppConfig, releaseVersion: string): string {
-  return app.artifactUrl.replaceAll('{version}', releaseVersion);
+/** The provision and smoke scripts travel in the user data, which EC2 caps: found here, not at launch. */
+function userDataProblem(path: string, app: string, config: AppConfig): string | undefined {
+  const size = largestUserDataBytes(app, config);
+  if (size <= userDataLimitBytes) return undefined;
+  const scripts = { provision: Buffer.byteLength(config.provision), smokeTest: Buffer.byteLength(config.smokeTest) };
+  const field = scripts.provision >= scripts.smokeTest ? 'provision' : 'smokeTest';
+  return `${path}: app "${app}", field "${field}": the builder's user data would be ${size} bytes (provision ${scripts.provision}, smokeTest ${scripts.smokeTest}), over EC2's limit of ${userDataLimitBytes} bytes; move long scripts into the release artifact`;
 }

@@ -51,6 +51,8 @@ function runInstances(ctx: HandlerContext, input: RunInstancesCommandInput) {
   if (imageState(image, ctx.now) !== 'available') {
     fail('InvalidAMIID.NotFound', `The image id '[${image.imageId}]' does not exist or is not available`);
   }
+  // The limit counts the user data before base64 encoding, as EC2's does.
+  if (input.UserData && Buffer.from(input.UserData, 'base64').length > 16 * 1024) fail('InvalidParameterValue', 'User data is limited to 16384 bytes');
   const tags = tagsFromSpecifications(input.TagSpecifications, ['instance', 'volume']);
   const region = state(ctx);
   const { id: reservationId } = idempotent(ctx, 'RunInstances', input.ClientToken, input, () => {

@@ -1,5 +1,4 @@
 import type { AppConfig } from '../../config/apps.js';
-import { artifactUrlFor } from '../../config/apps.js';
 
 /*
  * The builder's user data. It downloads the release artifact, runs the app's provision script and
@@ -45,6 +44,20 @@ echo "bakery: smoke done"
 report success
 `;
   return Buffer.from(script, 'utf8').toString('base64');
+}
+
+/** The release artifact's URL for one version; the version's character set makes plain substitution safe. */
+export function artifactUrlFor(app: AppConfig, releaseVersion: string): string {
+  return app.artifactUrl.replaceAll('{version}', releaseVersion);
+}
+
+/** EC2 accepts at most 16 KB of user data, counted before base64 encoding. */
+export const userDataLimitBytes = 16 * 1024;
+
+/** The size of the largest user data a bake of this app can send: the longest version and operation id. */
+export function largestUserDataBytes(app: string, config: AppConfig): number {
+  const userData = builderUserData(app, config, 'v'.repeat(64), 'op-zzzzzzzzzz-ffffffff');
+  return Buffer.from(userData, 'base64').length;
 }
 
 function quoted64(text: string): string {
