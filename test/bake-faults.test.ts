@@ -37,7 +37,7 @@ describe('/bake when things go wrong', () => {
     const thread = await expectCleanFailure(world, 'provision');
     const summary = thread.replies.at(-1)!;
     expect(summary.lines?.join('\n')).toContain("the builder's provision phase failed");
-    expect(summary.lines?.join('\n')).toContain('BAKERY_RESULT=failure phase=provision');
+    expect(summary.lines?.join('\n')).toContain('bakery: result failure phase=provision');
   });
 
   it('terminates the builder when the smoke test fails', async () => {

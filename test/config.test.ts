@@ -51,6 +51,10 @@ describe('the apps file', () => {
     expect(parseAppsFile('apps.yml', good.replace('./install.sh', script(10_000))).demo?.provision).toHaveLength(10_001);
   });
 
+  it('fetches artifacts over https only', () => {
+    expect(() => parseAppsFile('apps.yml', good.replace('https://artifacts', 'http://artifacts'))).toThrow('apps.yml: app "demo", field "artifactUrl": the artifact URL must be https');
+  });
+
   it('refuses app names that could reach a tag, an AMI name or a shell', () => {
     expect(() => parseAppsFile('apps.yml', good.replace('  demo:', '  "demo;reboot":'))).toThrow(/app names are/);
   });

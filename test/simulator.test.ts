@@ -43,7 +43,7 @@ async function baseImage(ssm: ReturnType<typeof setup>['ssm']): Promise<string> 
 }
 
 function builder(imageId: string, app = 'demo', extra: Partial<RunInstancesCommandInput> = {}): RunInstancesCommandInput {
-  const userData = ['#!/bin/bash', "BAKERY_ARTIFACT_URL='https://example.com/demo-v1.tgz'", 'echo "bakery: download started"'].join('\n');
+  const userData = ['#!/bin/bash', "BAKERY_ARTIFACT_URL='https://example.com/demo-v1.tgz'", `key='${K}'`].join('\n');
   return {
     ImageId: imageId,
     MinCount: 1,
@@ -78,6 +78,11 @@ async function imageStateOf(ec2: EC2Client, imageId: string): Promise<string | u
   const { Images } = await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }));
   return Images?.[0]?.State;
 }
+
+/** The key Bakery's console lines carry, in the user data below. */
+const K = '0123456789abcdef0123456789abcdef';
+const said = (event: string) => `bakery:${K} ${event}`;
+const result = (outcome: string) => `BAKERY_RESULT=${K} ${outcome}`;
 
 async function consoleOf(ec2: EC2Client, instanceId: string, Latest = true): Promise<string[]> {
   const { Output } = await ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId, Latest }));
@@ -349,18 +354,20 @@ describe('simulated AWS', () => {
       const instanceId = await launch(env);
       expect(await consoleOf(env.ec2, instanceId)).toEqual([]);
       env.clock.advance(t.bootMs - t.newIdInvisibleMs);
-      expect((await consoleOf(env.ec2, instanceId)).at(-1)).toBe('bakery: download started');
+      expect((await consoleOf(env.ec2, instanceId)).at(-1)).toBe(said('download started'));
       env.clock.advance(t.provisionMs);
       const lines = await consoleOf(env.ec2, instanceId);
-      const protocol = lines.filter((line) => line.startsWith('bakery: ') || line.startsWith('BAKERY_RESULT='));
+      const protocol = lines.filter((line) => line.startsWith(`bakery:${K} `) || line.startsWith('BAKERY_RESULT=')).filter((line) => !line.includes('sha256'));
       expect(protocol).toEqual([
-        'bakery: download started',
-        'bakery: download done',
-        'bakery: provision started',
-        'bakery: provision done',
-        'bakery: smoke started',
-        'bakery: smoke done',
-        'BAKERY_RESULT=success',
+        said('download started'),
+        said('download done'),
+        said('provision started'),
+        said('provision done'),
+        said('smoke started'),
+        said('smoke done'),
+        said('scrub started'),
+        said('scrub done'),
+        result('success'),
       ]);
       expect(lines.length).toBeGreaterThan(protocol.length);
     });
@@ -369,14 +376,14 @@ describe('simulated AWS', () => {
       const env = setup();
       const instanceId = await launch(env);
       env.clock.advance(t.bootMs + t.consoleDelayMs);
-      expect((await consoleOf(env.ec2, instanceId, false)).at(-1)).toBe('bakery: download started');
+      expect((await consoleOf(env.ec2, instanceId, false)).at(-1)).toBe(said('download started'));
       env.clock.advance(t.provisionMs);
-      expect(await consoleOf(env.ec2, instanceId, false)).not.toContain('bakery: provision started');
-      expect((await consoleOf(env.ec2, instanceId)).at(-1)).toBe('BAKERY_RESULT=success');
+      expect(await consoleOf(env.ec2, instanceId, false)).not.toContain(said('provision started'));
+      expect((await consoleOf(env.ec2, instanceId)).at(-1)).toBe(result('success'));
       await env.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
-      expect(await consoleOf(env.ec2, instanceId, false)).not.toContain('BAKERY_RESULT=success');
+      expect(await consoleOf(env.ec2, instanceId, false)).not.toContain(result('success'));
       env.clock.advance(t.consoleDelayMs);
-      expect((await consoleOf(env.ec2, instanceId, false)).at(-1)).toBe('BAKERY_RESULT=success');
+      expect((await consoleOf(env.ec2, instanceId, false)).at(-1)).toBe(result('success'));
     });
 
     it('refuses the latest console on a Xen instance type, as EC2 does', async () => {
@@ -387,15 +394,15 @@ describe('simulated AWS', () => {
       const error = await failure(consoleOf(env.ec2, instanceId));
       expect(error.name).toBe('UnsupportedOperation');
       expect(error.message).toContain('latest console output is not supported');
-      expect((await consoleOf(env.ec2, instanceId, false)).at(-1)).toBe('bakery: download started');
+      expect((await consoleOf(env.ec2, instanceId, false)).at(-1)).toBe(said('download started'));
     });
 
     const failures: [Fault['kind'], string, string][] = [
-      ['download-fails', 'BAKERY_RESULT=failure phase=download', 'curl: (22) The requested URL returned error: 404'],
-      ['provision-fails', 'BAKERY_RESULT=failure phase=provision', 'provision: exit status 1'],
-      ['smoke-fails', 'BAKERY_RESULT=failure phase=smoke', 'bakery: smoke started'],
+      ['download-fails', result('failure phase=download'), '| curl: (22) The requested URL returned error: 404'],
+      ['provision-fails', result('failure phase=provision'), '| Error: Unable to find a match: libapp-missing'],
+      ['smoke-fails', result('failure phase=smoke'), said('smoke started')],
     ];
-    for (const [kind, result, before] of failures) {
+    for (const [kind, expected, before] of failures) {
       it(`reports ${kind} with the failing phase after its error lines`, async () => {
         const env = setup();
         env.sim.inject({ kind, app: 'demo' } as Fault);
@@ -403,10 +410,10 @@ describe('simulated AWS', () => {
         const healthy = await launch(env, 'other');
         env.clock.advance(wholeScript);
         const lines = await consoleOf(env.ec2, failing);
-        expect(lines.at(-1)).toBe(result);
+        expect(lines.at(-1)).toBe(expected);
         expect(lines).toContain(before);
-        expect(lines).toContain(`bakery: ${result.split('phase=')[1]} failed`);
-        expect((await consoleOf(env.ec2, healthy)).at(-1)).toBe('BAKERY_RESULT=success');
+        expect(lines).toContain(said(`${expected.split('phase=')[1]} failed`));
+        expect((await consoleOf(env.ec2, healthy)).at(-1)).toBe(result('success'));
       });
     }
 
@@ -416,7 +423,7 @@ describe('simulated AWS', () => {
       const instanceId = await launch(env);
       env.clock.advance(10 * wholeScript);
       expect(await stateOf(env.ec2, instanceId)).toBe('running');
-      expect((await consoleOf(env.ec2, instanceId)).at(-1)).toBe('bakery: provision started');
+      expect((await consoleOf(env.ec2, instanceId)).at(-1)).toBe(said('provision started'));
     });
 
     it("records the artifact URL from Bakery's encoded user data", async () => {
@@ -433,7 +440,7 @@ describe('simulated AWS', () => {
       env.clock.advance(t.bootMs + 1);
       await env.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
       env.clock.advance(wholeScript);
-      expect(await consoleOf(env.ec2, instanceId)).not.toContain('BAKERY_RESULT=success');
+      expect(await consoleOf(env.ec2, instanceId)).not.toContain(result('success'));
     });
   });
 });

@@ -28,7 +28,8 @@ export async function launchBuilder(aws: AwsClients, config: AppConfig, baseAmi:
       UserData: userData,
       // A builder that shuts itself down must not linger as a stopped instance.
       InstanceInitiatedShutdownBehavior: 'terminate',
-      MetadataOptions: { HttpTokens: 'required' },
+      // IMDSv2 only, and its token reaches no further than the builder itself: not a container on it.
+      MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
       ClientToken: clientToken(p.operationId, 'builder'),
       TagSpecifications: [
         { ResourceType: 'instance', Tags: tags },

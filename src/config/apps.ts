@@ -35,7 +35,8 @@ export const appConfig = z.strictObject({
     .string()
     .url()
     .refine((url) => url.includes('{version}'), 'the artifact URL template must contain {version}')
-    .refine((url) => /^https?:\/\//.test(url), 'the artifact URL must be http(s)'),
+    // The builder also refuses a redirect away from https (curl --proto-redir =https).
+    .refine((url) => url.startsWith('https://'), 'the artifact URL must be https'),
   provision: z.string().min(1, 'the provision script is empty'),
   smokeTest: z.string().min(1, 'the smoke test is empty'),
   shareWith: z.array(awsAccountId).default([]),

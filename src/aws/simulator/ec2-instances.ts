@@ -1,6 +1,7 @@
 import type {
   DescribeInstancesCommandInput,
   GetConsoleOutputCommandInput,
+  HttpTokensState,
   Instance,
   RunInstancesCommandInput,
   StopInstancesCommandInput,
@@ -29,6 +30,12 @@ function describe(ctx: HandlerContext, instance: InstanceRecord): Instance {
     SecurityGroups: instance.securityGroupIds.map((GroupId) => ({ GroupId, GroupName: GroupId })),
     IamInstanceProfile: instance.iamInstanceProfileArn ? { Arn: instance.iamInstanceProfileArn, Id: 'AIPAVSIMULATED' } : undefined,
     ClientToken: instance.clientToken,
+    MetadataOptions: {
+      State: 'applied',
+      HttpTokens: instance.metadataOptions?.httpTokens as HttpTokensState | undefined,
+      HttpPutResponseHopLimit: instance.metadataOptions?.httpPutResponseHopLimit,
+      HttpEndpoint: 'enabled',
+    },
     Tags: tagList(instance.tags),
     Architecture: 'x86_64',
     RootDeviceType: 'ebs',
@@ -73,6 +80,8 @@ function runInstances(ctx: HandlerContext, input: RunInstancesCommandInput) {
         userData: input.UserData,
         artifactUrl: artifactUrlOf(input.UserData),
         shutdownBehavior: input.InstanceInitiatedShutdownBehavior ?? 'stop',
+        // Without options, what an AL2023 image asks for: IMDSv2 with a hop limit of 2 (for containers).
+        metadataOptions: { httpTokens: input.MetadataOptions?.HttpTokens ?? 'required', httpPutResponseHopLimit: input.MetadataOptions?.HttpPutResponseHopLimit ?? 2 },
         clientToken: input.ClientToken,
         tags: instanceTags,
         volumeId: nextId(ctx.world, 'vol'),

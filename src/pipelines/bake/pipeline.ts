@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { AwsClients } from '../../aws/clients.js';
 import { builderConsole, describeInstance, findLiveBuilders, launchBuilder, terminateInstances } from '../../aws/builder.js';
 import { copyImage, createImage, deleteImage, describeImage, findBakedImages, findImagesOfOperation, resolveBaseImage, shareImage, tagImage, tagSnapshots } from '../../aws/images.js';
@@ -5,14 +6,16 @@ import { isNotFound } from '../../aws/errors.js';
 import { measureAwsCalls } from '../../aws/call-meter.js';
 import { waitFor } from '../../aws/poll.js';
 import { imageName, type Provenance } from '../../aws/provenance.js';
+import { untrustedText } from '../../chat/untrusted.js';
 import type { Clock } from '../../clock.js';
 import type { AppConfig, BaseImageSource } from '../../config/apps.js';
+import { redactSecrets } from '../../log.js';
 import { StepFailure, type Pipeline, type Step, type StepInput } from '../../operations/pipeline.js';
 import type { Operation, OperationStatus } from '../../store/items.js';
 import type { Store } from '../../store/store.js';
 import { bakeMessages } from './messages.js';
 import { bakeParams, bakeState, type BakeState } from './state.js';
-import { builderUserData, readBuilderReport, type Phase } from './user-data.js';
+import { builderUserData, readBuilderReport, type BuilderReport, type Phase } from './user-data.js';
 
 export interface BakeDependencies {
   aws: AwsClients;
@@ -51,6 +54,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       baseAmi: required(state.baseAmi, 'base AMI'),
       baseAmiName: state.baseAmiName ?? '',
       commit: params.commit,
+      artifactSha256: state.artifactSha256,
       requestedBy: params.requestedByName,
       operationId: operation.id,
     };
@@ -79,11 +83,12 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
   }
 
   /** Waits on the builder's console until it reports past `phase`, or fails naming what went wrong. */
-  async function waitForBuilder(input: Input, config: AppConfig, phase: Phase, until: (text: string) => boolean): Promise<void> {
+  async function waitForBuilder(input: Input, config: AppConfig, phase: Phase): Promise<BuilderReport> {
     const builderId = required(input.state.builderId, 'builder');
+    const key = required(input.state.resultKey, 'result key');
     const launchedAt = input.state.builderLaunchedAt;
     let lastText = '';
-    await waitFor(
+    return waitFor(
       { clock, what: `builder ${builderId} to finish its ${phase} phase`, timeoutMs: minutes(config.timeouts.builderMinutes), intervalMs: pollIntervalMs, signal: input.signal },
       async () => {
         const text = await builderConsole(aws, config.region, builderId).catch((error: unknown) => {
@@ -92,18 +97,20 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
           throw error;
         });
         if (text === undefined) return { done: false, seen: 'not yet visible to EC2' };
-        const report = readBuilderReport(text);
-        // The console may already show later phases: this step is judged only on its own phase.
-        if (until(text) || report.state === 'succeeded') return { done: true, value: undefined };
-        if (report.state === 'failed') throw new StepFailure(`the builder's ${report.phase} phase failed`, report.logTail);
+        const report = readBuilderReport(text, key);
+        // The console may already show later phases: this step is judged only on its own phase. The
+        // smoke step ends only on the result, which comes after the scratch is removed.
+        if ((phase !== 'smoke' && report.finished.includes(phase)) || report.state === 'succeeded') return { done: true, value: report };
+        if (report.state === 'failed') throw new StepFailure(`the builder's ${report.phase} phase failed`, redactSecrets(report.logTail));
         // A builder whose console has gone quiet may have died: only then is it worth asking EC2.
         if (text === lastText) {
           const instanceState = (await describeInstance(aws, config.region, builderId))?.State?.Name ?? (mayBeInvisible(launchedAt) ? 'pending' : 'gone');
-          if (instanceState !== 'running' && instanceState !== 'pending') throw new StepFailure(`builder ${builderId} is ${instanceState} before finishing its ${phase} phase`, text.split('\n').slice(-25).join('\n'));
+          if (instanceState !== 'running' && instanceState !== 'pending') throw new StepFailure(`builder ${builderId} is ${instanceState} before finishing its ${phase} phase`, redactSecrets(report.logTail));
         }
         lastText = text;
-        if (report.lastLine) input.note(report.lastLine.slice(0, 120));
-        return { done: false, seen: `still in its ${report.phase ?? 'boot'} phase${report.lastLine ? ` (last line: ${report.lastLine.slice(0, 80)})` : ''}` };
+        const lastLine = report.lastLine ? `\`${untrustedText(report.lastLine.slice(0, 120))}\`` : undefined;
+        if (lastLine) input.note(lastLine);
+        return { done: false, seen: `still in its ${report.phase ?? 'boot'} phase${lastLine ? ` (last line: ${lastLine})` : ''}` };
       },
     );
   }
@@ -132,7 +139,9 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       async run({ operation }) {
         const config = appOf(operation);
         const base = await resolveBaseImage(aws, config.region, baseSourceOf(bakeParams.parse(operation.params).base, config.baseImage));
-        return { state: { baseAmi: base.id, baseAmiName: base.name }, detail: `${base.id} (${base.name})` };
+        // The builder's key is chosen here, before anything is launched, so that it is written down first.
+        const resultKey = randomBytes(16).toString('hex');
+        return { state: { baseAmi: base.id, baseAmiName: base.name, resultKey }, detail: `${base.id} (${base.name})` };
       },
     },
     {
@@ -156,7 +165,15 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       title: 'Launch builder',
       async run(input) {
         const config = appOf(input.operation);
-        const userData = builderUserData(input.operation.app, config, input.operation.version, input.operation.id);
+        const params = bakeParams.parse(input.operation.params);
+        const userData = builderUserData({
+          app: input.operation.app,
+          config,
+          version: input.operation.version,
+          operationId: input.operation.id,
+          resultKey: required(input.state.resultKey, 'result key'),
+          artifactSha256: params.artifactSha256,
+        });
         const builderId = await launchBuilder(aws, config, required(input.state.baseAmi, 'base AMI'), userData, provenance(input));
         // Recorded before the builder boots, so that cleanup can always name the builder to terminate.
         return { state: { builderId, builderLaunchedAt: clock.now() }, detail: `${builderId} (${config.instanceType}) from ${input.state.baseAmi}` };
@@ -167,8 +184,8 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       title: 'Download and provision',
       async run(input) {
         const config = appOf(input.operation);
-        await waitForBuilder(input, config, 'provision', (text) => text.includes('bakery: provision done'));
-        return { detail: 'artifact downloaded, provision script passed' };
+        const { artifactSha256 } = await waitForBuilder(input, config, 'provision');
+        return { state: { artifactSha256 }, detail: `artifact downloaded (sha256 ${artifactSha256 ?? 'not reported'}), provision script passed` };
       },
     },
     {
@@ -176,7 +193,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       title: 'Smoke test',
       async run(input) {
         const config = appOf(input.operation);
-        await waitForBuilder(input, config, 'smoke', () => false);
+        await waitForBuilder(input, config, 'smoke');
         return { detail: 'smoke test passed' };
       },
     },
