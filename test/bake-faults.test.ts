@@ -37,7 +37,7 @@ describe('/bake when things go wrong', () => {
     const thread = await expectCleanFailure(world, 'provision');
     const summary = thread.replies.at(-1)!;
     expect(summary.lines?.join('\n')).toContain("the builder's provision phase failed");
-    expect(summary.lines?.join('\n')).toContain('BAKERY_RESULT=failure phase=provision');
+    expect(summary.lines?.join('\n')).toContain('bakery: result failure phase=provision');
   });
 
   it('terminates the builder when the smoke test fails', async () => {
@@ -71,6 +71,20 @@ describe('/bake when things go wrong', () => {
     const thread = await expectCleanFailure(world, 'create-image');
     expect(thread.replies.at(-1)!.lines?.join('\n')).toMatch(/gave up waiting for image ami-\w+ in us-east-1 .*pending/);
     expect(thread.replies.at(-1)!.lines?.join('\n')).toContain('Cleanup: deleted unfinished image');
+  });
+
+  it('waits out EC2 not yet knowing the builder, image and copy it just made', async () => {
+    await bakeWith({ kind: 'slow-consistency', ms: 3 * 60_000 });
+    expect((await world.store.getRelease('demo', 'v1'))?.status).toBe('baked');
+    expect(world.bakedImages()).toHaveLength(2);
+    expect(world.liveInstances()).toEqual([]);
+  });
+
+  it('gives up, clearly, on a builder EC2 still does not know minutes after launching it, and terminates it', async () => {
+    await bakeWith({ kind: 'slow-consistency', ms: 30 * 60_000 });
+    const thread = await expectCleanFailure(world, 'provision');
+    expect(thread.replies.at(-1)!.lines?.join('\n')).toMatch(/builder i-\w+ is still unknown to EC2 5 min after it was launched/);
+    expect(thread.replies.at(-1)!.lines?.join('\n')).toMatch(/Cleanup: terminated builder i-\w+/);
   });
 
   it('rides out throttling through the SDK’s own retries, launching one builder only', async () => {

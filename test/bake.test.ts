@@ -33,6 +33,7 @@ describe('/bake', () => {
       'bakery:requested-by': '@alice',
       'bakery:created-by': 'bakery',
     });
+    expect(home.tags['bakery:artifact-sha256']).toMatch(/^[0-9a-f]{64}$/);
     expect(home.launchPermissions).toContain('210987654321');
     const snapshots = world.sim.snapshot().snapshots.filter((s) => s.snapshotId === home.snapshotId);
     expect(snapshots[0]?.tags['bakery:app']).toBe('demo');
@@ -57,6 +58,25 @@ describe('/bake', () => {
     expect(summary.text).toContain('Baked demo v1');
     expect(summary.lines?.join('\n')).toContain(release!.amis['us-east-1']);
     expect(summary.lines?.join('\n')).toContain('Total:');
+  });
+
+  it('gives the builder IMDSv2 with a hop limit of 1, so nothing beyond the builder itself can use its role', async () => {
+    const bakery = world.replica();
+    await bakery.handlers.onCommand(world.command('demo v1'));
+    await bakery.runner.idle();
+    expect(world.sim.snapshot().instances[0]!.metadataOptions).toEqual({ httpTokens: 'required', httpPutResponseHopLimit: 1 });
+  });
+
+  it('terminates the builder as soon as its image is available, before sharing and copying', async () => {
+    const bakery = world.replica();
+    await bakery.handlers.onCommand(world.command('demo v1'));
+    await bakery.runner.idle();
+    const calls = world.sim.calls().map((call) => call.command);
+    expect(calls.indexOf('TerminateInstances')).toBeGreaterThan(calls.lastIndexOf('CreateImage'));
+    expect(calls.indexOf('TerminateInstances')).toBeLessThan(calls.indexOf('ModifyImageAttribute'));
+    expect(calls.indexOf('TerminateInstances')).toBeLessThan(calls.indexOf('CopyImage'));
+    const titles = world.chat.roots[0]!.replies.map((reply) => reply.text);
+    expect(titles.findIndex((text) => text.includes('Terminate builder'))).toBeLessThan(titles.findIndex((text) => text.includes('Copy to regions')));
   });
 
   it('bakes on the newest image matching a name pattern and owner', async () => {

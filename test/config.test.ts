@@ -34,6 +34,27 @@ describe('the apps file', () => {
     }
   });
 
+  it('refuses a Xen instance type, whose console EC2 shows only after a start, stop or reboot', () => {
+    for (const type of ['t2.micro', 'm4.large', 'c4.xlarge', 'r4.large', 'x1.16xlarge', 'i3.large']) {
+      expect(() => parseAppsFile('apps.yml', good.replace('t3.small', type))).toThrow(`apps.yml: app "demo", field "instanceType": ${type} runs on the Xen hypervisor`);
+    }
+    for (const type of ['t3.small', 'm5.large', 'c7g.medium', 'i3.metal', 'i3en.large', 'm4a.large']) {
+      expect(parseAppsFile('apps.yml', good.replace('t3.small', type)).demo?.instanceType).toBe(type);
+    }
+  });
+
+  it('refuses scripts that would make the builder’s user data larger than EC2 accepts, naming the size', () => {
+    const script = (bytes: number) => `|\n      ${'x'.repeat(bytes)}`;
+    expect(() => parseAppsFile('apps.yml', good.replace('./install.sh', script(12_500)))).toThrow(
+      /^apps\.yml: app "demo", field "provision": the builder's user data would be \d{5} bytes \(provision 12501, smokeTest 10\), over EC2's limit of 16384 bytes/,
+    );
+    expect(parseAppsFile('apps.yml', good.replace('./install.sh', script(10_000))).demo?.provision).toHaveLength(10_001);
+  });
+
+  it('fetches artifacts over https only', () => {
+    expect(() => parseAppsFile('apps.yml', good.replace('https://artifacts', 'http://artifacts'))).toThrow('apps.yml: app "demo", field "artifactUrl": the artifact URL must be https');
+  });
+
   it('refuses app names that could reach a tag, an AMI name or a shell', () => {
     expect(() => parseAppsFile('apps.yml', good.replace('  demo:', '  "demo;reboot":'))).toThrow(/app names are/);
   });

@@ -11,6 +11,12 @@ describe('logs', () => {
     expect(redactSecrets('token xoxb-1-2-3')).toBe('token [redacted]');
   });
 
+  it('never carry an AWS secret key or session token either', () => {
+    const { log, text } = capturedLog('info');
+    log.error('assumed role: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY with FwoGZXIvYXdzEBYaDHhBTEXAMPLEsessionTOKENAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA0123456789abcdefXYZ==');
+    expect(text()).not.toMatch(/wJalr|FwoGZXIvYXdz/);
+  });
+
   it('never carry secret fields of logged objects', () => {
     const { log, text } = capturedLog('info');
     log.info({ slack: { botToken: 'xoxb-9-9-9', signingSecret: 'abc123def456' }, credentials: { secretAccessKey: 'wJalr' } }, 'starting');

@@ -43,7 +43,7 @@ async function baseImage(ssm: ReturnType<typeof setup>['ssm']): Promise<string> 
 }
 
 function builder(imageId: string, app = 'demo', extra: Partial<RunInstancesCommandInput> = {}): RunInstancesCommandInput {
-  const userData = ['#!/bin/bash', "BAKERY_ARTIFACT_URL='https://example.com/demo-v1.tgz'", 'echo "bakery: download started"'].join('\n');
+  const userData = ['#!/bin/bash', "BAKERY_ARTIFACT_URL='https://example.com/demo-v1.tgz'", `key='${K}'`].join('\n');
   return {
     ImageId: imageId,
     MinCount: 1,
@@ -62,8 +62,10 @@ function builder(imageId: string, app = 'demo', extra: Partial<RunInstancesComma
   };
 }
 
+/** Launches a builder and waits out EC2's eventual consistency, so that describes know the new id. */
 async function launch(env: ReturnType<typeof setup>, app = 'demo'): Promise<string> {
   const { Instances } = await env.ec2.send(new RunInstancesCommand(builder(await baseImage(env.ssm), app)));
+  env.clock.advance(t.newIdInvisibleMs);
   return Instances![0]!.InstanceId!;
 }
 
@@ -77,8 +79,13 @@ async function imageStateOf(ec2: EC2Client, imageId: string): Promise<string | u
   return Images?.[0]?.State;
 }
 
-async function consoleOf(ec2: EC2Client, instanceId: string): Promise<string[]> {
-  const { Output } = await ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId }));
+/** The key Bakery's console lines carry, in the user data below. */
+const K = '0123456789abcdef0123456789abcdef';
+const said = (event: string) => `bakery:${K} ${event}`;
+const result = (outcome: string) => `BAKERY_RESULT=${K} ${outcome}`;
+
+async function consoleOf(ec2: EC2Client, instanceId: string, Latest = true): Promise<string[]> {
+  const { Output } = await ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId, Latest }));
   return Output ? Buffer.from(Output, 'base64').toString('utf8').trimEnd().split('\n') : [];
 }
 
@@ -116,7 +123,7 @@ describe('simulated AWS', () => {
     const instanceId = await launch(env);
     expect(instanceId).toMatch(/^i-[0-9a-f]{17}$/);
     expect(await stateOf(env.ec2, instanceId)).toBe('pending');
-    env.clock.advance(t.bootMs);
+    env.clock.advance(t.bootMs - t.newIdInvisibleMs);
     expect(await stateOf(env.ec2, instanceId)).toBe('running');
 
     const { TerminatingInstances } = await env.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
@@ -141,6 +148,7 @@ describe('simulated AWS', () => {
     const input = builder(await baseImage(env.ssm), 'demo', { ClientToken: 'bake-op-1-builder' });
     const first = await env.ec2.send(new RunInstancesCommand(input));
     const again = await env.ec2.send(new RunInstancesCommand(input));
+    env.clock.advance(t.newIdInvisibleMs);
     expect(again.ReservationId).toBe(first.ReservationId);
     expect(again.Instances![0]!.InstanceId).toBe(first.Instances![0]!.InstanceId);
     expect(env.sim.snapshot().instances).toHaveLength(1);
@@ -167,6 +175,7 @@ describe('simulated AWS', () => {
       }),
     );
     const imageId = ImageId!;
+    env.clock.advance(t.newIdInvisibleMs);
     expect(await imageStateOf(env.ec2, imageId)).toBe('pending');
     const duplicate = await failure(env.ec2.send(new CreateImageCommand({ InstanceId: instanceId, Name: 'bakery/demo/v1 (2026-01-01 12.00)' })));
     expect(duplicate.name).toBe('InvalidAMIName.Duplicate');
@@ -194,6 +203,7 @@ describe('simulated AWS', () => {
     const copyInput = { SourceImageId: imageId, SourceRegion: region, Name: 'bakery/demo/v1 (2026-01-01 12.00)', CopyImageTags: true, ClientToken: 'copy-1' };
     const copy = await eu.send(new CopyImageCommand(copyInput));
     expect((await eu.send(new CopyImageCommand(copyInput))).ImageId).toBe(copy.ImageId);
+    env.clock.advance(t.newIdInvisibleMs);
     expect(await imageStateOf(eu, copy.ImageId!)).toBe('pending');
     env.clock.advance(t.copyMs);
     const { Images: copies } = await eu.send(new DescribeImagesCommand({ ImageIds: [copy.ImageId!] }));
@@ -221,6 +231,30 @@ describe('simulated AWS', () => {
     expect(env.sim.snapshot().instances[0]!.tags.x).toBeUndefined();
   });
 
+  it('is eventually consistent: a new instance or image is unknown to describes and CreateTags for a few seconds', async () => {
+    const env = setup();
+    const { Instances } = await env.ec2.send(new RunInstancesCommand(builder(await baseImage(env.ssm))));
+    const instanceId = Instances![0]!.InstanceId!;
+    const tag = (id: string) => env.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'x', Value: 'y' }] }));
+    expect((await failure(stateOf(env.ec2, instanceId))).name).toBe('InvalidInstanceID.NotFound');
+    expect((await failure(consoleOf(env.ec2, instanceId))).name).toBe('InvalidInstanceID.NotFound');
+    expect((await failure(tag(instanceId))).name).toBe('InvalidInstanceID.NotFound');
+    const { Reservations } = await env.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:bakery:app', Values: ['demo'] }] }));
+    expect(Reservations).toEqual([]);
+    env.clock.advance(t.newIdInvisibleMs);
+    expect(await stateOf(env.ec2, instanceId)).toBe('pending');
+    await tag(instanceId);
+
+    env.clock.advance(t.bootMs);
+    const { ImageId } = await env.ec2.send(new CreateImageCommand({ InstanceId: instanceId, Name: 'demo-v1' }));
+    expect((await failure(imageStateOf(env.ec2, ImageId!))).name).toBe('InvalidAMIID.NotFound');
+    expect((await failure(tag(ImageId!))).name).toBe('InvalidAMIID.NotFound');
+    expect((await env.ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images).toEqual([]);
+    env.clock.advance(t.newIdInvisibleMs);
+    expect(await imageStateOf(env.ec2, ImageId!)).toBe('pending');
+    await tag(ImageId!);
+  });
+
   it("returns the SDK's own error shapes", async () => {
     const env = setup();
     const notFound = await failure(env.ec2.send(new DescribeImagesCommand({ ImageIds: ['ami-0123456789abcdef0'] })));
@@ -234,6 +268,8 @@ describe('simulated AWS', () => {
     expect((await failure(env.ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0123456789abcdef0'] })))).name).toBe('InvalidInstanceID.NotFound');
     expect((await failure(env.ec2.send(new RunInstancesCommand(builder('ami-0123456789abcdef0'))))).name).toBe('InvalidAMIID.NotFound');
     expect((await failure(env.ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'nmae', Values: ['x'] }] })))).name).toBe('InvalidParameterValue');
+    const largeUserData = Buffer.from('#'.repeat(16 * 1024 + 1)).toString('base64');
+    expect((await failure(env.ec2.send(new RunInstancesCommand(builder(await baseImage(env.ssm), 'demo', { UserData: largeUserData })))))).toMatchObject({ name: 'InvalidParameterValue', message: 'User data is limited to 16384 bytes' });
 
     const unsupported = await failure(env.ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' })));
     expect(unsupported).toBeInstanceOf(EC2ServiceException);
@@ -293,7 +329,7 @@ describe('simulated AWS', () => {
       first.sim.inject({ kind: 'image-stuck', app: 'other' });
       expect(await stateOf(first.ec2, instanceId)).toBe('pending');
 
-      clock.advance(t.bootMs);
+      clock.advance(t.bootMs - t.newIdInvisibleMs);
       const second = setup({ dataFile, clock });
       expect(await stateOf(second.ec2, instanceId)).toBe('running');
       expect(second.sim.snapshot().instances[0]).toMatchObject({ instanceId, artifactUrl: 'https://example.com/demo-v1.tgz' });
@@ -313,33 +349,60 @@ describe('simulated AWS', () => {
   });
 
   describe('the builder console', () => {
-    it('prints the protocol of a successful bake, each line a console delay after it is printed', async () => {
+    it('prints the protocol of a successful bake, each line on the latest console as it is printed', async () => {
       const env = setup();
       const instanceId = await launch(env);
       expect(await consoleOf(env.ec2, instanceId)).toEqual([]);
-      env.clock.advance(t.bootMs + t.consoleDelayMs);
-      expect((await consoleOf(env.ec2, instanceId)).at(-1)).toBe('bakery: download started');
+      env.clock.advance(t.bootMs - t.newIdInvisibleMs);
+      expect((await consoleOf(env.ec2, instanceId)).at(-1)).toBe(said('download started'));
       env.clock.advance(t.provisionMs);
       const lines = await consoleOf(env.ec2, instanceId);
-      const protocol = lines.filter((line) => line.startsWith('bakery: ') || line.startsWith('BAKERY_RESULT='));
+      const protocol = lines.filter((line) => line.startsWith(`bakery:${K} `) || line.startsWith('BAKERY_RESULT=')).filter((line) => !line.includes('sha256'));
       expect(protocol).toEqual([
-        'bakery: download started',
-        'bakery: download done',
-        'bakery: provision started',
-        'bakery: provision done',
-        'bakery: smoke started',
-        'bakery: smoke done',
-        'BAKERY_RESULT=success',
+        said('download started'),
+        said('download done'),
+        said('provision started'),
+        said('provision done'),
+        said('smoke started'),
+        said('smoke done'),
+        said('scrub started'),
+        said('scrub done'),
+        result('success'),
       ]);
       expect(lines.length).toBeGreaterThan(protocol.length);
     });
 
+    it('without Latest, shows only what EC2 buffered at the last start, stop or terminate', async () => {
+      const env = setup();
+      const instanceId = await launch(env);
+      env.clock.advance(t.bootMs + t.consoleDelayMs);
+      expect((await consoleOf(env.ec2, instanceId, false)).at(-1)).toBe(said('download started'));
+      env.clock.advance(t.provisionMs);
+      expect(await consoleOf(env.ec2, instanceId, false)).not.toContain(said('provision started'));
+      expect((await consoleOf(env.ec2, instanceId)).at(-1)).toBe(result('success'));
+      await env.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
+      expect(await consoleOf(env.ec2, instanceId, false)).not.toContain(result('success'));
+      env.clock.advance(t.consoleDelayMs);
+      expect((await consoleOf(env.ec2, instanceId, false)).at(-1)).toBe(result('success'));
+    });
+
+    it('refuses the latest console on a Xen instance type, as EC2 does', async () => {
+      const env = setup();
+      const { Instances } = await env.ec2.send(new RunInstancesCommand(builder(await baseImage(env.ssm), 'demo', { InstanceType: 't2.micro' })));
+      const instanceId = Instances![0]!.InstanceId!;
+      env.clock.advance(wholeScript);
+      const error = await failure(consoleOf(env.ec2, instanceId));
+      expect(error.name).toBe('UnsupportedOperation');
+      expect(error.message).toContain('latest console output is not supported');
+      expect((await consoleOf(env.ec2, instanceId, false)).at(-1)).toBe(said('download started'));
+    });
+
     const failures: [Fault['kind'], string, string][] = [
-      ['download-fails', 'BAKERY_RESULT=failure phase=download', 'curl: (22) The requested URL returned error: 404'],
-      ['provision-fails', 'BAKERY_RESULT=failure phase=provision', 'provision: exit status 1'],
-      ['smoke-fails', 'BAKERY_RESULT=failure phase=smoke', 'bakery: smoke started'],
+      ['download-fails', result('failure phase=download'), '| curl: (22) The requested URL returned error: 404'],
+      ['provision-fails', result('failure phase=provision'), '| Error: Unable to find a match: libapp-missing'],
+      ['smoke-fails', result('failure phase=smoke'), said('smoke started')],
     ];
-    for (const [kind, result, before] of failures) {
+    for (const [kind, expected, before] of failures) {
       it(`reports ${kind} with the failing phase after its error lines`, async () => {
         const env = setup();
         env.sim.inject({ kind, app: 'demo' } as Fault);
@@ -347,10 +410,10 @@ describe('simulated AWS', () => {
         const healthy = await launch(env, 'other');
         env.clock.advance(wholeScript);
         const lines = await consoleOf(env.ec2, failing);
-        expect(lines.at(-1)).toBe(result);
+        expect(lines.at(-1)).toBe(expected);
         expect(lines).toContain(before);
-        expect(lines).toContain(`bakery: ${result.split('phase=')[1]} failed`);
-        expect((await consoleOf(env.ec2, healthy)).at(-1)).toBe('BAKERY_RESULT=success');
+        expect(lines).toContain(said(`${expected.split('phase=')[1]} failed`));
+        expect((await consoleOf(env.ec2, healthy)).at(-1)).toBe(result('success'));
       });
     }
 
@@ -360,7 +423,7 @@ describe('simulated AWS', () => {
       const instanceId = await launch(env);
       env.clock.advance(10 * wholeScript);
       expect(await stateOf(env.ec2, instanceId)).toBe('running');
-      expect((await consoleOf(env.ec2, instanceId)).at(-1)).toBe('bakery: provision started');
+      expect((await consoleOf(env.ec2, instanceId)).at(-1)).toBe(said('provision started'));
     });
 
     it("records the artifact URL from Bakery's encoded user data", async () => {
@@ -377,7 +440,7 @@ describe('simulated AWS', () => {
       env.clock.advance(t.bootMs + 1);
       await env.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
       env.clock.advance(wholeScript);
-      expect(await consoleOf(env.ec2, instanceId)).not.toContain('BAKERY_RESULT=success');
+      expect(await consoleOf(env.ec2, instanceId)).not.toContain(result('success'));
     });
   });
 });

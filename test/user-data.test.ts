@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { builderUserData, readBuilderReport } from '../src/pipelines/bake/user-data.js';
 import { imageName, imageTags, tagValue } from '../src/aws/provenance.js';
+import { untrustedText } from '../src/chat/untrusted.js';
 import { demoApp } from './support/world.js';
 
+const key = '00112233445566778899aabbccddeeff';
+const said = (event: string) => `bakery:${key} ${event}`;
+
 describe('the builder’s user data', () => {
-  const script = Buffer.from(builderUserData('demo', { ...demoApp, provision: "echo 'EOF' $(whoami)\nexit 0" }, 'v1.2', 'op-abc-12345678'), 'base64').toString('utf8');
+  const userData = (provision: string) =>
+    builderUserData({ app: 'demo', config: { ...demoApp, provision }, version: 'v1.2', operationId: 'op-abc-12345678', resultKey: key });
+  const script = Buffer.from(userData("echo 'EOF' $(whoami)\nexit 0"), 'base64').toString('utf8');
 
   it('downloads the artifact, provisions, smoke tests and reports on the console', () => {
     expect(script).toMatch(/download started[\s\S]*provision started[\s\S]*smoke started[\s\S]*report success/);
@@ -15,18 +21,53 @@ describe('the builder’s user data', () => {
     expect(script).not.toContain('artifacts.example.com');
     expect(script).toContain(Buffer.from("echo 'EOF' $(whoami)\nexit 0").toString('base64'));
   });
+
+  it('fetches the artifact over https only, redirects included', () => {
+    expect(script).toContain('curl -fsSL --proto =https --proto-redir =https');
+  });
 });
 
 describe('reading the builder’s console', () => {
-  it('tells which phase failed and keeps the tail of the log', () => {
-    const report = readBuilderReport('boot\nbakery: provision started\nnpm ERR! missing script\nbakery: provision failed\nBAKERY_RESULT=failure phase=provision\n');
+  it('tells which phase failed and keeps the tail of the log, without the key', () => {
+    const report = readBuilderReport(`boot\n${said('provision started')}\n${said('provision failed')}\n| npm ERR! missing script\nBAKERY_RESULT=${key} failure phase=provision\n`, key);
     expect(report).toMatchObject({ state: 'failed', phase: 'provision' });
-    if (report.state === 'failed') expect(report.logTail).toContain('npm ERR! missing script');
+    if (report.state === 'failed') {
+      expect(report.logTail).toContain('| npm ERR! missing script');
+      expect(report.logTail).toContain('bakery: provision failed');
+      expect(report.logTail).not.toContain(key);
+    }
   });
 
-  it('knows a builder still at work and a builder that succeeded', () => {
-    expect(readBuilderReport('bakery: smoke started\nchecking')).toMatchObject({ state: 'working', phase: 'smoke', lastLine: 'checking' });
-    expect(readBuilderReport('bakery: smoke done\nBAKERY_RESULT=success')).toEqual({ state: 'succeeded' });
+  it('knows a builder still at work, the phases it finished, the artifact it fetched, and a builder that succeeded', () => {
+    const sha = 'ab'.repeat(32);
+    expect(readBuilderReport(`${said(`artifact sha256=${sha}`)}\n${said('provision done')}\n${said('smoke started')}`, key)).toMatchObject({
+      state: 'working', phase: 'smoke', finished: ['provision'], artifactSha256: sha, lastLine: 'bakery: smoke started',
+    });
+    expect(readBuilderReport(`${said('smoke done')}\nBAKERY_RESULT=${key} success`, key)).toMatchObject({ state: 'succeeded' });
+  });
+
+  it('ignores result and phase lines that do not carry the bake’s key', () => {
+    const forged = `${said('provision started')}\nBAKERY_RESULT=success\nbakery: provision done\nBAKERY_RESULT=0000 success\nbakery:0000 smoke done`;
+    expect(readBuilderReport(forged, key)).toMatchObject({ state: 'working', phase: 'provision', finished: [] });
+  });
+});
+
+describe('builder text posted to the channel', () => {
+  it('renders mentions, disguised links, code fences and secrets harmless', () => {
+    const hostile = '<!channel> see <https://evil.example|your bank> ``` *now* AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDf4x1XfA0o8oDoL8nL1aUkdA7hYd6Xr+G2BLk7UjJcKwIgA';
+    const shown = untrustedText(hostile);
+    expect(shown).not.toMatch(/[<>`]/);
+    expect(shown).toContain('&lt;!channel&gt;');
+    expect(shown).toContain('&lt;https://evil.example|your bank&gt;');
+    expect(shown).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(shown).not.toContain('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY');
+    expect(shown).not.toContain('IQoJb3JpZ2luX2Vj');
+    expect(untrustedText('aws_session_token = abc123 password: hunter2')).toBe('aws_session_token = [redacted] password: [redacted]');
+  });
+
+  it('keeps what is not a secret: digests, commits, words', () => {
+    const plain = `sha256 ${'ab12'.repeat(16)} commit 0123456789abcdef0123456789abcdef01234567 Installing dependencies`;
+    expect(untrustedText(plain)).toBe(plain);
   });
 });
 

@@ -28,7 +28,8 @@ export async function launchBuilder(aws: AwsClients, config: AppConfig, baseAmi:
       UserData: userData,
       // A builder that shuts itself down must not linger as a stopped instance.
       InstanceInitiatedShutdownBehavior: 'terminate',
-      MetadataOptions: { HttpTokens: 'required' },
+      // IMDSv2 only, and its token reaches no further than the builder itself: not a container on it.
+      MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
       ClientToken: clientToken(p.operationId, 'builder'),
       TagSpecifications: [
         { ResourceType: 'instance', Tags: tags },
@@ -64,8 +65,12 @@ export async function findLiveBuilders(aws: AwsClients, region: string, operatio
   return Reservations.flatMap((r) => r.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
 }
 
+/**
+ * The builder's live console. Without `Latest`, EC2 returns only what it buffered at the last start,
+ * stop or reboot, so a bake would see neither its phases nor its result (Nitro types only; see config).
+ */
 export async function builderConsole(aws: AwsClients, region: string, instanceId: string): Promise<string> {
-  const { Output } = await aws.ec2(region).send(new GetConsoleOutputCommand({ InstanceId: instanceId }));
+  const { Output } = await aws.ec2(region).send(new GetConsoleOutputCommand({ InstanceId: instanceId, Latest: true }));
   return Output ? Buffer.from(Output, 'base64').toString('utf8') : '';
 }
 

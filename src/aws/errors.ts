@@ -4,6 +4,11 @@ export function errorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** InvalidInstanceID.NotFound, InvalidAMIID.NotFound…: for an id just created, EC2 may not know it yet. */
+export function isNotFound(error: unknown): boolean {
+  return /\.NotFound$/.test(errorCode(error) ?? '');
+}
+
 /** A message an operator can act on, from any error the SDK throws. */
 export function describeAwsError(error: unknown): string {
   const code = errorCode(error);

@@ -123,7 +123,7 @@ export async function shareImage(aws: AwsClients, region: string, image: Image, 
   }
 }
 
-/** Starts a copy in another region; the client token makes a repeat return the same copy. */
+/** Starts a copy in another region; the client token makes a repeat return the same copy (untagged: see tagImage). */
 export async function copyImage(aws: AwsClients, sourceRegion: string, sourceImageId: string, region: string, name: string, p: Provenance): Promise<string> {
   const { ImageId } = await aws.ec2(region).send(
     new CopyImageCommand({
@@ -135,8 +135,12 @@ export async function copyImage(aws: AwsClients, sourceRegion: string, sourceIma
     }),
   );
   if (!ImageId) throw new Error(`CopyImage to ${region} returned no image id`);
-  await aws.ec2(region).send(new CreateTagsCommand({ Resources: [ImageId], Tags: imageTags(p) }));
   return ImageId;
+}
+
+/** Tags a copy as the original is; EC2 may answer NotFound while the copy is new (see the bake's copy step). */
+export async function tagImage(aws: AwsClients, region: string, imageId: string, p: Provenance): Promise<void> {
+  await aws.ec2(region).send(new CreateTagsCommand({ Resources: [imageId], Tags: imageTags(p) }));
 }
 
 /** Tags a copy's snapshots as the original's are (CopyImage tags only the image it makes). */

@@ -11,6 +11,7 @@ export const tagKeys = {
   baseAmi: 'bakery:base-ami',
   baseAmiName: 'bakery:base-ami-name',
   commit: 'bakery:commit',
+  artifactSha256: 'bakery:artifact-sha256',
   requestedBy: 'bakery:requested-by',
   operation: 'bakery:operation',
   role: 'bakery:role',
@@ -23,6 +24,8 @@ export interface Provenance {
   baseAmi: string;
   baseAmiName: string;
   commit?: string;
+  /** Known once the builder has downloaded the artifact. */
+  artifactSha256?: string;
   requestedBy: string;
   operationId: string;
 }
@@ -40,6 +43,7 @@ export function imageTags(p: Provenance): Tag[] {
     { Key: tagKeys.baseAmi, Value: p.baseAmi },
     { Key: tagKeys.baseAmiName, Value: tagValue(p.baseAmiName) },
     ...(p.commit ? [{ Key: tagKeys.commit, Value: p.commit }] : []),
+    ...(p.artifactSha256 ? [{ Key: tagKeys.artifactSha256, Value: p.artifactSha256 }] : []),
     { Key: tagKeys.requestedBy, Value: tagValue(p.requestedBy) },
     { Key: tagKeys.operation, Value: p.operationId },
     { Key: tagKeys.createdBy, Value: 'bakery' },

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { supportsLatestConsole } from '../aws/instance-types.js';
+import { largestUserDataBytes, userDataLimitBytes } from '../pipelines/bake/user-data.js';
 import { deployConfig } from './deploy.js';
 import { amiId, appName, awsAccountId, awsRegion, ssmParameterName } from './names.js';
 
@@ -18,7 +20,15 @@ export const appConfig = z.strictObject({
   channel: z.string().regex(/^[#A-Za-z0-9_-]{1,80}$/, 'a Slack channel id (C0123ABC) or name (#deploys)'),
   region: awsRegion,
   baseImage: baseImageSource,
-  instanceType: z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'an instance type looks like t3.small'),
+  instanceType: z
+    .string()
+    .regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'an instance type looks like t3.small')
+    // Bakery follows the builder on its live console; a Xen type posts it only at start, stop and
+    // reboot, so its phases and result would show an hour late or never. Refusing it here is simpler
+    // and clearer than a second completion protocol for types AWS no longer develops.
+    .refine(supportsLatestConsole, {
+      error: (issue) => `${String(issue.input)} runs on the Xen hypervisor, whose console EC2 shows only after a start, stop or reboot; Bakery follows the builder's live console, so choose a Nitro type (t3, m5, c5, r5 or newer)`,
+    }),
   subnetId: z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id looks like subnet-0123abcd').optional(),
   securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'a security group id looks like sg-0123abcd')).default([]),
   instanceProfile: z.string().regex(/^[\w+=,.@-]{1,128}$/, 'an instance profile name').optional(),
@@ -26,7 +36,8 @@ export const appConfig = z.strictObject({
     .string()
     .url()
     .refine((url) => url.includes('{version}'), 'the artifact URL template must contain {version}')
-    .refine((url) => /^https?:\/\//.test(url), 'the artifact URL must be http(s)'),
+    // The builder also refuses a redirect away from https (curl --proto-redir =https).
+    .refine((url) => url.startsWith('https://'), 'the artifact URL must be https'),
   provision: z.string().min(1, 'the provision script is empty'),
   smokeTest: z.string().min(1, 'the smoke test is empty'),
   shareWith: z.array(awsAccountId).default([]),
@@ -84,10 +95,16 @@ export function parseAppsFile(path: string, text: string): Record<string, AppCon
     });
     throw new ConfigError(lines.join('\n'));
   }
+  const tooLarge = Object.entries(parsed.data.apps).flatMap(([app, config]) => userDataProblem(path, app, config) ?? []);
+  if (tooLarge.length > 0) throw new ConfigError(tooLarge.join('\n'));
   return parsed.data.apps;
 }
 
-/** The release artifact's URL for one version; the version's character set makes plain substitution safe. */
-export function artifactUrlFor(app: AppConfig, releaseVersion: string): string {
-  return app.artifactUrl.replaceAll('{version}', releaseVersion);
+/** The provision and smoke scripts travel in the user data, which EC2 caps: found here, not at launch. */
+function userDataProblem(path: string, app: string, config: AppConfig): string | undefined {
+  const size = largestUserDataBytes(app, config);
+  if (size <= userDataLimitBytes) return undefined;
+  const scripts = { provision: Buffer.byteLength(config.provision), smokeTest: Buffer.byteLength(config.smokeTest) };
+  const field = scripts.provision >= scripts.smokeTest ? 'provision' : 'smokeTest';
+  return `${path}: app "${app}", field "${field}": the builder's user data would be ${size} bytes (provision ${scripts.provision}, smokeTest ${scripts.smokeTest}), over EC2's limit of ${userDataLimitBytes} bytes; move long scripts into the release artifact`;
 }

@@ -56,12 +56,12 @@ export class TestWorld {
   }
 
   /** A Bakery replica on this world's table; `onEvent` lets a test act at a chosen moment (a kill). */
-  replica(owner = 'replica-a', options: { surface?: ChatSurface; pollIntervalMs?: number; onEvent?: (event: RunnerEvent, bakery: Bakery) => void } = {}): Bakery {
+  replica(owner = 'replica-a', options: { surface?: ChatSurface; pollIntervalMs?: number; clock?: VirtualClock; onEvent?: (event: RunnerEvent, bakery: Bakery) => void } = {}): Bakery {
     const bakery: Bakery = createBakery({
       store: this.store,
       aws: this.sim.clients(),
       surface: options.surface ?? this.chat,
-      clock: this.clock,
+      clock: options.clock ?? this.clock,
       log: process.env.DEBUG_LOG ? createLogger({ pretty: false, level: 'warn' }) : silentLogger,
       owner,
       leaseMs: 60_000,

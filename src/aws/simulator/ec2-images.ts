@@ -11,6 +11,7 @@ import type {
 import { findImage, findImages, findInstances, idempotent, required, state, type HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { applyFilters, tagList, tagsFromSpecifications } from './filters.js';
+import { imageSettled, requireSettledImages } from './ec2-visibility.js';
 import { imageState, instanceState, nextId, type ImageRecord, type SnapshotRecord } from './world.js';
 
 export const AMAZON_OWNER_ID = '137112412989';
@@ -45,7 +46,9 @@ function describe(ctx: HandlerContext, image: ImageRecord): Image {
 }
 
 function describeImages(ctx: HandlerContext, input: DescribeImagesCommandInput) {
-  let images = input.ImageIds?.length ? findImages(ctx, input.ImageIds) : state(ctx).images;
+  const byId = input.ImageIds?.length ? findImages(ctx, input.ImageIds) : undefined;
+  if (byId) requireSettledImages(ctx, byId);
+  let images = byId ?? state(ctx).images.filter((image) => imageSettled(ctx, image));
   if (input.Owners?.length) {
     const owners = input.Owners;
     images = images.filter((image) =>

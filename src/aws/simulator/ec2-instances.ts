@@ -1,12 +1,15 @@
 import type {
   DescribeInstancesCommandInput,
   GetConsoleOutputCommandInput,
+  HttpTokensState,
   Instance,
   RunInstancesCommandInput,
   StopInstancesCommandInput,
   TerminateInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
+import { supportsLatestConsole } from '../instance-types.js';
 import { artifactUrlOf, consoleLines } from './builder.js';
+import { instanceSettled, requireSettledInstances } from './ec2-visibility.js';
 import { findImage, findInstances, idempotent, required, state, type HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { applyFilters, tagList, tagsFromSpecifications } from './filters.js';
@@ -27,6 +30,12 @@ function describe(ctx: HandlerContext, instance: InstanceRecord): Instance {
     SecurityGroups: instance.securityGroupIds.map((GroupId) => ({ GroupId, GroupName: GroupId })),
     IamInstanceProfile: instance.iamInstanceProfileArn ? { Arn: instance.iamInstanceProfileArn, Id: 'AIPAVSIMULATED' } : undefined,
     ClientToken: instance.clientToken,
+    MetadataOptions: {
+      State: 'applied',
+      HttpTokens: instance.metadataOptions?.httpTokens as HttpTokensState | undefined,
+      HttpPutResponseHopLimit: instance.metadataOptions?.httpPutResponseHopLimit,
+      HttpEndpoint: 'enabled',
+    },
     Tags: tagList(instance.tags),
     Architecture: 'x86_64',
     RootDeviceType: 'ebs',
@@ -68,6 +77,8 @@ function runInstances(ctx: HandlerContext, input: RunInstancesCommandInput) {
   if (imageState(image, ctx.now) !== 'available') {
     fail('InvalidAMIID.NotFound', `The image id '[${image.imageId}]' does not exist or is not available`);
   }
+  // The limit counts the user data before base64 encoding, as EC2's does.
+  if (input.UserData && Buffer.from(input.UserData, 'base64').length > 16 * 1024) fail('InvalidParameterValue', 'User data is limited to 16384 bytes');
   const tags = tagsFromSpecifications(input.TagSpecifications, ['instance', 'volume']);
   const region = state(ctx);
   const { id: reservationId } = idempotent(ctx, 'RunInstances', input.ClientToken, input, () => {
@@ -85,6 +96,8 @@ function runInstances(ctx: HandlerContext, input: RunInstancesCommandInput) {
         userData: input.UserData,
         artifactUrl: artifactUrlOf(input.UserData),
         shutdownBehavior: input.InstanceInitiatedShutdownBehavior ?? 'stop',
+        // Without options, what an AL2023 image asks for: IMDSv2 with a hop limit of 2 (for containers).
+        metadataOptions: { httpTokens: input.MetadataOptions?.HttpTokens ?? 'required', httpPutResponseHopLimit: input.MetadataOptions?.HttpPutResponseHopLimit ?? 2 },
         clientToken: input.ClientToken,
         tags: instanceTags,
         volumeTags: tags.volume ?? {},
@@ -105,9 +118,9 @@ function runInstances(ctx: HandlerContext, input: RunInstancesCommandInput) {
 }
 
 function describeInstances(ctx: HandlerContext, input: DescribeInstancesCommandInput) {
-  const candidates = input.InstanceIds?.length
-    ? findInstances(ctx, input.InstanceIds)
-    : state(ctx).instances.filter((instance) => instanceVisible(instance, ctx.now));
+  const byId = input.InstanceIds?.length ? findInstances(ctx, input.InstanceIds) : undefined;
+  if (byId) requireSettledInstances(ctx, byId);
+  const candidates = byId ?? state(ctx).instances.filter((instance) => instanceVisible(instance, ctx.now) && instanceSettled(ctx, instance));
   const matching = applyFilters(
     candidates,
     input.Filters,
@@ -177,15 +190,22 @@ function stopInstances(ctx: HandlerContext, input: StopInstancesCommandInput) {
   };
 }
 
+/** EC2 keeps only the most recent 64 KB of a console. */
+const CONSOLE_BYTES = 64 * 1024;
+
 function getConsoleOutput(ctx: HandlerContext, input: GetConsoleOutputCommandInput) {
   const [instance] = findInstances(ctx, [required(input.InstanceId, 'InstanceId')]);
-  const lines = consoleLines(instance!, ctx.now, ctx.timings.consoleDelayMs);
-  const last = lines.at(-1);
+  requireSettledInstances(ctx, [instance!]);
+  if (input.Latest && !supportsLatestConsole(instance!.instanceType)) {
+    fail('UnsupportedOperation', `The latest console output is not supported for instance type ${instance!.instanceType}.`);
+  }
+  const lines = consoleLines(instance!, ctx.now, ctx.timings.consoleDelayMs, input.Latest === true);
+  const text = Buffer.from(lines.map((line) => line.text).join('\n') + '\n');
   return {
     InstanceId: instance!.instanceId,
     // Like EC2, no Output at all until something has been written.
-    Output: lines.length ? Buffer.from(lines.map((line) => line.text).join('\n') + '\n').toString('base64') : undefined,
-    Timestamp: new Date(last ? last.at + ctx.timings.consoleDelayMs : ctx.now),
+    Output: lines.length ? text.subarray(-CONSOLE_BYTES).toString('base64') : undefined,
+    Timestamp: new Date(lines.at(-1)?.at ?? ctx.now),
   };
 }
 

@@ -1,13 +1,22 @@
 import type { CreateTagsCommandInput, DeleteTagsCommandInput } from '@aws-sdk/client-ec2';
 import { findImage, findInstances, findSnapshot, required, type HandlerContext } from './context.js';
 import { fail } from './errors.js';
+import { requireSettledImages, requireSettledInstances } from './ec2-visibility.js';
 import { validateTags } from './filters.js';
 import type { Tags } from './world.js';
 
 /** The tags of any taggable resource, by its id's prefix; an unknown id fails with that resource's NotFound code. */
 function tagsOf(ctx: HandlerContext, id: string): Tags {
-  if (id.startsWith('i-')) return findInstances(ctx, [id])[0]!.tags;
-  if (id.startsWith('ami-')) return findImage(ctx, id).tags;
+  if (id.startsWith('i-')) {
+    const instances = findInstances(ctx, [id]);
+    requireSettledInstances(ctx, instances);
+    return instances[0]!.tags;
+  }
+  if (id.startsWith('ami-')) {
+    const image = findImage(ctx, id);
+    requireSettledImages(ctx, [image]);
+    return image.tags;
+  }
   if (id.startsWith('snap-')) return findSnapshot(ctx, id).tags;
   return fail('InvalidID', `The ID '${id}' is not valid`);
 }

@@ -21,7 +21,9 @@ export type Fault =
   /** Images created while it is in force serve more 5xx errors (default ×4) and slower (default ×1.4). */
   | { kind: 'bad-release'; app?: string; errorsX?: number; latencyX?: number }
   /** Images created while it is in force fail their load balancer health checks. */
-  | { kind: 'unhealthy-release'; app?: string };
+  | { kind: 'unhealthy-release'; app?: string }
+  /** New instances and images stay unknown to describes and CreateTags for `ms`, not the usual few seconds. */
+  | { kind: 'slow-consistency'; ms: number };
 
 export const BAD_RELEASE_ERRORS_X = 4;
 export const BAD_RELEASE_LATENCY_X = 1.4;
@@ -69,7 +71,7 @@ export class Faults {
   /** How a builder launched now for `app` will end. */
   builderOutcome(app: string | undefined): BuilderOutcome {
     for (const fault of this.list) {
-      if (fault.kind === 'throttle' || fault.kind === 'api-error' || fault.kind === 'image-stuck') continue;
+      if (fault.kind === 'throttle' || fault.kind === 'api-error' || fault.kind === 'image-stuck' || fault.kind === 'slow-consistency') continue;
       if (fault.kind === 'bad-release' || fault.kind === 'unhealthy-release') continue;
       if (fault.app === undefined || fault.app === app) return fault.kind;
     }
@@ -91,6 +93,11 @@ export class Faults {
 
   imageStuck(app: string | undefined): boolean {
     return this.list.some((fault) => fault.kind === 'image-stuck' && (fault.app === undefined || fault.app === app));
+  }
+
+  /** How long a new id stays invisible, when a fault makes EC2 slower to agree with itself than usual. */
+  invisibleMs(usual: number): number {
+    return Math.max(usual, ...this.list.map((fault) => (fault.kind === 'slow-consistency' ? fault.ms : 0)));
   }
 
   private useOnce(index: number, times: number): void {

@@ -8,7 +8,7 @@ export interface SimulatorTimings {
   imageMs: number;
   /** CopyImage → the copy 'available'. */
   copyMs: number;
-  /** A printed line shows in GetConsoleOutput this much later (EC2's console is buffered). */
+  /** Without `Latest`, EC2 posts the buffered console this long after a start, stop or terminate. */
   consoleDelayMs: number;
   /** TerminateInstances (or StopInstances) → 'terminated' ('stopped'). */
   terminateMs: number;
@@ -27,6 +27,8 @@ export interface SimulatorTimings {
   refreshStartMs: number;
   /** A CloudWatch period's datapoint shows in GetMetricData this long after the period ends (ingestion). */
   metricDelayMs: number;
+  /** EC2 is eventually consistent: a new instance or image is unknown to describes and CreateTags this long. */
+  newIdInvisibleMs: number;
 }
 
 /** Roughly what AWS takes for a small Amazon Linux builder; for tests in virtual time. */
@@ -43,6 +45,7 @@ export const realisticTimings: SimulatorTimings = {
   drainMs: 300_000,
   refreshStartMs: 30_000,
   metricDelayMs: 60_000,
+  newIdInvisibleMs: 5_000,
 };
 
 /**
@@ -62,4 +65,5 @@ export const fastTimings: SimulatorTimings = {
   drainMs: 3_000,
   refreshStartMs: 1_000,
   metricDelayMs: 2_000,
+  newIdInvisibleMs: 1_000,
 };

@@ -35,6 +35,8 @@ export interface InstanceRecord {
   /** The BAKERY_ARTIFACT_URL found in the user data, for tests. */
   artifactUrl?: string;
   shutdownBehavior: 'stop' | 'terminate';
+  /** As RunInstances was given them (IMDSv2 required, the PUT response hop limit). */
+  metadataOptions?: { httpTokens?: string; httpPutResponseHopLimit?: number };
   clientToken?: string;
   tags: Tags;
   volumeId: string;

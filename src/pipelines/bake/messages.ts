@@ -1,5 +1,6 @@
 import { amiLink } from '../../aws/console-links.js';
 import type { ChatMessage } from '../../chat/surface.js';
+import { untrustedText } from '../../chat/untrusted.js';
 import type { Clock } from '../../clock.js';
 import { formatDuration } from '../../operations/format.js';
 import type { Pipeline } from '../../operations/pipeline.js';
@@ -91,7 +92,8 @@ export function bakeMessages(clock: Clock, steps: { name: string; title: string 
         text: `*${verb}: bake ${operation.app} ${operation.version}* at step *${operation.error?.step}*`,
         lines: [
           `Why: ${operation.error?.message ?? 'unknown'}`,
-          ...(operation.error?.log ? [`Builder log (last lines):\n\`\`\`${operation.error.log.slice(-2500)}\`\`\``] : []),
+          // The log is the builder's text, not Bakery's: shown so that it cannot format, link or mention.
+          ...(operation.error?.log ? [`Builder log (last lines):\n\`\`\`${untrustedText(operation.error.log.slice(-2500))}\`\`\``] : []),
           `Steps: ${timings.join(' · ')}`,
           ...cleanup,
         ],

@@ -1,17 +1,21 @@
+import { randomBytes } from 'node:crypto';
 import type { AwsClients } from '../../aws/clients.js';
 import { builderConsole, describeInstance, findLiveBuilders, launchBuilder, terminateInstances } from '../../aws/builder.js';
-import { copyImage, createImage, deleteImage, describeImage, findBakedImages, findImagesOfOperation, resolveBaseImage, shareImage, tagSnapshots } from '../../aws/images.js';
+import { copyImage, createImage, deleteImage, describeImage, findBakedImages, findImagesOfOperation, resolveBaseImage, shareImage, tagImage, tagSnapshots } from '../../aws/images.js';
+import { isNotFound } from '../../aws/errors.js';
 import { measureAwsCalls } from '../../aws/call-meter.js';
 import { waitFor } from '../../aws/poll.js';
 import { imageName, type Provenance } from '../../aws/provenance.js';
+import { untrustedText } from '../../chat/untrusted.js';
 import type { Clock } from '../../clock.js';
 import type { AppConfig, BaseImageSource } from '../../config/apps.js';
+import { redactSecrets } from '../../log.js';
 import { StepFailure, type Pipeline, type Step, type StepInput } from '../../operations/pipeline.js';
 import type { Operation, OperationStatus } from '../../store/items.js';
 import type { Store } from '../../store/store.js';
 import { bakeMessages } from './messages.js';
 import { bakeParams, bakeState, type BakeState } from './state.js';
-import { builderUserData, readBuilderReport, type Phase } from './user-data.js';
+import { builderUserData, readBuilderReport, type BuilderReport, type Phase } from './user-data.js';
 
 export interface BakeDependencies {
   aws: AwsClients;
@@ -25,9 +29,15 @@ type Input = StepInput<BakeState>;
 const minutes = (n: number): number => n * 60_000;
 
 /**
+ * EC2 is eventually consistent: for a while after RunInstances, CreateImage or CopyImage it may answer
+ * NotFound for the new id. Until this long after Bakery made an id, NotFound means "not visible yet".
+ */
+const visibilityGraceMs = minutes(5);
+
+/**
  * The bake, as an operator's runbook: resolve the base, make sure the image isn't already there,
- * launch a builder, provision it, smoke test it, image it, share and copy the image, terminate the
- * builder, record the release. Cleanup terminates the builder whatever happened.
+ * launch a builder, provision it, smoke test it, image it, terminate the builder, share and copy the
+ * image, record the release. Cleanup terminates the builder whatever happened.
  */
 export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
   const { aws, store, clock, pollIntervalMs } = deps;
@@ -44,41 +54,75 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       baseAmi: required(state.baseAmi, 'base AMI'),
       baseAmiName: state.baseAmiName ?? '',
       commit: params.commit,
+      artifactSha256: state.artifactSha256,
       requestedBy: params.requestedByName,
       operationId: operation.id,
     };
   }
 
+  /** Whether an id Bakery made at `since` may still be unknown to EC2 rather than gone. */
+  function mayBeInvisible(since: number | undefined): boolean {
+    return since !== undefined && clock.now() < since + visibilityGraceMs;
+  }
+
+  function unknownToEc2(what: string, since: number | undefined, made: string): StepFailure {
+    return new StepFailure(since === undefined ? `${what} disappeared` : `${what} is still unknown to EC2 ${Math.round(visibilityGraceMs / 60_000)} min after it was ${made}`);
+  }
+
+  /** Runs a call on an id Bakery just created, waiting out EC2's NotFound while the id is new. */
+  async function onNewId(input: Input, what: string, call: () => Promise<void>): Promise<void> {
+    await waitFor({ clock, what: `${what} to become visible to EC2`, timeoutMs: visibilityGraceMs, intervalMs: pollIntervalMs, signal: input.signal }, async () => {
+      try {
+        await call();
+        return { done: true, value: undefined };
+      } catch (error) {
+        if (isNotFound(error)) return { done: false, seen: 'not found' };
+        throw error;
+      }
+    });
+  }
+
   /** Waits on the builder's console until it reports past `phase`, or fails naming what went wrong. */
-  async function waitForBuilder(input: Input, config: AppConfig, phase: Phase, until: (text: string) => boolean): Promise<void> {
+  async function waitForBuilder(input: Input, config: AppConfig, phase: Phase): Promise<BuilderReport> {
     const builderId = required(input.state.builderId, 'builder');
+    const key = required(input.state.resultKey, 'result key');
+    const launchedAt = input.state.builderLaunchedAt;
     let lastText = '';
-    await waitFor(
+    return waitFor(
       { clock, what: `builder ${builderId} to finish its ${phase} phase`, timeoutMs: minutes(config.timeouts.builderMinutes), intervalMs: pollIntervalMs, signal: input.signal },
       async () => {
-        const text = await builderConsole(aws, config.region, builderId);
-        const report = readBuilderReport(text);
-        // The console may already show later phases: this step is judged only on its own phase.
-        if (until(text) || report.state === 'succeeded') return { done: true, value: undefined };
-        if (report.state === 'failed') throw new StepFailure(`the builder's ${report.phase} phase failed`, report.logTail);
+        const text = await builderConsole(aws, config.region, builderId).catch((error: unknown) => {
+          if (isNotFound(error) && mayBeInvisible(launchedAt)) return undefined;
+          if (isNotFound(error)) throw unknownToEc2(`builder ${builderId}`, launchedAt, 'launched');
+          throw error;
+        });
+        if (text === undefined) return { done: false, seen: 'not yet visible to EC2' };
+        const report = readBuilderReport(text, key);
+        // The console may already show later phases: this step is judged only on its own phase. The
+        // smoke step ends only on the result, which comes after the scratch is removed.
+        if ((phase !== 'smoke' && report.finished.includes(phase)) || report.state === 'succeeded') return { done: true, value: report };
+        if (report.state === 'failed') throw new StepFailure(`the builder's ${report.phase} phase failed`, redactSecrets(report.logTail));
         // A builder whose console has gone quiet may have died: only then is it worth asking EC2.
         if (text === lastText) {
-          const instanceState = (await describeInstance(aws, config.region, builderId))?.State?.Name ?? 'gone';
-          if (instanceState !== 'running' && instanceState !== 'pending') throw new StepFailure(`builder ${builderId} is ${instanceState} before finishing its ${phase} phase`, text.split('\n').slice(-25).join('\n'));
+          const instanceState = (await describeInstance(aws, config.region, builderId))?.State?.Name ?? (mayBeInvisible(launchedAt) ? 'pending' : 'gone');
+          if (instanceState !== 'running' && instanceState !== 'pending') throw new StepFailure(`builder ${builderId} is ${instanceState} before finishing its ${phase} phase`, redactSecrets(report.logTail));
         }
         lastText = text;
-        if (report.lastLine) input.note(report.lastLine.slice(0, 120));
-        return { done: false, seen: `still in its ${report.phase ?? 'boot'} phase${report.lastLine ? ` (last line: ${report.lastLine.slice(0, 80)})` : ''}` };
+        const lastLine = report.lastLine ? `\`${untrustedText(report.lastLine.slice(0, 120))}\`` : undefined;
+        if (lastLine) input.note(lastLine);
+        return { done: false, seen: `still in its ${report.phase ?? 'boot'} phase${lastLine ? ` (last line: ${lastLine})` : ''}` };
       },
     );
   }
 
-  async function waitForImage(input: Input, region: string, imageId: string, timeoutMinutes: number): Promise<void> {
+  /** `createdAt`: when this run made the image, if it did (a new id may be unknown to EC2 for a while). */
+  async function waitForImage(input: Input, region: string, imageId: string, timeoutMinutes: number, createdAt?: number): Promise<void> {
     await waitFor(
       { clock, what: `image ${imageId} in ${region} to become available`, timeoutMs: minutes(timeoutMinutes), intervalMs: pollIntervalMs, signal: input.signal },
       async () => {
         const image = await describeImage(aws, region, imageId);
-        if (!image) throw new StepFailure(`image ${imageId} in ${region} disappeared`);
+        if (!image && mayBeInvisible(createdAt)) return { done: false, seen: 'not yet visible to EC2' };
+        if (!image) throw unknownToEc2(`image ${imageId} in ${region}`, createdAt, 'created');
         if (image.State === 'available') return { done: true, value: undefined };
         if (image.State === 'failed' || image.State === 'invalid' || image.State === 'error') {
           throw new StepFailure(`image ${imageId} in ${region} is ${image.State}: ${image.StateReason?.Message ?? 'no reason given'}`);
@@ -95,7 +139,9 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       async run({ operation }) {
         const config = appOf(operation);
         const base = await resolveBaseImage(aws, config.region, baseSourceOf(bakeParams.parse(operation.params).base, config.baseImage));
-        return { state: { baseAmi: base.id, baseAmiName: base.name }, detail: `${base.id} (${base.name})` };
+        // The builder's key is chosen here, before anything is launched, so that it is written down first.
+        const resultKey = randomBytes(16).toString('hex');
+        return { state: { baseAmi: base.id, baseAmiName: base.name, resultKey }, detail: `${base.id} (${base.name})` };
       },
     },
     {
@@ -119,18 +165,18 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       title: 'Launch builder',
       async run(input) {
         const config = appOf(input.operation);
-        const userData = builderUserData(input.operation.app, config, input.operation.version, input.operation.id);
+        const params = bakeParams.parse(input.operation.params);
+        const userData = builderUserData({
+          app: input.operation.app,
+          config,
+          version: input.operation.version,
+          operationId: input.operation.id,
+          resultKey: required(input.state.resultKey, 'result key'),
+          artifactSha256: params.artifactSha256,
+        });
         const builderId = await launchBuilder(aws, config, required(input.state.baseAmi, 'base AMI'), userData, provenance(input));
-        await waitFor(
-          { clock, what: `builder ${builderId} to start`, timeoutMs: minutes(config.timeouts.builderMinutes), intervalMs: pollIntervalMs, signal: input.signal },
-          async () => {
-            const state = (await describeInstance(aws, config.region, builderId))?.State?.Name ?? 'unknown';
-            if (state === 'running') return { done: true, value: undefined };
-            if (state !== 'pending') throw new StepFailure(`builder ${builderId} is ${state} instead of running`);
-            return { done: false, seen: state };
-          },
-        );
-        return { state: { builderId }, detail: `${builderId} (${config.instanceType}) from ${input.state.baseAmi}` };
+        // Recorded before the builder boots, so that cleanup can always name the builder to terminate.
+        return { state: { builderId, builderLaunchedAt: clock.now() }, detail: `${builderId} (${config.instanceType}) from ${input.state.baseAmi}` };
       },
     },
     {
@@ -138,8 +184,8 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       title: 'Download and provision',
       async run(input) {
         const config = appOf(input.operation);
-        await waitForBuilder(input, config, 'provision', (text) => text.includes('bakery: provision done'));
-        return { detail: 'artifact downloaded, provision script passed' };
+        const { artifactSha256 } = await waitForBuilder(input, config, 'provision');
+        return { state: { artifactSha256 }, detail: `artifact downloaded (sha256 ${artifactSha256 ?? 'not reported'}), provision script passed` };
       },
     },
     {
@@ -147,7 +193,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       title: 'Smoke test',
       async run(input) {
         const config = appOf(input.operation);
-        await waitForBuilder(input, config, 'smoke', () => false);
+        await waitForBuilder(input, config, 'smoke');
         return { detail: 'smoke test passed' };
       },
     },
@@ -157,9 +203,21 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       async run(input) {
         const config = appOf(input.operation);
         const name = input.state.imageName ?? imageName(provenance(input), input.operation.createdAt);
+        const createdAt = clock.now();
         const imageId = await createImage(aws, config.region, required(input.state.builderId, 'builder'), name, provenance(input));
-        await waitForImage(input, config.region, imageId, config.timeouts.imageMinutes);
+        await waitForImage(input, config.region, imageId, config.timeouts.imageMinutes, createdAt);
         return { state: { imageId, imageName: name }, detail: `${imageId} (${name})` };
+      },
+    },
+    {
+      name: 'terminate-builder',
+      title: 'Terminate builder',
+      // As soon as the image is available: sharing and copying take many minutes and need no builder.
+      async run({ operation, state }) {
+        const config = appOf(operation);
+        const live = await findLiveBuilders(aws, config.region, operation.id);
+        await terminateInstances(aws, config.region, live);
+        return { detail: live.length > 0 ? `${live.join(', ')} terminated` : `${state.builderId ?? 'builder'} already gone` };
       },
     },
     {
@@ -183,25 +241,21 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
         const imageId = required(input.state.imageId, 'image');
         const name = required(input.state.imageName, 'image name');
         const copies: Record<string, string> = {};
-        for (const region of config.copyTo) copies[region] = await copyImage(aws, config.region, imageId, region, name, provenance(input));
+        const copiedAt: Record<string, number> = {};
+        for (const region of config.copyTo) {
+          copiedAt[region] = clock.now();
+          const copyId = await copyImage(aws, config.region, imageId, region, name, provenance(input));
+          await onNewId(input, `copy ${copyId} in ${region}`, () => tagImage(aws, region, copyId, provenance(input)));
+          copies[region] = copyId;
+        }
         for (const [region, copyId] of Object.entries(copies)) {
-          await waitForImage(input, region, copyId, config.timeouts.copyMinutes);
+          await waitForImage(input, region, copyId, config.timeouts.copyMinutes, copiedAt[region]);
           const copy = await describeImage(aws, region, copyId);
           if (!copy) throw new StepFailure(`copy ${copyId} in ${region} disappeared`);
           await tagSnapshots(aws, region, copy, provenance(input));
           if (config.shareWith.length > 0) await shareImage(aws, region, copy, config.shareWith);
         }
         return { state: { copies }, detail: Object.entries(copies).map(([region, id]) => `${region}: ${id}`).join(', ') };
-      },
-    },
-    {
-      name: 'terminate-builder',
-      title: 'Terminate builder',
-      async run({ operation, state }) {
-        const config = appOf(operation);
-        const live = await findLiveBuilders(aws, config.region, operation.id);
-        await terminateInstances(aws, config.region, live);
-        return { detail: live.length > 0 ? `${live.join(', ')} terminated` : `${state.builderId ?? 'builder'} already gone` };
       },
     },
     {
@@ -235,13 +289,26 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
     kind: 'bake',
     state: bakeState,
     steps: steps.map(metered),
-    async cleanup({ operation }, status: OperationStatus) {
+    async cleanup({ operation, state }, status: OperationStatus) {
       const config = appOf(operation);
       const done: string[] = [];
       const live = await findLiveBuilders(aws, config.region, operation.id);
       if (live.length > 0) {
         await terminateInstances(aws, config.region, live);
         done.push(`terminated builder ${live.join(', ')}`);
+      }
+      // EC2's lists can miss a builder it does not show yet (eventual consistency); terminating by id does not.
+      const { builderId } = state;
+      const ended = async (id: string) => ['shutting-down', 'terminated'].includes((await describeInstance(aws, config.region, id))?.State?.Name ?? '');
+      if (builderId && !live.includes(builderId) && !(await ended(builderId))) {
+        const terminated = await terminateInstances(aws, config.region, [builderId]).then(
+          () => true,
+          (error: unknown) => {
+            if (isNotFound(error)) return false;
+            throw error;
+          },
+        );
+        done.push(terminated ? `terminated builder ${builderId}` : `builder ${builderId} is unknown to EC2, nothing to terminate`);
       }
       if (status === 'failed' || status === 'cancelled') {
         for (const region of [config.region, ...config.copyTo]) {

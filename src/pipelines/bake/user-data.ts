@@ -1,5 +1,4 @@
 import type { AppConfig } from '../../config/apps.js';
-import { artifactUrlFor } from '../../config/apps.js';
 
 /*
  * The builder's user data. It downloads the release artifact, runs the app's provision script and
@@ -8,67 +7,135 @@ import { artifactUrlFor } from '../../config/apps.js';
  *
  * Every value from outside (URL, scripts, app, version) is carried base64-encoded inside single
  * quotes, so none of it can end a quote, a heredoc or a command.
+ *
+ * What the app's scripts (and any artifact they unpack or run) can not do is speak for Bakery:
+ * - Bakery's lines on the console carry a per-operation key the scripts are not given (not exported,
+ *   fd 3 closed for them, cloud-init's copies of this script deleted first), and the scripts' own
+ *   output goes to the build log, reaching the console only as a `| `-prefixed tail on failure.
+ * - Bakery's files live in their own root-only directory on /run (a tmpfs, so never in the image),
+ *   not in the directory provision works in; the smoke script is written only after provision ends.
+ * - The artifact, the working directory and the scripts are removed before success is reported, so
+ *   the image is made without them.
+ * A provision running as root that sets out to read this process's memory or the instance's user
+ * data from IMDS can still find the key; that is a deliberate attack, not a stray line or file.
  */
 
 export const resultPrefix = 'BAKERY_RESULT=';
-export const phases = ['download', 'provision', 'smoke'] as const;
+export const phases = ['download', 'provision', 'smoke', 'scrub'] as const;
 export type Phase = (typeof phases)[number];
+
+const eventPrefix = (key: string): string => `bakery:${key} `;
+const resultPrefixFor = (key: string): string => `${resultPrefix}${key} `;
+
+/** Where the builder keeps Bakery's own files: root-only, on a tmpfs. */
+export const controlDir = '/run/bakery';
+
+export interface BuilderScript {
+  app: string;
+  config: AppConfig;
+  version: string;
+  operationId: string;
+  /** The per-operation key Bakery's console lines carry (hex). */
+  resultKey: string;
+  /** When given, the artifact must have this sha256 (hex) before provision runs. */
+  artifactSha256?: string;
+}
 
 function encoded(text: string): string {
   return `$(printf '%s' ${quoted64(text)} | base64 -d)`;
 }
 
-export function builderUserData(app: string, config: AppConfig, version: string, operationId: string): string {
+export function builderUserData(b: BuilderScript): string {
+  if (!/^[0-9a-f]{16,64}$/.test(b.resultKey)) throw new Error('the result key must be hex');
   const script = `#!/bin/bash
-# Bakery builder (operation ${operationId}): download, provision, smoke test, report on the console.
+# Bakery builder (operation ${b.operationId}): download, provision, smoke test, report on the console.
 set -uo pipefail
-exec > >(tee -a /var/log/bakery-build.log > /dev/console) 2>&1
-report() { echo "${resultPrefix}$1\${2:+ phase=$2}"; }
-fail() { echo "bakery: $1 failed"; report failure "$1"; exit 1; }
-export BAKERY_APP=${encoded(app)}
-export BAKERY_VERSION=${encoded(version)}
-BAKERY_ARTIFACT_URL=${encoded(artifactUrlFor(config, version))}
-workdir=$(mktemp -d /var/tmp/bakery.XXXXXX)
-cd "$workdir" || fail download
-export BAKERY_ARTIFACT="$workdir/artifact"
-printf '%s' ${quoted64(config.provision)} | base64 -d > provision.sh
-printf '%s' ${quoted64(config.smokeTest)} | base64 -d > smoke.sh
-echo "bakery: download started"
-curl -fsSL --retry 5 --retry-connrefused -o "$BAKERY_ARTIFACT" "$BAKERY_ARTIFACT_URL" || fail download
-echo "bakery: download done"
-echo "bakery: provision started"
-bash -e provision.sh || fail provision
-echo "bakery: provision done"
-echo "bakery: smoke started"
-bash -e smoke.sh || fail smoke
-echo "bakery: smoke done"
+umask 077
+control=${controlDir}
+rm -rf "$control" && mkdir -m 700 "$control" || exit 1
+exec 3>/dev/console
+exec >"$control/build.log" 2>&1
+key='${b.resultKey}'
+say() { echo "${eventPrefix('$key')}$*" >&3; }
+report() { echo "${resultPrefixFor('$key')}$*" >&3; }
+fail() { say "$1 failed"; tail -n 40 "$control/build.log" | sed 's/^/| /' >&3; report "failure phase=$1"; exit 1; }
+rm -f /var/lib/cloud/instances/*/user-data.txt* /var/lib/cloud/instances/*/obj.pkl /var/lib/cloud/instances/*/scripts/part-*
+export BAKERY_APP=${encoded(b.app)}
+export BAKERY_VERSION=${encoded(b.version)}
+url=${encoded(artifactUrlFor(b.config, b.version))}
+expected=${encoded(b.artifactSha256 ?? '')}
+work=$(mktemp -d /var/tmp/bakery.XXXXXX) || fail download
+cd "$work" || fail download
+export BAKERY_ARTIFACT="$work/artifact"
+say "download started"
+curl -fsSL --proto =https --proto-redir =https --retry 5 --retry-connrefused -o "$BAKERY_ARTIFACT" "$url" || fail download
+sha=$(sha256sum "$BAKERY_ARTIFACT") || fail download
+sha=\${sha%% *}
+say "artifact sha256=$sha"
+if [ -n "$expected" ] && [ "$sha" != "$expected" ]; then echo "the artifact's sha256 is $sha, not the expected $expected"; fail download; fi
+say "download done"
+say "provision started"
+printf '%s' ${quoted64(b.config.provision)} | base64 -d > "$control/provision.sh" || fail provision
+bash -e "$control/provision.sh" </dev/null 3>&- || fail provision
+say "provision done"
+say "smoke started"
+printf '%s' ${quoted64(b.config.smokeTest)} | base64 -d > "$control/smoke.sh" || fail smoke
+bash -e "$control/smoke.sh" </dev/null 3>&- || fail smoke
+say "smoke done"
+say "scrub started"
+cd / && rm -rf "$work" "$control" || fail scrub
+say "scrub done"
 report success
 `;
   return Buffer.from(script, 'utf8').toString('base64');
+}
+
+/** The release artifact's URL for one version; the version's character set makes plain substitution safe. */
+export function artifactUrlFor(app: AppConfig, releaseVersion: string): string {
+  return app.artifactUrl.replaceAll('{version}', releaseVersion);
+}
+
+/** EC2 accepts at most 16 KB of user data, counted before base64 encoding. */
+export const userDataLimitBytes = 16 * 1024;
+
+/** The size of the largest user data a bake of this app can send: the longest version, key and checksum. */
+export function largestUserDataBytes(app: string, config: AppConfig): number {
+  const userData = builderUserData({ app, config, version: 'v'.repeat(64), operationId: 'op-zzzzzzzzzz-ffffffff', resultKey: 'f'.repeat(64), artifactSha256: 'f'.repeat(64) });
+  return Buffer.from(userData, 'base64').length;
 }
 
 function quoted64(text: string): string {
   return `'${Buffer.from(text, 'utf8').toString('base64')}'`;
 }
 
-export type BuilderReport =
+/** `logTail`: the console's last lines as a person should read them (Bakery's lines without the key). */
+export type BuilderReport = { finished: Phase[]; artifactSha256?: string; logTail: string } & (
   | { state: 'working'; phase?: Phase; lastLine?: string }
   | { state: 'succeeded' }
-  | { state: 'failed'; phase: Phase | 'unknown'; logTail: string };
+  | { state: 'failed'; phase: Phase | 'unknown' }
+);
 
-/** Reads the builder's console output: which phase it reached, and its result once it has one. */
-export function readBuilderReport(consoleText: string, tailLines = 25): BuilderReport {
+/**
+ * Reads the builder's console output: which phases it finished, and its result once it has one.
+ * Only lines carrying this operation's key count; in what is shown, they read `bakery: …` without it.
+ */
+export function readBuilderReport(consoleText: string, resultKey: string, tailLines = 25): BuilderReport {
+  const events = eventPrefix(resultKey);
+  const results = resultPrefixFor(resultKey);
   const lines = consoleText.split(/\r?\n/).filter((line) => line.trim() !== '');
-  const result = lines.findLast((line) => line.includes(resultPrefix));
-  if (result?.includes(`${resultPrefix}success`)) return { state: 'succeeded' };
-  if (result) {
-    const phase = /phase=(\w+)/.exec(result)?.[1];
-    return {
-      state: 'failed',
-      phase: phases.find((p) => p === phase) ?? 'unknown',
-      logTail: lines.slice(-tailLines).join('\n'),
-    };
+  const shown = lines.map((line) =>
+    line.startsWith(events) ? `bakery: ${line.slice(events.length)}` : line.startsWith(results) ? `bakery: result ${line.slice(results.length)}` : line,
+  );
+  const said = lines.flatMap((line) => (line.startsWith(events) ? [line.slice(events.length)] : []));
+  const phaseOf = (name: string | undefined): Phase | undefined => phases.find((p) => p === name);
+  const finished = said.flatMap((event) => phaseOf(/^(\w+) done$/.exec(event)?.[1]) ?? []);
+  const artifactSha256 = said.map((event) => /^artifact sha256=([0-9a-f]{64})$/.exec(event)?.[1]).findLast(Boolean);
+  const common = { finished, ...(artifactSha256 ? { artifactSha256 } : {}), logTail: shown.slice(-tailLines).join('\n') };
+  const result = lines.findLast((line) => line.startsWith(results))?.slice(results.length);
+  if (result === 'success') return { ...common, state: 'succeeded' };
+  if (result !== undefined) {
+    return { ...common, state: 'failed', phase: phaseOf(/phase=(\w+)/.exec(result)?.[1]) ?? 'unknown' };
   }
-  const started = lines.map((line) => /bakery: (\w+) started/.exec(line)?.[1]).filter(Boolean).at(-1);
-  return { state: 'working', phase: phases.find((p) => p === started), lastLine: lines.at(-1) };
+  const started = said.map((event) => /^(\w+) started$/.exec(event)?.[1]).findLast(Boolean);
+  return { ...common, state: 'working', phase: phaseOf(started), lastLine: shown.at(-1) };
 }

@@ -1,0 +1,119 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { builderUserData, readBuilderReport } from '../src/pipelines/bake/user-data.js';
+import { demoApp } from './support/world.js';
+
+/*
+ * Bakery's user data, run for real in bash as cloud-init runs it, inside a private mount and network
+ * namespace: /run, /var/tmp and /var/lib are empty tmpfs, /dev/console is a file, there is no network,
+ * and `curl` is a stand-in that hands over a local archive and records how it was called.
+ */
+const sandboxAvailable = process.platform === 'linux' && spawnSync('unshare', ['-m', '-n', 'true']).status === 0;
+const key = '00112233445566778899aabbccddeeff';
+const scratch = mkdtempSync(join(tmpdir(), 'bakery-builder-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const fakeCurl = `#!/bin/bash
+echo "$@" > "$SANDBOX/curl-args"
+while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done
+cp "$SANDBOX/artifact.tgz" "$out"
+`;
+
+const cloudInit = `set -e
+mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /var/tmp && mount -t tmpfs tmpfs /var/lib
+mount --bind "$SANDBOX/console" /dev/console
+instance=/var/lib/cloud/instances/i-0123456789abcdef0
+mkdir -p "$instance/scripts" && ln -s "$instance" /var/lib/cloud/instance
+cp "$SANDBOX/user-data" "$instance/user-data.txt" && cp "$SANDBOX/user-data" "$instance/scripts/part-001" && echo cached > "$instance/obj.pkl"
+set +e
+bash /var/lib/cloud/instance/scripts/part-001
+find /run/bakery /var/tmp /var/lib/cloud -type f > "$SANDBOX/left" 2>/dev/null
+true
+`;
+
+let runs = 0;
+
+/** Bakes `archive` (file name → content) with these scripts; returns what Bakery would read and what is left. */
+function runBuilder(options: { provision: string; smokeTest: string; archive: Record<string, string>; artifactSha256?: string }) {
+  const dir = join(scratch, `run-${++runs}`);
+  mkdirSync(join(dir, 'bin'), { recursive: true });
+  mkdirSync(join(dir, 'archive'));
+  for (const [name, content] of Object.entries(options.archive)) {
+    writeFileSync(join(dir, 'archive', name), content);
+    chmodSync(join(dir, 'archive', name), 0o755);
+  }
+  expect(spawnSync('tar', ['-czf', join(dir, 'artifact.tgz'), '-C', join(dir, 'archive'), '.']).status).toBe(0);
+  writeFileSync(join(dir, 'bin', 'curl'), fakeCurl, { mode: 0o755 });
+  writeFileSync(join(dir, 'console'), '');
+  const userData = builderUserData({
+    app: 'demo',
+    config: { ...demoApp, provision: options.provision, smokeTest: options.smokeTest },
+    version: 'v1',
+    operationId: 'op-test-00000001',
+    resultKey: key,
+    artifactSha256: options.artifactSha256,
+  });
+  writeFileSync(join(dir, 'user-data'), Buffer.from(userData, 'base64'));
+  const run = spawnSync('unshare', ['-m', '-n', 'bash', '-c', cloudInit], {
+    env: { ...process.env, SANDBOX: dir, PATH: `${join(dir, 'bin')}:${process.env.PATH ?? ''}` },
+    timeout: 30_000,
+  });
+  expect(run.status, run.stderr.toString()).toBe(0);
+  const consoleText = readFileSync(join(dir, 'console'), 'utf8');
+  return {
+    consoleText,
+    report: readBuilderReport(consoleText, key),
+    curlArgs: readFileSync(join(dir, 'curl-args'), 'utf8'),
+    left: readFileSync(join(dir, 'left'), 'utf8').split('\n').filter(Boolean),
+    sha256: createHash('sha256').update(readFileSync(join(dir, 'artifact.tgz'))).digest('hex'),
+  };
+}
+
+const install = (body: string) => ({ 'install.sh': `#!/bin/bash\n${body}\n` });
+
+describe.skipIf(!sandboxAvailable)('the builder’s user data, run in bash', () => {
+  it('provisions, smoke tests, reports success with its key, and leaves none of Bakery’s files behind', () => {
+    const run = runBuilder({
+      provision: 'tar -xzf "$BAKERY_ARTIFACT" -C /var/tmp && /var/tmp/install.sh',
+      smokeTest: 'test -f /var/tmp/installed',
+      archive: install('echo "installing $BAKERY_APP $BAKERY_VERSION"; touch /var/tmp/installed'),
+    });
+    expect(run.report).toMatchObject({ state: 'succeeded', finished: ['download', 'provision', 'smoke', 'scrub'], artifactSha256: run.sha256 });
+    // Only what provision installed stays: not the artifact, the scripts, the log, nor cloud-init's copies of the user data.
+    expect(run.left).toEqual(['/var/tmp/installed', '/var/tmp/install.sh']);
+    expect(run.curlArgs).toContain('--proto =https --proto-redir =https');
+    // The app's own output stays in the build log, off the console Bakery reads.
+    expect(run.consoleText).not.toContain('installing demo v1');
+  });
+
+  it('fails the smoke test of an artifact whose install prints the result marker', () => {
+    const run = runBuilder({
+      provision: 'tar -xzf "$BAKERY_ARTIFACT" && ./install.sh',
+      smokeTest: 'test -f /opt/demo/healthy',
+      archive: install('echo BAKERY_RESULT=success; echo BAKERY_RESULT=success > /dev/console; echo "BAKERY_RESULT=$key success" > /dev/console'),
+    });
+    expect(run.report).toMatchObject({ state: 'failed', phase: 'smoke' });
+    expect(run.consoleText).toContain('BAKERY_RESULT=success');
+    expect(run.consoleText).not.toContain(`BAKERY_RESULT=${key} success`);
+  });
+
+  it('runs the app’s smoke test, not a smoke.sh at the top of the artifact', () => {
+    const run = runBuilder({
+      provision: 'tar -xzf "$BAKERY_ARTIFACT"',
+      smokeTest: 'test -f /opt/demo/healthy',
+      archive: { 'smoke.sh': '#!/bin/bash\nexit 0\n', 'provision.sh': '#!/bin/bash\nexit 0\n' },
+    });
+    expect(run.report).toMatchObject({ state: 'failed', phase: 'smoke' });
+  });
+
+  it('refuses an artifact whose sha256 is not the one asked for, before provision runs', () => {
+    const run = runBuilder({ provision: 'touch /var/tmp/provisioned', smokeTest: 'true', archive: install('true'), artifactSha256: 'f'.repeat(64) });
+    expect(run.report).toMatchObject({ state: 'failed', phase: 'download' });
+    if (run.report.state === 'failed') expect(run.report.logTail).toContain(`the artifact's sha256 is ${run.sha256}, not the expected ${'f'.repeat(64)}`);
+    expect(run.left).not.toContain('/var/tmp/provisioned');
+  });
+});
