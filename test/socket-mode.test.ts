@@ -222,15 +222,42 @@ describe('Slack over Socket Mode', () => {
     await socket.waitForAck(String(button.envelope_id));
     await fake.waitFor(() => commands.some((c) => c.requestId === 'trigger-after') && presses.some((p) => p.value === 'op-after'));
 
-    // The incomplete command was acked (Slack would otherwise show the user an error) but not handed over.
+    // The incomplete command was acked (Slack would otherwise redeliver it) but not handed over.
     expect(socket.ackFor(String(incomplete.envelope_id))).toBeDefined();
-    await fake.waitFor(() => captured.text().includes('Ignored a slash command with missing fields'));
+    expect(captured.text()).toContain('Refused a malformed Slack request');
     expect(commands.slice(commandsBefore).map((c) => c.requestId)).toEqual(['trigger-after']);
     expect(presses.slice(pressesBefore).map((p) => p.value)).toEqual(['op-after']);
     // Still the same socket: nothing made the client drop and reconnect.
     expect(socket.connections).toBe(1);
     expect(fake.callsTo('apps.connections.open')).toHaveLength(1);
     expect(crashes.slice(crashesBefore)).toEqual([]);
+  });
+
+  it('acks each malformed interaction at once, with one warn line and nothing at error level', async () => {
+    const pressesBefore = presses.length;
+    const logBefore = captured.text().length;
+    const press = (buttonEnvelope('bake.cancel', 'op-malformed').payload ?? {}) as Record<string, unknown>;
+    const { user: _user, ...withoutUser } = press;
+    const payloads = [
+      withoutUser,
+      { ...press, team: undefined, user: { id: 'U0BOB' } },
+      { ...press, type: 'no_such_type' },
+      { ...press, actions: [] },
+      [press],
+      42,
+    ];
+    const envelopes = Array.from({ length: 5 }, () => payloads).flat().map((payload) => ({ envelope_id: nextEnvelopeId(), type: 'interactive', payload }));
+    for (const envelope of envelopes) socket.send(envelope);
+    for (const envelope of envelopes) await socket.waitForAck(envelope.envelope_id);
+    // One well-formed press after them: once it is handled, every refusal before it has been logged.
+    const after = buttonEnvelope('bake.cancel', 'op-after-malformed');
+    socket.send(after);
+    await fake.waitFor(() => presses.some((p) => p.value === 'op-after-malformed'));
+
+    const lines = captured.text().slice(logBefore).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { level: number; msg: string });
+    expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+    expect(lines.filter((line) => line.msg === 'Refused a malformed Slack request')).toHaveLength(envelopes.length);
+    expect(presses.slice(pressesBefore).map((p) => p.value)).toEqual(['op-after-malformed']);
   });
 
   // @slack/socket-mode reads `event.type` / `event.payload.event.type` unchecked in an async
