@@ -3,6 +3,8 @@
  * Messages get short ids (#3), replies show under their root (#3 ↳), updates are printed again
  * (#3 updated: …), and buttons are numbered across the session: typing `1` presses [1].
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { slackLinkPattern } from './blocks.js';
 import type { Button, ChatHandlers, ChatMessage, ChatSurface, ChatUser, MessageRef, Tone } from './surface.js';
@@ -15,6 +17,12 @@ export interface TerminalOptions {
   /** The channel commands are typed in, e.g. 'local'. */
   channel: string;
   banner: string[];
+  /**
+   * Prefixes this run's request ids. Random by default: the store keeps request marks across runs
+   * (dynalite has no TTL), so ids counted from 1 again would make a restart's first command look
+   * like a retry of the last run's.
+   */
+  session?: string;
 }
 
 interface ShownButton {
@@ -39,6 +47,14 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
   let lastMessageId = 0;
   let lastButtonId = 0;
   let lastRequestId = 0;
+  const requestPrefix = `terminal-${options.session ?? randomUUID()}`;
+  const nextRequestId = (): string => `${requestPrefix}-${++lastRequestId}`;
+  // What a handler showed while it ran (a post, a reply, an update), to tell "answered" from "silently dropped".
+  const showing = new AsyncLocalStorage<{ shown: boolean }>();
+  const markShown = (): void => {
+    const request = showing.getStore();
+    if (request) request.shown = true;
+  };
   let closed = false;
   // A prefix unique to this session, so a ts never collides with one from an earlier run.
   const session = Math.floor(Date.now() / 1000);
@@ -99,6 +115,7 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
 
   const surface: ChatSurface = {
     async post(where, message) {
+      markShown();
       const ref = newMessage(where);
       const id = messages.get(ref.ts)?.id;
       const posted = messages.get(ref.ts);
@@ -107,12 +124,14 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
       return ref;
     },
     async reply(thread, message) {
+      markShown();
       if (!messages.has(thread.ts)) newMessage(thread.channel, thread.ts);
       const ref = newMessage(thread.channel);
       print(render(`  ${label(thread.ts)} ↳ `, '        ', message, messages.get(ref.ts)?.id, thread.channel));
       return ref;
     },
     async update(ref, message) {
+      markShown();
       // A message posted before a restart (a resumed bake's root) gets a short id now, and its buttons work again.
       if (!messages.has(ref.ts)) newMessage(ref.channel, ref.ts);
       const shown = messages.get(ref.ts);
@@ -131,10 +150,13 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
     print(render('(only you) ', '           ', { ...message, buttons: [] }, undefined, channel));
   }
 
-  async function answer(run: () => Promise<ChatMessage | undefined>): Promise<void> {
+  /** Runs a handler; one that neither answers nor shows anything is said so, never left silent. */
+  async function answer(what: string, run: () => Promise<ChatMessage | undefined>): Promise<void> {
     try {
-      const reply = await run();
+      const request = { shown: false };
+      const reply = await showing.run(request, run);
       if (reply) ephemeral(reply);
+      else if (!request.shown) ephemeral({ text: `Nothing was done for ${what}: Bakery took it for a repeat of a request it had already handled.`, tone: 'info' });
     } catch (error) {
       // Locally the user is the operator: the reason is more useful than a bare apology.
       ephemeral({ text: `Something went wrong: ${error instanceof Error ? error.message : String(error)}`, tone: 'failed' });
@@ -146,8 +168,8 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
     if (!shown) return ephemeral({ text: `There is no button [${id}].` });
     if (!shown.live) return ephemeral({ text: `Button [${id}] is no longer available: message #${shown.messageId} has changed since.` });
     const { button } = shown;
-    return answer(() =>
-      handlers.onButton({ actionId: button.actionId, value: button.value, user, channel: shown.channel, requestId: `terminal-${++lastRequestId}` }),
+    return answer(`[${id}] ${sanitize(button.label)}`, () =>
+      handlers.onButton({ actionId: button.actionId, value: button.value, user, channel: shown.channel, requestId: nextRequestId() }),
     );
   }
 
@@ -158,7 +180,7 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
     const slash = /^(\/\S+)\s*(.*)$/s.exec(line);
     if (slash) {
       const [, command = '', text = ''] = slash;
-      return answer(() => handlers.onCommand({ command, text: text.trim(), user, channel, requestId: `terminal-${++lastRequestId}` }));
+      return answer(sanitize(`${command} ${text.trim()}`.trim()), () => handlers.onCommand({ command, text: text.trim(), user, channel, requestId: nextRequestId() }));
     }
     const number = /^(?:press\s+)?(\d+)$/i.exec(line);
     if (number) return press(Number(number[1]));
