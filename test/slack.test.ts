@@ -33,6 +33,7 @@ describe('Slack over HTTP', () => {
       log: captured.log,
       commands: ['/bake', '/bakery'],
       handlers: {
+        answerAtOnce: (command) => (command.text === 'usage' ? { text: 'Usage: `/bake <app> <version>`', tone: 'failed' } : undefined),
         async onCommand(command) {
           commands.push(command);
           if (command.text === 'slow') await slowHandlerGate;
@@ -152,6 +153,15 @@ describe('Slack over HTTP', () => {
     const response = fake.responses.at(-1);
     expect(response?.id).toBe('cmd');
     expect(response?.body).toMatchObject({ response_type: 'ephemeral', text: 'Usage: `/bake &lt;app&gt; &lt;version&gt;`' });
+  });
+
+  it('sends an answer known from the text alone in the ack itself, and nothing on the response_url', async () => {
+    const before = { commands: commands.length, responses: fake.responses.length };
+    const { status, text } = await send(commandBody({ text: 'usage', trigger_id: 'trigger-usage' }));
+    expect(status).toBe(200);
+    expect(JSON.parse(text)).toMatchObject({ response_type: 'ephemeral', text: 'Usage: `/bake &lt;app&gt; &lt;version&gt;`' });
+    await settle();
+    expect({ commands: commands.length, responses: fake.responses.length }).toEqual(before);
   });
 
   it('answers "Something went wrong" when a handler throws, without logging secrets', async () => {

@@ -51,6 +51,7 @@ describe('Slack over Socket Mode', () => {
       log: captured.log,
       commands: ['/bake', '/bakery'],
       handlers: {
+        answerAtOnce: (command) => (command.text === 'usage' ? { text: 'Usage: `/bake <app> <version>`' } : undefined),
         async onCommand(command) {
           commands.push(command);
           if (command.text === 'slow') {
@@ -169,6 +170,15 @@ describe('Slack over Socket Mode', () => {
     expect(commands.at(-1)).toMatchObject({ command: '/bakery', text: 'help', requestId: 'trigger-help' });
     expect(fake.responses.at(-1)).toMatchObject({ id: 'cmd', body: { response_type: 'ephemeral' } });
     expect(String(fake.responses.at(-1)?.body.text)).toContain('Usage');
+  });
+
+  it('sends an answer known from the text alone in the ack’s payload, and nothing on the response_url', async () => {
+    const before = { commands: commands.length, responses: fake.responses.length };
+    const envelope = commandEnvelope({ text: 'usage', trigger_id: 'trigger-usage' });
+    socket.send(envelope);
+    const ack = await socket.waitForAck(String(envelope.envelope_id));
+    expect(ack.payload).toMatchObject({ response_type: 'ephemeral', text: 'Usage: `/bake &lt;app&gt; &lt;version&gt;`' });
+    expect({ commands: commands.length, responses: fake.responses.length }).toEqual(before);
   });
 
   it('acks an interactive block_actions envelope and hands the press to onButton', async () => {

@@ -118,9 +118,15 @@ export async function startSlack(options: SlackOptions): Promise<SlackRuntime> {
 
   for (const name of options.commands) {
     app.command(name, async ({ ack, command, respond, context }) => {
-      await ack();
       const slash = toSlashCommand(command);
-      if (!slash) return log.warn({ command: command?.command }, 'Ignored a slash command with missing fields');
+      if (!slash) {
+        await ack();
+        return log.warn({ command: command?.command }, 'Ignored a slash command with missing fields');
+      }
+      // Help and usage errors travel in the ack itself: one request instead of two.
+      const atOnce = answerAtOnce(log, options.handlers, slash);
+      if (atOnce) return ack({ response_type: 'ephemeral', ...renderMessage(atOnce) } as Parameters<typeof ack>[0]);
+      await ack();
       if (context.retryNum) log.info({ requestId: slash.requestId, retryNum: context.retryNum }, 'Slack retried a command');
       await handOver(log, respond, () => options.handlers.onCommand(slash), false);
     });
@@ -183,6 +189,16 @@ function webApiSurface(app: InstanceType<typeof App>): ChatSurface {
 function requireTs(ts: string | undefined): string {
   if (!ts) throw new Error('Slack accepted a message but returned no ts');
   return ts;
+}
+
+/** The handlers' answer from the text alone; a failure there only means the answer comes the usual way. */
+function answerAtOnce(log: Logger, handlers: ChatHandlers, command: SlashCommand): ChatMessage | undefined {
+  try {
+    return handlers.answerAtOnce?.(command);
+  } catch (error) {
+    log.warn({ reason: describeError(error).message }, 'Could not answer a command at once');
+    return undefined;
+  }
 }
 
 /** Runs a handler after the ack; its answer (or a failure notice) goes only to the person who asked. */
