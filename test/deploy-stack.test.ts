@@ -31,8 +31,9 @@ describe('the deployable stack', () => {
     };
   });
 
-  const container = (): Record<string, unknown> =>
-    (Object.values(template.findResources('AWS::ECS::TaskDefinition'))[0] as Resource).Properties.ContainerDefinitions as never as Record<string, unknown>;
+  /** The task's container definitions (it has one). */
+  const containers = (): Record<string, unknown>[] =>
+    (Object.values(template.findResources('AWS::ECS::TaskDefinition'))[0] as Resource).Properties.ContainerDefinitions as Record<string, unknown>[];
 
   it('creates the table as src/store/table.ts designs it: pk/sk, the sparse active index, TTL on expiresAt', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
@@ -109,17 +110,17 @@ describe('the deployable stack', () => {
       DesiredCount: 2,
       DeploymentConfiguration: { MinimumHealthyPercent: 100, MaximumPercent: 200, DeploymentCircuitBreaker: { Enable: true, Rollback: true } },
     });
-    expect(container()).toMatchObject([{ Image: 'public.ecr.aws/example/bakery:1.0.0', Essential: true }]);
+    expect(containers()).toMatchObject([{ Image: 'public.ecr.aws/example/bakery:1.0.0', Essential: true }]);
   });
 
   it('checks each task’s health on /healthz', () => {
-    const [definition] = container() as never as { HealthCheck: { Command: string[] } }[];
+    const [definition] = containers() as { HealthCheck: { Command: string[] } }[];
     expect(definition?.HealthCheck.Command[0]).toBe('CMD');
     expect(definition?.HealthCheck.Command.join(' ')).toContain('http://127.0.0.1:3000/healthz');
   });
 
   it('gives a stopping task time to hand its bakes over after SIGTERM', () => {
-    expect(container()).toMatchObject([{ StopTimeout: stopTimeoutSeconds }]);
+    expect(containers()).toMatchObject([{ StopTimeout: stopTimeoutSeconds }]);
     expect(stopTimeoutSeconds).toBeGreaterThanOrEqual(60);
   });
 
@@ -128,7 +129,7 @@ describe('the deployable stack', () => {
       Name: Match.anyValue(),
       ValueFrom: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(`:secret:bakery/slack:${key}::`)])] }),
     });
-    const [definition] = container() as never as { Secrets: { Name: string }[]; Environment: { Name: string; Value: unknown }[] }[];
+    const [definition] = containers() as { Secrets: { Name: string }[]; Environment: { Name: string; Value: unknown }[] }[];
     expect(definition?.Secrets.map((s) => s.Name).sort()).toEqual(['SLACK_APP_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET']);
     template.hasResourceProperties('AWS::ECS::TaskDefinition', {
       ContainerDefinitions: [Match.objectLike({ Secrets: Match.arrayWith([fromSecret('botToken'), fromSecret('signingSecret'), fromSecret('appToken')]) })],
@@ -138,7 +139,7 @@ describe('the deployable stack', () => {
   });
 
   it('sends the logs to CloudWatch Logs', () => {
-    expect(container()).toMatchObject([
+    expect(containers()).toMatchObject([
       { LogConfiguration: { LogDriver: 'awslogs', Options: { 'awslogs-group': { Ref: logicalId('AWS::Logs::LogGroup', 'Logs') }, 'awslogs-stream-prefix': 'bakery' } } },
     ]);
   });
