@@ -36,16 +36,20 @@ const blockActions = z
   .refine((body) => body.channel !== undefined || body.container?.channel_id !== undefined, { message: 'no channel', path: ['channel'] });
 
 /**
- * Why a parsed Slack body is not a request Bakery takes, or undefined when it is one. Names the
- * kind and the field, never a value from the body (which is the sender's, and may be anything).
+ * For the slash commands Bakery answers: why a parsed Slack body is not a request Bakery takes, or
+ * undefined when it is one. Names the kind and the field, never a value from the body (which is
+ * the sender's, and may be anything). Made once per receiver: a zod schema is costly to build.
  */
-export function refusal(body: unknown, commands: string[]): string | undefined {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'the body is not an object';
-  if (handshake.safeParse(body).success) return undefined;
-  const fields = body as Record<string, unknown>;
-  if ('command' in fields) return firstProblem('slash command', slashCommand(commands).safeParse(body));
-  if (fields.type === 'block_actions') return firstProblem('button press', blockActions.safeParse(body));
-  return typeof fields.type === 'string' ? 'an interaction of a type Bakery does not handle' : 'neither a slash command nor an interaction';
+export function slackRefusals(commands: string[]): (body: unknown) => string | undefined {
+  const command = slashCommand(commands);
+  return (body) => {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'the body is not an object';
+    if (handshake.safeParse(body).success) return undefined;
+    const fields = body as Record<string, unknown>;
+    if ('command' in fields) return firstProblem('slash command', command.safeParse(body));
+    if (fields.type === 'block_actions') return firstProblem('button press', blockActions.safeParse(body));
+    return typeof fields.type === 'string' ? 'an interaction of a type Bakery does not handle' : 'neither a slash command nor an interaction';
+  };
 }
 
 function firstProblem(kind: string, result: z.ZodSafeParseResult<unknown>): string | undefined {

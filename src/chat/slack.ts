@@ -15,7 +15,7 @@ import type { Logger as BoltLogger, RespondFn } from '@slack/bolt';
 import type { Logger } from '../log.js';
 import { redactSecrets } from '../log.js';
 import { renderMessage } from './blocks.js';
-import { refusal } from './slack-refusals.js';
+import { slackRefusals } from './slack-refusals.js';
 import type { ButtonPress, ChatHandlers, ChatMessage, ChatSurface, MessageRef, SlashCommand } from './surface.js';
 
 export interface SlackOptions {
@@ -40,6 +40,7 @@ export interface SlackRuntime {
 }
 
 const eventsPath = '/slack/events';
+type Refusals = ReturnType<typeof slackRefusals>;
 const somethingWentWrong: ChatMessage = { text: 'Something went wrong. The error has been logged; please try again.', tone: 'failed' };
 
 export async function startSlack(options: SlackOptions): Promise<SlackRuntime> {
@@ -71,7 +72,7 @@ export async function startSlack(options: SlackOptions): Promise<SlackRuntime> {
       },
     });
     guardSocketFrames(receiver, log);
-    guardSocketEvents(receiver, options.commands, log);
+    guardSocketEvents(receiver, slackRefusals(options.commands), log);
     // Our own server for /healthz rather than Bolt's customRoutes server: Bolt's socket-mode HTTP
     // server reports neither a failed listen (an unhandled 'error' would crash) nor the bound port.
     healthServer = createServer((req, res) => {
@@ -97,7 +98,7 @@ export async function startSlack(options: SlackOptions): Promise<SlackRuntime> {
         return false;
       },
     });
-    guardMalformedBodies(httpReceiver, options.signingSecret, options.commands, log);
+    guardMalformedBodies(httpReceiver, options.signingSecret, slackRefusals(options.commands), log);
     receiver = httpReceiver;
   }
 
@@ -283,7 +284,7 @@ export function toButtonPress(body: unknown, action: unknown): ButtonPress | und
  * reuses a buffered request), and a signed one that is not a request Bakery takes is answered 400
  * with one warn line. Signature, timestamp, size limit and bad JSON stay Bolt's job.
  */
-function guardMalformedBodies(receiver: InstanceType<typeof HTTPReceiver>, signingSecret: string, commands: string[], log: Logger): void {
+function guardMalformedBodies(receiver: InstanceType<typeof HTTPReceiver>, signingSecret: string, refusal: Refusals, log: Logger): void {
   const boltListener = receiver.requestListener;
   receiver.requestListener = (req, res) => {
     if (req.method !== 'POST' || req.url?.split('?')[0] !== eventsPath) return boltListener(req, res);
@@ -296,7 +297,7 @@ function guardMalformedBodies(receiver: InstanceType<typeof HTTPReceiver>, signi
         log.warn({ reason: tooLarge ? 'too large' : String((error as Error)?.message) }, 'Rejected an unreadable request');
         return reply(res, tooLarge ? 413 : 400);
       }
-      const reason = signedRefusal(buffered, signingSecret, commands);
+      const reason = signedRefusal(buffered, signingSecret, refusal);
       if (!reason) return boltListener(buffered, res);
       log.warn({ reason }, 'Refused a malformed Slack request');
       reply(res, 400);
@@ -305,7 +306,7 @@ function guardMalformedBodies(receiver: InstanceType<typeof HTTPReceiver>, signi
 }
 
 /** Why a signed, parseable body is refused; undefined (Bolt's to answer) for every other request. */
-function signedRefusal(req: Parameters<typeof HTTPModuleFunctions.parseHTTPRequestBody>[0], signingSecret: string, commands: string[]): string | undefined {
+function signedRefusal(req: Parameters<typeof HTTPModuleFunctions.parseHTTPRequestBody>[0], signingSecret: string, refusal: Refusals): string | undefined {
   if (!isValidSlackRequest({ signingSecret, body: req.rawBody.toString(), headers: requestHeaders(req) })) return undefined; // Bolt answers 401
   let body: unknown;
   try {
@@ -313,7 +314,7 @@ function signedRefusal(req: Parameters<typeof HTTPModuleFunctions.parseHTTPReque
   } catch {
     return undefined; // Bolt answers 400
   }
-  return refusal(body, commands);
+  return refusal(body);
 }
 
 function requestHeaders(req: IncomingMessage): Parameters<typeof isValidSlackRequest>[0]['headers'] {
@@ -351,12 +352,12 @@ function guardSocketFrames(receiver: InstanceType<typeof SocketModeReceiver>, lo
 }
 
 /** Envelopes get the same check as HTTP bodies; a refused one is acked (or Slack redelivers it) and not passed on. */
-function guardSocketEvents(receiver: InstanceType<typeof SocketModeReceiver>, commands: string[], log: Logger): void {
+function guardSocketEvents(receiver: InstanceType<typeof SocketModeReceiver>, refusal: Refusals, log: Logger): void {
   const socket = receiver.client;
   const handlers = socket.listeners('slack_event') as ((event: { ack: () => Promise<void>; body: unknown }) => unknown)[];
   socket.removeAllListeners('slack_event');
   socket.on('slack_event', async (event: { ack: () => Promise<void>; body: unknown }) => {
-    const reason = refusal(event.body, commands);
+    const reason = refusal(event.body);
     if (!reason) return Promise.all(handlers.map((handle) => handle.call(socket, event)));
     log.warn({ reason }, 'Refused a malformed Slack request');
     await event.ack().catch((error: unknown) => log.warn({ reason: describeError(error).message }, 'Could not ack a refused envelope'));
