@@ -21,8 +21,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
-# The example apps file; mount your own at /app/config/apps.yml.
-COPY config/apps.example.yml ./config/apps.yml
+# The apps file (the example unless --build-arg APPS_FILE=config/apps.yml names yours); or mount one at /app/config/apps.yml.
+ARG APPS_FILE=config/apps.example.yml
+COPY ${APPS_FILE} ./config/apps.yml
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

@@ -55,6 +55,12 @@ export const bake: Command = {
   summary: 'Bake a tested, tagged AMI of an app version',
   usage,
 
+  answerAtOnce(text) {
+    const parsed = parseBake(text);
+    if (!parsed.ok) return usageError(parsed.error, usage);
+    return parsed.value === 'help' ? help : undefined;
+  },
+
   async handle(core: Core, command: SlashCommand) {
     const parsed = parseBake(command.text);
     if (!parsed.ok) return usageError(parsed.error, usage);

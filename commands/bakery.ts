@@ -13,6 +13,12 @@ export function bakeryCommand(all: () => Command[]): Command {
     name: '/bakery',
     summary: 'Help, and what Bakery knows: configured apps',
     usage,
+    answerAtOnce(text) {
+      const word = text.trim().split(/\s+/)[0]?.toLowerCase() || 'help';
+      const parsed = subcommand.safeParse(word);
+      if (!parsed.success) return usageError(`unknown subcommand "${word.slice(0, 30)}"`, usage);
+      return parsed.data === 'help' ? helpText(all()) : undefined;
+    },
     async handle(core, command) {
       const word = command.text.trim().split(/\s+/)[0]?.toLowerCase() || 'help';
       const parsed = subcommand.safeParse(word);

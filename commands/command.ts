@@ -7,6 +7,8 @@ export interface Command {
   summary: string;
   usage: string;
   handle(core: Core, command: SlashCommand): Promise<ChatMessage | undefined>;
+  /** Help and usage errors, known from the text alone (see ChatHandlers.answerAtOnce). */
+  answerAtOnce?(text: string): ChatMessage | undefined;
   /** Buttons this command's messages carry, by action id. */
   buttons?: Record<string, (core: Core, press: ButtonPress) => Promise<ChatMessage | undefined>>;
 }

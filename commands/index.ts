@@ -17,12 +17,20 @@ function failure(error: unknown): ChatMessage {
   return { text: 'Something went wrong on Bakery’s side; it has been logged. Try again in a moment.', tone: 'failed' };
 }
 
+function unknownCommand(command: SlashCommand): ChatMessage {
+  return { text: `Unknown command ${command.command.slice(0, 30)}. Try \`/bakery help\`.`, tone: 'failed' };
+}
+
 /** Routes what a chat surface received to the command that owns it; nothing a user sends can crash it. */
 export function commandHandlers(core: Core): ChatHandlers {
   return {
+    answerAtOnce(command: SlashCommand) {
+      const owner = commands.find((c) => c.name === command.command);
+      return owner ? owner.answerAtOnce?.(command.text) : unknownCommand(command);
+    },
     async onCommand(command: SlashCommand) {
       const owner = commands.find((c) => c.name === command.command);
-      if (!owner) return { text: `Unknown command ${command.command.slice(0, 30)}. Try \`/bakery help\`.`, tone: 'failed' };
+      if (!owner) return unknownCommand(command);
       try {
         return await owner.handle(core, command);
       } catch (error) {

@@ -32,6 +32,7 @@ async function main(): Promise<void> {
   // The chat is up before the core exists (the core posts through it), so its handlers are bound late.
   let handlers: ChatHandlers | undefined;
   const lateHandlers: ChatHandlers = {
+    answerAtOnce: (command) => handlers?.answerAtOnce?.(command),
     onCommand: async (command) => (handlers ? handlers.onCommand(command) : { text: 'Bakery is still starting; try again in a moment.' }),
     onButton: async (press) => (handlers ? handlers.onButton(press) : { text: 'Bakery is still starting; try again in a moment.' }),
   };

@@ -2,46 +2,98 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-/** Every `new XCommand(` in the code that runs in production (not the simulator, not table setup). */
-function commandsCalled(): Set<string> {
+/** The IAM prefix of each AWS SDK v3 package Bakery may import commands from. */
+const iamPrefixOfPackage: Record<string, string> = {
+  '@aws-sdk/client-ec2': 'ec2',
+  '@aws-sdk/client-ssm': 'ssm',
+  '@aws-sdk/client-dynamodb': 'dynamodb',
+  '@aws-sdk/client-auto-scaling': 'autoscaling',
+  '@aws-sdk/client-elastic-load-balancing-v2': 'elasticloadbalancing',
+  '@aws-sdk/client-cloudwatch': 'cloudwatch',
+};
+
+/** The document client's commands are the DynamoDB actions below them; a transaction needs the writes it makes. */
+const documentClientActions: Record<string, string[]> = {
+  GetCommand: ['dynamodb:GetItem'],
+  BatchGetCommand: ['dynamodb:BatchGetItem'],
+  PutCommand: ['dynamodb:PutItem'],
+  UpdateCommand: ['dynamodb:UpdateItem'],
+  DeleteCommand: ['dynamodb:DeleteItem'],
+  QueryCommand: ['dynamodb:Query'],
+  ScanCommand: ['dynamodb:Scan'],
+  TransactWriteCommand: ['dynamodb:PutItem'],
+};
+
+/**
+ * Which SDK package each name imported in a source file comes from (aliases resolved to the
+ * exported name); a namespace import (`import * as ec2 from …`) is kept as `ec2.*`.
+ */
+function sdkImports(source: string): Map<string, { pkg: string; exported: string }> {
+  const imports = new Map<string, { pkg: string; exported: string }>();
+  for (const [, namespace = '', pkg = ''] of source.matchAll(/import\s+\*\s+as\s+(\w+)\s+from\s*['"](@aws-sdk\/[^'"]+)['"]/g)) {
+    imports.set(`${namespace}.*`, { pkg, exported: '*' });
+  }
+  for (const [, names = '', pkg = ''] of source.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s*from\s*['"](@aws-sdk\/[^'"]+)['"]/g)) {
+    for (const item of names.split(',').map((name) => name.trim().replace(/^type\s+/, '')).filter(Boolean)) {
+      const [exported = '', local = exported] = item.split(/\s+as\s+/);
+      imports.set(local, { pkg, exported });
+    }
+  }
+  return imports;
+}
+
+/** The IAM actions of every `new XCommand(` in the code that runs in production (not the simulator, not table setup). */
+function actionsCalled(): { actions: Set<string>; unknown: string[] } {
   const files = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
       entry.isDirectory() ? (entry.name === 'simulator' ? [] : files(join(dir, entry.name))) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
     );
-  const names = new Set<string>();
+  const actions = new Set<string>();
+  const unknown: string[] = [];
   for (const file of [...files('src'), ...files('commands')]) {
     if (file.endsWith(join('store', 'table.ts'))) continue; // npm run create-table: an administrator's one-off
-    for (const match of readFileSync(file, 'utf8').matchAll(/new ([A-Z][A-Za-z]+)Command\(/g)) names.add(match[1]!);
+    const source = readFileSync(file, 'utf8');
+    const imports = sdkImports(source);
+    for (const [, namespace, local = ''] of source.matchAll(/new (?:(\w+)\.)?([A-Z][A-Za-z0-9]+Command)\(/g)) {
+      const origin = namespace ? { pkg: imports.get(`${namespace}.*`)?.pkg ?? '', exported: local } : imports.get(local);
+      const prefix = origin && iamPrefixOfPackage[origin.pkg];
+      if (origin?.pkg === '@aws-sdk/lib-dynamodb' && documentClientActions[origin.exported]) {
+        for (const action of documentClientActions[origin.exported]!) actions.add(action);
+      } else if (origin && prefix) {
+        actions.add(`${prefix}:${origin.exported.replace(/Command$/, '')}`);
+      } else {
+        unknown.push(`${file}: ${local} (${origin?.pkg ? `from ${origin.pkg}, whose IAM prefix this test does not know` : 'not imported from an AWS SDK package'})`);
+      }
+    }
   }
-  return names;
+  return { actions, unknown };
 }
 
-/** The document client's commands are the DynamoDB actions below them; a transaction needs the writes it makes. */
-const documentClientActions: Record<string, string[]> = {
-  Get: ['dynamodb:GetItem'],
-  BatchGet: ['dynamodb:BatchGetItem'],
-  Put: ['dynamodb:PutItem'],
-  Update: ['dynamodb:UpdateItem'],
-  Delete: ['dynamodb:DeleteItem'],
-  Query: ['dynamodb:Query'],
-  Scan: ['dynamodb:Scan'],
-  TransactWrite: ['dynamodb:PutItem'],
+/** Tags passed to a create call are authorized as a tagging action of their own. */
+const authorizedAlongside: Record<string, string[]> = {
+  'autoscaling:CreateAutoScalingGroup': ['autoscaling:CreateOrUpdateTags'],
+  'elasticloadbalancing:CreateTargetGroup': ['elasticloadbalancing:AddTags'],
 };
-const ssmCommands = new Set(['GetParameter']);
 
-describe('the README’s IAM policy', () => {
-  const readme = readFileSync('README.md', 'utf8');
-  const policyText = /### Least-privilege IAM policy[\s\S]*?```json\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
-  const policy = JSON.parse(policyText) as { Statement: { Action: string | string[] }[] };
+describe('the IAM policy (deploy/iam-policy.json)', () => {
+  const policy = JSON.parse(readFileSync('deploy/iam-policy.json', 'utf8')) as { Statement: { Action: string | string[] }[] };
   const allowed = new Set(policy.Statement.flatMap((statement) => [statement.Action].flat()));
+  const called = actionsCalled();
 
-  it('allows every AWS action Bakery calls', () => {
-    const needed = [...commandsCalled()].flatMap((name) => documentClientActions[name] ?? [ssmCommands.has(name) ? `ssm:${name}` : `ec2:${name}`]);
-    expect(needed.filter((action) => !allowed.has(action))).toEqual([]);
+  it('knows the AWS service of every command Bakery sends', () => {
+    expect(called.unknown).toEqual([]);
   });
 
-  it('allows nothing Bakery does not call (but passing the builder its role)', () => {
-    const called = new Set([...commandsCalled()].flatMap((name) => documentClientActions[name] ?? [ssmCommands.has(name) ? `ssm:${name}` : `ec2:${name}`]));
-    expect([...allowed].filter((action) => !called.has(action) && action !== 'iam:PassRole')).toEqual([]);
+  it('allows every AWS action Bakery calls', () => {
+    expect([...called.actions].filter((action) => !allowed.has(action))).toEqual([]);
+  });
+
+  it('allows nothing Bakery does not call (but passing the builder its role, and what AWS checks for tags given at creation)', () => {
+    const needed = new Set([...called.actions].flatMap((action) => [action, ...(authorizedAlongside[action] ?? [])]));
+    expect([...allowed].filter((action) => !needed.has(action) && action !== 'iam:PassRole')).toEqual([]);
+  });
+
+  it('is the policy the README links to', () => {
+    expect(readFileSync('README.md', 'utf8')).toContain('(deploy/iam-policy.json)');
   });
 });

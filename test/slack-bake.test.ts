@@ -16,6 +16,8 @@ describe('/bake from Slack', () => {
   let fake: FakeSlackApi;
   let slack: SlackRuntime;
   let bakery: Bakery;
+  /** The body of the last ack: where help and usage errors travel. */
+  let lastAck = '';
 
   beforeEach(async () => {
     world = await TestWorld.create();
@@ -28,7 +30,7 @@ describe('/bake from Slack', () => {
       apiUrl: fake.apiUrl,
       log: silentLogger,
       commands: commandNames,
-      handlers: { onCommand: (c) => handlers!.onCommand(c), onButton: (p) => handlers!.onButton(p) },
+      handlers: { answerAtOnce: (c) => handlers!.answerAtOnce?.(c), onCommand: (c) => handlers!.onCommand(c), onButton: (p) => handlers!.onButton(p) },
     });
     bakery = world.replica('replica-a', { surface: slack.surface });
     handlers = bakery.handlers;
@@ -54,6 +56,7 @@ describe('/bake from Slack', () => {
       secret: signingSecret,
       headers: options.retry ? { 'x-slack-retry-num': options.retry, 'x-slack-retry-reason': 'http_timeout' } : {},
     });
+    lastAck = await response.text();
     return response.status;
   }
 
@@ -87,14 +90,23 @@ describe('/bake from Slack', () => {
     expect(fake.responses.filter((r) => JSON.stringify(r.body).includes('busy'))).toEqual([]);
   });
 
-  it('answers bad input only to the person who typed it, with the usage, and starts nothing', async () => {
+  it('answers bad input only to the person who typed it, with the usage, in the ack, and starts nothing', async () => {
     expect(await slash('demo v1;rm -rf /', { trigger: 't-3' })).toBe(200);
-    await fake.waitFor(() => fake.responses.length > 0);
-    const reply = fake.responses[0]!;
-    expect(reply.body.response_type).toBe('ephemeral');
-    expect(JSON.stringify(reply.body)).toContain('Usage');
+    const reply = JSON.parse(lastAck) as Record<string, unknown>;
+    expect(reply.response_type).toBe('ephemeral');
+    expect(JSON.stringify(reply)).toContain('Usage');
+    expect(fake.responses).toEqual([]);
     expect(fake.callsTo('chat.postMessage')).toEqual([]);
     expect(await world.store.listActiveOperations()).toEqual([]);
+  });
+
+  it('answers /bake help in the ack, and an unknown app on the response_url (it takes a read)', async () => {
+    expect(await slash('help')).toBe(200);
+    expect(JSON.parse(lastAck)).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('/bake') });
+    expect(await slash('nope v1', { trigger: 't-unknown' })).toBe(200);
+    expect(lastAck).toBe('');
+    await fake.waitFor(() => fake.responses.length > 0);
+    expect(JSON.stringify(fake.responses[0]!.body)).toContain('unknown app');
   });
 
   it('tells the person who asked when Bakery is not in the channel, and frees the app', async () => {

@@ -33,6 +33,7 @@ describe('Slack over HTTP', () => {
       log: captured.log,
       commands: ['/bake', '/bakery'],
       handlers: {
+        answerAtOnce: (command) => (command.text === 'usage' ? { text: 'Usage: `/bake <app> <version>`', tone: 'failed' } : undefined),
         async onCommand(command) {
           commands.push(command);
           if (command.text === 'slow') await slowHandlerGate;
@@ -154,6 +155,15 @@ describe('Slack over HTTP', () => {
     expect(response?.body).toMatchObject({ response_type: 'ephemeral', text: 'Usage: `/bake &lt;app&gt; &lt;version&gt;`' });
   });
 
+  it('sends an answer known from the text alone in the ack itself, and nothing on the response_url', async () => {
+    const before = { commands: commands.length, responses: fake.responses.length };
+    const { status, text } = await send(commandBody({ text: 'usage', trigger_id: 'trigger-usage' }));
+    expect(status).toBe(200);
+    expect(JSON.parse(text)).toMatchObject({ response_type: 'ephemeral', text: 'Usage: `/bake &lt;app&gt; &lt;version&gt;`' });
+    await settle();
+    expect({ commands: commands.length, responses: fake.responses.length }).toEqual(before);
+  });
+
   it('answers "Something went wrong" when a handler throws, without logging secrets', async () => {
     const before = fake.responses.length;
     expect((await send(commandBody({ text: 'boom', trigger_id: 'trigger-boom' }))).status).toBe(200);
@@ -199,12 +209,78 @@ describe('Slack over HTTP', () => {
       fetch(`${base}/nowhere`).then((r) => ({ status: r.status })),
     ]);
     for (const result of results) expect(result.status).toBeGreaterThanOrEqual(200); // an answer, not a hang
-    // 400 unparseable, 401 unsigned, 404 not a Slack request Bolt knows (unacked after 3 s), 413 too
-    // large, 500 a payload so broken Bolt throws before any listener — each answered, none fatal.
-    expect(results.map((r) => r.status)).toEqual([400, 404, 400, 400, 400, 400, 404, 200, 500, 500, 413, 401, 404, 404]);
+    // 400 malformed or not a request Bakery takes, 401 unsigned, 404 not a path Bakery serves, 413 too large.
+    expect(results.map((r) => r.status)).toEqual([400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 413, 401, 404, 404]);
     const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);
     expect(commands.length).toBe(before);
+  });
+
+  describe('a malformed request', () => {
+    const interaction = (payload: unknown): string => new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+    const press = {
+      type: 'block_actions',
+      user: { id: 'U0ALICE', username: 'alice', team_id: 'T0FAKE' },
+      team: { id: 'T0FAKE' },
+      channel: { id: 'C0RELEASES' },
+      trigger_id: 'trigger-malformed',
+      actions: [{ type: 'button', action_id: 'bake.cancel', value: 'op-1', action_ts: '1767268801.000300' }],
+    };
+    const { user: _user, ...withoutUser } = press;
+    // Bodies are made when sent: a command's response_url names the fake, started in beforeAll.
+    const shapes: [string, () => string, string?][] = [
+      ['an interaction without user', () => interaction(withoutUser)],
+      ['an interaction without team', () => interaction({ ...press, team: undefined, user: { id: 'U0ALICE' } })],
+      ['an interaction with team null and no team on its user', () => interaction({ ...press, team: null, user: { id: 'U0ALICE' } })],
+      ['an interaction of an unknown type', () => interaction({ ...press, type: 'no_such_type' })],
+      ['an interaction without actions', () => interaction({ ...press, actions: [] })],
+      ['an interaction whose JSON is an array', () => interaction([press])],
+      ['an interaction whose JSON is a string', () => interaction('block_actions')],
+      ['an interaction whose JSON is null', () => interaction(null)],
+      ['an unparsable interaction', () => 'payload=%7B%22type%22%3A'],
+      ['an unparsable JSON body', () => '{"type":', 'application/json'],
+      ['an empty body', () => ''],
+      ['a command Bakery does not answer', () => commandBody({ command: '/deploy', trigger_id: 'trigger-other' })],
+      ['a command without user and channel', () => commandBody({ user_id: '', channel_id: '', trigger_id: 'trigger-nobody' })],
+    ];
+
+    /** The JSON lines logged while `run` ran. */
+    async function linesLoggedBy(run: () => Promise<unknown>): Promise<{ level: number; msg: string; stack?: unknown; err?: unknown }[]> {
+      const before = captured.text().length;
+      await run();
+      await settle(50);
+      return captured.text().slice(before).split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    }
+
+    for (const [shape, body, contentType] of shapes) {
+      it(`answers ${shape} with 400 at once and logs one warn line, without a stack`, async () => {
+        const before = { commands: commands.length, presses: presses.length };
+        let status = 0;
+        const lines = await linesLoggedBy(async () => (status = (await send(body(), { contentType })).status));
+        expect(status).toBe(400);
+        expect(lines.map((line) => line.level)).toEqual([40]);
+        expect(JSON.stringify(lines)).not.toMatch(/stack|\n\s+at /);
+        expect({ commands: commands.length, presses: presses.length }).toEqual(before);
+      });
+    }
+
+    it('answers a burst of them all with 4xx, and logs nothing at error level', async () => {
+      const before = { commands: commands.length, presses: presses.length };
+      let statuses: number[] = [];
+      const burst = Array.from({ length: 8 }, () => shapes).flat();
+      const lines = await linesLoggedBy(async () => {
+        statuses = await Promise.all(burst.map(async ([, body, contentType]) => (await send(body(), { contentType })).status));
+      });
+      expect(new Set(statuses)).toEqual(new Set([400]));
+      expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+      expect(lines.filter((line) => line.level === 40)).toHaveLength(burst.length);
+      expect({ commands: commands.length, presses: presses.length }).toEqual(before);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    });
+
+    it('is refused after the signature check: an unsigned one is still 401', async () => {
+      expect((await send(interaction(withoutUser), { secret: 'not-the-secret' })).status).toBe(401);
+    });
   });
 
   it('posts, replies and updates through the Web API as Block Kit', async () => {
@@ -240,6 +316,13 @@ describe('Slack over HTTP', () => {
     const before = fake.callsTo('chat.update').length;
     await slack.surface.update({ channel: 'C0RELEASES', ts: '1.2' }, { text: 'after the rate limit' });
     expect(fake.callsTo('chat.update').length).toBe(before + 2);
+  });
+
+  it('writes one `component` key per log line, Bolt’s own lines included', () => {
+    const lines = captured.text().split('\n').filter(Boolean);
+    const components = lines.map((line) => line.match(/"component":/g)?.length ?? 0);
+    expect(new Set(components)).toEqual(new Set([1]));
+    expect(lines.map((line) => (JSON.parse(line) as { component: string }).component)).toContain('bolt');
   });
 
   it('refuses to start with a bad token, without printing it', async () => {

@@ -51,6 +51,7 @@ describe('Slack over Socket Mode', () => {
       log: captured.log,
       commands: ['/bake', '/bakery'],
       handlers: {
+        answerAtOnce: (command) => (command.text === 'usage' ? { text: 'Usage: `/bake <app> <version>`' } : undefined),
         async onCommand(command) {
           commands.push(command);
           if (command.text === 'slow') {
@@ -171,6 +172,15 @@ describe('Slack over Socket Mode', () => {
     expect(String(fake.responses.at(-1)?.body.text)).toContain('Usage');
   });
 
+  it('sends an answer known from the text alone in the ack’s payload, and nothing on the response_url', async () => {
+    const before = { commands: commands.length, responses: fake.responses.length };
+    const envelope = commandEnvelope({ text: 'usage', trigger_id: 'trigger-usage' });
+    socket.send(envelope);
+    const ack = await socket.waitForAck(String(envelope.envelope_id));
+    expect(ack.payload).toMatchObject({ response_type: 'ephemeral', text: 'Usage: `/bake &lt;app&gt; &lt;version&gt;`' });
+    expect({ commands: commands.length, responses: fake.responses.length }).toEqual(before);
+  });
+
   it('acks an interactive block_actions envelope and hands the press to onButton', async () => {
     const before = presses.length;
     const envelope = buttonEnvelope('bake.cancel', 'op-123');
@@ -222,15 +232,42 @@ describe('Slack over Socket Mode', () => {
     await socket.waitForAck(String(button.envelope_id));
     await fake.waitFor(() => commands.some((c) => c.requestId === 'trigger-after') && presses.some((p) => p.value === 'op-after'));
 
-    // The incomplete command was acked (Slack would otherwise show the user an error) but not handed over.
+    // The incomplete command was acked (Slack would otherwise redeliver it) but not handed over.
     expect(socket.ackFor(String(incomplete.envelope_id))).toBeDefined();
-    await fake.waitFor(() => captured.text().includes('Ignored a slash command with missing fields'));
+    expect(captured.text()).toContain('Refused a malformed Slack request');
     expect(commands.slice(commandsBefore).map((c) => c.requestId)).toEqual(['trigger-after']);
     expect(presses.slice(pressesBefore).map((p) => p.value)).toEqual(['op-after']);
     // Still the same socket: nothing made the client drop and reconnect.
     expect(socket.connections).toBe(1);
     expect(fake.callsTo('apps.connections.open')).toHaveLength(1);
     expect(crashes.slice(crashesBefore)).toEqual([]);
+  });
+
+  it('acks each malformed interaction at once, with one warn line and nothing at error level', async () => {
+    const pressesBefore = presses.length;
+    const logBefore = captured.text().length;
+    const press = (buttonEnvelope('bake.cancel', 'op-malformed').payload ?? {}) as Record<string, unknown>;
+    const { user: _user, ...withoutUser } = press;
+    const payloads = [
+      withoutUser,
+      { ...press, team: undefined, user: { id: 'U0BOB' } },
+      { ...press, type: 'no_such_type' },
+      { ...press, actions: [] },
+      [press],
+      42,
+    ];
+    const envelopes = Array.from({ length: 5 }, () => payloads).flat().map((payload) => ({ envelope_id: nextEnvelopeId(), type: 'interactive', payload }));
+    for (const envelope of envelopes) socket.send(envelope);
+    for (const envelope of envelopes) await socket.waitForAck(envelope.envelope_id);
+    // One well-formed press after them: once it is handled, every refusal before it has been logged.
+    const after = buttonEnvelope('bake.cancel', 'op-after-malformed');
+    socket.send(after);
+    await fake.waitFor(() => presses.some((p) => p.value === 'op-after-malformed'));
+
+    const lines = captured.text().slice(logBefore).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { level: number; msg: string });
+    expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+    expect(lines.filter((line) => line.msg === 'Refused a malformed Slack request')).toHaveLength(envelopes.length);
+    expect(presses.slice(pressesBefore).map((p) => p.value)).toEqual(['op-after-malformed']);
   });
 
   // @slack/socket-mode reads `event.type` / `event.payload.event.type` unchecked in an async

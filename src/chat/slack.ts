@@ -10,11 +10,12 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPModuleFunctions, HTTPReceiver, LogLevel, SocketModeReceiver, webApi } from '@slack/bolt';
+import { App, HTTPModuleFunctions, HTTPReceiver, isValidSlackRequest, LogLevel, SocketModeReceiver, webApi } from '@slack/bolt';
 import type { Logger as BoltLogger, RespondFn } from '@slack/bolt';
 import type { Logger } from '../log.js';
 import { redactSecrets } from '../log.js';
 import { renderMessage } from './blocks.js';
+import { slackRefusals } from './slack-refusals.js';
 import { uploadToThread } from './slack-upload.js';
 import type { ButtonPress, ChatHandlers, ChatMessage, ChatSurface, MessageRef, SlashCommand } from './surface.js';
 
@@ -40,11 +41,13 @@ export interface SlackRuntime {
 }
 
 const eventsPath = '/slack/events';
+type Refusals = ReturnType<typeof slackRefusals>;
 const somethingWentWrong: ChatMessage = { text: 'Something went wrong. The error has been logged; please try again.', tone: 'failed' };
 
 export async function startSlack(options: SlackOptions): Promise<SlackRuntime> {
   const log = options.log.child({ component: 'slack' });
-  const boltLogger = toBoltLogger(log);
+  // From the parent: a child of the slack child would carry `component` twice in every line.
+  const boltLogger = toBoltLogger(options.log);
   const clientOptions = {
     logger: boltLogger,
     ...(options.apiUrl ? { slackApiUrl: options.apiUrl.endsWith('/') ? options.apiUrl : `${options.apiUrl}/` } : {}),
@@ -70,6 +73,7 @@ export async function startSlack(options: SlackOptions): Promise<SlackRuntime> {
       },
     });
     guardSocketFrames(receiver, log);
+    guardSocketEvents(receiver, slackRefusals(options.commands), log);
     // Our own server for /healthz rather than Bolt's customRoutes server: Bolt's socket-mode HTTP
     // server reports neither a failed listen (an unhandled 'error' would crash) nor the bound port.
     healthServer = createServer((req, res) => {
@@ -95,7 +99,7 @@ export async function startSlack(options: SlackOptions): Promise<SlackRuntime> {
         return false;
       },
     });
-    guardMalformedBodies(httpReceiver, log);
+    guardMalformedBodies(httpReceiver, options.signingSecret, slackRefusals(options.commands), log);
     receiver = httpReceiver;
   }
 
@@ -116,9 +120,15 @@ export async function startSlack(options: SlackOptions): Promise<SlackRuntime> {
 
   for (const name of options.commands) {
     app.command(name, async ({ ack, command, respond, context }) => {
-      await ack();
       const slash = toSlashCommand(command);
-      if (!slash) return log.warn({ command: command?.command }, 'Ignored a slash command with missing fields');
+      if (!slash) {
+        await ack();
+        return log.warn({ command: command?.command }, 'Ignored a slash command with missing fields');
+      }
+      // Help and usage errors travel in the ack itself: one request instead of two.
+      const atOnce = answerAtOnce(log, options.handlers, slash);
+      if (atOnce) return ack({ response_type: 'ephemeral', ...renderMessage(atOnce) } as Parameters<typeof ack>[0]);
+      await ack();
       if (context.retryNum) log.info({ requestId: slash.requestId, retryNum: context.retryNum }, 'Slack retried a command');
       await handOver(log, respond, () => options.handlers.onCommand(slash), false);
     });
@@ -182,6 +192,16 @@ function webApiSurface(app: InstanceType<typeof App>): ChatSurface {
 function requireTs(ts: string | undefined): string {
   if (!ts) throw new Error('Slack accepted a message but returned no ts');
   return ts;
+}
+
+/** The handlers' answer from the text alone; a failure there only means the answer comes the usual way. */
+function answerAtOnce(log: Logger, handlers: ChatHandlers, command: SlashCommand): ChatMessage | undefined {
+  try {
+    return handlers.answerAtOnce?.(command);
+  } catch (error) {
+    log.warn({ reason: describeError(error).message }, 'Could not answer a command at once');
+    return undefined;
+  }
 }
 
 /** Runs a handler after the ack; its answer (or a failure notice) goes only to the person who asked. */
@@ -259,40 +279,52 @@ export function toButtonPress(body: unknown, action: unknown): ButtonPress | und
 // ---- Robustness around Bolt's HTTP receiver ----
 
 /**
- * Bolt 5's HTTPReceiver reads `body.ssl_check` right after parsing, outside any try: a signed body
- * that parses to `null` (e.g. JSON `null`, or `payload=null`) would reject its un-awaited promise
- * and, under Node's default, end the process. So the body is buffered here first (Bolt reuses a
- * buffered request), and one that does not parse to an object is answered 400 before Bolt sees it.
- * Everything else — signature, timestamp, size limit, bad JSON — stays Bolt's job.
+ * Bolt answers a signed body it cannot parse (400) or cannot verify (401) at once, but reads the
+ * fields of one that parses without checking them: JSON `null` rejects an un-awaited promise, a
+ * block_actions payload without `user` throws in its team-id parsing (500, a stack at error level),
+ * and one no listener matches waits 3 s to be answered. So the body is buffered here first (Bolt
+ * reuses a buffered request), and a signed one that is not a request Bakery takes is answered 400
+ * with one warn line. Signature, timestamp, size limit and bad JSON stay Bolt's job.
  */
-function guardMalformedBodies(receiver: InstanceType<typeof HTTPReceiver>, log: Logger): void {
+function guardMalformedBodies(receiver: InstanceType<typeof HTTPReceiver>, signingSecret: string, refusal: Refusals, log: Logger): void {
   const boltListener = receiver.requestListener;
   receiver.requestListener = (req, res) => {
     if (req.method !== 'POST' || req.url?.split('?')[0] !== eventsPath) return boltListener(req, res);
     void (async () => {
+      let buffered: Awaited<ReturnType<typeof HTTPModuleFunctions.bufferIncomingMessage>>;
       try {
-        const buffered = await HTTPModuleFunctions.bufferIncomingMessage(req, HTTPModuleFunctions.defaultBodyLimit);
-        if (parsesToNonObject(buffered)) {
-          log.warn('Rejected a request whose body is not an object');
-          return reply(res, 400);
-        }
-        boltListener(buffered, res);
+        buffered = await HTTPModuleFunctions.bufferIncomingMessage(req, HTTPModuleFunctions.defaultBodyLimit);
       } catch (error) {
         const tooLarge = HTTPModuleFunctions.isRawBodyError(error) && (error as { statusCode: number }).statusCode === 413;
         log.warn({ reason: tooLarge ? 'too large' : String((error as Error)?.message) }, 'Rejected an unreadable request');
-        reply(res, tooLarge ? 413 : 400);
+        return reply(res, tooLarge ? 413 : 400);
       }
+      const reason = signedRefusal(buffered, signingSecret, refusal);
+      if (!reason) return boltListener(buffered, res);
+      log.warn({ reason }, 'Refused a malformed Slack request');
+      reply(res, 400);
     })();
   };
 }
 
-function parsesToNonObject(req: Parameters<typeof HTTPModuleFunctions.parseHTTPRequestBody>[0]): boolean {
+/** Why a signed, parseable body is refused; undefined (Bolt's to answer) for every other request. */
+function signedRefusal(req: Parameters<typeof HTTPModuleFunctions.parseHTTPRequestBody>[0], signingSecret: string, refusal: Refusals): string | undefined {
+  if (!isValidSlackRequest({ signingSecret, body: req.rawBody.toString(), headers: requestHeaders(req) })) return undefined; // Bolt answers 401
+  let body: unknown;
   try {
-    const body: unknown = HTTPModuleFunctions.parseHTTPRequestBody(req);
-    return typeof body !== 'object' || body === null;
+    body = HTTPModuleFunctions.parseHTTPRequestBody(req);
   } catch {
-    return false; // unparseable: Bolt answers it (401 if unsigned, 400 if signed)
+    return undefined; // Bolt answers 400
   }
+  return refusal(body);
+}
+
+function requestHeaders(req: IncomingMessage): Parameters<typeof isValidSlackRequest>[0]['headers'] {
+  const header = (name: string): string => [req.headers[name]].flat()[0] ?? '';
+  return {
+    'x-slack-signature': header('x-slack-signature'),
+    'x-slack-request-timestamp': Number(header('x-slack-request-timestamp')),
+  };
 }
 
 function reply(res: ServerResponse, status: number): void {
@@ -303,7 +335,6 @@ function reply(res: ServerResponse, status: number): void {
 
 // ---- Startup helpers ----
 
-/** Checks the token once at start: a wrong token stops the start with a clear message. */
 /**
  * The Socket Mode client reads fields of every frame without checking them (a `null` frame, an
  * events_api envelope without an event), and its handler's rejection is caught by nobody. Each
@@ -322,6 +353,20 @@ function guardSocketFrames(receiver: InstanceType<typeof SocketModeReceiver>, lo
   });
 }
 
+/** Envelopes get the same check as HTTP bodies; a refused one is acked (or Slack redelivers it) and not passed on. */
+function guardSocketEvents(receiver: InstanceType<typeof SocketModeReceiver>, refusal: Refusals, log: Logger): void {
+  const socket = receiver.client;
+  const handlers = socket.listeners('slack_event') as ((event: { ack: () => Promise<void>; body: unknown }) => unknown)[];
+  socket.removeAllListeners('slack_event');
+  socket.on('slack_event', async (event: { ack: () => Promise<void>; body: unknown }) => {
+    const reason = refusal(event.body);
+    if (!reason) return Promise.all(handlers.map((handle) => handle.call(socket, event)));
+    log.warn({ reason }, 'Refused a malformed Slack request');
+    await event.ack().catch((error: unknown) => log.warn({ reason: describeError(error).message }, 'Could not ack a refused envelope'));
+  });
+}
+
+/** Checks the token once at start: a wrong token stops the start with a clear message. */
 async function whoAmI(token: string, clientOptions: object): Promise<{ botId: string; botUserId: string }> {
   // Few retries: at start, failing fast beats waiting half an hour on an unreachable Slack.
   const client = new webApi.WebClient(token, { ...clientOptions, retryConfig: { retries: 2 } });

@@ -82,6 +82,11 @@ export interface ButtonPress {
  * the person who asked (ephemeral in Slack).
  */
 export interface ChatHandlers {
+  /**
+   * The answer a command's text alone decides (help, a usage error), without I/O, so that Slack
+   * can show it in the ack instead of a second request; undefined when the command needs onCommand.
+   */
+  answerAtOnce?(command: SlashCommand): ChatMessage | undefined;
   onCommand(command: SlashCommand): Promise<ChatMessage | undefined>;
   onButton(press: ButtonPress): Promise<ChatMessage | undefined>;
 }

@@ -4,6 +4,8 @@
  * (#3 updated: …), and buttons are numbered across the session: typing `1` presses [1]. A picture
  * (a canary's chart) is saved in the data folder; its text fallback and its path are printed.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { slackLinkPattern } from './blocks.js';
 import { saveChartFile } from './saved-file.js';
@@ -19,6 +21,12 @@ export interface TerminalOptions {
   banner: string[];
   /** Where pictures (a canary's chart) are saved, as the terminal cannot show them. */
   dataDir: string;
+  /**
+   * Prefixes this run's request ids. Random by default: the store keeps request marks across runs
+   * (dynalite has no TTL), so ids counted from 1 again would make a restart's first command look
+   * like a retry of the last run's.
+   */
+  session?: string;
 }
 
 interface ShownButton {
@@ -43,6 +51,14 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
   let lastMessageId = 0;
   let lastButtonId = 0;
   let lastRequestId = 0;
+  const requestPrefix = `terminal-${options.session ?? randomUUID()}`;
+  const nextRequestId = (): string => `${requestPrefix}-${++lastRequestId}`;
+  // What a handler showed while it ran (a post, a reply, an update), to tell "answered" from "silently dropped".
+  const showing = new AsyncLocalStorage<{ shown: boolean }>();
+  const markShown = (): void => {
+    const request = showing.getStore();
+    if (request) request.shown = true;
+  };
   let closed = false;
   // A prefix unique to this session, so a ts never collides with one from an earlier run.
   const session = Math.floor(Date.now() / 1000);
@@ -103,6 +119,7 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
 
   const surface: ChatSurface = {
     async post(where, message) {
+      markShown();
       const ref = newMessage(where);
       const id = messages.get(ref.ts)?.id;
       const posted = messages.get(ref.ts);
@@ -111,12 +128,14 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
       return ref;
     },
     async reply(thread, message) {
+      markShown();
       if (!messages.has(thread.ts)) newMessage(thread.channel, thread.ts);
       const ref = newMessage(thread.channel);
       print(render(`  ${label(thread.ts)} ↳ `, '        ', message, messages.get(ref.ts)?.id, thread.channel));
       return ref;
     },
     async update(ref, message) {
+      markShown();
       // A message posted before a restart (a resumed bake's root) gets a short id now, and its buttons work again.
       if (!messages.has(ref.ts)) newMessage(ref.channel, ref.ts);
       const shown = messages.get(ref.ts);
@@ -144,10 +163,13 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
     print(render('(only you) ', '           ', message, id, channel));
   }
 
-  async function answer(run: () => Promise<ChatMessage | undefined>): Promise<void> {
+  /** Runs a handler; one that neither answers nor shows anything is said so, never left silent. */
+  async function answer(what: string, run: () => Promise<ChatMessage | undefined>): Promise<void> {
     try {
-      const reply = await run();
+      const request = { shown: false };
+      const reply = await showing.run(request, run);
       if (reply) ephemeral(reply);
+      else if (!request.shown) ephemeral({ text: `Nothing was done for ${what}: Bakery took it for a repeat of a request it had already handled.`, tone: 'info' });
     } catch (error) {
       // Locally the user is the operator: the reason is more useful than a bare apology.
       ephemeral({ text: `Something went wrong: ${error instanceof Error ? error.message : String(error)}`, tone: 'failed' });
@@ -166,8 +188,8 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
       confirming = id;
       return ephemeral({ text: `*${button.confirm.title}* ${button.confirm.text}`, lines: [`Type y to ${button.confirm.confirm.toLowerCase()}, anything else to ${button.confirm.deny.toLowerCase()}.`] });
     }
-    return answer(() =>
-      handlers.onButton({ actionId: button.actionId, value: button.value, user, channel: shown.channel, requestId: `terminal-${++lastRequestId}` }),
+    return answer(`[${id}] ${sanitize(button.label)}`, () =>
+      handlers.onButton({ actionId: button.actionId, value: button.value, user, channel: shown.channel, requestId: nextRequestId() }),
     );
   }
 
@@ -181,7 +203,7 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
     const slash = /^(\/\S+)\s*(.*)$/s.exec(line);
     if (slash) {
       const [, command = '', text = ''] = slash;
-      return answer(() => handlers.onCommand({ command, text: text.trim(), user, channel, requestId: `terminal-${++lastRequestId}` }));
+      return answer(sanitize(`${command} ${text.trim()}`.trim()), () => handlers.onCommand({ command, text: text.trim(), user, channel, requestId: nextRequestId() }));
     }
     const number = /^(?:press\s+)?(\d+)$/i.exec(line);
     if (number) return press(Number(number[1]));

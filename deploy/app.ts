@@ -1,0 +1,38 @@
+/*
+ * The CDK app: `npx cdk synth` (no AWS account needed) or `npx cdk deploy`, from deploy/.
+ * Settings come as context (`-c tableName=…`), parsed here; an error names the setting.
+ */
+import { fileURLToPath } from 'node:url';
+import { App } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { z } from 'zod';
+import { BakeryStack } from './stack.js';
+
+const settings = z.object({
+  /** An image the team already pushed; without it, cdk deploy builds this repository's Dockerfile. */
+  image: z.string().regex(/^[\w.\-/:@]+$/, 'an image reference like 123456789012.dkr.ecr.eu-west-1.amazonaws.com/bakery:1.4').optional(),
+  /** The apps file baked into the built image, relative to the repository. */
+  appsFile: z.string().regex(/^[\w./-]+\.ya?ml$/, 'a path to a YAML file in this repository').default('config/apps.example.yml'),
+  tableName: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name').default('bakery'),
+  builderRoleName: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'an IAM role name').default('bakery-builder'),
+  slackSecretName: z.string().regex(/^[\w/+=.@-]{1,512}$/, 'a Secrets Manager secret name').default('bakery/slack'),
+  replicas: z.coerce.number().int().min(1).max(10).default(2),
+});
+
+const app = new App();
+const keys = Object.keys(settings.shape) as (keyof typeof settings.shape)[];
+const parsed = settings.safeParse(Object.fromEntries(keys.map((key) => [key, app.node.tryGetContext(key)]).filter(([, value]) => value !== undefined)));
+if (!parsed.success) {
+  process.stderr.write(`deploy: ${parsed.error.issues.map((issue) => `context "${issue.path.join('.')}": ${issue.message}`).join('\n')}\n`);
+  process.exit(2);
+}
+const { image, appsFile, ...stack } = parsed.data;
+const repository = fileURLToPath(new URL('..', import.meta.url));
+
+new BakeryStack(app, 'Bakery', {
+  ...stack,
+  image: image
+    ? ecs.ContainerImage.fromRegistry(image)
+    : ecs.ContainerImage.fromAsset(repository, { buildArgs: { APPS_FILE: appsFile }, exclude: ['deploy/cdk.out', 'node_modules', 'data', 'dist', '.git'] }),
+  description: 'Bakery: the Slack bot that bakes machine images, its table and its role',
+});

@@ -1,0 +1,160 @@
+/*
+ * The stack in deploy/, read from its synthesized CloudFormation template (one synth for the file:
+ * aws-cdk-lib is slow to load and to synthesize). Synthesizing needs no AWS account.
+ */
+import { spawnSync } from 'node:child_process';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BakeryStack, readPolicy, stopTimeoutSeconds } from '../deploy/stack.js';
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+
+describe('the deployable stack', () => {
+  let template: Template;
+  let logicalId: (type: string, pathPart: string) => string;
+
+  beforeAll(() => {
+    const stack = new BakeryStack(new App(), 'Bakery', {
+      image: ecs.ContainerImage.fromRegistry('public.ecr.aws/example/bakery:1.0.0'),
+      tableName: 'bakery',
+      builderRoleName: 'bakery-builder',
+      slackSecretName: 'bakery/slack',
+      replicas: 2,
+    });
+    template = Template.fromStack(stack);
+    logicalId = (type, pathPart) => {
+      const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(pathPart));
+      expect(ids).toHaveLength(1);
+      return ids[0]!;
+    };
+  });
+
+  /** The task's container definitions (it has one). */
+  const containers = (): Record<string, unknown>[] =>
+    (Object.values(template.findResources('AWS::ECS::TaskDefinition'))[0] as Resource).Properties.ContainerDefinitions as Record<string, unknown>[];
+
+  it('creates the table as src/store/table.ts designs it: pk/sk, the sparse active index, TTL on expiresAt', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TableName: 'bakery',
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+        { AttributeName: 'gsi1pk', AttributeType: 'S' },
+        { AttributeName: 'gsi1sk', AttributeType: 'S' },
+      ]),
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'active',
+          KeySchema: [
+            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+    // A stack deleted by mistake leaves the releases and running operations where they are.
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+
+  it('gives the bot’s role exactly the policy in deploy/iam-policy.json, placeholders filled by the stack', () => {
+    const role = template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [{ Principal: { Service: 'ecs-tasks.amazonaws.com' } }] } } });
+    const botRole = Object.entries(role).find(([id]) => id.startsWith('BotRole'));
+    expect(botRole).toBeDefined();
+    const [botRoleId, { Properties }] = botRole as [string, Resource];
+    const policies = Properties.Policies as { PolicyDocument: { Version: string; Statement: unknown[] } }[];
+    expect(policies).toHaveLength(1);
+    expect(Properties.ManagedPolicyArns).toBeUndefined();
+
+    // Fn::Sub keeps the file's placeholders as they are, and says what fills each.
+    const filledBy: Record<string, unknown> = {};
+    const asInFile = (value: unknown): unknown => {
+      const sub = (value as { 'Fn::Sub'?: [string, Record<string, unknown>] })?.['Fn::Sub'];
+      if (!sub) return Array.isArray(value) ? value.map(asInFile) : value;
+      Object.assign(filledBy, sub[1]);
+      return sub[0];
+    };
+    const statements = policies[0]!.PolicyDocument.Statement.map((statement) => {
+      const { Resource, ...rest } = statement as { Resource: unknown };
+      return { ...rest, Resource: asInFile(Resource) };
+    });
+    const policy = readPolicy();
+    expect({ Version: policies[0]!.PolicyDocument.Version, Statement: statements }).toEqual(policy);
+    expect(filledBy).toEqual({ TableName: { Ref: logicalId('AWS::DynamoDB::Table', 'Table') }, BuilderRoleName: { Ref: logicalId('AWS::IAM::Role', 'BuilderRole') } });
+
+    // No grant elsewhere adds to the bot's role.
+    const attached = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify((p as Resource).Properties.Roles).includes(botRoleId));
+    expect(attached).toEqual([]);
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', { TaskRoleArn: { 'Fn::GetAtt': [botRoleId, 'Arn'] } });
+  });
+
+  it('creates the builders’ instance profile under the name the apps file gives, with no permissions', () => {
+    template.hasResourceProperties('AWS::IAM::InstanceProfile', { InstanceProfileName: 'bakery-builder' });
+    const builder = template.findResources('AWS::IAM::Role', { Properties: { RoleName: 'bakery-builder' } });
+    const [properties] = Object.values(builder).map((r) => (r as Resource).Properties);
+    expect(properties?.Policies).toBeUndefined();
+    expect(properties?.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('runs the image as two Fargate tasks, replacing them one deploy at a time with a rollback on failure', () => {
+    template.hasResourceProperties('AWS::ECS::Service', {
+      LaunchType: 'FARGATE',
+      DesiredCount: 2,
+      DeploymentConfiguration: { MinimumHealthyPercent: 100, MaximumPercent: 200, DeploymentCircuitBreaker: { Enable: true, Rollback: true } },
+    });
+    expect(containers()).toMatchObject([{ Image: 'public.ecr.aws/example/bakery:1.0.0', Essential: true }]);
+  });
+
+  it('checks each task’s health on /healthz', () => {
+    const [definition] = containers() as { HealthCheck: { Command: string[] } }[];
+    expect(definition?.HealthCheck.Command[0]).toBe('CMD');
+    expect(definition?.HealthCheck.Command.join(' ')).toContain('http://127.0.0.1:3000/healthz');
+  });
+
+  it('gives a stopping task time to hand its bakes over after SIGTERM', () => {
+    expect(containers()).toMatchObject([{ StopTimeout: stopTimeoutSeconds }]);
+    expect(stopTimeoutSeconds).toBeGreaterThanOrEqual(60);
+  });
+
+  it('takes the Slack credentials from Secrets Manager, never from the template', () => {
+    const fromSecret = (key: string) => ({
+      Name: Match.anyValue(),
+      ValueFrom: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(`:secret:bakery/slack:${key}::`)])] }),
+    });
+    const [definition] = containers() as { Secrets: { Name: string }[]; Environment: { Name: string; Value: unknown }[] }[];
+    expect(definition?.Secrets.map((s) => s.Name).sort()).toEqual(['SLACK_APP_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET']);
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [Match.objectLike({ Secrets: Match.arrayWith([fromSecret('botToken'), fromSecret('signingSecret'), fromSecret('appToken')]) })],
+    });
+    expect(JSON.stringify(definition?.Environment)).not.toMatch(/xox|xapp|SLACK/);
+    expect(definition?.Environment).toContainEqual({ Name: 'BAKERY_TABLE', Value: { Ref: logicalId('AWS::DynamoDB::Table', 'Table') } });
+  });
+
+  it('sends the logs to CloudWatch Logs', () => {
+    expect(containers()).toMatchObject([
+      { LogConfiguration: { LogDriver: 'awslogs', Options: { 'awslogs-group': { Ref: logicalId('AWS::Logs::LogGroup', 'Logs') }, 'awslogs-stream-prefix': 'bakery' } } },
+    ]);
+  });
+
+  it('opens no inbound port: Socket Mode only calls out', () => {
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', { SecurityGroupIngress: Match.absent() });
+  });
+
+  it('refuses a bad setting by name before synthesizing anything', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'deploy/app.ts'], {
+      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ replicas: 'many', tableName: 'no spaces allowed' }) },
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('context "replicas"');
+    expect(run.stderr).toContain('context "tableName": a DynamoDB table name');
+  });
+});
