@@ -1,9 +1,10 @@
 import { createGroup } from './autoscaling.js';
 import { alarmRecord } from './cloudwatch.js';
 import { state, type HandlerContext } from './context.js';
+import { seedImage } from './ec2-images.js';
 import { launchTemplateHandlers } from './ec2-launch-templates.js';
 import { elbv2Handlers, listenerArn, loadBalancerArn, loadBalancerDimension, targetGroupDimension } from './elbv2.js';
-import { nextId, type ImageRecord } from './world.js';
+import { nextId } from './world.js';
 
 /** The live fleet an app's deploys start from, with the names and ids Bakery's deploy config needs. */
 export interface SeededFleet {
@@ -46,6 +47,11 @@ export const SEED_BACKDATE_MS = 15 * 60_000;
 /** The alarm fires at about twice the fleet's normal 5xx count (0.4 % of its requests). */
 const ALARM_ERRORS_X = 2;
 
+/** ELB names are at most 32 characters: '<app>-live' must fit. */
+export function fleetSeedable(app: string): boolean {
+  return `${app}-live`.length <= 32;
+}
+
 function describe(ctx: HandlerContext, app: string): SeededFleet | undefined {
   const region = state(ctx);
   const lb = region.loadBalancers.find((l) => l.name === app);
@@ -81,6 +87,7 @@ function describe(ctx: HandlerContext, app: string): SeededFleet | undefined {
  * returned as it is, so a restarted local mode does not seed twice.
  */
 export function seedFleet(ctx: HandlerContext, options: FleetSeedOptions): SeededFleet {
+  if (!fleetSeedable(options.app)) throw new Error(`cannot seed a fleet for app "${options.app}": "${options.app}-live" is longer than ELB's 32 characters`);
   const existing = describe(ctx, options.app);
   if (existing) return existing;
   const { app } = options;
@@ -88,34 +95,7 @@ export function seedFleet(ctx: HandlerContext, options: FleetSeedOptions): Seede
   const vpcId = nextId(ctx.world, 'vpc');
   const subnets = [SEED_SUBNET, nextId(ctx.world, 'subnet')];
 
-  const imageCreatedAt = ctx.now - 7 * 24 * 3_600_000;
-  const snapshotId = nextId(ctx.world, 'snap');
-  const image: ImageRecord = {
-    imageId: nextId(ctx.world, 'ami'),
-    region: ctx.region,
-    name: `${app}-v0`,
-    description: `${app} before Bakery`,
-    ownerId: ctx.world.accountId,
-    createdAt: imageCreatedAt,
-    availableAt: imageCreatedAt,
-    snapshotId,
-    tags: {},
-    launchPermissions: [],
-    public: false,
-  };
-  region.snapshots.push({
-    snapshotId,
-    region: ctx.region,
-    volumeId: 'vol-ffffffff',
-    ownerId: ctx.world.accountId,
-    description: `Created by CreateImage for ${image.imageId}`,
-    startedAt: imageCreatedAt,
-    completedAt: imageCreatedAt,
-    tags: {},
-    createVolumePermissions: [],
-    volumeSize: 8,
-  });
-  region.images.push(image);
+  const image = seedImage(ctx, { name: `${app}-v0`, description: `${app} before Bakery` });
 
   launchTemplateHandlers.CreateLaunchTemplate(ctx, {
     LaunchTemplateName: app,
