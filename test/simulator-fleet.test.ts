@@ -420,6 +420,18 @@ describe('the simulated fleet', () => {
       expect(tags.some((tag) => tag.Key === 'team')).toBe(false);
     });
 
+    it("lets the SDK's own retry absorb throttling of Auto Scaling, ELB and CloudWatch calls", { timeout: 30_000 }, async () => {
+      const env = setup();
+      env.sim.inject({ kind: 'throttle', command: 'DescribeAutoScalingGroups', times: 1 });
+      env.sim.inject({ kind: 'throttle', command: 'DescribeTargetHealth', times: 1 });
+      env.sim.inject({ kind: 'throttle', command: 'GetMetricData', times: 1 });
+      const { $metadata } = await env.asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['demo-live'] }));
+      expect($metadata.attempts).toBe(2);
+      expect((await env.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: env.fleet.targetGroupArn }))).$metadata.attempts).toBe(2);
+      await metrics(env, [appMetric('requests', 'demo-live', 'Requests')]);
+      expect(env.sim.calls().filter((call) => call.command === 'GetMetricData')).toHaveLength(2);
+    });
+
     it("answers mistakes with Auto Scaling's own exceptions", async () => {
       const env = setup();
       const exists = await failure(env.asg.send(new CreateAutoScalingGroupCommand(groupInput(env.fleet, { AutoScalingGroupName: 'demo-live' }))));
@@ -446,6 +458,13 @@ describe('the simulated fleet', () => {
         new CreateTargetGroupCommand({ Name: 'demo-canary', Protocol: 'HTTP', Port: 8080, VpcId: env.fleet.vpcId, HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: 15, HealthyThresholdCount: 3 }),
       );
       const canary = TargetGroups![0]!;
+      // Creating the same target group again is harmless; the same name with other settings is not.
+      const again = await env.elb.send(
+        new CreateTargetGroupCommand({ Name: 'demo-canary', Protocol: 'HTTP', Port: 8080, VpcId: env.fleet.vpcId, HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: 15, HealthyThresholdCount: 3 }),
+      );
+      expect(again.TargetGroups![0]!.TargetGroupArn).toBe(canary.TargetGroupArn);
+      const other = await failure(env.elb.send(new CreateTargetGroupCommand({ Name: 'demo-canary', Protocol: 'HTTP', Port: 80, VpcId: env.fleet.vpcId })));
+      expect(other.name).toBe('DuplicateTargetGroupNameException');
       expect(canary).toMatchObject({ TargetGroupName: 'demo-canary', Port: 8080, HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: 15, HealthyThresholdCount: 3, UnhealthyThresholdCount: 2, LoadBalancerArns: [] });
       expect(canary.TargetGroupArn).toMatch(/:targetgroup\/demo-canary\/[0-9a-f]{16}$/);
       await env.asg.send(new CreateAutoScalingGroupCommand(groupInput(env.fleet, { TargetGroupARNs: [canary.TargetGroupArn!] })));
