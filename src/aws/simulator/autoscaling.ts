@@ -32,7 +32,7 @@ function notFound(name: string): never {
   return fail('ValidationError', `AutoScalingGroup name not found - AutoScalingGroup '${name}' not found`);
 }
 
-export function findGroup(ctx: HandlerContext, name: string | undefined): GroupRecord {
+function findGroup(ctx: HandlerContext, name: string | undefined): GroupRecord {
   const wanted = required(name, 'AutoScalingGroupName');
   return state(ctx).groups.find((g) => g.name === wanted) ?? notFound(wanted);
 }

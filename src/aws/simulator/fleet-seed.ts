@@ -40,8 +40,8 @@ export interface FleetSeedOptions {
   alarmPeriodSeconds?: number;
 }
 
-export const SEED_SUBNET = 'subnet-0a1b2c3d4e5f60718';
-export const SEED_SECURITY_GROUP = 'sg-0a1b2c3d4e5f60718';
+const SEED_SUBNET = 'subnet-0a1b2c3d4e5f60718';
+const SEED_SECURITY_GROUP = 'sg-0a1b2c3d4e5f60718';
 /** The seed is laid down this long before now, so the group is InService, healthy and warmed up at once. */
 export const SEED_BACKDATE_MS = 15 * 60_000;
 /** The alarm fires at about twice the fleet's normal 5xx count (0.4 % of its requests). */
