@@ -74,7 +74,8 @@ function simulatedAws(settings: Settings, apps: Record<string, AppConfig>, log: 
   simulator.clearFaults();
   for (const fault of settings.simulatedFaults) simulator.inject(fault);
   for (const [app, config] of Object.entries(apps)) {
-    if (fleetSeedable(app)) simulator.seedFleet({ region: config.region, app });
+    // A 10-second alarm period (Demo/App is high-resolution) lets a bad release's rollback show within a minute.
+    if (fleetSeedable(app)) simulator.seedFleet({ region: config.region, app, alarmPeriodSeconds: 10 });
     else log.warn({ app }, 'no simulated fleet for this app: its name is too long for the load balancer names "<app>-live"');
   }
   return simulator.clients();

@@ -642,7 +642,7 @@ describe('the simulated fleet', () => {
     it("computes the seeded 5xx alarm's state from the same metrics", async () => {
       const env = setup();
       const alarm = async () => (await env.cw.send(new DescribeAlarmsCommand({ AlarmNames: ['demo-5xx-high'] }))).MetricAlarms![0]!;
-      expect(await alarm()).toMatchObject({ StateValue: 'OK', Namespace: 'Demo/App', MetricName: 'Errors5xx', Statistic: 'Sum', Period: 60, Threshold: 24 });
+      expect(await alarm()).toMatchObject({ StateValue: 'OK', Namespace: 'Demo/App', MetricName: 'Errors5xx', Statistic: 'Sum', Period: 60, Threshold: 23 });
       await canary(env, await bake(env, 'demo-v1', { kind: 'bad-release', app: 'demo', errorsX: 10 }), 3);
       // The alarm watches demo-live: a bad canary beside it does not fire it…
       expect((await alarm()).StateValue).toBe('OK');
@@ -651,7 +651,7 @@ describe('the simulated fleet', () => {
       const victims = (await group(env))!.Instances!.map((i) => i.InstanceId!);
       await env.ec2.send(new TerminateInstancesCommand({ InstanceIds: victims }));
       await until(env, async () => (await alarm()).StateValue === 'ALARM', 30_000);
-      expect((await alarm()).StateReason).toMatch(/^Threshold Crossed: 3 datapoint\(s\) \[.*\] were greater than threshold \(24\)\.$/);
+      expect((await alarm()).StateReason).toMatch(/^Threshold Crossed: 3 datapoint\(s\) \[.*\] were greater than threshold \(23\)\.$/);
     });
   });
 

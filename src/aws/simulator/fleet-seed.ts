@@ -44,8 +44,6 @@ const SEED_SUBNET = 'subnet-0a1b2c3d4e5f60718';
 const SEED_SECURITY_GROUP = 'sg-0a1b2c3d4e5f60718';
 /** The seed is laid down this long before now, so the group is InService, healthy and warmed up at once. */
 export const SEED_BACKDATE_MS = 15 * 60_000;
-/** The alarm fires at about twice the fleet's normal 5xx count (0.4 % of its requests). */
-const ALARM_ERRORS_X = 2;
 
 /** ELB names are at most 32 characters: '<app>-live' must fit. */
 export function fleetSeedable(app: string): boolean {
@@ -154,11 +152,13 @@ export function seedFleet(ctx: HandlerContext, options: FleetSeedOptions): Seede
   });
 
   const periodSeconds = options.alarmPeriodSeconds ?? 60;
+  // Three standard deviations above the fleet's normal 5xx count (0.4 % of its requests, Poisson-like):
+  // a good fleet does not fire it in 2 of 3 periods, a fleet a third on a bad release (×4) soon does.
   const normalErrors = (requestsPerMinute * periodSeconds * 0.004) / 60;
   region.alarms.push(
     alarmRecord(ctx, {
       AlarmName: `${app}-5xx-high`,
-      AlarmDescription: `${app}: 5xx errors at about twice their normal rate`,
+      AlarmDescription: `${app}: 5xx errors well above their normal rate`,
       Namespace: 'Demo/App',
       MetricName: 'Errors5xx',
       Dimensions: [{ Name: 'AutoScalingGroupName', Value: `${app}-live` }],
@@ -166,7 +166,7 @@ export function seedFleet(ctx: HandlerContext, options: FleetSeedOptions): Seede
       Period: periodSeconds,
       EvaluationPeriods: 3,
       DatapointsToAlarm: 2,
-      Threshold: Math.max(1, Math.round(normalErrors * ALARM_ERRORS_X)),
+      Threshold: Math.ceil(normalErrors + 3 * Math.sqrt(normalErrors)),
       ComparisonOperator: 'GreaterThanThreshold',
       TreatMissingData: 'notBreaching',
     }),

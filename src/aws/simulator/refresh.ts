@@ -1,6 +1,6 @@
 import { alarmStateAt } from './alarms.js';
 import { activeMembers, membersOf, readyAt, retire } from './fleet.js';
-import type { HandlerContext } from './context.js';
+import { state, type HandlerContext } from './context.js';
 import type { GroupRecord, InstanceRecord, RefreshRecord, RefreshStatus } from './world.js';
 
 /**
@@ -82,9 +82,10 @@ function failRefresh(ctx: HandlerContext, group: GroupRecord, refresh: RefreshRe
 }
 
 /** The next moment a CloudWatch period becomes visible, when the refresh's alarms may change. */
-function nextAlarmLook(ctx: HandlerContext): number {
-  const minute = 60_000;
-  return (Math.floor((ctx.now - ctx.timings.metricDelayMs) / minute) + 1) * minute + ctx.timings.metricDelayMs;
+function nextAlarmLook(ctx: HandlerContext, alarms: string[]): number {
+  const periods = state(ctx).alarms.filter((a) => alarms.includes(a.name)).map((a) => a.periodSeconds * 1000);
+  const period = Math.min(60_000, ...periods);
+  return (Math.floor((ctx.now - ctx.timings.metricDelayMs) / period) + 1) * period + ctx.timings.metricDelayMs;
 }
 
 /**
@@ -135,7 +136,7 @@ export function stepRefresh(ctx: HandlerContext, group: GroupRecord): RefreshSte
     if (firing) {
       if (!failRefresh(ctx, group, refresh, `The instance refresh was stopped because alarm ${firing} is in ALARM state.`)) return { surge: 0 };
     } else {
-      wakes.push(nextAlarmLook(ctx));
+      wakes.push(nextAlarmLook(ctx, alarms));
     }
   }
 
