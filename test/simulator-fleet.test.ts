@@ -276,6 +276,11 @@ describe('the simulated fleet', () => {
         rmSync(dir, { recursive: true, force: true });
       }
     });
+
+    it('refuses an app whose "<app>-live" would not fit ELB\'s 32-character names', () => {
+      const { sim } = setup();
+      expect(() => sim.seedFleet({ region, app: 'a-very-long-application-name' })).toThrow(/longer than ELB's 32 characters/);
+    });
   });
 
   describe('launch templates', () => {
