@@ -1,7 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
-import { AwsSimulator, fastTimings } from './aws/simulator/index.js';
+import { AwsSimulator, fastTimings, fleetSeedable } from './aws/simulator/index.js';
 import { realAwsClients, type AwsClients } from './aws/clients.js';
 import { commandNames, createBakery } from './bakery.js';
 import { startSlack } from './chat/slack.js';
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   await applyAppConfigs(store, apps, settings.table);
   log.info({ apps: Object.keys(apps), file: settings.appsFile }, 'app configs applied');
 
-  const aws = settings.aws === 'simulated' ? simulatedAws(settings) : realAwsClients();
+  const aws = settings.aws === 'simulated' ? simulatedAws(settings, apps, log) : realAwsClients();
 
   // The chat is up before the core exists (the core posts through it), so its handlers are bound late.
   let handlers: ChatHandlers | undefined;
@@ -66,11 +66,19 @@ async function main(): Promise<void> {
   void chat.done.then(shutdown);
 }
 
-/** The simulated AWS of local mode, in the data folder, with the faults BAKERY_SIM_FAULTS asks for this run. */
-function simulatedAws(settings: Settings): AwsClients {
+/**
+ * The simulated AWS of local mode, in the data folder, with the faults BAKERY_SIM_FAULTS asks for this
+ * run, and a live fleet for each app to deploy to (seeded once; see src/aws/simulator/fleet-seed.ts).
+ */
+function simulatedAws(settings: Settings, apps: Record<string, AppConfig>, log: Logger): AwsClients {
   const simulator = new AwsSimulator({ clock: systemClock, timings: fastTimings, dataFile: join(settings.dataDir, 'aws-simulator.json') });
   simulator.clearFaults();
   for (const fault of settings.simulatedFaults) simulator.inject(fault);
+  for (const [app, config] of Object.entries(apps)) {
+    // A 10-second alarm period (Demo/App is high-resolution) lets a bad release's rollback show within a minute.
+    if (fleetSeedable(app)) simulator.seedFleet({ region: config.region, app, alarmPeriodSeconds: 10 });
+    else log.warn({ app }, 'no simulated fleet for this app: its name is too long for the load balancer names "<app>-live"');
+  }
   return simulator.clients();
 }
 

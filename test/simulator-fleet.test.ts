@@ -6,13 +6,30 @@ import {
   DeleteAutoScalingGroupCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeScalingActivitiesCommand,
+  ActiveInstanceRefreshNotFoundFault,
+  CancelInstanceRefreshCommand,
+  DescribeInstanceRefreshesCommand,
+  InstanceRefreshInProgressFault,
+  IrreversibleInstanceRefreshFault,
   ResourceInUseFault,
+  RollbackInstanceRefreshCommand,
   ScalingActivityInProgressFault,
   SetDesiredCapacityCommand,
+  StartInstanceRefreshCommand,
   UpdateAutoScalingGroupCommand,
   type AutoScalingGroup,
   type CreateAutoScalingGroupCommandInput,
+  type InstanceRefresh,
+  type RefreshPreferences,
 } from '@aws-sdk/client-auto-scaling';
+import {
+  CloudWatchServiceException,
+  DescribeAlarmsCommand,
+  GetMetricDataCommand,
+  InvalidParameterValueException,
+  ValidationException,
+  type MetricDataQuery,
+} from '@aws-sdk/client-cloudwatch';
 import {
   CreateImageCommand,
   CreateLaunchTemplateCommand,
@@ -142,6 +159,77 @@ function groupInput(fleet: SeededFleet, extra: Partial<CreateAutoScalingGroupCom
   };
 }
 
+const MINUTE = 60_000;
+
+function appMetric(id: string, groupName: string, metricName: 'Requests' | 'Errors5xx' | 'LatencyP99', stat = 'Sum', period = 60): MetricDataQuery {
+  return { Id: id, MetricStat: { Metric: { Namespace: 'Demo/App', MetricName: metricName, Dimensions: [{ Name: 'AutoScalingGroupName', Value: groupName }] }, Period: period, Stat: stat } };
+}
+
+function albMetric(id: string, fleet: SeededFleet, targetGroupArn: string, metricName: string, stat = 'Sum'): MetricDataQuery {
+  const dimensions = [
+    { Name: 'TargetGroup', Value: targetGroupArn.slice(targetGroupArn.indexOf('targetgroup/')) },
+    { Name: 'LoadBalancer', Value: fleet.dimensions.loadBalancer },
+  ];
+  return { Id: id, MetricStat: { Metric: { Namespace: 'AWS/ApplicationELB', MetricName: metricName, Dimensions: dimensions }, Period: 60, Stat: stat } };
+}
+
+interface Series {
+  timestamps: number[];
+  values: number[];
+}
+
+/** The last `minutes` of the queries' datapoints, oldest first, by query id. */
+async function metrics(env: Env, queries: MetricDataQuery[], minutes = 10): Promise<Record<string, Series>> {
+  const end = env.clock.now();
+  const { MetricDataResults } = await env.cw.send(
+    new GetMetricDataCommand({ MetricDataQueries: queries, StartTime: new Date(end - minutes * MINUTE), EndTime: new Date(end), ScanBy: 'TimestampAscending' }),
+  );
+  return Object.fromEntries(MetricDataResults!.map((r) => [r.Id!, { timestamps: r.Timestamps!.map((d) => d.getTime()), values: r.Values! }]));
+}
+
+const total = (values: number[]) => values.reduce((a, b) => a + b, 0);
+const mean = (values: number[]) => total(values) / values.length;
+
+/** A second group of `size` on `imageId`, serving from the live target group, healthy and warmed up. */
+async function canary(env: Env, imageId: string, size = 3): Promise<string> {
+  const version = await templateVersion(env, imageId);
+  await env.asg.send(
+    new CreateAutoScalingGroupCommand(
+      groupInput(env.fleet, { LaunchTemplate: { LaunchTemplateId: env.fleet.launchTemplateId, Version: version }, DesiredCapacity: size, TargetGroupARNs: [env.fleet.targetGroupArn] }),
+    ),
+  );
+  await until(env, async () => (await health(env)).filter((s) => s === 'healthy').length === 3 + size);
+  env.clock.advance(3 * MINUTE);
+  return version;
+}
+
+async function startRefresh(env: Env, version: string | undefined, preferences: RefreshPreferences = {}): Promise<string> {
+  const { InstanceRefreshId } = await env.asg.send(
+    new StartInstanceRefreshCommand({
+      AutoScalingGroupName: 'demo-live',
+      DesiredConfiguration: version ? { LaunchTemplate: { LaunchTemplateId: env.fleet.launchTemplateId, Version: version } } : undefined,
+      Preferences: { MinHealthyPercentage: 100, MaxHealthyPercentage: 200, InstanceWarmup: 60, ...preferences },
+    }),
+  );
+  return InstanceRefreshId!;
+}
+
+async function refresh(env: Env): Promise<InstanceRefresh> {
+  const { InstanceRefreshes } = await env.asg.send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: 'demo-live' }));
+  return InstanceRefreshes![0]!;
+}
+
+/** Waits for the refresh to reach one of `statuses`, checking on every step that the group keeps `minHealthy` healthy instances. */
+async function refreshUntil(env: Env, statuses: string[], minHealthy = 0): Promise<InstanceRefresh> {
+  let lowest = Infinity;
+  await until(env, async () => {
+    lowest = Math.min(lowest, (await health(env)).filter((s) => s === 'healthy').length);
+    return statuses.includes((await refresh(env)).Status!);
+  });
+  expect(lowest).toBeGreaterThanOrEqual(minHealthy);
+  return refresh(env);
+}
+
 describe('the simulated fleet', () => {
   describe('the seeded demo fleet', () => {
     it('is InService, healthy and behind its load balancer at once', async () => {
@@ -187,6 +275,11 @@ describe('the simulated fleet', () => {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
+    });
+
+    it('refuses an app whose "<app>-live" would not fit ELB\'s 32-character names', () => {
+      const { sim } = setup();
+      expect(() => sim.seedFleet({ region, app: 'a-very-long-application-name' })).toThrow(/longer than ELB's 32 characters/);
     });
   });
 
@@ -332,6 +425,18 @@ describe('the simulated fleet', () => {
       expect(tags.some((tag) => tag.Key === 'team')).toBe(false);
     });
 
+    it("lets the SDK's own retry absorb throttling of Auto Scaling, ELB and CloudWatch calls", { timeout: 30_000 }, async () => {
+      const env = setup();
+      env.sim.inject({ kind: 'throttle', command: 'DescribeAutoScalingGroups', times: 1 });
+      env.sim.inject({ kind: 'throttle', command: 'DescribeTargetHealth', times: 1 });
+      env.sim.inject({ kind: 'throttle', command: 'GetMetricData', times: 1 });
+      const { $metadata } = await env.asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['demo-live'] }));
+      expect($metadata.attempts).toBe(2);
+      expect((await env.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: env.fleet.targetGroupArn }))).$metadata.attempts).toBe(2);
+      await metrics(env, [appMetric('requests', 'demo-live', 'Requests')]);
+      expect(env.sim.calls().filter((call) => call.command === 'GetMetricData')).toHaveLength(2);
+    });
+
     it("answers mistakes with Auto Scaling's own exceptions", async () => {
       const env = setup();
       const exists = await failure(env.asg.send(new CreateAutoScalingGroupCommand(groupInput(env.fleet, { AutoScalingGroupName: 'demo-live' }))));
@@ -358,6 +463,13 @@ describe('the simulated fleet', () => {
         new CreateTargetGroupCommand({ Name: 'demo-canary', Protocol: 'HTTP', Port: 8080, VpcId: env.fleet.vpcId, HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: 15, HealthyThresholdCount: 3 }),
       );
       const canary = TargetGroups![0]!;
+      // Creating the same target group again is harmless; the same name with other settings is not.
+      const again = await env.elb.send(
+        new CreateTargetGroupCommand({ Name: 'demo-canary', Protocol: 'HTTP', Port: 8080, VpcId: env.fleet.vpcId, HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: 15, HealthyThresholdCount: 3 }),
+      );
+      expect(again.TargetGroups![0]!.TargetGroupArn).toBe(canary.TargetGroupArn);
+      const other = await failure(env.elb.send(new CreateTargetGroupCommand({ Name: 'demo-canary', Protocol: 'HTTP', Port: 80, VpcId: env.fleet.vpcId })));
+      expect(other.name).toBe('DuplicateTargetGroupNameException');
       expect(canary).toMatchObject({ TargetGroupName: 'demo-canary', Port: 8080, HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: 15, HealthyThresholdCount: 3, UnhealthyThresholdCount: 2, LoadBalancerArns: [] });
       expect(canary.TargetGroupArn).toMatch(/:targetgroup\/demo-canary\/[0-9a-f]{16}$/);
       await env.asg.send(new CreateAutoScalingGroupCommand(groupInput(env.fleet, { TargetGroupARNs: [canary.TargetGroupArn!] })));
@@ -405,6 +517,241 @@ describe('the simulated fleet', () => {
       // Nothing changed.
       const { Listeners } = await env.elb.send(new DescribeListenersCommand({ ListenerArns: [env.fleet.listenerArn] }));
       expect(Listeners![0]!.DefaultActions![0]!.TargetGroupArn).toBe(env.fleet.targetGroupArn);
+    });
+  });
+
+  describe('CloudWatch metrics', () => {
+    it('shows a period only once it has ended and the ingestion delay has passed', async () => {
+      const env = setup();
+      env.clock.advance(MINUTE - (env.clock.now() % MINUTE) + 30_000);
+      const query = [appMetric('requests', 'demo-live', 'Requests')];
+      const last = async () => (await metrics(env, query)).requests!.timestamps.at(-1)!;
+      const period = Math.floor(env.clock.now() / MINUTE) * MINUTE;
+      // At hh:mm:30 the period that ended 30 s ago is still being ingested; the one before shows.
+      expect(await last()).toBe(period - 2 * MINUTE);
+      env.clock.advance(t.metricDelayMs - 30_000);
+      expect(await last()).toBe(period - MINUTE);
+      const series = (await metrics(env, query, 10)).requests!;
+      expect(series.timestamps.every((ts) => ts % MINUTE === 0)).toBe(true);
+      expect(series.values.every((v) => v > 2000 && v < 4000)).toBe(true);
+    });
+
+    it('has no datapoint, not a zero, for a period without traffic', async () => {
+      const env = setup();
+      env.clock.advance(2 * MINUTE);
+      // The fleet was laid down 15 minutes ago; the hour before it has no datapoints at all.
+      const series = (await metrics(env, [appMetric('requests', 'demo-live', 'Requests')], 75)).requests!;
+      expect(series.values.length).toBeGreaterThan(5);
+      expect(series.values.length).toBeLessThan(17);
+      expect(series.values.every((v) => v > 0)).toBe(true);
+      // An unknown group, or ELB 5xx of a target group without errors, is simply absent.
+      const none = await metrics(env, [appMetric('nobody', 'nope', 'Requests'), { ...albMetric('onlytg', env.fleet, env.fleet.targetGroupArn, 'RequestCount'), MetricStat: { ...albMetric('x', env.fleet, env.fleet.targetGroupArn, 'RequestCount').MetricStat!, Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'RequestCount', Dimensions: [{ Name: 'TargetGroup', Value: env.fleet.dimensions.targetGroup }] } } }]);
+      expect(none.nobody!.values).toEqual([]);
+      // ELB keeps target-group metrics under TargetGroup + LoadBalancer: TargetGroup alone matches nothing.
+      expect(none.onlytg!.values).toEqual([]);
+    });
+
+    it('gives the same numbers for the same world, in another process or a rerun', async () => {
+      const queries = [appMetric('errors', 'demo-live', 'Errors5xx'), appMetric('latency', 'demo-live', 'LatencyP99', 'Average'), albMetric('requests', setup().fleet, setup().fleet.targetGroupArn, 'RequestCount')];
+      const first = setup();
+      const second = setup();
+      first.clock.advance(10 * MINUTE);
+      second.clock.advance(10 * MINUTE);
+      expect(await metrics(first, queries)).toEqual(await metrics(second, queries));
+    });
+
+    it('accepts high-resolution periods only for custom namespaces, aligned to the period', async () => {
+      const env = setup();
+      const fine = (await metrics(env, [appMetric('requests', 'demo-live', 'Requests', 'Sum', 10)], 5)).requests!;
+      expect(fine.timestamps.every((ts) => ts % 10_000 === 0)).toBe(true);
+      expect(mean(fine.values)).toBeGreaterThan(400);
+      expect(mean(fine.values)).toBeLessThan(600);
+      const cpu = { Id: 'cpu', MetricStat: { Metric: { Namespace: 'AWS/EC2', MetricName: 'CPUUtilization', Dimensions: [{ Name: 'AutoScalingGroupName', Value: 'demo-live' }] }, Period: 10, Stat: 'Average' } };
+      expect(await failure(metrics(env, [cpu]))).toBeInstanceOf(InvalidParameterValueException);
+      const odd = await failure(metrics(env, [appMetric('requests', 'demo-live', 'Requests', 'Sum', 90)]));
+      expect(odd).toBeInstanceOf(InvalidParameterValueException);
+      const { cpu: percent } = await metrics(env, [{ ...cpu, MetricStat: { ...cpu.MetricStat, Period: 60 } }]);
+      expect(Math.min(...percent!.values)).toBeGreaterThan(20);
+      expect(Math.max(...percent!.values)).toBeLessThan(45);
+    });
+
+    it("refuses a query Id CloudWatch would refuse, and more than 500 queries, with CloudWatch's exceptions", async () => {
+      const env = setup();
+      const badId = await failure<ValidationException & { Code: string }>(metrics(env, [appMetric('Errors', 'demo-live', 'Errors5xx')]));
+      expect(badId).toBeInstanceOf(ValidationException);
+      expect(badId).toBeInstanceOf(CloudWatchServiceException);
+      expect(badId.Code).toBe('ValidationError');
+      expect(badId.message).toBe('The value Errors for parameter MetricDataQueries.member.1.Id is not matching the expected pattern ^[a-z][a-zA-Z0-9_]*$.');
+      const tooMany = Array.from({ length: 501 }, (_, i) => appMetric(`q${i}`, 'demo-live', 'Requests'));
+      expect(await failure(metrics(env, tooMany))).toBeInstanceOf(ValidationException);
+      expect(await failure(metrics(env, [appMetric('a', 'demo-live', 'Requests'), appMetric('a', 'demo-live', 'Errors5xx')]))).toBeInstanceOf(ValidationException);
+    });
+
+    it('shows a bad release serving more errors and slower than the live fleet beside it', async () => {
+      const env = setup();
+      await canary(env, await bake(env, 'demo-v1', { kind: 'bad-release', app: 'demo' }));
+      env.clock.advance(12 * MINUTE);
+      const m = await metrics(env, [
+        appMetric('liveRequests', 'demo-live', 'Requests'),
+        appMetric('liveErrors', 'demo-live', 'Errors5xx'),
+        appMetric('liveLatency', 'demo-live', 'LatencyP99', 'Average'),
+        appMetric('canaryRequests', 'demo-canary', 'Requests'),
+        appMetric('canaryErrors', 'demo-canary', 'Errors5xx'),
+        appMetric('canaryLatency', 'demo-canary', 'LatencyP99', 'Average'),
+      ]);
+      // Same instance count in one target group: the same share of the traffic.
+      expect(total(m.canaryRequests!.values) / total(m.liveRequests!.values)).toBeCloseTo(1, 0);
+      const liveRate = total(m.liveErrors!.values) / total(m.liveRequests!.values);
+      const canaryRate = total(m.canaryErrors!.values) / total(m.canaryRequests!.values);
+      expect(liveRate).toBeGreaterThan(0.002);
+      expect(liveRate).toBeLessThan(0.007);
+      expect(canaryRate / liveRate).toBeGreaterThan(2.5);
+      expect(mean(m.canaryLatency!.values) / mean(m.liveLatency!.values)).toBeGreaterThan(1.25);
+      expect(mean(m.liveLatency!.values)).toBeGreaterThan(100);
+      expect(mean(m.liveLatency!.values)).toBeLessThan(140);
+    });
+
+    it('shows new instances slow while they warm up', async () => {
+      const env = setup();
+      await env.asg.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: 'demo-live', DesiredCapacity: 6 }));
+      await until(env, async () => (await health(env)).filter((s) => s === 'healthy').length === 6);
+      env.clock.advance(2 * MINUTE + t.metricDelayMs);
+      const slowest = async () => Math.max(...(await metrics(env, [appMetric('latency', 'demo-live', 'LatencyP99', 'Maximum')], 3)).latency!.values);
+      const warming = await slowest();
+      env.clock.advance(10 * MINUTE);
+      expect(warming / (await slowest())).toBeGreaterThan(1.5);
+    });
+
+    it("splits the load balancer's traffic over a listener's target groups by weight", async () => {
+      const env = setup();
+      const { TargetGroups } = await env.elb.send(new CreateTargetGroupCommand({ Name: 'demo-canary', Protocol: 'HTTP', Port: 8080, VpcId: env.fleet.vpcId, HealthCheckIntervalSeconds: 10, HealthyThresholdCount: 2 }));
+      const canaryGroup = TargetGroups![0]!.TargetGroupArn!;
+      await env.asg.send(new CreateAutoScalingGroupCommand(groupInput(env.fleet, { TargetGroupARNs: [canaryGroup] })));
+      await env.elb.send(
+        new ModifyListenerCommand({
+          ListenerArn: env.fleet.listenerArn,
+          DefaultActions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: env.fleet.targetGroupArn, Weight: 90 }, { TargetGroupArn: canaryGroup, Weight: 10 }] } }],
+        }),
+      );
+      await until(env, async () => (await health(env, canaryGroup)).includes('healthy'));
+      env.clock.advance(12 * MINUTE);
+      const m = await metrics(env, [albMetric('live', env.fleet, env.fleet.targetGroupArn, 'RequestCount'), albMetric('canary', env.fleet, canaryGroup, 'RequestCount')]);
+      const share = total(m.canary!.values) / (total(m.canary!.values) + total(m.live!.values));
+      expect(share).toBeGreaterThan(0.08);
+      expect(share).toBeLessThan(0.12);
+      // One canary instance takes the whole 10 %: about three times what each of the three live ones gets at 90 %.
+      const perInstance = await metrics(env, [appMetric('canaryInstance', 'demo-canary', 'Requests'), appMetric('liveInstance', 'demo-live', 'Requests', 'Average')]);
+      expect(mean(perInstance.liveInstance!.values) / mean(perInstance.canaryInstance!.values)).toBeCloseTo(3, 0);
+    });
+
+    it("computes the seeded 5xx alarm's state from the same metrics", async () => {
+      const env = setup();
+      const alarm = async () => (await env.cw.send(new DescribeAlarmsCommand({ AlarmNames: ['demo-5xx-high'] }))).MetricAlarms![0]!;
+      expect(await alarm()).toMatchObject({ StateValue: 'OK', Namespace: 'Demo/App', MetricName: 'Errors5xx', Statistic: 'Sum', Period: 60, Threshold: 23 });
+      await canary(env, await bake(env, 'demo-v1', { kind: 'bad-release', app: 'demo', errorsX: 10 }), 3);
+      // The alarm watches demo-live: a bad canary beside it does not fire it…
+      expect((await alarm()).StateValue).toBe('OK');
+      // …until the live group itself runs the bad release.
+      await env.asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-live', LaunchTemplate: { LaunchTemplateId: env.fleet.launchTemplateId, Version: '2' } }));
+      const victims = (await group(env))!.Instances!.map((i) => i.InstanceId!);
+      await env.ec2.send(new TerminateInstancesCommand({ InstanceIds: victims }));
+      await until(env, async () => (await alarm()).StateValue === 'ALARM', 30_000);
+      expect((await alarm()).StateReason).toMatch(/^Threshold Crossed: 3 datapoint\(s\) \[.*\] were greater than threshold \(23\)\.$/);
+    });
+  });
+
+  describe('instance refresh', () => {
+    it("replaces the group within its healthy bounds, pauses at checkpoints, and makes the desired version the group's own", async () => {
+      const env = setup();
+      const version = await templateVersion(env, await bake(env, 'demo-v1'));
+      await startRefresh(env, version, { CheckpointPercentages: [33], CheckpointDelay: 300 });
+      expect(await refresh(env)).toMatchObject({ Status: 'Pending', PercentageComplete: 0, InstancesToUpdate: 3 });
+      expect(await failure(startRefresh(env, version))).toBeInstanceOf(InstanceRefreshInProgressFault);
+
+      const paused = await until(env, async () => (await refresh(env)).StatusReason?.startsWith('Waiting for a checkpoint') ?? false);
+      expect(paused).toBeGreaterThan(0);
+      expect(await refresh(env)).toMatchObject({ Status: 'InProgress', PercentageComplete: 33, InstancesToUpdate: 2 });
+      expect((await group(env))!.LaunchTemplate!.Version).toBe('1');
+
+      const done = await refreshUntil(env, ['Successful', 'Failed'], 3);
+      expect(done).toMatchObject({ Status: 'Successful', PercentageComplete: 100, InstancesToUpdate: 0 });
+      expect((await group(env))!.LaunchTemplate).toMatchObject({ LaunchTemplateId: env.fleet.launchTemplateId, Version: version });
+      env.clock.advance(t.terminateMs + t.scalingDelayMs);
+      expect(await lifecycle(env)).toEqual(Array(3).fill(`InService/Healthy/v${version}`));
+    });
+
+    it('rolls back by itself when an alarm of the refresh fires on a bad release', async () => {
+      const env = setup();
+      const version = await templateVersion(env, await bake(env, 'demo-v1', { kind: 'bad-release', app: 'demo' }));
+      await startRefresh(env, version, { AutoRollback: true, AlarmSpecification: { Alarms: ['demo-5xx-high'] }, BakeTime: 900 });
+      const rolledBack = await refreshUntil(env, ['RollbackSuccessful', 'RollbackFailed', 'Successful', 'Failed']);
+      expect(rolledBack.Status).toBe('RollbackSuccessful');
+      expect(rolledBack.StatusReason).toBe('The instance refresh was stopped because alarm demo-5xx-high is in ALARM state.');
+      expect(rolledBack.RollbackDetails).toMatchObject({ RollbackReason: rolledBack.StatusReason, PercentageCompleteOnRollback: 100, InstancesToUpdateOnRollback: 0 });
+      expect((await group(env))!.LaunchTemplate!.Version).toBe('1');
+      env.clock.advance(t.terminateMs + t.scalingDelayMs);
+      expect(await lifecycle(env)).toEqual(Array(3).fill('InService/Healthy/v1'));
+    });
+
+    it('rolls back on request, and refuses a rollback AWS could not do', async () => {
+      const env = setup();
+      const version = await templateVersion(env, await bake(env, 'demo-v1'));
+      await startRefresh(env, version, { MinHealthyPercentage: 66, MaxHealthyPercentage: undefined });
+      await until(env, async () => (await refresh(env)).PercentageComplete! > 0);
+      await env.asg.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: 'demo-live' }));
+      expect((await refresh(env)).Status).toBe('RollbackInProgress');
+      expect(await refreshUntil(env, ['RollbackSuccessful', 'RollbackFailed'], 2)).toMatchObject({ Status: 'RollbackSuccessful' });
+      env.clock.advance(t.terminateMs + t.scalingDelayMs);
+      expect(await lifecycle(env)).toEqual(Array(3).fill('InService/Healthy/v1'));
+      expect(await failure(env.asg.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: 'demo-live' })))).toBeInstanceOf(ActiveInstanceRefreshNotFoundFault);
+
+      // Without a desired configuration there is nothing to return to.
+      await startRefresh(env, undefined);
+      const irreversible = await failure(env.asg.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: 'demo-live' })));
+      expect(irreversible).toBeInstanceOf(IrreversibleInstanceRefreshFault);
+      expect(irreversible.message).toBe('The rollback cannot be performed because the instance refresh does not specify a desired configuration.');
+    });
+
+    it('is cancelled once the batch under way is in', async () => {
+      const env = setup();
+      const version = await templateVersion(env, await bake(env, 'demo-v1'));
+      await startRefresh(env, version, { MinHealthyPercentage: 66, MaxHealthyPercentage: undefined });
+      await until(env, async () => (await lifecycle(env)).some((s) => s.startsWith('Pending')));
+      const { InstanceRefreshId } = await env.asg.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: 'demo-live' }));
+      expect(await refresh(env)).toMatchObject({ InstanceRefreshId, Status: 'Cancelling' });
+      expect(await refreshUntil(env, ['Cancelled'])).toMatchObject({ Status: 'Cancelled', StatusReason: 'Cancelled due to user request.' });
+      env.clock.advance(t.terminateMs + t.scalingDelayMs);
+      // The replaced instance stays; the group keeps its own launch template.
+      expect(await lifecycle(env)).toEqual(['InService/Healthy/v1', 'InService/Healthy/v1', `InService/Healthy/v${version}`]);
+      expect((await group(env))!.LaunchTemplate!.Version).toBe('1');
+      expect(await failure(env.asg.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: 'demo-live' })))).toBeInstanceOf(ActiveInstanceRefreshNotFoundFault);
+    });
+
+    it('fails when its replacements keep failing their health checks', async () => {
+      const env = setup();
+      const version = await templateVersion(env, await bake(env, 'demo-v1', { kind: 'unhealthy-release', app: 'demo' }));
+      await startRefresh(env, version, { MinHealthyPercentage: 100, MaxHealthyPercentage: 150 });
+      const failed = await refreshUntil(env, ['Failed', 'Successful'], 3);
+      expect(failed).toMatchObject({ Status: 'Failed', StatusReason: '3 replacement instances failed their health checks.' });
+      env.clock.advance(t.terminateMs + t.scalingDelayMs);
+      expect(await lifecycle(env)).toEqual(Array(3).fill('InService/Healthy/v1'));
+    });
+
+    it('goes on after a restart of the simulator, mid-refresh', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'bakery-fleet-'));
+      try {
+        const dataFile = join(dir, 'aws.json');
+        const clock = new VirtualClock();
+        const first = setup({ dataFile, clock });
+        const version = await templateVersion(first, await bake(first, 'demo-v1'));
+        await startRefresh(first, version, { MinHealthyPercentage: 66, MaxHealthyPercentage: undefined });
+        await until(first, async () => (await refresh(first)).PercentageComplete! > 0);
+        const second = setup({ dataFile, clock });
+        expect(await refreshUntil(second, ['Successful', 'Failed'], 2)).toMatchObject({ Status: 'Successful' });
+        expect((await group(second))!.LaunchTemplate!.Version).toBe(version);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });

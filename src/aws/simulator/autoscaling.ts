@@ -32,7 +32,7 @@ function notFound(name: string): never {
   return fail('ValidationError', `AutoScalingGroup name not found - AutoScalingGroup '${name}' not found`);
 }
 
-export function findGroup(ctx: HandlerContext, name: string | undefined): GroupRecord {
+function findGroup(ctx: HandlerContext, name: string | undefined): GroupRecord {
   const wanted = required(name, 'AutoScalingGroupName');
   return state(ctx).groups.find((g) => g.name === wanted) ?? notFound(wanted);
 }
@@ -427,7 +427,8 @@ function noActiveRefresh(group: GroupRecord): never {
 function cancelInstanceRefresh(ctx: HandlerContext, input: CancelInstanceRefreshCommandInput) {
   const group = findGroup(ctx, input.AutoScalingGroupName);
   const refresh = activeRefresh(group);
-  if (!refresh || refresh.status === 'Cancelling' || refresh.status === 'RollbackInProgress') noActiveRefresh(group);
+  // A rollback can be cancelled too; it then stops after its batch under way, as the refresh would.
+  if (!refresh || refresh.status === 'Cancelling') noActiveRefresh(group);
   refresh.cancelRequestedAt = ctx.now;
   refresh.status = refresh.status === 'Pending' ? 'Cancelled' : 'Cancelling';
   if (refresh.status === 'Cancelled') refresh.endedAt = ctx.now;

@@ -128,6 +128,41 @@ function addImage(
   return image;
 }
 
+/** An image made a week before ctx.now and available since: a base image, or a fleet's release before Bakery. */
+export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias?: 'amazon'; description?: string }): ImageRecord {
+  const createdAt = ctx.now - 7 * 24 * 3_600_000;
+  const ownerId = input.ownerAlias === 'amazon' ? AMAZON_OWNER_ID : ctx.world.accountId;
+  const image: ImageRecord = {
+    imageId: nextId(ctx.world, 'ami'),
+    region: ctx.region,
+    name: input.name,
+    description: input.description,
+    ownerId,
+    ownerAlias: input.ownerAlias,
+    createdAt,
+    availableAt: createdAt,
+    snapshotId: nextId(ctx.world, 'snap'),
+    tags: {},
+    launchPermissions: [],
+    public: input.ownerAlias === 'amazon',
+  };
+  state(ctx).snapshots.push({
+    snapshotId: image.snapshotId,
+    region: ctx.region,
+    volumeId: 'vol-ffffffff',
+    ownerId,
+    ownerAlias: input.ownerAlias,
+    description: `Seeded image ${input.name}`,
+    startedAt: createdAt,
+    completedAt: createdAt,
+    tags: {},
+    createVolumePermissions: [],
+    volumeSize: 8,
+  });
+  state(ctx).images.push(image);
+  return image;
+}
+
 function createImage(ctx: HandlerContext, input: CreateImageCommandInput) {
   const [instance] = findInstances(ctx, [required(input.InstanceId, 'InstanceId')]);
   const current = instanceState(instance!, ctx.now);

@@ -54,7 +54,7 @@ function targetGroupsNotFound(): never {
   return fail('TargetGroupNotFound', 'One or more target groups not found');
 }
 
-export function findTargetGroup(ctx: HandlerContext, arn: string | undefined): TargetGroupRecord {
+function findTargetGroup(ctx: HandlerContext, arn: string | undefined): TargetGroupRecord {
   const group = state(ctx).targetGroups.find((g) => g.arn === required(arn, 'TargetGroupArn'));
   return group ?? targetGroupsNotFound();
 }
@@ -110,7 +110,7 @@ function describeTargetGroups(ctx: HandlerContext, input: DescribeTargetGroupsCo
 }
 
 /** What CreateTargetGroup makes of its input, defaults filled in as ELB fills them. */
-export function targetGroupRecord(ctx: HandlerContext, input: CreateTargetGroupCommandInput): Omit<TargetGroupRecord, 'arn' | 'createdAt' | 'targets'> {
+function targetGroupRecord(ctx: HandlerContext, input: CreateTargetGroupCommandInput): Omit<TargetGroupRecord, 'arn' | 'createdAt' | 'targets'> {
   const name = required(input.Name, 'Name');
   if (!TARGET_GROUP_NAME.test(name)) {
     fail('ValidationError', `Target group name '${name}' can only contain characters that are alphanumeric characters or hyphens(-), must be no more than 32 characters, and must not begin or end with a hyphen`);

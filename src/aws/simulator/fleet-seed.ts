@@ -1,9 +1,10 @@
 import { createGroup } from './autoscaling.js';
 import { alarmRecord } from './cloudwatch.js';
 import { state, type HandlerContext } from './context.js';
+import { seedImage } from './ec2-images.js';
 import { launchTemplateHandlers } from './ec2-launch-templates.js';
 import { elbv2Handlers, listenerArn, loadBalancerArn, loadBalancerDimension, targetGroupDimension } from './elbv2.js';
-import { nextId, type ImageRecord } from './world.js';
+import { nextId } from './world.js';
 
 /** The live fleet an app's deploys start from, with the names and ids Bakery's deploy config needs. */
 export interface SeededFleet {
@@ -39,12 +40,15 @@ export interface FleetSeedOptions {
   alarmPeriodSeconds?: number;
 }
 
-export const SEED_SUBNET = 'subnet-0a1b2c3d4e5f60718';
-export const SEED_SECURITY_GROUP = 'sg-0a1b2c3d4e5f60718';
+const SEED_SUBNET = 'subnet-0a1b2c3d4e5f60718';
+const SEED_SECURITY_GROUP = 'sg-0a1b2c3d4e5f60718';
 /** The seed is laid down this long before now, so the group is InService, healthy and warmed up at once. */
 export const SEED_BACKDATE_MS = 15 * 60_000;
-/** The alarm fires at about twice the fleet's normal 5xx count (0.4 % of its requests). */
-const ALARM_ERRORS_X = 2;
+
+/** ELB names are at most 32 characters: '<app>-live' must fit. */
+export function fleetSeedable(app: string): boolean {
+  return `${app}-live`.length <= 32;
+}
 
 function describe(ctx: HandlerContext, app: string): SeededFleet | undefined {
   const region = state(ctx);
@@ -81,6 +85,7 @@ function describe(ctx: HandlerContext, app: string): SeededFleet | undefined {
  * returned as it is, so a restarted local mode does not seed twice.
  */
 export function seedFleet(ctx: HandlerContext, options: FleetSeedOptions): SeededFleet {
+  if (!fleetSeedable(options.app)) throw new Error(`cannot seed a fleet for app "${options.app}": "${options.app}-live" is longer than ELB's 32 characters`);
   const existing = describe(ctx, options.app);
   if (existing) return existing;
   const { app } = options;
@@ -88,34 +93,7 @@ export function seedFleet(ctx: HandlerContext, options: FleetSeedOptions): Seede
   const vpcId = nextId(ctx.world, 'vpc');
   const subnets = [SEED_SUBNET, nextId(ctx.world, 'subnet')];
 
-  const imageCreatedAt = ctx.now - 7 * 24 * 3_600_000;
-  const snapshotId = nextId(ctx.world, 'snap');
-  const image: ImageRecord = {
-    imageId: nextId(ctx.world, 'ami'),
-    region: ctx.region,
-    name: `${app}-v0`,
-    description: `${app} before Bakery`,
-    ownerId: ctx.world.accountId,
-    createdAt: imageCreatedAt,
-    availableAt: imageCreatedAt,
-    snapshotId,
-    tags: {},
-    launchPermissions: [],
-    public: false,
-  };
-  region.snapshots.push({
-    snapshotId,
-    region: ctx.region,
-    volumeId: 'vol-ffffffff',
-    ownerId: ctx.world.accountId,
-    description: `Created by CreateImage for ${image.imageId}`,
-    startedAt: imageCreatedAt,
-    completedAt: imageCreatedAt,
-    tags: {},
-    createVolumePermissions: [],
-    volumeSize: 8,
-  });
-  region.images.push(image);
+  const image = seedImage(ctx, { name: `${app}-v0`, description: `${app} before Bakery` });
 
   launchTemplateHandlers.CreateLaunchTemplate(ctx, {
     LaunchTemplateName: app,
@@ -174,11 +152,13 @@ export function seedFleet(ctx: HandlerContext, options: FleetSeedOptions): Seede
   });
 
   const periodSeconds = options.alarmPeriodSeconds ?? 60;
+  // Three standard deviations above the fleet's normal 5xx count (0.4 % of its requests, Poisson-like):
+  // a good fleet does not fire it in 2 of 3 periods, a fleet a third on a bad release (×4) soon does.
   const normalErrors = (requestsPerMinute * periodSeconds * 0.004) / 60;
   region.alarms.push(
     alarmRecord(ctx, {
       AlarmName: `${app}-5xx-high`,
-      AlarmDescription: `${app}: 5xx errors at about twice their normal rate`,
+      AlarmDescription: `${app}: 5xx errors well above their normal rate`,
       Namespace: 'Demo/App',
       MetricName: 'Errors5xx',
       Dimensions: [{ Name: 'AutoScalingGroupName', Value: `${app}-live` }],
@@ -186,7 +166,7 @@ export function seedFleet(ctx: HandlerContext, options: FleetSeedOptions): Seede
       Period: periodSeconds,
       EvaluationPeriods: 3,
       DatapointsToAlarm: 2,
-      Threshold: Math.max(1, Math.round(normalErrors * ALARM_ERRORS_X)),
+      Threshold: Math.ceil(normalErrors + 3 * Math.sqrt(normalErrors)),
       ComparisonOperator: 'GreaterThanThreshold',
       TreatMissingData: 'notBreaching',
     }),

@@ -3,7 +3,7 @@ import { addInstance } from './ec2-instances.js';
 import { resolveVersion } from './ec2-launch-templates.js';
 import { deregister, register } from './elbv2.js';
 import { stepRefresh, type LaunchConfig } from './refresh.js';
-import { healthyFrom, registrationAt, unhealthyFrom } from './target-health.js';
+import { healthyFrom, registrationAt, targetGroupInUse, unhealthyFrom } from './target-health.js';
 import { imageState, instanceState, nextUuid, type GroupRecord, type InstanceRecord, type TargetGroupRecord } from './world.js';
 
 /**
@@ -181,7 +181,8 @@ export function readyAt(ctx: HandlerContext, group: GroupRecord, instance: Insta
   const inService = instance.autoScaling!.inServiceAt;
   let ready = inService + warmupMs;
   if (group.healthCheckType === 'ELB') {
-    for (const tg of targetGroupsOf(ctx, group)) {
+    // A target group no listener uses checks nothing, so it holds nothing up.
+    for (const tg of targetGroupsOf(ctx, group).filter((tg) => targetGroupInUse(ctx, tg))) {
       const target = registrationAt(ctx, tg, instance.instanceId, Infinity) ?? { id: instance.instanceId, port: tg.port, registeredAt: inService };
       ready = Math.max(ready, healthyFrom(ctx, tg, target));
     }

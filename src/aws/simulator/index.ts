@@ -9,7 +9,7 @@ import { autoScalingHandlers } from './autoscaling.js';
 import { cloudWatchHandlers } from './cloudwatch.js';
 import type { HandlerContext, Handler } from './context.js';
 import { ec2Handlers } from './ec2.js';
-import { AMAZON_OWNER_ID } from './ec2-images.js';
+import { seedImage } from './ec2-images.js';
 import { elbv2Handlers } from './elbv2.js';
 import { SimulatedError, serviceError, throttlingError, type Service } from './errors.js';
 import { Faults, type Fault } from './faults.js';
@@ -23,8 +23,6 @@ import {
   imageState,
   instanceState,
   loadWorld,
-  nextId,
-  regionState,
   saveWorld,
   snapshotState,
   type ImageRecord,
@@ -35,7 +33,7 @@ import {
 
 export { fastTimings, realisticTimings, type SimulatorTimings } from './timings.js';
 export type { Fault } from './faults.js';
-export type { FleetSeedOptions, SeededFleet } from './fleet-seed.js';
+export { fleetSeedable, type FleetSeedOptions, type SeededFleet } from './fleet-seed.js';
 
 const handlers: Record<Service, Record<string, Handler>> = {
   ec2: ec2Handlers,
@@ -132,38 +130,8 @@ export class AwsSimulator {
   /** Adds an available base image (and its snapshot) in a region; with ssmParameter, points that parameter at it. */
   seedBaseImage(input: { region: string; name: string; ownerAlias?: 'amazon'; ssmParameter?: string }): string {
     const ctx = this.context(input.region);
-    const state = regionState(this.world, input.region);
-    const createdAt = this.clock.now() - 7 * 24 * 3_600_000;
-    const ownerId = input.ownerAlias === 'amazon' ? AMAZON_OWNER_ID : this.world.accountId;
-    const imageId = nextId(this.world, 'ami');
-    const snapshotId = nextId(this.world, 'snap');
-    state.snapshots.push({
-      snapshotId,
-      region: input.region,
-      volumeId: 'vol-ffffffff',
-      ownerId,
-      ownerAlias: input.ownerAlias,
-      description: `Seeded base image ${input.name}`,
-      startedAt: createdAt,
-      completedAt: createdAt,
-      tags: {},
-      createVolumePermissions: [],
-      volumeSize: 8,
-    });
-    state.images.push({
-      imageId,
-      region: input.region,
-      name: input.name,
-      description: input.ownerAlias === 'amazon' ? 'Amazon Linux 2023 AMI 2023.6.20260101.0 x86_64 HVM kernel-6.1' : undefined,
-      ownerId,
-      ownerAlias: input.ownerAlias,
-      createdAt,
-      availableAt: createdAt,
-      snapshotId,
-      tags: {},
-      launchPermissions: [],
-      public: input.ownerAlias === 'amazon',
-    });
+    const description = input.ownerAlias === 'amazon' ? 'Amazon Linux 2023 AMI 2023.6.20260101.0 x86_64 HVM kernel-6.1' : undefined;
+    const { imageId } = seedImage(ctx, { name: input.name, ownerAlias: input.ownerAlias, description });
     if (input.ssmParameter) {
       putParameter(ctx, { Name: input.ssmParameter, Value: imageId, Type: 'String', DataType: 'aws:ec2:image', Overwrite: true });
     }

@@ -38,7 +38,7 @@ const TARGET_GROUP = ['LoadBalancer', 'TargetGroup'];
 const LOAD_BALANCER = ['LoadBalancer'];
 const GROUP = ['AutoScalingGroupName'];
 
-export const METRICS: Record<string, Record<string, MetricDefinition>> = {
+const METRICS: Record<string, Record<string, MetricDefinition>> = {
   'AWS/ApplicationELB': {
     RequestCount: { signal: 'requests', dimensionSets: [TARGET_GROUP, LOAD_BALANCER] },
     HTTPCode_Target_5XX_Count: { signal: 'errors', dimensionSets: [TARGET_GROUP, LOAD_BALANCER], zeroIsAbsent: true },

@@ -1,6 +1,6 @@
 import { alarmStateAt } from './alarms.js';
 import { activeMembers, membersOf, readyAt, retire } from './fleet.js';
-import type { HandlerContext } from './context.js';
+import { state, type HandlerContext } from './context.js';
 import type { GroupRecord, InstanceRecord, RefreshRecord, RefreshStatus } from './world.js';
 
 /**
@@ -82,21 +82,28 @@ function failRefresh(ctx: HandlerContext, group: GroupRecord, refresh: RefreshRe
 }
 
 /** The next moment a CloudWatch period becomes visible, when the refresh's alarms may change. */
-function nextAlarmLook(ctx: HandlerContext): number {
-  const minute = 60_000;
-  return (Math.floor((ctx.now - ctx.timings.metricDelayMs) / minute) + 1) * minute + ctx.timings.metricDelayMs;
+function nextAlarmLook(ctx: HandlerContext, alarms: string[]): number {
+  const periods = state(ctx).alarms.filter((a) => alarms.includes(a.name)).map((a) => a.periodSeconds * 1000);
+  const period = Math.min(60_000, ...periods);
+  return (Math.floor((ctx.now - ctx.timings.metricDelayMs) / period) + 1) * period + ctx.timings.metricDelayMs;
 }
 
-function batchSize(group: GroupRecord, refresh: RefreshRecord, remaining: number): { size: number; surge: boolean } {
+/**
+ * How many instances the next batch replaces, and whether it launches first (a surge above the
+ * desired capacity, when MaxHealthyPercentage allows it) or terminates first (never below
+ * MinHealthyPercentage of healthy instances, counting only instances ready now; 0 means wait for
+ * the ones still warming up). With 100 % and no room above, one at a time, as AWS does.
+ */
+function batchSize(group: GroupRecord, refresh: RefreshRecord, active: number, ready: number, remainingNotReady: number, remaining: number): { size: number; surge: boolean } {
   const desired = Math.max(group.desired, 1);
   const { minHealthy, maxHealthy } = refresh.preferences;
   const keep = Math.ceil((desired * minHealthy) / 100);
-  if (maxHealthy === undefined) return { size: Math.min(remaining, Math.max(1, desired - keep)), surge: false };
-  const room = Math.floor((desired * maxHealthy) / 100) - desired;
-  // With an explicit maximum, AWS launches before terminating when the bounds allow no other way.
-  if (room > 0) return { size: Math.min(remaining, room + Math.max(0, desired - keep)), surge: true };
-  if (desired - keep > 0) return { size: Math.min(remaining, desired - keep), surge: false };
-  return { size: 1, surge: true };
+  const room = maxHealthy === undefined ? 0 : Math.floor((desired * maxHealthy) / 100) - active;
+  if (room > 0) return { size: Math.min(remaining, room), surge: true };
+  const size = Math.min(remaining, remainingNotReady + Math.max(0, ready - keep));
+  if (size > 0) return { size, surge: false };
+  // Below capacity or still warming up: wait. Full and healthy but with no margin: one at a time.
+  return { size: ready < active || active < desired ? 0 : 1, surge: maxHealthy !== undefined };
 }
 
 export function stepRefresh(ctx: HandlerContext, group: GroupRecord): RefreshStep {
@@ -129,7 +136,7 @@ export function stepRefresh(ctx: HandlerContext, group: GroupRecord): RefreshSte
     if (firing) {
       if (!failRefresh(ctx, group, refresh, `The instance refresh was stopped because alarm ${firing} is in ALARM state.`)) return { surge: 0 };
     } else {
-      wakes.push(nextAlarmLook(ctx));
+      wakes.push(nextAlarmLook(ctx, alarms));
     }
   }
 
@@ -185,7 +192,9 @@ export function stepRefresh(ctx: HandlerContext, group: GroupRecord): RefreshSte
     return { surge: 0 };
   }
 
-  const remaining = toReplace(ctx, group, refresh).sort((a, b) => a.launchedAt - b.launchedAt);
+  // Instances not serving yet go first (a rollback's abandoned launches), then the oldest.
+  const readyNow = (i: InstanceRecord) => readyAt(ctx, group, i, warmupMs) <= now;
+  const remaining = toReplace(ctx, group, refresh).sort((a, b) => Number(readyNow(a)) - Number(readyNow(b)) || a.launchedAt - b.launchedAt);
   if (remaining.length === 0) {
     if (refresh.rollback) {
       finish(ctx, refresh, 'RollbackSuccessful', refresh.rollback.reason);
@@ -201,7 +210,16 @@ export function stepRefresh(ctx: HandlerContext, group: GroupRecord): RefreshSte
     return { surge: 0 };
   }
 
-  const { size, surge } = batchSize(group, refresh, remaining.length);
+  // A batch stops at the next checkpoint, so the refresh can pause there.
+  const next = refresh.rollback ? undefined : refresh.preferences.checkpoints.find((p) => p > progress(refresh) && p < 100);
+  const untilCheckpoint = next === undefined ? remaining.length : Math.max(1, Math.ceil((refresh.toUpdate * next) / 100) - refresh.done);
+  const active = activeMembers(ctx, group);
+  const ready = active.filter(readyNow).length;
+  const { size, surge } = batchSize(group, refresh, active.length, ready, remaining.filter((i) => !readyNow(i)).length, Math.min(remaining.length, untilCheckpoint));
+  if (size === 0) {
+    const readyTimes = active.map((i) => readyAt(ctx, group, i, warmupMs)).filter((at) => at > now && at < Infinity);
+    return step(Math.min(now + ctx.timings.scalingDelayMs, ...readyTimes, ...wakes));
+  }
   refresh.batch = { launched: [], surge: surge ? size : 0, retire: size, startedAt: now };
   if (!surge) {
     for (const instance of remaining.slice(0, size)) retire(ctx, group, instance, `an instance was taken out of service in response to an instance refresh.`);

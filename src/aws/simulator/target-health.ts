@@ -35,6 +35,11 @@ function inUseSince(ctx: HandlerContext, group: TargetGroupRecord): number | und
   return since;
 }
 
+/** Whether any listener forwards (or forwarded) to the group: without one, ELB checks nothing. */
+export function targetGroupInUse(ctx: HandlerContext, group: TargetGroupRecord): boolean {
+  return inUseSince(ctx, group) !== undefined;
+}
+
 export function instanceOf(ctx: HandlerContext, id: string): InstanceRecord | undefined {
   return state(ctx).instances.find((instance) => instance.instanceId === id);
 }

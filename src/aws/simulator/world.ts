@@ -385,9 +385,12 @@ export function nextUuid(world: WorldData, kind: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
+/** The state at `now`, which may lie before a stop or termination was asked for (metrics of past periods). */
 export function instanceState(instance: InstanceRecord, now: number): InstanceStateName {
-  if (instance.terminatedAt !== undefined) return now < instance.terminatedAt ? 'shutting-down' : 'terminated';
-  if (instance.stoppedAt !== undefined) return now < instance.stoppedAt ? 'stopping' : 'stopped';
+  if (instance.terminatedAt !== undefined && now >= (instance.terminateRequestedAt ?? -Infinity)) {
+    return now < instance.terminatedAt ? 'shutting-down' : 'terminated';
+  }
+  if (instance.stoppedAt !== undefined && now >= (instance.stopRequestedAt ?? -Infinity)) return now < instance.stoppedAt ? 'stopping' : 'stopped';
   return now < instance.runningAt ? 'pending' : 'running';
 }
 
