@@ -418,7 +418,8 @@ describe('the simulated fleet', () => {
       expect(byTag.AutoScalingGroups!.map((g) => g.AutoScalingGroupName).sort()).toEqual(['demo-canary', 'demo-live']);
       const byKey = await env.asg.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag-key', Values: ['bakery:release'] }] }));
       expect(byKey.AutoScalingGroups!.map((g) => g.AutoScalingGroupName)).toEqual(['demo-canary']);
-      env.clock.advance(t.scalingDelayMs);
+      // EC2 shows a new instance to describes a few seconds after it is made.
+      env.clock.advance(t.scalingDelayMs + t.newIdInvisibleMs);
       const { Reservations } = await env.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:aws:autoscaling:groupName', Values: ['demo-canary'] }] }));
       const tags = Reservations![0]!.Instances![0]!.Tags!;
       expect(tags).toEqual(expect.arrayContaining([{ Key: 'bakery:release', Value: 'v2' }, { Key: 'app', Value: 'demo' }]));

@@ -85,7 +85,11 @@ export async function findImagesOfOperation(aws: AwsClients, region: string, ope
  * Creates the image from the builder, tagged on the image and its snapshots. The name is
  * deterministic per operation, so a repeat after a crash finds the image instead of making another.
  */
-export async function createImage(aws: AwsClients, region: string, builderId: string, name: string, p: Provenance): Promise<string> {
+/**
+ * Returns undefined when the name is taken but describes do not show the image yet: EC2 is
+ * eventually consistent, and an earlier run of this very step may have made it a moment ago.
+ */
+export async function createImage(aws: AwsClients, region: string, builderId: string, name: string, p: Provenance): Promise<string | undefined> {
   const tags = imageTags(p);
   try {
     const { ImageId } = await aws.ec2(region).send(
@@ -104,6 +108,7 @@ export async function createImage(aws: AwsClients, region: string, builderId: st
   } catch (error) {
     if (errorCode(error) !== 'InvalidAMIName.Duplicate') throw error;
     const { Images = [] } = await aws.ec2(region).send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }] }));
+    if (Images.length === 0) return undefined;
     const mine = Images.find((image) => image.Tags?.some((tag) => tag.Key === tagKeys.operation && tag.Value === p.operationId));
     if (!mine?.ImageId) throw new Error(`an image named ${name} exists but was not made by this bake`);
     return mine.ImageId;

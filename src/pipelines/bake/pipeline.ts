@@ -204,7 +204,13 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
         const config = appOf(input.operation);
         const name = input.state.imageName ?? imageName(provenance(input), input.operation.createdAt);
         const createdAt = clock.now();
-        const imageId = await createImage(aws, config.region, required(input.state.builderId, 'builder'), name, provenance(input));
+        const imageId = await waitFor(
+          { clock, what: `image ${name} to become visible to EC2`, timeoutMs: visibilityGraceMs, intervalMs: pollIntervalMs, signal: input.signal },
+          async () => {
+            const id = await createImage(aws, config.region, required(input.state.builderId, 'builder'), name, provenance(input));
+            return id ? { done: true, value: id } : { done: false, seen: 'its name taken by an image describes do not show yet' };
+          },
+        );
         await waitForImage(input, config.region, imageId, config.timeouts.imageMinutes, createdAt);
         return { state: { imageId, imageName: name }, detail: `${imageId} (${name})` };
       },
