@@ -16,6 +16,9 @@ import { startEmbeddedDynamo } from './store/embedded.js';
 import { Store } from './store/store.js';
 import { ensureTable } from './store/table.js';
 
+/** Who you are in the terminal chat; config/apps.example.yml names this id as the demo app's approver. */
+const LOCAL_USER_ID = 'U0LOCAL';
+
 /** Starts Bakery: Slack with real AWS in production, or the terminal chat on a simulated world locally. */
 async function main(): Promise<void> {
   const settings = readSettings(process.env);
@@ -120,13 +123,14 @@ async function openChat(settings: Settings, handlers: ChatHandlers, log: Logger)
     handlers,
     input: process.stdin,
     output: process.stdout,
-    user: { id: user, name: user },
+    // A Slack-shaped id, so the demo app's config can name the local user as its approver.
+    user: { id: LOCAL_USER_ID, name: user },
     channel: 'local',
     dataDir: settings.dataDir,
     banner: [
       'Bakery — local mode: a terminal chat, an embedded DynamoDB and a simulated AWS.',
       `State is kept in ${settings.dataDir}/ (delete it to start afresh).`,
-      'Try:  /bake demo v1      then  /bake demo v1  again, or  /bakery help.',
+      'Try:  /bake demo v1   then  /canary demo v1   (Promote when the table passes),  /releases demo,  /rollback demo.',
       'Press a button by typing its number. quit (or Ctrl-D) leaves.',
     ],
   });

@@ -33,6 +33,10 @@ describe('/canary', () => {
     expect(request.text).toContain('<@U0BOB>');
     expect(request.broadcast).toBe(true);
     expect(await groupNames(world)).toContain('demo-canary-v1');
+    const chart = world.chat.roots[0]!.uploads[0];
+    expect(chart?.filename).toBe('canary-demo-v1.png');
+    expect(chart?.png.subarray(1, 4).toString()).toBe('PNG');
+    expect(chart?.fallback.join('\n')).toContain('5xx rate');
 
     const answer = await bakery.handlers.onButton(pressOn(request, 'release.promote', bob));
     expect(answer?.text).toContain('Promoting demo v1');

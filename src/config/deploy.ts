@@ -11,13 +11,15 @@ import { parseConfig, type CanaryConfig } from '../judge/judge.js';
  * "30s", "5m", "4h": how people write durations in config. Milliseconds inside; a config read back
  * from the table already holds milliseconds, so a number is taken as it is.
  */
-export const duration = z.union([
-  z.number().int().nonnegative(),
-  z
-    .string()
-    .regex(/^\d{1,5}[smh]$/, 'a duration is a number and s, m or h, e.g. 30s, 5m, 4h')
-    .transform((text) => Number(text.slice(0, -1)) * { s: 1_000, m: 60_000, h: 3_600_000 }[text.slice(-1) as 's' | 'm' | 'h']),
-]);
+export const duration = z.union([z.number(), z.string()]).transform((value, ctx): number => {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  const match = typeof value === 'string' ? /^(\d{1,5})([smh])$/.exec(value) : null;
+  if (!match) {
+    ctx.addIssue({ code: 'custom', message: 'a duration is a number and s, m or h, e.g. 30s, 5m, 4h' });
+    return z.NEVER;
+  }
+  return Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as 's' | 'm' | 'h'];
+});
 
 const groupName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$/, 'an Auto Scaling group name: letters, digits, . _ -');
 const launchTemplateName = z.string().regex(/^[a-zA-Z0-9().\-/_]{3,128}$/, 'a launch template name: 3-128 letters, digits and ( ) . - / _');
@@ -102,6 +104,13 @@ export const deployConfig = z
   .superRefine((deploy, ctx) => {
     if (deploy.canary.interval !== 60_000 && ![10_000, 30_000].includes(deploy.canary.interval) && deploy.canary.interval % 60_000 !== 0) {
       ctx.addIssue({ code: 'custom', path: ['canary', 'interval'], message: 'CloudWatch periods are 10s, 30s or whole minutes' });
+    }
+    if (deploy.canary.interval < 60_000) {
+      deploy.metrics.forEach((metric, i) => {
+        if (metric.namespace.startsWith('AWS/')) {
+          ctx.addIssue({ code: 'custom', path: ['metrics', i, 'namespace'], message: `${metric.namespace} publishes 1-minute metrics; a ${deploy.canary.interval / 1000}s interval needs high-resolution custom metrics` });
+        }
+      });
     }
     try {
       judgeConfigOf(deploy);

@@ -288,6 +288,7 @@ export class OperationRunner {
         thread.setRoot(pipeline.root({ ...operation, steps: operation.steps.map((s) => (s.status === 'running' ? { ...s, detail } : s)) }, this.stateOf(pipeline, operation)));
       },
       say: (message, existing) => thread.say(message, existing),
+      show: (file) => thread.upload(file),
     };
   }
 

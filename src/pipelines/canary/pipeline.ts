@@ -9,6 +9,7 @@ import type { Operation, OperationStatus } from '../../store/items.js';
 import type { Store } from '../../store/store.js';
 import { promoteSteps } from '../promote/steps.js';
 import { answeredMessage, approvalMessage, mention, newRequestKey } from './approval.js';
+import { canaryChart } from './chart.js';
 import { extendWindow, judge, SETTLE_PERIODS, verdictLines, type Groups } from './judging.js';
 import { canaryMessages, verdictTable } from './messages.js';
 import { canaryGroupName, canaryTargetGroupName, deployOf, formatMinute, regionOf, required } from './operation.js';
@@ -173,6 +174,7 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
           const more = verdict.moreMinutes !== null ? `, ~${Math.ceil(verdict.moreMinutes)} more min` : '';
           return { state: saved, wait: { until: nextLook, detail: `minute ${formatMinute(verdict.minute)} of ${durationMs / 60_000}: ${verdict.outcome}${more}` } };
         }
+        await input.show(await canaryChart(operation, deploy, window, summary));
         if (verdict.outcome === 'fail' && deploy.onFail === 'rollback') {
           await store.setReleaseStatus(operation.app, operation.version, 'rejected', { at: clock.now(), by: operation.requestedBy, operationId: operation.id, note: verdict.summary });
           throw new StepFailure(`canary ${verdict.summary}`).keeping(saved);
