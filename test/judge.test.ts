@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { judgeWindow, JudgeInputError, parseConfig, judgeParsed } from '../src/judge/judge.js';
 import {
-  capWorstMinute,
+  capLoneSpikes,
   changePointScan,
   groupSequentialLevels,
   lookLevel,
@@ -252,7 +252,8 @@ describe('canary judge', () => {
       expect(verdict.outcome).toBe('pass');
       expect(m.reason).toBe('lone-spike');
       expect(m.spikeMinute).toBe(15);
-      expect(m.explanation).toMatch(/lone spike at minute 15/);
+      expect(m.spikeMinutes).toEqual([15]);
+      expect(m.explanation).toMatch(/with minute 15 set aside as a lone spike/);
     });
 
     it('passes a canary with one very slow minute', () => {
@@ -477,18 +478,27 @@ describe('canary judge', () => {
       }
     });
 
-    it('caps the minute carrying the most evidence at the next one\'s, never raising any', () => {
+    it('caps up to three isolated minutes carrying the most evidence at the next one\'s, never raising any', () => {
       const ratios = [
-        [0.1, 2.5, -0.3, 0.4],
-        [0.2, 4.0, -0.6, 0.9],
+        [0.1, 2.5, -0.3, 0.4, 1.9, 0.0, 0.2, 1.2],
+        [0.2, 4.0, -0.6, 0.9, 3.0, 0.1, 0.3, 2.0],
       ];
-      const { llr: capped, spike } = capWorstMinute(ratios, 1);
-      expect(spike).toBe(1);
+      const { llr: capped, spikes } = capLoneSpikes(ratios, 1);
+      expect(spikes).toEqual([1, 4, 7]);
       expect(capped).toEqual([
-        [0.1, 0.4, -0.3, 0.4],
-        [0.2, 0.9, -0.6, 0.9],
+        [0.1, 0.4, -0.3, 0.4, 0.4, 0.0, 0.2, 0.4],
+        [0.2, 0.9, -0.6, 0.9, 0.9, 0.1, 0.3, 0.9],
       ]);
-      expect(changePointScan(capped, [0.5, 0.5], 4).logE).toBeLessThan(changePointScan(ratios, [0.5, 0.5], 4).logE);
+      expect(changePointScan(capped, [0.5, 0.5], 8).logE).toBeLessThan(changePointScan(ratios, [0.5, 0.5], 8).logE);
+    });
+
+    it('caps a run of bad minutes at its own level, never at an ordinary minute\'s', () => {
+      const run = [[0.1, 0.2, 3.0, 2.8, 2.9, 0.1]];
+      const { llr: capped, spikes } = capLoneSpikes(run, 0);
+      // Minutes 2 and 4 are the worst, but minute 3 between them is as bad: they are capped at
+      // its level, so the run keeps its evidence.
+      expect(spikes).toEqual([2, 4]);
+      expect(capped[0]).toEqual([0.1, 0.2, 2.8, 2.8, 2.8, 0.1]);
     });
   });
 
@@ -497,7 +507,7 @@ describe('canary judge', () => {
     // and asks again every minute. Those looks must stay within α, and a wait must be one
     // that a later look can end.
     it('keeps testing the latest minutes past the planned window, and fails a late regression there', () => {
-      const data = window({ seed: 1, minutes: 45, latencyFactor: (t) => (t >= 18 ? 1.2 : 1) });
+      const data = window({ seed: 1, minutes: 45, latencyFactor: (t) => (t >= 18 ? 1.22 : 1) });
       const atEnd = judgeWindow(prefix(data, 30), config([latency]));
       expect(atEnd.outcome).toBe('wait');
       const m = metric(atEnd, 'latency_p99');

@@ -8,8 +8,9 @@
 //     requests), against the tolerance, so "0 vs some" is seen;
 //   - gauge metrics: Mann–Whitney on the per-interval values against the baseline
 //     scaled by the tolerance, with a Hodges–Lehmann estimate of the ratio;
-//   - the canary's warm-up minutes are not judged; a High/Low must still hold with the
-//     canary's worst interval left out (a lone spike is not a regression);
+//   - the canary's warm-up minutes are not judged; a High/Low must still hold with up
+//     to three isolated worst minutes capped at the next one's (lone spikes are not a
+//     regression; a run of bad minutes is);
 //   - the whole judged window and, separately, the latest minutes are tested, so a
 //     regression starting mid-window is not diluted by the good minutes before it;
 //     for gauges also a sign CUSUM on paired minutes (canary vs the same minute's
@@ -32,7 +33,7 @@ import {
 import type { RateCounts } from './stats.js';
 import {
   bonferroniLevel,
-  capWorstMinute,
+  capLoneSpikes,
   changePointScan,
   extensionLevel,
   extensionReserve,
@@ -45,6 +46,7 @@ import {
 import type { LookPlan } from './sequential.js';
 import type { SignCusumDesign } from './sequential.js';
 import { explainMetric, summarize } from './explain.js';
+import { loneSpikes, SPIKE_ALLOWANCE } from './spikes.js';
 
 export { parseInput, parseConfig, JudgeInputError, parseBound } from './window.js';
 export type {
@@ -75,7 +77,7 @@ export type Reason =
   | 'beyond-critical' // High/Low beyond the critical bound: fails at once
   | 'zero-baseline' // High: the baseline had no events, the canary too many for chance
   | 'within-tolerance' // Pass
-  | 'lone-spike' // Pass or Inconclusive: would be High/Low only because of one interval
+  | 'lone-spike' // Pass: would be High/Low, or leaning, only because of a few isolated minutes
   | 'warming-up' // Inconclusive: every interval so far is warm-up
   | 'too-little-data' // Inconclusive: below minMinutes / minRequests
   | 'leaning'; // Inconclusive: not beyond tolerance yet, but too close to call
@@ -122,8 +124,10 @@ export interface MetricVerdict {
   judgedIntervals: number;
   /** For Inconclusive: the estimated minutes until the metric can be decided. */
   moreMinutes: number | null;
-  /** The interval (1-based minute) left out as a lone spike, if that changed the verdict. */
+  /** The first minute (1-based) set aside as a lone spike, if that changed the verdict. */
   spikeMinute: number | null;
+  /** Every minute (1-based, in order) set aside as a lone spike, if that changed the verdict. */
+  spikeMinutes: number[];
   explanation: string;
 }
 
@@ -238,10 +242,11 @@ interface Evidence {
   /** One-sided p-value that the canary is beyond `ratio` on `side`, over these intervals. */
   p(side: Side, ratio: number, indices: readonly number[]): number;
   /**
-   * The same p-value with the interval most to blame for a `side` verdict neutralised,
-   * so a lone spike cannot carry a verdict; `spike` names that interval.
+   * The same p-value with the isolated intervals most to blame for a `side` verdict
+   * (up to SPIKE_ALLOWANCE) capped at the next one's level, so lone spikes cannot carry
+   * a verdict; `spikes` names those intervals.
    */
-  pWithoutSpike(side: Side, ratio: number, indices: readonly number[]): { p: number; spike: number | undefined };
+  pWithoutSpike(side: Side, ratio: number, indices: readonly number[], allowance?: number): { p: number; spikes: number[] };
   figures(indices: readonly number[], confidence: number): Omit<Summary, 'enough'>;
   /** Whether there is enough data to pass or fail, and if not, intervals still needed (null: unknown). */
   enough(indices: readonly number[]): { ok: boolean; moreIntervals: number | null };
@@ -279,6 +284,7 @@ function judgeMetric(metric: MetricConfig, window: Window, look: Look, confidenc
   const decision = decide(metric, evidence, sides, alphaPerSide, look, judgedIdx);
   const displayLevel = decision.test.level > 0 ? decision.test.level : alphaPerSide;
   const figures = evidence.figures(decision.idx.length > 0 ? decision.idx : judgedIdx, 1 - 2 * displayLevel);
+  const spikeMinutes = [...decision.spikes].sort((a, b) => a - b).map((i) => (i + 1) * look.intervalMinutes);
   const verdict: Omit<MetricVerdict, 'explanation'> = {
     metric: metric.name,
     label: metric.label ?? metric.name,
@@ -293,7 +299,8 @@ function judgeMetric(metric: MetricConfig, window: Window, look: Look, confidenc
     critical: metric.critical?.text ?? null,
     judgedIntervals: look.judged,
     moreMinutes: decision.moreIntervals === null ? null : clampMinutes(decision.moreIntervals * look.intervalMinutes),
-    spikeMinute: decision.spike === null ? null : (decision.spike + 1) * look.intervalMinutes,
+    spikeMinute: spikeMinutes[0] ?? null,
+    spikeMinutes,
   };
   return { ...verdict, explanation: explainMetric(verdict, metric, confidence) };
 }
@@ -303,7 +310,7 @@ interface Decision {
   reason: Reason;
   test: TestResult;
   moreIntervals: number | null;
-  spike: number | null;
+  spikes: number[];
   /** The intervals the deciding test looked at, for the figures shown. */
   idx: number[];
 }
@@ -324,7 +331,7 @@ function decide(
       const against = boundFor(side, metric.critical);
       const p = evidence.p(side, against, all);
       if (p < level) {
-        return { verdict: side, reason: 'beyond-critical', test: test(evidence, p, level, against, 'all'), moreIntervals: null, spike: null, idx: all };
+        return { verdict: side, reason: 'beyond-critical', test: test(evidence, p, level, against, 'all'), moreIntervals: null, spikes: [], idx: all };
       }
     }
   }
@@ -337,7 +344,7 @@ function decide(
       reason: 'warming-up',
       test: test(evidence, 1, 0, against, 'window'),
       moreIntervals: look.warmup - look.intervals + evidence.firstLook,
-      spike: null,
+      spikes: [],
       idx: judgedIdx,
     };
   }
@@ -363,7 +370,7 @@ function decide(
   const runExtension = runExtra > 0 ? signCusumExtension(secondAlpha, runDesign, horizonFor(runExtra)) : [];
   const runExtensionThreshold = runExtension[runExtra - 1];
   const recentIdx = range(look.intervals - look.recent, look.intervals);
-  let spikeSeen: { side: Side; p: number; spike: number; level: number; against: number } | null = null;
+  let spikeSeen: { side: Side; p: number; spikes: number[]; level: number; against: number } | null = null;
   for (const side of sides) {
     const against = boundFor(side, metric.tolerance);
     const scopes: Array<{ idx: number[]; level: number; scope: 'window' | 'recent' }> = [
@@ -374,21 +381,34 @@ function decide(
       if (level <= 0) continue;
       const p = evidence.p(side, against, idx);
       if (!(p < level)) continue;
-      // A lone spike is not a regression: the verdict must hold without the worst interval.
-      const { p: pWithout, spike: worst } = evidence.pWithoutSpike(side, against, idx);
+      // Lone spikes are not a regression: the verdict must hold with them capped.
+      const { p: pWithout } = evidence.pWithoutSpike(side, against, idx);
       if (pWithout < level) {
         const reason: Reason = scope === 'recent' ? 'beyond-tolerance-recent' : isZeroBaseline(evidence, idx) ? 'zero-baseline' : 'beyond-tolerance';
-        return { verdict: side, reason, test: test(evidence, p, level, against, scope), moreIntervals: null, spike: null, idx };
+        return { verdict: side, reason, test: test(evidence, p, level, against, scope), moreIntervals: null, spikes: [], idx };
       }
-      if (worst !== undefined && spikeSeen === null) spikeSeen = { side, p: pWithout, spike: worst, level, against };
+      if (spikeSeen === null) {
+        const spikes = fewestSpikes((k) => {
+          const capped = evidence.pWithoutSpike(side, against, idx, k);
+          return { spikes: capped.spikes, cleared: !(capped.p < level) };
+        });
+        spikeSeen = { side, p: pWithout, spikes, level, against };
+      }
     }
     if (runOpen && evidence.minutes) {
       const run = runTest(evidence.minutes(side, against, judgedIdx), runDesign);
       if (run.p < secondAlpha) {
         if (run.pWithout < secondAlpha) {
-          return { verdict: side, reason: 'beyond-tolerance-run', test: runResult(run, secondAlpha, against), moreIntervals: null, spike: null, idx: run.idx };
+          return { verdict: side, reason: 'beyond-tolerance-run', test: runResult(run, secondAlpha, against), moreIntervals: null, spikes: [], idx: run.idx };
         }
-        if (run.spike !== undefined && spikeSeen === null) spikeSeen = { side, p: run.pWithout, spike: run.spike, level: secondAlpha, against };
+        if (spikeSeen === null) {
+          const paired = evidence.minutes(side, against, judgedIdx);
+          const spikes = fewestSpikes((k) => {
+            const capped = runTest(paired, runDesign, k);
+            return { spikes: capped.spikes, cleared: !(capped.pWithout < secondAlpha) };
+          });
+          spikeSeen = { side, p: run.pWithout, spikes, level: secondAlpha, against };
+        }
       }
     }
     if (runExtensionThreshold !== undefined && evidence.minutes) {
@@ -396,9 +416,16 @@ function decide(
       if (run.value >= runExtensionThreshold) {
         const extended = extendedRun(run, runDesign, look.judged, runExtensionThreshold);
         if (run.valueWithout >= runExtensionThreshold) {
-          return { verdict: side, reason: 'beyond-tolerance-run', test: runResult(extended, extended.level, against), moreIntervals: null, spike: null, idx: run.idx };
+          return { verdict: side, reason: 'beyond-tolerance-run', test: runResult(extended, extended.level, against), moreIntervals: null, spikes: [], idx: run.idx };
         }
-        if (run.spike !== undefined && spikeSeen === null) spikeSeen = { side, p: extended.pWithout, spike: run.spike, level: extended.level, against };
+        if (spikeSeen === null) {
+          const paired = evidence.minutes(side, against, judgedIdx);
+          const spikes = fewestSpikes((k) => {
+            const capped = runTest(paired, runDesign, k);
+            return { spikes: capped.spikes, cleared: capped.valueWithout < runExtensionThreshold };
+          });
+          spikeSeen = { side, p: extended.pWithout, spikes, level: extended.level, against };
+        }
       }
     }
     if (scanAlpha > 0 && evidence.logRatios) {
@@ -407,9 +434,9 @@ function decide(
       const threshold = -Math.log(scanAlpha);
       if (scan.logE >= threshold) {
         const p = Math.exp(-scan.logE);
-        // A lone spike is not a regression: the scan must still cross with the minute
-        // carrying the most evidence capped at the next one's.
-        const capped = capWorstMinute(ratios, SCAN_RANK);
+        // Lone spikes are not a regression: the scan must still cross with the isolated
+        // minutes carrying the most evidence capped at the next one's.
+        const capped = capLoneSpikes(ratios, SCAN_RANK);
         const without = changePointScan(capped.llr, SCAN_WEIGHTS, look.plannedJudged);
         if (without.logE >= threshold) {
           const from = judgedIdx[scan.from] ?? look.warmup;
@@ -417,10 +444,16 @@ function decide(
           const result: TestResult = { ...test(evidence, p, scanAlpha, against, 'since'), name: 'change-point scan' };
           result.since = { fromMinute: from + 1, toMinute: look.intervals };
           const reason: Reason = isZeroBaseline(evidence, idx) ? 'zero-baseline' : 'beyond-tolerance-since';
-          return { verdict: side, reason, test: result, moreIntervals: null, spike: null, idx };
+          return { verdict: side, reason, test: result, moreIntervals: null, spikes: [], idx };
         }
-        const spike = capped.spike === undefined ? undefined : judgedIdx[capped.spike];
-        if (spike !== undefined && spikeSeen === null) spikeSeen = { side, p: Math.min(1, Math.exp(-without.logE)), spike, level: scanAlpha, against };
+        if (spikeSeen === null) {
+          const positions = fewestSpikes((k) => {
+            const fewer = capLoneSpikes(ratios, SCAN_RANK, k);
+            return { spikes: fewer.spikes, cleared: changePointScan(fewer.llr, SCAN_WEIGHTS, look.plannedJudged).logE < threshold };
+          });
+          const spikes = positions.map((k) => judgedIdx[k] ?? look.warmup);
+          spikeSeen = { side, p: Math.min(1, Math.exp(-without.logE)), spikes, level: scanAlpha, against };
+        }
       }
     }
   }
@@ -439,7 +472,7 @@ function decide(
       reason: 'too-little-data',
       test: test(evidence, suspicion.p, windowLevel, suspicion.against, 'window'),
       moreIntervals: enough.moreIntervals,
-      spike: null,
+      spikes: [],
       idx: judgedIdx,
     };
   }
@@ -463,7 +496,7 @@ function decide(
       reason: 'leaning',
       test: test(evidence, recentSuspicion.p, level, recentSuspicion.against, 'recent'),
       moreIntervals: toDecide === null ? null : Math.max(untilLook, toDecide),
-      spike: null,
+      spikes: [],
       idx: recentIdx,
     };
   }
@@ -473,7 +506,7 @@ function decide(
   if (scanAlpha > 0 && evidence.logRatios) {
     for (const side of sides) {
       const against = boundFor(side, metric.tolerance);
-      const capped = capWorstMinute(evidence.logRatios(side, against, judgedIdx), SCAN_RANK);
+      const capped = capLoneSpikes(evidence.logRatios(side, against, judgedIdx), SCAN_RANK);
       const scan = changePointScan(capped.llr, SCAN_WEIGHTS, look.plannedJudged);
       const p = Math.min(1, Math.exp(-scan.logE));
       if (p < LEANING_P && p < suspicion.p) {
@@ -488,7 +521,7 @@ function decide(
           reason: 'leaning',
           test: result,
           moreIntervals: slope > 0 ? Math.max(1, Math.ceil((-Math.log(scanAlpha) - scan.logE) / slope)) : null,
-          spike: null,
+          spikes: [],
           idx: range(from, look.intervals),
         };
       }
@@ -508,7 +541,7 @@ function decide(
           reason: 'leaning',
           test: runResult(run, secondAlpha, against),
           moreIntervals: needed,
-          spike: null,
+          spikes: [],
           idx: run.idx,
         };
       }
@@ -521,13 +554,18 @@ function decide(
       reason: 'leaning',
       test: test(evidence, suspicion.p, level, suspicion.against, 'window'),
       moreIntervals: intervalsToDecide(suspicion.p, level, look.judged),
-      spike: null,
+      spikes: [],
       idx: judgedIdx,
     };
   }
   // Would have looked suspicious only because of one interval: say so.
-  if (spikeSeen === null && suspicion.pWithSpike < LEANING_P && suspicion.spike !== undefined) {
-    spikeSeen = { side: 'High', p: suspicion.p, spike: suspicion.spike, level: windowLevel, against: suspicion.against };
+  if (spikeSeen === null && suspicion.pWithSpike < LEANING_P && suspicion.spikes.length > 0) {
+    const side: Side = suspicion.against >= 1 ? 'High' : 'Low';
+    const spikes = fewestSpikes((k) => {
+      const capped = evidence.pWithoutSpike(side, suspicion.against, judgedIdx, k);
+      return { spikes: capped.spikes, cleared: !(capped.p < LEANING_P) };
+    });
+    spikeSeen = { side, p: suspicion.p, spikes, level: windowLevel, against: suspicion.against };
   }
   if (spikeSeen !== null) {
     return {
@@ -535,7 +573,7 @@ function decide(
       reason: 'lone-spike',
       test: test(evidence, spikeSeen.p, spikeSeen.level, spikeSeen.against, 'window'),
       moreIntervals: null,
-      spike: spikeSeen.spike,
+      spikes: spikeSeen.spikes,
       idx: judgedIdx,
     };
   }
@@ -544,7 +582,7 @@ function decide(
     reason: 'within-tolerance',
     test: test(evidence, suspicion.p, windowLevel, suspicion.against, 'window'),
     moreIntervals: null,
-    spike: null,
+    spikes: [],
     idx: judgedIdx,
   };
 }
@@ -568,26 +606,25 @@ interface RunOutcome {
   /** The CUSUM's value now. */
   value: number;
   /**
-   * The same with the worst minute capped at the next-worst one, as for the gauge's
-   * window test: a lone spike cannot carry a verdict. Each minute only ever scores +1,
-   * however far beyond the tolerance it is, so this changes the verdict only when the
-   * worst minute is the one minute beyond the tolerance.
+   * The same with the lone spikes (isolated worst minutes) capped at the next-worst
+   * one, as for the gauge's window test: lone spikes cannot carry a verdict. Each minute
+   * only ever scores +1, however far beyond the tolerance it is, so this changes the
+   * verdict only when a spike is beyond the tolerance and that next-worst minute is not.
    */
   pWithout: number;
   valueWithout: number;
-  spike: number | undefined;
+  spikes: number[];
   /** The intervals from the run's first minute to the latest. */
   idx: number[];
   run: NonNullable<TestResult['run']> | undefined;
 }
 
-function runTest(minutes: PairedMinute[], design: SignCusumDesign): RunOutcome {
+function runTest(minutes: PairedMinute[], design: SignCusumDesign, allowance = SPIKE_ALLOWANCE): RunOutcome {
   const run = signCusum(minutes.map((m) => m.beyond), design);
   const inRun = minutes.slice(run.from);
-  const byGap = [...minutes].sort((x, y) => y.gap - x.gap);
-  const worst = byGap[0];
-  const next = byGap[1];
-  const capped = minutes.map((m) => (m === worst ? (next?.beyond ?? false) && m.beyond : m.beyond));
+  const { spikes, reference } = loneSpikes(minutes.map((m) => ({ i: m.i, score: m.gap })), allowance);
+  const referenceBeyond = minutes.find((m) => m.i === reference)?.beyond ?? false;
+  const capped = minutes.map((m) => (spikes.includes(m.i) ? referenceBeyond && m.beyond : m.beyond));
   const without = signCusum(capped, design);
   const first = inRun[0];
   const last = minutes[minutes.length - 1];
@@ -596,7 +633,7 @@ function runTest(minutes: PairedMinute[], design: SignCusumDesign): RunOutcome {
     value: run.value,
     pWithout: signCusumP(without.value, design),
     valueWithout: without.value,
-    spike: worst?.i,
+    spikes,
     idx: first && last ? range(first.i, last.i + 1) : [],
     run:
       first && last && run.value > 0
@@ -677,6 +714,18 @@ function test(evidence: Evidence, p: number, level: number, against: number, sco
   return { name: evidence.testName, p, level, against, scope };
 }
 
+/**
+ * The fewest lone spikes whose setting aside clears a verdict (`cleared`), for naming
+ * them: with a single wild minute, "minute 15", not the three worst minutes.
+ */
+function fewestSpikes(capped: (allowance: number) => { spikes: number[]; cleared: boolean }): number[] {
+  for (let k = 1; k < SPIKE_ALLOWANCE; k++) {
+    const attempt = capped(k);
+    if (attempt.cleared) return attempt.spikes;
+  }
+  return capped(SPIKE_ALLOWANCE).spikes;
+}
+
 function boundFor(side: Side, bound: Bound): number {
   return side === 'High' ? bound.upper : bound.lower;
 }
@@ -688,17 +737,17 @@ function mostSuspicious(
   sides: Side[],
   tolerance: Bound,
   idx: number[],
-): { p: number; against: number; pWithSpike: number; spike: number | undefined } {
-  let best: { p: number; against: number; pWithSpike: number; spike: number | undefined } = {
+): { p: number; against: number; pWithSpike: number; spikes: number[] } {
+  let best: { p: number; against: number; pWithSpike: number; spikes: number[] } = {
     p: 1,
     against: boundFor(sides[0] ?? 'High', tolerance),
     pWithSpike: 1,
-    spike: undefined,
+    spikes: [],
   };
   for (const side of sides) {
     const against = boundFor(side, tolerance);
-    const { p, spike } = evidence.pWithoutSpike(side, against, idx);
-    if (p <= best.p) best = { p, against, pWithSpike: evidence.p(side, against, idx), spike };
+    const { p, spikes } = evidence.pWithoutSpike(side, against, idx);
+    if (p <= best.p) best = { p, against, pWithSpike: evidence.p(side, against, idx), spikes };
   }
   return best;
 }
@@ -765,25 +814,27 @@ function countEvidence(metric: CountMetricConfig, window: Window): Evidence {
       if (t.canaryRequests === 0 || t.baselineRequests === 0) return 1;
       return side === 'High' ? rateRatioPHigh(t, ratio) : rateRatioPLow(t, ratio);
     },
-    // Counts: the worst interval is left out entirely, since one burst of events can
-    // dominate the totals.
-    pWithoutSpike(side, ratio, idx) {
+    // Counts: the lone spikes' events are capped at the rate of the worst minute not set
+    // aside, since one burst of events can dominate the totals.
+    pWithoutSpike(side, ratio, idx, allowance) {
       const t = totals(idx);
       const baselineRate = rate(t.baselineEvents, t.baselineRequests);
-      let worst: number | undefined;
-      let worstExcess = -Infinity;
-      for (const i of idx) {
-        if (!usable(i)) continue;
+      const minutes = idx.filter(usable).map((i) => {
         // Events beyond what the baseline's rate predicts for this interval's canary requests.
         const excess = (cEvents[i] ?? 0) - (cRequests[i] ?? 0) * baselineRate;
-        const score = side === 'High' ? excess : -excess;
-        if (score > worstExcess) {
-          worstExcess = score;
-          worst = i;
-        }
+        return { i, score: side === 'High' ? excess : -excess };
+      });
+      const { spikes, reference } = loneSpikes(minutes, allowance);
+      if (reference === undefined) return { p: 1, spikes };
+      const referenceRate = rate(cEvents[reference] ?? 0, cRequests[reference] ?? 0);
+      const capped = { ...t };
+      for (const i of spikes) {
+        const events = cEvents[i] ?? 0;
+        const level = referenceRate * (cRequests[i] ?? 0);
+        capped.canaryEvents -= events - (side === 'High' ? Math.min(events, Math.ceil(level)) : Math.max(events, Math.floor(level)));
       }
-      const rest = idx.filter((i) => i !== worst);
-      return { p: rest.length === 0 ? 1 : this.p(side, ratio, rest), spike: worst };
+      if (capped.canaryRequests === 0 || capped.baselineRequests === 0) return { p: 1, spikes };
+      return { p: side === 'High' ? rateRatioPHigh(capped, ratio) : rateRatioPLow(capped, ratio), spikes };
     },
     figures(idx, confidence) {
       const t = totals(idx);
@@ -855,12 +906,12 @@ function gaugeEvidence(metric: GaugeMetricConfig, window: Window): Evidence {
       // High: canary above baseline × ratio; Low: canary below baseline × ratio.
       return side === 'High' ? mannWhitneyGreater(b, c).p : mannWhitneyGreater(c, b).p;
     },
-    // Gauges: a rank test already gives one wild minute only one rank, so the worst
-    // canary minute is capped at the next-worst one (relative to the same minute's
+    // Gauges: a rank test already gives one wild minute only one rank, so the lone
+    // spikes are capped at the worst other minute (relative to the same minute's
     // baseline) rather than dropped: a sustained shift keeps all its evidence.
-    pWithoutSpike(side, ratio, idx) {
-      const gaps: Array<{ i: number; gap: number }> = [];
+    pWithoutSpike(side, ratio, idx, allowance) {
       const baselineMedian = median(logs(baseline, idx));
+      const gaps = new Map<number, number>();
       for (const i of idx) {
         const c = canary[i];
         if (c == null) continue;
@@ -868,21 +919,22 @@ function gaugeEvidence(metric: GaugeMetricConfig, window: Window): Evidence {
         // Compare with the same minute's baseline where there is one, so shared drift is not blamed.
         const reference = b != null ? Math.log(Math.max(b, LOG_FLOOR)) : baselineMedian;
         const gap = Math.log(Math.max(c, LOG_FLOOR)) - reference;
-        gaps.push({ i, gap: side === 'High' ? gap : -gap });
+        gaps.set(i, side === 'High' ? gap : -gap);
       }
-      gaps.sort((x, y) => y.gap - x.gap);
-      const worst = gaps[0];
-      const next = gaps[1];
-      if (!worst || !next) return { p: 1, spike: worst?.i };
-      const c = logs(canary, idx);
+      const { spikes, reference } = loneSpikes([...gaps].map(([i, score]) => ({ i, score })), allowance);
       const b = logs(baseline, idx, Math.log(ratio));
-      if (c.length < 3 || b.length < 3) return { p: 1, spike: worst.i };
-      const worstLog = Math.log(Math.max(canary[worst.i] ?? 0, LOG_FLOOR));
-      const capped = worstLog + (side === 'High' ? -1 : 1) * (worst.gap - next.gap);
-      const position = c.indexOf(worstLog);
-      if (position >= 0) c[position] = capped;
+      if (reference === undefined || gaps.size < 3 || b.length < 3) return { p: 1, spikes };
+      const referenceGap = gaps.get(reference) ?? 0;
+      const c: number[] = [];
+      for (const i of idx) {
+        const v = canary[i];
+        if (v == null) continue;
+        const log = Math.log(Math.max(v, LOG_FLOOR));
+        const excess = spikes.includes(i) ? (gaps.get(i) ?? 0) - referenceGap : 0;
+        c.push(log + (side === 'High' ? -excess : excess));
+      }
       const p = side === 'High' ? mannWhitneyGreater(b, c).p : mannWhitneyGreater(c, b).p;
-      return { p, spike: worst.i };
+      return { p, spikes };
     },
     figures(idx, confidence) {
       const c = logs(canary, idx);
