@@ -23,7 +23,9 @@ import type { Bound, CanaryConfig, CountMetricConfig, GaugeMetricConfig, MetricC
 import { parseInput } from './window.js';
 import {
   hodgesLehmann,
+  hodgesLehmannPaired,
   mannWhitneyGreater,
+  signedRankGreater,
   median,
   normalQuantile,
   rateRatioInterval,
@@ -47,6 +49,7 @@ import type { LookPlan } from './sequential.js';
 import type { SignCusumDesign } from './sequential.js';
 import { explainMetric, summarize } from './explain.js';
 import { loneSpikes, SPIKE_ALLOWANCE } from './spikes.js';
+import type { ScoredMinute } from './spikes.js';
 
 export { parseInput, parseConfig, JudgeInputError, parseBound } from './window.js';
 export type {
@@ -896,45 +899,55 @@ function gaugeEvidence(metric: GaugeMetricConfig, window: Window): Evidence {
     return out;
   };
   const minIntervals = (minutes: number): number => Math.max(3, minutes);
+  // Each minute with data in both groups: how far the canary was beyond `ratio` × that
+  // same minute's baseline on `side` (log scale; positive speaks for a verdict).
+  const excesses = (side: Side, ratio: number, idx: readonly number[]): ScoredMinute[] => {
+    const out: ScoredMinute[] = [];
+    const bound = Math.log(ratio);
+    for (const i of idx) {
+      const c = canary[i];
+      const b = baseline[i];
+      if (c == null || b == null) continue;
+      const diff = Math.log(Math.max(c, LOG_FLOOR)) - Math.log(Math.max(b, LOG_FLOOR)) - bound;
+      out.push({ i, score: side === 'High' ? diff : -diff });
+    }
+    return out;
+  };
+  // Two rank tests, each at half the level (the p-value is twice the smaller one's): the
+  // signed-rank test on each minute's canary against its own baseline, which shared drift
+  // (traffic moving CPU in both groups) cannot blur and which sees modest shifts; and
+  // Mann–Whitney on the two groups' minutes, which needs fewer minutes for a large shift
+  // (its p-value can reach 1/C(2n, n) in n minutes, a paired test's only 2^−n).
+  // `lowered`: how far to lower a lone spike's canary minute (log scale, bad side).
+  const rankP = (side: Side, ratio: number, idx: readonly number[], lowered = new Map<number, number>()): number => {
+    const paired = excesses(side, ratio, idx).map((m) => m.score - (lowered.get(m.i) ?? 0));
+    const signedRank = paired.length < 3 ? 1 : signedRankGreater(paired).p;
+    const c: number[] = [];
+    for (const i of idx) {
+      const v = canary[i];
+      if (v != null) c.push(Math.log(Math.max(v, LOG_FLOOR)) - (lowered.get(i) ?? 0) * (side === 'High' ? 1 : -1));
+    }
+    const b = logs(baseline, idx, Math.log(ratio));
+    const twoSample = c.length < 3 || b.length < 3 ? 1 : side === 'High' ? mannWhitneyGreater(b, c).p : mannWhitneyGreater(c, b).p;
+    return Math.min(1, 2 * Math.min(signedRank, twoSample));
+  };
   return {
-    testName: 'Mann–Whitney U',
+    testName: 'Mann–Whitney / signed-rank',
     firstLook: minIntervals(metric.minMinutes),
     p(side, ratio, idx) {
-      const c = logs(canary, idx);
-      const b = logs(baseline, idx, Math.log(ratio));
-      if (c.length < 3 || b.length < 3) return 1;
-      // High: canary above baseline × ratio; Low: canary below baseline × ratio.
-      return side === 'High' ? mannWhitneyGreater(b, c).p : mannWhitneyGreater(c, b).p;
+      return rankP(side, ratio, idx);
     },
-    // Gauges: a rank test already gives one wild minute only one rank, so the lone
-    // spikes are capped at the worst other minute (relative to the same minute's
+    // Gauges: a rank test already gives one wild minute only one rank, and the lone
+    // spikes are capped at the worst other minute (each against its own minute's
     // baseline) rather than dropped: a sustained shift keeps all its evidence.
     pWithoutSpike(side, ratio, idx, allowance) {
-      const baselineMedian = median(logs(baseline, idx));
-      const gaps = new Map<number, number>();
-      for (const i of idx) {
-        const c = canary[i];
-        if (c == null) continue;
-        const b = baseline[i];
-        // Compare with the same minute's baseline where there is one, so shared drift is not blamed.
-        const reference = b != null ? Math.log(Math.max(b, LOG_FLOOR)) : baselineMedian;
-        const gap = Math.log(Math.max(c, LOG_FLOOR)) - reference;
-        gaps.set(i, side === 'High' ? gap : -gap);
-      }
-      const { spikes, reference } = loneSpikes([...gaps].map(([i, score]) => ({ i, score })), allowance);
-      const b = logs(baseline, idx, Math.log(ratio));
-      if (reference === undefined || gaps.size < 3 || b.length < 3) return { p: 1, spikes };
-      const referenceGap = gaps.get(reference) ?? 0;
-      const c: number[] = [];
-      for (const i of idx) {
-        const v = canary[i];
-        if (v == null) continue;
-        const log = Math.log(Math.max(v, LOG_FLOOR));
-        const excess = spikes.includes(i) ? (gaps.get(i) ?? 0) - referenceGap : 0;
-        c.push(log + (side === 'High' ? -excess : excess));
-      }
-      const p = side === 'High' ? mannWhitneyGreater(b, c).p : mannWhitneyGreater(c, b).p;
-      return { p, spikes };
+      const minutes = excesses(side, ratio, idx);
+      const { spikes, reference } = loneSpikes(minutes, allowance);
+      const cap = minutes.find((m) => m.i === reference)?.score;
+      if (cap === undefined) return { p: 1, spikes };
+      const lowered = new Map<number, number>();
+      for (const m of minutes) if (spikes.includes(m.i) && m.score > cap) lowered.set(m.i, m.score - cap);
+      return { p: rankP(side, ratio, idx, lowered), spikes };
     },
     figures(idx, confidence) {
       const c = logs(canary, idx);
@@ -942,7 +955,9 @@ function gaugeEvidence(metric: GaugeMetricConfig, window: Window): Evidence {
       const canaryFigures: Figures = { kind: 'gauge', median: Math.exp(median(c)), values: c.length };
       const baselineFigures: Figures = { kind: 'gauge', median: Math.exp(median(b)), values: b.length };
       if (c.length === 0 || b.length === 0) return { canary: canaryFigures, baseline: baselineFigures, ratio: null, interval: null };
-      const shift = hodgesLehmann(b, c, confidence);
+      // The ratio the test judged: paired minute by minute where both groups have data.
+      const paired = excesses('High', 1, idx).map((m) => m.score);
+      const shift = paired.length > 0 ? hodgesLehmannPaired(paired, confidence) : hodgesLehmann(b, c, confidence);
       return {
         canary: canaryFigures,
         baseline: baselineFigures,
