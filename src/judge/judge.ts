@@ -6,8 +6,10 @@
 // How it decides, per metric and per bad direction:
 //   - count metrics: exact rate-ratio test on the window's totals (events over
 //     requests), against the tolerance, so "0 vs some" is seen;
-//   - gauge metrics: Mann–Whitney on the per-interval values against the baseline
-//     scaled by the tolerance, with a Hodges–Lehmann estimate of the ratio;
+//   - gauge metrics: two rank tests against the baseline scaled by the tolerance, each
+//     at half the level — a signed-rank test on each minute against its own minute's
+//     baseline, and Mann–Whitney on the two groups' minutes — with a Hodges–Lehmann
+//     estimate of the ratio;
 //   - the canary's warm-up minutes are not judged; a High/Low must still hold with up
 //     to three isolated worst minutes capped at the next one's (lone spikes are not a
 //     regression; a run of bad minutes is);
@@ -86,7 +88,7 @@ export type Reason =
   | 'leaning'; // Inconclusive: not beyond tolerance yet, but too close to call
 
 export interface TestResult {
-  /** Which test: "exact rate ratio" or "Mann–Whitney U". */
+  /** Which test: "exact rate ratio", "change-point scan", "Mann–Whitney / signed-rank" or "sign CUSUM". */
   name: string;
   /** One-sided p-value against the bound, on the deciding side. */
   p: number;
@@ -163,7 +165,7 @@ export function judgeWindow(window: unknown, config: unknown, options: JudgeOpti
 // Shares of α (per bad side) besides the whole judged window, which keeps the rest.
 // Counts: a change-point scan over each minute's counts, which tests the minutes since
 // every possible start at every look (it subsumes a fixed window of the latest minutes).
-// Gauges: the latest minutes (Mann–Whitney) and the sign CUSUM's run of minutes, each
+// Gauges: the latest minutes (the same two rank tests) and the sign CUSUM's run of minutes, each
 // against its own minute's baseline — the paired view that shared drift (traffic waves
 // move CPU in both groups) cannot blur.
 const SCAN_SHARE = 0.25;
@@ -247,9 +249,11 @@ interface Evidence {
   /**
    * The same p-value with the isolated intervals most to blame for a `side` verdict
    * (up to SPIKE_ALLOWANCE) capped at the next one's level, so lone spikes cannot carry
-   * a verdict; `spikes` names those intervals.
+   * a verdict; `spikes` names those intervals. `lean`, when given, is what to weigh for
+   * "too close to call" instead of `p` (gauges: the smaller of their two tests' own
+   * p-values, since a wait, unlike a fail, spends no α).
    */
-  pWithoutSpike(side: Side, ratio: number, indices: readonly number[], allowance?: number): { p: number; spikes: number[] };
+  pWithoutSpike(side: Side, ratio: number, indices: readonly number[], allowance?: number): { p: number; spikes: number[]; lean?: number };
   figures(indices: readonly number[], confidence: number): Omit<Summary, 'enough'>;
   /** Whether there is enough data to pass or fail, and if not, intervals still needed (null: unknown). */
   enough(indices: readonly number[]): { ok: boolean; moreIntervals: number | null };
@@ -481,7 +485,7 @@ function decide(
   }
   // 5. Too close to call: wait for more data rather than pass. A regression that started
   // late shows in the latest minutes before it shows in the whole window.
-  if (recentSuspicion !== null && recentSuspicion.p < LEANING_P && recentSuspicion.p < suspicion.p) {
+  if (recentSuspicion !== null && recentSuspicion.lean < LEANING_P && recentSuspicion.lean < suspicion.lean) {
     // Counts: shown against the scan's level, the test that would decide it. Gauges: the
     // level of the latest-minutes test's next look (past the plan, an extension look's).
     let level = scanAlpha;
@@ -512,7 +516,7 @@ function decide(
       const capped = capLoneSpikes(evidence.logRatios(side, against, judgedIdx), SCAN_RANK);
       const scan = changePointScan(capped.llr, SCAN_WEIGHTS, look.plannedJudged);
       const p = Math.min(1, Math.exp(-scan.logE));
-      if (p < LEANING_P && p < suspicion.p) {
+      if (p < LEANING_P && p < suspicion.lean) {
         // The best start's evidence grows by about its per-minute average each minute.
         const since = look.judged - scan.from;
         const slope = since > 0 ? scan.best / since : 0;
@@ -531,18 +535,26 @@ function decide(
     }
   }
   // A run of minutes beyond tolerance that the CUSUM would fail after a few more such
-  // minutes, while it still can (within the planned window).
-  if (runOpen && evidence.minutes && look.judged < look.plannedJudged) {
-    const threshold = signCusumThreshold(secondAlpha, runDesign);
-    for (const side of sides) {
+  // minutes: within the planned window while it can, else at the next extension look (a
+  // regression that began near the plan's end is a reason to extend, not to pass).
+  if (second.run > 0 && evidence.minutes) {
+    const within = look.judged < look.plannedJudged;
+    const nextExtra = look.judged + 1 - look.plannedJudged;
+    const threshold = within
+      ? signCusumThreshold(secondAlpha, runDesign)
+      : signCusumExtension(secondAlpha, runDesign, horizonFor(nextExtra))[nextExtra - 1];
+    const level = within ? secondAlpha : threshold === undefined ? 0 : signCusumP(threshold - 1, { ...runDesign, looks: look.judged + 1 });
+    for (const side of threshold === undefined ? [] : sides) {
       const against = boundFor(side, metric.tolerance);
       const run = runTest(evidence.minutes(side, against, judgedIdx), runDesign);
-      const needed = Math.ceil((threshold - run.valueWithout) / RUN_UP);
-      if (run.pWithout < LEANING_P && needed <= look.plannedJudged - look.judged && run.pWithout < suspicion.p) {
+      const needed = Math.ceil(((threshold ?? Infinity) - run.valueWithout) / RUN_UP);
+      // Within the plan, only a run that can still get there; past it, an extension no longer than the plan.
+      const reachable = needed <= (within ? look.plannedJudged - look.judged : look.plannedJudged);
+      if (run.pWithout < LEANING_P && reachable && run.pWithout < suspicion.lean) {
         return {
           verdict: 'Inconclusive',
           reason: 'leaning',
-          test: runResult(run, secondAlpha, against),
+          test: runResult(run, level, against),
           moreIntervals: needed,
           spikes: [],
           idx: run.idx,
@@ -550,7 +562,7 @@ function decide(
       }
     }
   }
-  if (suspicion.p < LEANING_P) {
+  if (suspicion.lean < LEANING_P) {
     const level = nextLevel(evidence, look, windowAlpha, windowKeeps);
     return {
       verdict: 'Inconclusive',
@@ -740,17 +752,18 @@ function mostSuspicious(
   sides: Side[],
   tolerance: Bound,
   idx: number[],
-): { p: number; against: number; pWithSpike: number; spikes: number[] } {
-  let best: { p: number; against: number; pWithSpike: number; spikes: number[] } = {
+): { p: number; lean: number; against: number; pWithSpike: number; spikes: number[] } {
+  let best: { p: number; lean: number; against: number; pWithSpike: number; spikes: number[] } = {
     p: 1,
+    lean: 1,
     against: boundFor(sides[0] ?? 'High', tolerance),
     pWithSpike: 1,
     spikes: [],
   };
   for (const side of sides) {
     const against = boundFor(side, tolerance);
-    const { p, spikes } = evidence.pWithoutSpike(side, against, idx);
-    if (p <= best.p) best = { p, against, pWithSpike: evidence.p(side, against, idx), spikes };
+    const { p, spikes, lean = p } = evidence.pWithoutSpike(side, against, idx);
+    if (lean <= best.lean) best = { p, lean, against, pWithSpike: evidence.p(side, against, idx), spikes };
   }
   return best;
 }
@@ -919,7 +932,7 @@ function gaugeEvidence(metric: GaugeMetricConfig, window: Window): Evidence {
   // Mann–Whitney on the two groups' minutes, which needs fewer minutes for a large shift
   // (its p-value can reach 1/C(2n, n) in n minutes, a paired test's only 2^−n).
   // `lowered`: how far to lower a lone spike's canary minute (log scale, bad side).
-  const rankP = (side: Side, ratio: number, idx: readonly number[], lowered = new Map<number, number>()): number => {
+  const rankTests = (side: Side, ratio: number, idx: readonly number[], lowered = new Map<number, number>()): { p: number; smaller: number } => {
     const paired = excesses(side, ratio, idx).map((m) => m.score - (lowered.get(m.i) ?? 0));
     const signedRank = paired.length < 3 ? 1 : signedRankGreater(paired).p;
     const c: number[] = [];
@@ -929,13 +942,14 @@ function gaugeEvidence(metric: GaugeMetricConfig, window: Window): Evidence {
     }
     const b = logs(baseline, idx, Math.log(ratio));
     const twoSample = c.length < 3 || b.length < 3 ? 1 : side === 'High' ? mannWhitneyGreater(b, c).p : mannWhitneyGreater(c, b).p;
-    return Math.min(1, 2 * Math.min(signedRank, twoSample));
+    const smaller = Math.min(signedRank, twoSample);
+    return { p: Math.min(1, 2 * smaller), smaller };
   };
   return {
     testName: 'Mann–Whitney / signed-rank',
     firstLook: minIntervals(metric.minMinutes),
     p(side, ratio, idx) {
-      return rankP(side, ratio, idx);
+      return rankTests(side, ratio, idx).p;
     },
     // Gauges: a rank test already gives one wild minute only one rank, and the lone
     // spikes are capped at the worst other minute (each against its own minute's
@@ -947,7 +961,8 @@ function gaugeEvidence(metric: GaugeMetricConfig, window: Window): Evidence {
       if (cap === undefined) return { p: 1, spikes };
       const lowered = new Map<number, number>();
       for (const m of minutes) if (spikes.includes(m.i) && m.score > cap) lowered.set(m.i, m.score - cap);
-      return { p: rankP(side, ratio, idx, lowered), spikes };
+      const { p, smaller } = rankTests(side, ratio, idx, lowered);
+      return { p, spikes, lean: smaller };
     },
     figures(idx, confidence) {
       const c = logs(canary, idx);
