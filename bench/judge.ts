@@ -11,7 +11,7 @@ import type { CanaryConfig, Window } from '../src/judge/window.js';
 import { hodgesLehmann, mannWhitneyGreater, normalQuantile } from '../src/judge/stats.js';
 import { seededRandom } from '../test/support/random.js';
 
-const WINDOWS = Number(process.env['JUDGE_BENCH_WINDOWS'] ?? 800);
+const WINDOWS = Number(process.env['JUDGE_BENCH_WINDOWS'] ?? 1_200);
 // Three corpora from unrelated seeds, printed side by side: a figure that holds on one
 // seed only is not a figure.
 const SEEDS = [20_240_601, 7, 99];
