@@ -589,7 +589,8 @@ function decide(
       test: test(evidence, spikeSeen.p, spikeSeen.level, spikeSeen.against, 'window'),
       moreIntervals: null,
       spikes: spikeSeen.spikes,
-      idx: judgedIdx,
+      // The figures shown are the minutes judged without the ones set aside.
+      idx: judgedIdx.filter((i) => !spikeSeen.spikes.includes(i)),
     };
   }
   return {
