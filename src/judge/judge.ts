@@ -573,7 +573,7 @@ function decide(
       idx: judgedIdx,
     };
   }
-  // Would have looked suspicious only because of one interval: say so.
+  // Would have looked suspicious only because of lone spikes: say so.
   if (spikeSeen === null && suspicion.pWithSpike < LEANING_P && suspicion.spikes.length > 0) {
     const side: Side = suspicion.against >= 1 ? 'High' : 'Low';
     const spikes = fewestSpikes((k) => {
@@ -746,7 +746,7 @@ function boundFor(side: Side, bound: Bound): number {
   return side === 'High' ? bound.upper : bound.lower;
 }
 
-// The bad side closest to a verdict, judged without its worst interval: a lone spike
+// The bad side closest to a verdict, judged with its lone spikes capped: a lone spike
 // is no more a reason to wait than a reason to fail.
 function mostSuspicious(
   evidence: Evidence,
