@@ -47,6 +47,8 @@ export interface Pipeline<S> {
   kind: OperationKind;
   state: z.ZodType<S>;
   steps: Step<S>[];
+  /** The steps of this operation, where they depend on it (a promotion's strategy); `steps` otherwise. */
+  stepsFor?(operation: Operation): Step<S>[];
   /** Runs after the steps whatever the outcome (like Packer's cleanups); must be idempotent. */
   cleanup(input: StepInput<S>, status: OperationStatus): Promise<string[]>;
   root(operation: Operation, state: S): ChatMessage;

@@ -196,7 +196,8 @@ export class OperationRunner {
     const show = (): void => thread.setRoot(pipeline.root(handle.current, this.stateOf(pipeline, handle.current)));
     try {
       if (handle.current.cancelRequested) throw new Cancelled(handle.current.cancelRequested.by);
-      for (const step of pipeline.steps) {
+      const steps = pipeline.stepsFor?.(handle.current) ?? pipeline.steps;
+      for (const step of steps) {
         if (handle.current.steps.some((s) => s.name === step.name && (s.status === 'done' || s.status === 'skipped'))) continue;
         // A step resumed mid-wait keeps its start time and goes on from the state it saved.
         if (handle.current.steps.find((s) => s.name === step.name)?.status !== 'running') {
@@ -225,7 +226,7 @@ export class OperationRunner {
         await thread.reply(pipeline.stepDone(finished, stepOf(finished, step.name), step.title));
         show();
         if (outcome.finish) {
-          await handle.update((op) => skipRemaining(op, pipeline.steps.map((s) => s.name), clock.now()));
+          await handle.update((op) => skipRemaining(op, steps.map((s) => s.name), clock.now()));
           break;
         }
       }

@@ -26,6 +26,9 @@ const stageOfStep: Record<string, Stage> = {
   refresh: 'promoting',
   'record-live': 'promoting',
   'remove-canary': 'promoting',
+  grow: 'promoting',
+  switch: 'promoting',
+  'retire-old': 'live',
 };
 
 function stageOf(operation: Operation): Stage {

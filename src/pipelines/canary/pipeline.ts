@@ -7,6 +7,7 @@ import type { Clock } from '../../clock.js';
 import { StepFailure, type Pipeline, type Step } from '../../operations/pipeline.js';
 import type { Operation, OperationStatus } from '../../store/items.js';
 import type { Store } from '../../store/store.js';
+import { redBlackSteps } from '../promote/red-black.js';
 import { promoteSteps } from '../promote/steps.js';
 import { answeredMessage, approvalMessage, mention, newRequestKey } from './approval.js';
 import { canaryChart } from './chart.js';
@@ -217,16 +218,19 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
     },
   ];
 
-  const promotion = promoteSteps(deps);
+  const rolling = [...canarySteps, ...promoteSteps(deps)].map(metered);
+  const redBlack = [...canarySteps, ...redBlackSteps(deps)].map(metered);
 
   return {
     kind: 'canary',
     state: canaryState,
-    steps: [...canarySteps, ...promotion].map(metered),
+    steps: rolling,
+    // The strategy is the app's config as it was when the canary started.
+    stepsFor: (operation) => (deployOf(operation).strategy === 'red-black' ? redBlack : rolling),
     async cleanup({ operation, state }, status: OperationStatus) {
       return removeCanary({ aws, store, clock, pollIntervalMs }, operation, state, status);
     },
-    ...canaryMessages(clock, [...canarySteps, ...promotion]),
+    ...canaryMessages(clock, [...rolling, ...redBlack]),
   };
 }
 
