@@ -90,6 +90,20 @@ describe('/canary', () => {
     expect(everything(world)).toContain('rolled back by @alice');
   });
 
+  it('never passes on too little data: it extends the window, then asks a human', async () => {
+    world = await TestWorld.create({ demo: releaseApp() });
+    world.sim.seedFleet({ region: 'us-east-1', app: 'demo', requestsPerMinute: 20 });
+    const bakery = world.replica();
+    await bake(world, bakery, 'v1');
+    await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
+    await until(world, () => approvalRequest(world) !== undefined);
+    const request = approvalRequest(world)!;
+    expect(request.text).toContain('stayed undecided: roll it back, or promote it anyway?');
+    expect(everything(world)).toMatch(/minute 45 of 30 \(extended; at most 45\) · \*WAIT\*/);
+    expect(everything(world)).toContain('too little');
+    expect(await world.store.getLive('demo')).toBeUndefined();
+  });
+
   it('refuses a version that is not baked, and an app without a fleet, changing nothing', async () => {
     world = await fleetWorld();
     const bakery = world.replica();
