@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { amiLink } from '../src/aws/console-links.js';
 import { cancelAction } from '../src/pipelines/bake/messages.js';
+import { chooseBase } from '../src/pipelines/bake/base.js';
 import type { BakeParams } from '../src/pipelines/bake/state.js';
 import type { ChatMessage, SlashCommand } from '../src/chat/surface.js';
 import { amiId, appName, commitSha, ssmParameterName, version } from '../src/config/names.js';
@@ -16,9 +17,9 @@ export const help: ChatMessage = {
   text: '*/bake* — bake a tested, tagged machine image of one version of an app',
   lines: [
     `Usage: \`${usage}\``,
-    '`--base ami-0123…` or `--base ssm:/aws/service/…` bakes on that base instead of the app’s configured one',
+    '`--base ami-0123…` or `--base ssm:/aws/service/…` bakes on that base instead of the app’s configured one (only images of owners the app trusts; only parameters under its prefixes)',
     '`--commit <sha>` records the commit the version was built from (tagged on the image)',
-    '`--force` bakes again even if this version is already baked on this base',
+    '`--force` bakes a version that is already baked again, also on another base; the release keeps its history',
     'The bake posts a thread here with every step and its timing; its *Cancel* button stops it and cleans up.',
   ],
   tone: 'info',
@@ -74,7 +75,16 @@ export const bake: Command = {
       return usageError(`unknown app "${request.app}"; configured apps: ${known.join(', ') || 'none'}`, usage);
     }
     if (lock) return lock.requestId === command.requestId ? undefined : busy(lock, core.clock.now());
-    if (release && !request.force && !request.base) {
+    const base = chooseBase(request.base, config);
+    if (!base.ok) return { text: `Not baked: ${base.error}.`, tone: 'failed' };
+    if (release && !request.force && request.base && request.base !== release.baseAmi) {
+      return {
+        text: `*${release.app} ${release.version}* is already baked, on base \`${release.baseAmi}\`; a bake on another base would replace its image.`,
+        lines: ['Add `--force` to bake it again on this base; the release’s history keeps what it replaced.'],
+        tone: 'failed',
+      };
+    }
+    if (release && !request.force) {
       return {
         text: `*${release.app} ${release.version}* is already baked: ${Object.entries(release.amis).map(([region, id]) => amiLink(region, id)).join(', ')} (${release.amiName})`,
         lines: [`Base \`${release.baseAmi}\` ${release.baseAmiName}, by ${release.bakedBy}, ${formatTime(release.bakedAt, core.clock.now())}.`, 'Add `--force` to bake it again.'],

@@ -155,7 +155,9 @@ export class Store {
   /** One item per app and version: a forced re-bake replaces its image but keeps its history. */
   async putRelease(release: Release): Promise<void> {
     const previous = await this.getRelease(release.app, release.version);
-    const history = [...(previous?.history ?? []), ...release.history];
+    const kept = previous?.history ?? [];
+    // A record step run again after a restart brings the same events: they are in the history once.
+    const history = [...kept, ...release.history.filter((event) => !kept.some((old) => old.status === event.status && old.operationId !== undefined && old.operationId === event.operationId))];
     await this.doc.send(
       new PutCommand({ TableName: this.tableName, Item: { ...keys.release(release.app, release.version), type: 'release', ...release, history } }),
     );

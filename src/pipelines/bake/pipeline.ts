@@ -8,11 +8,12 @@ import { waitFor } from '../../aws/poll.js';
 import { imageName, type Provenance } from '../../aws/provenance.js';
 import { untrustedText } from '../../chat/untrusted.js';
 import type { Clock } from '../../clock.js';
-import type { AppConfig, BaseImageSource } from '../../config/apps.js';
+import type { AppConfig } from '../../config/apps.js';
 import { redactSecrets } from '../../log.js';
 import { StepFailure, type Pipeline, type Step, type StepInput } from '../../operations/pipeline.js';
 import type { Operation, OperationStatus } from '../../store/items.js';
 import type { Store } from '../../store/store.js';
+import { chooseBase } from './base.js';
 import { bakeMessages } from './messages.js';
 import { bakeParams, bakeState, type BakeState } from './state.js';
 import { builderUserData, readBuilderReport, type BuilderReport, type Phase } from './user-data.js';
@@ -138,7 +139,9 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       title: 'Resolve base image',
       async run({ operation }) {
         const config = appOf(operation);
-        const base = await resolveBaseImage(aws, config.region, baseSourceOf(bakeParams.parse(operation.params).base, config.baseImage));
+        const choice = chooseBase(bakeParams.parse(operation.params).base, config);
+        if (!choice.ok) throw new StepFailure(choice.error);
+        const base = await resolveBaseImage(aws, config.region, choice.source, config.baseImageOwners);
         // The builder's key is chosen here, before anything is launched, so that it is written down first.
         const resultKey = randomBytes(16).toString('hex');
         return { state: { baseAmi: base.id, baseAmiName: base.name, resultKey }, detail: `${base.id} (${base.name})` };
@@ -271,6 +274,9 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
         const config = appOf(operation);
         const params = bakeParams.parse(operation.params);
         const imageId = required(state.imageId, 'image');
+        const replaced = await store.getRelease(operation.app, operation.version);
+        // A forced re-bake replaces the version's image; its history says what was there before.
+        const note = replaced && replaced.operationId !== operation.id ? `re-baked with --force, replacing ${Object.values(replaced.amis).join(', ')} (base ${replaced.baseAmi})` : undefined;
         await store.putRelease({
           app: operation.app,
           version: operation.version,
@@ -284,7 +290,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
           bakedAt: clock.now(),
           operationId: operation.id,
           thread: operation.thread,
-          history: [{ status: 'baked', at: clock.now(), by: operation.requestedBy, operationId: operation.id }],
+          history: [{ status: 'baked', at: clock.now(), by: operation.requestedBy, operationId: operation.id, ...(note ? { note } : {}) }],
         });
         return { detail: `${operation.app} ${operation.version} → ${imageId}` };
       },
@@ -342,11 +348,6 @@ function metered(step: Step<BakeState>): Step<BakeState> {
       };
     },
   };
-}
-
-function baseSourceOf(requested: string | undefined, configured: BaseImageSource): BaseImageSource {
-  if (!requested) return configured;
-  return requested.startsWith('ssm:') ? { ssm: requested.slice('ssm:'.length) } : { id: requested };
 }
 
 function required<T>(value: T | undefined, what: string): T {
