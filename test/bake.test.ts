@@ -45,6 +45,8 @@ describe('/bake', () => {
     const copySnapshot = world.sim.snapshot().snapshots.find((s) => s.snapshotId === copy.snapshotId);
     expect(copySnapshot?.tags['bakery:version']).toBe('v1');
     expect(copySnapshot?.createVolumePermissions).toContain('210987654321');
+    // Tagged as they were made: the role needs no right to tag an image that already exists.
+    expect(world.sim.calls().map((call) => call.command)).not.toContain('CreateTags');
     expect(world.liveInstances()).toEqual([]);
 
     expect(world.chat.roots).toHaveLength(1);

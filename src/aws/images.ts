@@ -1,7 +1,6 @@
 import {
   CopyImageCommand,
   CreateImageCommand,
-  CreateTagsCommand,
   DeleteSnapshotCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
@@ -138,8 +137,12 @@ export async function shareImage(aws: AwsClients, region: string, image: Image, 
   }
 }
 
-/** Starts a copy in another region; the client token makes a repeat return the same copy (untagged: see tagImage). */
+/**
+ * Starts a copy in another region, tagged at creation on the image and its snapshots (so Bakery
+ * needs no right to tag an existing image); the client token makes a repeat return the same copy.
+ */
 export async function copyImage(aws: AwsClients, sourceRegion: string, sourceImageId: string, region: string, name: string, p: Provenance): Promise<string> {
+  const tags = imageTags(p);
   const { ImageId } = await aws.ec2(region).send(
     new CopyImageCommand({
       SourceImageId: sourceImageId,
@@ -147,21 +150,14 @@ export async function copyImage(aws: AwsClients, sourceRegion: string, sourceIma
       Name: name,
       Description: `${p.app} ${p.version} baked by Bakery (copy of ${sourceImageId} from ${sourceRegion})`,
       ClientToken: clientToken(p.operationId, `copy-${region}`),
+      TagSpecifications: [
+        { ResourceType: 'image', Tags: tags },
+        { ResourceType: 'snapshot', Tags: tags },
+      ],
     }),
   );
   if (!ImageId) throw new Error(`CopyImage to ${region} returned no image id`);
   return ImageId;
-}
-
-/** Tags a copy as the original is; EC2 may answer NotFound while the copy is new (see the bake's copy step). */
-export async function tagImage(aws: AwsClients, region: string, imageId: string, p: Provenance): Promise<void> {
-  await aws.ec2(region).send(new CreateTagsCommand({ Resources: [imageId], Tags: imageTags(p) }));
-}
-
-/** Tags a copy's snapshots as the original's are (CopyImage tags only the image it makes). */
-export async function tagSnapshots(aws: AwsClients, region: string, image: Image, p: Provenance): Promise<void> {
-  const snapshotIds = snapshotIdsOf(image);
-  if (snapshotIds.length > 0) await aws.ec2(region).send(new CreateTagsCommand({ Resources: snapshotIds, Tags: imageTags(p) }));
 }
 
 /** Removes an image and its snapshots; used only for images a failed or cancelled bake made. */

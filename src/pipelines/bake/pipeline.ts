@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AwsClients } from '../../aws/clients.js';
 import { builderConsole, describeInstance, findLiveBuilders, launchBuilder, terminateInstances } from '../../aws/builder.js';
-import { copyImage, createImage, deleteImage, describeImage, findBakedImages, findImagesOfOperation, resolveBaseImage, shareImage, tagImage, tagSnapshots } from '../../aws/images.js';
+import { copyImage, createImage, deleteImage, describeImage, findBakedImages, findImagesOfOperation, resolveBaseImage, shareImage } from '../../aws/images.js';
 import { isNotFound } from '../../aws/errors.js';
 import { measureAwsCalls } from '../../aws/call-meter.js';
 import { waitFor } from '../../aws/poll.js';
@@ -68,19 +68,6 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
 
   function unknownToEc2(what: string, since: number | undefined, made: string): StepFailure {
     return new StepFailure(since === undefined ? `${what} disappeared` : `${what} is still unknown to EC2 ${Math.round(visibilityGraceMs / 60_000)} min after it was ${made}`);
-  }
-
-  /** Runs a call on an id Bakery just created, waiting out EC2's NotFound while the id is new. */
-  async function onNewId(input: Input, what: string, call: () => Promise<void>): Promise<void> {
-    await waitFor({ clock, what: `${what} to become visible to EC2`, timeoutMs: visibilityGraceMs, intervalMs: pollIntervalMs, signal: input.signal }, async () => {
-      try {
-        await call();
-        return { done: true, value: undefined };
-      } catch (error) {
-        if (isNotFound(error)) return { done: false, seen: 'not found' };
-        throw error;
-      }
-    });
   }
 
   /** Waits on the builder's console until it reports past `phase`, or fails naming what went wrong. */
@@ -253,15 +240,12 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
         const copiedAt: Record<string, number> = {};
         for (const region of config.copyTo) {
           copiedAt[region] = clock.now();
-          const copyId = await copyImage(aws, config.region, imageId, region, name, provenance(input));
-          await onNewId(input, `copy ${copyId} in ${region}`, () => tagImage(aws, region, copyId, provenance(input)));
-          copies[region] = copyId;
+          copies[region] = await copyImage(aws, config.region, imageId, region, name, provenance(input));
         }
         for (const [region, copyId] of Object.entries(copies)) {
           await waitForImage(input, region, copyId, config.timeouts.copyMinutes, copiedAt[region]);
           const copy = await describeImage(aws, region, copyId);
           if (!copy) throw new StepFailure(`copy ${copyId} in ${region} disappeared`);
-          await tagSnapshots(aws, region, copy, provenance(input));
           if (config.shareWith.length > 0) await shareImage(aws, region, copy, config.shareWith);
         }
         return { state: { copies }, detail: Object.entries(copies).map(([region, id]) => `${region}: ${id}`).join(', ') };
