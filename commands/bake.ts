@@ -7,6 +7,7 @@ import type { ChatMessage, SlashCommand } from '../src/chat/surface.js';
 import { amiId, appName, commitSha, ssmParameterName, version } from '../src/config/names.js';
 import { newOperationId, type Core } from '../src/core.js';
 import { formatTime } from '../src/operations/format.js';
+import { unknownApp } from './apps.js';
 import { busy } from './busy.js';
 import type { Command } from './command.js';
 import { firstIssue, splitWords, usageError, type Parsed } from './grammar.js';
@@ -68,12 +69,11 @@ export const bake: Command = {
     if (parsed.value === 'help') return help;
     const request = parsed.value;
 
-    // One read answers the common cases before anything is written: unknown app, already baked, busy.
+    const unknown = await unknownApp(core, request.app, usage);
+    if (unknown) return unknown;
+    // One read answers the common cases before anything is written: already baked, busy.
     const { config, lock, release } = await core.store.getAppAtVersion(request.app, request.version);
-    if (!config) {
-      const known = Object.keys(await core.store.listAppConfigs()).sort();
-      return usageError(`unknown app "${request.app}"; configured apps: ${known.join(', ') || 'none'}`, usage);
-    }
+    if (!config) return usageError(`app "${request.app}" is not configured in the table; restart Bakery to apply its apps file`, usage);
     if (lock) return lock.requestId === command.requestId ? undefined : busy(lock, core.clock.now());
     const base = chooseBase(request.base, config);
     if (!base.ok) return { text: `Not baked: ${base.error}.`, tone: 'failed' };

@@ -104,6 +104,22 @@ describe('/bake', () => {
     ]);
   });
 
+  it('refuses a flood of commands for unknown apps without reading the table', async () => {
+    const bakery = world.replica();
+    await bakery.handlers.onCommand(world.command('demo v1'));
+    await bakery.runner.idle();
+    const reads: string[] = [];
+    world.doc.middlewareStack.add((next, context) => async (args) => {
+      reads.push(String(context.commandName));
+      return next(args);
+    }, { step: 'initialize', name: 'countReads' });
+    for (let i = 0; i < 50; i++) {
+      const reply = await bakery.handlers.onCommand(world.command(`nosuchapp${i} v1`));
+      expect(reply?.text).toContain('configured apps: demo');
+    }
+    expect(reads).toEqual([]);
+  });
+
   it('answers "already baked" instead of baking a version twice', async () => {
     const bakery = world.replica();
     await bakery.handlers.onCommand(world.command('demo v1'));
