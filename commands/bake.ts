@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { amiLink } from '../src/aws/console-links.js';
 import { cancelAction } from '../src/pipelines/bake/messages.js';
+import { chooseBase } from '../src/pipelines/bake/base.js';
 import type { BakeParams } from '../src/pipelines/bake/state.js';
 import type { ChatMessage, SlashCommand } from '../src/chat/surface.js';
 import { amiId, appName, commitSha, ssmParameterName, version } from '../src/config/names.js';
 import { newOperationId, type Core } from '../src/core.js';
 import { formatTime } from '../src/operations/format.js';
+import { unknownApp } from './apps.js';
 import { busy } from './busy.js';
 import type { Command } from './command.js';
 import { firstIssue, splitWords, usageError, type Parsed } from './grammar.js';
@@ -16,9 +18,9 @@ export const help: ChatMessage = {
   text: '*/bake* — bake a tested, tagged machine image of one version of an app',
   lines: [
     `Usage: \`${usage}\``,
-    '`--base ami-0123…` or `--base ssm:/aws/service/…` bakes on that base instead of the app’s configured one',
+    '`--base ami-0123…` or `--base ssm:/aws/service/…` bakes on that base instead of the app’s configured one (only images of owners the app trusts; only parameters under its prefixes)',
     '`--commit <sha>` records the commit the version was built from (tagged on the image)',
-    '`--force` bakes again even if this version is already baked on this base',
+    '`--force` bakes a version that is already baked again, also on another base; the release keeps its history',
     'The bake posts a thread here with every step and its timing; its *Cancel* button stops it and cleans up.',
   ],
   tone: 'info',
@@ -67,14 +69,22 @@ export const bake: Command = {
     if (parsed.value === 'help') return help;
     const request = parsed.value;
 
-    // One read answers the common cases before anything is written: unknown app, already baked, busy.
+    const unknown = await unknownApp(core, request.app, usage);
+    if (unknown) return unknown;
+    // One read answers the common cases before anything is written: already baked, busy.
     const { config, lock, release } = await core.store.getAppAtVersion(request.app, request.version);
-    if (!config) {
-      const known = Object.keys(await core.store.listAppConfigs()).sort();
-      return usageError(`unknown app "${request.app}"; configured apps: ${known.join(', ') || 'none'}`, usage);
-    }
+    if (!config) return usageError(`app "${request.app}" is not configured in the table; restart Bakery to apply its apps file`, usage);
     if (lock) return lock.requestId === command.requestId ? undefined : busy(lock, core.clock.now());
-    if (release && !request.force && !request.base) {
+    const base = chooseBase(request.base, config);
+    if (!base.ok) return { text: `Not baked: ${base.error}.`, tone: 'failed' };
+    if (release && !request.force && request.base && request.base !== release.baseAmi) {
+      return {
+        text: `*${release.app} ${release.version}* is already baked, on base \`${release.baseAmi}\`; a bake on another base would replace its image.`,
+        lines: ['Add `--force` to bake it again on this base; the release’s history keeps what it replaced.'],
+        tone: 'failed',
+      };
+    }
+    if (release && !request.force) {
       return {
         text: `*${release.app} ${release.version}* is already baked: ${Object.entries(release.amis).map(([region, id]) => amiLink(region, id)).join(', ')} (${release.amiName})`,
         lines: [`Base \`${release.baseAmi}\` ${release.baseAmiName}, by ${release.bakedBy}, ${formatTime(release.bakedAt, core.clock.now())}.`, 'Add `--force` to bake it again.'],

@@ -8,6 +8,7 @@ import { approvalValue, promoteAction, promoteRefusal, rollbackAction, rollbackR
 import type { CanaryParams } from '../src/pipelines/canary/state.js';
 import { canaryParams, canaryState } from '../src/pipelines/canary/state.js';
 import type { Operation } from '../src/store/items.js';
+import { unknownApp } from './apps.js';
 import { busy } from './busy.js';
 import type { Command } from './command.js';
 import { firstIssue, splitWords, usageError, type Parsed } from './grammar.js';
@@ -55,11 +56,10 @@ export const canary: Command = {
     if (parsed.value === 'help') return help;
     const request = parsed.value;
 
+    const unknown = await unknownApp(core, request.app, usage);
+    if (unknown) return unknown;
     const { config, lock, release, live } = await core.store.getAppAtVersion(request.app, request.version, 'deploy');
-    if (!config) {
-      const known = Object.keys(await core.store.listAppConfigs()).sort();
-      return usageError(`unknown app "${request.app}"; configured apps: ${known.join(', ') || 'none'}`, usage);
-    }
+    if (!config) return usageError(`app "${request.app}" is not configured in the table; restart Bakery to apply its apps file`, usage);
     if (!config.deploy) return { text: `${request.app} has no \`deploy\` section in its config, so Bakery does not know its fleet.`, lines: ['Add one (see the README’s deploy config) and restart Bakery.'], tone: 'failed' };
     if (lock) return lock.requestId === command.requestId ? undefined : busy(lock, core.clock.now());
     const ami = release?.amis[config.region];

@@ -5,6 +5,7 @@ import { appName } from '../src/config/names.js';
 import type { Core } from '../src/core.js';
 import { formatTime } from '../src/operations/format.js';
 import type { FleetImage } from '../src/store/items.js';
+import { unknownApp } from './apps.js';
 import type { Command } from './command.js';
 import { firstIssue, splitWords, usageError } from './grammar.js';
 
@@ -28,6 +29,8 @@ export const releases: Command = {
     const parsed = z.object({ app: appName }).safeParse({ app: first });
     if (!parsed.success) return usageError(firstIssue(parsed.error, { app: first }), usage);
     const { app } = parsed.data;
+    const unknown = await unknownApp(core, app, usage);
+    if (unknown) return unknown;
 
     const [config, live, lock, all] = await Promise.all([core.store.getAppConfig(app), core.store.getLive(app), core.store.getLock(app, 'deploy'), core.store.listReleases(app)]);
     if (!config) return usageError(`unknown app "${app}"`, usage);

@@ -7,6 +7,7 @@ import { formatTime } from '../src/operations/format.js';
 import { mention } from '../src/pipelines/canary/approval.js';
 import type { RollbackParams } from '../src/pipelines/rollback/state.js';
 import type { AppLock, FleetImage, LiveRelease, Operation } from '../src/store/items.js';
+import { unknownApp } from './apps.js';
 import { busy } from './busy.js';
 import type { Command } from './command.js';
 import { firstIssue, splitWords, usageError, type Parsed } from './grammar.js';
@@ -95,6 +96,8 @@ export const rollback: Command = {
     if (!parsed.ok) return usageError(parsed.error, usage);
     if (parsed.value === 'help') return help;
     const { app, version: to } = parsed.value;
+    const unknown = await unknownApp(core, app, usage);
+    if (unknown) return unknown;
     const now = core.clock.now();
     const found = await situation(core, app);
     if (!found) return usageError(`unknown app "${app}"`, usage);

@@ -1,4 +1,6 @@
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { keys } from '../src/store/store.js';
 import { cancelAction } from '../src/pipelines/bake/messages.js';
 import { demoApp, TestWorld } from './support/world.js';
 
@@ -43,6 +45,8 @@ describe('/bake', () => {
     const copySnapshot = world.sim.snapshot().snapshots.find((s) => s.snapshotId === copy.snapshotId);
     expect(copySnapshot?.tags['bakery:version']).toBe('v1');
     expect(copySnapshot?.createVolumePermissions).toContain('210987654321');
+    // Tagged as they were made: the role needs no right to tag an image that already exists.
+    expect(world.sim.calls().map((call) => call.command)).not.toContain('CreateTags');
     expect(world.liveInstances()).toEqual([]);
 
     expect(world.chat.roots).toHaveLength(1);
@@ -100,6 +104,22 @@ describe('/bake', () => {
     ]);
   });
 
+  it('refuses a flood of commands for unknown apps without reading the table', async () => {
+    const bakery = world.replica();
+    await bakery.handlers.onCommand(world.command('demo v1'));
+    await bakery.runner.idle();
+    const reads: string[] = [];
+    world.doc.middlewareStack.add((next, context) => async (args) => {
+      reads.push(String(context.commandName));
+      return next(args);
+    }, { step: 'initialize', name: 'countReads' });
+    for (let i = 0; i < 50; i++) {
+      const reply = await bakery.handlers.onCommand(world.command(`nosuchapp${i} v1`));
+      expect(reply?.text).toContain('configured apps: demo');
+    }
+    expect(reads).toEqual([]);
+  });
+
   it('answers "already baked" instead of baking a version twice', async () => {
     const bakery = world.replica();
     await bakery.handlers.onCommand(world.command('demo v1'));
@@ -115,7 +135,9 @@ describe('/bake', () => {
     await bakery.handlers.onCommand(world.command('demo v1'));
     await bakery.runner.idle();
     const release = (await world.store.getRelease('demo', 'v1'))!;
-    await bakery.handlers.onCommand(world.command(`demo v1 --base ${release.baseAmi}`));
+    // The image is in AWS but Bakery's record of it is gone (a table restored from an older backup).
+    await world.doc.send(new DeleteCommand({ TableName: world.store.tableName, Key: keys.release('demo', 'v1') }));
+    await bakery.handlers.onCommand(world.command('demo v1'));
     await bakery.runner.idle();
     expect(world.chat.threadText(1)).toContain(`already baked on this base: <https://us-east-1.console.aws.amazon.com/ec2/home?region=us-east-1#ImageDetails:imageId=${release.amis['us-east-1']}|${release.amis['us-east-1']}>`);
     expect(world.bakedImages()).toHaveLength(2);

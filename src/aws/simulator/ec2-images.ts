@@ -129,9 +129,9 @@ function addImage(
 }
 
 /** An image made a week before ctx.now and available since: a base image, or a fleet's release before Bakery. */
-export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias?: 'amazon'; description?: string }): ImageRecord {
+export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias?: 'amazon'; ownerId?: string; description?: string }): ImageRecord {
   const createdAt = ctx.now - 7 * 24 * 3_600_000;
-  const ownerId = input.ownerAlias === 'amazon' ? AMAZON_OWNER_ID : ctx.world.accountId;
+  const ownerId = input.ownerAlias === 'amazon' ? AMAZON_OWNER_ID : (input.ownerId ?? ctx.world.accountId);
   const image: ImageRecord = {
     imageId: nextId(ctx.world, 'ami'),
     region: ctx.region,
@@ -144,7 +144,8 @@ export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias
     snapshotId: nextId(ctx.world, 'snap'),
     tags: {},
     launchPermissions: [],
-    public: input.ownerAlias === 'amazon',
+    // Amazon's images and a stranger's (the only way another account's image is seen) are public.
+    public: ownerId !== ctx.world.accountId,
   };
   state(ctx).snapshots.push({
     snapshotId: image.snapshotId,
