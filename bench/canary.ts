@@ -28,6 +28,7 @@ import { ensureTable } from '../src/store/table.js';
 import { alice, bob, releaseApp } from '../test/support/lifecycle.js';
 import { RecordingChat } from '../test/support/recording-chat.js';
 import { startDynamoProcess } from './dynamo-process.js';
+import { median } from './judge.js';
 import { VirtualThenRealClock } from './virtual-then-real-clock.js';
 
 const region = 'us-east-1';
@@ -265,12 +266,6 @@ function countBy(values: string[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
   return counts;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function diff(after: NodeJS.CpuUsage, before: NodeJS.CpuUsage): NodeJS.CpuUsage {

@@ -266,7 +266,7 @@ function kayentaOnce(window: Window, config: CanaryConfig): number | null {
   return null;
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length / 2;
   return s.length % 2 ? (s[Math.floor(mid)] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
