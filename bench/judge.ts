@@ -335,7 +335,7 @@ function kayentaOnce(window: Window, config: CanaryConfig): number | null {
   return null;
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length / 2;
   if (s.length === 0) return NaN;
