@@ -223,7 +223,9 @@ export class OperationRunner {
           state: { ...op.state, ...outcome.state },
         }));
         this.options.onEvent?.({ type: 'step-finished', operationId, step: step.name });
-        await thread.reply(pipeline.stepDone(finished, stepOf(finished, step.name), step.title));
+        // Queued in order behind the other replies, not awaited: Slack's pacing must not hold up the next step
+        // (an approved promotion starts its refresh at once). The summary flushes the thread.
+        void thread.reply(pipeline.stepDone(finished, stepOf(finished, step.name), step.title));
         show();
         if (outcome.finish) {
           await handle.update((op) => skipRemaining(op, steps.map((s) => s.name), clock.now()));

@@ -201,7 +201,8 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
         const approval = operation.approval;
         if (approval?.request === request.key) {
           const answered = approval.decision === 'promote' ? 'approved' : 'rolled-back';
-          if (request.ref) await input.say(answeredMessage(operation, answered, now), request.ref);
+          // The request's buttons go away in turn with the thread's writes; the promotion need not wait for Slack.
+          if (request.ref) void input.say(answeredMessage(operation, answered, now), request.ref);
           if (approval.decision === 'rollback') throw new StepFailure(`rolled back by ${approval.byName} instead of promoting`);
           return { state: { approvedBy: approval.byName }, detail: `approved by ${approval.byName}` };
         }
