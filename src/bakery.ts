@@ -8,6 +8,8 @@ import type { ChatHandlers, ChatSurface } from './chat/surface.js';
 import type { Clock } from './clock.js';
 import type { Core } from './core.js';
 import type { Logger } from './log.js';
+import { auditTrail } from './operations/audit.js';
+import { ProgressReporter } from './operations/progress.js';
 import { OperationRunner, type RunnerEvent } from './operations/runner.js';
 import type { Store } from './store/store.js';
 
@@ -34,19 +36,22 @@ export interface Bakery {
 export function createBakery(options: BakeryOptions): Bakery {
   const { store, aws, surface, clock, log, owner, leaseMs, pollIntervalMs, onEvent } = options;
   const metered = meterAwsCalls(aws);
+  const pipelines = {
+    bake: bakePipeline({ aws: metered, store, clock, pollIntervalMs }),
+    canary: canaryPipeline({ aws: metered, store, clock, pollIntervalMs }),
+    rollback: rollbackPipeline({ aws: metered, store, clock, pollIntervalMs }),
+  };
+  // Threads and the audit trail listen to the runner's events; the runner itself only runs steps.
+  const progress = new ProgressReporter({ surface, clock, log, pipelines });
   const runner = new OperationRunner({
     store,
-    surface,
+    progress,
+    listeners: [progress.listener, auditTrail(store, clock), ...(onEvent ? [onEvent] : [])],
     clock,
     log,
     owner,
     leaseMs,
-    onEvent,
-    pipelines: {
-      bake: bakePipeline({ aws: metered, store, clock, pollIntervalMs }),
-      canary: canaryPipeline({ aws: metered, store, clock, pollIntervalMs }),
-      rollback: rollbackPipeline({ aws: metered, store, clock, pollIntervalMs }),
-    },
+    pipelines,
   });
   const core: Core = { store, runner, chat: surface, clock, log };
   return { core, runner, handlers: commandHandlers(core) };
