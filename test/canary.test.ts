@@ -1,3 +1,4 @@
+import { DescribeListenersCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestWorld } from './support/world.js';
 import { alice, approvalRequest, bake, bob, deployEnded, everything, groupNames, liveGroup, mallory, operationOf, pressOn, releaseApp, until } from './support/lifecycle.js';
@@ -102,6 +103,28 @@ describe('/canary', () => {
     expect(everything(world)).toMatch(/minute 45 of 30 \(extended; at most 45\) · \*WAIT\*/);
     expect(everything(world)).toContain('too little');
     expect(await world.store.getLive('demo')).toBeUndefined();
+  });
+
+  it('gives the canary its own target group and a weight of the listener, and takes both away after', async () => {
+    world = await TestWorld.create({ demo: releaseApp() });
+    const fleet = world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
+    // Metrics by target group (the ALB's own), as a weighted canary shares no target group with the baseline.
+    const weighted = releaseApp({ weightedListener: fleet.listenerArn });
+    await world.store.putAppConfig('demo', weighted);
+    const bakery = world.replica();
+    await bake(world, bakery, 'v1');
+    await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
+    await until(world, () => world.events.some((event) => event.type === 'step-waiting' && event.step === 'judge'));
+    const elb = world.sim.clients().elbv2('us-east-1');
+    const forward = async () => (await elb.send(new DescribeListenersCommand({ ListenerArns: [fleet.listenerArn] }))).Listeners![0]!.DefaultActions![0]!.ForwardConfig!.TargetGroups!;
+    const during = await forward();
+    expect(during.map((group) => group.Weight).sort((a, b) => a! - b!)).toEqual([10, 90]);
+
+    await bakery.handlers.onButton(pressOn((await bakery.handlers.onCommand(world.command('demo', { command: '/rollback', user: bob })))!, 'rollback.confirm', bob));
+    await deployEnded(world, bakery);
+    expect((await forward()).map((group) => group.TargetGroupArn)).toEqual([fleet.targetGroupArn]);
+    const groups = await elb.send(new DescribeTargetGroupsCommand({}));
+    expect(groups.TargetGroups?.map((group) => group.TargetGroupArn)).toEqual([fleet.targetGroupArn]);
   });
 
   it('refuses a version that is not baked, and an app without a fleet, changing nothing', async () => {

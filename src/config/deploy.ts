@@ -38,7 +38,10 @@ const metricCommon = {
   name: z.string().regex(/^[a-z][a-zA-Z0-9_]{0,60}$/, 'a metric name starts with a lowercase letter, then letters, digits and _'),
   label: z.string().min(1).max(60).optional(),
   ...series.shape,
-  /** `group`: the AutoScalingGroupName dimension (shared target groups); `targetGroup`: the canary's own target group (weighted). */
+  /**
+   * `group`: the AutoScalingGroupName dimension; `targetGroup`: TargetGroup and LoadBalancer (weighted traffic only,
+   * where the canary has its own). Default: targetGroup for AWS/ApplicationELB, else group.
+   */
   dimension: z.enum(['group', 'targetGroup']).optional(),
   direction: z.enum(['increase', 'decrease', 'either']).optional(),
   tolerance: z.union([z.string(), z.number()]),
@@ -104,6 +107,13 @@ export const deployConfig = z
   .superRefine((deploy, ctx) => {
     if (deploy.canary.interval !== 60_000 && ![10_000, 30_000].includes(deploy.canary.interval) && deploy.canary.interval % 60_000 !== 0) {
       ctx.addIssue({ code: 'custom', path: ['canary', 'interval'], message: 'CloudWatch periods are 10s, 30s or whole minutes' });
+    }
+    if (deploy.traffic.mode === 'shared') {
+      deploy.metrics.forEach((metric, i) => {
+        if ((metric.dimension ?? (metric.namespace === 'AWS/ApplicationELB' ? 'targetGroup' : 'group')) === 'targetGroup') {
+          ctx.addIssue({ code: 'custom', path: ['metrics', i, 'dimension'], message: 'with shared traffic the canary and the baseline are in the same target groups, so a metric per target group cannot tell them apart; use one per Auto Scaling group, or traffic: weighted' });
+        }
+      });
     }
     if (deploy.canary.interval < 60_000) {
       deploy.metrics.forEach((metric, i) => {

@@ -10,7 +10,7 @@ export const bob: ChatUser = { id: 'U0BOB', name: 'bob' };
 export const mallory: ChatUser = { id: 'U0MALLORY', name: 'mallory' };
 
 /** The demo app with a fleet to deploy to: the simulator's seeded demo fleet, judged minute by minute for 30 minutes. */
-export function releaseApp(overrides: { strategy?: 'rolling' | 'red-black'; onFail?: 'rollback' | 'ask'; fourEyes?: boolean; approvalTtl?: string } = {}): AppConfig {
+export function releaseApp(overrides: { strategy?: 'rolling' | 'red-black'; onFail?: 'rollback' | 'ask'; fourEyes?: boolean; approvalTtl?: string; weightedListener?: string } = {}): AppConfig {
   return parseAppsFile('test apps', `
 apps:
   demo:
@@ -25,6 +25,7 @@ apps:
       group: demo-live
       launchTemplate: demo
       strategy: ${overrides.strategy ?? 'rolling'}
+      traffic: ${overrides.weightedListener ? `{ mode: weighted, listener: "${overrides.weightedListener}", weight: 10 }` : '{ mode: shared }'}
       canary: { instances: 1, duration: 30m, interval: 1m, warmup: 3m, maxExtension: 15m }
       metrics:
         - { name: errors, label: 5xx rate, kind: count, namespace: Demo/App, metric: Errors5xx, stat: Sum, unit: errors,

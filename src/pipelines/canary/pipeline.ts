@@ -103,6 +103,14 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
           targetGroups: canaryTargetGroup ? [canaryTargetGroup] : live.targetGroups,
           tags,
         });
+        if (canaryTargetGroup && deploy.traffic.mode === 'weighted') {
+          // A target group no listener forwards to keeps its targets 'unused', never healthy: join at weight 0 first.
+          const weights = await listenerWeights(aws, region, deploy.traffic.listener);
+          if (!weights.has(canaryTargetGroup)) {
+            weights.set(canaryTargetGroup, 0);
+            await setListenerWeights(aws, region, deploy.traffic.listener, weights);
+          }
+        }
         return {
           state: { canaryGroup: name, canaryTargetGroup },
           detail: `${name}: ${instances} instance${instances === 1 ? '' : 's'}${canaryTargetGroup ? ', own target group' : ` in ${live.targetGroups.length} live target group${live.targetGroups.length === 1 ? '' : 's'}`}`,
