@@ -2,6 +2,7 @@ import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keys } from '../src/store/store.js';
 import { cancelAction } from '../src/pipelines/bake/messages.js';
+import { bob, pressOn } from './support/lifecycle.js';
 import { demoApp, TestWorld } from './support/world.js';
 
 describe('/bake', () => {
@@ -179,8 +180,7 @@ describe('/bake', () => {
     const bakery = world.replica('replica-a', {
       onEvent: (event, self) => {
         if (event.type === 'step-started' && event.step === 'provision') {
-          const button = world.chat.roots[0]!.message.buttons!.find((b) => b.actionId === cancelAction)!;
-          void self.handlers.onButton({ actionId: button.actionId, value: button.value, user: { id: 'U0BOB', name: 'bob' }, channel: 'C0DEMO', requestId: 'press-1' });
+          void self.handlers.onButton(pressOn(world.chat.roots[0]!.message, cancelAction, bob, 'press-1'));
         }
       },
     });
@@ -199,7 +199,7 @@ describe('/bake', () => {
     await bakery.handlers.onCommand(world.command('demo v1'));
     await bakery.runner.idle();
     const operationId = world.events.find((e) => e.type === 'finished')!.operationId;
-    const reply = await bakery.handlers.onButton({ actionId: cancelAction, value: operationId, user: { id: 'U0BOB', name: 'bob' }, channel: 'C0DEMO', requestId: 'press-2' });
+    const reply = await bakery.handlers.onButton({ ...pressOn(world.chat.roots[0]!.message, cancelAction, bob, 'press-2'), value: operationId, message: { ...world.chat.roots[0]!.ref, ephemeral: false } });
     expect(reply?.text).toBe('That bake already finished.');
     expect((await world.store.listAudit('demo')).map((entry) => entry.action)).not.toContain('bake cancel requested');
   });

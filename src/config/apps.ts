@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { supportsLatestConsole } from '../aws/instance-types.js';
 import { largestUserDataBytes, userDataLimitBytes } from '../pipelines/bake/user-data.js';
+import { accessConfig } from './access.js';
 import { deployConfig } from './deploy.js';
 import { amiId, appName, awsAccountId, awsRegion, ssmParameterName } from './names.js';
 
@@ -63,6 +64,8 @@ export const appConfig = z.strictObject({
     .default({ builderMinutes: 60, imageMinutes: 60, copyMinutes: 90 }),
   /** Where releases go after the bake: the fleet, the canary, approvals. Without it, an app is baked only. */
   deploy: deployConfig.optional(),
+  /** Who may bake, cancel, canary and roll back; by default the members of the app's channel (see src/access/). */
+  access: accessConfig.default({ bake: ['channel'], canary: ['channel'] }),
 });
 export type AppConfig = z.infer<typeof appConfig>;
 
