@@ -101,7 +101,7 @@ export const bake: Command = {
     const result = await core.runner.start({
       requestId: command.requestId,
       operation: { id, kind: 'bake', app: request.app, version: request.version, requestedBy: command.user.id, channel: command.channel, params, state: {}, steps: [], status: 'running', createdAt: now, updatedAt: now, revision: 0 },
-      lock: { app: request.app, operationId: id, kind: 'bake', version: request.version, requestedBy: `@${command.user.name}`, since: now, requestId: command.requestId },
+      lock: { app: request.app, operationId: id, kind: 'bake', version: request.version, requestedBy: command.user.id, since: now, requestId: command.requestId },
     });
     switch (result.outcome) {
       case 'started':

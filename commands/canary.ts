@@ -87,7 +87,7 @@ export const canary: Command = {
     const result = await core.runner.start({
       requestId: command.requestId,
       operation: { id, kind: 'canary', app: request.app, version: request.version, requestedBy: command.user.id, channel: command.channel, params, state: {}, steps: [], status: 'running', thread, createdAt: now, updatedAt: now, revision: 0 },
-      lock: { app: request.app, operationId: id, kind: 'canary', version: request.version, requestedBy: `@${command.user.name}`, since: now, requestId: command.requestId },
+      lock: { app: request.app, operationId: id, kind: 'canary', version: request.version, requestedBy: command.user.id, since: now, requestId: command.requestId },
     });
     switch (result.outcome) {
       case 'started':

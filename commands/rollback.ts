@@ -152,7 +152,7 @@ export const rollback: Command = {
       const result = await core.runner.start({
         requestId: press.requestId,
         operation: { id, kind: 'rollback', app, version: target.version ?? 'previous', requestedBy: press.user.id, channel: press.channel, params, state: {}, steps: [], status: 'running', createdAt: now, updatedAt: now, revision: 0 },
-        lock: { app, operationId: id, kind: 'rollback', version: target.version ?? 'previous', requestedBy: `@${press.user.name}`, since: now, requestId: press.requestId },
+        lock: { app, operationId: id, kind: 'rollback', version: target.version ?? 'previous', requestedBy: press.user.id, since: now, requestId: press.requestId },
       });
       switch (result.outcome) {
         case 'started':
