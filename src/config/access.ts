@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { slackId } from './deploy.js';
 
 /** Who may act: a Slack user (U…), a user group (S…), or `channel`, the members of the app's channel. */
-export const principal = z.union([z.literal('channel'), slackId], { error: 'a Slack user id (U0123…), user group id (S0123…) or channel' });
+export const principal = z.string().regex(/^(channel|[UWS][A-Z0-9]{2,20})$/, 'a Slack user id (U0123…), user group id (S0123…) or channel');
 export type Principal = z.infer<typeof principal>;
 
 const principals = z.array(principal).min(1, 'name at least one user, user group or channel');

@@ -16,9 +16,7 @@ export const baseImageSource = z.union([
 export type BaseImageSource = z.infer<typeof baseImageSource>;
 
 /** An image owner as DescribeImages takes it: this account (self), an Amazon alias, or an account id. */
-export const imageOwner = z.union([z.enum(['self', 'amazon', 'aws-marketplace']), awsAccountId], {
-  error: 'an image owner is self, amazon, aws-marketplace or a 12-digit account id',
-});
+export const imageOwner = z.string().regex(/^(self|amazon|aws-marketplace|\d{12})$/, 'an image owner is self, amazon, aws-marketplace or a 12-digit account id');
 
 /** An SSM path a `--base ssm:` name must start with. */
 const parameterPrefix = z.string().regex(/^\/[A-Za-z0-9_.\-/]*\/$/, 'a parameter prefix is a path that starts and ends with /, like /aws/service/');
