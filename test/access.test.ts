@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cancelAction } from '../src/pipelines/bake/messages.js';
-import { alice, bob, mallory, pressOn } from './support/lifecycle.js';
+import { alice, bob, mallory, pressOn, releaseApp } from './support/lifecycle.js';
 import { demoApp, TestWorld } from './support/world.js';
 
 /** alice and bob are in #demo (C0DEMO), mallory is not; the workspace is T0HOME. */
@@ -89,6 +89,15 @@ describe('who may do what', () => {
       expect((await refusals())[0]).toEqual(['U0BOB', 'cancel refused', 'that button is not on the message of the operation it names']);
     });
 
+    it('is refused when pressed from another workspace', async () => {
+      const bakery = world.replica();
+      await bakery.handlers.onCommand(world.command('demo v1'));
+      const press = { ...pressOn(world.chat.roots[0]!.message, cancelAction, { id: 'U0GUEST', name: 'bob' }), team: 'T0OTHER' };
+      expect((await bakery.handlers.onButton(press))?.text).toBe('Not done: Bakery takes requests only from the workspace it is installed in.');
+      await bakery.runner.idle();
+      expect(world.chat.roots[0]!.message.tone).toBe('succeeded');
+    });
+
     it('works for whoever started the bake, even when the app names others', async () => {
       await world.store.putAppConfig('demo', { ...demoApp, access: { bake: ['U0ALICE'], cancel: ['U0BOB'], canary: ['channel'] } });
       let answer: Promise<unknown> | undefined;
@@ -101,6 +110,16 @@ describe('who may do what', () => {
       await bakery.runner.idle();
       expect(await answer).toMatchObject({ tone: 'info' });
       expect(world.chat.roots[0]!.message.tone).toBe('cancelled');
+    });
+  });
+
+  describe('/rollback', () => {
+    it('is refused for someone who is neither an approver nor started the release', async () => {
+      await world.store.putAppConfig('demo', releaseApp());
+      const bakery = world.replica();
+      const reply = await bakery.handlers.onCommand(world.command('demo', { command: '/rollback', user: mallory }));
+      expect(reply?.text).toBe('Not done: only <@U0BOB>, <@U0ALICE> and whoever started it may roll back demo.');
+      expect(await refusals()).toEqual([['U0MALLORY', 'rollback refused', 'only <@U0BOB>, <@U0ALICE> and whoever started it may roll back demo']]);
     });
   });
 });
