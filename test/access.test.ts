@@ -89,6 +89,18 @@ describe('who may do what', () => {
       expect((await refusals())[0]).toEqual(['U0BOB', 'cancel refused', 'that button is not on the message of the operation it names']);
     });
 
+    it('is refused, saying why, when Slack cannot tell who is in the channel', async () => {
+      const bakery = world.replica();
+      await bakery.handlers.onCommand(world.command('demo v1'));
+      world.chat.members = async () => {
+        throw new Error('An API error occurred: missing_scope');
+      };
+      const reply = await bakery.handlers.onButton(pressOn(world.chat.roots[0]!.message, cancelAction, bob));
+      expect(reply?.text).toBe('Not done: Bakery could not check who is in <#C0DEMO> (An API error occurred: missing_scope).');
+      await bakery.runner.idle();
+      expect(world.chat.roots[0]!.message.tone).toBe('succeeded');
+    });
+
     it('is refused when pressed from another workspace', async () => {
       const bakery = world.replica();
       await bakery.handlers.onCommand(world.command('demo v1'));

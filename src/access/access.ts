@@ -56,7 +56,12 @@ export async function refusalOf(core: Core, asker: Asker, request: Request): Pro
   if (asker.team !== core.access.workspace) return 'Bakery takes requests only from the workspace it is installed in';
   const where = whereRefusal(core, asker, request);
   if (where) return where;
-  return whoRefusal(core, asker, request);
+  try {
+    return await whoRefusal(core, asker, request);
+  } catch (error) {
+    if (error instanceof UnknownMembership) return error.message;
+    throw error;
+  }
 }
 
 /** Refuses (audited, ephemeral, saying why) or returns undefined: what commands and buttons call. */
@@ -142,6 +147,9 @@ function principalsFor(config: AppConfig, action: Exclude<Action, 'promote'>): P
   }
 }
 
+/** A membership the chat could not tell (a missing scope, a channel the bot cannot see): the press is refused, saying so. */
+class UnknownMembership extends Error {}
+
 /**
  * Whether the asker is one of `principals`. A command typed in the app's channel is proof of
  * membership (Slack lets only members post there); a button is pressed by whoever sees the message,
@@ -152,10 +160,20 @@ async function isAmong(core: Core, asker: Asker, principals: Principal[]): Promi
   if (principals.includes(user)) return true;
   if (principals.includes('channel')) {
     if (!asker.message) return true;
-    if ((await core.chat.members({ channel: asker.channel })).includes(user)) return true;
+    if ((await membersOf(core, { channel: asker.channel })).includes(user)) return true;
   }
   for (const group of principals.filter((principal) => principal.startsWith('S'))) {
-    if ((await core.chat.members({ userGroup: group })).includes(user)) return true;
+    if ((await membersOf(core, { userGroup: group })).includes(user)) return true;
   }
   return false;
+}
+
+async function membersOf(core: Core, of: { channel: string } | { userGroup: string }): Promise<string[]> {
+  try {
+    return await core.chat.members(of);
+  } catch (error) {
+    const what = 'channel' in of ? `who is in <#${of.channel}>` : `who is in ${mention(of.userGroup)}`;
+    core.log.warn({ ...of, reason: error instanceof Error ? error.message : String(error) }, 'could not read a membership');
+    throw new UnknownMembership(`Bakery could not check ${what} (${error instanceof Error ? error.message : String(error)})`);
+  }
 }
