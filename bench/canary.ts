@@ -62,6 +62,8 @@ function replica(world: { store: Store; sim: AwsSimulator; chat: RecordingChat; 
     owner,
     leaseMs,
     pollIntervalMs,
+    // Bench commands come from the app's own channel, as the access model asks.
+    access: { workspace: 'T0BENCH', channels: 'app' },
     onEvent,
   });
 }
@@ -69,7 +71,7 @@ function replica(world: { store: Store; sim: AwsSimulator; chat: RecordingChat; 
 const waitsForApproval = (event: RunnerEvent): boolean => event.type === 'step-waiting' && event.step === 'approval';
 
 function command(name: '/bake' | '/canary', text: string, channel: string, user: ChatUser = alice): SlashCommand {
-  return { command: name, text, user, channel, requestId: `bench-${name}-${text}-${Math.random()}` };
+  return { command: name, text, user, team: 'T0BENCH', channel, channelName: channel.slice(2).toLowerCase(), requestId: `bench-${name}-${text}-${Math.random()}` };
 }
 
 async function deployOperation(store: Store, app: string) {
@@ -191,7 +193,8 @@ async function benchPromotePress(doc: Doc): Promise<void> {
     const { operation, state } = await deployOperation(store, app);
     const sent = new Promise<void>((resolve) => refreshWaiters.set(`${app}-live`, resolve));
     const value = `${operation.id}.${state.approvalRequest!.key}`;
-    const pressed: ButtonPress = { actionId: 'release.promote', value, user: bob, channel: channelOf(app), requestId: `bench-press-${app}` };
+    const ref = state.approvalRequest!.ref!;
+    const pressed: ButtonPress = { actionId: 'release.promote', value, user: bob, team: 'T0BENCH', channel: channelOf(app), channelName: app, message: { ...ref, ephemeral: false }, requestId: `bench-press-${app}` };
     const before = performance.now();
     const answer = await on.handlers.onButton(pressed);
     const returned = performance.now();

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { amiLink } from '../src/aws/console-links.js';
 import { cancelAction } from '../src/pipelines/bake/messages.js';
+import { authorize } from '../src/access/access.js';
 import { chooseBase } from '../src/pipelines/bake/base.js';
-import type { BakeParams } from '../src/pipelines/bake/state.js';
+import { bakeParams, type BakeParams } from '../src/pipelines/bake/state.js';
 import type { ChatMessage, SlashCommand } from '../src/chat/surface.js';
 import { amiId, appName, commitSha, ssmParameterName, version } from '../src/config/names.js';
 import { newOperationId, type Core } from '../src/core.js';
@@ -74,6 +75,8 @@ export const bake: Command = {
     // One read answers the common cases before anything is written: already baked, busy.
     const { config, lock, release } = await core.store.getAppAtVersion(request.app, request.version);
     if (!config) return usageError(`app "${request.app}" is not configured in the table; restart Bakery to apply its apps file`, usage);
+    const refused = await authorize(core, command, { app: request.app, config, action: 'bake' });
+    if (refused) return refused;
     if (lock) return lock.requestId === command.requestId ? undefined : busy(lock, core.clock.now());
     const base = chooseBase(request.base, config);
     if (!base.ok) return { text: `Not baked: ${base.error}.`, tone: 'failed' };
@@ -98,7 +101,7 @@ export const bake: Command = {
     const result = await core.runner.start({
       requestId: command.requestId,
       operation: { id, kind: 'bake', app: request.app, version: request.version, requestedBy: command.user.id, channel: command.channel, params, state: {}, steps: [], status: 'running', createdAt: now, updatedAt: now, revision: 0 },
-      lock: { app: request.app, operationId: id, kind: 'bake', version: request.version, requestedBy: `@${command.user.name}`, since: now, requestId: command.requestId },
+      lock: { app: request.app, operationId: id, kind: 'bake', version: request.version, requestedBy: command.user.id, since: now, requestId: command.requestId },
     });
     switch (result.outcome) {
       case 'started':
@@ -117,6 +120,18 @@ export const bake: Command = {
     async [cancelAction](core, press) {
       const id = cancelValue.safeParse(press.value);
       if (!id.success) return { text: 'That button is not one Bakery made.', tone: 'failed' };
+      const named = await core.store.getOperation(id.data);
+      if (!named || named.kind !== 'bake') return { text: 'No such bake.', tone: 'failed' };
+      // Checked against the config the bake started with, on the bake's own root message.
+      const refused = await authorize(core, press, {
+        app: named.app,
+        config: bakeParams.parse(named.params).config,
+        action: 'cancel',
+        startedBy: named.requestedBy,
+        operationId: named.id,
+        messages: { on: named.thread ? [named.thread] : [], ephemeralCopies: false },
+      });
+      if (refused) return refused;
       const operation = await core.runner.cancel(id.data, `@${press.user.name}`);
       if (!operation) return { text: 'No such bake.', tone: 'failed' };
       if (operation.status !== 'running') return { text: `That bake already ${operation.status === 'succeeded' ? 'finished' : operation.status}.`, tone: 'info' };

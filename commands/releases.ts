@@ -6,6 +6,7 @@ import type { Core } from '../src/core.js';
 import { formatTime } from '../src/operations/format.js';
 import type { FleetImage } from '../src/store/items.js';
 import { unknownApp } from './apps.js';
+import { mention } from '../src/access/access.js';
 import type { Command } from './command.js';
 import { firstIssue, splitWords, usageError } from './grammar.js';
 
@@ -40,7 +41,7 @@ export const releases: Command = {
       text: `*Releases of ${app}*`,
       lines: [
         live ? `Live: ${image(live.live)} since ${formatTime(live.since, now)}, by <@${live.by}>` : 'Live: not promoted by Bakery yet',
-        ...(lock ? [`Under way: ${lock.kind} of ${lock.version} since ${formatTime(lock.since, now)}, by ${lock.requestedBy}`] : []),
+        ...(lock ? [`Under way: ${lock.kind} of ${lock.version} since ${formatTime(lock.since, now)}, by ${mention(lock.requestedBy)}`] : []),
         live?.previous ? `Rollback target: ${image(live.previous)}` : 'Rollback target: none yet',
         '',
         ...all.slice(0, SHOWN).map((release) => {

@@ -1,4 +1,5 @@
 import { commandHandlers, commands } from '../commands/index.js';
+import type { AccessSettings } from './access/access.js';
 import { meterAwsCalls } from './aws/call-meter.js';
 import type { AwsClients } from './aws/clients.js';
 import { bakePipeline } from './pipelines/bake/pipeline.js';
@@ -23,6 +24,7 @@ export interface BakeryOptions {
   owner: string;
   leaseMs: number;
   pollIntervalMs: number;
+  access: AccessSettings;
   onEvent?: (event: RunnerEvent) => void;
 }
 
@@ -34,7 +36,7 @@ export interface Bakery {
 
 /** Puts the core together; the same whether it talks to Slack or the terminal, AWS or the simulator. */
 export function createBakery(options: BakeryOptions): Bakery {
-  const { store, aws, surface, clock, log, owner, leaseMs, pollIntervalMs, onEvent } = options;
+  const { store, aws, surface, clock, log, owner, leaseMs, pollIntervalMs, access, onEvent } = options;
   const metered = meterAwsCalls(aws);
   const pipelines = {
     bake: bakePipeline({ aws: metered, store, clock, pollIntervalMs }),
@@ -53,7 +55,7 @@ export function createBakery(options: BakeryOptions): Bakery {
     leaseMs,
     pipelines,
   });
-  const core: Core = { store, runner, chat: surface, clock, log };
+  const core: Core = { store, runner, chat: surface, clock, log, access };
   return { core, runner, handlers: commandHandlers(core) };
 }
 

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import type { AccessSettings } from './access/access.js';
 import type { ChatSurface } from './chat/surface.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './log.js';
 import type { OperationRunner } from './operations/runner.js';
 import type { Store } from './store/store.js';
 
-/** What commands may use of Bakery's core: the store, the operation runner, the chat, the clock, the logger. */
+/** What commands may use of Bakery's core: the store, the operation runner, the chat, the clock, the logger, the access settings. */
 export interface Core {
   store: Store;
   runner: OperationRunner;
@@ -13,6 +14,8 @@ export interface Core {
   chat: ChatSurface;
   clock: Clock;
   log: Logger;
+  /** The workspace Bakery serves, and whether an app's commands are held to its channel. */
+  access: AccessSettings;
 }
 
 /** Operation ids sort by creation time and are safe in tags, client tokens and AMI names. */

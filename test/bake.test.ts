@@ -2,6 +2,7 @@ import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keys } from '../src/store/store.js';
 import { cancelAction } from '../src/pipelines/bake/messages.js';
+import { bob, pressOn } from './support/lifecycle.js';
 import { demoApp, TestWorld } from './support/world.js';
 
 describe('/bake', () => {
@@ -32,7 +33,7 @@ describe('/bake', () => {
       'bakery:version': 'v1',
       'bakery:base-ami': release!.baseAmi,
       'bakery:commit': '0123abc',
-      'bakery:requested-by': '@alice',
+      'bakery:requested-by': 'U0ALICE',
       'bakery:created-by': 'bakery',
     });
     expect(home.tags['bakery:artifact-sha256']).toMatch(/^[0-9a-f]{64}$/);
@@ -158,7 +159,7 @@ describe('/bake', () => {
     const first = bakery.handlers.onCommand(world.command('demo v41'));
     await first;
     const second = await bakery.handlers.onCommand(world.command('demo v42', { user: { id: 'U0BOB', name: 'bob' } }));
-    expect(second?.text).toMatch(/busy: baking demo v41 since \d\d:\d\d UTC, asked by @alice/);
+    expect(second?.text).toMatch(/busy: baking demo v41 since \d\d:\d\d UTC, asked by <@U0ALICE>/);
     await bakery.runner.idle();
     expect(world.chat.roots).toHaveLength(1);
     expect(await world.store.getRelease('demo', 'v42')).toBeUndefined();
@@ -179,8 +180,7 @@ describe('/bake', () => {
     const bakery = world.replica('replica-a', {
       onEvent: (event, self) => {
         if (event.type === 'step-started' && event.step === 'provision') {
-          const button = world.chat.roots[0]!.message.buttons!.find((b) => b.actionId === cancelAction)!;
-          void self.handlers.onButton({ actionId: button.actionId, value: button.value, user: { id: 'U0BOB', name: 'bob' }, channel: 'C0DEMO', requestId: 'press-1' });
+          void self.handlers.onButton(pressOn(world.chat.roots[0]!.message, cancelAction, bob, 'press-1'));
         }
       },
     });
@@ -199,7 +199,8 @@ describe('/bake', () => {
     await bakery.handlers.onCommand(world.command('demo v1'));
     await bakery.runner.idle();
     const operationId = world.events.find((e) => e.type === 'finished')!.operationId;
-    const reply = await bakery.handlers.onButton({ actionId: cancelAction, value: operationId, user: { id: 'U0BOB', name: 'bob' }, channel: 'C0DEMO', requestId: 'press-2' });
+    // The button as it was on the root before the bake finished (a client that had not refreshed).
+    const reply = await bakery.handlers.onButton({ actionId: cancelAction, value: operationId, user: bob, team: 'T0HOME', channel: 'C0DEMO', channelName: 'demo', message: { ...world.chat.roots[0]!.ref, ephemeral: false }, requestId: 'press-2' });
     expect(reply?.text).toBe('That bake already finished.');
     expect((await world.store.listAudit('demo')).map((entry) => entry.action)).not.toContain('bake cancel requested');
   });

@@ -23,6 +23,29 @@ describe('the apps file', () => {
     expect(apps.demo).toMatchObject({ shareWith: [], copyTo: [], securityGroupIds: [], timeouts: { builderMinutes: 60, imageMinutes: 60, copyMinutes: 90 } });
   });
 
+  it('trusts bases from the account and Amazon, SSM under /aws/service/, and the app’s channel, unless told otherwise', () => {
+    expect(parseAppsFile('apps.yml', good).demo).toMatchObject({
+      baseImageOwners: ['self', 'amazon'],
+      baseParameterPrefixes: ['/aws/service/'],
+      access: { bake: ['channel'], canary: ['channel'] },
+    });
+  });
+
+  it('names the field of a bad owner, prefix or person', () => {
+    const bad = `${good}    baseImageOwners: [someone]\n    baseParameterPrefixes: [team/]\n    access: { bake: ["@alice"] }\n`;
+    const message = (() => {
+      try {
+        parseAppsFile('apps.yml', bad);
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    expect(message).toContain('app "demo", field "baseImageOwners.0": an image owner is self, amazon, aws-marketplace or a 12-digit account id');
+    expect(message).toContain('app "demo", field "baseParameterPrefixes.0": a parameter prefix is a path that starts and ends with /');
+    expect(message).toContain('app "demo", field "access.bake.0": a Slack user id (U0123…), user group id (S0123…) or channel');
+  });
+
   it('names the file, the app and the field of each mistake', () => {
     const bad = good.replace('t3.small', 't3 small').replace('{version}.tar.gz', 'latest.tar.gz');
     expect(() => parseAppsFile('apps.yml', bad)).toThrow(ConfigError);

@@ -16,6 +16,6 @@ describe('manifest.yml', () => {
 
   it('turns interactivity on for the buttons, and asks only for the scopes Bakery uses', () => {
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
-    expect(manifest.oauth_config.scopes.bot.sort()).toEqual(['chat:write', 'commands', 'files:write']);
+    expect(manifest.oauth_config.scopes.bot.sort()).toEqual(['channels:read', 'chat:write', 'commands', 'files:write', 'groups:read', 'usergroups:read']);
   });
 });

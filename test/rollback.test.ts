@@ -131,9 +131,9 @@ describe('/rollback', () => {
     await bake(world, bakery, 'v1');
     await canary(world, bakery, 'v1');
     const refused = await bakery.handlers.onCommand(world.command('demo', { command: '/rollback', user: mallory }));
-    expect(refused?.text).toContain('Not done: only the approvers');
+    expect(refused?.text).toContain('Not done: only <@U0BOB>, <@U0ALICE> and whoever started it may roll back demo');
     expect(refused?.buttons ?? []).toEqual([]);
-    const forged = await bakery.handlers.onButton({ actionId: 'rollback.confirm', value: '{"app":"demo"}', user: mallory, channel: 'C0DEMO', requestId: 'forged' });
+    const forged = await bakery.handlers.onButton({ actionId: 'rollback.confirm', value: '{"app":"demo"}', user: mallory, team: 'T0HOME', channel: 'C0DEMO', channelName: 'demo', message: { channel: 'C0DEMO', ts: '0.000001', ephemeral: true }, requestId: 'forged' });
     expect(forged?.text).toContain('Not done');
     expect((await world.store.listAudit('demo')).some((entry) => entry.action === 'rollback refused' && entry.actor === 'U0MALLORY')).toBe(true);
     const running = await operationOf(world, 'canary');

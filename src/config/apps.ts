@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { supportsLatestConsole } from '../aws/instance-types.js';
 import { largestUserDataBytes, userDataLimitBytes } from '../pipelines/bake/user-data.js';
+import { accessConfig } from './access.js';
 import { deployConfig } from './deploy.js';
 import { amiId, appName, awsAccountId, awsRegion, ssmParameterName } from './names.js';
 
@@ -15,9 +16,7 @@ export const baseImageSource = z.union([
 export type BaseImageSource = z.infer<typeof baseImageSource>;
 
 /** An image owner as DescribeImages takes it: this account (self), an Amazon alias, or an account id. */
-export const imageOwner = z.union([z.enum(['self', 'amazon', 'aws-marketplace']), awsAccountId], {
-  error: 'an image owner is self, amazon, aws-marketplace or a 12-digit account id',
-});
+export const imageOwner = z.string().regex(/^(self|amazon|aws-marketplace|\d{12})$/, 'an image owner is self, amazon, aws-marketplace or a 12-digit account id');
 
 /** An SSM path a `--base ssm:` name must start with. */
 const parameterPrefix = z.string().regex(/^\/[A-Za-z0-9_.\-/]*\/$/, 'a parameter prefix is a path that starts and ends with /, like /aws/service/');
@@ -63,6 +62,8 @@ export const appConfig = z.strictObject({
     .default({ builderMinutes: 60, imageMinutes: 60, copyMinutes: 90 }),
   /** Where releases go after the bake: the fleet, the canary, approvals. Without it, an app is baked only. */
   deploy: deployConfig.optional(),
+  /** Who may bake, cancel, canary and roll back; by default the members of the app's channel (see src/access/). */
+  access: accessConfig.default({ bake: ['channel'], canary: ['channel'] }),
 });
 export type AppConfig = z.infer<typeof appConfig>;
 

@@ -25,7 +25,7 @@ const groupName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$/, 'an Aut
 const launchTemplateName = z.string().regex(/^[a-zA-Z0-9().\-/_]{3,128}$/, 'a launch template name: 3-128 letters, digits and ( ) . - / _');
 const listenerArn = z.string().regex(/^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener\/app\/[\w-]+\/[0-9a-f]+\/[0-9a-f]+$/, 'an ALB listener ARN');
 const alarmName = z.string().regex(/^[\w .:/#@+=-]{1,255}$/, 'a CloudWatch alarm name');
-const slackId = z.string().regex(/^[US][A-Z0-9]{2,20}$/, 'a Slack user id (U0123…) or user group id (S0123…)');
+const slackId = z.string().regex(/^[UWS][A-Z0-9]{2,20}$/, 'a Slack user id (U0123…) or user group id (S0123…)');
 const metricNamespace = z.string().regex(/^[\w./#:-]{1,255}$/, 'a CloudWatch namespace such as AWS/ApplicationELB');
 const metricName = z.string().regex(/^[\w./#:-]{1,255}$/, 'a CloudWatch metric name');
 const statistic = z.string().regex(/^(Sum|Average|Minimum|Maximum|SampleCount|p\d{1,2}(\.\d{1,2})?)$/, 'a statistic: Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99');

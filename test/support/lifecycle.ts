@@ -2,6 +2,7 @@ import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import type { Bakery } from '../../src/bakery.js';
 import type { ButtonPress, ChatMessage, ChatUser } from '../../src/chat/surface.js';
 import { parseAppsFile, type AppConfig } from '../../src/config/apps.js';
+import { whereIs } from './recording-chat.js';
 import type { TestWorld } from './world.js';
 
 /** People in the lifecycle's stories: alice asks, bob approves, mallory may do neither. */
@@ -69,7 +70,9 @@ export function approvalRequest(world: TestWorld): ChatMessage | undefined {
 export function pressOn(message: ChatMessage, actionId: string, user: ChatUser, requestId = `press-${Math.random()}`): ButtonPress {
   const button = message.buttons?.find((b) => b.actionId === actionId);
   if (!button) throw new Error(`no ${actionId} button on "${message.text}"`);
-  return { actionId, value: button.value, user, channel: 'C0DEMO', requestId };
+  const ref = whereIs(message);
+  // A message the chat never posted is an answer shown only to the presser (/promote's copy, /rollback's confirm).
+  return { actionId, value: button.value, user, team: 'T0HOME', channel: 'C0DEMO', channelName: 'demo', message: ref ? { ...ref, ephemeral: false } : { channel: 'C0DEMO', ts: '0.000001', ephemeral: true }, requestId };
 }
 
 export async function liveGroup(world: TestWorld) {

@@ -56,7 +56,8 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       baseAmiName: state.baseAmiName ?? '',
       commit: params.commit,
       artifactSha256: state.artifactSha256,
-      requestedBy: params.requestedByName,
+      // Who asked, by Slack user id: a name is neither unique nor stable.
+      requestedBy: operation.requestedBy,
       operationId: operation.id,
     };
   }
