@@ -176,7 +176,7 @@ export class OperationRunner {
       }
       await this.finish(pipeline, handle, chat, control.leaving.signal, log);
     } finally {
-      heartbeat.stop();
+      await heartbeat.stop();
     }
   }
 
@@ -293,11 +293,11 @@ export class OperationRunner {
   }
 
   /** Renews the lease (through cleanup too) and notices a cancel asked for on another replica. */
-  private heartbeat(handle: OperationHandle, control: RunControl): { stop(): void } {
+  private heartbeat(handle: OperationHandle, control: RunControl): { stop(): Promise<void> } {
     const { clock, owner, leaseMs } = this.options;
     const stopped = new AbortController();
     const done = (): boolean => stopped.signal.aborted || control.leaving.signal.aborted;
-    void (async () => {
+    const beating = (async () => {
       while (!done()) {
         await clock.sleep(leaseMs / 3, stopped.signal).catch(() => undefined);
         if (done()) return;
@@ -315,7 +315,13 @@ export class OperationRunner {
         }
       }
     })();
-    return { stop: () => stopped.abort() };
+    // Stopping waits for a renewal in flight, so no write outlives the run (nor the table, in a test).
+    return {
+      stop: async () => {
+        stopped.abort();
+        await beating;
+      },
+    };
   }
 
   private stateOf<S>(pipeline: Pipeline<S>, operation: Operation): S {

@@ -81,7 +81,7 @@ export async function startEmbeddedDynamo(options: { dataDir?: string } = {}): P
   let closing: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${frontPort}`,
-    close: () => (closing ??= closeServers(front, backend, agent)),
+    close: () => (closing ??= closeServers(front, backend, agent, () => tail)),
   };
 }
 
@@ -119,11 +119,16 @@ function listen(server: Server): Promise<number> {
   });
 }
 
-async function closeServers(front: Server, backend: Server, agent: Agent): Promise<void> {
+/**
+ * Stops taking requests, lets the one already passed to dynalite finish (its LevelDB write would
+ * otherwise land on a closed database and throw out of dynalite), then closes dynalite.
+ */
+async function closeServers(front: Server, backend: Server, agent: Agent, inFlight: () => Promise<unknown> = async () => undefined): Promise<void> {
   await new Promise<void>((resolve) => {
     front.close(() => resolve());
     front.closeAllConnections();
   });
+  await inFlight();
   agent.destroy();
   await new Promise<void>((resolve, reject) => {
     backend.close((error?: Error) => (error ? reject(error) : resolve()));

@@ -1,9 +1,9 @@
+import { metered } from '../metered.js';
 import { randomBytes } from 'node:crypto';
 import type { AwsClients } from '../../aws/clients.js';
 import { builderConsole, describeInstance, findLiveBuilders, launchBuilder, terminateInstances } from '../../aws/builder.js';
 import { copyImage, createImage, deleteImage, describeImage, findBakedImages, findImagesOfOperation, resolveBaseImage, shareImage } from '../../aws/images.js';
 import { isNotFound } from '../../aws/errors.js';
-import { measureAwsCalls } from '../../aws/call-meter.js';
 import { waitFor } from '../../aws/poll.js';
 import { imageName, type Provenance } from '../../aws/provenance.js';
 import { untrustedText } from '../../chat/untrusted.js';
@@ -321,19 +321,6 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
   };
 }
 
-/** A step that adds the AWS calls it made to the bake's tally. */
-function metered(step: Step<BakeState>): Step<BakeState> {
-  return {
-    ...step,
-    async run(input) {
-      const { value, calls, retries } = await measureAwsCalls(() => step.run(input));
-      return {
-        ...value,
-        state: { ...value?.state, awsCalls: (input.state.awsCalls ?? 0) + calls, awsRetries: (input.state.awsRetries ?? 0) + retries },
-      };
-    },
-  };
-}
 
 function required<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new StepFailure(`the ${what} is not known yet; an earlier step did not record it`);

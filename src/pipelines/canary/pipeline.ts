@@ -1,4 +1,4 @@
-import { measureAwsCalls } from '../../aws/call-meter.js';
+import { metered } from '../metered.js';
 import type { AwsClients } from '../../aws/clients.js';
 import { createGroup, createTemplateVersion, describeGroup, imageOfTemplateVersion, inService, readLiveGroup } from '../../aws/fleet.js';
 import { waitFor } from '../../aws/poll.js';
@@ -243,14 +243,4 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
   };
 }
 
-/** A step that adds the AWS calls it made to the operation's tally. */
-function metered(step: Step<CanaryState>): Step<CanaryState> {
-  return {
-    ...step,
-    async run(input) {
-      const { value, calls, retries } = await measureAwsCalls(() => step.run(input));
-      return { ...value, state: { ...value?.state, awsCalls: (input.state.awsCalls ?? 0) + calls, awsRetries: (input.state.awsRetries ?? 0) + retries } };
-    },
-  };
-}
 

@@ -1,5 +1,6 @@
 import type { AwsClients } from '../../aws/clients.js';
-import { describeRefreshes, isActive, startRefresh, type RefreshPlan } from '../../aws/fleet.js';
+import { describeRefreshes, isActive, startRefresh, type LiveGroup, type RefreshPlan } from '../../aws/fleet.js';
+import type { DeployConfig } from '../../config/deploy.js';
 import type { Clock } from '../../clock.js';
 import { formatDuration } from '../../operations/format.js';
 import { StepFailure, type StepOutcome } from '../../operations/pipeline.js';
@@ -47,4 +48,25 @@ export async function lookAtRefresh(
 export function maxHealthy(rolling: { minHealthyPercent: number; maxHealthyPercent: number }, desired: number): number {
   const wanted = desired <= 2 ? 200 : rolling.maxHealthyPercent;
   return Math.min(wanted, rolling.minHealthyPercent + 100);
+}
+
+/**
+ * A refresh of the live group to a pinned launch template version, with the app's roll-out settings.
+ * A promotion keeps its checkpoints, alarms and AWS's auto-rollback; a rollback takes none of them,
+ * since its alarms may be firing because of the very release it leaves.
+ */
+export function refreshPlan(deploy: DeployConfig, live: Pick<LiveGroup, 'name' | 'launchTemplateId' | 'desired'>, version: string, kind: 'promotion' | 'rollback'): RefreshPlan {
+  const promotion = kind === 'promotion';
+  return {
+    group: live.name,
+    templateId: live.launchTemplateId,
+    version,
+    minHealthyPercent: deploy.rolling.minHealthyPercent,
+    maxHealthyPercent: maxHealthy(deploy.rolling, live.desired),
+    warmupSeconds: deploy.rolling.warmup / 1000,
+    checkpoints: promotion ? deploy.rolling.checkpoints : [],
+    checkpointDelaySeconds: promotion ? deploy.rolling.checkpointDelay / 1000 : 0,
+    alarms: promotion ? deploy.rolling.alarms : [],
+    autoRollback: promotion,
+  };
 }

@@ -5,7 +5,7 @@ import type { Store } from '../../store/store.js';
 import { deployOf, regionOf, required } from '../canary/operation.js';
 import { removeCanary } from '../canary/removal.js';
 import { canaryParams, type CanaryState } from '../canary/state.js';
-import { lookAtRefresh, maxHealthy } from './refresh.js';
+import { lookAtRefresh, refreshPlan } from './refresh.js';
 
 export interface PromoteDependencies {
   aws: AwsClients;
@@ -29,18 +29,7 @@ export function promoteSteps(deps: PromoteDependencies): Step<CanaryState>[] {
       async run({ operation, state }) {
         const deploy = deployOf(operation);
         const live = required(state.live, 'live group');
-        const outcome = await lookAtRefresh(deps, regionOf(operation), state, () => ({
-          group: live.name,
-          templateId: live.launchTemplateId,
-          version: required(state.templateVersion, 'launch template version'),
-          minHealthyPercent: deploy.rolling.minHealthyPercent,
-          maxHealthyPercent: maxHealthy(deploy.rolling, live.desired),
-          warmupSeconds: deploy.rolling.warmup / 1000,
-          checkpoints: deploy.rolling.checkpoints,
-          checkpointDelaySeconds: deploy.rolling.checkpointDelay / 1000,
-          alarms: deploy.rolling.alarms,
-          autoRollback: true,
-        }));
+        const outcome = await lookAtRefresh(deps, regionOf(operation), state, () => refreshPlan(deploy, live, required(state.templateVersion, 'launch template version'), 'promotion'));
         const { refreshedAt, ...kept } = outcome.state ?? {};
         return { ...outcome, state: { ...kept, ...(refreshedAt !== undefined ? { promotedAt: refreshedAt } : {}) } };
       },

@@ -1,4 +1,4 @@
-import { measureAwsCalls } from '../../aws/call-meter.js';
+import { metered } from '../metered.js';
 import type { AwsClients } from '../../aws/clients.js';
 import { createTemplateVersion, imageOfTemplateVersion, readLiveGroup } from '../../aws/fleet.js';
 import type { Clock } from '../../clock.js';
@@ -8,7 +8,7 @@ import { StepFailure, type Pipeline, type Step } from '../../operations/pipeline
 import type { Operation } from '../../store/items.js';
 import type { Store } from '../../store/store.js';
 import { required } from '../canary/operation.js';
-import { lookAtRefresh, maxHealthy } from '../promote/refresh.js';
+import { lookAtRefresh, refreshPlan } from '../promote/refresh.js';
 import { rollbackMessages } from './messages.js';
 import { rollbackParams, rollbackState, type RollbackState } from './state.js';
 
@@ -77,19 +77,7 @@ export function rollbackPipeline(deps: RollbackDependencies): Pipeline<RollbackS
       async run({ operation, state }) {
         const deploy = deployOf(operation);
         const live = required(state.live, 'live group');
-        const outcome = await lookAtRefresh(deps, region(operation), state, () => ({
-          group: live.name,
-          templateId: live.launchTemplateId,
-          version: required(state.templateVersion, 'launch template version'),
-          minHealthyPercent: deploy.rolling.minHealthyPercent,
-          maxHealthyPercent: maxHealthy(deploy.rolling, live.desired),
-          warmupSeconds: deploy.rolling.warmup / 1000,
-          checkpoints: [],
-          checkpointDelaySeconds: 0,
-          // The alarms may be firing because of the release being left: they must not undo the way out.
-          alarms: [],
-          autoRollback: false,
-        }));
+        const outcome = await lookAtRefresh(deps, region(operation), state, () => refreshPlan(deploy, live, required(state.templateVersion, 'launch template version'), 'rollback'));
         const { refreshedAt, ...kept } = outcome.state ?? {};
         return { ...outcome, state: { ...kept, ...(refreshedAt !== undefined ? { servingAt: refreshedAt } : {}) } };
       },
@@ -131,12 +119,3 @@ export function rollbackPipeline(deps: RollbackDependencies): Pipeline<RollbackS
   };
 }
 
-function metered(step: Step<RollbackState>): Step<RollbackState> {
-  return {
-    ...step,
-    async run(input) {
-      const { value, calls, retries } = await measureAwsCalls(() => step.run(input));
-      return { ...value, state: { ...value?.state, awsCalls: (input.state.awsCalls ?? 0) + calls, awsRetries: (input.state.awsRetries ?? 0) + retries } };
-    },
-  };
-}
