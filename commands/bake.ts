@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { amiLink } from '../src/aws/console-links.js';
 import { cancelAction } from '../src/pipelines/bake/messages.js';
 import type { BakeParams } from '../src/pipelines/bake/state.js';
-import type { ChatMessage, SlashCommand } from '../src/chat/surface.js';
+import type { ChatMessage, ChatUser, SlashCommand } from '../src/chat/surface.js';
+import { recipeHash } from '../src/pipelines/bake/recipe.js';
+import type { AppAtVersion } from '../src/store/store.js';
 import { amiId, appName, commitSha, ssmParameterName, version } from '../src/config/names.js';
 import { newOperationId, type Core } from '../src/core.js';
 import { formatTime } from '../src/operations/format.js';
@@ -48,6 +50,39 @@ export function parseBake(text: string): Parsed<BakeRequest | 'help'> {
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: firstIssue(parsed.error, input) };
 }
 
+/**
+ * Starts a bake as `user` asked it, with the bake's lock and request mark: the one way a bake starts,
+ * from /bake or a digest's Rebake button. `known` is what the caller already read of the app.
+ */
+export async function startBake(
+  core: Core,
+  input: { request: BakeRequest; user: ChatUser; channel: string; requestId: string; known?: AppAtVersion; audit?: string },
+): Promise<ChatMessage | undefined> {
+  const { request, user, channel, requestId } = input;
+  const { config, lock } = input.known ?? (await core.store.getAppAtVersion(request.app, request.version));
+  if (!config) return { text: `Unknown app "${request.app}".`, tone: 'failed' };
+  if (lock) return lock.requestId === requestId ? undefined : busy(lock, core.clock.now());
+  const now = core.clock.now();
+  const id = newOperationId(core.clock);
+  const params: BakeParams = { config, base: request.base, commit: request.commit, force: request.force, requestedByName: `@${user.name}` };
+  const result = await core.runner.start({
+    requestId,
+    operation: { id, kind: 'bake', app: request.app, version: request.version, requestedBy: user.id, channel, params, state: {}, steps: [], status: 'running', createdAt: now, updatedAt: now, revision: 0 },
+    lock: { app: request.app, operationId: id, kind: 'bake', version: request.version, requestedBy: `@${user.name}`, since: now, requestId },
+  });
+  switch (result.outcome) {
+    case 'started':
+      await core.store.appendAudit({ app: request.app, at: now, actor: user.id, action: input.audit ?? 'bake requested', operationId: id, detail: `${request.version}${request.force ? ' --force' : ''}` });
+      return undefined;
+    case 'duplicate-request':
+      return undefined;
+    case 'not-posted':
+      return { text: `The bake did not start: ${result.reason}.`, tone: 'failed' };
+    case 'busy':
+      return busy(result.lock, now);
+  }
+}
+
 const cancelValue = z.string().regex(/^op-[a-z0-9]+-[0-9a-f]{8}$/);
 
 export const bake: Command = {
@@ -66,41 +101,22 @@ export const bake: Command = {
     if (!parsed.ok) return usageError(parsed.error, usage);
     if (parsed.value === 'help') return help;
     const request = parsed.value;
-
-    // One read answers the common cases before anything is written: unknown app, already baked, busy.
-    const { config, lock, release } = await core.store.getAppAtVersion(request.app, request.version);
-    if (!config) {
-      const known = Object.keys(await core.store.listAppConfigs()).sort();
-      return usageError(`unknown app "${request.app}"; configured apps: ${known.join(', ') || 'none'}`, usage);
+    const known = await core.store.getAppAtVersion(request.app, request.version);
+    if (!known.config) {
+      const apps = Object.keys(await core.store.listAppConfigs()).sort();
+      return usageError(`unknown app "${request.app}"; configured apps: ${apps.join(', ') || 'none'}`, usage);
     }
-    if (lock) return lock.requestId === command.requestId ? undefined : busy(lock, core.clock.now());
-    if (release && !request.force && !request.base) {
+    const { release } = known;
+    // Already baked by this very recipe: say so without starting anything. A changed recipe bakes again.
+    const sameRecipe = release?.recipeHash === undefined || release.recipeHash === recipeHash(known.config);
+    if (release && sameRecipe && !request.force && !request.base && !known.lock) {
       return {
         text: `*${release.app} ${release.version}* is already baked: ${Object.entries(release.amis).map(([region, id]) => amiLink(region, id)).join(', ')} (${release.amiName})`,
         lines: [`Base \`${release.baseAmi}\` ${release.baseAmiName}, by ${release.bakedBy}, ${formatTime(release.bakedAt, core.clock.now())}.`, 'Add `--force` to bake it again.'],
         tone: 'info',
       };
     }
-
-    const now = core.clock.now();
-    const id = newOperationId(core.clock);
-    const params: BakeParams = { config, base: request.base, commit: request.commit, force: request.force, requestedByName: `@${command.user.name}` };
-    const result = await core.runner.start({
-      requestId: command.requestId,
-      operation: { id, kind: 'bake', app: request.app, version: request.version, requestedBy: command.user.id, channel: command.channel, params, state: {}, steps: [], status: 'running', createdAt: now, updatedAt: now, revision: 0 },
-      lock: { app: request.app, operationId: id, kind: 'bake', version: request.version, requestedBy: `@${command.user.name}`, since: now, requestId: command.requestId },
-    });
-    switch (result.outcome) {
-      case 'started':
-        await core.store.appendAudit({ app: request.app, at: now, actor: command.user.id, action: 'bake requested', operationId: id, detail: `${request.version}${request.force ? ' --force' : ''}` });
-        return undefined;
-      case 'duplicate-request':
-        return undefined;
-      case 'not-posted':
-        return { text: `The bake did not start: ${result.reason}.`, tone: 'failed' };
-      case 'busy':
-        return busy(result.lock, now);
-    }
+    return startBake(core, { request, user: command.user, channel: command.channel, requestId: command.requestId, known });
   },
 
   buttons: {

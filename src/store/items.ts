@@ -40,6 +40,10 @@ export const release = z.object({
   amiName: z.string(),
   baseAmi: amiId,
   baseAmiName: z.string(),
+  /** The bake's identity (absent on releases baked before it was recorded). */
+  baseAmiCreatedAt: z.number().optional(),
+  artifactSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  recipeHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   commit: z.string().optional(),
   status: releaseStatus,
   bakedBy: z.string(),

@@ -70,6 +70,14 @@ export type StartOperationResult =
   | { outcome: 'busy'; lock: AppLock }
   | { outcome: 'duplicate-request'; operationId: string };
 
+/** An app's config, lock (of one lane), release of one version and live release, read together. */
+export interface AppAtVersion {
+  config?: AppConfig;
+  lock?: AppLock;
+  release?: Release;
+  live?: LiveRelease;
+}
+
 /** Key layout, in one place. */
 export const keys = {
   appConfig: (app: string) => ({ pk: `APP#${app}`, sk: 'CONFIG' }),
@@ -444,7 +452,7 @@ export class Store {
    * What /bake reads before it starts, in one round trip: the app's config, its lock and its release
    * of this version. Keys DynamoDB leaves unprocessed (it may, under load) are read one by one.
    */
-  async getAppAtVersion(app: string, version: string, lane: LockLane = 'bake'): Promise<{ config?: AppConfig; lock?: AppLock; release?: Release; live?: LiveRelease }> {
+  async getAppAtVersion(app: string, version: string, lane: LockLane = 'bake'): Promise<AppAtVersion> {
     const wanted = [keys.appConfig(app), keys.lock(app, lane), keys.release(app, version), keys.live(app)];
     const result = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: wanted, ConsistentRead: true } } }));
     const found = [...(result.Responses?.[this.tableName] ?? [])];
