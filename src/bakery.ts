@@ -9,6 +9,9 @@ import type { Clock } from './clock.js';
 import type { Core } from './core.js';
 import type { Logger } from './log.js';
 import { OperationRunner, type RunnerEvent } from './operations/runner.js';
+import { DigestJob } from './jobs/digest.js';
+import { HomeTab } from './stale/home.js';
+import { StaleSurvey } from './stale/survey.js';
 import type { Store } from './store/store.js';
 
 export interface BakeryOptions {
@@ -28,12 +31,16 @@ export interface Bakery {
   core: Core;
   runner: OperationRunner;
   handlers: ChatHandlers;
+  /** The stale-image digest: main.ts schedules it (src/jobs/schedule.ts). */
+  digest: DigestJob;
 }
 
 /** Puts the core together; the same whether it talks to Slack or the terminal, AWS or the simulator. */
 export function createBakery(options: BakeryOptions): Bakery {
   const { store, aws, surface, clock, log, owner, leaseMs, pollIntervalMs, onEvent } = options;
   const metered = meterAwsCalls(aws);
+  const survey = new StaleSurvey({ aws: metered, store, clock, log });
+  const home = new HomeTab({ survey, chat: surface, clock, log });
   const runner = new OperationRunner({
     store,
     surface,
@@ -41,15 +48,19 @@ export function createBakery(options: BakeryOptions): Bakery {
     log,
     owner,
     leaseMs,
-    onEvent,
+    onEvent: (event) => {
+      onEvent?.(event);
+      if (event.type === 'finished') home.refresh().catch((error: unknown) => log.warn({ err: error }, 'could not refresh the Homes'));
+    },
     pipelines: {
       bake: bakePipeline({ aws: metered, store, clock, pollIntervalMs }),
       canary: canaryPipeline({ aws: metered, store, clock, pollIntervalMs }),
       rollback: rollbackPipeline({ aws: metered, store, clock, pollIntervalMs }),
     },
   });
-  const core: Core = { store, runner, chat: surface, clock, log };
-  return { core, runner, handlers: commandHandlers(core) };
+  const core: Core = { store, runner, chat: surface, clock, log, survey, home };
+  const digest = new DigestJob({ store, survey, chat: surface, clock, log, owner });
+  return { core, runner, handlers: commandHandlers(core), digest };
 }
 
 export const commandNames = commands.map((command) => command.name);

@@ -3,9 +3,11 @@ import type { ChatSurface } from './chat/surface.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './log.js';
 import type { OperationRunner } from './operations/runner.js';
+import type { HomeTab } from './stale/home.js';
+import type { StaleSurvey } from './stale/survey.js';
 import type { Store } from './store/store.js';
 
-/** What commands may use of Bakery's core: the store, the operation runner, the chat, the clock, the logger. */
+/** What commands may use of Bakery's core: the store, the operation runner, the chat, the clock, the logger, the stale survey. */
 export interface Core {
   store: Store;
   runner: OperationRunner;
@@ -13,6 +15,10 @@ export interface Core {
   chat: ChatSurface;
   clock: Clock;
   log: Logger;
+  /** What each app's live image is made of, and why it is stale (the digest, `/bakery stale`, the App Home). */
+  survey: StaleSurvey;
+  /** People's App Home, kept current. */
+  home: HomeTab;
 }
 
 /** Operation ids sort by creation time and are safe in tags, client tokens and AMI names. */

@@ -15,6 +15,7 @@ import { createDocumentClient } from './store/dynamo.js';
 import { startEmbeddedDynamo } from './store/embedded.js';
 import { Store } from './store/store.js';
 import { ensureTable } from './store/table.js';
+import { scheduleDigest } from './jobs/schedule.js';
 
 /** Starts Bakery: Slack with real AWS in production, or the terminal chat on a simulated world locally. */
 async function main(): Promise<void> {
@@ -51,11 +52,14 @@ async function main(): Promise<void> {
   });
   handlers = bakery.handlers;
   bakery.runner.watch();
+  // Every replica schedules the digest; the slot's mark lets exactly one of them post it.
+  const digest = settings.digest ? scheduleDigest(settings.digest, systemClock, log, (slot) => bakery.digest.postSlot(slot)) : undefined;
 
   let stopping = false;
   const shutdown = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    await digest?.stop();
     await bakery.runner.stop({ handOver: true });
     await chat.stop();
     await closeStore();

@@ -14,7 +14,7 @@ import { App, HTTPModuleFunctions, HTTPReceiver, isValidSlackRequest, LogLevel, 
 import type { Logger as BoltLogger, RespondFn } from '@slack/bolt';
 import type { Logger } from '../log.js';
 import { redactSecrets } from '../log.js';
-import { renderMessage } from './blocks.js';
+import { renderHome, renderMessage } from './blocks.js';
 import { slackRefusals } from './slack-refusals.js';
 import { uploadToThread } from './slack-upload.js';
 import type { ButtonPress, ChatHandlers, ChatMessage, ChatSurface, MessageRef, SlashCommand } from './surface.js';
@@ -143,6 +143,13 @@ export async function startSlack(options: SlackOptions): Promise<SlackRuntime> {
     await handOver(log, respond, () => options.handlers.onButton(press), true);
   });
 
+  // The Home tab is drawn when it is opened (its Messages tab needs nothing from Bakery).
+  app.event('app_home_opened', async ({ event }) => {
+    const userId = str(field(event, 'user'));
+    if (!userId || field(event, 'tab') !== 'home' || !options.handlers.onHomeOpened) return;
+    await options.handlers.onHomeOpened({ id: userId, name: userId }).catch((error: unknown) => log.warn({ err: describeError(error) }, 'Could not publish the Home tab'));
+  });
+
   let port: number;
   if (healthServer) {
     port = await listen(healthServer, options.port);
@@ -186,6 +193,9 @@ function webApiSurface(app: InstanceType<typeof App>): ChatSurface {
       });
     },
     upload: (thread, file) => uploadToThread(app.client, thread, file),
+    async publishHome(user, view) {
+      await app.client.views.publish({ user_id: user.id, view: renderHome(view) as never });
+    },
   };
 }
 
@@ -261,11 +271,13 @@ export function toButtonPress(body: unknown, action: unknown): ButtonPress | und
   const actionId = str(field(action, 'action_id'));
   const user = field(body, 'user');
   const userId = str(field(user, 'id'));
-  const channel = str(field(field(body, 'channel'), 'id')) ?? str(field(field(body, 'container'), 'channel_id'));
+  const container = field(body, 'container');
+  // A press in the Home tab comes from a view, not a channel.
+  const channel = str(field(field(body, 'channel'), 'id')) ?? str(field(container, 'channel_id')) ?? (field(container, 'type') === 'view' ? '' : undefined);
   const actionTs = str(field(action, 'action_ts'));
   // action_ts + user identifies one press; the trigger id is the fallback for payloads without it.
   const requestId = actionTs && userId ? `${actionTs}:${userId}` : str(field(body, 'trigger_id'));
-  if (!actionId || !userId || !channel || !requestId) return undefined;
+  if (!actionId || !userId || channel === undefined || !requestId) return undefined;
   const value = field(action, 'value');
   return {
     actionId,

@@ -44,6 +44,12 @@ export interface ChatFile {
   fallback: string[];
 }
 
+/** A person's view of Bakery in its own place (Slack's App Home tab): a title and sections, each with its buttons. */
+export interface HomeView {
+  title: string;
+  sections: ChatMessage[];
+}
+
 /** Outbound: what the core may do in a chat. */
 export interface ChatSurface {
   post(channel: string, message: ChatMessage): Promise<MessageRef>;
@@ -51,6 +57,8 @@ export interface ChatSurface {
   update(ref: MessageRef, message: ChatMessage): Promise<void>;
   /** Shows `file` in the thread; rejects, saying why, when it could not. */
   upload(thread: MessageRef, file: ChatFile): Promise<void>;
+  /** Replaces what `user` sees in Bakery's Home (Slack's App Home tab; the terminal prints it). */
+  publishHome(user: ChatUser, view: HomeView): Promise<void>;
 }
 
 export interface ChatUser {
@@ -73,6 +81,7 @@ export interface ButtonPress {
   actionId: string;
   value: string;
   user: ChatUser;
+  /** Where the pressed message is; '' for a press in the Home, which is no channel. */
   channel: string;
   requestId: string;
 }
@@ -89,4 +98,6 @@ export interface ChatHandlers {
   answerAtOnce?(command: SlashCommand): ChatMessage | undefined;
   onCommand(command: SlashCommand): Promise<ChatMessage | undefined>;
   onButton(press: ButtonPress): Promise<ChatMessage | undefined>;
+  /** The person opened Bakery's Home: the core publishes it, current. */
+  onHomeOpened?(user: ChatUser): Promise<void>;
 }

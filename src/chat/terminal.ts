@@ -155,6 +155,15 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
       const lines = [...file.fallback, `Chart saved: ${path}`].map((line) => `        ${sanitize(line)}`);
       print([render(`  ${label(thread.ts)} ↳ `, '        ', { text: `*${file.title}*` }, undefined, thread.channel), ...lines].join('\n'));
     },
+    async publishHome(_user, view) {
+      markShown();
+      // The Home is printed as one message per section; their buttons press like any other (from no channel, as Slack's Home).
+      print(`── ${sanitize(view.title)} ──`);
+      for (const section of view.sections) {
+        const ref = newMessage('');
+        print(render('  ', '    ', section, messages.get(ref.ts)?.id, ''));
+      }
+    },
   };
 
   /** Only the person who asked sees it; its buttons (a confirm, an approval request again) work like any other. */

@@ -162,3 +162,13 @@ export const auditEntry = z.object({
   detail: z.string().optional(),
 });
 export type AuditEntry = z.infer<typeof auditEntry>;
+
+/** A digest slot taken by one replica: the conditional put that makes one digest per slot however many replicas run. */
+export const digestSlot = z.object({
+  /** The slot's minute, as an ISO time. */
+  slot: z.string(),
+  owner: z.string(),
+  claimedAt: z.number(),
+  expiresAt: z.number(),
+});
+export type DigestSlot = z.infer<typeof digestSlot>;

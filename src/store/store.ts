@@ -17,6 +17,7 @@ import type { AppConfig } from '../config/apps.js';
 import {
   appLock,
   auditEntry,
+  digestSlot as digestSlotSchema,
   laneOf,
   liveRelease,
   operation as operationSchema,
@@ -24,6 +25,7 @@ import {
   storedAppConfig,
   type AppLock,
   type AuditEntry,
+  type DigestSlot,
   type LiveRelease,
   type LockLane,
   type Operation,
@@ -88,10 +90,13 @@ export const keys = {
   operation: (id: string) => ({ pk: `OP#${id}`, sk: 'OP' }),
   request: (requestId: string) => ({ pk: `REQUEST#${requestId}`, sk: 'REQUEST' }),
   auditPk: (app: string) => `AUDIT#${app}`,
+  digestSlot: (slot: string) => ({ pk: `DIGEST#${slot}`, sk: 'SLOT' }),
 };
 
 /** The value of gsi1pk on a running operation; the `active` index holds only those. */
 const ACTIVE = 'ACTIVE';
+/** How long a digest slot's mark is kept: far longer than any grace period for a missed slot. */
+const DIGEST_SLOT_MS = 30 * 24 * 60 * 60 * 1000;
 /** How long a Slack request id is remembered (Slack retries within minutes). */
 const REQUEST_MARK_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_AUDIT_LIMIT = 50;
@@ -515,6 +520,30 @@ export class Store {
       limit,
     );
     return items.map((item) => parseItem(item, auditEntry));
+  }
+
+  // ---- digest slots ----
+
+  /**
+   * Takes the digest slot (its minute, an ISO time) for `owner`; true for exactly one caller per slot,
+   * however many replicas ask and however often they restart.
+   */
+  async claimDigestSlot(slot: string, owner: string): Promise<boolean> {
+    const now = this.clock.now();
+    const mark: DigestSlot = { slot, owner, claimedAt: now, expiresAt: Math.floor((now + DIGEST_SLOT_MS) / 1000) };
+    try {
+      await this.doc.send(
+        new PutCommand({ TableName: this.tableName, Item: { ...keys.digestSlot(slot), type: 'digestSlot', ...mark }, ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async getDigestSlot(slot: string): Promise<DigestSlot | undefined> {
+    return this.get(keys.digestSlot(slot), digestSlotSchema);
   }
 
   // ---- helpers ----

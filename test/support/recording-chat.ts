@@ -1,4 +1,4 @@
-import type { ChatFile, ChatMessage, ChatSurface, MessageRef } from '../../src/chat/surface.js';
+import type { ChatFile, ChatMessage, ChatSurface, ChatUser, HomeView, MessageRef } from '../../src/chat/surface.js';
 
 /** A chat that remembers what was posted, as a person scrolling the channel would see it. */
 export class RecordingChat implements ChatSurface {
@@ -36,6 +36,13 @@ export class RecordingChat implements ChatSurface {
   /** Every reply in every thread, for a test looking for one message wherever it is. */
   allReplies(): ChatMessage[] {
     return this.roots.flatMap((root) => root.replies);
+  }
+
+  /** Each person's Home as last published. */
+  readonly homes = new Map<string, HomeView>();
+
+  async publishHome(user: ChatUser, view: HomeView): Promise<void> {
+    this.homes.set(user.id, view);
   }
 
   async upload(thread: MessageRef, file: ChatFile): Promise<void> {

@@ -139,6 +139,14 @@ export class AwsSimulator {
     return imageId;
   }
 
+  /** The image's owner (Amazon, for a base) deprecates it from `at` on, as EnableImageDeprecation does. */
+  deprecateImage(imageId: string, at = this.clock.now()): void {
+    const image = Object.values(this.world.regions).flatMap((region) => region.images).find((candidate) => candidate.imageId === imageId);
+    if (!image) throw new Error(`no image ${imageId} in the simulated world`);
+    image.deprecateAt = at - (at % 60_000);
+    this.save();
+  }
+
   /** Every call received, including throttled and failed attempts, in order. */
   calls(): { command: string; region: string; at: number }[] {
     return this.callLog.map((call) => ({ ...call }));
