@@ -78,6 +78,7 @@ function simulatedAws(settings: Settings, apps: Record<string, AppConfig>, log: 
   const simulator = new AwsSimulator({ clock: systemClock, timings: fastTimings, dataFile: join(settings.dataDir, 'aws-simulator.json') });
   simulator.clearFaults();
   for (const fault of settings.simulatedFaults) simulator.inject(fault);
+  if (settings.simulatedNewerBase) simulator.publishNewerAmazonLinux();
   for (const [app, config] of Object.entries(apps)) {
     // A 10-second alarm period (Demo/App is high-resolution) lets a bad release's rollback show within a minute.
     if (fleetSeedable(app)) simulator.seedFleet({ region: config.region, app, alarmPeriodSeconds: 10 });

@@ -31,6 +31,8 @@ export const envSchema = z
       .transform((text) => text.split(',').map((item) => item.trim()).filter(Boolean))
       .pipe(z.array(z.string().regex(simulatedFault, 'each fault is one of download-fails, provision-fails, smoke-fails, builder-hangs, image-stuck, bad-release, unhealthy-release, optionally :<app>')))
       .optional(),
+    /** Local mode only: Amazon publishes a newer Amazon Linux base at start, so the digest has a superseded base to show. */
+    BAKERY_SIM_NEWER_BASE: z.enum(['0', '1']).optional(),
     /** When the stale-image digest is posted (node-cron, five fields), or "off". */
     BAKERY_DIGEST_CRON: z.string().max(100).default(defaultDigestSchedule.expression),
     BAKERY_DIGEST_TIMEZONE: z.string().max(64).default(defaultDigestSchedule.timezone),
@@ -65,6 +67,8 @@ export interface Settings {
   logFormat: 'json' | 'pretty';
   /** Undefined when BAKERY_DIGEST_CRON is off. */
   digest?: DigestSchedule;
+  /** Local mode: publish a newer simulated Amazon Linux base at start. */
+  simulatedNewerBase: boolean;
   simulatedFaults: {
     kind: 'download-fails' | 'provision-fails' | 'smoke-fails' | 'builder-hangs' | 'image-stuck' | 'bad-release' | 'unhealthy-release';
     app?: string;
@@ -104,6 +108,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     digest: e.BAKERY_DIGEST_CRON === 'off'
       ? undefined
       : { expression: e.BAKERY_DIGEST_CRON, timezone: e.BAKERY_DIGEST_TIMEZONE, graceMs: e.BAKERY_DIGEST_GRACE_MINUTES * 60_000 },
+    simulatedNewerBase: e.BAKERY_SIM_NEWER_BASE === '1',
     simulatedFaults: (e.BAKERY_SIM_FAULTS ?? []).map((item) => {
       const [kind, app] = item.split(':') as [Settings['simulatedFaults'][number]['kind'], string | undefined];
       return app ? { kind, app } : { kind };

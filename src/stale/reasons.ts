@@ -51,7 +51,7 @@ export function staleReasons(facts: ImageFacts, now: number): StaleReason[] {
     reasons.push({
       kind: 'base-superseded',
       newBase: { id: newestBase.id, name: newestBase.name },
-      behindDays: newer !== undefined && newer > 0 ? Math.max(1, Math.round(newer / DAY_MS)) : undefined,
+      behindDays: newer !== undefined && newer > 0 ? Math.round(newer / DAY_MS) : undefined,
     });
   }
   if (base.gone) reasons.push({ kind: 'base-gone', baseAmi: base.ami });
@@ -74,7 +74,7 @@ export function describeReason(reason: StaleReason): string {
     case 'too-old':
       return `the image is ${days(reason.ageDays)} old, past the app’s maximum of ${days(reason.maxDays)}`;
     case 'base-superseded':
-      return `a newer base is out${reason.behindDays !== undefined ? `: this one is ${days(reason.behindDays)} behind` : ''} (now \`${reason.newBase.id}\` ${reason.newBase.name})`;
+      return `a newer base is out${reason.behindDays === undefined ? '' : reason.behindDays === 0 ? ': this one is less than a day behind' : `: this one is ${days(reason.behindDays)} behind`} (now \`${reason.newBase.id}\` ${reason.newBase.name})`;
     case 'base-deprecated':
       return `its base \`${reason.base.id}\` ${reason.base.name} is deprecated since ${new Date(reason.since).toISOString().slice(0, 10)}`;
     case 'base-gone':

@@ -134,9 +134,9 @@ function addImage(
   return image;
 }
 
-/** An image made a week before ctx.now and available since: a base image, or a fleet's release before Bakery. */
-export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias?: 'amazon'; description?: string }): ImageRecord {
-  const createdAt = ctx.now - 7 * 24 * 3_600_000;
+/** An image made a week before ctx.now (or at `createdAt`) and available since: a base image, or a fleet's release before Bakery. */
+export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias?: 'amazon'; description?: string; createdAt?: number }): ImageRecord {
+  const createdAt = input.createdAt ?? ctx.now - 7 * 24 * 3_600_000;
   const ownerId = input.ownerAlias === 'amazon' ? AMAZON_OWNER_ID : ctx.world.accountId;
   const image: ImageRecord = {
     imageId: nextId(ctx.world, 'ami'),
