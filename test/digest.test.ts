@@ -332,13 +332,14 @@ describe('the App Home', () => {
     ({ world, bakery } = await bakedWorld());
     await bakery.handlers.onCommand(world.command('demo v2', { user: alice }));
     await bakery.handlers.onCommand(world.command('home', { command: '/bakery', user: bob }));
-    expect(world.chat.homes.get(bob.id)?.sections[0]?.lines?.[0]).toMatch(/^Baking v2 since .* UTC, asked by @alice, thread in <#C0DEMO>$/);
+    const thread = world.chat.roots.at(-1)!.ref;
+    expect(world.chat.homes.get(bob.id)?.sections[0]?.lines?.[0]).toMatch(new RegExp(`^Baking v2 since .* UTC, asked by @alice · <https://chat.example/C0DEMO/${thread.ts.replace('.', '\\.')}\\|its thread>$`));
     await bakery.runner.idle();
   });
 
   it('keeps within Slack’s Block Kit limits however many apps there are', () => {
     const pictures = Array.from({ length: 80 }, (_, n) => picture(`app-${n}`));
-    const view = renderHome(homeView(pictures, Date.parse('2026-03-01T00:00:00Z')));
+    const view = renderHome(homeView(pictures, Date.parse('2026-03-01T00:00:00Z'), (ref, label) => `<https://x.slack.com/archives/${ref.channel}/p1|${label}>`));
     expect(view.blocks.length).toBeLessThanOrEqual(limits.viewBlocks);
     expect(view.blocks.at(-1)).toMatchObject({ type: 'context' });
     for (const block of view.blocks) {

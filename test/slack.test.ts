@@ -189,6 +189,10 @@ describe('Slack over HTTP', () => {
     expect(view.blocks.map((block) => block.type)).toEqual(['header', 'divider', 'section', 'section', 'actions']);
   });
 
+  it('links to a thread with the workspace’s permalink, as chat.getPermalink would', () => {
+    expect(slack.surface.linkTo({ channel: 'C0RELEASES', ts: '1767268800.000100' }, 'its thread')).toBe('<https://fake.slack.com/archives/C0RELEASES/p1767268800000100|its thread>');
+  });
+
   it('takes a press in the Home tab, which comes from no channel', async () => {
     const before = presses.length;
     const payload = {

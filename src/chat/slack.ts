@@ -162,7 +162,7 @@ export async function startSlack(options: SlackOptions): Promise<SlackRuntime> {
 
   return {
     port,
-    surface: webApiSurface(app),
+    surface: webApiSurface(app, identity.workspaceUrl),
     async stop() {
       await app.stop();
       if (healthServer) await new Promise<void>((resolve) => healthServer.close(() => resolve()));
@@ -170,8 +170,10 @@ export async function startSlack(options: SlackOptions): Promise<SlackRuntime> {
   };
 }
 
-function webApiSurface(app: InstanceType<typeof App>): ChatSurface {
+function webApiSurface(app: InstanceType<typeof App>, workspaceUrl = 'https://slack.com/'): ChatSurface {
   return {
+    // Slack's permalink shape (what chat.getPermalink returns), without a call per link.
+    linkTo: (ref, label) => `<${workspaceUrl.replace(/\/?$/, '/')}archives/${ref.channel}/p${ref.ts.replace('.', '')}|${label}>`,
     async post(channel, message) {
       const result = await app.client.chat.postMessage({ channel, ...renderMessage(message) });
       return { channel: result.channel ?? channel, ts: requireTs(result.ts) };
@@ -379,7 +381,7 @@ function guardSocketEvents(receiver: InstanceType<typeof SocketModeReceiver>, re
 }
 
 /** Checks the token once at start: a wrong token stops the start with a clear message. */
-async function whoAmI(token: string, clientOptions: object): Promise<{ botId: string; botUserId: string }> {
+async function whoAmI(token: string, clientOptions: object): Promise<{ botId: string; botUserId: string; workspaceUrl?: string }> {
   // Few retries: at start, failing fast beats waiting half an hour on an unreachable Slack.
   const client = new webApi.WebClient(token, { ...clientOptions, retryConfig: { retries: 2 } });
   let result: Awaited<ReturnType<typeof client.auth.test>>;
@@ -391,7 +393,7 @@ async function whoAmI(token: string, clientOptions: object): Promise<{ botId: st
     throw new Error(`${reason} at start (auth.test: ${message})`);
   }
   if (!result.bot_id || !result.user_id) throw new Error('SLACK_BOT_TOKEN is not a bot token (auth.test returned no bot id)');
-  return { botId: result.bot_id, botUserId: result.user_id };
+  return { botId: result.bot_id, botUserId: result.user_id, workspaceUrl: result.url };
 }
 
 function listen(server: Server, port: number): Promise<number> {

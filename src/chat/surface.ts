@@ -57,6 +57,8 @@ export interface ChatSurface {
   update(ref: MessageRef, message: ChatMessage): Promise<void>;
   /** Shows `file` in the thread; rejects, saying why, when it could not. */
   upload(thread: MessageRef, file: ChatFile): Promise<void>;
+  /** A link to a posted message (an operation's thread), in mrkdwn, for the Home to point at. */
+  linkTo(ref: MessageRef, label: string): string;
   /** Replaces what `user` sees in Bakery's Home (Slack's App Home tab; the terminal prints it). */
   publishHome(user: ChatUser, view: HomeView): Promise<void>;
 }

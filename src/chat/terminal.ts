@@ -155,6 +155,7 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
       const lines = [...file.fallback, `Chart saved: ${path}`].map((line) => `        ${sanitize(line)}`);
       print([render(`  ${label(thread.ts)} ↳ `, '        ', { text: `*${file.title}*` }, undefined, thread.channel), ...lines].join('\n'));
     },
+    linkTo: (ref, label) => `${label} ${messages.has(ref.ts) ? `#${messages.get(ref.ts)?.id}` : `in ${ref.channel}`}`,
     async publishHome(_user, view) {
       markShown();
       // The Home is printed as one message per section; their buttons press like any other (from no channel, as Slack's Home).

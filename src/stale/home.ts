@@ -20,12 +20,16 @@ export class HomeTab {
     this.viewers.delete(user.id);
     this.viewers.set(user.id, user);
     for (const id of [...this.viewers.keys()].slice(0, Math.max(0, this.viewers.size - MAX_VIEWERS))) this.viewers.delete(id);
-    await this.deps.chat.publishHome(user, homeView(await this.deps.survey.survey(), this.deps.clock.now()));
+    await this.deps.chat.publishHome(user, await this.view());
+  }
+
+  private async view() {
+    return homeView(await this.deps.survey.survey(), this.deps.clock.now(), (ref, label) => this.deps.chat.linkTo(ref, label));
   }
 
   async refresh(): Promise<void> {
     if (this.viewers.size === 0) return;
-    const view = homeView(await this.deps.survey.survey(), this.deps.clock.now());
+    const view = await this.view();
     for (const user of this.viewers.values()) {
       await this.deps.chat.publishHome(user, view).catch((error: unknown) => this.deps.log.warn({ err: error, user: user.id }, 'could not refresh a Home'));
     }

@@ -41,6 +41,10 @@ export class RecordingChat implements ChatSurface {
   /** Each person's Home as last published. */
   readonly homes = new Map<string, HomeView>();
 
+  linkTo(ref: MessageRef, label: string): string {
+    return `<https://chat.example/${ref.channel}/${ref.ts}|${label}>`;
+  }
+
   async publishHome(user: ChatUser, view: HomeView): Promise<void> {
     this.homes.set(user.id, view);
   }
