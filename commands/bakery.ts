@@ -62,7 +62,11 @@ function helpText(commands: Command[]): ChatMessage {
 async function postDigest(core: Core, command: SlashCommand): Promise<ChatMessage | undefined> {
   const pictures = await core.survey.survey();
   const here = pictures.filter((picture) => picture.config.channel === command.channel);
-  await core.chat.post(command.channel, digestMessage(here.length ? here : pictures, core.clock.now()));
+  try {
+    await core.chat.post(command.channel, digestMessage(here.length ? here : pictures, core.clock.now()));
+  } catch (error) {
+    return { text: `The digest could not be posted here (${error instanceof Error ? error.message : String(error)}); invite Bakery to the channel, or try \`/bakery stale\`.`, tone: 'failed' };
+  }
   return undefined;
 }
 
