@@ -5,11 +5,12 @@ import type { Core } from '../src/core.js';
 import { digestMessage } from '../src/jobs/digest-message.js';
 import type { Command } from './command.js';
 import { firstIssue, usageError } from './grammar.js';
+import { pressPrune, pruneAction, pruneCommand } from './prune.js';
 import { rebakeButtons } from './rebake.js';
 
-export const usage = '/bakery help | /bakery apps | /bakery digest | /bakery stale [app] | /bakery home';
+export const usage = '/bakery help | /bakery apps | /bakery digest | /bakery stale [app] | /bakery home | /bakery prune <app> [--keep N] [--older-than 30d] [--dry-run]';
 
-const subcommand = z.enum(['help', 'apps', 'digest', 'stale', 'home']);
+const subcommand = z.enum(['help', 'apps', 'digest', 'stale', 'home', 'prune']);
 
 /** The umbrella command for everything that is not an operation. */
 export function bakeryCommand(all: () => Command[]): Command {
@@ -17,7 +18,7 @@ export function bakeryCommand(all: () => Command[]): Command {
     name: '/bakery',
     summary: 'Help, and what Bakery knows: configured apps, stale images (the digest), your Home',
     usage,
-    buttons: rebakeButtons,
+    buttons: { ...rebakeButtons, [pruneAction]: pressPrune },
     answerAtOnce(text) {
       const word = text.trim().split(/\s+/)[0]?.toLowerCase() || 'help';
       const parsed = subcommand.safeParse(word);
@@ -32,6 +33,7 @@ export function bakeryCommand(all: () => Command[]): Command {
       if (parsed.data === 'digest') return postDigest(core, command);
       if (parsed.data === 'stale') return stale(core, command.text.trim().split(/\s+/).slice(1));
       if (parsed.data === 'home') return publishHome(core, command.user);
+      if (parsed.data === 'prune') return pruneCommand(core, command.text.trim().split(/\s+/).slice(1));
       const apps = await core.store.listAppConfigs();
       const names = Object.keys(apps).sort();
       if (names.length === 0) return { text: 'No apps are configured.', tone: 'info' };

@@ -10,6 +10,7 @@ import type { Core } from './core.js';
 import type { Logger } from './log.js';
 import { OperationRunner, type RunnerEvent } from './operations/runner.js';
 import { DigestJob } from './jobs/digest.js';
+import { Retirement } from './retire/retire.js';
 import { HomeTab } from './stale/home.js';
 import { StaleSurvey } from './stale/survey.js';
 import type { Store } from './store/store.js';
@@ -58,7 +59,7 @@ export function createBakery(options: BakeryOptions): Bakery {
       rollback: rollbackPipeline({ aws: metered, store, clock, pollIntervalMs }),
     },
   });
-  const core: Core = { store, runner, chat: surface, clock, log, survey, home };
+  const core: Core = { store, runner, chat: surface, clock, log, survey, home, retirement: new Retirement({ aws: metered, store }) };
   const digest = new DigestJob({ store, survey, chat: surface, clock, log, owner });
   return { core, runner, handlers: commandHandlers(core), digest };
 }

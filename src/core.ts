@@ -3,6 +3,7 @@ import type { ChatSurface } from './chat/surface.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './log.js';
 import type { OperationRunner } from './operations/runner.js';
+import type { Retirement } from './retire/retire.js';
 import type { HomeTab } from './stale/home.js';
 import type { StaleSurvey } from './stale/survey.js';
 import type { Store } from './store/store.js';
@@ -19,6 +20,8 @@ export interface Core {
   survey: StaleSurvey;
   /** People's App Home, kept current. */
   home: HomeTab;
+  /** Retiring an app's old images (`/bakery prune`). */
+  retirement: Retirement;
 }
 
 /** Operation ids sort by creation time and are safe in tags, client tokens and AMI names. */
