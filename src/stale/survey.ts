@@ -82,6 +82,8 @@ export class StaleSurvey {
       const facts = fleet && !('error' in fleet) && !fleet.bakedByBakery ? [{ kind: 'not-baked-by-bakery' as const, fleetAmi: fleet.ami, name: fleet.name }] : [];
       reasons = fleet && 'error' in fleet ? [{ kind: 'unchecked', what: 'the fleet', why: fleet.error }] : facts;
     }
+    // What could not be checked is the operator's to look into: the person sees it as a reason.
+    for (const reason of reasons) if (reason.kind === 'unchecked') this.deps.log.warn({ app, what: reason.what, why: reason.why }, 'stale survey could not check');
     return { app, config, live, reasons, rebake: live !== undefined && reasons.some(fixedByRebake), running };
   }
 
