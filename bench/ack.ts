@@ -100,6 +100,7 @@ async function startBakery(apiUrl: string, dynamoEndpoint: string) {
     owner: 'bench',
     leaseMs: 60_000,
     pollIntervalMs: 15_000,
+    access: { workspace: slack.workspace, channels: 'app' },
   });
   handlers = bakery.handlers;
   return {
@@ -132,6 +133,7 @@ async function load(port: number, respondUrl: string, count: number): Promise<nu
       const body = new URLSearchParams({
         team_id: 'T0FAKE',
         channel_id: 'C0BENCH',
+        channel_name: 'demo',
         user_id: 'U0BENCH',
         user_name: 'bench',
         command: '/bake',

@@ -26,11 +26,11 @@ export async function benchBake(): Promise<void> {
     await store.putAppConfig('demo', demoApp);
     const simulator = new AwsSimulator({ clock, timings: realisticTimings });
     const chat = new RecordingChat();
-    const bakery = createBakery({ store, aws: simulator.clients(), surface: chat, clock, log: silentLogger, owner: 'bench', leaseMs: 60_000, pollIntervalMs: 15_000 });
+    const bakery = createBakery({ store, aws: simulator.clients(), surface: chat, clock, log: silentLogger, owner: 'bench', leaseMs: 60_000, pollIntervalMs: 15_000, access: { workspace: 'T0BENCH', channels: 'app' } });
 
     const cpuBefore = process.cpuUsage();
     const wallBefore = performance.now();
-    await bakery.handlers.onCommand({ command: '/bake', text: 'demo v1', user: { id: 'U0BENCH', name: 'bench' }, channel: 'C0BENCH', requestId: 'bench-1' });
+    await bakery.handlers.onCommand({ command: '/bake', text: 'demo v1', user: { id: 'U0BENCH', name: 'bench' }, team: 'T0BENCH', channel: 'C0BENCH', channelName: 'demo', requestId: 'bench-1' });
     await bakery.runner.idle();
     const cpu = process.cpuUsage(cpuBefore);
     const wall = performance.now() - wallBefore;

@@ -4,9 +4,11 @@
  */
 import { benchAck } from './ack.js';
 import { benchBake } from './bake.js';
+import { benchCanary } from './canary.js';
 import { benchJudge } from './judge.js';
 
 console.log(`# Bakery bench — ${new Date().toISOString()}, Node ${process.version}`);
 await benchAck();
 await benchBake();
+await benchCanary();
 await benchJudge();

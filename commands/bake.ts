@@ -1,13 +1,16 @@
 import { z } from 'zod';
 import { amiLink } from '../src/aws/console-links.js';
 import { cancelAction } from '../src/pipelines/bake/messages.js';
-import type { BakeParams } from '../src/pipelines/bake/state.js';
-import type { ChatMessage, ChatUser, SlashCommand } from '../src/chat/surface.js';
+import { authorize } from '../src/access/access.js';
+import { chooseBase } from '../src/pipelines/bake/base.js';
 import { recipeHash } from '../src/pipelines/bake/recipe.js';
+import { bakeParams, type BakeParams } from '../src/pipelines/bake/state.js';
+import type { ChatMessage, ChatUser, SlashCommand } from '../src/chat/surface.js';
 import type { AppAtVersion } from '../src/store/store.js';
 import { amiId, appName, commitSha, ssmParameterName, version } from '../src/config/names.js';
 import { newOperationId, type Core } from '../src/core.js';
 import { formatTime } from '../src/operations/format.js';
+import { unknownApp } from './apps.js';
 import { busy } from './busy.js';
 import type { Command } from './command.js';
 import { firstIssue, splitWords, usageError, type Parsed } from './grammar.js';
@@ -18,9 +21,9 @@ export const help: ChatMessage = {
   text: '*/bake* — bake a tested, tagged machine image of one version of an app',
   lines: [
     `Usage: \`${usage}\``,
-    '`--base ami-0123…` or `--base ssm:/aws/service/…` bakes on that base instead of the app’s configured one',
+    '`--base ami-0123…` or `--base ssm:/aws/service/…` bakes on that base instead of the app’s configured one (only images of owners the app trusts; only parameters under its prefixes)',
     '`--commit <sha>` records the commit the version was built from (tagged on the image)',
-    '`--force` bakes again even if this version is already baked on this base',
+    '`--force` bakes a version that is already baked again, also on another base; the release keeps its history',
     'The bake posts a thread here with every step and its timing; its *Cancel* button stops it and cleans up.',
   ],
   tone: 'info',
@@ -52,7 +55,7 @@ export function parseBake(text: string): Parsed<BakeRequest | 'help'> {
 
 /**
  * Starts a bake as `user` asked it, with the bake's lock and request mark: the one way a bake starts,
- * from /bake or a digest's Rebake button. `known` is what the caller already read of the app.
+ * from /bake or a Rebake button. The caller has authorized it (src/access); `known` is what it read of the app.
  */
 export async function startBake(
   core: Core,
@@ -68,7 +71,7 @@ export async function startBake(
   const result = await core.runner.start({
     requestId,
     operation: { id, kind: 'bake', app: request.app, version: request.version, requestedBy: user.id, channel, params, state: {}, steps: [], status: 'running', createdAt: now, updatedAt: now, revision: 0 },
-    lock: { app: request.app, operationId: id, kind: 'bake', version: request.version, requestedBy: `@${user.name}`, since: now, requestId },
+    lock: { app: request.app, operationId: id, kind: 'bake', version: request.version, requestedBy: user.id, since: now, requestId },
   });
   switch (result.outcome) {
     case 'started':
@@ -101,15 +104,28 @@ export const bake: Command = {
     if (!parsed.ok) return usageError(parsed.error, usage);
     if (parsed.value === 'help') return help;
     const request = parsed.value;
+
+    const unknown = await unknownApp(core, request.app, usage);
+    if (unknown) return unknown;
+    // One read answers the common cases before anything is written: already baked, busy.
     const known = await core.store.getAppAtVersion(request.app, request.version);
-    if (!known.config) {
-      const apps = Object.keys(await core.store.listAppConfigs()).sort();
-      return usageError(`unknown app "${request.app}"; configured apps: ${apps.join(', ') || 'none'}`, usage);
+    const { config, lock, release } = known;
+    if (!config) return usageError(`app "${request.app}" is not configured in the table; restart Bakery to apply its apps file`, usage);
+    const refused = await authorize(core, command, { app: request.app, config, action: 'bake' });
+    if (refused) return refused;
+    if (lock) return lock.requestId === command.requestId ? undefined : busy(lock, core.clock.now());
+    const base = chooseBase(request.base, config);
+    if (!base.ok) return { text: `Not baked: ${base.error}.`, tone: 'failed' };
+    if (release && !request.force && request.base && request.base !== release.baseAmi) {
+      return {
+        text: `*${release.app} ${release.version}* is already baked, on base \`${release.baseAmi}\`; a bake on another base would replace its image.`,
+        lines: ['Add `--force` to bake it again on this base; the release’s history keeps what it replaced.'],
+        tone: 'failed',
+      };
     }
-    const { release } = known;
     // Already baked by this very recipe: say so without starting anything. A changed recipe bakes again.
-    const sameRecipe = release?.recipeHash === undefined || release.recipeHash === recipeHash(known.config);
-    if (release && sameRecipe && !request.force && !request.base && !known.lock) {
+    const sameRecipe = release?.recipeHash === undefined || release.recipeHash === recipeHash(config);
+    if (release && sameRecipe && !request.force) {
       return {
         text: `*${release.app} ${release.version}* is already baked: ${Object.entries(release.amis).map(([region, id]) => amiLink(region, id)).join(', ')} (${release.amiName})`,
         lines: [`Base \`${release.baseAmi}\` ${release.baseAmiName}, by ${release.bakedBy}, ${formatTime(release.bakedAt, core.clock.now())}.`, 'Add `--force` to bake it again.'],
@@ -123,6 +139,18 @@ export const bake: Command = {
     async [cancelAction](core, press) {
       const id = cancelValue.safeParse(press.value);
       if (!id.success) return { text: 'That button is not one Bakery made.', tone: 'failed' };
+      const named = await core.store.getOperation(id.data);
+      if (!named || named.kind !== 'bake') return { text: 'No such bake.', tone: 'failed' };
+      // Checked against the config the bake started with, on the bake's own root message.
+      const refused = await authorize(core, press, {
+        app: named.app,
+        config: bakeParams.parse(named.params).config,
+        action: 'cancel',
+        startedBy: named.requestedBy,
+        operationId: named.id,
+        messages: { on: named.thread ? [named.thread] : [], ephemeralCopies: false },
+      });
+      if (refused) return refused;
       const operation = await core.runner.cancel(id.data, `@${press.user.name}`);
       if (!operation) return { text: 'No such bake.', tone: 'failed' };
       if (operation.status !== 'running') return { text: `That bake already ${operation.status === 'succeeded' ? 'finished' : operation.status}.`, tone: 'info' };

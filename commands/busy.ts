@@ -1,4 +1,5 @@
 import type { ChatMessage } from '../src/chat/surface.js';
+import { mention } from '../src/access/access.js';
 import { formatTime } from '../src/operations/format.js';
 import type { AppLock } from '../src/store/items.js';
 
@@ -7,7 +8,7 @@ const doing: Record<AppLock['kind'], string> = { bake: 'baking', canary: 'releas
 /** "busy: baking demo v41 since 12:03 UTC, asked by @alice", and the way out. */
 export function busy(lock: AppLock, now: number): ChatMessage {
   return {
-    text: `busy: ${doing[lock.kind]} ${lock.app} ${lock.version} since ${formatTime(lock.since, now)}, asked by ${lock.requestedBy}`,
+    text: `busy: ${doing[lock.kind]} ${lock.app} ${lock.version} since ${formatTime(lock.since, now)}, asked by ${mention(lock.requestedBy)}`,
     lines: [lock.kind === 'bake' ? 'Wait for it to finish, or press its *Cancel* button.' : `Wait for it to finish, or \`/rollback ${lock.app}\` to stop it and return to the live release.`],
     tone: 'failed',
   };

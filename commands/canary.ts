@@ -4,10 +4,12 @@ import { duration } from '../src/config/deploy.js';
 import { appName, version } from '../src/config/names.js';
 import { newOperationId, type Core } from '../src/core.js';
 import { formatTime } from '../src/operations/format.js';
-import { approvalValue, promoteAction, promoteRefusal, rollbackAction, rollbackRefusal } from '../src/pipelines/canary/approval.js';
+import { authorize } from '../src/access/access.js';
+import { approvalValue, promoteAction, rollbackAction } from '../src/pipelines/canary/approval.js';
 import type { CanaryParams } from '../src/pipelines/canary/state.js';
 import { canaryParams, canaryState } from '../src/pipelines/canary/state.js';
 import type { Operation } from '../src/store/items.js';
+import { unknownApp } from './apps.js';
 import { busy } from './busy.js';
 import type { Command } from './command.js';
 import { firstIssue, splitWords, usageError, type Parsed } from './grammar.js';
@@ -55,11 +57,12 @@ export const canary: Command = {
     if (parsed.value === 'help') return help;
     const request = parsed.value;
 
+    const unknown = await unknownApp(core, request.app, usage);
+    if (unknown) return unknown;
     const { config, lock, release, live } = await core.store.getAppAtVersion(request.app, request.version, 'deploy');
-    if (!config) {
-      const known = Object.keys(await core.store.listAppConfigs()).sort();
-      return usageError(`unknown app "${request.app}"; configured apps: ${known.join(', ') || 'none'}`, usage);
-    }
+    if (!config) return usageError(`app "${request.app}" is not configured in the table; restart Bakery to apply its apps file`, usage);
+    const refused = await authorize(core, command, { app: request.app, config, action: 'canary' });
+    if (refused) return refused;
     if (!config.deploy) return { text: `${request.app} has no \`deploy\` section in its config, so Bakery does not know its fleet.`, lines: ['Add one (see the README’s deploy config) and restart Bakery.'], tone: 'failed' };
     if (lock) return lock.requestId === command.requestId ? undefined : busy(lock, core.clock.now());
     const ami = release?.amis[config.region];
@@ -84,7 +87,7 @@ export const canary: Command = {
     const result = await core.runner.start({
       requestId: command.requestId,
       operation: { id, kind: 'canary', app: request.app, version: request.version, requestedBy: command.user.id, channel: command.channel, params, state: {}, steps: [], status: 'running', thread, createdAt: now, updatedAt: now, revision: 0 },
-      lock: { app: request.app, operationId: id, kind: 'canary', version: request.version, requestedBy: `@${command.user.name}`, since: now, requestId: command.requestId },
+      lock: { app: request.app, operationId: id, kind: 'canary', version: request.version, requestedBy: command.user.id, since: now, requestId: command.requestId },
     });
     switch (result.outcome) {
       case 'started':
@@ -120,11 +123,18 @@ async function decide(core: Core, press: ButtonPress, decision: 'promote' | 'rol
     await core.store.appendAudit({ app: operation.app, at: core.clock.now(), actor: press.user.id, action: `${decision} refused`, operationId: operation.id, detail: reason });
     return { text: `Not done: ${reason}.`, tone: 'failed' };
   };
-  if (press.channel !== operation.channel) return refuse('that button belongs to a message in another channel');
-  const deploy = canaryParams.parse(operation.params).config.deploy;
-  if (!deploy) return refuse(`${operation.app} has no deploy config`);
-  const refusal = decision === 'promote' ? promoteRefusal(deploy, operation, press.user.id) : rollbackRefusal(deploy, operation, press.user.id);
-  if (refusal) return refuse(refusal);
+  // The request's own message, or the copy /promote showed the presser. The key in the value ties
+  // either to the open request; until the request's message is recorded, the key alone does.
+  const ref = canaryRequestOf(operation)?.ref;
+  const refused = await authorize(core, press, {
+    app: operation.app,
+    config: canaryParams.parse(operation.params).config,
+    action: decision,
+    startedBy: operation.requestedBy,
+    operationId: operation.id,
+    messages: ref ? { on: [ref], ephemeralCopies: true } : undefined,
+  });
+  if (refused) return refused;
 
   const now = core.clock.now();
   const { taken, operation: after } = await core.store.decideApproval(operation.id, { decision, by: press.user.id, byName: `@${press.user.name}`, at: now, request: value.data.key });
@@ -148,7 +158,7 @@ function whyNot(operation: Operation, key: string, now: number): string {
   return 'the request could not be answered; try again';
 }
 
-function canaryRequestOf(operation: Operation): { key: string; expiresAt: number } | undefined {
+function canaryRequestOf(operation: Operation): { key: string; expiresAt: number; ref?: { channel: string; ts: string } } | undefined {
   const state = canaryState.safeParse(operation.state);
   return state.success ? state.data.approvalRequest : undefined;
 }

@@ -1,5 +1,6 @@
 import type { ButtonPress, ChatHandlers, ChatMessage, ChatUser, SlashCommand } from '../src/chat/surface.js';
 import type { Core } from '../src/core.js';
+import { foreignRefusal } from '../src/access/access.js';
 import { CorruptItemError } from '../src/store/store.js';
 import { bake } from './bake.js';
 import { bakeryCommand } from './bakery.js';
@@ -32,6 +33,8 @@ export function commandHandlers(core: Core): ChatHandlers {
       const owner = commands.find((c) => c.name === command.command);
       if (!owner) return unknownCommand(command);
       try {
+        const foreign = await foreignRefusal(core, command, command.text.trim().split(/\s+/)[0]?.toLowerCase(), command.command);
+        if (foreign) return foreign;
         return await owner.handle(core, command);
       } catch (error) {
         core.log.error({ err: error, command: command.command, user: command.user.id }, 'command failed');
@@ -45,6 +48,8 @@ export function commandHandlers(core: Core): ChatHandlers {
       const handler = commands.flatMap((c) => Object.entries(c.buttons ?? {})).find(([actionId]) => actionId === press.actionId)?.[1];
       if (!handler) return { text: 'That button is no longer in use.', tone: 'failed' };
       try {
+        const foreign = await foreignRefusal(core, press, undefined, press.actionId);
+        if (foreign) return foreign;
         return await handler(core, press);
       } catch (error) {
         core.log.error({ err: error, action: press.actionId, user: press.user.id }, 'button failed');

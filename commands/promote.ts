@@ -4,6 +4,7 @@ import { appName } from '../src/config/names.js';
 import type { Core } from '../src/core.js';
 import { approvalMessage } from '../src/pipelines/canary/approval.js';
 import { canaryParams, canaryState } from '../src/pipelines/canary/state.js';
+import { unknownApp } from './apps.js';
 import type { Command } from './command.js';
 import { firstIssue, usageError } from './grammar.js';
 
@@ -22,6 +23,8 @@ export const promote: Command = {
     const parsed = z.object({ app: appName }).safeParse({ app: words[0] });
     if (!parsed.success) return usageError(firstIssue(parsed.error, { app: words[0] }), usage);
     const { app } = parsed.data;
+    const unknown = await unknownApp(core, app, usage);
+    if (unknown) return unknown;
 
     const lock = await core.store.getLock(app, 'deploy');
     const operation = lock ? await core.store.getOperation(lock.operationId) : undefined;

@@ -1,3 +1,4 @@
+import { authorize } from '../src/access/access.js';
 import type { ButtonPress, ChatMessage } from '../src/chat/surface.js';
 import type { Core } from '../src/core.js';
 import { rebakeAction, rebakeAllAction, rebakeTarget, rebakeTargets, type RebakeTarget } from '../src/jobs/digest-message.js';
@@ -5,13 +6,16 @@ import { startBake } from './bake.js';
 
 /*
  * The digest's and the App Home's Rebake buttons: a bake of the live version on the newest base, as
- * the person who pressed, through /bake's own start (its lock, its request mark, its checks).
+ * the person who pressed, through /bake's own access check and start (its lock, its request mark).
  */
 
 /** Starts one rebake; undefined when it started (its thread says the rest), else what stopped it. */
 async function rebake(core: Core, target: RebakeTarget, press: ButtonPress, requestId: string): Promise<ChatMessage | undefined> {
   const known = await core.store.getAppAtVersion(target.app, target.version);
   if (!known.config) return { text: `${target.app} is no longer configured.`, tone: 'failed' };
+  // The same access check as /bake; a Home press is judged without the channel rule (src/access).
+  const refused = await authorize(core, press, { app: target.app, config: known.config, action: 'bake' });
+  if (refused) return refused;
   // A press from the App Home has no channel: the bake goes to the app's own.
   const channel = press.channel || known.config.channel;
   return startBake(core, {

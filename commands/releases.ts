@@ -5,6 +5,8 @@ import { appName } from '../src/config/names.js';
 import type { Core } from '../src/core.js';
 import { formatTime } from '../src/operations/format.js';
 import type { FleetImage } from '../src/store/items.js';
+import { unknownApp } from './apps.js';
+import { mention } from '../src/access/access.js';
 import type { Command } from './command.js';
 import { firstIssue, splitWords, usageError } from './grammar.js';
 
@@ -28,6 +30,8 @@ export const releases: Command = {
     const parsed = z.object({ app: appName }).safeParse({ app: first });
     if (!parsed.success) return usageError(firstIssue(parsed.error, { app: first }), usage);
     const { app } = parsed.data;
+    const unknown = await unknownApp(core, app, usage);
+    if (unknown) return unknown;
 
     const [config, live, lock, all] = await Promise.all([core.store.getAppConfig(app), core.store.getLive(app), core.store.getLock(app, 'deploy'), core.store.listReleases(app)]);
     if (!config) return usageError(`unknown app "${app}"`, usage);
@@ -37,7 +41,7 @@ export const releases: Command = {
       text: `*Releases of ${app}*`,
       lines: [
         live ? `Live: ${image(live.live)} since ${formatTime(live.since, now)}, by <@${live.by}>` : 'Live: not promoted by Bakery yet',
-        ...(lock ? [`Under way: ${lock.kind} of ${lock.version} since ${formatTime(lock.since, now)}, by ${lock.requestedBy}`] : []),
+        ...(lock ? [`Under way: ${lock.kind} of ${lock.version} since ${formatTime(lock.since, now)}, by ${mention(lock.requestedBy)}`] : []),
         live?.previous ? `Rollback target: ${image(live.previous)}` : 'Rollback target: none yet',
         '',
         ...all.slice(0, SHOWN).map((release) => {

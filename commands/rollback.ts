@@ -1,12 +1,13 @@
 import { z } from 'zod';
+import { authorize } from '../src/access/access.js';
 import type { ButtonPress, ChatMessage, SlashCommand } from '../src/chat/surface.js';
 import type { AppConfig } from '../src/config/apps.js';
 import { appName, version } from '../src/config/names.js';
 import { newOperationId, type Core } from '../src/core.js';
 import { formatTime } from '../src/operations/format.js';
-import { mention } from '../src/pipelines/canary/approval.js';
 import type { RollbackParams } from '../src/pipelines/rollback/state.js';
 import type { AppLock, FleetImage, LiveRelease, Operation } from '../src/store/items.js';
+import { unknownApp } from './apps.js';
 import { busy } from './busy.js';
 import type { Command } from './command.js';
 import { firstIssue, splitWords, usageError, type Parsed } from './grammar.js';
@@ -67,11 +68,9 @@ async function situation(core: Core, app: string): Promise<Situation | undefined
   return { config, lock, running: running?.status === 'running' ? running : undefined, live };
 }
 
-function refusal(config: AppConfig, userId: string, running?: Operation, live?: LiveRelease): string | undefined {
-  const deploy = config.deploy;
-  if (!deploy) return 'this app has no deploy config';
-  if (deploy.approvers.includes(userId) || running?.requestedBy === userId || (!running && live?.by === userId)) return undefined;
-  return `only the approvers of the app (${deploy.approvers.map(mention).join(', ')}) and whoever started its release may roll it back`;
+/** Whoever started what is rolled back: the running operation, or else the promotion that made the live release. */
+function startedBy(running?: Operation, live?: LiveRelease): string | undefined {
+  return running ? running.requestedBy : live?.by;
 }
 
 async function targetOf(core: Core, app: string, config: AppConfig, live: LiveRelease | undefined, version: string | undefined): Promise<FleetImage | string> {
@@ -95,12 +94,15 @@ export const rollback: Command = {
     if (!parsed.ok) return usageError(parsed.error, usage);
     if (parsed.value === 'help') return help;
     const { app, version: to } = parsed.value;
+    const unknown = await unknownApp(core, app, usage);
+    if (unknown) return unknown;
     const now = core.clock.now();
     const found = await situation(core, app);
     if (!found) return usageError(`unknown app "${app}"`, usage);
     const { config, running, live } = found;
-    const refused = refusal(config, command.user.id, running, live);
-    if (refused) return { text: `Not done: ${refused}.`, tone: 'failed' };
+    const refused = await authorize(core, command, { app, config, action: 'rollback', startedBy: startedBy(running, live), operationId: running?.id });
+    if (refused) return refused;
+    if (!config.deploy) return { text: `Not done: ${app} has no deploy config.`, tone: 'failed' };
 
     let what: string;
     if (running?.kind === 'rollback') return busy(found.lock!, now);
@@ -128,11 +130,10 @@ export const rollback: Command = {
       const found = await situation(core, app);
       if (!found) return { text: `Unknown app "${app}".`, tone: 'failed' };
       const { config, running, live } = found;
-      const refused = refusal(config, press.user.id, running, live);
-      if (refused) {
-        await core.store.appendAudit({ app, at: now, actor: press.user.id, action: 'rollback refused', detail: refused });
-        return { text: `Not done: ${refused}.`, tone: 'failed' };
-      }
+      // The confirm is only ever shown to the one who asked (an ephemeral answer to /rollback).
+      const refused = await authorize(core, press, { app, config, action: 'rollback', startedBy: startedBy(running, live), operationId: running?.id, messages: { on: [], ephemeralCopies: true } });
+      if (refused) return refused;
+      if (!config.deploy) return { text: `Not done: ${app} has no deploy config.`, tone: 'failed' };
       if (running && running.id !== stop) {
         return running.kind === 'rollback' ? busy(found.lock!, now) : { text: `Things changed since you asked: ${running.kind} ${running.version} is running now. \`/rollback ${app}\` again.`, tone: 'failed' };
       }
@@ -151,7 +152,7 @@ export const rollback: Command = {
       const result = await core.runner.start({
         requestId: press.requestId,
         operation: { id, kind: 'rollback', app, version: target.version ?? 'previous', requestedBy: press.user.id, channel: press.channel, params, state: {}, steps: [], status: 'running', createdAt: now, updatedAt: now, revision: 0 },
-        lock: { app, operationId: id, kind: 'rollback', version: target.version ?? 'previous', requestedBy: `@${press.user.name}`, since: now, requestId: press.requestId },
+        lock: { app, operationId: id, kind: 'rollback', version: target.version ?? 'previous', requestedBy: press.user.id, since: now, requestId: press.requestId },
       });
       switch (result.outcome) {
         case 'started':

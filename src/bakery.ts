@@ -1,4 +1,5 @@
 import { commandHandlers, commands } from '../commands/index.js';
+import type { AccessSettings } from './access/access.js';
 import { meterAwsCalls } from './aws/call-meter.js';
 import type { AwsClients } from './aws/clients.js';
 import { bakePipeline } from './pipelines/bake/pipeline.js';
@@ -8,6 +9,8 @@ import type { ChatHandlers, ChatSurface } from './chat/surface.js';
 import type { Clock } from './clock.js';
 import type { Core } from './core.js';
 import type { Logger } from './log.js';
+import { auditTrail } from './operations/audit.js';
+import { ProgressReporter } from './operations/progress.js';
 import { OperationRunner, type RunnerEvent } from './operations/runner.js';
 import { DigestJob } from './jobs/digest.js';
 import { Retirement } from './retire/retire.js';
@@ -25,6 +28,7 @@ export interface BakeryOptions {
   owner: string;
   leaseMs: number;
   pollIntervalMs: number;
+  access: AccessSettings;
   onEvent?: (event: RunnerEvent) => void;
 }
 
@@ -38,28 +42,32 @@ export interface Bakery {
 
 /** Puts the core together; the same whether it talks to Slack or the terminal, AWS or the simulator. */
 export function createBakery(options: BakeryOptions): Bakery {
-  const { store, aws, surface, clock, log, owner, leaseMs, pollIntervalMs, onEvent } = options;
+  const { store, aws, surface, clock, log, owner, leaseMs, pollIntervalMs, access, onEvent } = options;
   const metered = meterAwsCalls(aws);
   const survey = new StaleSurvey({ aws: metered, store, clock, log });
   const home = new HomeTab({ survey, chat: surface, clock, log });
+  const pipelines = {
+    bake: bakePipeline({ aws: metered, store, clock, pollIntervalMs }),
+    canary: canaryPipeline({ aws: metered, store, clock, pollIntervalMs }),
+    rollback: rollbackPipeline({ aws: metered, store, clock, pollIntervalMs }),
+  };
+  // Threads and the audit trail listen to the runner's events; the runner itself only runs steps.
+  const progress = new ProgressReporter({ surface, clock, log, pipelines });
+  // A finished operation changes what the Homes show (running operations, stale images).
+  const refreshHomes = (event: RunnerEvent): void => {
+    if (event.type === 'finished') home.refresh().catch((error: unknown) => log.warn({ err: error }, 'could not refresh the Homes'));
+  };
   const runner = new OperationRunner({
     store,
-    surface,
+    progress,
+    listeners: [progress.listener, auditTrail(store, clock), refreshHomes, ...(onEvent ? [onEvent] : [])],
     clock,
     log,
     owner,
     leaseMs,
-    onEvent: (event) => {
-      onEvent?.(event);
-      if (event.type === 'finished') home.refresh().catch((error: unknown) => log.warn({ err: error }, 'could not refresh the Homes'));
-    },
-    pipelines: {
-      bake: bakePipeline({ aws: metered, store, clock, pollIntervalMs }),
-      canary: canaryPipeline({ aws: metered, store, clock, pollIntervalMs }),
-      rollback: rollbackPipeline({ aws: metered, store, clock, pollIntervalMs }),
-    },
+    pipelines,
   });
-  const core: Core = { store, runner, chat: surface, clock, log, survey, home, retirement: new Retirement({ aws: metered, store }) };
+  const core: Core = { store, runner, chat: surface, clock, log, access, survey, home, retirement: new Retirement({ aws: metered, store }) };
   const digest = new DigestJob({ store, survey, chat: surface, clock, log, owner });
   return { core, runner, handlers: commandHandlers(core), digest };
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { AccessSettings } from './access/access.js';
 import type { ChatSurface } from './chat/surface.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './log.js';
@@ -8,7 +9,7 @@ import type { HomeTab } from './stale/home.js';
 import type { StaleSurvey } from './stale/survey.js';
 import type { Store } from './store/store.js';
 
-/** What commands may use of Bakery's core: the store, the operation runner, the chat, the clock, the logger, the stale survey. */
+/** What commands may use of Bakery's core: the store, the operation runner, the chat, the clock, the logger, the access settings, the stale survey. */
 export interface Core {
   store: Store;
   runner: OperationRunner;
@@ -16,6 +17,8 @@ export interface Core {
   chat: ChatSurface;
   clock: Clock;
   log: Logger;
+  /** The workspace Bakery serves, and whether an app's commands are held to its channel. */
+  access: AccessSettings;
   /** What each app's live image is made of, and why it is stale (the digest, `/bakery stale`, the App Home). */
   survey: StaleSurvey;
   /** People's App Home, kept current. */

@@ -3,6 +3,7 @@ import { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
 import { AwsSimulator, fastTimings, fleetSeedable } from './aws/simulator/index.js';
 import { realAwsClients, type AwsClients } from './aws/clients.js';
+import type { AccessSettings } from './access/access.js';
 import { commandNames, createBakery } from './bakery.js';
 import { startSlack } from './chat/slack.js';
 import type { ChatHandlers, ChatSurface } from './chat/surface.js';
@@ -16,6 +17,9 @@ import { startEmbeddedDynamo } from './store/embedded.js';
 import { Store } from './store/store.js';
 import { ensureTable } from './store/table.js';
 import { scheduleDigest } from './jobs/schedule.js';
+
+/** Who you are in the terminal chat; config/apps.example.yml names this id as the demo app's approver. */
+const LOCAL_USER_ID = 'U0LOCAL';
 
 /** Starts Bakery: Slack with real AWS in production, or the terminal chat on a simulated world locally. */
 async function main(): Promise<void> {
@@ -49,6 +53,7 @@ async function main(): Promise<void> {
     owner: settings.replica ?? (settings.local ? 'local' : `${hostname()}-${process.pid}`),
     leaseMs: settings.leaseMs,
     pollIntervalMs: settings.pollIntervalMs,
+    access: chat.access,
   });
   handlers = bakery.handlers;
   bakery.runner.watch();
@@ -110,6 +115,7 @@ async function openStore(settings: Settings): Promise<{ store: Store; closeStore
 
 interface OpenChat {
   surface: ChatSurface;
+  access: AccessSettings;
   done: Promise<void>;
   stop(): Promise<void>;
 }
@@ -118,24 +124,27 @@ async function openChat(settings: Settings, handlers: ChatHandlers, log: Logger)
   if (settings.slack) {
     const slack = await startSlack({ ...settings.slack, port: settings.port, handlers, log, commands: commandNames });
     log.info({ port: slack.port, socketMode: Boolean(settings.slack.appToken) }, 'Bakery is listening to Slack');
-    return { surface: slack.surface, done: new Promise(() => undefined), stop: () => slack.stop() };
+    return { surface: slack.surface, access: { workspace: slack.workspace, channels: 'app' }, done: new Promise(() => undefined), stop: () => slack.stop() };
   }
   const user = userInfo().username.replace(/[^\w.-]/g, '') || 'you';
+  // The terminal is one person in one channel of a workspace of its own; the id is the one the example config names.
   const terminal = startTerminal({
     handlers,
     input: process.stdin,
     output: process.stdout,
-    user: { id: user, name: user },
+    // A Slack-shaped id, so the demo app's config can name the local user as its approver.
+    user: { id: LOCAL_USER_ID, name: user },
+    team: 'local',
     channel: 'local',
     dataDir: settings.dataDir,
     banner: [
       'Bakery — local mode: a terminal chat, an embedded DynamoDB and a simulated AWS.',
       `State is kept in ${settings.dataDir}/ (delete it to start afresh).`,
-      'Try:  /bake demo v1      then  /bake demo v1  again, or  /bakery help.',
+      'Try:  /bake demo v1   then  /canary demo v1   (Promote when the table passes),  /releases demo,  /rollback demo.',
       'Press a button by typing its number. quit (or Ctrl-D) leaves.',
     ],
   });
-  return { surface: terminal.surface, done: terminal.done, stop: async () => undefined };
+  return { surface: terminal.surface, access: { workspace: 'local', channels: 'any' }, done: terminal.done, stop: async () => undefined };
 }
 
 /** A stray error from a malformed request must not take every running bake down with it. */

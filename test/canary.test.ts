@@ -1,3 +1,4 @@
+import { DescribeListenersCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestWorld } from './support/world.js';
 import { alice, approvalRequest, bake, bob, deployEnded, everything, groupNames, liveGroup, mallory, operationOf, pressOn, releaseApp, until } from './support/lifecycle.js';
@@ -33,6 +34,10 @@ describe('/canary', () => {
     expect(request.text).toContain('<@U0BOB>');
     expect(request.broadcast).toBe(true);
     expect(await groupNames(world)).toContain('demo-canary-v1');
+    const chart = world.chat.roots[0]!.uploads[0];
+    expect(chart?.filename).toBe('canary-demo-v1.png');
+    expect(chart?.png.subarray(1, 4).toString()).toBe('PNG');
+    expect(chart?.fallback.join('\n')).toContain('5xx rate');
 
     const answer = await bakery.handlers.onButton(pressOn(request, 'release.promote', bob));
     expect(answer?.text).toContain('Promoting demo v1');
@@ -84,6 +89,42 @@ describe('/canary', () => {
     await deployEnded(world, bakery);
     expect(await groupNames(world)).toEqual(['demo-live']);
     expect(everything(world)).toContain('rolled back by @alice');
+  });
+
+  it('never passes on too little data: it extends the window, then asks a human', async () => {
+    world = await TestWorld.create({ demo: releaseApp() });
+    world.sim.seedFleet({ region: 'us-east-1', app: 'demo', requestsPerMinute: 20 });
+    const bakery = world.replica();
+    await bake(world, bakery, 'v1');
+    await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
+    await until(world, () => approvalRequest(world) !== undefined);
+    const request = approvalRequest(world)!;
+    expect(request.text).toContain('stayed undecided: roll it back, or promote it anyway?');
+    expect(everything(world)).toMatch(/minute 45 of 30 \(extended; at most 45\) · \*WAIT\*/);
+    expect(everything(world)).toContain('too little');
+    expect(await world.store.getLive('demo')).toBeUndefined();
+  });
+
+  it('gives the canary its own target group and a weight of the listener, and takes both away after', async () => {
+    world = await TestWorld.create({ demo: releaseApp() });
+    const fleet = world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
+    // Metrics by target group (the ALB's own), as a weighted canary shares no target group with the baseline.
+    const weighted = releaseApp({ weightedListener: fleet.listenerArn });
+    await world.store.putAppConfig('demo', weighted);
+    const bakery = world.replica();
+    await bake(world, bakery, 'v1');
+    await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
+    await until(world, () => world.events.some((event) => event.type === 'step-waiting' && event.step === 'judge'));
+    const elb = world.sim.clients().elbv2('us-east-1');
+    const forward = async () => (await elb.send(new DescribeListenersCommand({ ListenerArns: [fleet.listenerArn] }))).Listeners![0]!.DefaultActions![0]!.ForwardConfig!.TargetGroups!;
+    const during = await forward();
+    expect(during.map((group) => group.Weight).sort((a, b) => a! - b!)).toEqual([10, 90]);
+
+    await bakery.handlers.onButton(pressOn((await bakery.handlers.onCommand(world.command('demo', { command: '/rollback', user: bob })))!, 'rollback.confirm', bob));
+    await deployEnded(world, bakery);
+    expect((await forward()).map((group) => group.TargetGroupArn)).toEqual([fleet.targetGroupArn]);
+    const groups = await elb.send(new DescribeTargetGroupsCommand({}));
+    expect(groups.TargetGroups?.map((group) => group.TargetGroupArn)).toEqual([fleet.targetGroupArn]);
   });
 
   it('refuses a version that is not baked, and an app without a fleet, changing nothing', async () => {

@@ -23,6 +23,29 @@ describe('the apps file', () => {
     expect(apps.demo).toMatchObject({ shareWith: [], copyTo: [], securityGroupIds: [], timeouts: { builderMinutes: 60, imageMinutes: 60, copyMinutes: 90 } });
   });
 
+  it('trusts bases from the account and Amazon, SSM under /aws/service/, and the app’s channel, unless told otherwise', () => {
+    expect(parseAppsFile('apps.yml', good).demo).toMatchObject({
+      baseImageOwners: ['self', 'amazon'],
+      baseParameterPrefixes: ['/aws/service/'],
+      access: { bake: ['channel'], canary: ['channel'] },
+    });
+  });
+
+  it('names the field of a bad owner, prefix or person', () => {
+    const bad = `${good}    baseImageOwners: [someone]\n    baseParameterPrefixes: [team/]\n    access: { bake: ["@alice"] }\n`;
+    const message = (() => {
+      try {
+        parseAppsFile('apps.yml', bad);
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    expect(message).toContain('app "demo", field "baseImageOwners.0": an image owner is self, amazon, aws-marketplace or a 12-digit account id');
+    expect(message).toContain('app "demo", field "baseParameterPrefixes.0": a parameter prefix is a path that starts and ends with /');
+    expect(message).toContain('app "demo", field "access.bake.0": a Slack user id (U0123…), user group id (S0123…) or channel');
+  });
+
   it('names the file, the app and the field of each mistake', () => {
     const bad = good.replace('t3.small', 't3 small').replace('{version}.tar.gz', 'latest.tar.gz');
     expect(() => parseAppsFile('apps.yml', bad)).toThrow(ConfigError);
@@ -105,5 +128,42 @@ describe('the environment', () => {
     }
     expect(() => readSettings({ SLACK_BOT_TOKEN: 'xoxb-1-2-abc' })).toThrow(/SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET go together/);
     expect(() => readSettings({ BAKERY_AWS: 'pretend' })).toThrow(/BAKERY_AWS/);
+  });
+});
+
+describe('an app’s deploy section', () => {
+  const deploy = (metrics: string, canary = '{ interval: 1m }') => `${good}    deploy:
+      group: demo-live
+      launchTemplate: demo
+      canary: ${canary}
+      approvers: [U0BOB]
+      metrics:
+${metrics}`;
+  const latency = '        - { name: latency, kind: gauge, namespace: Demo/App, metric: LatencyP99, stat: Maximum, tolerance: +10% }\n';
+
+  it('fills in the canary, approval and roll-out defaults, in milliseconds', () => {
+    const app = parseAppsFile('apps.yml', deploy(latency)).demo!;
+    expect(app.deploy).toMatchObject({
+      strategy: 'rolling',
+      traffic: { mode: 'shared' },
+      canary: { instances: 1, duration: 30 * 60_000, interval: 60_000, warmup: 3 * 60_000 },
+      onFail: 'rollback',
+      fourEyes: true,
+      approvalTtl: 4 * 3_600_000,
+      rolling: { minHealthyPercent: 90, maxHealthyPercent: 200 },
+    });
+  });
+
+  it('reads back from the table what it wrote there', () => {
+    const app = parseAppsFile('apps.yml', deploy(latency)).demo!;
+    expect(parseAppsFile('again.yml', `apps:\n  demo: ${JSON.stringify(app)}\n`).demo).toEqual(app);
+  });
+
+  it('names the metric field of a tolerance the judge cannot read, and of a namespace too coarse for the interval', () => {
+    expect(() => parseAppsFile('apps.yml', deploy(latency.replace('+10%', 'lots')))).toThrow(/apps\.yml: app "demo", field "deploy\.metrics": metric latency, field tolerance/);
+    expect(() => parseAppsFile('apps.yml', deploy(latency.replace('Demo/App', 'AWS/EC2'), '{ interval: 10s }'))).toThrow(
+      'apps.yml: app "demo", field "deploy.metrics.0.namespace": AWS/EC2 publishes 1-minute metrics; a 10s interval needs high-resolution custom metrics',
+    );
+    expect(() => parseAppsFile('apps.yml', deploy(latency, '{ duration: soon }'))).toThrow('field "deploy.canary.duration": a duration is a number and s, m or h');
   });
 });

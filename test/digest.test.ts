@@ -64,9 +64,9 @@ describe('a bake’s identity', () => {
     await bakery.handlers.onCommand(world.command('demo v1', { user: alice }));
     await bakery.runner.idle();
     const release = (await world.store.getRelease('demo', 'v1'))!;
-    await bakery.handlers.onCommand(world.command(`demo v1 --base ${release.baseAmi}`, { user: alice }));
+    const reply = await bakery.handlers.onCommand(world.command(`demo v1 --base ${release.baseAmi}`, { user: alice }));
     await bakery.runner.idle();
-    expect(world.chat.threadText(1)).toContain('already baked on this base');
+    expect(reply?.text).toContain('*demo v1* is already baked');
     expect(world.bakedImages().filter((image) => image.region === 'us-east-1')).toHaveLength(1);
   });
 
@@ -275,7 +275,7 @@ describe('the digest', () => {
     await bakery.digest.postAll();
     await bakery.handlers.onCommand(world.command('demo v2', { user: alice }));
     const answer = await bakery.handlers.onButton(pressOn(digests()[0]!, rebakeAction, bob));
-    expect(answer?.text).toMatch(/^busy: baking demo v2 since .*, asked by @alice$/);
+    expect(answer?.text).toMatch(/^busy: baking demo v2 since .*, asked by <@U0ALICE>$/);
     await bakery.runner.idle();
     expect(world.chat.roots.filter((root) => root.message.text.startsWith('*Bake demo'))).toHaveLength(2);
   });
@@ -295,7 +295,7 @@ describe('Rebake all', () => {
     const { world, bakery } = await bakedWorld({ demo: releaseApp() });
     try {
       world.clock.advance(40 * DAY);
-      const pressAll = (user: ChatUser) => bakery.handlers.onButton({ actionId: rebakeAllAction, value: 'demo:v1:force', user, channel: 'C0DEMO', requestId: `all-${user.id}` });
+      const pressAll = (user: ChatUser) => bakery.handlers.onButton({ actionId: rebakeAllAction, value: 'demo:v1:force', user, team: 'T0HOME', channel: 'C0DEMO', channelName: 'demo', requestId: `all-${user.id}` });
       expect(await pressAll(mallory)).toMatchObject({ text: 'Nothing was rebaked.', lines: ['Not rebaked, you are not an approver of: demo'] });
       expect((await pressAll(bob))?.text).toBe('Rebaking demo v1; each bake posts its own thread.');
       await bakery.runner.idle();
@@ -314,18 +314,32 @@ describe('the App Home', () => {
   });
 
   it('shows each app’s live release, age and stale reasons with a Rebake button, and stays current as operations end', async () => {
-    ({ world, bakery } = await bakedWorld());
+    // A Home press is asked of the channel's members by id: Slack cannot list a channel by #name.
+    ({ world, bakery } = await bakedWorld({ demo: { ...demoApp, channel: 'C0DEMO' } }));
     world.clock.advance(40 * DAY);
     await bakery.handlers.onHomeOpened!(bob);
     const home = world.chat.homes.get(bob.id)!;
     expect(home.title).toBe('Bakery · 1 of 1 apps stale');
     expect(home.sections[0]).toMatchObject({ text: '*demo* · v1 (last baked) · 40 days old', lines: ['• the image is 40 days old, past the app’s maximum of 30 days'] });
-    await bakery.handlers.onButton({ ...pressOn(home.sections[0]!, rebakeAction, bob), channel: '' });
+    // A Home press is on no message and in no channel: bob may bake demo as a member of its channel.
+    const { message: _onNoMessage, ...fromHome } = pressOn(home.sections[0]!, rebakeAction, bob);
+    await bakery.handlers.onButton({ ...fromHome, channel: '', channelName: undefined });
     await bakery.runner.idle();
     // The bake went to the app's channel, and the Home was refreshed when it ended.
-    expect(world.chat.roots.findLast((root) => root.message.text.startsWith('*Bake demo v1*'))?.ref.channel).toBe('#demo');
+    expect(world.chat.roots.findLast((root) => root.message.text.startsWith('*Bake demo v1*'))?.ref.channel).toBe('C0DEMO');
     await until(world, () => world.chat.homes.get(bob.id)?.title === 'Bakery · 0 of 1 apps stale');
     expect(world.chat.homes.get(bob.id)?.sections).toEqual([{ text: 'Fresh: demo v1 (baked today)' }]);
+  });
+
+  it('refuses a Rebake pressed in the Home by someone outside the app’s channel, saying why', async () => {
+    ({ world, bakery } = await bakedWorld({ demo: { ...demoApp, channel: 'C0DEMO' } }));
+    world.clock.advance(40 * DAY);
+    await bakery.handlers.onHomeOpened!(mallory);
+    const { message: _onNoMessage, ...fromHome } = pressOn(world.chat.homes.get(mallory.id)!.sections[0]!, rebakeAction, mallory);
+    const answer = await bakery.handlers.onButton({ ...fromHome, channel: '', channelName: undefined });
+    expect(answer?.text).toBe('Not done: only members of <#C0DEMO> may bake demo.');
+    await bakery.runner.idle();
+    expect(world.chat.roots.filter((root) => root.message.text.startsWith('*Bake demo v1*'))).toHaveLength(1);
   });
 
   it('shows what is running, with where its thread is', async () => {
@@ -333,7 +347,7 @@ describe('the App Home', () => {
     await bakery.handlers.onCommand(world.command('demo v2', { user: alice }));
     await bakery.handlers.onCommand(world.command('home', { command: '/bakery', user: bob }));
     const thread = world.chat.roots.at(-1)!.ref;
-    expect(world.chat.homes.get(bob.id)?.sections[0]?.lines?.[0]).toMatch(new RegExp(`^Baking v2 since .* UTC, asked by @alice · <https://chat.example/C0DEMO/${thread.ts.replace('.', '\\.')}\\|its thread>$`));
+    expect(world.chat.homes.get(bob.id)?.sections[0]?.lines?.[0]).toMatch(new RegExp(`^Baking v2 since .* UTC, asked by <@U0ALICE> · <https://chat.example/C0DEMO/${thread.ts.replace('.', '\\.')}\\|its thread>$`));
     await bakery.runner.idle();
   });
 

@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { bakePipeline } from '../src/pipelines/bake/pipeline.js';
 import { VirtualClock } from '../src/clock.js';
+import { cancelAction } from '../src/pipelines/bake/messages.js';
+import { bob, pressOn } from './support/lifecycle.js';
 import { TestWorld } from './support/world.js';
 
 const stepNames = bakePipeline({} as never).steps.map((step) => step.name);
@@ -204,8 +206,7 @@ describe('several replicas on one table', () => {
     const owner = world.replica('replica-a', {
       onEvent: (event) => {
         if (event.type === 'step-started' && event.step === 'provision') {
-          const button = world.chat.roots[0]!.message.buttons![0]!;
-          void other!.handlers.onButton({ actionId: button.actionId, value: button.value, user: { id: 'U0BOB', name: 'bob' }, channel: 'C0DEMO', requestId: 'press-1' });
+          void other!.handlers.onButton(pressOn(world.chat.roots[0]!.message, cancelAction, bob, 'press-1'));
         }
       },
     });

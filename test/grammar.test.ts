@@ -111,9 +111,9 @@ describe('/bakery', () => {
   it('answers an unknown button without doing anything', async () => {
     const world = await TestWorld.create();
     try {
-      const reply = await world.replica().handlers.onButton({ actionId: 'bake.explode', value: 'x', user: { id: 'U1', name: 'eve' }, channel: 'C1', requestId: 'r' });
+      const reply = await world.replica().handlers.onButton({ actionId: 'bake.explode', value: 'x', user: { id: 'U1', name: 'eve' }, team: 'T0HOME', channel: 'C1', requestId: 'r' });
       expect(reply?.text).toContain('no longer in use');
-      const forged = await world.replica('replica-b').handlers.onButton({ actionId: 'bake.cancel', value: "op-1'; DROP", user: { id: 'U1', name: 'eve' }, channel: 'C1', requestId: 'r2' });
+      const forged = await world.replica('replica-b').handlers.onButton({ actionId: 'bake.cancel', value: "op-1'; DROP", user: { id: 'U1', name: 'eve' }, team: 'T0HOME', channel: 'C1', requestId: 'r2' });
       expect(forged?.text).toContain('not one Bakery made');
     } finally {
       await world.close();

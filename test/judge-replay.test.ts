@@ -23,6 +23,7 @@ describe('judge replay (npm run judge)', () => {
     ['examples/good-release.json', 'PASS'],
     ['examples/warmup-passes.json', 'PASS'],
     ['examples/lone-spike-passes.json', 'PASS'],
+    ['examples/three-lone-spikes-pass.json', 'PASS'],
     ['examples/latency-regression.json', 'FAIL'],
     ['examples/zero-baseline-errors.json', 'FAIL'],
     ['examples/mid-window-regression.json', 'FAIL'],
@@ -33,6 +34,11 @@ describe('judge replay (npm run judge)', () => {
     expect(out.split('\n')[1]).toMatch(new RegExp(`^${outcome}  `));
     expect(out).toMatch(/metric +verdict +canary +baseline +ratio/);
     expect(out).toMatch(/^• /m);
+  });
+
+  it('names the lone spikes it set aside, and shows the figures without them', async () => {
+    const { out } = await run('examples/three-lone-spikes-pass.json');
+    expect(out).toMatch(/5xx rate 0\.11 % vs 0\.12 % \(×0\.92, .*\): Pass, within the ×1\.5 tolerance with minutes 6, 13 and 24 set aside as lone spikes/);
   });
 
   it('stops where the canary stage would have: at the first failing minute', async () => {

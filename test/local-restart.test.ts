@@ -30,8 +30,9 @@ function localRun(world: TestWorld, session?: string) {
     },
     onButton: async (press) => bakery!.handlers.onButton(press),
   };
-  const terminal = startTerminal({ handlers, input, output, user: { id: 'you', name: 'you' }, channel: 'local', banner: [], dataDir: mkdtempSync(join(tmpdir(), 'bakery-restart-')), ...(session ? { session } : {}) });
-  bakery = world.replica('local', { surface: terminal.surface, pollIntervalMs: 1_000 });
+  const terminal = startTerminal({ handlers, input, output, user: { id: 'you', name: 'you' }, team: 'local', channel: 'local', banner: [], dataDir: mkdtempSync(join(tmpdir(), 'bakery-restart-')), ...(session ? { session } : {}) });
+  // As local mode starts it: a workspace of its own, any channel.
+  bakery = world.replica('local', { surface: terminal.surface, pollIntervalMs: 1_000, access: { workspace: 'local', channels: 'any' } });
   return {
     printed: () => printed,
     /** Types a command and waits until its handler has answered. */

@@ -16,7 +16,7 @@ describe('manifest.yml', () => {
 
   it('turns interactivity on for the buttons, and asks only for the scopes Bakery uses', () => {
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
-    expect(manifest.oauth_config.scopes.bot.sort()).toEqual(['chat:write', 'commands', 'files:write']);
+    expect(manifest.oauth_config.scopes.bot.sort()).toEqual(['channels:read', 'chat:write', 'commands', 'files:write', 'groups:read', 'usergroups:read']);
   });
 
   it('enables the Home tab and the one event Bakery listens to, app_home_opened', () => {

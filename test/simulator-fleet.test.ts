@@ -713,6 +713,29 @@ describe('the simulated fleet', () => {
       expect(irreversible.message).toBe('The rollback cannot be performed because the instance refresh does not specify a desired configuration.');
     });
 
+    it('rolls back on request mid-refresh with a surge, the launch under way included', async () => {
+      const env = setup();
+      const image = await bake(env, 'demo-v1');
+      const version = await canary(env, image, 1);
+      await startRefresh(env, version, {
+        MinHealthyPercentage: 66,
+        MaxHealthyPercentage: 166,
+        SkipMatching: true,
+        AutoRollback: true,
+        AlarmSpecification: { Alarms: ['demo-5xx-high'] },
+      });
+      // The surge instance is launching above the desired 3 when the rollback is asked for.
+      await until(env, async () => (await lifecycle(env)).some((s) => s.startsWith('Pending')));
+      await env.asg.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: 'demo-live' }));
+      expect(await refreshUntil(env, ['RollbackSuccessful', 'RollbackFailed'], 2)).toMatchObject({
+        Status: 'RollbackSuccessful',
+        RollbackDetails: { PercentageCompleteOnRollback: 100, InstancesToUpdateOnRollback: 0 },
+      });
+      env.clock.advance(t.terminateMs + t.scalingDelayMs);
+      expect(await lifecycle(env)).toEqual(Array(3).fill('InService/Healthy/v1'));
+      expect((await group(env))!.LaunchTemplate!.Version).toBe('1');
+    });
+
     it('is cancelled once the batch under way is in', async () => {
       const env = setup();
       const version = await templateVersion(env, await bake(env, 'demo-v1'));

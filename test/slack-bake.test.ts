@@ -32,7 +32,7 @@ describe('/bake from Slack', () => {
       commands: commandNames,
       handlers: { answerAtOnce: (c) => handlers!.answerAtOnce?.(c), onCommand: (c) => handlers!.onCommand(c), onButton: (p) => handlers!.onButton(p) },
     });
-    bakery = world.replica('replica-a', { surface: slack.surface });
+    bakery = world.replica('replica-a', { surface: slack.surface, access: { workspace: slack.workspace, channels: 'app' } });
     handlers = bakery.handlers;
   });
   afterEach(async () => {
@@ -48,6 +48,7 @@ describe('/bake from Slack', () => {
       user_id: 'U0ALICE',
       user_name: 'alice',
       channel_id: options.channel ?? 'C0DEMO',
+      channel_name: 'demo',
       team_id: 'T0FAKE',
       trigger_id: options.trigger ?? `trigger-${Math.random()}`,
       response_url: `${fake.respondUrl}${options.trigger ?? 'cmd'}`,

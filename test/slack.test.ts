@@ -118,7 +118,9 @@ describe('Slack over HTTP', () => {
       command: '/bake',
       text: 'slow',
       user: { id: 'U0ALICE', name: 'alice' },
+      team: 'T0FAKE',
       channel: 'C0RELEASES',
+      channelName: 'releases',
       requestId: 'trigger-slow',
     });
   });
@@ -218,7 +220,10 @@ describe('Slack over HTTP', () => {
       actionId: 'bake.cancel',
       value: 'op-123',
       user: { id: 'U0ALICE', name: 'alice' },
+      team: 'T0FAKE',
       channel: 'C0RELEASES',
+      channelName: 'releases',
+      message: { channel: 'C0RELEASES', ts: '1767268800.000100', ephemeral: false },
       requestId: '1767268801.000200:U0ALICE',
     });
     await fake.waitFor(() => fake.responses.some((r) => r.id === 'button'));

@@ -152,7 +152,9 @@ describe('Slack over Socket Mode', () => {
       command: '/bake',
       text: 'slow',
       user: { id: 'U0ALICE', name: 'alice' },
+      team: 'T0FAKE',
       channel: 'C0RELEASES',
+      channelName: 'releases',
       requestId: 'trigger-slow',
     });
     finishSlowHandler();
@@ -192,7 +194,10 @@ describe('Slack over Socket Mode', () => {
       actionId: 'bake.cancel',
       value: 'op-123',
       user: { id: 'U0BOB', name: 'bob' },
+      team: 'T0FAKE',
       channel: 'C0RELEASES',
+      channelName: 'releases',
+      message: { channel: 'C0RELEASES', ts: '1767268800.000100', ephemeral: false },
       requestId: '1767268801.000200:U0BOB',
     });
     await fake.waitFor(() => fake.responses.some((response) => response.id === 'button'));

@@ -1,14 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../src/clock.js';
 import { appConfig, type AppConfig } from '../src/config/apps.js';
 import { createDocumentClient } from '../src/store/dynamo.js';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from '../src/store/embedded.js';
 import type { AppLock, Operation, Release } from '../src/store/items.js';
-import { CorruptItemError, StaleOperationError, Store } from '../src/store/store.js';
+import { CorruptItemError, StaleOperationError, Store, keys } from '../src/store/store.js';
 import { ensureTable } from '../src/store/table.js';
 
 const demoConfig: AppConfig = appConfig.parse({
@@ -240,6 +240,25 @@ describe('store', () => {
     await store.releaseLock('demo', 'op-1');
     expect(await store.getLock('demo')).toBeUndefined();
     await store.releaseLock('demo', 'op-1'); // already gone: no error
+  });
+
+  it('keeps finished operations 90 days, audit entries 400 days and request marks a day, then lets TTL remove them', async () => {
+    const day = 24 * 3_600_000;
+    const ttlOf = async (key: { pk: string; sk: string }) => (await doc.send(new GetCommand({ TableName: tableName, Key: key }))).Item?.expiresAt as number | undefined;
+    const started = await start(bake('op-1'), 'req-1');
+    expect(started.outcome).toBe('started');
+    expect(await ttlOf(keys.operation('op-1'))).toBeUndefined();
+    expect(await ttlOf(keys.request('req-1'))).toBe(Math.floor((clock.now() + day) / 1000));
+
+    const running = (await store.getOperation('op-1'))!;
+    const finishedAt = clock.now();
+    await store.saveOperation({ ...running, status: 'succeeded', finishedAt });
+    expect(await ttlOf(keys.operation('op-1'))).toBe(Math.floor((finishedAt + 90 * day) / 1000));
+
+    await store.appendAudit({ app: 'demo', at: 7_000, actor: 'U123', action: 'bake requested' });
+    const [entry] = (await doc.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': keys.auditPk('demo') } }))).Items ?? [];
+    expect(entry?.expiresAt).toBe(Math.floor((7_000 + 400 * day) / 1000));
+    expect(await store.listAudit('demo')).toEqual([{ app: 'demo', at: 7_000, actor: 'U123', action: 'bake requested' }]);
   });
 
   it('lists the audit trail newest first', async () => {

@@ -18,6 +18,7 @@ function terminal(handlers: Partial<ChatHandlers> = {}) {
     input,
     output,
     user: { id: 'local', name: 'you' },
+    team: 'local',
     channel: 'local',
     banner: ['Bakery, local mode. Try: */bake demo v1*'],
     dataDir,
@@ -68,7 +69,7 @@ describe('Terminal chat', () => {
     await t.type('/bake demo v1');
     expect(t.printed()).toContain('Bakery, local mode. Try: /bake demo v1');
     expect(t.commands).toEqual([
-      { command: '/bake', text: 'demo v1', user: { id: 'local', name: 'you' }, channel: 'local', requestId: expect.any(String) },
+      { command: '/bake', text: 'demo v1', user: { id: 'local', name: 'you' }, team: 'local', channel: 'local', requestId: expect.any(String) },
     ]);
     t.input.end();
     await t.done;

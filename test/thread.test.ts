@@ -22,6 +22,9 @@ function recordingSurface(clock: VirtualClock, failOn?: (text: string) => boolea
       if (failOn?.(message.text)) throw new Error('message_not_found');
       writes.push({ kind: 'update', text: message.text, at: clock.now(), ref });
     },
+    async members() {
+      return [];
+    },
     async upload(thread, file) {
       if (failOn?.(file.title)) throw new Error('files.completeUploadExternal: not_in_channel');
       writes.push({ kind: 'upload', text: file.title, at: clock.now(), ref: thread });

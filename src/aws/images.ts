@@ -1,7 +1,6 @@
 import {
   CopyImageCommand,
   CreateImageCommand,
-  CreateTagsCommand,
   DeleteSnapshotCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
@@ -28,17 +27,21 @@ export function timeOf(date: string | undefined): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-/** The base AMI for a bake: a fixed id, the value of an SSM parameter, or the newest image matching a name. */
-export async function resolveBaseImage(aws: AwsClients, region: string, source: BaseImageSource): Promise<BaseImage> {
-  if ('id' in source) return describeBase(aws, region, source.id, `base AMI ${source.id}`);
+/**
+ * The base AMI for a bake: a fixed id, the value of an SSM parameter, or the newest image matching a
+ * name. An id (given, or read from SSM) must belong to one of `owners`, which EC2 itself checks.
+ * A parameter's value is never repeated in an error: it may not be an AMI id at all.
+ */
+export async function resolveBaseImage(aws: AwsClients, region: string, source: BaseImageSource, owners: string[]): Promise<BaseImage> {
+  if ('id' in source) return describeBase(aws, region, source.id, `base AMI ${source.id}`, owners);
   if ('ssm' in source) {
     const parameter = await aws.ssm(region).send(new GetParameterCommand({ Name: source.ssm })).catch((error: unknown) => {
       if (errorCode(error) === 'ParameterNotFound') throw new Error(`SSM parameter ${source.ssm} does not exist in ${region}`);
       throw error;
     });
     const id = parameter.Parameter?.Value ?? '';
-    if (!/^ami-[0-9a-f]{8,17}$/.test(id)) throw new Error(`SSM parameter ${source.ssm} holds "${id.slice(0, 40)}", not an AMI id`);
-    return describeBase(aws, region, id, `base AMI ${id} (from SSM parameter ${source.ssm})`);
+    if (!/^ami-[0-9a-f]{8,17}$/.test(id)) throw new Error(`SSM parameter ${source.ssm} does not hold an AMI id`);
+    return describeBase(aws, region, id, `base AMI ${id} (from SSM parameter ${source.ssm})`, owners);
   }
   const { Images = [] } = await aws.ec2(region).send(
     new DescribeImagesCommand({ Owners: [source.owner], Filters: [{ Name: 'name', Values: [source.name] }, { Name: 'state', Values: ['available'] }] }),
@@ -48,16 +51,22 @@ export async function resolveBaseImage(aws: AwsClients, region: string, source: 
   return { id: newest.ImageId, name: newest.Name ?? newest.ImageId, createdAt: timeOf(newest.CreationDate) };
 }
 
-async function describeBase(aws: AwsClients, region: string, id: string, what: string): Promise<BaseImage> {
-  const image = await describeImage(aws, region, id);
-  if (!image) throw new Error(`${what} does not exist in ${region}`);
-  if (image.State !== 'available') throw new Error(`${what} is ${image.State}, not available`);
-  return { id, name: image.Name ?? id, createdAt: timeOf(image.CreationDate) };
+async function describeBase(aws: AwsClients, region: string, id: string, what: string, owners: string[]): Promise<BaseImage> {
+  const trusted = await describeImage(aws, region, id, owners);
+  if (!trusted) {
+    const image = await describeImage(aws, region, id);
+    if (!image) throw new Error(`${what} does not exist in ${region}`);
+    const owner = image.ImageOwnerAlias ?? image.OwnerId ?? 'an unknown owner';
+    throw new Error(`${what} belongs to ${owner}${image.Public ? ' (a public image)' : ''}, and the app takes bases only from ${owners.join(', ')}`);
+  }
+  if (trusted.State !== 'available') throw new Error(`${what} is ${trusted.State}, not available`);
+  return { id, name: trusted.Name ?? id, createdAt: timeOf(trusted.CreationDate) };
 }
 
-export async function describeImage(aws: AwsClients, region: string, imageId: string): Promise<Image | undefined> {
+/** With `owners`, an image owned by someone else is not found either (EC2 filters by owner). */
+export async function describeImage(aws: AwsClients, region: string, imageId: string, owners?: string[]): Promise<Image | undefined> {
   try {
-    const { Images = [] } = await aws.ec2(region).send(new DescribeImagesCommand({ ImageIds: [imageId] }));
+    const { Images = [] } = await aws.ec2(region).send(new DescribeImagesCommand({ ImageIds: [imageId], Owners: owners }));
     return Images[0];
   } catch (error) {
     if (errorCode(error) === 'InvalidAMIID.NotFound') return undefined;
@@ -145,8 +154,12 @@ export async function shareImage(aws: AwsClients, region: string, image: Image, 
   }
 }
 
-/** Starts a copy in another region; the client token makes a repeat return the same copy (untagged: see tagImage). */
+/**
+ * Starts a copy in another region, tagged at creation on the image and its snapshots (so Bakery
+ * needs no right to tag an existing image); the client token makes a repeat return the same copy.
+ */
 export async function copyImage(aws: AwsClients, sourceRegion: string, sourceImageId: string, region: string, name: string, p: Provenance): Promise<string> {
+  const tags = imageTags(p);
   const { ImageId } = await aws.ec2(region).send(
     new CopyImageCommand({
       SourceImageId: sourceImageId,
@@ -154,21 +167,14 @@ export async function copyImage(aws: AwsClients, sourceRegion: string, sourceIma
       Name: name,
       Description: `${p.app} ${p.version} baked by Bakery (copy of ${sourceImageId} from ${sourceRegion})`,
       ClientToken: clientToken(p.operationId, `copy-${region}`),
+      TagSpecifications: [
+        { ResourceType: 'image', Tags: tags },
+        { ResourceType: 'snapshot', Tags: tags },
+      ],
     }),
   );
   if (!ImageId) throw new Error(`CopyImage to ${region} returned no image id`);
   return ImageId;
-}
-
-/** Tags a copy as the original is; EC2 may answer NotFound while the copy is new (see the bake's copy step). */
-export async function tagImage(aws: AwsClients, region: string, imageId: string, p: Provenance): Promise<void> {
-  await aws.ec2(region).send(new CreateTagsCommand({ Resources: [imageId], Tags: imageTags(p) }));
-}
-
-/** Tags a copy's snapshots as the original's are (CopyImage tags only the image it makes). */
-export async function tagSnapshots(aws: AwsClients, region: string, image: Image, p: Provenance): Promise<void> {
-  const snapshotIds = snapshotIdsOf(image);
-  if (snapshotIds.length > 0) await aws.ec2(region).send(new CreateTagsCommand({ Resources: snapshotIds, Tags: imageTags(p) }));
 }
 
 /** Removes an image and its snapshots; used only for images a failed or cancelled bake made. */

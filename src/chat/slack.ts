@@ -35,6 +35,8 @@ export interface SlackOptions {
 
 export interface SlackRuntime {
   surface: ChatSurface;
+  /** The workspace Bakery is installed in (auth.test's team id): requests from any other are refused. */
+  workspace: string;
   /** The port actually bound (the options may ask for 0). */
   port: number;
   stop(): Promise<void>;
@@ -162,6 +164,7 @@ export async function startSlack(options: SlackOptions): Promise<SlackRuntime> {
 
   return {
     port,
+    workspace: identity.teamId,
     surface: webApiSurface(app, identity.workspaceUrl),
     async stop() {
       await app.stop();
@@ -197,6 +200,17 @@ function webApiSurface(app: InstanceType<typeof App>, workspaceUrl = 'https://sl
     upload: (thread, file) => uploadToThread(app.client, thread, file),
     async publishHome(user, view) {
       await app.client.views.publish({ user_id: user.id, view: renderHome(view) as never });
+    },
+    async members(of) {
+      if ('userGroup' in of) return (await app.client.usergroups.users.list({ usergroup: of.userGroup })).users ?? [];
+      const members: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await app.client.conversations.members({ channel: of.channel, limit: 1000, ...(cursor ? { cursor } : {}) });
+        members.push(...(page.members ?? []));
+        cursor = page.response_metadata?.next_cursor || undefined;
+      } while (cursor);
+      return members;
     },
   };
 }
@@ -258,13 +272,18 @@ export function toSlashCommand(command: unknown): SlashCommand | undefined {
   const name = str(field(command, 'command'));
   const userId = str(field(command, 'user_id'));
   const channel = str(field(command, 'channel_id'));
+  const team = str(field(command, 'team_id'));
   const requestId = str(field(command, 'trigger_id'));
-  if (!name || !userId || !channel || !requestId) return undefined;
+  if (!name || !userId || !channel || !team || !requestId) return undefined;
+  const channelName = str(field(command, 'channel_name'));
   return {
     command: name,
     text: typeof field(command, 'text') === 'string' ? (field(command, 'text') as string).trim() : '',
+    // user_name is deprecated and not unique: display only.
     user: { id: userId, name: str(field(command, 'user_name')) ?? userId },
+    team,
     channel,
+    ...(channelName ? { channelName } : {}),
     requestId,
   };
 }
@@ -276,16 +295,23 @@ export function toButtonPress(body: unknown, action: unknown): ButtonPress | und
   const container = field(body, 'container');
   // A press in the Home tab comes from a view, not a channel.
   const channel = str(field(field(body, 'channel'), 'id')) ?? str(field(container, 'channel_id')) ?? (field(container, 'type') === 'view' ? '' : undefined);
+  // The person's own workspace: in a channel shared with another workspace it is not the channel's.
+  const team = str(field(user, 'team_id')) ?? str(field(field(body, 'team'), 'id'));
   const actionTs = str(field(action, 'action_ts'));
   // action_ts + user identifies one press; the trigger id is the fallback for payloads without it.
   const requestId = actionTs && userId ? `${actionTs}:${userId}` : str(field(body, 'trigger_id'));
-  if (!actionId || !userId || channel === undefined || !requestId) return undefined;
+  if (!actionId || !userId || channel === undefined || !team || !requestId) return undefined;
   const value = field(action, 'value');
+  const messageTs = str(field(container, 'message_ts')) ?? str(field(field(body, 'message'), 'ts'));
+  const channelName = str(field(field(body, 'channel'), 'name'));
   return {
     actionId,
     value: typeof value === 'string' ? value : '',
     user: { id: userId, name: str(field(user, 'username')) ?? str(field(user, 'name')) ?? userId },
+    team,
     channel,
+    ...(channelName ? { channelName } : {}),
+    ...(messageTs ? { message: { channel, ts: messageTs, ephemeral: field(container, 'is_ephemeral') === true } } : {}),
     requestId,
   };
 }
@@ -381,7 +407,7 @@ function guardSocketEvents(receiver: InstanceType<typeof SocketModeReceiver>, re
 }
 
 /** Checks the token once at start: a wrong token stops the start with a clear message. */
-async function whoAmI(token: string, clientOptions: object): Promise<{ botId: string; botUserId: string; workspaceUrl?: string }> {
+async function whoAmI(token: string, clientOptions: object): Promise<{ botId: string; botUserId: string; teamId: string; workspaceUrl?: string }> {
   // Few retries: at start, failing fast beats waiting half an hour on an unreachable Slack.
   const client = new webApi.WebClient(token, { ...clientOptions, retryConfig: { retries: 2 } });
   let result: Awaited<ReturnType<typeof client.auth.test>>;
@@ -393,7 +419,8 @@ async function whoAmI(token: string, clientOptions: object): Promise<{ botId: st
     throw new Error(`${reason} at start (auth.test: ${message})`);
   }
   if (!result.bot_id || !result.user_id) throw new Error('SLACK_BOT_TOKEN is not a bot token (auth.test returned no bot id)');
-  return { botId: result.bot_id, botUserId: result.user_id, workspaceUrl: result.url };
+  if (!result.team_id) throw new Error('auth.test returned no team id, so Bakery cannot tell its workspace from another');
+  return { botId: result.bot_id, botUserId: result.user_id, teamId: result.team_id, workspaceUrl: result.url };
 }
 
 function listen(server: Server, port: number): Promise<number> {

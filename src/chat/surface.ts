@@ -61,6 +61,8 @@ export interface ChatSurface {
   linkTo(ref: MessageRef, label: string): string;
   /** Replaces what `user` sees in Bakery's Home (Slack's App Home tab; the terminal prints it). */
   publishHome(user: ChatUser, view: HomeView): Promise<void>;
+  /** The user ids in a channel (by id) or a user group (S…): who "members of the app's channel" and a group in config are. */
+  members(of: { channel: string } | { userGroup: string }): Promise<string[]>;
 }
 
 export interface ChatUser {
@@ -72,8 +74,13 @@ export interface ChatUser {
 export interface SlashCommand {
   command: string;
   text: string;
+  /** The id is who it is (Slack's user id); the name is for display only, never for a decision. */
   user: ChatUser;
+  /** The workspace (Slack team id) the person belongs to. */
+  team: string;
+  /** The channel's id, and its name without # where the surface knows it (Slack's channel_name). */
   channel: string;
+  channelName?: string;
   /** Stable across Slack's retries of one delivery (the trigger id); used to never start work twice. */
   requestId: string;
 }
@@ -83,8 +90,12 @@ export interface ButtonPress {
   actionId: string;
   value: string;
   user: ChatUser;
+  team: string;
   /** Where the pressed message is; '' for a press in the Home, which is no channel. */
   channel: string;
+  channelName?: string;
+  /** The message the button is on; an ephemeral one was shown only to the person it answered. */
+  message?: MessageRef & { ephemeral: boolean };
   requestId: string;
 }
 

@@ -16,7 +16,9 @@ export interface TerminalOptions {
   input: NodeJS.ReadableStream;
   output: NodeJS.WritableStream;
   user: ChatUser;
-  /** The channel commands are typed in, e.g. 'local'. */
+  /** The workspace the terminal stands for, e.g. 'local'. */
+  team: string;
+  /** The channel commands are typed in, e.g. 'local'; its only member is the user. */
   channel: string;
   banner: string[];
   /** Where pictures (a canary's chart) are saved, as the terminal cannot show them. */
@@ -41,12 +43,12 @@ const icons: Record<Tone, string> = { info: 'ℹ', running: '⏳', succeeded: '�
 const hint = 'Type a slash command (/bake help, /bakery help), a button number (1 or press 1), or quit.';
 
 export function startTerminal(options: TerminalOptions): { surface: ChatSurface; done: Promise<void> } {
-  const { handlers, input, output, user, channel } = options;
+  const { handlers, input, output, user, team, channel } = options;
   const tty = Boolean((output as { isTTY?: boolean }).isTTY);
   const rl = createInterface({ input, ...(tty ? { output, terminal: true } : { terminal: false }) });
   rl.setPrompt('> ');
 
-  const messages = new Map<string, { id: number; buttons: number[]; tone?: Tone }>(); // by ts
+  const messages = new Map<string, { id: number; buttons: number[]; tone?: Tone; ephemeral?: boolean }>(); // by ts
   const buttons = new Map<number, ShownButton>();
   let lastMessageId = 0;
   let lastButtonId = 0;
@@ -165,12 +167,17 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
         print(render('  ', '    ', section, messages.get(ref.ts)?.id, ''));
       }
     },
+    // One person at a terminal: the only member of its channel, and of no user group.
+    async members(of) {
+      return 'channel' in of ? [user.id] : [];
+    },
   };
 
   /** Only the person who asked sees it; its buttons (a confirm, an approval request again) work like any other. */
   function ephemeral(message: ChatMessage): void {
-    const id = message.buttons?.length ? messages.get(newMessage(channel).ts)?.id : undefined;
-    print(render('(only you) ', '           ', message, id, channel));
+    const shown = message.buttons?.length ? messages.get(newMessage(channel).ts) : undefined;
+    if (shown) shown.ephemeral = true;
+    print(render('(only you) ', '           ', message, shown?.id, channel));
   }
 
   /** Runs a handler; one that neither answers nor shows anything is said so, never left silent. */
@@ -199,7 +206,15 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
       return ephemeral({ text: `*${button.confirm.title}* ${button.confirm.text}`, lines: [`Type y to ${button.confirm.confirm.toLowerCase()}, anything else to ${button.confirm.deny.toLowerCase()}.`] });
     }
     return answer(`[${id}] ${sanitize(button.label)}`, () =>
-      handlers.onButton({ actionId: button.actionId, value: button.value, user, channel: shown.channel, requestId: nextRequestId() }),
+      handlers.onButton({
+        actionId: button.actionId,
+        value: button.value,
+        user,
+        team,
+        channel: shown.channel,
+        message: { channel: shown.channel, ts: idToTs(shown.messageId), ephemeral: messages.get(idToTs(shown.messageId))?.ephemeral === true },
+        requestId: nextRequestId(),
+      }),
     );
   }
 
@@ -213,7 +228,7 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
     const slash = /^(\/\S+)\s*(.*)$/s.exec(line);
     if (slash) {
       const [, command = '', text = ''] = slash;
-      return answer(sanitize(`${command} ${text.trim()}`.trim()), () => handlers.onCommand({ command, text: text.trim(), user, channel, requestId: nextRequestId() }));
+      return answer(sanitize(`${command} ${text.trim()}`.trim()), () => handlers.onCommand({ command, text: text.trim(), user, team, channel, requestId: nextRequestId() }));
     }
     const number = /^(?:press\s+)?(\d+)$/i.exec(line);
     if (number) return press(Number(number[1]));

@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { supportsLatestConsole } from '../aws/instance-types.js';
 import { largestUserDataBytes, userDataLimitBytes } from '../pipelines/bake/user-data.js';
+import { accessConfig } from './access.js';
 import { deployConfig } from './deploy.js';
 import { amiId, appName, awsAccountId, awsRegion, ssmParameterName } from './names.js';
 
@@ -14,12 +15,22 @@ export const baseImageSource = z.union([
 ]);
 export type BaseImageSource = z.infer<typeof baseImageSource>;
 
+/** An image owner as DescribeImages takes it: this account (self), an Amazon alias, or an account id. */
+export const imageOwner = z.string().regex(/^(self|amazon|aws-marketplace|\d{12})$/, 'an image owner is self, amazon, aws-marketplace or a 12-digit account id');
+
+/** An SSM path a `--base ssm:` name must start with. */
+const parameterPrefix = z.string().regex(/^\/[A-Za-z0-9_.\-/]*\/$/, 'a parameter prefix is a path that starts and ends with /, like /aws/service/');
+
 const minutes = z.number().int().positive().max(24 * 60);
 
 export const appConfig = z.strictObject({
   channel: z.string().regex(/^[#A-Za-z0-9_-]{1,80}$/, 'a Slack channel id (C0123ABC) or name (#deploys)'),
   region: awsRegion,
   baseImage: baseImageSource,
+  /** Whose images may be a base (the configured one or `--base`): a stranger's public AMI is refused. */
+  baseImageOwners: z.array(imageOwner).min(1, 'name at least one owner').default(['self', 'amazon']),
+  /** Where `--base ssm:<name>` may read; the role's policy must allow the same (deploy/iam-policy.json). */
+  baseParameterPrefixes: z.array(parameterPrefix).min(1, 'name at least one prefix').default(['/aws/service/']),
   instanceType: z
     .string()
     .regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'an instance type looks like t3.small')
@@ -53,6 +64,8 @@ export const appConfig = z.strictObject({
   maxImageAgeDays: z.number().int().min(1).max(3650).optional(),
   /** Where releases go after the bake: the fleet, the canary, approvals. Without it, an app is baked only. */
   deploy: deployConfig.optional(),
+  /** Who may bake, cancel, canary and roll back; by default the members of the app's channel (see src/access/). */
+  access: accessConfig.default({ bake: ['channel'], canary: ['channel'] }),
 });
 export type AppConfig = z.infer<typeof appConfig>;
 

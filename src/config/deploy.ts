@@ -11,19 +11,21 @@ import { parseConfig, type CanaryConfig } from '../judge/judge.js';
  * "30s", "5m", "4h": how people write durations in config. Milliseconds inside; a config read back
  * from the table already holds milliseconds, so a number is taken as it is.
  */
-export const duration = z.union([
-  z.number().int().nonnegative(),
-  z
-    .string()
-    .regex(/^\d{1,5}[smh]$/, 'a duration is a number and s, m or h, e.g. 30s, 5m, 4h')
-    .transform((text) => Number(text.slice(0, -1)) * { s: 1_000, m: 60_000, h: 3_600_000 }[text.slice(-1) as 's' | 'm' | 'h']),
-]);
+export const duration = z.union([z.number(), z.string()]).transform((value, ctx): number => {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  const match = typeof value === 'string' ? /^(\d{1,5})([smh])$/.exec(value) : null;
+  if (!match) {
+    ctx.addIssue({ code: 'custom', message: 'a duration is a number and s, m or h, e.g. 30s, 5m, 4h' });
+    return z.NEVER;
+  }
+  return Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as 's' | 'm' | 'h'];
+});
 
 const groupName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$/, 'an Auto Scaling group name: letters, digits, . _ -');
 const launchTemplateName = z.string().regex(/^[a-zA-Z0-9().\-/_]{3,128}$/, 'a launch template name: 3-128 letters, digits and ( ) . - / _');
 const listenerArn = z.string().regex(/^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener\/app\/[\w-]+\/[0-9a-f]+\/[0-9a-f]+$/, 'an ALB listener ARN');
 const alarmName = z.string().regex(/^[\w .:/#@+=-]{1,255}$/, 'a CloudWatch alarm name');
-const slackId = z.string().regex(/^[US][A-Z0-9]{2,20}$/, 'a Slack user id (U0123…) or user group id (S0123…)');
+const slackId = z.string().regex(/^[UWS][A-Z0-9]{2,20}$/, 'a Slack user id (U0123…) or user group id (S0123…)');
 const metricNamespace = z.string().regex(/^[\w./#:-]{1,255}$/, 'a CloudWatch namespace such as AWS/ApplicationELB');
 const metricName = z.string().regex(/^[\w./#:-]{1,255}$/, 'a CloudWatch metric name');
 const statistic = z.string().regex(/^(Sum|Average|Minimum|Maximum|SampleCount|p\d{1,2}(\.\d{1,2})?)$/, 'a statistic: Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99');
@@ -36,7 +38,10 @@ const metricCommon = {
   name: z.string().regex(/^[a-z][a-zA-Z0-9_]{0,60}$/, 'a metric name starts with a lowercase letter, then letters, digits and _'),
   label: z.string().min(1).max(60).optional(),
   ...series.shape,
-  /** `group`: the AutoScalingGroupName dimension (shared target groups); `targetGroup`: the canary's own target group (weighted). */
+  /**
+   * `group`: the AutoScalingGroupName dimension; `targetGroup`: TargetGroup and LoadBalancer (weighted traffic only,
+   * where the canary has its own). Default: targetGroup for AWS/ApplicationELB, else group.
+   */
   dimension: z.enum(['group', 'targetGroup']).optional(),
   direction: z.enum(['increase', 'decrease', 'either']).optional(),
   tolerance: z.union([z.string(), z.number()]),
@@ -102,6 +107,20 @@ export const deployConfig = z
   .superRefine((deploy, ctx) => {
     if (deploy.canary.interval !== 60_000 && ![10_000, 30_000].includes(deploy.canary.interval) && deploy.canary.interval % 60_000 !== 0) {
       ctx.addIssue({ code: 'custom', path: ['canary', 'interval'], message: 'CloudWatch periods are 10s, 30s or whole minutes' });
+    }
+    if (deploy.traffic.mode === 'shared') {
+      deploy.metrics.forEach((metric, i) => {
+        if ((metric.dimension ?? (metric.namespace === 'AWS/ApplicationELB' ? 'targetGroup' : 'group')) === 'targetGroup') {
+          ctx.addIssue({ code: 'custom', path: ['metrics', i, 'dimension'], message: 'with shared traffic the canary and the baseline are in the same target groups, so a metric per target group cannot tell them apart; use one per Auto Scaling group, or traffic: weighted' });
+        }
+      });
+    }
+    if (deploy.canary.interval < 60_000) {
+      deploy.metrics.forEach((metric, i) => {
+        if (metric.namespace.startsWith('AWS/')) {
+          ctx.addIssue({ code: 'custom', path: ['metrics', i, 'namespace'], message: `${metric.namespace} publishes 1-minute metrics; a ${deploy.canary.interval / 1000}s interval needs high-resolution custom metrics` });
+        }
+      });
     }
     try {
       judgeConfigOf(deploy);

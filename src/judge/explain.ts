@@ -106,7 +106,7 @@ function conclusion(v: Unexplained, metric: MetricConfig, confidence: number): s
       }
       return `Pass, within ${tolerance}${betterNote(v, metric)}`;
     case 'lone-spike':
-      return `Pass, within ${tolerance} once the lone spike at minute ${v.spikeMinute ?? '?'} is left out`;
+      return `Pass, within ${tolerance} with ${setAside(v.spikeMinutes)}`;
     case 'warming-up':
       return `Inconclusive: the canary is warming up (its first minutes are not judged)${more}`;
     case 'too-little-data':
@@ -119,6 +119,13 @@ function conclusion(v: Unexplained, metric: MetricConfig, confidence: number): s
       return `Inconclusive, leaning ${side} (p = ${formatP(v.test.p)} against ${tolerance}, a verdict needs p < ${formatP(v.test.level)})${more}`;
     }
   }
+}
+
+/** "minute 15 set aside as a lone spike", "minutes 14, 27 and 41 set aside as lone spikes" */
+function setAside(minutes: readonly number[]): string {
+  if (minutes.length <= 1) return `minute ${minutes[0] ?? '?'} set aside as a lone spike`;
+  const listed = `${minutes.slice(0, -1).join(', ')} and ${minutes[minutes.length - 1]}`;
+  return `minutes ${listed} set aside as lone spikes`;
 }
 
 // Say so when the canary is clearly better: a reader would otherwise wonder.

@@ -6,10 +6,13 @@
 // How it decides, per metric and per bad direction:
 //   - count metrics: exact rate-ratio test on the window's totals (events over
 //     requests), against the tolerance, so "0 vs some" is seen;
-//   - gauge metrics: Mann–Whitney on the per-interval values against the baseline
-//     scaled by the tolerance, with a Hodges–Lehmann estimate of the ratio;
-//   - the canary's warm-up minutes are not judged; a High/Low must still hold with the
-//     canary's worst interval left out (a lone spike is not a regression);
+//   - gauge metrics: two rank tests against the baseline scaled by the tolerance, each
+//     at half the level — a signed-rank test on each minute against its own minute's
+//     baseline, and Mann–Whitney on the two groups' minutes — with a Hodges–Lehmann
+//     estimate of the ratio;
+//   - the canary's warm-up minutes are not judged; a High/Low must still hold with up
+//     to three isolated worst minutes capped at the next one's (lone spikes are not a
+//     regression; a run of bad minutes is);
 //   - the whole judged window and, separately, the latest minutes are tested, so a
 //     regression starting mid-window is not diluted by the good minutes before it;
 //     for gauges also a sign CUSUM on paired minutes (canary vs the same minute's
@@ -22,7 +25,9 @@ import type { Bound, CanaryConfig, CountMetricConfig, GaugeMetricConfig, MetricC
 import { parseInput } from './window.js';
 import {
   hodgesLehmann,
+  hodgesLehmannPaired,
   mannWhitneyGreater,
+  signedRankGreater,
   median,
   normalQuantile,
   rateRatioInterval,
@@ -32,7 +37,7 @@ import {
 import type { RateCounts } from './stats.js';
 import {
   bonferroniLevel,
-  capWorstMinute,
+  capLoneSpikes,
   changePointScan,
   extensionLevel,
   extensionReserve,
@@ -45,6 +50,8 @@ import {
 import type { LookPlan } from './sequential.js';
 import type { SignCusumDesign } from './sequential.js';
 import { explainMetric, summarize } from './explain.js';
+import { loneSpikes, SPIKE_ALLOWANCE } from './spikes.js';
+import type { ScoredMinute } from './spikes.js';
 
 export { parseInput, parseConfig, JudgeInputError, parseBound } from './window.js';
 export type {
@@ -75,13 +82,13 @@ export type Reason =
   | 'beyond-critical' // High/Low beyond the critical bound: fails at once
   | 'zero-baseline' // High: the baseline had no events, the canary too many for chance
   | 'within-tolerance' // Pass
-  | 'lone-spike' // Pass or Inconclusive: would be High/Low only because of one interval
+  | 'lone-spike' // Pass: would be High/Low, or leaning, only because of a few isolated minutes
   | 'warming-up' // Inconclusive: every interval so far is warm-up
   | 'too-little-data' // Inconclusive: below minMinutes / minRequests
   | 'leaning'; // Inconclusive: not beyond tolerance yet, but too close to call
 
 export interface TestResult {
-  /** Which test: "exact rate ratio" or "Mann–Whitney U". */
+  /** Which test: "exact rate ratio", "change-point scan", "Mann–Whitney / signed-rank" or "sign CUSUM". */
   name: string;
   /** One-sided p-value against the bound, on the deciding side. */
   p: number;
@@ -122,8 +129,10 @@ export interface MetricVerdict {
   judgedIntervals: number;
   /** For Inconclusive: the estimated minutes until the metric can be decided. */
   moreMinutes: number | null;
-  /** The interval (1-based minute) left out as a lone spike, if that changed the verdict. */
+  /** The first minute (1-based) set aside as a lone spike, if that changed the verdict. */
   spikeMinute: number | null;
+  /** Every minute (1-based, in order) set aside as a lone spike, if that changed the verdict. */
+  spikeMinutes: number[];
   explanation: string;
 }
 
@@ -156,7 +165,7 @@ export function judgeWindow(window: unknown, config: unknown, options: JudgeOpti
 // Shares of α (per bad side) besides the whole judged window, which keeps the rest.
 // Counts: a change-point scan over each minute's counts, which tests the minutes since
 // every possible start at every look (it subsumes a fixed window of the latest minutes).
-// Gauges: the latest minutes (Mann–Whitney) and the sign CUSUM's run of minutes, each
+// Gauges: the latest minutes (the same two rank tests) and the sign CUSUM's run of minutes, each
 // against its own minute's baseline — the paired view that shared drift (traffic waves
 // move CPU in both groups) cannot blur.
 const SCAN_SHARE = 0.25;
@@ -238,10 +247,13 @@ interface Evidence {
   /** One-sided p-value that the canary is beyond `ratio` on `side`, over these intervals. */
   p(side: Side, ratio: number, indices: readonly number[]): number;
   /**
-   * The same p-value with the interval most to blame for a `side` verdict neutralised,
-   * so a lone spike cannot carry a verdict; `spike` names that interval.
+   * The same p-value with the isolated intervals most to blame for a `side` verdict
+   * (up to SPIKE_ALLOWANCE) capped at the next one's level, so lone spikes cannot carry
+   * a verdict; `spikes` names those intervals. `lean`, when given, is what to weigh for
+   * "too close to call" instead of `p` (gauges: the smaller of their two tests' own
+   * p-values, since a wait, unlike a fail, spends no α).
    */
-  pWithoutSpike(side: Side, ratio: number, indices: readonly number[]): { p: number; spike: number | undefined };
+  pWithoutSpike(side: Side, ratio: number, indices: readonly number[], allowance?: number): { p: number; spikes: number[]; lean?: number };
   figures(indices: readonly number[], confidence: number): Omit<Summary, 'enough'>;
   /** Whether there is enough data to pass or fail, and if not, intervals still needed (null: unknown). */
   enough(indices: readonly number[]): { ok: boolean; moreIntervals: number | null };
@@ -279,6 +291,7 @@ function judgeMetric(metric: MetricConfig, window: Window, look: Look, confidenc
   const decision = decide(metric, evidence, sides, alphaPerSide, look, judgedIdx);
   const displayLevel = decision.test.level > 0 ? decision.test.level : alphaPerSide;
   const figures = evidence.figures(decision.idx.length > 0 ? decision.idx : judgedIdx, 1 - 2 * displayLevel);
+  const spikeMinutes = [...decision.spikes].sort((a, b) => a - b).map((i) => (i + 1) * look.intervalMinutes);
   const verdict: Omit<MetricVerdict, 'explanation'> = {
     metric: metric.name,
     label: metric.label ?? metric.name,
@@ -293,7 +306,8 @@ function judgeMetric(metric: MetricConfig, window: Window, look: Look, confidenc
     critical: metric.critical?.text ?? null,
     judgedIntervals: look.judged,
     moreMinutes: decision.moreIntervals === null ? null : clampMinutes(decision.moreIntervals * look.intervalMinutes),
-    spikeMinute: decision.spike === null ? null : (decision.spike + 1) * look.intervalMinutes,
+    spikeMinute: spikeMinutes[0] ?? null,
+    spikeMinutes,
   };
   return { ...verdict, explanation: explainMetric(verdict, metric, confidence) };
 }
@@ -303,7 +317,7 @@ interface Decision {
   reason: Reason;
   test: TestResult;
   moreIntervals: number | null;
-  spike: number | null;
+  spikes: number[];
   /** The intervals the deciding test looked at, for the figures shown. */
   idx: number[];
 }
@@ -324,7 +338,7 @@ function decide(
       const against = boundFor(side, metric.critical);
       const p = evidence.p(side, against, all);
       if (p < level) {
-        return { verdict: side, reason: 'beyond-critical', test: test(evidence, p, level, against, 'all'), moreIntervals: null, spike: null, idx: all };
+        return { verdict: side, reason: 'beyond-critical', test: test(evidence, p, level, against, 'all'), moreIntervals: null, spikes: [], idx: all };
       }
     }
   }
@@ -337,7 +351,7 @@ function decide(
       reason: 'warming-up',
       test: test(evidence, 1, 0, against, 'window'),
       moreIntervals: look.warmup - look.intervals + evidence.firstLook,
-      spike: null,
+      spikes: [],
       idx: judgedIdx,
     };
   }
@@ -363,7 +377,7 @@ function decide(
   const runExtension = runExtra > 0 ? signCusumExtension(secondAlpha, runDesign, horizonFor(runExtra)) : [];
   const runExtensionThreshold = runExtension[runExtra - 1];
   const recentIdx = range(look.intervals - look.recent, look.intervals);
-  let spikeSeen: { side: Side; p: number; spike: number; level: number; against: number } | null = null;
+  let spikeSeen: { side: Side; p: number; spikes: number[]; level: number; against: number } | null = null;
   for (const side of sides) {
     const against = boundFor(side, metric.tolerance);
     const scopes: Array<{ idx: number[]; level: number; scope: 'window' | 'recent' }> = [
@@ -374,21 +388,34 @@ function decide(
       if (level <= 0) continue;
       const p = evidence.p(side, against, idx);
       if (!(p < level)) continue;
-      // A lone spike is not a regression: the verdict must hold without the worst interval.
-      const { p: pWithout, spike: worst } = evidence.pWithoutSpike(side, against, idx);
+      // Lone spikes are not a regression: the verdict must hold with them capped.
+      const { p: pWithout } = evidence.pWithoutSpike(side, against, idx);
       if (pWithout < level) {
         const reason: Reason = scope === 'recent' ? 'beyond-tolerance-recent' : isZeroBaseline(evidence, idx) ? 'zero-baseline' : 'beyond-tolerance';
-        return { verdict: side, reason, test: test(evidence, p, level, against, scope), moreIntervals: null, spike: null, idx };
+        return { verdict: side, reason, test: test(evidence, p, level, against, scope), moreIntervals: null, spikes: [], idx };
       }
-      if (worst !== undefined && spikeSeen === null) spikeSeen = { side, p: pWithout, spike: worst, level, against };
+      if (spikeSeen === null) {
+        const spikes = fewestSpikes((k) => {
+          const capped = evidence.pWithoutSpike(side, against, idx, k);
+          return { spikes: capped.spikes, cleared: !(capped.p < level) };
+        });
+        spikeSeen = { side, p: pWithout, spikes, level, against };
+      }
     }
     if (runOpen && evidence.minutes) {
       const run = runTest(evidence.minutes(side, against, judgedIdx), runDesign);
       if (run.p < secondAlpha) {
         if (run.pWithout < secondAlpha) {
-          return { verdict: side, reason: 'beyond-tolerance-run', test: runResult(run, secondAlpha, against), moreIntervals: null, spike: null, idx: run.idx };
+          return { verdict: side, reason: 'beyond-tolerance-run', test: runResult(run, secondAlpha, against), moreIntervals: null, spikes: [], idx: run.idx };
         }
-        if (run.spike !== undefined && spikeSeen === null) spikeSeen = { side, p: run.pWithout, spike: run.spike, level: secondAlpha, against };
+        if (spikeSeen === null) {
+          const paired = evidence.minutes(side, against, judgedIdx);
+          const spikes = fewestSpikes((k) => {
+            const capped = runTest(paired, runDesign, k);
+            return { spikes: capped.spikes, cleared: !(capped.pWithout < secondAlpha) };
+          });
+          spikeSeen = { side, p: run.pWithout, spikes, level: secondAlpha, against };
+        }
       }
     }
     if (runExtensionThreshold !== undefined && evidence.minutes) {
@@ -396,9 +423,16 @@ function decide(
       if (run.value >= runExtensionThreshold) {
         const extended = extendedRun(run, runDesign, look.judged, runExtensionThreshold);
         if (run.valueWithout >= runExtensionThreshold) {
-          return { verdict: side, reason: 'beyond-tolerance-run', test: runResult(extended, extended.level, against), moreIntervals: null, spike: null, idx: run.idx };
+          return { verdict: side, reason: 'beyond-tolerance-run', test: runResult(extended, extended.level, against), moreIntervals: null, spikes: [], idx: run.idx };
         }
-        if (run.spike !== undefined && spikeSeen === null) spikeSeen = { side, p: extended.pWithout, spike: run.spike, level: extended.level, against };
+        if (spikeSeen === null) {
+          const paired = evidence.minutes(side, against, judgedIdx);
+          const spikes = fewestSpikes((k) => {
+            const capped = runTest(paired, runDesign, k);
+            return { spikes: capped.spikes, cleared: capped.valueWithout < runExtensionThreshold };
+          });
+          spikeSeen = { side, p: extended.pWithout, spikes, level: extended.level, against };
+        }
       }
     }
     if (scanAlpha > 0 && evidence.logRatios) {
@@ -407,9 +441,9 @@ function decide(
       const threshold = -Math.log(scanAlpha);
       if (scan.logE >= threshold) {
         const p = Math.exp(-scan.logE);
-        // A lone spike is not a regression: the scan must still cross with the minute
-        // carrying the most evidence capped at the next one's.
-        const capped = capWorstMinute(ratios, SCAN_RANK);
+        // Lone spikes are not a regression: the scan must still cross with the isolated
+        // minutes carrying the most evidence capped at the next one's.
+        const capped = capLoneSpikes(ratios, SCAN_RANK);
         const without = changePointScan(capped.llr, SCAN_WEIGHTS, look.plannedJudged);
         if (without.logE >= threshold) {
           const from = judgedIdx[scan.from] ?? look.warmup;
@@ -417,10 +451,16 @@ function decide(
           const result: TestResult = { ...test(evidence, p, scanAlpha, against, 'since'), name: 'change-point scan' };
           result.since = { fromMinute: from + 1, toMinute: look.intervals };
           const reason: Reason = isZeroBaseline(evidence, idx) ? 'zero-baseline' : 'beyond-tolerance-since';
-          return { verdict: side, reason, test: result, moreIntervals: null, spike: null, idx };
+          return { verdict: side, reason, test: result, moreIntervals: null, spikes: [], idx };
         }
-        const spike = capped.spike === undefined ? undefined : judgedIdx[capped.spike];
-        if (spike !== undefined && spikeSeen === null) spikeSeen = { side, p: Math.min(1, Math.exp(-without.logE)), spike, level: scanAlpha, against };
+        if (spikeSeen === null) {
+          const positions = fewestSpikes((k) => {
+            const fewer = capLoneSpikes(ratios, SCAN_RANK, k);
+            return { spikes: fewer.spikes, cleared: changePointScan(fewer.llr, SCAN_WEIGHTS, look.plannedJudged).logE < threshold };
+          });
+          const spikes = positions.map((k) => judgedIdx[k] ?? look.warmup);
+          spikeSeen = { side, p: Math.min(1, Math.exp(-without.logE)), spikes, level: scanAlpha, against };
+        }
       }
     }
   }
@@ -439,13 +479,13 @@ function decide(
       reason: 'too-little-data',
       test: test(evidence, suspicion.p, windowLevel, suspicion.against, 'window'),
       moreIntervals: enough.moreIntervals,
-      spike: null,
+      spikes: [],
       idx: judgedIdx,
     };
   }
   // 5. Too close to call: wait for more data rather than pass. A regression that started
   // late shows in the latest minutes before it shows in the whole window.
-  if (recentSuspicion !== null && recentSuspicion.p < LEANING_P && recentSuspicion.p < suspicion.p) {
+  if (recentSuspicion !== null && recentSuspicion.lean < LEANING_P && recentSuspicion.lean < suspicion.lean) {
     // Counts: shown against the scan's level, the test that would decide it. Gauges: the
     // level of the latest-minutes test's next look (past the plan, an extension look's).
     let level = scanAlpha;
@@ -463,7 +503,7 @@ function decide(
       reason: 'leaning',
       test: test(evidence, recentSuspicion.p, level, recentSuspicion.against, 'recent'),
       moreIntervals: toDecide === null ? null : Math.max(untilLook, toDecide),
-      spike: null,
+      spikes: [],
       idx: recentIdx,
     };
   }
@@ -473,10 +513,10 @@ function decide(
   if (scanAlpha > 0 && evidence.logRatios) {
     for (const side of sides) {
       const against = boundFor(side, metric.tolerance);
-      const capped = capWorstMinute(evidence.logRatios(side, against, judgedIdx), SCAN_RANK);
+      const capped = capLoneSpikes(evidence.logRatios(side, against, judgedIdx), SCAN_RANK);
       const scan = changePointScan(capped.llr, SCAN_WEIGHTS, look.plannedJudged);
       const p = Math.min(1, Math.exp(-scan.logE));
-      if (p < LEANING_P && p < suspicion.p) {
+      if (p < LEANING_P && p < suspicion.lean) {
         // The best start's evidence grows by about its per-minute average each minute.
         const since = look.judged - scan.from;
         const slope = since > 0 ? scan.best / since : 0;
@@ -488,46 +528,59 @@ function decide(
           reason: 'leaning',
           test: result,
           moreIntervals: slope > 0 ? Math.max(1, Math.ceil((-Math.log(scanAlpha) - scan.logE) / slope)) : null,
-          spike: null,
+          spikes: [],
           idx: range(from, look.intervals),
         };
       }
     }
   }
   // A run of minutes beyond tolerance that the CUSUM would fail after a few more such
-  // minutes, while it still can (within the planned window).
-  if (runOpen && evidence.minutes && look.judged < look.plannedJudged) {
-    const threshold = signCusumThreshold(secondAlpha, runDesign);
-    for (const side of sides) {
+  // minutes: within the planned window while it can, else at the next extension look (a
+  // regression that began near the plan's end is a reason to extend, not to pass).
+  if (second.run > 0 && evidence.minutes) {
+    const within = look.judged < look.plannedJudged;
+    const nextExtra = look.judged + 1 - look.plannedJudged;
+    const threshold = within
+      ? signCusumThreshold(secondAlpha, runDesign)
+      : signCusumExtension(secondAlpha, runDesign, horizonFor(nextExtra))[nextExtra - 1];
+    const level = within ? secondAlpha : threshold === undefined ? 0 : signCusumP(threshold - 1, { ...runDesign, looks: look.judged + 1 });
+    for (const side of threshold === undefined ? [] : sides) {
       const against = boundFor(side, metric.tolerance);
       const run = runTest(evidence.minutes(side, against, judgedIdx), runDesign);
-      const needed = Math.ceil((threshold - run.valueWithout) / RUN_UP);
-      if (run.pWithout < LEANING_P && needed <= look.plannedJudged - look.judged && run.pWithout < suspicion.p) {
+      const needed = Math.ceil(((threshold ?? Infinity) - run.valueWithout) / RUN_UP);
+      // Within the plan, only a run that can still get there; past it, an extension no longer than the plan.
+      const reachable = needed <= (within ? look.plannedJudged - look.judged : look.plannedJudged);
+      if (run.pWithout < LEANING_P && reachable && run.pWithout < suspicion.lean) {
         return {
           verdict: 'Inconclusive',
           reason: 'leaning',
-          test: runResult(run, secondAlpha, against),
+          test: runResult(run, level, against),
           moreIntervals: needed,
-          spike: null,
+          spikes: [],
           idx: run.idx,
         };
       }
     }
   }
-  if (suspicion.p < LEANING_P) {
+  if (suspicion.lean < LEANING_P) {
     const level = nextLevel(evidence, look, windowAlpha, windowKeeps);
     return {
       verdict: 'Inconclusive',
       reason: 'leaning',
       test: test(evidence, suspicion.p, level, suspicion.against, 'window'),
       moreIntervals: intervalsToDecide(suspicion.p, level, look.judged),
-      spike: null,
+      spikes: [],
       idx: judgedIdx,
     };
   }
-  // Would have looked suspicious only because of one interval: say so.
-  if (spikeSeen === null && suspicion.pWithSpike < LEANING_P && suspicion.spike !== undefined) {
-    spikeSeen = { side: 'High', p: suspicion.p, spike: suspicion.spike, level: windowLevel, against: suspicion.against };
+  // Would have looked suspicious only because of lone spikes: say so.
+  if (spikeSeen === null && suspicion.pWithSpike < LEANING_P && suspicion.spikes.length > 0) {
+    const side: Side = suspicion.against >= 1 ? 'High' : 'Low';
+    const spikes = fewestSpikes((k) => {
+      const capped = evidence.pWithoutSpike(side, suspicion.against, judgedIdx, k);
+      return { spikes: capped.spikes, cleared: !(capped.p < LEANING_P) };
+    });
+    spikeSeen = { side, p: suspicion.p, spikes, level: windowLevel, against: suspicion.against };
   }
   if (spikeSeen !== null) {
     return {
@@ -535,8 +588,9 @@ function decide(
       reason: 'lone-spike',
       test: test(evidence, spikeSeen.p, spikeSeen.level, spikeSeen.against, 'window'),
       moreIntervals: null,
-      spike: spikeSeen.spike,
-      idx: judgedIdx,
+      spikes: spikeSeen.spikes,
+      // The figures shown are the minutes judged without the ones set aside.
+      idx: judgedIdx.filter((i) => !spikeSeen.spikes.includes(i)),
     };
   }
   return {
@@ -544,7 +598,7 @@ function decide(
     reason: 'within-tolerance',
     test: test(evidence, suspicion.p, windowLevel, suspicion.against, 'window'),
     moreIntervals: null,
-    spike: null,
+    spikes: [],
     idx: judgedIdx,
   };
 }
@@ -568,26 +622,25 @@ interface RunOutcome {
   /** The CUSUM's value now. */
   value: number;
   /**
-   * The same with the worst minute capped at the next-worst one, as for the gauge's
-   * window test: a lone spike cannot carry a verdict. Each minute only ever scores +1,
-   * however far beyond the tolerance it is, so this changes the verdict only when the
-   * worst minute is the one minute beyond the tolerance.
+   * The same with the lone spikes (isolated worst minutes) capped at the next-worst
+   * one, as for the gauge's window test: lone spikes cannot carry a verdict. Each minute
+   * only ever scores +1, however far beyond the tolerance it is, so this changes the
+   * verdict only when a spike is beyond the tolerance and that next-worst minute is not.
    */
   pWithout: number;
   valueWithout: number;
-  spike: number | undefined;
+  spikes: number[];
   /** The intervals from the run's first minute to the latest. */
   idx: number[];
   run: NonNullable<TestResult['run']> | undefined;
 }
 
-function runTest(minutes: PairedMinute[], design: SignCusumDesign): RunOutcome {
+function runTest(minutes: PairedMinute[], design: SignCusumDesign, allowance = SPIKE_ALLOWANCE): RunOutcome {
   const run = signCusum(minutes.map((m) => m.beyond), design);
   const inRun = minutes.slice(run.from);
-  const byGap = [...minutes].sort((x, y) => y.gap - x.gap);
-  const worst = byGap[0];
-  const next = byGap[1];
-  const capped = minutes.map((m) => (m === worst ? (next?.beyond ?? false) && m.beyond : m.beyond));
+  const { spikes, reference } = loneSpikes(minutes.map((m) => ({ i: m.i, score: m.gap })), allowance);
+  const referenceBeyond = minutes.find((m) => m.i === reference)?.beyond ?? false;
+  const capped = minutes.map((m) => (spikes.includes(m.i) ? referenceBeyond && m.beyond : m.beyond));
   const without = signCusum(capped, design);
   const first = inRun[0];
   const last = minutes[minutes.length - 1];
@@ -596,7 +649,7 @@ function runTest(minutes: PairedMinute[], design: SignCusumDesign): RunOutcome {
     value: run.value,
     pWithout: signCusumP(without.value, design),
     valueWithout: without.value,
-    spike: worst?.i,
+    spikes,
     idx: first && last ? range(first.i, last.i + 1) : [],
     run:
       first && last && run.value > 0
@@ -677,28 +730,41 @@ function test(evidence: Evidence, p: number, level: number, against: number, sco
   return { name: evidence.testName, p, level, against, scope };
 }
 
+/**
+ * The fewest lone spikes whose setting aside clears a verdict (`cleared`), for naming
+ * them: with a single wild minute, "minute 15", not the three worst minutes.
+ */
+function fewestSpikes(capped: (allowance: number) => { spikes: number[]; cleared: boolean }): number[] {
+  for (let k = 1; k < SPIKE_ALLOWANCE; k++) {
+    const attempt = capped(k);
+    if (attempt.cleared) return attempt.spikes;
+  }
+  return capped(SPIKE_ALLOWANCE).spikes;
+}
+
 function boundFor(side: Side, bound: Bound): number {
   return side === 'High' ? bound.upper : bound.lower;
 }
 
-// The bad side closest to a verdict, judged without its worst interval: a lone spike
+// The bad side closest to a verdict, judged with its lone spikes capped: a lone spike
 // is no more a reason to wait than a reason to fail.
 function mostSuspicious(
   evidence: Evidence,
   sides: Side[],
   tolerance: Bound,
   idx: number[],
-): { p: number; against: number; pWithSpike: number; spike: number | undefined } {
-  let best: { p: number; against: number; pWithSpike: number; spike: number | undefined } = {
+): { p: number; lean: number; against: number; pWithSpike: number; spikes: number[] } {
+  let best: { p: number; lean: number; against: number; pWithSpike: number; spikes: number[] } = {
     p: 1,
+    lean: 1,
     against: boundFor(sides[0] ?? 'High', tolerance),
     pWithSpike: 1,
-    spike: undefined,
+    spikes: [],
   };
   for (const side of sides) {
     const against = boundFor(side, tolerance);
-    const { p, spike } = evidence.pWithoutSpike(side, against, idx);
-    if (p <= best.p) best = { p, against, pWithSpike: evidence.p(side, against, idx), spike };
+    const { p, spikes, lean = p } = evidence.pWithoutSpike(side, against, idx);
+    if (lean <= best.lean) best = { p, lean, against, pWithSpike: evidence.p(side, against, idx), spikes };
   }
   return best;
 }
@@ -765,25 +831,27 @@ function countEvidence(metric: CountMetricConfig, window: Window): Evidence {
       if (t.canaryRequests === 0 || t.baselineRequests === 0) return 1;
       return side === 'High' ? rateRatioPHigh(t, ratio) : rateRatioPLow(t, ratio);
     },
-    // Counts: the worst interval is left out entirely, since one burst of events can
-    // dominate the totals.
-    pWithoutSpike(side, ratio, idx) {
+    // Counts: the lone spikes' events are capped at the rate of the worst minute not set
+    // aside, since one burst of events can dominate the totals.
+    pWithoutSpike(side, ratio, idx, allowance) {
       const t = totals(idx);
       const baselineRate = rate(t.baselineEvents, t.baselineRequests);
-      let worst: number | undefined;
-      let worstExcess = -Infinity;
-      for (const i of idx) {
-        if (!usable(i)) continue;
+      const minutes = idx.filter(usable).map((i) => {
         // Events beyond what the baseline's rate predicts for this interval's canary requests.
         const excess = (cEvents[i] ?? 0) - (cRequests[i] ?? 0) * baselineRate;
-        const score = side === 'High' ? excess : -excess;
-        if (score > worstExcess) {
-          worstExcess = score;
-          worst = i;
-        }
+        return { i, score: side === 'High' ? excess : -excess };
+      });
+      const { spikes, reference } = loneSpikes(minutes, allowance);
+      if (reference === undefined) return { p: 1, spikes };
+      const referenceRate = rate(cEvents[reference] ?? 0, cRequests[reference] ?? 0);
+      const capped = { ...t };
+      for (const i of spikes) {
+        const events = cEvents[i] ?? 0;
+        const level = referenceRate * (cRequests[i] ?? 0);
+        capped.canaryEvents -= events - (side === 'High' ? Math.min(events, Math.ceil(level)) : Math.max(events, Math.floor(level)));
       }
-      const rest = idx.filter((i) => i !== worst);
-      return { p: rest.length === 0 ? 1 : this.p(side, ratio, rest), spike: worst };
+      if (capped.canaryRequests === 0 || capped.baselineRequests === 0) return { p: 1, spikes };
+      return { p: side === 'High' ? rateRatioPHigh(capped, ratio) : rateRatioPLow(capped, ratio), spikes };
     },
     figures(idx, confidence) {
       const t = totals(idx);
@@ -845,44 +913,57 @@ function gaugeEvidence(metric: GaugeMetricConfig, window: Window): Evidence {
     return out;
   };
   const minIntervals = (minutes: number): number => Math.max(3, minutes);
+  // Each minute with data in both groups: how far the canary was beyond `ratio` × that
+  // same minute's baseline on `side` (log scale; positive speaks for a verdict).
+  const excesses = (side: Side, ratio: number, idx: readonly number[]): ScoredMinute[] => {
+    const out: ScoredMinute[] = [];
+    const bound = Math.log(ratio);
+    for (const i of idx) {
+      const c = canary[i];
+      const b = baseline[i];
+      if (c == null || b == null) continue;
+      const diff = Math.log(Math.max(c, LOG_FLOOR)) - Math.log(Math.max(b, LOG_FLOOR)) - bound;
+      out.push({ i, score: side === 'High' ? diff : -diff });
+    }
+    return out;
+  };
+  // Two rank tests, each at half the level (the p-value is twice the smaller one's): the
+  // signed-rank test on each minute's canary against its own baseline, which shared drift
+  // (traffic moving CPU in both groups) cannot blur and which sees modest shifts; and
+  // Mann–Whitney on the two groups' minutes, which needs fewer minutes for a large shift
+  // (its p-value can reach 1/C(2n, n) in n minutes, a paired test's only 2^−n).
+  // `lowered`: how far to lower a lone spike's canary minute (log scale, bad side).
+  const rankTests = (side: Side, ratio: number, idx: readonly number[], lowered = new Map<number, number>()): { p: number; smaller: number } => {
+    const paired = excesses(side, ratio, idx).map((m) => m.score - (lowered.get(m.i) ?? 0));
+    const signedRank = paired.length < 3 ? 1 : signedRankGreater(paired).p;
+    const c: number[] = [];
+    for (const i of idx) {
+      const v = canary[i];
+      if (v != null) c.push(Math.log(Math.max(v, LOG_FLOOR)) - (lowered.get(i) ?? 0) * (side === 'High' ? 1 : -1));
+    }
+    const b = logs(baseline, idx, Math.log(ratio));
+    const twoSample = c.length < 3 || b.length < 3 ? 1 : side === 'High' ? mannWhitneyGreater(b, c).p : mannWhitneyGreater(c, b).p;
+    const smaller = Math.min(signedRank, twoSample);
+    return { p: Math.min(1, 2 * smaller), smaller };
+  };
   return {
-    testName: 'Mann–Whitney U',
+    testName: 'Mann–Whitney / signed-rank',
     firstLook: minIntervals(metric.minMinutes),
     p(side, ratio, idx) {
-      const c = logs(canary, idx);
-      const b = logs(baseline, idx, Math.log(ratio));
-      if (c.length < 3 || b.length < 3) return 1;
-      // High: canary above baseline × ratio; Low: canary below baseline × ratio.
-      return side === 'High' ? mannWhitneyGreater(b, c).p : mannWhitneyGreater(c, b).p;
+      return rankTests(side, ratio, idx).p;
     },
-    // Gauges: a rank test already gives one wild minute only one rank, so the worst
-    // canary minute is capped at the next-worst one (relative to the same minute's
+    // Gauges: a rank test already gives one wild minute only one rank, and the lone
+    // spikes are capped at the worst other minute (each against its own minute's
     // baseline) rather than dropped: a sustained shift keeps all its evidence.
-    pWithoutSpike(side, ratio, idx) {
-      const gaps: Array<{ i: number; gap: number }> = [];
-      const baselineMedian = median(logs(baseline, idx));
-      for (const i of idx) {
-        const c = canary[i];
-        if (c == null) continue;
-        const b = baseline[i];
-        // Compare with the same minute's baseline where there is one, so shared drift is not blamed.
-        const reference = b != null ? Math.log(Math.max(b, LOG_FLOOR)) : baselineMedian;
-        const gap = Math.log(Math.max(c, LOG_FLOOR)) - reference;
-        gaps.push({ i, gap: side === 'High' ? gap : -gap });
-      }
-      gaps.sort((x, y) => y.gap - x.gap);
-      const worst = gaps[0];
-      const next = gaps[1];
-      if (!worst || !next) return { p: 1, spike: worst?.i };
-      const c = logs(canary, idx);
-      const b = logs(baseline, idx, Math.log(ratio));
-      if (c.length < 3 || b.length < 3) return { p: 1, spike: worst.i };
-      const worstLog = Math.log(Math.max(canary[worst.i] ?? 0, LOG_FLOOR));
-      const capped = worstLog + (side === 'High' ? -1 : 1) * (worst.gap - next.gap);
-      const position = c.indexOf(worstLog);
-      if (position >= 0) c[position] = capped;
-      const p = side === 'High' ? mannWhitneyGreater(b, c).p : mannWhitneyGreater(c, b).p;
-      return { p, spike: worst.i };
+    pWithoutSpike(side, ratio, idx, allowance) {
+      const minutes = excesses(side, ratio, idx);
+      const { spikes, reference } = loneSpikes(minutes, allowance);
+      const cap = minutes.find((m) => m.i === reference)?.score;
+      if (cap === undefined) return { p: 1, spikes };
+      const lowered = new Map<number, number>();
+      for (const m of minutes) if (spikes.includes(m.i) && m.score > cap) lowered.set(m.i, m.score - cap);
+      const { p, smaller } = rankTests(side, ratio, idx, lowered);
+      return { p, spikes, lean: smaller };
     },
     figures(idx, confidence) {
       const c = logs(canary, idx);
@@ -890,7 +971,9 @@ function gaugeEvidence(metric: GaugeMetricConfig, window: Window): Evidence {
       const canaryFigures: Figures = { kind: 'gauge', median: Math.exp(median(c)), values: c.length };
       const baselineFigures: Figures = { kind: 'gauge', median: Math.exp(median(b)), values: b.length };
       if (c.length === 0 || b.length === 0) return { canary: canaryFigures, baseline: baselineFigures, ratio: null, interval: null };
-      const shift = hodgesLehmann(b, c, confidence);
+      // The ratio the test judged: paired minute by minute where both groups have data.
+      const paired = excesses('High', 1, idx).map((m) => m.score);
+      const shift = paired.length > 0 ? hodgesLehmannPaired(paired, confidence) : hodgesLehmann(b, c, confidence);
       return {
         canary: canaryFigures,
         baseline: baselineFigures,

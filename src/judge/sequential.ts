@@ -9,6 +9,7 @@
 // recursive integration, so they too account for the looks being correlated.
 
 import { normalPdf, normalQuantile, normalUpper, bisect } from './stats.js';
+import { loneSpikes, SPIKE_ALLOWANCE } from './spikes.js';
 
 /** Share of α spent over the planned window; the rest is kept for extension looks. */
 const PLANNED_SHARE = 0.9;
@@ -413,26 +414,22 @@ export function changePointScan(llr: readonly (readonly number[])[], weights: re
 }
 
 /**
- * The same minutes with the one carrying the most evidence (by row `rank`) capped at the
- * next one's: a lone spike then weighs no more than an ordinary minute of the run. Each
- * ratio only goes down, so the scan's guarantee holds for the capped minutes too.
+ * The same minutes with the lone spikes — up to SPIKE_ALLOWANCE isolated minutes carrying
+ * the most evidence (by row `rank`) — capped at the next one's: a lone spike then weighs
+ * no more than an ordinary minute of the run. Each ratio only goes down, so the scan's
+ * guarantee holds for the capped minutes too. Spikes are given as positions in the rows.
  */
-export function capWorstMinute(llr: readonly (readonly number[])[], rank: number): { llr: number[][]; spike: number | undefined } {
+export function capLoneSpikes(
+  llr: readonly (readonly number[])[],
+  rank: number,
+  allowance = SPIKE_ALLOWANCE,
+): { llr: number[][]; spikes: number[] } {
   const row = llr[rank] ?? llr[0] ?? [];
-  let worst: number | undefined;
-  let next: number | undefined;
-  for (let t = 0; t < row.length; t++) {
-    const v = row[t] ?? 0;
-    if (worst === undefined || v > (row[worst] ?? 0)) {
-      next = worst;
-      worst = t;
-    } else if (next === undefined || v > (row[next] ?? 0)) {
-      next = t;
-    }
-  }
+  const { spikes, reference } = loneSpikes(row.map((score, i) => ({ i, score })), allowance);
   const capped = llr.map((r) => [...r]);
-  if (worst !== undefined) {
-    for (const r of capped) r[worst] = Math.min(r[worst] ?? 0, next === undefined ? 0 : (r[next] ?? 0));
+  for (const r of capped) {
+    const cap = reference === undefined ? 0 : (r[reference] ?? 0);
+    for (const t of spikes) r[t] = Math.min(r[t] ?? 0, cap);
   }
-  return { llr: capped, spike: worst };
+  return { llr: capped, spikes };
 }

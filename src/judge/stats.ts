@@ -279,6 +279,86 @@ export function mannWhitneyGreater(first: readonly number[], second: readonly nu
   return { u, p: normalUpper(z), exact: false };
 }
 
+// ---------------------------------------------------------------------------
+// Wilcoxon signed-rank on paired differences: for gauges, each minute's canary value
+// against the same minute's baseline (on a log scale), so a wave that moves both groups
+// (traffic moving CPU) cancels minute by minute instead of blurring two samples.
+
+const signedRankCache = new Map<number, Float64Array>();
+
+// Number of subsets of {1..n} with each sum: W+'s null distribution, ×2^n.
+function signedRankCounts(n: number): Float64Array {
+  const hit = signedRankCache.get(n);
+  if (hit) return hit;
+  const top = (n * (n + 1)) / 2;
+  let counts = new Float64Array(top + 1);
+  counts[0] = 1;
+  for (let r = 1; r <= n; r++) {
+    const next = new Float64Array(top + 1);
+    for (let w = 0; w <= top; w++) {
+      const c = counts[w] ?? 0;
+      if (c === 0) continue;
+      next[w] = (next[w] ?? 0) + c;
+      if (w + r <= top) next[w + r] = (next[w + r] ?? 0) + c;
+    }
+    counts = next;
+  }
+  signedRankCache.set(n, counts);
+  return counts;
+}
+
+/**
+ * One-sided Wilcoxon signed-rank test of H1: the differences tend to be above 0
+ * (symmetric about a positive centre). Zeros are dropped (Wilcoxon's convention). Exact
+ * for small tie-free samples, else the normal approximation with tie and continuity
+ * corrections.
+ */
+export function signedRankGreater(differences: readonly number[]): { p: number; exact: boolean } {
+  const d = differences.filter((x) => x !== 0);
+  const n = d.length;
+  if (n === 0) return { p: 1, exact: false };
+  const sorted = d.map((x) => ({ a: Math.abs(x), positive: x > 0 })).sort((x, y) => x.a - y.a);
+  let wPlus = 0;
+  let tieTerm = 0;
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j + 1 < n && sorted[j + 1]?.a === sorted[i]?.a) j++;
+    const t = j - i + 1;
+    const rank = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) if (sorted[k]?.positive) wPlus += rank;
+    tieTerm += t * t * t - t;
+    i = j + 1;
+  }
+  if (tieTerm === 0 && n <= EXACT_LIMIT) {
+    const counts = signedRankCounts(n);
+    let atLeast = 0;
+    for (let w = Math.ceil(wPlus); w < counts.length; w++) atLeast += counts[w] ?? 0;
+    return { p: atLeast / 2 ** n, exact: true };
+  }
+  const mean = (n * (n + 1)) / 4;
+  const variance = (n * (n + 1) * (2 * n + 1)) / 24 - tieTerm / 48;
+  if (variance <= 0) return { p: wPlus > mean ? 0 : 1, exact: false };
+  return { p: normalUpper((wPlus - mean - 0.5) / Math.sqrt(variance)), exact: false };
+}
+
+/**
+ * Hodges–Lehmann centre of paired differences (the median of their Walsh averages) with
+ * a two-sided interval at `confidence`, from the signed-rank distribution.
+ */
+export function hodgesLehmannPaired(differences: readonly number[], confidence: number): Shift {
+  const n = differences.length;
+  if (n === 0) return { estimate: NaN, lower: -Infinity, upper: Infinity };
+  const walsh = new Float64Array((n * (n + 1)) / 2);
+  let k = 0;
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) walsh[k++] = ((differences[i] ?? 0) + (differences[j] ?? 0)) / 2;
+  const mid = walsh.length / 2;
+  const estimate = walsh.length % 2 === 1 ? select(walsh, Math.floor(mid)) : (select(walsh, mid - 1) + select(walsh, mid)) / 2;
+  const z = normalQuantile(1 - (1 - confidence) / 2);
+  const c = Math.floor(walsh.length / 2 - z * Math.sqrt((n * (n + 1) * (2 * n + 1)) / 24));
+  if (c < 0) return { estimate, lower: -Infinity, upper: Infinity };
+  return { estimate, lower: select(walsh, c), upper: select(walsh, walsh.length - 1 - c) };
+}
+
 export interface Shift {
   /** Hodges–Lehmann estimate: median of all pairwise differences second − first. */
   estimate: number;
@@ -294,15 +374,43 @@ export function hodgesLehmann(first: readonly number[], second: readonly number[
   const diffs = new Float64Array(m * n);
   let k = 0;
   for (const s of second) for (const f of first) diffs[k++] = s - f;
-  diffs.sort();
+  // Only three order statistics are needed, so select them rather than sort (the judge
+  // computes this at every look).
   const mid = diffs.length / 2;
-  const estimate = diffs.length % 2 === 1 ? (diffs[Math.floor(mid)] ?? NaN) : ((diffs[mid - 1] ?? 0) + (diffs[mid] ?? 0)) / 2;
+  const estimate =
+    diffs.length % 2 === 1 ? select(diffs, Math.floor(mid)) : (select(diffs, mid - 1) + select(diffs, mid)) / 2;
   // The interval's ends are order statistics of the differences (normal approximation
   // to U's distribution, as R's wilcox.test does for larger samples).
   const z = normalQuantile(1 - (1 - confidence) / 2);
   const c = Math.floor((m * n) / 2 - z * Math.sqrt((m * n * (m + n + 1)) / 12));
   if (c < 0) return { estimate, lower: -Infinity, upper: Infinity };
-  return { estimate, lower: diffs[c] ?? -Infinity, upper: diffs[m * n - 1 - c] ?? Infinity };
+  return { estimate, lower: select(diffs, c), upper: select(diffs, m * n - 1 - c) };
+}
+
+/** The k-th smallest value (0-based) of `values`, which it reorders (Hoare's quickselect). */
+function select(values: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = values.length - 1;
+  while (lo < hi) {
+    const pivot = values[(lo + hi) >> 1] ?? 0;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((values[i] ?? 0) < pivot) i++;
+      while ((values[j] ?? 0) > pivot) j--;
+      if (i <= j) {
+        const t = values[i] ?? 0;
+        values[i] = values[j] ?? 0;
+        values[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return values[k] ?? NaN;
 }
 
 /** Median of a non-empty list. */

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ChatMessage, MessageRef } from '../chat/surface.js';
+import type { ChatFile, ChatMessage, MessageRef } from '../chat/surface.js';
 import type { Operation, OperationKind, OperationStatus, StepRecord } from '../store/items.js';
 
 /*
@@ -19,6 +19,8 @@ export interface StepInput<S> {
    * same reply again with new content, as a verdict table kept current. Never throws: chat is display.
    */
   say(message: ChatMessage, existing?: MessageRef): Promise<MessageRef | undefined>;
+  /** Shows a picture in the thread (a canary's chart); never throws. */
+  show(file: ChatFile): Promise<void>;
 }
 
 export interface StepOutcome<S> {
@@ -45,6 +47,8 @@ export interface Pipeline<S> {
   kind: OperationKind;
   state: z.ZodType<S>;
   steps: Step<S>[];
+  /** The steps of this operation, where they depend on it (a promotion's strategy); `steps` otherwise. */
+  stepsFor?(operation: Operation): Step<S>[];
   /** Runs after the steps whatever the outcome (like Packer's cleanups); must be idempotent. */
   cleanup(input: StepInput<S>, status: OperationStatus): Promise<string[]>;
   root(operation: Operation, state: S): ChatMessage;

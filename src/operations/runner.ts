@@ -1,16 +1,29 @@
-import { SlackPace } from '../chat/pace.js';
-import { ProgressThread } from '../chat/thread.js';
-import type { ChatSurface } from '../chat/surface.js';
+import type { MessageRef } from '../chat/surface.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { laneOf, type AppLock, type Operation, type OperationKind, type OperationStatus, type StepRecord } from '../store/items.js';
 import { StaleOperationError, type StartOperationResult, type Store } from '../store/store.js';
 import { OperationHandle } from './handle.js';
 import { Cancelled, LeaseLost, Shutdown, StepFailure, type Pipeline, type StepInput } from './pipeline.js';
+import type { StepChat } from './progress.js';
+
+/**
+ * Where an operation's progress is shown. The runner asks it only to open the thread before the
+ * first step and for the thread its steps write in; all the rest reaches it as events.
+ */
+export interface RunProgress {
+  /** Posts the operation's root (or continues its thread); throws when the chat refuses it. */
+  open(operation: Operation): Promise<MessageRef>;
+  chat(operationId: string): StepChat;
+}
+
+export type RunListener = (event: RunnerEvent) => void | Promise<void>;
 
 export interface RunnerOptions {
   store: Store;
-  surface: ChatSurface;
+  progress: RunProgress;
+  /** The progress thread, the audit trail, metrics and tests: each event is given to each, in order, and awaited. */
+  listeners: RunListener[];
   clock: Clock;
   log: Logger;
   /** This replica's name; leases carry it. */
@@ -18,8 +31,6 @@ export interface RunnerOptions {
   /** How long a lease lasts without a heartbeat; a dead replica's operations are taken over after it. */
   leaseMs: number;
   pipelines: { [K in OperationKind]?: Pipeline<any> };
-  /** Tells observers (metrics, tests) how runs get on. */
-  onEvent?: (event: RunnerEvent) => void;
 }
 
 type Ending = NonNullable<Operation['ending']>;
@@ -29,12 +40,17 @@ type Posted = (failure?: Error) => void;
 
 export type StartResult = StartOperationResult | { outcome: 'not-posted'; reason: string };
 
-export type RunnerEvent =
-  | { type: 'step-started'; operationId: string; step: string }
-  | { type: 'step-finished'; operationId: string; step: string }
-  | { type: 'step-waiting'; operationId: string; step: string; until: number }
-  | { type: 'cleanup-started'; operationId: string }
-  | { type: 'finished'; operationId: string; status: OperationStatus };
+/** How a run gets on, each with the operation as just written. */
+export type RunnerEvent = { operationId: string; operation: Operation } & (
+  | { type: 'resumed'; at: string }
+  | { type: 'step-started'; step: string }
+  | { type: 'step-waiting'; step: string; until: number }
+  | { type: 'step-finished'; step: string; title: string }
+  | { type: 'cleanup-started' }
+  | { type: 'cleanup-failed'; reason: string }
+  | { type: 'left' }
+  | { type: 'finished'; status: OperationStatus }
+);
 
 /**
  * Runs operations to their end, here or on whichever replica holds the lease. Progress is written
@@ -46,10 +62,10 @@ export class OperationRunner {
   /** Operations this replica stopped running on shutdown, whose leases it may hand over. */
   private readonly leftBehind = new Set<OperationHandle>();
 
-  private readonly pace: SlackPace;
+  constructor(private readonly options: RunnerOptions) {}
 
-  constructor(private readonly options: RunnerOptions) {
-    this.pace = new SlackPace(options.clock);
+  private async emit(event: RunnerEvent): Promise<void> {
+    for (const listener of this.options.listeners) await listener(event);
   }
 
   /**
@@ -143,42 +159,43 @@ export class OperationRunner {
     const resumed = claimed.steps.length > 0;
     log.info({ resumed }, resumed ? 'resuming operation' : 'starting operation');
 
-    const thread = await this.openThread(pipeline, handle, log, posted);
-    if (!thread) return;
-    if (resumed) await thread.reply({ text: `Resumed after a restart, at step *${claimed.ending ? 'cleanup' : this.currentStep(claimed)}*.`, tone: 'info' });
+    if (!(await this.openThread(handle, posted))) return;
+    if (resumed) await this.emit({ type: 'resumed', operationId, operation: handle.current, at: claimed.ending ? 'cleanup' : this.currentStep(claimed) });
+    const chat = this.options.progress.chat(operationId);
 
     const heartbeat = this.heartbeat(handle, control);
     try {
       if (!handle.current.ending) {
-        const ending = await this.runSteps(pipeline, handle, thread, control, log);
+        const ending = await this.runSteps(pipeline, handle, chat, control, log);
         if (ending === 'left') {
           if (control.leaving.signal.reason instanceof Shutdown) this.leftBehind.add(handle);
+          await this.emit({ type: 'left', operationId, operation: handle.current });
           return;
         }
         await handle.update((op) => ({ ...op, ending: ending.status, error: ending.error }));
       }
-      await this.finish(pipeline, handle, thread, control.leaving.signal, log);
+      await this.finish(pipeline, handle, chat, control.leaving.signal, log);
     } finally {
       heartbeat.stop();
     }
   }
 
   /** Posts the operation's root message, or finds it again on resume. Without a thread nothing starts. */
-  private async openThread(pipeline: Pipeline<unknown>, handle: OperationHandle, log: Logger, posted?: Posted): Promise<ProgressThread | undefined> {
-    const { store, clock, surface } = this.options;
+  private async openThread(handle: OperationHandle, posted?: Posted): Promise<boolean> {
+    const { store, clock, progress } = this.options;
     const operation = handle.current;
     try {
-      const thread = await ProgressThread.open(surface, clock, operation.channel, pipeline.root(operation, this.stateOf(pipeline, operation)), operation.thread, { log, pace: this.pace });
-      if (!operation.thread) await handle.update((op) => ({ ...op, thread: thread.ref }));
+      const ref = await progress.open(operation);
+      if (!operation.thread) await handle.update((op) => ({ ...op, thread: ref }));
       posted?.();
-      return thread;
+      return true;
     } catch (error) {
       // Nothing has started yet: end the operation so the app is free, and tell whoever asked.
       const reason = `could not post in the channel (${error instanceof Error ? error.message : String(error)}); invite Bakery to the channel and try again`;
       await handle.update((op) => ({ ...op, status: 'failed', finishedAt: clock.now(), lease: undefined, error: { step: 'start', message: reason } }));
       await store.releaseLock(operation.app, operation.id, laneOf(operation.kind));
       posted?.(new Error(reason));
-      return undefined;
+      return false;
     }
   }
 
@@ -186,46 +203,42 @@ export class OperationRunner {
   private async runSteps(
     pipeline: Pipeline<unknown>,
     handle: OperationHandle,
-    thread: ProgressThread,
+    chat: StepChat,
     control: RunControl,
     log: Logger,
   ): Promise<{ status: Ending; error?: Operation['error'] } | 'left'> {
     const { clock } = this.options;
     const signal = control.steps.signal;
     const operationId = handle.current.id;
-    const show = (): void => thread.setRoot(pipeline.root(handle.current, this.stateOf(pipeline, handle.current)));
     try {
       if (handle.current.cancelRequested) throw new Cancelled(handle.current.cancelRequested.by);
-      for (const step of pipeline.steps) {
+      const steps = pipeline.stepsFor?.(handle.current) ?? pipeline.steps;
+      for (const step of steps) {
         if (handle.current.steps.some((s) => s.name === step.name && (s.status === 'done' || s.status === 'skipped'))) continue;
         // A step resumed mid-wait keeps its start time and goes on from the state it saved.
         if (handle.current.steps.find((s) => s.name === step.name)?.status !== 'running') {
           await handle.update((op) => withStep(op, { name: step.name, status: 'running', startedAt: clock.now() }));
         }
-        show();
-        this.options.onEvent?.({ type: 'step-started', operationId, step: step.name });
-        let outcome = (await raceAbort(step.run(this.stepInput(pipeline, handle, thread, signal)), signal)) ?? {};
+        await this.emit({ type: 'step-started', operationId, operation: handle.current, step: step.name });
+        let outcome = (await raceAbort(step.run(this.stepInput(pipeline, handle, chat, signal)), signal)) ?? {};
         while (outcome.wait) {
           const { until, detail } = outcome.wait;
           await handle.update((op) => ({ ...withStep(op, { ...stepOf(op, step.name), detail }), state: { ...op.state, ...outcome.state } }));
-          show();
-          this.options.onEvent?.({ type: 'step-waiting', operationId, step: step.name, until });
+          await this.emit({ type: 'step-waiting', operationId, operation: handle.current, step: step.name, until });
           await control.nap(until - clock.now());
           await handle.refresh().catch((error: unknown) => {
             throw error instanceof StaleOperationError ? new LeaseLost('another replica took this operation over') : error;
           });
-          outcome = (await raceAbort(step.run(this.stepInput(pipeline, handle, thread, signal)), signal)) ?? {};
+          outcome = (await raceAbort(step.run(this.stepInput(pipeline, handle, chat, signal)), signal)) ?? {};
         }
         signal.throwIfAborted();
         const finished = await handle.update((op) => ({
           ...withStep(op, { ...stepOf(op, step.name), status: 'done', finishedAt: clock.now(), detail: outcome.detail }),
           state: { ...op.state, ...outcome.state },
         }));
-        this.options.onEvent?.({ type: 'step-finished', operationId, step: step.name });
-        await thread.reply(pipeline.stepDone(finished, stepOf(finished, step.name), step.title));
-        show();
+        await this.emit({ type: 'step-finished', operationId, operation: finished, step: step.name, title: step.title });
         if (outcome.finish) {
-          await handle.update((op) => skipRemaining(op, pipeline.steps.map((s) => s.name), clock.now()));
+          await handle.update((op) => skipRemaining(op, steps.map((s) => s.name), clock.now()));
           break;
         }
       }
@@ -251,44 +264,32 @@ export class OperationRunner {
    * signal of its own). If it fails, the operation stays open and is resumed as cleanup once its
    * lease lapses: a builder is never left running because one AWS call failed.
    */
-  private async finish(pipeline: Pipeline<unknown>, handle: OperationHandle, thread: ProgressThread, leaving: AbortSignal, log: Logger): Promise<void> {
+  private async finish(pipeline: Pipeline<unknown>, handle: OperationHandle, chat: StepChat, leaving: AbortSignal, log: Logger): Promise<void> {
     const { store, clock } = this.options;
     const ending = handle.current.ending ?? 'failed';
     let cleanup: string[];
-    this.options.onEvent?.({ type: 'cleanup-started', operationId: handle.current.id });
+    await this.emit({ type: 'cleanup-started', operationId: handle.current.id, operation: handle.current });
     try {
-      cleanup = await raceAbort(pipeline.cleanup(this.stepInput(pipeline, handle, thread, leaving), ending), leaving);
+      cleanup = await raceAbort(pipeline.cleanup(this.stepInput(pipeline, handle, chat, leaving), ending), leaving);
     } catch (error) {
       if (leaving.aborted) {
         log.warn({ reason: (leaving.reason as Error).message }, 'leaving cleanup to be resumed');
         return;
       }
       log.error({ err: error }, 'cleanup failed; it will be retried');
-      await thread.reply({ text: `Cleanup failed (${error instanceof Error ? error.message : String(error)}); Bakery will retry it.`, tone: 'failed' });
+      await this.emit({ type: 'cleanup-failed', operationId: handle.current.id, operation: handle.current, reason: error instanceof Error ? error.message : String(error) });
+      await this.emit({ type: 'left', operationId: handle.current.id, operation: handle.current });
       return;
     }
     const final = await handle.update((op) => ({ ...op, status: ending, finishedAt: clock.now(), lease: undefined, state: { ...op.state, cleanup } }));
     await store.releaseLock(final.app, final.id, laneOf(final.kind));
-    await store.appendAudit({ app: final.app, at: clock.now(), actor: final.requestedBy, action: `${final.kind} ${ending}`, operationId: final.id, detail: `${final.kind} ${final.version}${final.error ? `: ${final.error.message}` : ''}` });
-    await thread.reply(pipeline.summary(final, this.stateOf(pipeline, final)));
-    thread.setRoot(pipeline.root(final, this.stateOf(pipeline, final)));
-    await thread.flush();
-    this.options.onEvent?.({ type: 'finished', operationId: final.id, status: ending });
+    await this.emit({ type: 'finished', operationId: final.id, operation: final, status: ending });
     log.info({ status: ending }, 'operation finished');
   }
 
   /** What a step sees: the operation as last written, its typed state, and a way to show how it is getting on. */
-  private stepInput(pipeline: Pipeline<unknown>, handle: OperationHandle, thread: ProgressThread, signal: AbortSignal): StepInput<unknown> {
-    return {
-      operation: handle.current,
-      state: this.stateOf(pipeline, handle.current),
-      signal,
-      note: (detail) => {
-        const operation = handle.current;
-        thread.setRoot(pipeline.root({ ...operation, steps: operation.steps.map((s) => (s.status === 'running' ? { ...s, detail } : s)) }, this.stateOf(pipeline, operation)));
-      },
-      say: (message, existing) => thread.say(message, existing),
-    };
+  private stepInput(pipeline: Pipeline<unknown>, handle: OperationHandle, chat: StepChat, signal: AbortSignal): StepInput<unknown> {
+    return { operation: handle.current, state: this.stateOf(pipeline, handle.current), signal, ...chat };
   }
 
   /** Renews the lease (through cleanup too) and notices a cancel asked for on another replica. */

@@ -1,3 +1,4 @@
+import { mention } from '../access/access.js';
 import type { ChatMessage, ChatSurface, HomeView } from '../chat/surface.js';
 import { ageOf, freshLine, rebakeButton } from '../jobs/digest-message.js';
 import { formatTime } from '../operations/format.js';
@@ -8,8 +9,8 @@ const doing = { bake: 'Baking', canary: 'Releasing', rollback: 'Rolling back' } 
 
 /**
  * Bakery's App Home, from the same pictures as the digest: per app the live release and its age,
- * what is running with where its thread is, and why it is stale with a Rebake button. Every app is
- * shown, as anyone may bake; fresh apps with nothing running share one line at the end.
+* what is running with where its thread is, and why it is stale with a Rebake button. Every app is
+ * shown; a press is checked as /bake is (src/access). Fresh apps with nothing running share one line at the end.
  */
 export function homeView(pictures: AppPicture[], now: number, linkTo: ChatSurface['linkTo']): HomeView {
   const shown = pictures.filter((picture) => isStale(picture) || picture.running.length > 0);
@@ -24,7 +25,7 @@ function appSection(picture: AppPicture, now: number, linkTo: ChatSurface['linkT
   const live = picture.live ? `${picture.live.release.version}${picture.live.recorded === 'live' ? ' live' : ` (${picture.live.recorded})`}` : 'nothing baked yet';
   const running = picture.running.map(({ lock, operation }) => {
     const where = operation?.thread ? ` · ${linkTo(operation.thread, 'its thread')}` : '';
-    return `${doing[lock.kind]} ${lock.version} since ${formatTime(lock.since, now)}, asked by ${lock.requestedBy}${where}`;
+    return `${doing[lock.kind]} ${lock.version} since ${formatTime(lock.since, now)}, asked by ${mention(lock.requestedBy)}${where}`;
   });
   const button = picture.running.some(({ lock }) => lock.kind === 'bake') ? undefined : rebakeButton(picture);
   return {

@@ -47,8 +47,8 @@ export class StaleSurvey {
     // Apps on one base source share its resolution: one lookup per source and region per survey.
     const bases = new Map<string, Promise<BaseImage>>();
     const newestBase = (config: AppConfig): Promise<BaseImage> => {
-      const key = `${config.region} ${JSON.stringify(config.baseImage)}`;
-      if (!bases.has(key)) bases.set(key, resolveBaseImage(this.deps.aws, config.region, config.baseImage));
+      const key = `${config.region} ${JSON.stringify(config.baseImage)} ${config.baseImageOwners.join(',')}`;
+      if (!bases.has(key)) bases.set(key, resolveBaseImage(this.deps.aws, config.region, config.baseImage, config.baseImageOwners));
       return bases.get(key)!;
     };
     const pictures: AppPicture[] = [];

@@ -146,6 +146,7 @@ export const appLock = z.object({
   operationId: z.string(),
   kind: operationKind,
   version,
+  /** Slack user id of who asked. */
   requestedBy: z.string(),
   since: z.number(),
   /** The chat request that took the lock: its retries are recognised from the lock alone. */

@@ -33,6 +33,7 @@ import {
   type ReleaseEvent,
   type ReleaseStatus,
 } from './items.js';
+import { expiresAt } from './retention.js';
 import { activeIndex } from './table.js';
 
 /*
@@ -95,10 +96,6 @@ export const keys = {
 
 /** The value of gsi1pk on a running operation; the `active` index holds only those. */
 const ACTIVE = 'ACTIVE';
-/** How long a digest slot's mark is kept: far longer than any grace period for a missed slot. */
-const DIGEST_SLOT_MS = 30 * 24 * 60 * 60 * 1000;
-/** How long a Slack request id is remembered (Slack retries within minutes). */
-const REQUEST_MARK_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_AUDIT_LIMIT = 50;
 /** Attributes that are the table's plumbing, not part of an item's schema. */
 const PLUMBING = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'type']);
@@ -115,6 +112,12 @@ const savedFields = [
 ] as const satisfies readonly Exclude<keyof Operation, 'id' | 'cancelRequested' | 'revision' | 'updatedAt'>[];
 
 export class Store {
+  /**
+   * The configured apps, read once and then kept: they change only when a replica starts and applies
+   * its apps file (through putAppConfig), so an unknown app is answered without a read.
+   */
+  private appConfigs?: Promise<Map<string, AppConfig>>;
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
@@ -130,15 +133,28 @@ export class Store {
         Item: { ...keys.appConfig(app), type: 'appConfig', app, config, appliedAt: this.clock.now() },
       }),
     );
+    if (this.appConfigs) (await this.appConfigs).set(app, config);
   }
 
   async getAppConfig(app: string): Promise<AppConfig | undefined> {
     return (await this.get(keys.appConfig(app), storedAppConfig))?.config;
   }
 
-  /** Every configured app. A Scan with a filter: the configs are few, and read at start and by /bakery apps. */
+  /**
+   * Every configured app: one Scan the first time (the configs are few), from memory after that, so
+   * a flood of commands for unknown apps costs no reads. Apps another replica configures later are
+   * seen after a restart.
+   */
   async listAppConfigs(): Promise<Record<string, AppConfig>> {
-    const configs: Record<string, AppConfig> = {};
+    this.appConfigs ??= this.scanAppConfigs().catch((error: unknown) => {
+      this.appConfigs = undefined;
+      throw error;
+    });
+    return Object.fromEntries(await this.appConfigs);
+  }
+
+  private async scanAppConfigs(): Promise<Map<string, AppConfig>> {
+    const configs = new Map<string, AppConfig>();
     let startKey: Item | undefined;
     do {
       const page = await this.doc.send(
@@ -152,7 +168,7 @@ export class Store {
       );
       for (const item of page.Items ?? []) {
         const stored = parseItem(item, storedAppConfig);
-        configs[stored.app] = stored.config;
+        configs.set(stored.app, stored.config);
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
@@ -168,7 +184,9 @@ export class Store {
   /** One item per app and version: a forced re-bake replaces its image but keeps its history. */
   async putRelease(release: Release): Promise<void> {
     const previous = await this.getRelease(release.app, release.version);
-    const history = [...(previous?.history ?? []), ...release.history];
+    const kept = previous?.history ?? [];
+    // A record step run again after a restart brings the same events: they are in the history once.
+    const history = [...kept, ...release.history.filter((event) => !kept.some((old) => old.status === event.status && old.operationId !== undefined && old.operationId === event.operationId))];
     await this.doc.send(
       new PutCommand({ TableName: this.tableName, Item: { ...keys.release(release.app, release.version), type: 'release', ...release, history } }),
     );
@@ -259,8 +277,7 @@ export class Store {
                   requestId,
                   operationId: operation.id,
                   createdAt: now,
-                  // DynamoDB's TTL reads epoch seconds.
-                  expiresAt: Math.floor((now + REQUEST_MARK_MS) / 1000),
+                  expiresAt: expiresAt('request', now),
                 },
                 ConditionExpression: notThere,
               },
@@ -321,12 +338,17 @@ export class Store {
         set.push(`#${field} = :${field}`);
       }
     }
+    names['#expiresAt'] = 'expiresAt';
     if (operation.status === 'running') {
       const active = activeKeys(operation);
       values[':gsi1pk'] = active.gsi1pk;
       values[':gsi1sk'] = active.gsi1sk;
       set.push('#gsi1pk = :gsi1pk', '#gsi1sk = :gsi1sk');
+      remove.push('#expiresAt');
     } else {
+      // A finished operation is kept for its retention, then DynamoDB's TTL removes it.
+      values[':expiresAt'] = expiresAt('operation', operation.finishedAt ?? this.clock.now());
+      set.push('#expiresAt = :expiresAt');
       remove.push('#gsi1pk', '#gsi1sk');
     }
     try {
@@ -501,7 +523,7 @@ export class Store {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: keys.auditPk(entry.app), sk: `${timeKey(entry.at)}#${randomBytes(6).toString('hex')}`, type: 'audit', ...entry },
+        Item: { pk: keys.auditPk(entry.app), sk: `${timeKey(entry.at)}#${randomBytes(6).toString('hex')}`, type: 'audit', ...entry, expiresAt: expiresAt('audit', entry.at) },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -530,7 +552,7 @@ export class Store {
    */
   async claimDigestSlot(slot: string, owner: string): Promise<boolean> {
     const now = this.clock.now();
-    const mark: DigestSlot = { slot, owner, claimedAt: now, expiresAt: Math.floor((now + DIGEST_SLOT_MS) / 1000) };
+    const mark: DigestSlot = { slot, owner, claimedAt: now, expiresAt: expiresAt('digestSlot', now) };
     try {
       await this.doc.send(
         new PutCommand({ TableName: this.tableName, Item: { ...keys.digestSlot(slot), type: 'digestSlot', ...mark }, ConditionExpression: 'attribute_not_exists(pk)' }),

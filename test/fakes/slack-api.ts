@@ -63,6 +63,9 @@ export interface FakeSlackApiOptions {
   appToken?: string;
   /** What apps.connections.open answers, e.g. a fake Socket Mode endpoint's ws://127.0.0.1:<port>/socket. */
   socketUrl?: string;
+  /** Who is in each channel (conversations.members) and each user group (usergroups.users.list). */
+  channelMembers?: Record<string, string[]>;
+  userGroups?: Record<string, string[]>;
 }
 
 export async function startFakeSlackApi(options: FakeSlackApiOptions): Promise<FakeSlackApi> {
@@ -140,6 +143,20 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions): Promise<F
           if (typeof body.user_id !== 'string' || !view) return json(200, { ok: false, error: 'invalid_arguments' });
           if (view.type !== 'home' || !Array.isArray(view.blocks) || view.blocks.length > 100) return json(200, { ok: false, error: 'invalid_arguments' });
           return json(200, { ok: true, view: { id: 'V0FAKE', type: 'home', blocks: view.blocks } });
+        }
+        case 'conversations.members': {
+          const members = options.channelMembers?.[String(body.channel)];
+          if (!members) return json(200, { ok: false, error: 'channel_not_found' });
+          // Pages of `limit`, as Slack pages them, the cursor being the offset.
+          const offset = Number(body.cursor ?? 0) || 0;
+          const limit = Number(body.limit ?? 100) || 100;
+          const next = offset + limit < members.length ? String(offset + limit) : '';
+          return json(200, { ok: true, members: members.slice(offset, offset + limit), response_metadata: { next_cursor: next } });
+        }
+        case 'usergroups.users.list': {
+          const users = options.userGroups?.[String(body.usergroup)];
+          if (!users) return json(200, { ok: false, error: 'no_such_subteam' });
+          return json(200, { ok: true, users });
         }
         case 'chat.update':
           return json(200, { ok: true, channel: body.channel, ts: body.ts, text: body.text });

@@ -2,6 +2,7 @@ import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import type { Bakery } from '../../src/bakery.js';
 import type { ButtonPress, ChatMessage, ChatUser } from '../../src/chat/surface.js';
 import { parseAppsFile, type AppConfig } from '../../src/config/apps.js';
+import { whereIs } from './recording-chat.js';
 import type { TestWorld } from './world.js';
 
 /** People in the lifecycle's stories: alice asks, bob approves, mallory may do neither. */
@@ -10,7 +11,7 @@ export const bob: ChatUser = { id: 'U0BOB', name: 'bob' };
 export const mallory: ChatUser = { id: 'U0MALLORY', name: 'mallory' };
 
 /** The demo app with a fleet to deploy to: the simulator's seeded demo fleet, judged minute by minute for 30 minutes. */
-export function releaseApp(overrides: { strategy?: 'rolling' | 'red-black'; onFail?: 'rollback' | 'ask'; fourEyes?: boolean; approvalTtl?: string } = {}): AppConfig {
+export function releaseApp(overrides: { strategy?: 'rolling' | 'red-black'; onFail?: 'rollback' | 'ask'; fourEyes?: boolean; approvalTtl?: string; weightedListener?: string } = {}): AppConfig {
   return parseAppsFile('test apps', `
 apps:
   demo:
@@ -25,6 +26,7 @@ apps:
       group: demo-live
       launchTemplate: demo
       strategy: ${overrides.strategy ?? 'rolling'}
+      traffic: ${overrides.weightedListener ? `{ mode: weighted, listener: "${overrides.weightedListener}", weight: 10 }` : '{ mode: shared }'}
       canary: { instances: 1, duration: 30m, interval: 1m, warmup: 3m, maxExtension: 15m }
       metrics:
         - { name: errors, label: 5xx rate, kind: count, namespace: Demo/App, metric: Errors5xx, stat: Sum, unit: errors,
@@ -68,7 +70,9 @@ export function approvalRequest(world: TestWorld): ChatMessage | undefined {
 export function pressOn(message: ChatMessage, actionId: string, user: ChatUser, requestId = `press-${Math.random()}`): ButtonPress {
   const button = message.buttons?.find((b) => b.actionId === actionId);
   if (!button) throw new Error(`no ${actionId} button on "${message.text}"`);
-  return { actionId, value: button.value, user, channel: 'C0DEMO', requestId };
+  const ref = whereIs(message);
+  // A message the chat never posted is an answer shown only to the presser (/promote's copy, /rollback's confirm).
+  return { actionId, value: button.value, user, team: 'T0HOME', channel: 'C0DEMO', channelName: 'demo', message: ref ? { ...ref, ephemeral: false } : { channel: 'C0DEMO', ts: '0.000001', ephemeral: true }, requestId };
 }
 
 export async function liveGroup(world: TestWorld) {

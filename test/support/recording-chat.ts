@@ -1,13 +1,31 @@
 import type { ChatFile, ChatMessage, ChatSurface, ChatUser, HomeView, MessageRef } from '../../src/chat/surface.js';
 
+/** Where each message a RecordingChat showed is, so a test presses a button on the message it is on. */
+const posted = new WeakMap<ChatMessage, MessageRef>();
+
+/** The message's place in a chat; undefined for an answer shown only to its reader (ephemeral). */
+export function whereIs(message: ChatMessage): MessageRef | undefined {
+  return posted.get(message);
+}
+
 /** A chat that remembers what was posted, as a person scrolling the channel would see it. */
 export class RecordingChat implements ChatSurface {
+  /** Who is in each channel and user group; a test changes them to tell members from strangers. */
+  readonly channelMembers = new Map<string, string[]>([['C0DEMO', ['U0ALICE', 'U0BOB']]]);
+  readonly userGroups = new Map<string, string[]>();
+
+  async members(of: { channel: string } | { userGroup: string }): Promise<string[]> {
+    return ('channel' in of ? this.channelMembers.get(of.channel) : this.userGroups.get(of.userGroup)) ?? [];
+  }
+
+
   readonly roots: { ref: MessageRef; message: ChatMessage; replies: ChatMessage[]; updates: number; uploads: ChatFile[] }[] = [];
   private next = 1;
 
   async post(channel: string, message: ChatMessage): Promise<MessageRef> {
     const ref = { channel, ts: `${this.next++}.000100` };
     this.roots.push({ ref, message, replies: [], updates: 0, uploads: [] });
+    posted.set(message, ref);
     return ref;
   }
 
@@ -19,10 +37,12 @@ export class RecordingChat implements ChatSurface {
     root.replies.push(message);
     const ref = { channel: thread.channel, ts: `${this.next++}.000200` };
     this.replyAt.set(ref.ts, { root: root.ref, index: root.replies.length - 1 });
+    posted.set(message, ref);
     return ref;
   }
 
   async update(ref: MessageRef, message: ChatMessage): Promise<void> {
+    posted.set(message, ref);
     const reply = this.replyAt.get(ref.ts);
     if (reply) {
       this.find(reply.root).replies[reply.index] = message;

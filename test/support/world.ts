@@ -1,5 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AwsSimulator, realisticTimings } from '../../src/aws/simulator/index.js';
+import type { AccessSettings } from '../../src/access/access.js';
 import { createBakery, type Bakery } from '../../src/bakery.js';
 import type { ChatSurface, SlashCommand } from '../../src/chat/surface.js';
 import { VirtualClock } from '../../src/clock.js';
@@ -56,7 +57,7 @@ export class TestWorld {
   }
 
   /** A Bakery replica on this world's table; `onEvent` lets a test act at a chosen moment (a kill). */
-  replica(owner = 'replica-a', options: { surface?: ChatSurface; pollIntervalMs?: number; clock?: VirtualClock; onEvent?: (event: RunnerEvent, bakery: Bakery) => void } = {}): Bakery {
+  replica(owner = 'replica-a', options: { surface?: ChatSurface; pollIntervalMs?: number; clock?: VirtualClock; access?: AccessSettings; onEvent?: (event: RunnerEvent, bakery: Bakery) => void } = {}): Bakery {
     const bakery: Bakery = createBakery({
       store: this.store,
       aws: this.sim.clients(),
@@ -66,6 +67,8 @@ export class TestWorld {
       owner,
       leaseMs: 60_000,
       pollIntervalMs: options.pollIntervalMs ?? 15_000,
+      // Slack's: the workspace T0HOME, commands in the app's channel (#demo is C0DEMO).
+      access: options.access ?? { workspace: 'T0HOME', channels: 'app' },
       onEvent: (event) => {
         this.events.push({ ...event, replica: owner });
         options.onEvent?.(event, bakery);
@@ -76,7 +79,7 @@ export class TestWorld {
   }
 
   command(text: string, overrides: Partial<SlashCommand> = {}): SlashCommand {
-    return { command: '/bake', text, user: { id: 'U0ALICE', name: 'alice' }, channel: 'C0DEMO', requestId: `trigger-${++this.requests}`, ...overrides };
+    return { command: '/bake', text, user: { id: 'U0ALICE', name: 'alice' }, team: 'T0HOME', channel: 'C0DEMO', channelName: 'demo', requestId: `trigger-${++this.requests}`, ...overrides };
   }
 
   /** Instances that still cost money: anything not terminated. */

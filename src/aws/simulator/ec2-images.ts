@@ -135,9 +135,9 @@ function addImage(
 }
 
 /** An image made a week before ctx.now (or at `createdAt`) and available since: a base image, or a fleet's release before Bakery. */
-export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias?: 'amazon'; description?: string; createdAt?: number }): ImageRecord {
+export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias?: 'amazon'; ownerId?: string; description?: string; createdAt?: number }): ImageRecord {
   const createdAt = input.createdAt ?? ctx.now - 7 * 24 * 3_600_000;
-  const ownerId = input.ownerAlias === 'amazon' ? AMAZON_OWNER_ID : ctx.world.accountId;
+  const ownerId = input.ownerAlias === 'amazon' ? AMAZON_OWNER_ID : (input.ownerId ?? ctx.world.accountId);
   const image: ImageRecord = {
     imageId: nextId(ctx.world, 'ami'),
     region: ctx.region,
@@ -150,7 +150,8 @@ export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias
     snapshotId: nextId(ctx.world, 'snap'),
     tags: {},
     launchPermissions: [],
-    public: input.ownerAlias === 'amazon',
+    // Amazon's images and a stranger's (the only way another account's image is seen) are public.
+    public: ownerId !== ctx.world.accountId,
   };
   state(ctx).snapshots.push({
     snapshotId: image.snapshotId,

@@ -151,7 +151,7 @@ export function stepRefresh(ctx: HandlerContext, group: GroupRecord): RefreshSte
   if (batch) {
     const launched = activeMembers(ctx, group).filter((i) => batch.launched.includes(i.instanceId));
     const ready = launched.filter((i) => readyAt(ctx, group, i, warmupMs) <= now);
-    if (ready.length < batch.retire) {
+    if (ready.length < batch.replacements) {
       for (const instance of launched) {
         const at = readyAt(ctx, group, instance, warmupMs);
         if (at > now && at < Infinity) wakes.push(at);
@@ -220,7 +220,10 @@ export function stepRefresh(ctx: HandlerContext, group: GroupRecord): RefreshSte
     const readyTimes = active.map((i) => readyAt(ctx, group, i, warmupMs)).filter((at) => at > now && at < Infinity);
     return step(Math.min(now + ctx.timings.scalingDelayMs, ...readyTimes, ...wakes));
   }
-  refresh.batch = { launched: [], surge: surge ? size : 0, retire: size, startedAt: now };
+  // Terminating a rollback's abandoned surge launch brings the group back to its desired capacity:
+  // nothing replaces it, so the batch must not wait for a launch that never comes.
+  const replacements = surge ? size : Math.max(0, Math.min(size, group.desired - (active.length - size)));
+  refresh.batch = { launched: [], surge: surge ? size : 0, retire: size, replacements, startedAt: now };
   if (!surge) {
     for (const instance of remaining.slice(0, size)) retire(ctx, group, instance, `an instance was taken out of service in response to an instance refresh.`);
   }

@@ -254,7 +254,8 @@ export interface RefreshRecord {
   original: { launchTemplateId: string; launchTemplateName: string; version: number };
   toUpdate: number;
   done: number;
-  batch?: { launched: string[]; surge: number; retire: number; startedAt: number };
+  /** `retire` instances replaced by `replacements` launches (fewer when it takes out launches above the desired capacity). */
+  batch?: { launched: string[]; surge: number; retire: number; replacements: number; startedAt: number };
   waitUntil?: number;
   failedReplacements: number;
   rollback?: { reason: string; startedAt: number; toUpdate: number; done: number };

@@ -1,18 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { AwsClients } from '../../aws/clients.js';
 import { builderConsole, describeInstance, findLiveBuilders, launchBuilder, terminateInstances } from '../../aws/builder.js';
-import { copyImage, createImage, deleteImage, describeImage, findBakedImages, findImagesOfOperation, resolveBaseImage, shareImage, tagImage, tagSnapshots } from '../../aws/images.js';
+import { copyImage, createImage, deleteImage, describeImage, findBakedImages, findImagesOfOperation, resolveBaseImage, shareImage } from '../../aws/images.js';
 import { isNotFound } from '../../aws/errors.js';
 import { measureAwsCalls } from '../../aws/call-meter.js';
 import { waitFor } from '../../aws/poll.js';
 import { imageName, type Provenance } from '../../aws/provenance.js';
 import { untrustedText } from '../../chat/untrusted.js';
 import type { Clock } from '../../clock.js';
-import type { AppConfig, BaseImageSource } from '../../config/apps.js';
+import type { AppConfig } from '../../config/apps.js';
 import { redactSecrets } from '../../log.js';
 import { StepFailure, type Pipeline, type Step, type StepInput } from '../../operations/pipeline.js';
 import type { Operation, OperationStatus } from '../../store/items.js';
 import type { Store } from '../../store/store.js';
+import { chooseBase } from './base.js';
 import { bakeMessages } from './messages.js';
 import { recipeHash } from './recipe.js';
 import { bakeParams, bakeState, type BakeState } from './state.js';
@@ -58,7 +59,8 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       recipeHash: state.recipeHash,
       commit: params.commit,
       artifactSha256: state.artifactSha256,
-      requestedBy: params.requestedByName,
+      // Who asked, by Slack user id: a name is neither unique nor stable.
+      requestedBy: operation.requestedBy,
       operationId: operation.id,
     };
   }
@@ -70,19 +72,6 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
 
   function unknownToEc2(what: string, since: number | undefined, made: string): StepFailure {
     return new StepFailure(since === undefined ? `${what} disappeared` : `${what} is still unknown to EC2 ${Math.round(visibilityGraceMs / 60_000)} min after it was ${made}`);
-  }
-
-  /** Runs a call on an id Bakery just created, waiting out EC2's NotFound while the id is new. */
-  async function onNewId(input: Input, what: string, call: () => Promise<void>): Promise<void> {
-    await waitFor({ clock, what: `${what} to become visible to EC2`, timeoutMs: visibilityGraceMs, intervalMs: pollIntervalMs, signal: input.signal }, async () => {
-      try {
-        await call();
-        return { done: true, value: undefined };
-      } catch (error) {
-        if (isNotFound(error)) return { done: false, seen: 'not found' };
-        throw error;
-      }
-    });
   }
 
   /** Waits on the builder's console until it reports past `phase`, or fails naming what went wrong. */
@@ -141,7 +130,9 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       title: 'Resolve base image',
       async run({ operation }) {
         const config = appOf(operation);
-        const base = await resolveBaseImage(aws, config.region, baseSourceOf(bakeParams.parse(operation.params).base, config.baseImage));
+        const choice = chooseBase(bakeParams.parse(operation.params).base, config);
+        if (!choice.ok) throw new StepFailure(choice.error);
+        const base = await resolveBaseImage(aws, config.region, choice.source, config.baseImageOwners);
         // The builder's key is chosen here, before anything is launched, so that it is written down first.
         const resultKey = randomBytes(16).toString('hex');
         return {
@@ -263,15 +254,12 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
         const copiedAt: Record<string, number> = {};
         for (const region of config.copyTo) {
           copiedAt[region] = clock.now();
-          const copyId = await copyImage(aws, config.region, imageId, region, name, provenance(input));
-          await onNewId(input, `copy ${copyId} in ${region}`, () => tagImage(aws, region, copyId, provenance(input)));
-          copies[region] = copyId;
+          copies[region] = await copyImage(aws, config.region, imageId, region, name, provenance(input));
         }
         for (const [region, copyId] of Object.entries(copies)) {
           await waitForImage(input, region, copyId, config.timeouts.copyMinutes, copiedAt[region]);
           const copy = await describeImage(aws, region, copyId);
           if (!copy) throw new StepFailure(`copy ${copyId} in ${region} disappeared`);
-          await tagSnapshots(aws, region, copy, provenance(input));
           if (config.shareWith.length > 0) await shareImage(aws, region, copy, config.shareWith);
         }
         return { state: { copies }, detail: Object.entries(copies).map(([region, id]) => `${region}: ${id}`).join(', ') };
@@ -284,6 +272,9 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
         const config = appOf(operation);
         const params = bakeParams.parse(operation.params);
         const imageId = required(state.imageId, 'image');
+        const replaced = await store.getRelease(operation.app, operation.version);
+        // A forced re-bake replaces the version's image; its history says what was there before.
+        const note = replaced && replaced.operationId !== operation.id ? `re-baked with --force, replacing ${Object.values(replaced.amis).join(', ')} (base ${replaced.baseAmi})` : undefined;
         await store.putRelease({
           app: operation.app,
           version: operation.version,
@@ -300,7 +291,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
           bakedAt: clock.now(),
           operationId: operation.id,
           thread: operation.thread,
-          history: [{ status: 'baked', at: clock.now(), by: operation.requestedBy, operationId: operation.id }],
+          history: [{ status: 'baked', at: clock.now(), by: operation.requestedBy, operationId: operation.id, ...(note ? { note } : {}) }],
         });
         return { detail: `${operation.app} ${operation.version} → ${imageId}` };
       },
@@ -358,11 +349,6 @@ function metered(step: Step<BakeState>): Step<BakeState> {
       };
     },
   };
-}
-
-function baseSourceOf(requested: string | undefined, configured: BaseImageSource): BaseImageSource {
-  if (!requested) return configured;
-  return requested.startsWith('ssm:') ? { ssm: requested.slice('ssm:'.length) } : { id: requested };
 }
 
 function required<T>(value: T | undefined, what: string): T {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Button, ChatMessage } from '../../chat/surface.js';
 import type { DeployConfig } from '../../config/deploy.js';
 import { formatDuration, formatTime } from '../../operations/format.js';
+import { mention } from '../../access/access.js';
 import type { Operation } from '../../store/items.js';
 import type { CanaryState } from './state.js';
 
@@ -26,23 +27,8 @@ export const approvalValue = z
 
 export const newRequestKey = (): string => randomBytes(6).toString('hex');
 
-/** `<@U…>` for people, `<!subteam^S…>` for user groups: Slack's mentions. */
-export function mention(id: string): string {
-  return id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`;
-}
-
-/** May this person press Promote? The reason when not. */
-export function promoteRefusal(deploy: DeployConfig, operation: Operation, userId: string): string | undefined {
-  if (!deploy.approvers.includes(userId)) return `only the approvers of ${operation.app} may promote it (${deploy.approvers.map(mention).join(', ')})`;
-  if (deploy.fourEyes && userId === operation.requestedBy) return `you started this canary, so someone else must approve it (four eyes); ask ${deploy.approvers.filter((id) => id !== userId).map(mention).join(', ') || 'another approver'}`;
-  return undefined;
-}
-
-/** Rolling back needs no second person: approvers, and whoever started the operation. */
-export function rollbackRefusal(deploy: DeployConfig, operation: Operation, userId: string): string | undefined {
-  if (deploy.approvers.includes(userId) || userId === operation.requestedBy) return undefined;
-  return `only the approvers of ${operation.app} and whoever started this canary may roll it back`;
-}
+/** The approval request names its approvers with the access module's mentions. */
+export { mention };
 
 export function approvalMessage(operation: Operation, state: CanaryState, deploy: DeployConfig, now: number): ChatMessage {
   const request = state.approvalRequest;

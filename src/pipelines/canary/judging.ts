@@ -27,8 +27,11 @@ export interface Groups {
   listener?: string;
 }
 
+/** Load balancer metrics are per target group; everything else (the app's own, EC2's) per Auto Scaling group. */
+export const dimensionOf = (metric: DeployMetric): 'group' | 'targetGroup' => metric.dimension ?? (metric.namespace === 'AWS/ApplicationELB' ? 'targetGroup' : 'group');
+
 function dimensionsOf(metric: DeployMetric, deploy: DeployConfig, groups: Groups, group: Group): Record<string, string> {
-  const which = metric.dimension ?? (deploy.traffic.mode === 'weighted' ? 'targetGroup' : 'group');
+  const which = dimensionOf(metric);
   const target = groups[group];
   if (which === 'group' || !target.targetGroup || !groups.listener) return { AutoScalingGroupName: target.group };
   return { TargetGroup: targetGroupDimension(target.targetGroup), LoadBalancer: loadBalancerDimension(groups.listener) };

@@ -26,6 +26,9 @@ const stageOfStep: Record<string, Stage> = {
   refresh: 'promoting',
   'record-live': 'promoting',
   'remove-canary': 'promoting',
+  grow: 'promoting',
+  switch: 'promoting',
+  'retire-old': 'live',
 };
 
 function stageOf(operation: Operation): Stage {
@@ -107,7 +110,7 @@ export function canaryMessages(clock: Clock, steps: { name: string; title: strin
       const fromCommand = operation.cancelRequested && operation.finishedAt ? operation.finishedAt - operation.cancelRequested.at : undefined;
       return {
         text: rolledBack
-          ? `*${operation.app} ${operation.version} rolled back*${operation.error ? `: ${operation.error.message}` : rolledBackBy(operation) ? ` by ${rolledBackBy(operation)}` : ''}`
+          ? `*${operation.app} ${operation.version} rolled back*${operation.status === 'cancelled' ? ` by ${rolledBackBy(operation) ?? 'someone'}` : operation.error ? `: ${operation.error.message}` : ''}`
           : `*${operation.app} ${operation.version} is live* on ${state.live?.name ?? 'the fleet'}`,
         lines: [
           ...(rolledBack ? [`The fleet stays on ${state.liveVersion ?? state.liveAmi ?? 'its previous version'}.${fromCommand !== undefined ? ` From the rollback to the canary gone: ${formatDuration(fromCommand)}.` : ''}`] : []),

@@ -7,8 +7,10 @@ import type { Clock } from '../../clock.js';
 import { StepFailure, type Pipeline, type Step } from '../../operations/pipeline.js';
 import type { Operation, OperationStatus } from '../../store/items.js';
 import type { Store } from '../../store/store.js';
+import { redBlackSteps } from '../promote/red-black.js';
 import { promoteSteps } from '../promote/steps.js';
 import { answeredMessage, approvalMessage, mention, newRequestKey } from './approval.js';
+import { canaryChart } from './chart.js';
 import { extendWindow, judge, SETTLE_PERIODS, verdictLines, type Groups } from './judging.js';
 import { canaryMessages, verdictTable } from './messages.js';
 import { canaryGroupName, canaryTargetGroupName, deployOf, formatMinute, regionOf, required } from './operation.js';
@@ -101,6 +103,14 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
           targetGroups: canaryTargetGroup ? [canaryTargetGroup] : live.targetGroups,
           tags,
         });
+        if (canaryTargetGroup && deploy.traffic.mode === 'weighted') {
+          // A target group no listener forwards to keeps its targets 'unused', never healthy: join at weight 0 first.
+          const weights = await listenerWeights(aws, region, deploy.traffic.listener);
+          if (!weights.has(canaryTargetGroup)) {
+            weights.set(canaryTargetGroup, 0);
+            await setListenerWeights(aws, region, deploy.traffic.listener, weights);
+          }
+        }
         return {
           state: { canaryGroup: name, canaryTargetGroup },
           detail: `${name}: ${instances} instance${instances === 1 ? '' : 's'}${canaryTargetGroup ? ', own target group' : ` in ${live.targetGroups.length} live target group${live.targetGroups.length === 1 ? '' : 's'}`}`,
@@ -173,6 +183,7 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
           const more = verdict.moreMinutes !== null ? `, ~${Math.ceil(verdict.moreMinutes)} more min` : '';
           return { state: saved, wait: { until: nextLook, detail: `minute ${formatMinute(verdict.minute)} of ${durationMs / 60_000}: ${verdict.outcome}${more}` } };
         }
+        await input.show(await canaryChart(operation, deploy, window, summary));
         if (verdict.outcome === 'fail' && deploy.onFail === 'rollback') {
           await store.setReleaseStatus(operation.app, operation.version, 'rejected', { at: clock.now(), by: operation.requestedBy, operationId: operation.id, note: verdict.summary });
           throw new StepFailure(`canary ${verdict.summary}`).keeping(saved);
@@ -198,7 +209,8 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
         const approval = operation.approval;
         if (approval?.request === request.key) {
           const answered = approval.decision === 'promote' ? 'approved' : 'rolled-back';
-          if (request.ref) await input.say(answeredMessage(operation, answered, now), request.ref);
+          // The request's buttons go away in turn with the thread's writes; the promotion need not wait for Slack.
+          if (request.ref) void input.say(answeredMessage(operation, answered, now), request.ref);
           if (approval.decision === 'rollback') throw new StepFailure(`rolled back by ${approval.byName} instead of promoting`);
           return { state: { approvedBy: approval.byName }, detail: `approved by ${approval.byName}` };
         }
@@ -215,16 +227,19 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
     },
   ];
 
-  const promotion = promoteSteps(deps);
+  const rolling = [...canarySteps, ...promoteSteps(deps)].map(metered);
+  const redBlack = [...canarySteps, ...redBlackSteps(deps)].map(metered);
 
   return {
     kind: 'canary',
     state: canaryState,
-    steps: [...canarySteps, ...promotion].map(metered),
+    steps: rolling,
+    // The strategy is the app's config as it was when the canary started.
+    stepsFor: (operation) => (deployOf(operation).strategy === 'red-black' ? redBlack : rolling),
     async cleanup({ operation, state }, status: OperationStatus) {
       return removeCanary({ aws, store, clock, pollIntervalMs }, operation, state, status);
     },
-    ...canaryMessages(clock, [...canarySteps, ...promotion]),
+    ...canaryMessages(clock, [...rolling, ...redBlack]),
   };
 }
 

@@ -3,6 +3,7 @@ import { deleteGroup, describeRefreshes, detachTargetGroups, groupsOfOperation, 
 import { waitFor } from '../../aws/poll.js';
 import { deleteTargetGroup, listenerWeights, setListenerWeights } from '../../aws/traffic.js';
 import type { Operation, OperationStatus } from '../../store/items.js';
+import { switchBack } from '../promote/red-black.js';
 import type { CanaryDependencies } from './pipeline.js';
 import { deployOf, regionOf } from './operation.js';
 import { canaryParams, type CanaryState } from './state.js';
@@ -30,6 +31,9 @@ export async function removeCanary(deps: CanaryDependencies, operation: Operatio
       return refresh && isActive(refresh) ? { done: false, seen: `${refresh.Status} (${refresh.PercentageComplete ?? 0} %)` } : { done: true, value: undefined };
     });
   }
+
+  // A red-black switch that happened is undone first: the old fleet, kept up, takes the traffic back at once.
+  if (status !== 'succeeded' && state.switchedAt !== undefined) done.push(...(await switchBack(deps, operation, state)));
 
   if (deploy.traffic.mode === 'weighted' && state.canaryTargetGroup) {
     const weights = await listenerWeights(aws, region, deploy.traffic.listener);
@@ -60,7 +64,7 @@ export async function removeCanary(deps: CanaryDependencies, operation: Operatio
     const { ami } = canaryParams.parse(operation.params);
     await aws.ec2(region).send(new CreateTagsCommand({ Resources: [ami], Tags: [{ Key: 'bakery:status', Value: 'rejected' }] }));
     done.push(`tagged ${ami} rejected`);
-  } else if (status !== 'succeeded') {
+  } else if (status !== 'succeeded' && state.switchedAt === undefined) {
     await store.setReleaseStatus(operation.app, operation.version, 'baked', { at: clock.now(), by: operation.cancelRequested ? operation.requestedBy : operation.approval?.by ?? operation.requestedBy, operationId: operation.id, note: 'canary removed' });
   }
   return done;

@@ -64,6 +64,8 @@ export const canaryState = z.object({
   refreshId: z.string().optional(),
   refreshStartedAt: z.number().optional(),
   promotedAt: z.number().optional(),
+  /** Red-black: when traffic moved to the new fleet (a rollback after it switches back). */
+  switchedAt: z.number().optional(),
   cleanup: z.array(z.string()).optional(),
   awsCalls: z.number().int().nonnegative().optional(),
   awsRetries: z.number().int().nonnegative().optional(),

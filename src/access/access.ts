@@ -1,0 +1,194 @@
+import type { ChatMessage, ChatUser, MessageRef } from '../chat/surface.js';
+import type { Principal } from '../config/access.js';
+import type { AppConfig } from '../config/apps.js';
+import type { Core } from '../core.js';
+
+/*
+ * One authorization model for every command and button (see README.md here): the workspace, then
+ * where (the app's channel; for a button, the message of the operation it names), then who.
+ * Every refusal is ephemeral, says why, and is audited.
+ */
+
+export type Action = 'bake' | 'cancel' | 'canary' | 'promote' | 'rollback';
+
+export interface AccessSettings {
+  /** The installing workspace's team id: a request from any other is refused. */
+  workspace: string;
+  /** 'app': an app's commands only in its channel. 'any': the local terminal, one person in one channel. */
+  channels: 'app' | 'any';
+}
+
+/** Who asks, and from where: a slash command, or a button press with the message it is on. */
+export interface Asker {
+  user: ChatUser;
+  team: string;
+  channel: string;
+  channelName?: string;
+  message?: MessageRef & { ephemeral: boolean };
+}
+
+export interface Request {
+  app: string;
+  config: AppConfig;
+  action: Action;
+  /** Who started the operation acted on: they may cancel or roll back their own; four eyes keeps them from approving it. */
+  startedBy?: string;
+  operationId?: string;
+  /** For a button: the messages of the operation it may be on, and whether an ephemeral copy (shown only to its reader) counts. */
+  messages?: { on: MessageRef[]; ephemeralCopies: boolean };
+}
+
+/** `<@U…>` for people, `<!subteam^S…>` for user groups: Slack's mentions. */
+export function mention(id: string): string {
+  return id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`;
+}
+
+function principalMention(principal: Principal, config: AppConfig): string {
+  return principal === 'channel' ? `members of ${channelMention(config.channel)}` : mention(principal);
+}
+
+function channelMention(channel: string): string {
+  return channel.startsWith('#') ? channel : `<#${channel}>`;
+}
+
+/** Why the request is refused, or undefined when it may go ahead. */
+export async function refusalOf(core: Core, asker: Asker, request: Request): Promise<string | undefined> {
+  if (asker.team !== core.access.workspace) return 'Bakery takes requests only from the workspace it is installed in';
+  const where = whereRefusal(core, asker, request);
+  if (where) return where;
+  try {
+    return await whoRefusal(core, asker, request);
+  } catch (error) {
+    if (error instanceof UnknownMembership) return error.message;
+    throw error;
+  }
+}
+
+/** Refuses (audited, ephemeral, saying why) or returns undefined: what commands and buttons call. */
+export async function authorize(core: Core, asker: Asker, request: Request): Promise<ChatMessage | undefined> {
+  const reason = await refusalOf(core, asker, request);
+  return reason === undefined ? undefined : refuse(core, asker, request, reason);
+}
+
+/** Audits a refusal and says why, to the asker only. */
+export async function refuse(core: Core, asker: Asker, request: Pick<Request, 'app' | 'action' | 'operationId'>, reason: string): Promise<ChatMessage> {
+  await core.store.appendAudit({ app: request.app, at: core.clock.now(), actor: asker.user.id, action: `${request.action} refused`, operationId: request.operationId, detail: reason });
+  return { text: `Not done: ${reason}.`, tone: 'failed' };
+}
+
+/**
+ * A request from another workspace, refused before anything else is read (even which apps exist).
+ * Logged for the operator; audited under the app when `app` is one.
+ */
+export async function foreignRefusal(core: Core, asker: Asker, app: string | undefined, action: string): Promise<ChatMessage | undefined> {
+  if (asker.team === core.access.workspace) return undefined;
+  core.log.warn({ user: asker.user.id, team: asker.team, action }, 'refused a request from another workspace');
+  const configs = await core.store.listAppConfigs();
+  const reason = 'Bakery takes requests only from the workspace it is installed in';
+  if (app && configs[app]) {
+    await core.store.appendAudit({ app, at: core.clock.now(), actor: asker.user.id, action: `${action} refused`, detail: `${reason} (team ${asker.team})` });
+  }
+  return { text: `Not done: ${reason}.`, tone: 'failed' };
+}
+
+/**
+ * A press in the App Home (channel ''), which is in no channel: the channel rule cannot apply, so
+ * only who may act counts, and "members of the app's channel" is asked of the chat (see isAmong).
+ */
+function fromHome(asker: Asker): boolean {
+  return asker.channel === '';
+}
+
+function whereRefusal(core: Core, asker: Asker, request: Request): string | undefined {
+  const { config, app } = request;
+  if (core.access.channels === 'app' && !fromHome(asker) && !inChannel(config.channel, asker)) {
+    return `${app} takes requests only in ${channelMention(config.channel)}, and this was posted in ${asker.channelName ? `#${asker.channelName}` : `<#${asker.channel}>`}`;
+  }
+  if (request.messages) {
+    const on = asker.message;
+    const fits = on !== undefined && (request.messages.on.some((ref) => ref.channel === on.channel && ref.ts === on.ts) || (request.messages.ephemeralCopies && on.ephemeral));
+    if (!fits) return 'that button is not on the message of the operation it names';
+  }
+  return undefined;
+}
+
+/** A config names a channel by id (C0123) or by #name; Slack sends both with a request. */
+function inChannel(configured: string, asker: Asker): boolean {
+  return configured.startsWith('#') ? asker.channelName === configured.slice(1) : asker.channel === configured;
+}
+
+async function whoRefusal(core: Core, asker: Asker, request: Request): Promise<string | undefined> {
+  const { config, app, action, startedBy } = request;
+  const user = asker.user.id;
+  const deploy = config.deploy;
+  if (action === 'promote') {
+    if (!deploy) return `${app} has no deploy config`;
+    if (!(await isAmong(core, asker, deploy.approvers, config.channel))) return `only the approvers of ${app} may promote it (${deploy.approvers.map(mention).join(', ')})`;
+    if (deploy.fourEyes && user === startedBy) {
+      const others = deploy.approvers.filter((id) => id !== user).map(mention);
+      return `you started this canary, so someone else must approve it (four eyes); ask ${others.join(', ') || 'another approver'}`;
+    }
+    return undefined;
+  }
+  if ((action === 'cancel' || action === 'rollback') && user === startedBy) return undefined;
+  const allowed = principalsFor(config, action);
+  if (allowed.length === 0) return `${app} has no deploy config`;
+  if (await isAmong(core, asker, allowed, config.channel)) return undefined;
+  const who = allowed.map((principal) => principalMention(principal, config)).join(', ');
+  const own = action === 'cancel' || action === 'rollback' ? ' and whoever started it' : '';
+  return `only ${who}${own} may ${verbs[action]} ${app}`;
+}
+
+const verbs: Record<Exclude<Action, 'promote'>, string> = { bake: 'bake', cancel: 'cancel a bake of', canary: 'canary', rollback: 'roll back' };
+
+function principalsFor(config: AppConfig, action: Exclude<Action, 'promote'>): Principal[] {
+  const { access, deploy } = config;
+  switch (action) {
+    case 'bake':
+      return access.bake;
+    case 'cancel':
+      return access.cancel ?? access.bake;
+    case 'canary':
+      return access.canary;
+    case 'rollback':
+      return access.rollback ?? deploy?.approvers ?? [];
+  }
+}
+
+/** A membership the chat could not tell (a missing scope, a channel the bot cannot see): the press is refused, saying so. */
+class UnknownMembership extends Error {}
+
+/**
+ * Whether the asker is one of `principals`. A command typed in the app's channel is proof of
+ * membership (Slack lets only members post there); a button is pressed by whoever sees the message,
+ * so membership is asked of the chat. User groups are asked of the chat, and only when needed.
+ * A Home press is in no channel, so the app's channel (`appChannel`) is asked instead.
+ */
+async function isAmong(core: Core, asker: Asker, principals: Principal[], appChannel: string): Promise<boolean> {
+  const user = asker.user.id;
+  if (principals.includes(user)) return true;
+  if (principals.includes('channel')) {
+    if (fromHome(asker)) {
+      // conversations.members takes an id; a channel configured by #name cannot be asked.
+      if (appChannel.startsWith('#')) throw new UnknownMembership(`Bakery could not check who is in ${appChannel} from the Home (the app's channel is configured by name); press it in ${appChannel} instead`);
+      if ((await membersOf(core, { channel: appChannel })).includes(user)) return true;
+    } else {
+      if (!asker.message) return true;
+      if ((await membersOf(core, { channel: asker.channel })).includes(user)) return true;
+    }
+  }
+  for (const group of principals.filter((principal) => principal.startsWith('S'))) {
+    if ((await membersOf(core, { userGroup: group })).includes(user)) return true;
+  }
+  return false;
+}
+
+async function membersOf(core: Core, of: { channel: string } | { userGroup: string }): Promise<string[]> {
+  try {
+    return await core.chat.members(of);
+  } catch (error) {
+    const what = 'channel' in of ? `who is in <#${of.channel}>` : `who is in ${mention(of.userGroup)}`;
+    core.log.warn({ ...of, reason: error instanceof Error ? error.message : String(error) }, 'could not read a membership');
+    throw new UnknownMembership(`Bakery could not check ${what} (${error instanceof Error ? error.message : String(error)})`);
+  }
+}

@@ -1,0 +1,108 @@
+import { SlackPace } from '../chat/pace.js';
+import { ProgressThread } from '../chat/thread.js';
+import type { ChatSurface, MessageRef } from '../chat/surface.js';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import type { Operation, OperationKind } from '../store/items.js';
+import type { Pipeline, StepInput } from './pipeline.js';
+import type { RunnerEvent } from './runner.js';
+
+/** What a step may write in its operation's thread. */
+export type StepChat = Pick<StepInput<unknown>, 'note' | 'say' | 'show'>;
+
+/**
+ * An operation's progress in chat, fed by the runner's events: the root message kept current (the
+ * pipeline renders it), one reply per step, the summary at the end. The runner only asks it to open
+ * the thread before the first step (a chat that refuses the post stops the operation unstarted), and
+ * hands its steps the thread to write in; everything else arrives as events.
+ */
+export class ProgressReporter {
+  private readonly threads = new Map<string, ProgressThread>();
+  /** Shared by every thread in the process, so that together they keep to Slack's limits. */
+  private readonly pace: SlackPace;
+
+  constructor(
+    private readonly options: { surface: ChatSurface; clock: Clock; log: Logger; pipelines: { [K in OperationKind]?: Pipeline<any> } },
+  ) {
+    this.pace = new SlackPace(options.clock);
+  }
+
+  /** Posts the operation's root, or continues its thread (a resumed operation, a release's bake thread). Throws when the chat refuses. */
+  async open(operation: Operation): Promise<MessageRef> {
+    const { surface, clock, log } = this.options;
+    const thread = await ProgressThread.open(surface, clock, operation.channel, this.root(operation), operation.thread, { log: log.child({ operationId: operation.id }), pace: this.pace });
+    this.threads.set(operation.id, thread);
+    return thread.ref;
+  }
+
+  chat(operationId: string): StepChat {
+    const thread = this.thread(operationId);
+    return {
+      note: (detail) => {
+        const operation = this.latest.get(operationId);
+        if (operation) thread.setRoot(this.root({ ...operation, steps: operation.steps.map((s) => (s.status === 'running' ? { ...s, detail } : s)) }));
+      },
+      say: (message, existing) => thread.say(message, existing),
+      show: (file) => thread.upload(file),
+    };
+  }
+
+  /** The operation as the last event showed it, for notes between events. */
+  private readonly latest = new Map<string, Operation>();
+
+  readonly listener = async (event: RunnerEvent): Promise<void> => {
+    const thread = this.threads.get(event.operation.id);
+    if (!thread) return;
+    this.latest.set(event.operation.id, event.operation);
+    const pipeline = this.pipelineOf(event.operation);
+    switch (event.type) {
+      case 'resumed':
+        await thread.reply({ text: `Resumed after a restart, at step *${event.at}*.`, tone: 'info' });
+        return;
+      case 'step-finished': {
+        const step = event.operation.steps.find((s) => s.name === event.step);
+        // Queued in order behind the other replies, not awaited: Slack's pacing must not hold up the next step
+        // (an approved promotion starts its refresh at once). The summary flushes the thread.
+        if (step) void thread.reply(pipeline.stepDone(event.operation, step, event.title));
+        thread.setRoot(this.root(event.operation));
+        return;
+      }
+      case 'cleanup-failed':
+        await thread.reply({ text: `Cleanup failed (${event.reason}); Bakery will retry it.`, tone: 'failed' });
+        return;
+      case 'finished':
+        await thread.reply(pipeline.summary(event.operation, pipeline.state.parse(event.operation.state)));
+        thread.setRoot(this.root(event.operation));
+        await thread.flush();
+        this.forget(event.operation.id);
+        return;
+      case 'left':
+        this.forget(event.operation.id);
+        return;
+      default:
+        thread.setRoot(this.root(event.operation));
+    }
+  };
+
+  private forget(operationId: string): void {
+    this.threads.delete(operationId);
+    this.latest.delete(operationId);
+  }
+
+  private thread(operationId: string): ProgressThread {
+    const thread = this.threads.get(operationId);
+    if (!thread) throw new Error(`no progress thread is open for ${operationId}`);
+    return thread;
+  }
+
+  private pipelineOf(operation: Operation): Pipeline<unknown> {
+    const pipeline = this.options.pipelines[operation.kind];
+    if (!pipeline) throw new Error(`no pipeline for ${operation.kind} operations`);
+    return pipeline;
+  }
+
+  private root(operation: Operation) {
+    const pipeline = this.pipelineOf(operation);
+    return pipeline.root(operation, pipeline.state.parse(operation.state));
+  }
+}

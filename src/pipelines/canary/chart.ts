@@ -1,0 +1,48 @@
+import { canaryChartAltText, canaryChartLines } from '../../charts/canary-chart-text.js';
+import { renderCanaryChart, type CanaryChartInput } from '../../charts/canary-chart.js';
+import type { ChatFile } from '../../chat/surface.js';
+import { requestsSeries, type DeployConfig } from '../../config/deploy.js';
+import type { Operation } from '../../store/items.js';
+import type { CanaryState } from './state.js';
+
+type Window = NonNullable<CanaryState['window']>;
+type Verdict = NonNullable<CanaryState['verdict']>;
+
+/** A count metric drawn as its rate per interval (errors per 100 requests), as people compare it. */
+function rates(events: (number | null)[], requests: (number | null)[]): (number | null)[] {
+  return events.map((value, i) => {
+    const served = requests[i];
+    return value === null || served === null || served === undefined || served === 0 ? null : (100 * value) / served;
+  });
+}
+
+/** The whole window as a picture for the thread, with text lines for a chat that shows none. */
+export async function canaryChart(operation: Operation, deploy: DeployConfig, window: Window, verdict: Verdict): Promise<ChatFile> {
+  const input: CanaryChartInput = {
+    title: `Canary ${operation.app} ${operation.version}`,
+    intervalMinutes: deploy.canary.interval / 60_000,
+    warmupMinutes: deploy.canary.warmup / 60_000,
+    verdictMinute: verdict.outcome === 'wait' ? null : verdict.minute,
+    outcome: verdict.outcome,
+    metrics: deploy.metrics.map((metric) => {
+      const line = verdict.metrics.find((m) => m.name === metric.name);
+      const series = (group: 'canary' | 'baseline'): (number | null)[] =>
+        metric.kind === 'count' ? rates(window[group][metric.name] ?? [], window[group][requestsSeries(metric)] ?? []) : (window[group][metric.name] ?? []);
+      return {
+        label: line?.label ?? metric.label ?? metric.name,
+        unit: metric.kind === 'count' ? '%' : (metric.unit ?? ''),
+        verdict: line?.verdict ?? 'Inconclusive',
+        gating: metric.gating ?? true,
+        canary: series('canary'),
+        baseline: series('baseline'),
+      };
+    }),
+  };
+  return {
+    filename: `canary-${operation.app}-${operation.version}.png`,
+    title: `Canary ${operation.app} ${operation.version}: the window, canary vs baseline`,
+    altText: canaryChartAltText(input),
+    png: await renderCanaryChart(input),
+    fallback: canaryChartLines(input),
+  };
+}

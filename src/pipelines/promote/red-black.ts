@@ -1,0 +1,124 @@
+import { attachTargetGroups, deleteGroup, describeGroup, detachTargetGroups, inService, resizeGroup } from '../../aws/fleet.js';
+import { listenerWeights, setListenerWeights, targetHealth } from '../../aws/traffic.js';
+import { formatDuration, formatTime } from '../../operations/format.js';
+import { StepFailure, type Step } from '../../operations/pipeline.js';
+import { deployOf, regionOf, required } from '../canary/operation.js';
+import { canaryParams, type CanaryState } from '../canary/state.js';
+import type { PromoteDependencies } from './steps.js';
+
+/**
+ * Red-black, as Asgard did it: the canary grows into a full fleet beside the old one, traffic moves
+ * to it at once, and the old group is kept, scaled as it was, as an instant rollback target for a
+ * while before it is removed. Min is pinned to the new size during the switch so scale-in cannot
+ * shrink the new fleet while it takes the whole load.
+ */
+export function redBlackSteps(deps: PromoteDependencies): Step<CanaryState>[] {
+  const { aws, store, clock, pollIntervalMs } = deps;
+  return [
+    {
+      name: 'grow',
+      title: 'Grow the canary into the new fleet',
+      async run({ operation, state }) {
+        const region = regionOf(operation);
+        const live = required(state.live, 'live group');
+        const name = required(state.canaryGroup, 'canary group');
+        const size = Math.max(live.desired, 1);
+        const group = await describeGroup(aws, region, name);
+        if ((group?.DesiredCapacity ?? 0) < size) await resizeGroup(aws, region, name, { min: size, max: Math.max(live.max, size), desired: size });
+        const ready = group ? inService(group) : [];
+        const targetGroups = state.canaryTargetGroup ? [state.canaryTargetGroup] : live.targetGroups;
+        let healthy = ready.length;
+        for (const targetGroup of targetGroups) {
+          const health = await targetHealth(aws, region, targetGroup);
+          healthy = Math.min(healthy, ready.filter((id) => health.get(id) === 'healthy').length);
+        }
+        if (healthy < size) return { wait: { until: clock.now() + pollIntervalMs, detail: `${healthy} of ${size} in service and healthy` } };
+        return { detail: `${name}: ${size} instances in service and healthy beside ${live.name}` };
+      },
+    },
+    {
+      name: 'switch',
+      title: 'Switch traffic to the new fleet',
+      async run({ operation, state }) {
+        const deploy = deployOf(operation);
+        const region = regionOf(operation);
+        const live = required(state.live, 'live group');
+        if (deploy.traffic.mode === 'weighted') {
+          const weights = await listenerWeights(aws, region, deploy.traffic.listener);
+          for (const target of weights.keys()) weights.set(target, 0);
+          weights.set(required(state.canaryTargetGroup, 'canary target group'), 1);
+          await setListenerWeights(aws, region, deploy.traffic.listener, weights);
+        } else {
+          await detachTargetGroups(aws, region, live.name, live.targetGroups);
+        }
+        return { state: { switchedAt: clock.now() }, detail: `${live.name} takes no traffic; it stays up as the rollback target` };
+      },
+    },
+    {
+      name: 'record-live',
+      title: 'Record the live release',
+      async run({ operation, state }) {
+        const deploy = deployOf(operation);
+        const live = required(state.live, 'live group');
+        const { ami } = canaryParams.parse(operation.params);
+        const by = operation.approval?.by ?? operation.requestedBy;
+        const now = clock.now();
+        const until = now + deploy.redBlack.keepOldFor;
+        await store.putLive({
+          app: operation.app,
+          live: { version: operation.version, ami, launchTemplateVersion: required(state.templateVersion, 'launch template version'), group: required(state.canaryGroup, 'canary group') },
+          previous: { version: state.liveVersion, ami: required(state.liveAmi, 'live image'), launchTemplateVersion: live.launchTemplateVersion, group: live.name },
+          standby: { group: live.name, targetGroups: live.targetGroups, until },
+          since: now,
+          by,
+          operationId: operation.id,
+        });
+        await store.setReleaseStatus(operation.app, operation.version, 'live', { at: now, by, operationId: operation.id });
+        if (state.liveVersion && state.liveVersion !== operation.version) {
+          await store.setReleaseStatus(operation.app, state.liveVersion, 'previous', { at: now, by, operationId: operation.id, note: `replaced by ${operation.version}` });
+        }
+        return { state: { promotedAt: now }, detail: `${operation.version} is live on ${state.canaryGroup}; ${live.name} kept until ${formatTime(until, now)}` };
+      },
+    },
+    {
+      name: 'retire-old',
+      title: 'Keep the old fleet as rollback target, then remove it',
+      async run({ operation, state }) {
+        const deploy = deployOf(operation);
+        const live = required(state.live, 'live group');
+        const until = required(state.promotedAt, 'promotion time') + deploy.redBlack.keepOldFor;
+        if (clock.now() < until) return { wait: { until, detail: `${live.name} stays up for an instant \`/rollback ${operation.app}\` until ${formatTime(until, clock.now())}` } };
+        const record = await store.getLive(operation.app);
+        if (record?.standby?.group !== live.name) throw new StepFailure(`the live release changed since; ${live.name} is left as it is`);
+        await resizeGroup(aws, regionOf(operation), live.name, { min: 0, max: 0, desired: 0 });
+        await deleteGroup(aws, regionOf(operation), live.name);
+        await store.putLive({ ...record, standby: undefined });
+        return { detail: `removed ${live.name} after ${formatDuration(deploy.redBlack.keepOldFor)}` };
+      },
+    },
+  ];
+}
+
+/** Puts the old fleet back in front of the traffic: the first thing a rollback of a red-black switch does. */
+export async function switchBack(deps: PromoteDependencies, operation: Parameters<Step<CanaryState>['run']>[0]['operation'], state: CanaryState): Promise<string[]> {
+  const { aws, store, clock } = deps;
+  const deploy = deployOf(operation);
+  const region = regionOf(operation);
+  const live = required(state.live, 'live group');
+  if (deploy.traffic.mode === 'weighted') {
+    const weights = await listenerWeights(aws, region, deploy.traffic.listener);
+    for (const target of weights.keys()) weights.set(target, 0);
+    for (const target of live.targetGroups) weights.set(target, 1);
+    await setListenerWeights(aws, region, deploy.traffic.listener, weights);
+  } else {
+    await attachTargetGroups(aws, region, live.name, live.targetGroups);
+  }
+  const record = await store.getLive(operation.app);
+  if (record?.operationId === operation.id && record.previous) {
+    const now = clock.now();
+    await store.putLive({ app: operation.app, live: record.previous, previous: undefined, since: now, by: operation.cancelRequested ? operation.requestedBy : record.by, operationId: operation.id });
+    if (record.previous.version) await store.setReleaseStatus(operation.app, record.previous.version, 'live', { at: now, by: operation.requestedBy, operationId: operation.id, note: 'switched back' });
+    await store.setReleaseStatus(operation.app, operation.version, 'rolled-back', { at: now, by: operation.requestedBy, operationId: operation.id });
+  }
+  return [`${live.name} serves the traffic again`];
+}

@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSlack, type SlackRuntime } from '../src/chat/slack.js';
+import { startFakeSlackApi, type FakeSlackApi } from './fakes/slack-api.js';
+import { capturedLog } from './support/captured-log.js';
+
+const botToken = 'xoxb-1111-2222-memberstest';
+const signingSecret = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
+const crowd = Array.from({ length: 2_345 }, (_, i) => `U${String(i).padStart(8, '0')}`);
+
+describe('Who is in a Slack channel or user group', () => {
+  let fake: FakeSlackApi;
+  let slack: SlackRuntime;
+
+  beforeAll(async () => {
+    fake = await startFakeSlackApi({ token: botToken, channelMembers: { C0BIG: crowd }, userGroups: { S0PLATFORM: ['U0ALICE', 'U0BOB'] } });
+    slack = await startSlack({ botToken, signingSecret, port: 0, apiUrl: fake.apiUrl, log: capturedLog().log, commands: ['/bake'], handlers: { onCommand: async () => undefined, onButton: async () => undefined } });
+  });
+  afterAll(async () => {
+    await slack.stop();
+    await fake.close();
+  });
+
+  it('knows the workspace it is installed in', () => {
+    expect(slack.workspace).toBe('T0FAKE');
+  });
+
+  it('reads every page of a large channel’s members', async () => {
+    expect(await slack.surface.members({ channel: 'C0BIG' })).toEqual(crowd);
+    expect(fake.callsTo('conversations.members')).toHaveLength(3);
+  });
+
+  it('reads a user group’s members', async () => {
+    expect(await slack.surface.members({ userGroup: 'S0PLATFORM' })).toEqual(['U0ALICE', 'U0BOB']);
+  });
+
+  it('fails, saying why, for a channel it cannot see', async () => {
+    await expect(slack.surface.members({ channel: 'C0SECRET' })).rejects.toThrow(/channel_not_found/);
+  });
+});
