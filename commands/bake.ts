@@ -3,8 +3,10 @@ import { amiLink } from '../src/aws/console-links.js';
 import { cancelAction } from '../src/pipelines/bake/messages.js';
 import { authorize } from '../src/access/access.js';
 import { chooseBase } from '../src/pipelines/bake/base.js';
+import { recipeHash } from '../src/pipelines/bake/recipe.js';
 import { bakeParams, type BakeParams } from '../src/pipelines/bake/state.js';
-import type { ChatMessage, SlashCommand } from '../src/chat/surface.js';
+import type { ChatMessage, ChatUser, SlashCommand } from '../src/chat/surface.js';
+import type { AppAtVersion } from '../src/store/store.js';
 import { amiId, appName, commitSha, ssmParameterName, version } from '../src/config/names.js';
 import { newOperationId, type Core } from '../src/core.js';
 import { formatTime } from '../src/operations/format.js';
@@ -51,6 +53,39 @@ export function parseBake(text: string): Parsed<BakeRequest | 'help'> {
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: firstIssue(parsed.error, input) };
 }
 
+/**
+ * Starts a bake as `user` asked it, with the bake's lock and request mark: the one way a bake starts,
+ * from /bake or a Rebake button. The caller has authorized it (src/access); `known` is what it read of the app.
+ */
+export async function startBake(
+  core: Core,
+  input: { request: BakeRequest; user: ChatUser; channel: string; requestId: string; known?: AppAtVersion; audit?: string },
+): Promise<ChatMessage | undefined> {
+  const { request, user, channel, requestId } = input;
+  const { config, lock } = input.known ?? (await core.store.getAppAtVersion(request.app, request.version));
+  if (!config) return { text: `Unknown app "${request.app}".`, tone: 'failed' };
+  if (lock) return lock.requestId === requestId ? undefined : busy(lock, core.clock.now());
+  const now = core.clock.now();
+  const id = newOperationId(core.clock);
+  const params: BakeParams = { config, base: request.base, commit: request.commit, force: request.force, requestedByName: `@${user.name}` };
+  const result = await core.runner.start({
+    requestId,
+    operation: { id, kind: 'bake', app: request.app, version: request.version, requestedBy: user.id, channel, params, state: {}, steps: [], status: 'running', createdAt: now, updatedAt: now, revision: 0 },
+    lock: { app: request.app, operationId: id, kind: 'bake', version: request.version, requestedBy: user.id, since: now, requestId },
+  });
+  switch (result.outcome) {
+    case 'started':
+      await core.store.appendAudit({ app: request.app, at: now, actor: user.id, action: input.audit ?? 'bake requested', operationId: id, detail: `${request.version}${request.force ? ' --force' : ''}` });
+      return undefined;
+    case 'duplicate-request':
+      return undefined;
+    case 'not-posted':
+      return { text: `The bake did not start: ${result.reason}.`, tone: 'failed' };
+    case 'busy':
+      return busy(result.lock, now);
+  }
+}
+
 const cancelValue = z.string().regex(/^op-[a-z0-9]+-[0-9a-f]{8}$/);
 
 export const bake: Command = {
@@ -73,7 +108,8 @@ export const bake: Command = {
     const unknown = await unknownApp(core, request.app, usage);
     if (unknown) return unknown;
     // One read answers the common cases before anything is written: already baked, busy.
-    const { config, lock, release } = await core.store.getAppAtVersion(request.app, request.version);
+    const known = await core.store.getAppAtVersion(request.app, request.version);
+    const { config, lock, release } = known;
     if (!config) return usageError(`app "${request.app}" is not configured in the table; restart Bakery to apply its apps file`, usage);
     const refused = await authorize(core, command, { app: request.app, config, action: 'bake' });
     if (refused) return refused;
@@ -87,33 +123,16 @@ export const bake: Command = {
         tone: 'failed',
       };
     }
-    if (release && !request.force) {
+    // Already baked by this very recipe: say so without starting anything. A changed recipe bakes again.
+    const sameRecipe = release?.recipeHash === undefined || release.recipeHash === recipeHash(config);
+    if (release && sameRecipe && !request.force) {
       return {
         text: `*${release.app} ${release.version}* is already baked: ${Object.entries(release.amis).map(([region, id]) => amiLink(region, id)).join(', ')} (${release.amiName})`,
         lines: [`Base \`${release.baseAmi}\` ${release.baseAmiName}, by ${release.bakedBy}, ${formatTime(release.bakedAt, core.clock.now())}.`, 'Add `--force` to bake it again.'],
         tone: 'info',
       };
     }
-
-    const now = core.clock.now();
-    const id = newOperationId(core.clock);
-    const params: BakeParams = { config, base: request.base, commit: request.commit, force: request.force, requestedByName: `@${command.user.name}` };
-    const result = await core.runner.start({
-      requestId: command.requestId,
-      operation: { id, kind: 'bake', app: request.app, version: request.version, requestedBy: command.user.id, channel: command.channel, params, state: {}, steps: [], status: 'running', createdAt: now, updatedAt: now, revision: 0 },
-      lock: { app: request.app, operationId: id, kind: 'bake', version: request.version, requestedBy: command.user.id, since: now, requestId: command.requestId },
-    });
-    switch (result.outcome) {
-      case 'started':
-        await core.store.appendAudit({ app: request.app, at: now, actor: command.user.id, action: 'bake requested', operationId: id, detail: `${request.version}${request.force ? ' --force' : ''}` });
-        return undefined;
-      case 'duplicate-request':
-        return undefined;
-      case 'not-posted':
-        return { text: `The bake did not start: ${result.reason}.`, tone: 'failed' };
-      case 'busy':
-        return busy(result.lock, now);
-    }
+    return startBake(core, { request, user: command.user, channel: command.channel, requestId: command.requestId, known });
   },
 
   buttons: {

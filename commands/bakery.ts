@@ -1,18 +1,24 @@
 import { z } from 'zod';
-import type { ChatMessage } from '../src/chat/surface.js';
+import type { ChatMessage, ChatUser, SlashCommand } from '../src/chat/surface.js';
+import { appName } from '../src/config/names.js';
+import type { Core } from '../src/core.js';
+import { digestMessage } from '../src/jobs/digest-message.js';
 import type { Command } from './command.js';
-import { usageError } from './grammar.js';
+import { firstIssue, usageError } from './grammar.js';
+import { pressPrune, pruneAction, pruneCommand } from './prune.js';
+import { rebakeButtons } from './rebake.js';
 
-export const usage = '/bakery help | /bakery apps';
+export const usage = '/bakery help | /bakery apps | /bakery digest | /bakery stale [app] | /bakery home | /bakery prune <app> [--keep N] [--older-than 30d] [--dry-run]';
 
-const subcommand = z.enum(['help', 'apps']);
+const subcommand = z.enum(['help', 'apps', 'digest', 'stale', 'home', 'prune']);
 
 /** The umbrella command for everything that is not an operation. */
 export function bakeryCommand(all: () => Command[]): Command {
   return {
     name: '/bakery',
-    summary: 'Help, and what Bakery knows: configured apps',
+    summary: 'Help, and what Bakery knows: configured apps, stale images (the digest), your Home',
     usage,
+    buttons: { ...rebakeButtons, [pruneAction]: pressPrune },
     answerAtOnce(text) {
       const word = text.trim().split(/\s+/)[0]?.toLowerCase() || 'help';
       const parsed = subcommand.safeParse(word);
@@ -24,6 +30,10 @@ export function bakeryCommand(all: () => Command[]): Command {
       const parsed = subcommand.safeParse(word);
       if (!parsed.success) return usageError(`unknown subcommand "${word.slice(0, 30)}"`, usage);
       if (parsed.data === 'help') return helpText(all());
+      if (parsed.data === 'digest') return postDigest(core, command);
+      if (parsed.data === 'stale') return stale(core, command.text.trim().split(/\s+/).slice(1));
+      if (parsed.data === 'home') return publishHome(core, command.user);
+      if (parsed.data === 'prune') return pruneCommand(core, command.text.trim().split(/\s+/).slice(1));
       const apps = await core.store.listAppConfigs();
       const names = Object.keys(apps).sort();
       if (names.length === 0) return { text: 'No apps are configured.', tone: 'info' };
@@ -45,4 +55,39 @@ function helpText(commands: Command[]): ChatMessage {
     lines: commands.map((command) => `\`${command.name}\` — ${command.summary} · \`${command.usage}\``),
     tone: 'info',
   };
+}
+
+/**
+ * `/bakery digest`: the digest now, posted where it was asked, of the apps whose channel this is (or
+ * of every app when none is: a DM, the terminal). It takes no slot: the scheduled one still goes out.
+ */
+async function postDigest(core: Core, command: SlashCommand): Promise<ChatMessage | undefined> {
+  const pictures = await core.survey.survey();
+  const here = pictures.filter((picture) => picture.config.channel === command.channel);
+  try {
+    await core.chat.post(command.channel, digestMessage(here.length ? here : pictures, core.clock.now()));
+  } catch (error) {
+    return { text: `The digest could not be posted here (${error instanceof Error ? error.message : String(error)}); invite Bakery to the channel, or try \`/bakery stale\`.`, tone: 'failed' };
+  }
+  return undefined;
+}
+
+/** `/bakery stale [app]`: the digest's picture, to the person who asked only. */
+async function stale(core: Core, words: string[]): Promise<ChatMessage> {
+  const staleUsage = '/bakery stale [app]';
+  if (words.length > 1) return usageError(`unexpected "${words[1]!.slice(0, 40)}": give at most one app`, staleUsage);
+  const app = words[0];
+  if (app !== undefined) {
+    const parsed = z.object({ app: appName }).safeParse({ app });
+    if (!parsed.success) return usageError(firstIssue(parsed.error, { app }), staleUsage);
+    if (!(await core.store.getAppConfig(app))) return usageError(`unknown app "${app}"`, staleUsage);
+  }
+  const pictures = await core.survey.survey(app === undefined ? undefined : [app]);
+  return digestMessage(pictures, core.clock.now());
+}
+
+/** `/bakery home`: refreshes the person's App Home (in the terminal, prints it). */
+async function publishHome(core: Core, user: ChatUser): Promise<ChatMessage> {
+  await core.home.show(user);
+  return { text: 'Your Bakery Home is up to date.', tone: 'info' };
 }

@@ -1,4 +1,4 @@
-import type { ButtonPress, ChatHandlers, ChatMessage, SlashCommand } from '../src/chat/surface.js';
+import type { ButtonPress, ChatHandlers, ChatMessage, ChatUser, SlashCommand } from '../src/chat/surface.js';
 import type { Core } from '../src/core.js';
 import { foreignRefusal } from '../src/access/access.js';
 import { CorruptItemError } from '../src/store/store.js';
@@ -40,6 +40,9 @@ export function commandHandlers(core: Core): ChatHandlers {
         core.log.error({ err: error, command: command.command, user: command.user.id }, 'command failed');
         return failure(error);
       }
+    },
+    async onHomeOpened(user: ChatUser) {
+      await core.home.show(user);
     },
     async onButton(press: ButtonPress) {
       const handler = commands.flatMap((c) => Object.entries(c.buttons ?? {})).find(([actionId]) => actionId === press.actionId)?.[1];

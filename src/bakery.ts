@@ -12,6 +12,10 @@ import type { Logger } from './log.js';
 import { auditTrail } from './operations/audit.js';
 import { ProgressReporter } from './operations/progress.js';
 import { OperationRunner, type RunnerEvent } from './operations/runner.js';
+import { DigestJob } from './jobs/digest.js';
+import { Retirement } from './retire/retire.js';
+import { HomeTab } from './stale/home.js';
+import { StaleSurvey } from './stale/survey.js';
 import type { Store } from './store/store.js';
 
 export interface BakeryOptions {
@@ -32,12 +36,16 @@ export interface Bakery {
   core: Core;
   runner: OperationRunner;
   handlers: ChatHandlers;
+  /** The stale-image digest: main.ts schedules it (src/jobs/schedule.ts). */
+  digest: DigestJob;
 }
 
 /** Puts the core together; the same whether it talks to Slack or the terminal, AWS or the simulator. */
 export function createBakery(options: BakeryOptions): Bakery {
   const { store, aws, surface, clock, log, owner, leaseMs, pollIntervalMs, access, onEvent } = options;
   const metered = meterAwsCalls(aws);
+  const survey = new StaleSurvey({ aws: metered, store, clock, log });
+  const home = new HomeTab({ survey, chat: surface, clock, log });
   const pipelines = {
     bake: bakePipeline({ aws: metered, store, clock, pollIntervalMs }),
     canary: canaryPipeline({ aws: metered, store, clock, pollIntervalMs }),
@@ -45,18 +53,23 @@ export function createBakery(options: BakeryOptions): Bakery {
   };
   // Threads and the audit trail listen to the runner's events; the runner itself only runs steps.
   const progress = new ProgressReporter({ surface, clock, log, pipelines });
+  // A finished operation changes what the Homes show (running operations, stale images).
+  const refreshHomes = (event: RunnerEvent): void => {
+    if (event.type === 'finished') home.refresh().catch((error: unknown) => log.warn({ err: error }, 'could not refresh the Homes'));
+  };
   const runner = new OperationRunner({
     store,
     progress,
-    listeners: [progress.listener, auditTrail(store, clock), ...(onEvent ? [onEvent] : [])],
+    listeners: [progress.listener, auditTrail(store, clock), refreshHomes, ...(onEvent ? [onEvent] : [])],
     clock,
     log,
     owner,
     leaseMs,
     pipelines,
   });
-  const core: Core = { store, runner, chat: surface, clock, log, access };
-  return { core, runner, handlers: commandHandlers(core) };
+  const core: Core = { store, runner, chat: surface, clock, log, access, survey, home, retirement: new Retirement({ aws: metered, store }) };
+  const digest = new DigestJob({ store, survey, chat: surface, clock, log, owner });
+  return { core, runner, handlers: commandHandlers(core), digest };
 }
 
 export const commandNames = commands.map((command) => command.name);

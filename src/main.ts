@@ -16,6 +16,7 @@ import { createDocumentClient } from './store/dynamo.js';
 import { startEmbeddedDynamo } from './store/embedded.js';
 import { Store } from './store/store.js';
 import { ensureTable } from './store/table.js';
+import { scheduleDigest } from './jobs/schedule.js';
 
 /** Who you are in the terminal chat; config/apps.example.yml names this id as the demo app's approver. */
 const LOCAL_USER_ID = 'U0LOCAL';
@@ -56,11 +57,14 @@ async function main(): Promise<void> {
   });
   handlers = bakery.handlers;
   bakery.runner.watch();
+  // Every replica schedules the digest; the slot's mark lets exactly one of them post it.
+  const digest = settings.digest ? scheduleDigest(settings.digest, systemClock, log, (slot) => bakery.digest.postSlot(slot)) : undefined;
 
   let stopping = false;
   const shutdown = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    await digest?.stop();
     await bakery.runner.stop({ handOver: true });
     await chat.stop();
     await closeStore();
@@ -79,6 +83,7 @@ function simulatedAws(settings: Settings, apps: Record<string, AppConfig>, log: 
   const simulator = new AwsSimulator({ clock: systemClock, timings: fastTimings, dataFile: join(settings.dataDir, 'aws-simulator.json') });
   simulator.clearFaults();
   for (const fault of settings.simulatedFaults) simulator.inject(fault);
+  if (settings.simulatedNewerBase) simulator.publishNewerAmazonLinux();
   for (const [app, config] of Object.entries(apps)) {
     // A 10-second alarm period (Demo/App is high-resolution) lets a bad release's rollback show within a minute.
     if (fleetSeedable(app)) simulator.seedFleet({ region: config.region, app, alarmPeriodSeconds: 10 });

@@ -110,6 +110,14 @@ describe('the environment', () => {
     expect(() => readSettings({ BAKERY_SIM_FAULTS: 'meteor-strike' })).toThrow(/BAKERY_SIM_FAULTS.*each fault is one of/);
   });
 
+  it('schedules the digest on weekdays at 09:00 UTC unless told otherwise, and refuses a schedule node-cron would not run', () => {
+    expect(readSettings({}).digest).toEqual({ expression: '0 9 * * 1-5', timezone: 'UTC', graceMs: 3 * 3_600_000 });
+    expect(readSettings({ BAKERY_DIGEST_CRON: '30 8 * * 1', BAKERY_DIGEST_TIMEZONE: 'Europe/Berlin', BAKERY_DIGEST_GRACE_MINUTES: '60' }).digest).toEqual({ expression: '30 8 * * 1', timezone: 'Europe/Berlin', graceMs: 3_600_000 });
+    expect(readSettings({ BAKERY_DIGEST_CRON: 'off' }).digest).toBeUndefined();
+    expect(() => readSettings({ BAKERY_DIGEST_CRON: '0 9 * * 8' })).toThrow(/BAKERY_DIGEST_CRON: not a cron expression/);
+    expect(() => readSettings({ BAKERY_DIGEST_TIMEZONE: 'Atlantis/Capital' })).toThrow(/BAKERY_DIGEST_TIMEZONE: unknown timezone/);
+  });
+
   it('names the variable that is wrong, and never echoes a secret', () => {
     const secret = 'xoxp-should-never-appear';
     expect(() => readSettings({ SLACK_BOT_TOKEN: secret, SLACK_SIGNING_SECRET: 'zz' })).toThrow(/SLACK_BOT_TOKEN: must look like xoxb-/);

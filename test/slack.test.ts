@@ -45,6 +45,9 @@ describe('Slack over HTTP', () => {
           presses.push(press);
           return { text: `pressed ${press.actionId}` };
         },
+        async onHomeOpened(user) {
+          await slack.surface.publishHome(user, { title: 'Bakery · 1 of 1 apps stale', sections: [{ text: '*demo* · v1', lines: ['• too old'], buttons: [{ actionId: 'digest.rebake', label: 'Rebake demo v1', value: 'demo:v1' }] }] });
+        },
       },
     });
     base = `http://127.0.0.1:${slack.port}`;
@@ -175,6 +178,38 @@ describe('Slack over HTTP', () => {
     expect(logs).toContain('A chat handler failed');
     expect(logs).not.toContain(botToken);
     expect(logs).not.toContain(signingSecret);
+  });
+
+  it('publishes the Home tab when a person opens it, through views.publish', async () => {
+    const event = { token: 'legacy', team_id: 'T0FAKE', api_app_id: 'A0BAKERY', type: 'event_callback', event_id: 'Ev1', event_time: 1767268800, event: { type: 'app_home_opened', user: 'U0BOB', channel: 'D0BOB', tab: 'home' } };
+    expect((await send(JSON.stringify(event), { contentType: 'application/json' })).status).toBe(200);
+    await fake.waitFor(() => fake.callsTo('views.publish').length > 0);
+    const [call] = fake.callsTo('views.publish');
+    const view = (typeof call!.body.view === 'string' ? JSON.parse(call!.body.view) : call!.body.view) as { type: string; blocks: { type: string }[] };
+    expect(call!.body.user_id).toBe('U0BOB');
+    expect(view.type).toBe('home');
+    expect(view.blocks.map((block) => block.type)).toEqual(['header', 'divider', 'section', 'section', 'actions']);
+  });
+
+  it('links to a thread with the workspace’s permalink, as chat.getPermalink would', () => {
+    expect(slack.surface.linkTo({ channel: 'C0RELEASES', ts: '1767268800.000100' }, 'its thread')).toBe('<https://fake.slack.com/archives/C0RELEASES/p1767268800000100|its thread>');
+  });
+
+  it('takes a press in the Home tab, which comes from no channel', async () => {
+    const before = presses.length;
+    const payload = {
+      type: 'block_actions',
+      user: { id: 'U0BOB', username: 'bob', team_id: 'T0FAKE' },
+      team: { id: 'T0FAKE', domain: 'fake' },
+      api_app_id: 'A0BAKERY',
+      container: { type: 'view', view_id: 'V0FAKE' },
+      view: { id: 'V0FAKE', type: 'home' },
+      trigger_id: 'trigger-home',
+      actions: [{ type: 'button', action_id: 'digest.rebake', block_id: 'b1', value: 'demo:v1', action_ts: '1767268802.000300' }],
+    };
+    expect((await send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString())).status).toBe(200);
+    await fake.waitFor(() => presses.length > before);
+    expect(presses.at(-1)).toMatchObject({ actionId: 'digest.rebake', value: 'demo:v1', channel: '', user: { id: 'U0BOB' } });
   });
 
   it('hands a button press to onButton and answers ephemerally', async () => {

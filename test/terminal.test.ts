@@ -147,6 +147,19 @@ describe('Terminal chat', () => {
     await t.done;
   });
 
+  it('prints the Home, and its buttons press from no channel, as in Slack’s Home tab', async () => {
+    const t = terminal();
+    await t.surface.publishHome({ id: 'local', name: 'you' }, {
+      title: 'Bakery · 1 of 2 apps stale',
+      sections: [{ text: '*demo* · v1 (last baked) · 40 days old', lines: ['• too old'], buttons: [{ actionId: 'digest.rebake', label: 'Rebake demo v1', value: 'demo:v1:force' }] }, { text: 'Fresh: api v3 (2 days old)' }],
+    });
+    expect(t.printed()).toContain('── Bakery · 1 of 2 apps stale ──\n  demo · v1 (last baked) · 40 days old\n    • too old\n    [1] Rebake demo v1\n  Fresh: api v3 (2 days old)\n');
+    await t.type('1');
+    expect(t.presses).toMatchObject([{ actionId: 'digest.rebake', value: 'demo:v1:force', channel: '' }]);
+    t.input.end();
+    await t.done;
+  });
+
   it('renders Slack mrkdwn as readable text', () => {
     expect(mrkdwnToText('See <https://example.com/ami|the AMI> by <@U123> in <#C1|releases> &amp; <https://x.io>', false)).toBe(
       'See the AMI (https://example.com/ami) by @U123 in #releases & https://x.io',

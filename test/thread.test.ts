@@ -29,6 +29,10 @@ function recordingSurface(clock: VirtualClock, failOn?: (text: string) => boolea
       if (failOn?.(file.title)) throw new Error('files.completeUploadExternal: not_in_channel');
       writes.push({ kind: 'upload', text: file.title, at: clock.now(), ref: thread });
     },
+    linkTo: (ref, label) => `${label} ${ref.ts}`,
+    async publishHome() {
+      throw new Error('a progress thread never publishes a Home');
+    },
   };
   return { surface, writes };
 }

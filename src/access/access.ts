@@ -91,9 +91,17 @@ export async function foreignRefusal(core: Core, asker: Asker, app: string | und
   return { text: `Not done: ${reason}.`, tone: 'failed' };
 }
 
+/**
+ * A press in the App Home (channel ''), which is in no channel: the channel rule cannot apply, so
+ * only who may act counts, and "members of the app's channel" is asked of the chat (see isAmong).
+ */
+function fromHome(asker: Asker): boolean {
+  return asker.channel === '';
+}
+
 function whereRefusal(core: Core, asker: Asker, request: Request): string | undefined {
   const { config, app } = request;
-  if (core.access.channels === 'app' && !inChannel(config.channel, asker)) {
+  if (core.access.channels === 'app' && !fromHome(asker) && !inChannel(config.channel, asker)) {
     return `${app} takes requests only in ${channelMention(config.channel)}, and this was posted in ${asker.channelName ? `#${asker.channelName}` : `<#${asker.channel}>`}`;
   }
   if (request.messages) {
@@ -115,7 +123,7 @@ async function whoRefusal(core: Core, asker: Asker, request: Request): Promise<s
   const deploy = config.deploy;
   if (action === 'promote') {
     if (!deploy) return `${app} has no deploy config`;
-    if (!(await isAmong(core, asker, deploy.approvers))) return `only the approvers of ${app} may promote it (${deploy.approvers.map(mention).join(', ')})`;
+    if (!(await isAmong(core, asker, deploy.approvers, config.channel))) return `only the approvers of ${app} may promote it (${deploy.approvers.map(mention).join(', ')})`;
     if (deploy.fourEyes && user === startedBy) {
       const others = deploy.approvers.filter((id) => id !== user).map(mention);
       return `you started this canary, so someone else must approve it (four eyes); ask ${others.join(', ') || 'another approver'}`;
@@ -125,7 +133,7 @@ async function whoRefusal(core: Core, asker: Asker, request: Request): Promise<s
   if ((action === 'cancel' || action === 'rollback') && user === startedBy) return undefined;
   const allowed = principalsFor(config, action);
   if (allowed.length === 0) return `${app} has no deploy config`;
-  if (await isAmong(core, asker, allowed)) return undefined;
+  if (await isAmong(core, asker, allowed, config.channel)) return undefined;
   const who = allowed.map((principal) => principalMention(principal, config)).join(', ');
   const own = action === 'cancel' || action === 'rollback' ? ' and whoever started it' : '';
   return `only ${who}${own} may ${verbs[action]} ${app}`;
@@ -154,13 +162,20 @@ class UnknownMembership extends Error {}
  * Whether the asker is one of `principals`. A command typed in the app's channel is proof of
  * membership (Slack lets only members post there); a button is pressed by whoever sees the message,
  * so membership is asked of the chat. User groups are asked of the chat, and only when needed.
+ * A Home press is in no channel, so the app's channel (`appChannel`) is asked instead.
  */
-async function isAmong(core: Core, asker: Asker, principals: Principal[]): Promise<boolean> {
+async function isAmong(core: Core, asker: Asker, principals: Principal[], appChannel: string): Promise<boolean> {
   const user = asker.user.id;
   if (principals.includes(user)) return true;
   if (principals.includes('channel')) {
-    if (!asker.message) return true;
-    if ((await membersOf(core, { channel: asker.channel })).includes(user)) return true;
+    if (fromHome(asker)) {
+      // conversations.members takes an id; a channel configured by #name cannot be asked.
+      if (appChannel.startsWith('#')) throw new UnknownMembership(`Bakery could not check who is in ${appChannel} from the Home (the app's channel is configured by name); press it in ${appChannel} instead`);
+      if ((await membersOf(core, { channel: appChannel })).includes(user)) return true;
+    } else {
+      if (!asker.message) return true;
+      if ((await membersOf(core, { channel: asker.channel })).includes(user)) return true;
+    }
   }
   for (const group of principals.filter((principal) => principal.startsWith('S'))) {
     if ((await membersOf(core, { userGroup: group })).includes(user)) return true;

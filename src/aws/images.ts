@@ -17,6 +17,14 @@ import { clientToken, imageTags, tagKeys, type Provenance } from './provenance.j
 export interface BaseImage {
   id: string;
   name: string;
+  /** EC2's CreationDate, in ms. */
+  createdAt?: number;
+}
+
+/** EC2 dates are ISO strings; absent or unreadable ones are unknown. */
+export function timeOf(date: string | undefined): number | undefined {
+  const ms = date ? Date.parse(date) : Number.NaN;
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 /**
@@ -40,7 +48,7 @@ export async function resolveBaseImage(aws: AwsClients, region: string, source: 
   );
   const newest = Images.sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0];
   if (!newest?.ImageId) throw new Error(`no available image named ${source.name} owned by ${source.owner} in ${region}`);
-  return { id: newest.ImageId, name: newest.Name ?? newest.ImageId };
+  return { id: newest.ImageId, name: newest.Name ?? newest.ImageId, createdAt: timeOf(newest.CreationDate) };
 }
 
 async function describeBase(aws: AwsClients, region: string, id: string, what: string, owners: string[]): Promise<BaseImage> {
@@ -52,7 +60,7 @@ async function describeBase(aws: AwsClients, region: string, id: string, what: s
     throw new Error(`${what} belongs to ${owner}${image.Public ? ' (a public image)' : ''}, and the app takes bases only from ${owners.join(', ')}`);
   }
   if (trusted.State !== 'available') throw new Error(`${what} is ${trusted.State}, not available`);
-  return { id, name: trusted.Name ?? id };
+  return { id, name: trusted.Name ?? id, createdAt: timeOf(trusted.CreationDate) };
 }
 
 /** With `owners`, an image owned by someone else is not found either (EC2 filters by owner). */
@@ -66,8 +74,15 @@ export async function describeImage(aws: AwsClients, region: string, imageId: st
   }
 }
 
-/** Images Bakery already made for this app and version on this base, newest first. */
-export async function findBakedImages(aws: AwsClients, region: string, p: { app: string; version: string; baseAmi: string }): Promise<Image[]> {
+/**
+ * Images Bakery already made for this app and version on this base, newest first: with a recipe, only
+ * those made by that recipe; with an artifact digest, only those made from that artifact.
+ */
+export async function findBakedImages(
+  aws: AwsClients,
+  region: string,
+  p: { app: string; version: string; baseAmi: string; recipeHash?: string; artifactSha256?: string },
+): Promise<Image[]> {
   const { Images = [] } = await aws.ec2(region).send(
     new DescribeImagesCommand({
       Owners: ['self'],
@@ -75,6 +90,8 @@ export async function findBakedImages(aws: AwsClients, region: string, p: { app:
         { Name: `tag:${tagKeys.app}`, Values: [p.app] },
         { Name: `tag:${tagKeys.version}`, Values: [p.version] },
         { Name: `tag:${tagKeys.baseAmi}`, Values: [p.baseAmi] },
+        ...(p.recipeHash ? [{ Name: `tag:${tagKeys.recipe}`, Values: [p.recipeHash] }] : []),
+        ...(p.artifactSha256 ? [{ Name: `tag:${tagKeys.artifactSha256}`, Values: [p.artifactSha256] }] : []),
         { Name: 'state', Values: ['available', 'pending'] },
       ],
     }),

@@ -10,6 +10,8 @@ export const tagKeys = {
   version: 'bakery:version',
   baseAmi: 'bakery:base-ami',
   baseAmiName: 'bakery:base-ami-name',
+  baseAmiCreated: 'bakery:base-ami-created',
+  recipe: 'bakery:recipe',
   commit: 'bakery:commit',
   artifactSha256: 'bakery:artifact-sha256',
   requestedBy: 'bakery:requested-by',
@@ -23,6 +25,10 @@ export interface Provenance {
   version: string;
   baseAmi: string;
   baseAmiName: string;
+  /** When the base image was made (ms), as EC2 reported it. */
+  baseAmiCreatedAt?: number;
+  /** recipeHash of the app's config as the bake was asked. */
+  recipeHash?: string;
   commit?: string;
   /** Known once the builder has downloaded the artifact. */
   artifactSha256?: string;
@@ -42,6 +48,8 @@ export function imageTags(p: Provenance): Tag[] {
     { Key: tagKeys.version, Value: p.version },
     { Key: tagKeys.baseAmi, Value: p.baseAmi },
     { Key: tagKeys.baseAmiName, Value: tagValue(p.baseAmiName) },
+    ...(p.baseAmiCreatedAt !== undefined ? [{ Key: tagKeys.baseAmiCreated, Value: new Date(p.baseAmiCreatedAt).toISOString() }] : []),
+    ...(p.recipeHash ? [{ Key: tagKeys.recipe, Value: p.recipeHash }] : []),
     ...(p.commit ? [{ Key: tagKeys.commit, Value: p.commit }] : []),
     ...(p.artifactSha256 ? [{ Key: tagKeys.artifactSha256, Value: p.artifactSha256 }] : []),
     { Key: tagKeys.requestedBy, Value: tagValue(p.requestedBy) },

@@ -4,7 +4,7 @@
  * glance (a failed bake's root turns red). Everything is kept within Slack's size limits, since
  * an over-long field makes Slack reject the whole message.
  */
-import type { Button, ChatMessage, Tone } from './surface.js';
+import type { Button, ChatMessage, HomeView, Tone } from './surface.js';
 
 /** Slack's limits (https://docs.slack.dev/reference/block-kit). */
 export const limits = {
@@ -15,6 +15,9 @@ export const limits = {
   actionsElements: 25,
   /** Slack truncates notification text anyway; a sane bound keeps payloads small. */
   fallbackText: 3000,
+  headerText: 150,
+  /** Blocks in a Home tab view (views.publish). */
+  viewBlocks: 100,
 } as const;
 
 export const toneColors: Record<Tone, string | undefined> = {
@@ -34,7 +37,9 @@ export interface TextObject {
 export type Block =
   | { type: 'section'; text: TextObject }
   | { type: 'actions'; elements: ButtonElement[] }
-  | { type: 'context'; elements: TextObject[] };
+  | { type: 'context'; elements: TextObject[] }
+  | { type: 'header'; text: TextObject }
+  | { type: 'divider' };
 export interface ButtonElement {
   type: 'button';
   action_id: string;
@@ -68,6 +73,27 @@ export function renderMessage(message: ChatMessage): SlackMessage {
   const color = message.tone === undefined ? undefined : toneColors[message.tone];
   if (color === undefined) return { text, blocks };
   return { text, attachments: [{ color, fallback: text, blocks }] };
+}
+
+/**
+ * A Home tab view: the title as a header, each section's blocks (a Home view has no attachments, so a
+ * tone shows only as text) after a divider, and no more than Slack's 100 blocks: the sections that do
+ * not fit are counted in a last line.
+ */
+export function renderHome(view: HomeView): { type: 'home'; blocks: Block[] } {
+  const blocks: Block[] = [{ type: 'header', text: { type: 'plain_text', text: truncatePlain(view.title, limits.headerText), emoji: true } }];
+  const room = limits.viewBlocks - 1;
+  for (const [index, section] of view.sections.entries()) {
+    const rendered = renderMessage(section);
+    const own = [{ type: 'divider' } as const, ...(rendered.blocks ?? rendered.attachments?.[0]?.blocks ?? [])];
+    const left = view.sections.length - index - 1;
+    if (blocks.length + own.length > room - (left > 0 ? 1 : 0)) {
+      blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${view.sections.length - index} more: \`/bakery stale\` lists them all.` }] });
+      break;
+    }
+    blocks.push(...own);
+  }
+  return { type: 'home', blocks };
 }
 
 function renderButton(button: Button): ButtonElement {

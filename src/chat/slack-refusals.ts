@@ -29,11 +29,19 @@ const blockActions = z
     // Null in org-wide installs, where the user's team_id names the workspace.
     team: z.object({ id }).nullable(),
     channel: z.object({ id }).optional(),
-    container: z.object({ channel_id: id.optional() }).optional(),
+    container: z.object({ type: z.string().optional(), channel_id: id.optional() }).optional(),
     actions: z.array(z.object({ action_id: id })).min(1),
   })
   .refine((body) => body.team !== null || body.user.team_id !== undefined, { message: 'no team', path: ['team'] })
-  .refine((body) => body.channel !== undefined || body.container?.channel_id !== undefined, { message: 'no channel', path: ['channel'] });
+  // A press in the Home tab comes from a view, which is in no channel.
+  .refine((body) => body.channel !== undefined || body.container?.channel_id !== undefined || body.container?.type === 'view', { message: 'no channel', path: ['channel'] });
+
+/** The one event Bakery subscribes to: its Home tab was opened. */
+const homeOpened = z.object({
+  type: z.literal('event_callback'),
+  team_id: id,
+  event: z.object({ type: z.literal('app_home_opened'), user: id, tab: z.string() }),
+});
 
 /**
  * For the slash commands Bakery answers: why a parsed Slack body is not a request Bakery takes, or
@@ -48,6 +56,7 @@ export function slackRefusals(commands: string[]): (body: unknown) => string | u
     const fields = body as Record<string, unknown>;
     if ('command' in fields) return firstProblem('slash command', command.safeParse(body));
     if (fields.type === 'block_actions') return firstProblem('button press', blockActions.safeParse(body));
+    if (fields.type === 'event_callback') return firstProblem('event', homeOpened.safeParse(body));
     return typeof fields.type === 'string' ? 'an interaction of a type Bakery does not handle' : 'neither a slash command nor an interaction';
   };
 }

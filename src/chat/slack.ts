@@ -14,7 +14,7 @@ import { App, HTTPModuleFunctions, HTTPReceiver, isValidSlackRequest, LogLevel, 
 import type { Logger as BoltLogger, RespondFn } from '@slack/bolt';
 import type { Logger } from '../log.js';
 import { redactSecrets } from '../log.js';
-import { renderMessage } from './blocks.js';
+import { renderHome, renderMessage } from './blocks.js';
 import { slackRefusals } from './slack-refusals.js';
 import { uploadToThread } from './slack-upload.js';
 import type { ButtonPress, ChatHandlers, ChatMessage, ChatSurface, MessageRef, SlashCommand } from './surface.js';
@@ -145,6 +145,13 @@ export async function startSlack(options: SlackOptions): Promise<SlackRuntime> {
     await handOver(log, respond, () => options.handlers.onButton(press), true);
   });
 
+  // The Home tab is drawn when it is opened (its Messages tab needs nothing from Bakery).
+  app.event('app_home_opened', async ({ event }) => {
+    const userId = str(field(event, 'user'));
+    if (!userId || field(event, 'tab') !== 'home' || !options.handlers.onHomeOpened) return;
+    await options.handlers.onHomeOpened({ id: userId, name: userId }).catch((error: unknown) => log.warn({ err: describeError(error) }, 'Could not publish the Home tab'));
+  });
+
   let port: number;
   if (healthServer) {
     port = await listen(healthServer, options.port);
@@ -158,7 +165,7 @@ export async function startSlack(options: SlackOptions): Promise<SlackRuntime> {
   return {
     port,
     workspace: identity.teamId,
-    surface: webApiSurface(app),
+    surface: webApiSurface(app, identity.workspaceUrl),
     async stop() {
       await app.stop();
       if (healthServer) await new Promise<void>((resolve) => healthServer.close(() => resolve()));
@@ -166,8 +173,10 @@ export async function startSlack(options: SlackOptions): Promise<SlackRuntime> {
   };
 }
 
-function webApiSurface(app: InstanceType<typeof App>): ChatSurface {
+function webApiSurface(app: InstanceType<typeof App>, workspaceUrl = 'https://slack.com/'): ChatSurface {
   return {
+    // Slack's permalink shape (what chat.getPermalink returns), without a call per link.
+    linkTo: (ref, label) => `<${workspaceUrl.replace(/\/?$/, '/')}archives/${ref.channel}/p${ref.ts.replace('.', '')}|${label}>`,
     async post(channel, message) {
       const result = await app.client.chat.postMessage({ channel, ...renderMessage(message) });
       return { channel: result.channel ?? channel, ts: requireTs(result.ts) };
@@ -189,6 +198,9 @@ function webApiSurface(app: InstanceType<typeof App>): ChatSurface {
       });
     },
     upload: (thread, file) => uploadToThread(app.client, thread, file),
+    async publishHome(user, view) {
+      await app.client.views.publish({ user_id: user.id, view: renderHome(view) as never });
+    },
     async members(of) {
       if ('userGroup' in of) return (await app.client.usergroups.users.list({ usergroup: of.userGroup })).users ?? [];
       const members: string[] = [];
@@ -280,15 +292,16 @@ export function toButtonPress(body: unknown, action: unknown): ButtonPress | und
   const actionId = str(field(action, 'action_id'));
   const user = field(body, 'user');
   const userId = str(field(user, 'id'));
-  const channel = str(field(field(body, 'channel'), 'id')) ?? str(field(field(body, 'container'), 'channel_id'));
+  const container = field(body, 'container');
+  // A press in the Home tab comes from a view, not a channel.
+  const channel = str(field(field(body, 'channel'), 'id')) ?? str(field(container, 'channel_id')) ?? (field(container, 'type') === 'view' ? '' : undefined);
   // The person's own workspace: in a channel shared with another workspace it is not the channel's.
   const team = str(field(user, 'team_id')) ?? str(field(field(body, 'team'), 'id'));
   const actionTs = str(field(action, 'action_ts'));
   // action_ts + user identifies one press; the trigger id is the fallback for payloads without it.
   const requestId = actionTs && userId ? `${actionTs}:${userId}` : str(field(body, 'trigger_id'));
-  if (!actionId || !userId || !channel || !team || !requestId) return undefined;
+  if (!actionId || !userId || channel === undefined || !team || !requestId) return undefined;
   const value = field(action, 'value');
-  const container = field(body, 'container');
   const messageTs = str(field(container, 'message_ts')) ?? str(field(field(body, 'message'), 'ts'));
   const channelName = str(field(field(body, 'channel'), 'name'));
   return {
@@ -394,7 +407,7 @@ function guardSocketEvents(receiver: InstanceType<typeof SocketModeReceiver>, re
 }
 
 /** Checks the token once at start: a wrong token stops the start with a clear message. */
-async function whoAmI(token: string, clientOptions: object): Promise<{ botId: string; botUserId: string; teamId: string }> {
+async function whoAmI(token: string, clientOptions: object): Promise<{ botId: string; botUserId: string; teamId: string; workspaceUrl?: string }> {
   // Few retries: at start, failing fast beats waiting half an hour on an unreachable Slack.
   const client = new webApi.WebClient(token, { ...clientOptions, retryConfig: { retries: 2 } });
   let result: Awaited<ReturnType<typeof client.auth.test>>;
@@ -407,7 +420,7 @@ async function whoAmI(token: string, clientOptions: object): Promise<{ botId: st
   }
   if (!result.bot_id || !result.user_id) throw new Error('SLACK_BOT_TOKEN is not a bot token (auth.test returned no bot id)');
   if (!result.team_id) throw new Error('auth.test returned no team id, so Bakery cannot tell its workspace from another');
-  return { botId: result.bot_id, botUserId: result.user_id, teamId: result.team_id };
+  return { botId: result.bot_id, botUserId: result.user_id, teamId: result.team_id, workspaceUrl: result.url };
 }
 
 function listen(server: Server, port: number): Promise<number> {

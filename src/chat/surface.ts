@@ -44,6 +44,12 @@ export interface ChatFile {
   fallback: string[];
 }
 
+/** A person's view of Bakery in its own place (Slack's App Home tab): a title and sections, each with its buttons. */
+export interface HomeView {
+  title: string;
+  sections: ChatMessage[];
+}
+
 /** Outbound: what the core may do in a chat. */
 export interface ChatSurface {
   post(channel: string, message: ChatMessage): Promise<MessageRef>;
@@ -51,6 +57,10 @@ export interface ChatSurface {
   update(ref: MessageRef, message: ChatMessage): Promise<void>;
   /** Shows `file` in the thread; rejects, saying why, when it could not. */
   upload(thread: MessageRef, file: ChatFile): Promise<void>;
+  /** A link to a posted message (an operation's thread), in mrkdwn, for the Home to point at. */
+  linkTo(ref: MessageRef, label: string): string;
+  /** Replaces what `user` sees in Bakery's Home (Slack's App Home tab; the terminal prints it). */
+  publishHome(user: ChatUser, view: HomeView): Promise<void>;
   /** The user ids in a channel (by id) or a user group (S…): who "members of the app's channel" and a group in config are. */
   members(of: { channel: string } | { userGroup: string }): Promise<string[]>;
 }
@@ -81,6 +91,7 @@ export interface ButtonPress {
   value: string;
   user: ChatUser;
   team: string;
+  /** Where the pressed message is; '' for a press in the Home, which is no channel. */
   channel: string;
   channelName?: string;
   /** The message the button is on; an ephemeral one was shown only to the person it answered. */
@@ -100,4 +111,6 @@ export interface ChatHandlers {
   answerAtOnce?(command: SlashCommand): ChatMessage | undefined;
   onCommand(command: SlashCommand): Promise<ChatMessage | undefined>;
   onButton(press: ButtonPress): Promise<ChatMessage | undefined>;
+  /** The person opened Bakery's Home: the core publishes it, current. */
+  onHomeOpened?(user: ChatUser): Promise<void>;
 }

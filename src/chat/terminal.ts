@@ -157,6 +157,16 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
       const lines = [...file.fallback, `Chart saved: ${path}`].map((line) => `        ${sanitize(line)}`);
       print([render(`  ${label(thread.ts)} ↳ `, '        ', { text: `*${file.title}*` }, undefined, thread.channel), ...lines].join('\n'));
     },
+    linkTo: (ref, label) => `${label} ${messages.has(ref.ts) ? `#${messages.get(ref.ts)?.id}` : `in ${ref.channel}`}`,
+    async publishHome(_user, view) {
+      markShown();
+      // The Home is printed as one message per section; their buttons press like any other (from no channel, as Slack's Home).
+      print(`── ${sanitize(view.title)} ──`);
+      for (const section of view.sections) {
+        const ref = newMessage('');
+        print(render('  ', '    ', section, messages.get(ref.ts)?.id, ''));
+      }
+    },
     // One person at a terminal: the only member of its channel, and of no user group.
     async members(of) {
       return 'channel' in of ? [user.id] : [];

@@ -60,6 +60,8 @@ export const appConfig = z.strictObject({
       copyMinutes: minutes.default(90),
     })
     .default({ builderMinutes: 60, imageMinutes: 60, copyMinutes: 90 }),
+  /** An image older than this is stale (the digest offers to rebake it); 30 days when not given. */
+  maxImageAgeDays: z.number().int().min(1).max(3650).optional(),
   /** Where releases go after the bake: the fleet, the canary, approvals. Without it, an app is baked only. */
   deploy: deployConfig.optional(),
   /** Who may bake, cancel, canary and roll back; by default the members of the app's channel (see src/access/). */

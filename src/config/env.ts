@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { defaultDigestSchedule, scheduleProblem, type DigestSchedule } from '../jobs/schedule.js';
 
 /*
  * Bakery's environment, parsed once at start. Without Slack credentials Bakery runs locally: a
@@ -30,12 +31,24 @@ export const envSchema = z
       .transform((text) => text.split(',').map((item) => item.trim()).filter(Boolean))
       .pipe(z.array(z.string().regex(simulatedFault, 'each fault is one of download-fails, provision-fails, smoke-fails, builder-hangs, image-stuck, bad-release, unhealthy-release, optionally :<app>')))
       .optional(),
+    /** Local mode only: Amazon publishes a newer Amazon Linux base at start, so the digest has a superseded base to show. */
+    BAKERY_SIM_NEWER_BASE: z.enum(['0', '1']).optional(),
+    /** When the stale-image digest is posted (node-cron, five fields), or "off". */
+    BAKERY_DIGEST_CRON: z.string().max(100).default(defaultDigestSchedule.expression),
+    BAKERY_DIGEST_TIMEZONE: z.string().max(64).default(defaultDigestSchedule.timezone),
+    /** How late a slot missed while Bakery was down is still posted, at start. */
+    BAKERY_DIGEST_GRACE_MINUTES: z.coerce.number().int().min(0).max(24 * 60).default(defaultDigestSchedule.graceMs / 60_000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
     LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   })
   .refine((env) => !env.SLACK_BOT_TOKEN === !env.SLACK_SIGNING_SECRET, {
     message: 'SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET go together: set both for Slack, or neither for the local terminal chat',
     path: ['SLACK_SIGNING_SECRET'],
+  })
+  .superRefine((env, ctx) => {
+    if (env.BAKERY_DIGEST_CRON === 'off') return;
+    const problem = scheduleProblem(env.BAKERY_DIGEST_CRON, env.BAKERY_DIGEST_TIMEZONE);
+    if (problem) ctx.addIssue({ code: 'custom', path: [problem.startsWith('unknown timezone') ? 'BAKERY_DIGEST_TIMEZONE' : 'BAKERY_DIGEST_CRON'], message: problem });
   });
 
 export interface Settings {
@@ -52,6 +65,10 @@ export interface Settings {
   pollIntervalMs: number;
   logLevel: string;
   logFormat: 'json' | 'pretty';
+  /** Undefined when BAKERY_DIGEST_CRON is off. */
+  digest?: DigestSchedule;
+  /** Local mode: publish a newer simulated Amazon Linux base at start. */
+  simulatedNewerBase: boolean;
   simulatedFaults: {
     kind: 'download-fails' | 'provision-fails' | 'smoke-fails' | 'builder-hangs' | 'image-stuck' | 'bad-release' | 'unhealthy-release';
     app?: string;
@@ -88,6 +105,10 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     // Locally the log shares the terminal with the chat: only what needs attention.
     logLevel: e.LOG_LEVEL ?? (local ? 'warn' : 'info'),
     logFormat: e.LOG_FORMAT ?? (local ? 'pretty' : 'json'),
+    digest: e.BAKERY_DIGEST_CRON === 'off'
+      ? undefined
+      : { expression: e.BAKERY_DIGEST_CRON, timezone: e.BAKERY_DIGEST_TIMEZONE, graceMs: e.BAKERY_DIGEST_GRACE_MINUTES * 60_000 },
+    simulatedNewerBase: e.BAKERY_SIM_NEWER_BASE === '1',
     simulatedFaults: (e.BAKERY_SIM_FAULTS ?? []).map((item) => {
       const [kind, app] = item.split(':') as [Settings['simulatedFaults'][number]['kind'], string | undefined];
       return app ? { kind, app } : { kind };

@@ -40,6 +40,10 @@ export const release = z.object({
   amiName: z.string(),
   baseAmi: amiId,
   baseAmiName: z.string(),
+  /** The bake's identity (absent on releases baked before it was recorded). */
+  baseAmiCreatedAt: z.number().optional(),
+  artifactSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  recipeHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   commit: z.string().optional(),
   status: releaseStatus,
   bakedBy: z.string(),
@@ -159,3 +163,13 @@ export const auditEntry = z.object({
   detail: z.string().optional(),
 });
 export type AuditEntry = z.infer<typeof auditEntry>;
+
+/** A digest slot taken by one replica: the conditional put that makes one digest per slot however many replicas run. */
+export const digestSlot = z.object({
+  /** The slot's minute, as an ISO time. */
+  slot: z.string(),
+  owner: z.string(),
+  claimedAt: z.number(),
+  expiresAt: z.number(),
+});
+export type DigestSlot = z.infer<typeof digestSlot>;

@@ -17,6 +17,7 @@ import type { AppConfig } from '../config/apps.js';
 import {
   appLock,
   auditEntry,
+  digestSlot as digestSlotSchema,
   laneOf,
   liveRelease,
   operation as operationSchema,
@@ -24,6 +25,7 @@ import {
   storedAppConfig,
   type AppLock,
   type AuditEntry,
+  type DigestSlot,
   type LiveRelease,
   type LockLane,
   type Operation,
@@ -71,6 +73,14 @@ export type StartOperationResult =
   | { outcome: 'busy'; lock: AppLock }
   | { outcome: 'duplicate-request'; operationId: string };
 
+/** An app's config, lock (of one lane), release of one version and live release, read together. */
+export interface AppAtVersion {
+  config?: AppConfig;
+  lock?: AppLock;
+  release?: Release;
+  live?: LiveRelease;
+}
+
 /** Key layout, in one place. */
 export const keys = {
   appConfig: (app: string) => ({ pk: `APP#${app}`, sk: 'CONFIG' }),
@@ -81,6 +91,7 @@ export const keys = {
   operation: (id: string) => ({ pk: `OP#${id}`, sk: 'OP' }),
   request: (requestId: string) => ({ pk: `REQUEST#${requestId}`, sk: 'REQUEST' }),
   auditPk: (app: string) => `AUDIT#${app}`,
+  digestSlot: (slot: string) => ({ pk: `DIGEST#${slot}`, sk: 'SLOT' }),
 };
 
 /** The value of gsi1pk on a running operation; the `active` index holds only those. */
@@ -468,7 +479,7 @@ export class Store {
    * What /bake reads before it starts, in one round trip: the app's config, its lock and its release
    * of this version. Keys DynamoDB leaves unprocessed (it may, under load) are read one by one.
    */
-  async getAppAtVersion(app: string, version: string, lane: LockLane = 'bake'): Promise<{ config?: AppConfig; lock?: AppLock; release?: Release; live?: LiveRelease }> {
+  async getAppAtVersion(app: string, version: string, lane: LockLane = 'bake'): Promise<AppAtVersion> {
     const wanted = [keys.appConfig(app), keys.lock(app, lane), keys.release(app, version), keys.live(app)];
     const result = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: wanted, ConsistentRead: true } } }));
     const found = [...(result.Responses?.[this.tableName] ?? [])];
@@ -531,6 +542,30 @@ export class Store {
       limit,
     );
     return items.map((item) => parseItem(item, auditEntry));
+  }
+
+  // ---- digest slots ----
+
+  /**
+   * Takes the digest slot (its minute, an ISO time) for `owner`; true for exactly one caller per slot,
+   * however many replicas ask and however often they restart.
+   */
+  async claimDigestSlot(slot: string, owner: string): Promise<boolean> {
+    const now = this.clock.now();
+    const mark: DigestSlot = { slot, owner, claimedAt: now, expiresAt: expiresAt('digestSlot', now) };
+    try {
+      await this.doc.send(
+        new PutCommand({ TableName: this.tableName, Item: { ...keys.digestSlot(slot), type: 'digestSlot', ...mark }, ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async getDigestSlot(slot: string): Promise<DigestSlot | undefined> {
+    return this.get(keys.digestSlot(slot), digestSlotSchema);
   }
 
   // ---- helpers ----

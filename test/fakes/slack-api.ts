@@ -137,6 +137,13 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions): Promise<F
           const ts = nextTs();
           return json(200, { ok: true, channel: body.channel, ts, message: { type: 'message', text: body.text, ts, blocks: body.blocks, attachments: body.attachments, thread_ts: body.thread_ts } });
         }
+        case 'views.publish': {
+          // Slack's own checks on a Home view: its user, its type, at most 100 blocks.
+          const view = (typeof body.view === 'string' ? JSON.parse(body.view) : body.view) as { type?: unknown; blocks?: unknown[] } | undefined;
+          if (typeof body.user_id !== 'string' || !view) return json(200, { ok: false, error: 'invalid_arguments' });
+          if (view.type !== 'home' || !Array.isArray(view.blocks) || view.blocks.length > 100) return json(200, { ok: false, error: 'invalid_arguments' });
+          return json(200, { ok: true, view: { id: 'V0FAKE', type: 'home', blocks: view.blocks } });
+        }
         case 'conversations.members': {
           const members = options.channelMembers?.[String(body.channel)];
           if (!members) return json(200, { ok: false, error: 'channel_not_found' });

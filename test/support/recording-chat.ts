@@ -1,4 +1,4 @@
-import type { ChatFile, ChatMessage, ChatSurface, MessageRef } from '../../src/chat/surface.js';
+import type { ChatFile, ChatMessage, ChatSurface, ChatUser, HomeView, MessageRef } from '../../src/chat/surface.js';
 
 /** Where each message a RecordingChat showed is, so a test presses a button on the message it is on. */
 const posted = new WeakMap<ChatMessage, MessageRef>();
@@ -56,6 +56,17 @@ export class RecordingChat implements ChatSurface {
   /** Every reply in every thread, for a test looking for one message wherever it is. */
   allReplies(): ChatMessage[] {
     return this.roots.flatMap((root) => root.replies);
+  }
+
+  /** Each person's Home as last published. */
+  readonly homes = new Map<string, HomeView>();
+
+  linkTo(ref: MessageRef, label: string): string {
+    return `<https://chat.example/${ref.channel}/${ref.ts}|${label}>`;
+  }
+
+  async publishHome(user: ChatUser, view: HomeView): Promise<void> {
+    this.homes.set(user.id, view);
   }
 
   async upload(thread: MessageRef, file: ChatFile): Promise<void> {

@@ -5,6 +5,8 @@ import type {
   DeregisterImageCommandInput,
   DescribeImageAttributeCommandInput,
   DescribeImagesCommandInput,
+  DisableImageDeprecationCommandInput,
+  EnableImageDeprecationCommandInput,
   Image,
   ModifyImageAttributeCommandInput,
 } from '@aws-sdk/client-ec2';
@@ -42,13 +44,17 @@ function describe(ctx: HandlerContext, image: ImageRecord): Image {
     SourceInstanceId: image.sourceInstanceId,
     SourceImageId: image.sourceImageId,
     SourceImageRegion: image.sourceRegion,
+    ...(image.deprecateAt !== undefined ? { DeprecationTime: new Date(image.deprecateAt).toISOString() } : {}),
   };
 }
+
+const deprecated = (ctx: HandlerContext, image: ImageRecord): boolean => image.deprecateAt !== undefined && image.deprecateAt <= ctx.now;
 
 function describeImages(ctx: HandlerContext, input: DescribeImagesCommandInput) {
   const byId = input.ImageIds?.length ? findImages(ctx, input.ImageIds) : undefined;
   if (byId) requireSettledImages(ctx, byId);
-  let images = byId ?? state(ctx).images.filter((image) => imageSettled(ctx, image));
+  // Like EC2, a deprecated image is listed only when asked for by id or with IncludeDeprecated.
+  let images = byId ?? state(ctx).images.filter((image) => imageSettled(ctx, image) && (input.IncludeDeprecated || !deprecated(ctx, image)));
   if (input.Owners?.length) {
     const owners = input.Owners;
     images = images.filter((image) =>
@@ -128,9 +134,9 @@ function addImage(
   return image;
 }
 
-/** An image made a week before ctx.now and available since: a base image, or a fleet's release before Bakery. */
-export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias?: 'amazon'; ownerId?: string; description?: string }): ImageRecord {
-  const createdAt = ctx.now - 7 * 24 * 3_600_000;
+/** An image made a week before ctx.now (or at `createdAt`) and available since: a base image, or a fleet's release before Bakery. */
+export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias?: 'amazon'; ownerId?: string; description?: string; createdAt?: number }): ImageRecord {
+  const createdAt = input.createdAt ?? ctx.now - 7 * 24 * 3_600_000;
   const ownerId = input.ownerAlias === 'amazon' ? AMAZON_OWNER_ID : (input.ownerId ?? ctx.world.accountId);
   const image: ImageRecord = {
     imageId: nextId(ctx.world, 'ami'),
@@ -263,7 +269,23 @@ function deregisterImage(ctx: HandlerContext, input: DeregisterImageCommandInput
   return { Return: true };
 }
 
+/** EC2 rounds the time down to the minute and refuses one more than 10 years ahead. */
+function enableImageDeprecation(ctx: HandlerContext, input: EnableImageDeprecationCommandInput) {
+  const image = ownImage(ctx, input.ImageId);
+  const at = required(input.DeprecateAt, 'DeprecateAt').getTime();
+  if (at > ctx.now + 10 * 365 * 24 * 3_600_000) fail('InvalidParameterValue', 'The deprecation time must be within 10 years.');
+  image.deprecateAt = at - (at % 60_000);
+  return { Return: true };
+}
+
+function disableImageDeprecation(ctx: HandlerContext, input: DisableImageDeprecationCommandInput) {
+  delete ownImage(ctx, input.ImageId).deprecateAt;
+  return { Return: true };
+}
+
 export const imageHandlers = {
+  EnableImageDeprecation: enableImageDeprecation,
+  DisableImageDeprecation: disableImageDeprecation,
   DescribeImages: describeImages,
   CreateImage: createImage,
   CopyImage: copyImage,

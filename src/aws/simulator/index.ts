@@ -128,18 +128,40 @@ export class AwsSimulator {
   }
 
   /**
+   * Amazon publishes today's Amazon Linux 2023 (made now) and points the public parameter at it, in
+   * every seeded region; a second call on the same day changes nothing. Local mode's
+   * BAKERY_SIM_NEWER_BASE, so that the digest has a superseded base to show.
+   */
+  publishNewerAmazonLinux(): string[] {
+    const day = new Date(this.clock.now()).toISOString().slice(0, 10).replace(/-/g, '');
+    const name = `al2023-ami-2023.7.${day}.0-kernel-6.1-x86_64`;
+    return SEEDED_REGIONS.map((region) => {
+      const existing = this.world.regions[region]?.images.find((image) => image.name === name);
+      return existing?.imageId ?? this.seedBaseImage({ region, name, ownerAlias: 'amazon', ssmParameter: AL2023_PARAMETER, createdAt: this.clock.now() });
+    });
+  }
+
+  /**
    * Adds an available base image (and its snapshot) in a region, owned by this account, Amazon, or
    * (ownerId) a stranger who made it public; with ssmParameter, points that parameter at it.
    */
-  seedBaseImage(input: { region: string; name: string; ownerAlias?: 'amazon'; ownerId?: string; ssmParameter?: string }): string {
+  seedBaseImage(input: { region: string; name: string; ownerAlias?: 'amazon'; ownerId?: string; ssmParameter?: string; createdAt?: number }): string {
     const ctx = this.context(input.region);
     const description = input.ownerAlias === 'amazon' ? 'Amazon Linux 2023 AMI 2023.6.20260101.0 x86_64 HVM kernel-6.1' : undefined;
-    const { imageId } = seedImage(ctx, { name: input.name, ownerAlias: input.ownerAlias, ownerId: input.ownerId, description });
+    const { imageId } = seedImage(ctx, { name: input.name, ownerAlias: input.ownerAlias, ownerId: input.ownerId, description, createdAt: input.createdAt });
     if (input.ssmParameter) {
       putParameter(ctx, { Name: input.ssmParameter, Value: imageId, Type: 'String', DataType: 'aws:ec2:image', Overwrite: true });
     }
     this.save();
     return imageId;
+  }
+
+  /** The image's owner (Amazon, for a base) deprecates it from `at` on, as EnableImageDeprecation does. */
+  deprecateImage(imageId: string, at = this.clock.now()): void {
+    const image = Object.values(this.world.regions).flatMap((region) => region.images).find((candidate) => candidate.imageId === imageId);
+    if (!image) throw new Error(`no image ${imageId} in the simulated world`);
+    image.deprecateAt = at - (at % 60_000);
+    this.save();
   }
 
   /** Every call received, including throttled and failed attempts, in order. */

@@ -108,6 +108,8 @@ export interface ImageRecord {
   /** The `bakery:app` of the builder it came from, so app-scoped faults follow it. */
   app?: string;
   release?: ReleaseTraits;
+  /** EnableImageDeprecation's time (ms): from then on, describes leave it out unless asked by id or IncludeDeprecated. */
+  deprecateAt?: number;
 }
 
 export interface SnapshotRecord {

@@ -15,6 +15,7 @@ import type { Operation, OperationStatus } from '../../store/items.js';
 import type { Store } from '../../store/store.js';
 import { chooseBase } from './base.js';
 import { bakeMessages } from './messages.js';
+import { recipeHash } from './recipe.js';
 import { bakeParams, bakeState, type BakeState } from './state.js';
 import { builderUserData, readBuilderReport, type BuilderReport, type Phase } from './user-data.js';
 
@@ -54,6 +55,8 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       version: operation.version,
       baseAmi: required(state.baseAmi, 'base AMI'),
       baseAmiName: state.baseAmiName ?? '',
+      baseAmiCreatedAt: state.baseAmiCreatedAt,
+      recipeHash: state.recipeHash,
       commit: params.commit,
       artifactSha256: state.artifactSha256,
       // Who asked, by Slack user id: a name is neither unique nor stable.
@@ -132,7 +135,10 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
         const base = await resolveBaseImage(aws, config.region, choice.source, config.baseImageOwners);
         // The builder's key is chosen here, before anything is launched, so that it is written down first.
         const resultKey = randomBytes(16).toString('hex');
-        return { state: { baseAmi: base.id, baseAmiName: base.name, resultKey }, detail: `${base.id} (${base.name})` };
+        return {
+          state: { baseAmi: base.id, baseAmiName: base.name, baseAmiCreatedAt: base.createdAt, recipeHash: recipeHash(config), resultKey },
+          detail: `${base.id} (${base.name}${base.createdAt !== undefined ? `, made ${new Date(base.createdAt).toISOString().slice(0, 10)}` : ''})`,
+        };
       },
     },
     {
@@ -140,7 +146,14 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       title: 'Check for an existing image',
       async run({ operation, state }) {
         const config = appOf(operation);
-        const [existing] = await findBakedImages(aws, config.region, { app: operation.app, version: operation.version, baseAmi: required(state.baseAmi, 'base AMI') });
+        // Same app, version, base, recipe (and artifact, when the bake names its digest): the same image.
+        const [existing] = await findBakedImages(aws, config.region, {
+          app: operation.app,
+          version: operation.version,
+          baseAmi: required(state.baseAmi, 'base AMI'),
+          recipeHash: state.recipeHash,
+          artifactSha256: bakeParams.parse(operation.params).artifactSha256,
+        });
         const ours = existing?.Tags?.some((tag) => tag.Key === 'bakery:operation' && tag.Value === operation.id);
         if (!existing?.ImageId || ours) return { detail: 'none found' };
         if (bakeParams.parse(operation.params).force) return { detail: `${existing.ImageId} exists; baking again (--force)` };
@@ -269,6 +282,9 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
           amiName: required(state.imageName, 'image name'),
           baseAmi: required(state.baseAmi, 'base AMI'),
           baseAmiName: state.baseAmiName ?? '',
+          baseAmiCreatedAt: state.baseAmiCreatedAt,
+          artifactSha256: state.artifactSha256,
+          recipeHash: state.recipeHash,
           commit: params.commit,
           status: 'baked',
           bakedBy: operation.requestedBy,

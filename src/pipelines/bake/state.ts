@@ -9,6 +9,9 @@ export const bakeState = z.object({
   artifactSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   baseAmi: z.string().optional(),
   baseAmiName: z.string().optional(),
+  baseAmiCreatedAt: z.number().optional(),
+  /** How the image is made (recipe.ts), from the config as it was when the bake was asked. */
+  recipeHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   existingAmi: z.string().optional(),
   builderId: z.string().optional(),
   /** When RunInstances returned the builder: until a grace after it, EC2 may not know the id yet. */

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import type { Button, ChatMessage } from '../chat/surface.js';
+import { appName, version } from '../config/names.js';
+import { formatTime } from '../operations/format.js';
+import { describeReason } from '../stale/reasons.js';
+import { isStale, type AppPicture } from '../stale/survey.js';
+
+/*
+ * The digest as a person reads it: one message per channel, its stale apps each with why and a
+ * Rebake button, its fresh apps in one line. The App Home (home-view.ts) shows the same pictures.
+ */
+
+export const rebakeAction = 'digest.rebake';
+export const rebakeAllAction = 'digest.rebake-all';
+
+/** What a Rebake button carries: the app, the version to bake again, and whether only --force makes a new image. */
+export const rebakeTarget = z
+  .string()
+  .regex(/^[^:,]+:[^:,]+(:force)?$/, 'a rebake target is app:version[:force]')
+  .transform((text) => {
+    const [app, ver, force] = text.split(':');
+    return { app: app!, version: ver!, force: force === 'force' };
+  })
+  .pipe(z.object({ app: appName, version, force: z.boolean() }));
+export type RebakeTarget = z.infer<typeof rebakeTarget>;
+/** Rebake all: the targets, comma-separated (a button value holds 2,000 characters; the digest stops adding before). */
+export const rebakeTargets = z.string().max(2000).transform((text) => text.split(',')).pipe(z.array(rebakeTarget).min(1));
+
+const DAY_MS = 24 * 3_600_000;
+/** Slack allows 25 elements in an actions block: room for Rebake all. */
+const MAX_REBAKE_BUTTONS = 24;
+
+export function ageOf(picture: AppPicture, now: number): string {
+  if (!picture.live) return 'not baked yet';
+  const days = Math.floor((now - picture.live.release.bakedAt) / DAY_MS);
+  return days < 1 ? 'baked today' : `${days} day${days === 1 ? '' : 's'} old`;
+}
+
+/** What a Rebake of this picture bakes: its live version; --force when neither base nor recipe changed (age alone). */
+export function rebakeTargetOf(picture: AppPicture): string | undefined {
+  if (!picture.rebake || !picture.live) return undefined;
+  const newIdentity = picture.reasons.some((reason) => reason.kind === 'base-superseded' || reason.kind === 'recipe-changed');
+  return `${picture.app}:${picture.live.release.version}${newIdentity ? '' : ':force'}`;
+}
+
+/** "*demo* v1 · 41 days old (live) · why: …" */
+export function staleLine(picture: AppPicture, now: number): string {
+  const version = picture.live ? ` ${picture.live.release.version}` : '';
+  const recorded = picture.live && picture.live.recorded !== 'live' ? ` (${picture.live.recorded})` : '';
+  const running = picture.running.map(({ lock }) => `${lock.kind === 'bake' ? 'baking' : lock.kind === 'canary' ? 'releasing' : 'rolling back'} ${lock.version} since ${formatTime(lock.since, now)}`);
+  return `• *${picture.app}*${version}${recorded} · ${ageOf(picture, now)} · ${picture.reasons.map(describeReason).join('; ')}${running.length ? ` · now ${running.join(', ')}` : ''}`;
+}
+
+export function freshLine(pictures: AppPicture[], now: number): string | undefined {
+  const fresh = pictures.filter((picture) => !isStale(picture));
+  if (fresh.length === 0) return undefined;
+  return `Fresh: ${fresh.map((picture) => `${picture.app}${picture.live ? ` ${picture.live.release.version}` : ''} (${ageOf(picture, now)})`).join(', ')}`;
+}
+
+export function rebakeButton(picture: AppPicture, actionId = rebakeAction): Button | undefined {
+  const target = rebakeTargetOf(picture);
+  return target ? { actionId, label: `Rebake ${picture.app} ${picture.live!.release.version}`, value: target, style: 'primary' } : undefined;
+}
+
+/** The digest of some apps (one channel's): stale ones first with why, fresh ones in one line. */
+export function digestMessage(pictures: AppPicture[], now: number, where?: string): ChatMessage {
+  const stale = pictures.filter(isStale);
+  const fresh = freshLine(pictures, now);
+  if (stale.length === 0) {
+    return { text: `*Image digest*${where ? ` for ${where}` : ''}: nothing is stale`, lines: fresh ? [fresh] : ['No apps are configured here.'], tone: 'info' };
+  }
+  const buttons = stale.flatMap((picture) => rebakeButton(picture) ?? []).slice(0, MAX_REBAKE_BUTTONS);
+  // Only approvers may press it (the press is checked); shown where at least one app has approvers.
+  const targets = stale.filter((picture) => picture.config.deploy?.approvers.length).flatMap((picture) => rebakeTargetOf(picture) ?? []);
+  const value = targets.reduce((all, target) => (all.length + target.length + 1 <= 2000 ? (all ? `${all},${target}` : target) : all), '');
+  if (targets.length > 1) {
+    buttons.push({
+      actionId: rebakeAllAction,
+      label: `Rebake all (${value.split(',').length})`,
+      value,
+      confirm: { title: 'Rebake all?', text: `Bakes ${value.split(',').length} apps again on their newest base, as you.`, confirm: 'Rebake all', deny: 'Cancel' },
+    });
+  }
+  return {
+    text: `*Image digest*${where ? ` for ${where}` : ''}: ${stale.length} of ${pictures.length} app${pictures.length === 1 ? '' : 's'} stale`,
+    lines: [...stale.map((picture) => staleLine(picture, now)), ...(fresh ? [fresh] : [])],
+    tone: 'info',
+    buttons,
+  };
+}

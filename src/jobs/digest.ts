@@ -1,0 +1,59 @@
+import type { ChatSurface } from '../chat/surface.js';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import type { StaleSurvey } from '../stale/survey.js';
+import { isStale } from '../stale/survey.js';
+import type { Store } from '../store/store.js';
+import { digestMessage } from './digest-message.js';
+
+export interface DigestDependencies {
+  store: Store;
+  survey: StaleSurvey;
+  chat: ChatSurface;
+  clock: Clock;
+  log: Logger;
+  /** This replica's name, kept on the slot it takes. */
+  owner: string;
+}
+
+/** A slot is a minute: the one the schedule fired for, as an ISO time. */
+export const slotOf = (ms: number): string => new Date(ms - (ms % 60_000)).toISOString();
+
+/**
+ * Posts the digest: one message per channel that has a stale app (a channel whose apps are all
+ * fresh is left in peace). A scheduled slot is posted only by the replica that takes its mark.
+ */
+export class DigestJob {
+  constructor(private readonly deps: DigestDependencies) {}
+
+  /** Takes the slot and posts; false when another replica (or an earlier run of this one) already has it. */
+  async postSlot(slotMs: number): Promise<boolean> {
+    const slot = slotOf(slotMs);
+    if (!(await this.deps.store.claimDigestSlot(slot, this.deps.owner))) {
+      this.deps.log.info({ slot }, 'digest slot already taken');
+      return false;
+    }
+    const channels = await this.postAll();
+    this.deps.log.info({ slot, channels }, 'digest posted');
+    return true;
+  }
+
+  /** Posts every channel's digest now; returns the channels posted to. A channel that cannot be posted to does not stop the others. */
+  async postAll(): Promise<string[]> {
+    const { survey, chat, clock, log } = this.deps;
+    const pictures = await survey.survey();
+    const byChannel = new Map<string, typeof pictures>();
+    for (const picture of pictures) byChannel.set(picture.config.channel, [...(byChannel.get(picture.config.channel) ?? []), picture]);
+    const posted: string[] = [];
+    for (const [channel, apps] of byChannel) {
+      if (!apps.some(isStale)) continue;
+      try {
+        await chat.post(channel, digestMessage(apps, clock.now()));
+        posted.push(channel);
+      } catch (error) {
+        log.warn({ err: error, channel }, 'could not post the digest to a channel');
+      }
+    }
+    return posted;
+  }
+}

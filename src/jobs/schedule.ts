@@ -1,0 +1,59 @@
+import { createTask, validate, type ScheduledTask } from 'node-cron';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+
+/** When the digest is posted: a five-field cron expression in a timezone, and how late a missed slot may still go out. */
+export interface DigestSchedule {
+  expression: string;
+  timezone: string;
+  graceMs: number;
+}
+
+export const defaultDigestSchedule: DigestSchedule = { expression: '0 9 * * 1-5', timezone: 'UTC', graceMs: 3 * 3_600_000 };
+
+/** Why an expression or timezone cannot be used, or undefined. node-cron's own validate decides the expression. */
+export function scheduleProblem(expression: string, timezone: string): string | undefined {
+  // A slot is a minute: a seconds field would make several digests a minute.
+  if (expression.trim().split(/\s+/).length !== 5) return 'give five fields (minute hour day-of-month month day-of-week), e.g. "0 9 * * 1-5"';
+  if (!validate(expression)) return 'not a cron expression node-cron accepts, e.g. "0 9 * * 1-5"';
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: timezone });
+  } catch {
+    return `unknown timezone "${timezone.slice(0, 40)}"; use an IANA name such as UTC or Europe/Berlin`;
+  }
+  return undefined;
+}
+
+/** The latest minute at or before `now`, no older than `graceMs`, that the schedule matches. */
+export function lastSlotWithin(matches: (date: Date) => boolean, now: number, graceMs: number): number | undefined {
+  for (let minute = now - (now % 60_000); minute >= now - graceMs; minute -= 60_000) {
+    if (matches(new Date(minute))) return minute;
+  }
+  return undefined;
+}
+
+/**
+ * Runs `post(slot)` at every slot, and once at start for a slot missed while the bot was down (within
+ * the grace). Every replica runs it; `post` makes sure only one of them posts a slot.
+ */
+export function scheduleDigest(
+  schedule: DigestSchedule,
+  clock: Clock,
+  log: Logger,
+  post: (slotMs: number) => Promise<unknown>,
+): { stop(): Promise<void>; caughtUp: Promise<void> } {
+  const run = (slotMs: number): Promise<void> =>
+    post(slotMs).then(
+      () => undefined,
+      (error: unknown) => log.warn({ err: error, slot: new Date(slotMs).toISOString() }, 'the digest failed'),
+    );
+  const task: ScheduledTask = createTask(schedule.expression, (context) => void run(context.date.getTime()), {
+    timezone: schedule.timezone,
+    name: 'digest',
+    noOverlap: true,
+    logger: { info: (m) => log.debug(m), warn: (m) => log.warn(m), error: (m) => log.warn(String(m)), debug: (m) => log.debug(String(m)) },
+  });
+  const missed = lastSlotWithin((date) => task.match(date), clock.now(), schedule.graceMs);
+  void task.start();
+  return { stop: async () => void (await task.destroy()), caughtUp: missed !== undefined ? run(missed) : Promise.resolve() };
+}

@@ -1,0 +1,36 @@
+import { mention } from '../access/access.js';
+import type { ChatMessage, ChatSurface, HomeView } from '../chat/surface.js';
+import { ageOf, freshLine, rebakeButton } from '../jobs/digest-message.js';
+import { formatTime } from '../operations/format.js';
+import { describeReason } from './reasons.js';
+import { isStale, type AppPicture } from './survey.js';
+
+const doing = { bake: 'Baking', canary: 'Releasing', rollback: 'Rolling back' } as const;
+
+/**
+ * Bakery's App Home, from the same pictures as the digest: per app the live release and its age,
+* what is running with where its thread is, and why it is stale with a Rebake button. Every app is
+ * shown; a press is checked as /bake is (src/access). Fresh apps with nothing running share one line at the end.
+ */
+export function homeView(pictures: AppPicture[], now: number, linkTo: ChatSurface['linkTo']): HomeView {
+  const shown = pictures.filter((picture) => isStale(picture) || picture.running.length > 0);
+  const sections: ChatMessage[] = shown.map((picture) => appSection(picture, now, linkTo));
+  const quiet = freshLine(pictures.filter((picture) => picture.running.length === 0), now);
+  if (quiet) sections.push({ text: quiet });
+  if (pictures.length === 0) sections.push({ text: 'No apps are configured.' });
+  return { title: `Bakery · ${pictures.filter(isStale).length} of ${pictures.length} apps stale`, sections };
+}
+
+function appSection(picture: AppPicture, now: number, linkTo: ChatSurface['linkTo']): ChatMessage {
+  const live = picture.live ? `${picture.live.release.version}${picture.live.recorded === 'live' ? ' live' : ` (${picture.live.recorded})`}` : 'nothing baked yet';
+  const running = picture.running.map(({ lock, operation }) => {
+    const where = operation?.thread ? ` · ${linkTo(operation.thread, 'its thread')}` : '';
+    return `${doing[lock.kind]} ${lock.version} since ${formatTime(lock.since, now)}, asked by ${mention(lock.requestedBy)}${where}`;
+  });
+  const button = picture.running.some(({ lock }) => lock.kind === 'bake') ? undefined : rebakeButton(picture);
+  return {
+    text: `*${picture.app}* · ${live} · ${ageOf(picture, now)}`,
+    lines: [...running, ...picture.reasons.map((reason) => `• ${describeReason(reason)}`), ...(isStale(picture) ? [] : ['Fresh.'])],
+    buttons: button ? [button] : [],
+  };
+}

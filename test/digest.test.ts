@@ -1,0 +1,379 @@
+import { CreateLaunchTemplateVersionCommand, DeregisterImageCommand } from '@aws-sdk/client-ec2';
+import { UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { createTask } from 'node-cron';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Bakery } from '../src/bakery.js';
+import { limits, renderHome } from '../src/chat/blocks.js';
+import type { ChatMessage, ChatUser } from '../src/chat/surface.js';
+import type { AppConfig } from '../src/config/apps.js';
+import { digestMessage, rebakeAction, rebakeAllAction } from '../src/jobs/digest-message.js';
+import { lastSlotWithin, scheduleDigest, scheduleProblem } from '../src/jobs/schedule.js';
+import { recipeHash } from '../src/pipelines/bake/recipe.js';
+import { homeView } from '../src/stale/home-view.js';
+import { describeReason } from '../src/stale/reasons.js';
+import type { AppPicture } from '../src/stale/survey.js';
+import type { Release } from '../src/store/items.js';
+import { alice, bob, everything, mallory, pressOn, releaseApp, until } from './support/lifecycle.js';
+import { demoApp, TestWorld } from './support/world.js';
+
+const withProvision = (provision: string): AppConfig => ({ ...demoApp, provision });
+
+describe('a bake’s identity', () => {
+  let world: TestWorld;
+  beforeEach(async () => {
+    world = await TestWorld.create();
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('records what the image was made of: the base (id, name, date), the artifact’s digest and the recipe', async () => {
+    const bakery = world.replica();
+    await bakery.handlers.onCommand(world.command('demo v1', { user: alice }));
+    await bakery.runner.idle();
+    const release = (await world.store.getRelease('demo', 'v1'))!;
+    const base = world.sim.snapshot().images.find((image) => image.imageId === release.baseAmi)!;
+    expect(release.baseAmiCreatedAt).toBe(base.createdAt);
+    expect(release.artifactSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(release.recipeHash).toBe(recipeHash(demoApp));
+    for (const image of world.bakedImages()) {
+      expect(image.tags).toMatchObject({
+        'bakery:base-ami': release.baseAmi,
+        'bakery:base-ami-created': new Date(base.createdAt).toISOString(),
+        'bakery:artifact-sha256': release.artifactSha256,
+        'bakery:recipe': release.recipeHash,
+      });
+    }
+  });
+
+  it('bakes a version again when its recipe has changed, instead of answering "already baked"', async () => {
+    const bakery = world.replica();
+    await bakery.handlers.onCommand(world.command('demo v1', { user: alice }));
+    await bakery.runner.idle();
+    await world.store.putAppConfig('demo', withProvision('./install.sh --hardened'));
+    const reply = await bakery.handlers.onCommand(world.command('demo v1', { user: alice }));
+    expect(reply).toBeUndefined();
+    await bakery.runner.idle();
+    expect(world.chat.threadText(1)).toContain('Baked demo v1');
+    expect(world.bakedImages().filter((image) => image.region === 'us-east-1')).toHaveLength(2);
+    expect((await world.store.getRelease('demo', 'v1'))?.recipeHash).toBe(recipeHash(withProvision('./install.sh --hardened')));
+  });
+
+  it('reuses the image of the same version, base and recipe, and says so', async () => {
+    const bakery = world.replica();
+    await bakery.handlers.onCommand(world.command('demo v1', { user: alice }));
+    await bakery.runner.idle();
+    const release = (await world.store.getRelease('demo', 'v1'))!;
+    const reply = await bakery.handlers.onCommand(world.command(`demo v1 --base ${release.baseAmi}`, { user: alice }));
+    await bakery.runner.idle();
+    expect(reply?.text).toContain('*demo v1* is already baked');
+    expect(world.bakedImages().filter((image) => image.region === 'us-east-1')).toHaveLength(1);
+  });
+
+  it('makes a new image with --force and keeps the old one registered', async () => {
+    const bakery = world.replica();
+    await bakery.handlers.onCommand(world.command('demo v1', { user: alice }));
+    await bakery.runner.idle();
+    const first = (await world.store.getRelease('demo', 'v1'))!.amis['us-east-1'];
+    await bakery.handlers.onCommand(world.command('demo v1 --force', { user: alice }));
+    await bakery.runner.idle();
+    const second = (await world.store.getRelease('demo', 'v1'))!.amis['us-east-1'];
+    expect(second).not.toBe(first);
+    expect(world.bakedImages().map((image) => image.imageId)).toEqual(expect.arrayContaining([first, second]));
+  });
+});
+
+const DAY = 24 * 3_600_000;
+
+async function bakedWorld(apps: Record<string, AppConfig> = { demo: demoApp }): Promise<{ world: TestWorld; bakery: Bakery }> {
+  const world = await TestWorld.create(apps);
+  const bakery = world.replica();
+  await bakery.handlers.onCommand(world.command('demo v1', { user: alice }));
+  await bakery.runner.idle();
+  return { world, bakery };
+}
+
+async function reasonsOf(bakery: Bakery, app = 'demo'): Promise<string[]> {
+  const [picture] = await bakery.core.survey.survey([app]);
+  return picture!.reasons.map(describeReason);
+}
+
+/** Points the live group at a new launch template version launching `ami`, as someone outside Bakery might. */
+async function runOnFleet(world: TestWorld, ami: string): Promise<void> {
+  const ec2 = world.sim.clients().ec2('us-east-1');
+  const version = await ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateName: 'demo', SourceVersion: '$Latest', LaunchTemplateData: { ImageId: ami } }));
+  await world.sim.clients().autoScaling('us-east-1').send(
+    new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-live', LaunchTemplate: { LaunchTemplateName: 'demo', Version: String(version.LaunchTemplateVersion?.VersionNumber) } }),
+  );
+}
+
+describe('what makes a live image stale', () => {
+  let world: TestWorld;
+  let bakery: Bakery;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('finds nothing wrong with a fresh image, and the digest sums it up in one line', async () => {
+    ({ world, bakery } = await bakedWorld());
+    world.clock.advance(3 * DAY);
+    expect(await reasonsOf(bakery)).toEqual([]);
+    const message = digestMessage(await bakery.core.survey.survey(), world.clock.now());
+    expect(message.text).toContain('nothing is stale');
+    expect(message.lines).toEqual(['Fresh: demo v1 (3 days old)']);
+    expect(message.buttons ?? []).toEqual([]);
+  });
+
+  it('is too old past the app’s maximum age', async () => {
+    ({ world, bakery } = await bakedWorld({ demo: { ...demoApp, maxImageAgeDays: 14 } }));
+    world.clock.advance(15 * DAY);
+    expect(await reasonsOf(bakery)).toEqual(['the image is 15 days old, past the app’s maximum of 14 days']);
+  });
+
+  it('has a superseded base when the app’s base source resolves to a newer image, saying how far behind', async () => {
+    ({ world, bakery } = await bakedWorld());
+    world.clock.advance(10 * DAY);
+    const newer = world.sim.seedBaseImage({ region: 'us-east-1', name: 'al2023-ami-2023.6.20260111.0-kernel-6.1-x86_64', ownerAlias: 'amazon', ssmParameter: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64' });
+    expect(await reasonsOf(bakery)).toEqual([`a newer base is out: this one is 10 days behind (now \`${newer}\` al2023-ami-2023.6.20260111.0-kernel-6.1-x86_64)`]);
+  });
+
+  it('has a deprecated base once its owner deprecates it', async () => {
+    ({ world, bakery } = await bakedWorld());
+    const { baseAmi } = (await world.store.getRelease('demo', 'v1'))!;
+    world.sim.deprecateImage(baseAmi);
+    world.clock.advance(DAY);
+    expect(await reasonsOf(bakery)).toEqual([expect.stringMatching(new RegExp(`^its base \`${baseAmi}\` .* is deprecated since 2026-01-01$`))]);
+  });
+
+  it('has a gone base when the base image is deregistered, and says when the base source finds nothing', async () => {
+    world = await TestWorld.create();
+    const golden = world.sim.seedBaseImage({ region: 'us-east-1', name: 'golden-1' });
+    await world.store.putAppConfig('demo', { ...demoApp, baseImage: { name: 'golden-*', owner: 'self' } });
+    bakery = world.replica();
+    await bakery.handlers.onCommand(world.command('demo v1', { user: alice }));
+    await bakery.runner.idle();
+    await world.sim.clients().ec2('us-east-1').send(new DeregisterImageCommand({ ImageId: golden }));
+    expect(await reasonsOf(bakery)).toEqual([
+      'could not check the newest base: no available image named golden-* owned by self in us-east-1',
+      `its base \`${golden}\` no longer exists (deregistered)`,
+    ]);
+  });
+
+  it('has a changed recipe when the provision script, smoke test, instance type or builder settings change', async () => {
+    ({ world, bakery } = await bakedWorld());
+    await world.store.putAppConfig('demo', { ...demoApp, instanceType: 't3.medium' });
+    expect(await reasonsOf(bakery)).toEqual(['the app’s recipe (provision script, smoke test, instance type or builder settings) changed since it was baked']);
+  });
+
+  it('says so when the fleet runs an image Bakery did not bake', async () => {
+    ({ world, bakery } = await bakedWorld({ demo: releaseApp() }));
+    const fleet = world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
+    expect(await reasonsOf(bakery)).toEqual([`the fleet runs \`${fleet.imageId}\` (demo-v0), an image Bakery did not bake`]);
+  });
+
+  it('has drifted when the fleet runs another release than the recorded live one', async () => {
+    ({ world, bakery } = await bakedWorld({ demo: releaseApp() }));
+    world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
+    await bakery.handlers.onCommand(world.command('demo v2', { user: alice }));
+    await bakery.runner.idle();
+    const v1 = (await world.store.getRelease('demo', 'v1'))!.amis['us-east-1']!;
+    const v2 = (await world.store.getRelease('demo', 'v2'))!.amis['us-east-1']!;
+    await world.store.putLive({ app: 'demo', live: { version: 'v2', ami: v2 }, since: world.clock.now(), by: 'U0BOB', operationId: 'op-test' });
+    await runOnFleet(world, v1);
+    expect(await reasonsOf(bakery)).toEqual([`the fleet runs v1 (\`${v1}\`), not the recorded live release v2`]);
+  });
+});
+
+describe('the digest', () => {
+  let world: TestWorld;
+  let bakery: Bakery;
+  beforeEach(async () => {
+    ({ world, bakery } = await bakedWorld());
+    world.clock.advance(40 * DAY);
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  const digests = (): ChatMessage[] => world.chat.roots.map((root) => root.message).filter((message) => message.text.startsWith('*Image digest*'));
+
+  it('lists a channel’s stale apps with their version, age and why, each with a Rebake button', async () => {
+    await bakery.digest.postAll();
+    const [digest] = digests();
+    expect(world.chat.roots.at(-1)?.ref.channel).toBe('#demo');
+    expect(digest?.text).toBe('*Image digest*: 1 of 1 app stale');
+    expect(digest?.lines).toEqual(['• *demo* v1 (last baked) · 40 days old · the image is 40 days old, past the app’s maximum of 30 days']);
+    expect(digest?.buttons?.map((button) => button.label)).toEqual(['Rebake demo v1']);
+  });
+
+  it('posts one digest per slot however many replicas run, also after a restart', async () => {
+    const other = world.replica('replica-b');
+    const slot = Date.parse('2026-02-10T09:00:00Z');
+    const taken = await Promise.all([bakery.digest.postSlot(slot), other.digest.postSlot(slot)]);
+    expect(taken.sort()).toEqual([false, true]);
+    const restarted = world.replica('replica-a');
+    expect(await restarted.digest.postSlot(slot + 20_000)).toBe(false);
+    expect(digests()).toHaveLength(1);
+    expect(await restarted.digest.postSlot(slot + DAY)).toBe(true);
+    expect(digests()).toHaveLength(2);
+  });
+
+  it('posts a slot missed while Bakery was down once, on start, within the grace period', async () => {
+    // 2026-02-10 is a Tuesday; it is 40 days after the bake, 12:00 UTC.
+    const schedule = { expression: '0 9 * * 1-5', timezone: 'UTC', graceMs: 4 * 3_600_000 };
+    const started = [bakery, world.replica('replica-b')].map((replica) => scheduleDigest(schedule, world.clock, replica.core.log, (slot) => replica.digest.postSlot(slot)));
+    await Promise.all(started.map((s) => s.caughtUp));
+    await Promise.all(started.map((s) => s.stop()));
+    expect(digests()).toHaveLength(1);
+
+    const late = scheduleDigest({ ...schedule, graceMs: 2 * 3_600_000 }, world.clock, bakery.core.log, async (slot) => {
+      throw new Error(`posted ${new Date(slot).toISOString()} past the grace period`);
+    });
+    await late.caughtUp;
+    await late.stop();
+    expect(digests()).toHaveLength(1);
+  });
+
+  it('finds the last slot with node-cron’s own matcher, in the configured timezone', async () => {
+    const task = createTask('0 9 * * 1-5', () => undefined, { timezone: 'Europe/Berlin' });
+    const tuesdayNoon = Date.parse('2026-02-10T12:00:00Z');
+    expect(lastSlotWithin((date) => task.match(date), tuesdayNoon, 4 * 3_600_000)).toBe(Date.parse('2026-02-10T08:00:00Z'));
+    expect(lastSlotWithin((date) => task.match(date), Date.parse('2026-02-08T12:00:00Z'), 12 * 3_600_000)).toBeUndefined();
+    await task.destroy();
+    expect(scheduleProblem('0 9 * *', 'UTC')).toMatch(/five fields/);
+    expect(scheduleProblem('0 25 * * *', 'UTC')).toMatch(/not a cron expression/);
+    expect(scheduleProblem('0 9 * * 1-5', 'Mars/Olympus')).toMatch(/unknown timezone/);
+  });
+
+  it('Rebake bakes the live version on the newest base, as the person who pressed it', async () => {
+    const newer = world.sim.seedBaseImage({ region: 'us-east-1', name: 'al2023-ami-2023.7.20260201.0-kernel-6.1-x86_64', ownerAlias: 'amazon', ssmParameter: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64' });
+    await bakery.digest.postAll();
+    const [digest] = digests();
+    expect(digest?.lines?.[0]).toContain('a newer base is out');
+    const answer = await bakery.handlers.onButton(pressOn(digest!, rebakeAction, bob));
+    expect(answer).toBeUndefined();
+    await bakery.runner.idle();
+    const release = (await world.store.getRelease('demo', 'v1'))!;
+    expect(release.baseAmi).toBe(newer);
+    expect(release.bakedBy).toBe(bob.id);
+    expect(everything(world)).toContain('*Bake demo v1* · asked by @bob');
+    expect((await world.store.listAudit('demo'))[1]).toMatchObject({ actor: bob.id, action: 'rebake requested' });
+    expect(await reasonsOf(bakery)).toEqual([]);
+  });
+
+  it('Rebake of an image that is only too old makes a new image on the same base', async () => {
+    const before = (await world.store.getRelease('demo', 'v1'))!;
+    await bakery.digest.postAll();
+    await bakery.handlers.onButton(pressOn(digests()[0]!, rebakeAction, bob));
+    await bakery.runner.idle();
+    const after = (await world.store.getRelease('demo', 'v1'))!;
+    expect(after.baseAmi).toBe(before.baseAmi);
+    expect(after.amis['us-east-1']).not.toBe(before.amis['us-east-1']);
+  });
+
+  it('Rebake pressed while the app is busy says who is baking what, and starts nothing', async () => {
+    await bakery.digest.postAll();
+    await bakery.handlers.onCommand(world.command('demo v2', { user: alice }));
+    const answer = await bakery.handlers.onButton(pressOn(digests()[0]!, rebakeAction, bob));
+    expect(answer?.text).toMatch(/^busy: baking demo v2 since .*, asked by <@U0ALICE>$/);
+    await bakery.runner.idle();
+    expect(world.chat.roots.filter((root) => root.message.text.startsWith('*Bake demo'))).toHaveLength(2);
+  });
+
+  it('`/bakery digest` posts it now, and `/bakery stale demo` answers only the person who asked', async () => {
+    expect(await bakery.handlers.onCommand(world.command('digest', { command: '/bakery' }))).toBeUndefined();
+    expect(digests()).toHaveLength(1);
+    const answer = await bakery.handlers.onCommand(world.command('stale demo', { command: '/bakery' }));
+    expect(answer?.lines?.[0]).toContain('40 days old');
+    expect(digests()).toHaveLength(1);
+    expect((await bakery.handlers.onCommand(world.command('stale nope', { command: '/bakery' })))?.text).toBe('unknown app "nope"');
+  });
+});
+
+describe('Rebake all', () => {
+  it('rebakes only the apps the person approves', async () => {
+    const { world, bakery } = await bakedWorld({ demo: releaseApp() });
+    try {
+      world.clock.advance(40 * DAY);
+      const pressAll = (user: ChatUser) => bakery.handlers.onButton({ actionId: rebakeAllAction, value: 'demo:v1:force', user, team: 'T0HOME', channel: 'C0DEMO', channelName: 'demo', requestId: `all-${user.id}` });
+      expect(await pressAll(mallory)).toMatchObject({ text: 'Nothing was rebaked.', lines: ['Not rebaked, you are not an approver of: demo'] });
+      expect((await pressAll(bob))?.text).toBe('Rebaking demo v1; each bake posts its own thread.');
+      await bakery.runner.idle();
+      expect((await world.store.getRelease('demo', 'v1'))?.bakedBy).toBe(bob.id);
+    } finally {
+      await world.close();
+    }
+  });
+});
+
+describe('the App Home', () => {
+  let world: TestWorld;
+  let bakery: Bakery;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('shows each app’s live release, age and stale reasons with a Rebake button, and stays current as operations end', async () => {
+    // A Home press is asked of the channel's members by id: Slack cannot list a channel by #name.
+    ({ world, bakery } = await bakedWorld({ demo: { ...demoApp, channel: 'C0DEMO' } }));
+    world.clock.advance(40 * DAY);
+    await bakery.handlers.onHomeOpened!(bob);
+    const home = world.chat.homes.get(bob.id)!;
+    expect(home.title).toBe('Bakery · 1 of 1 apps stale');
+    expect(home.sections[0]).toMatchObject({ text: '*demo* · v1 (last baked) · 40 days old', lines: ['• the image is 40 days old, past the app’s maximum of 30 days'] });
+    // A Home press is on no message and in no channel: bob may bake demo as a member of its channel.
+    const { message: _onNoMessage, ...fromHome } = pressOn(home.sections[0]!, rebakeAction, bob);
+    await bakery.handlers.onButton({ ...fromHome, channel: '', channelName: undefined });
+    await bakery.runner.idle();
+    // The bake went to the app's channel, and the Home was refreshed when it ended.
+    expect(world.chat.roots.findLast((root) => root.message.text.startsWith('*Bake demo v1*'))?.ref.channel).toBe('C0DEMO');
+    await until(world, () => world.chat.homes.get(bob.id)?.title === 'Bakery · 0 of 1 apps stale');
+    expect(world.chat.homes.get(bob.id)?.sections).toEqual([{ text: 'Fresh: demo v1 (baked today)' }]);
+  });
+
+  it('refuses a Rebake pressed in the Home by someone outside the app’s channel, saying why', async () => {
+    ({ world, bakery } = await bakedWorld({ demo: { ...demoApp, channel: 'C0DEMO' } }));
+    world.clock.advance(40 * DAY);
+    await bakery.handlers.onHomeOpened!(mallory);
+    const { message: _onNoMessage, ...fromHome } = pressOn(world.chat.homes.get(mallory.id)!.sections[0]!, rebakeAction, mallory);
+    const answer = await bakery.handlers.onButton({ ...fromHome, channel: '', channelName: undefined });
+    expect(answer?.text).toBe('Not done: only members of <#C0DEMO> may bake demo.');
+    await bakery.runner.idle();
+    expect(world.chat.roots.filter((root) => root.message.text.startsWith('*Bake demo v1*'))).toHaveLength(1);
+  });
+
+  it('shows what is running, with where its thread is', async () => {
+    ({ world, bakery } = await bakedWorld());
+    await bakery.handlers.onCommand(world.command('demo v2', { user: alice }));
+    await bakery.handlers.onCommand(world.command('home', { command: '/bakery', user: bob }));
+    const thread = world.chat.roots.at(-1)!.ref;
+    expect(world.chat.homes.get(bob.id)?.sections[0]?.lines?.[0]).toMatch(new RegExp(`^Baking v2 since .* UTC, asked by <@U0ALICE> · <https://chat.example/C0DEMO/${thread.ts.replace('.', '\\.')}\\|its thread>$`));
+    await bakery.runner.idle();
+  });
+
+  it('keeps within Slack’s Block Kit limits however many apps there are', () => {
+    const pictures = Array.from({ length: 80 }, (_, n) => picture(`app-${n}`));
+    const view = renderHome(homeView(pictures, Date.parse('2026-03-01T00:00:00Z'), (ref, label) => `<https://x.slack.com/archives/${ref.channel}/p1|${label}>`));
+    expect(view.blocks.length).toBeLessThanOrEqual(limits.viewBlocks);
+    expect(view.blocks.at(-1)).toMatchObject({ type: 'context' });
+    for (const block of view.blocks) {
+      if (block.type === 'section') expect(block.text.text.length).toBeLessThanOrEqual(limits.sectionText);
+      if (block.type === 'actions') {
+        expect(block.elements.length).toBeLessThanOrEqual(limits.actionsElements);
+        for (const button of block.elements) expect(button.value.length).toBeLessThanOrEqual(limits.buttonValue);
+      }
+    }
+  });
+});
+
+/** A stale app's picture, as the survey would make it. */
+function picture(app: string): AppPicture {
+  const release: Release = {
+    app, version: 'v1', amis: { 'us-east-1': 'ami-0123456789abcdef0' }, amiName: `${app}-v1`, baseAmi: 'ami-0fedcba9876543210', baseAmiName: 'al2023',
+    status: 'baked', bakedBy: 'U0ALICE', bakedAt: Date.parse('2026-01-01T00:00:00Z'), operationId: 'op-1', history: [],
+  };
+  return {
+    app, config: demoApp, live: { release, ami: 'ami-0123456789abcdef0', recorded: 'last baked' }, rebake: true, running: [],
+    reasons: [{ kind: 'too-old', ageDays: 59, maxDays: 30 }, { kind: 'base-superseded', newBase: { id: 'ami-0aaaaaaaaaaaaaaaa', name: 'al2023 '.repeat(200) }, behindDays: 40 }],
+  };
+}
