@@ -53,7 +53,7 @@ export function bakeMessages(clock: Clock, steps: { name: string; title: string 
           `Operation \`${operation.id}\``,
         ],
         tone: operation.status,
-        buttons: operation.status === 'running' && !operation.cancelRequested
+        buttons: operation.status === 'running' && !operation.cancelRequested && !operation.ending
           ? [{ actionId: cancelAction, label: 'Cancel', value: operation.id, style: 'danger' }]
           : [],
       };
