@@ -3,8 +3,8 @@ import { listenerWeights, setListenerWeights, targetHealth } from '../../aws/tra
 import { formatDuration, formatTime } from '../../operations/format.js';
 import { StepFailure, type Step } from '../../operations/pipeline.js';
 import { deployOf, regionOf, required } from '../canary/operation.js';
-import { canaryParams, type CanaryState } from '../canary/state.js';
-import type { PromoteDependencies } from './steps.js';
+import type { CanaryState } from '../canary/state.js';
+import { recordLive, type PromoteDependencies } from './steps.js';
 
 /**
  * Red-black, as Asgard did it: the canary grows into a full fleet beside the old one, traffic moves
@@ -60,23 +60,9 @@ export function redBlackSteps(deps: PromoteDependencies): Step<CanaryState>[] {
       async run({ operation, state }) {
         const deploy = deployOf(operation);
         const live = required(state.live, 'live group');
-        const { ami } = canaryParams.parse(operation.params);
-        const by = operation.approval?.by ?? operation.requestedBy;
         const now = clock.now();
         const until = now + deploy.redBlack.keepOldFor;
-        await store.putLive({
-          app: operation.app,
-          live: { version: operation.version, ami, launchTemplateVersion: required(state.templateVersion, 'launch template version'), group: required(state.canaryGroup, 'canary group') },
-          previous: { version: state.liveVersion, ami: required(state.liveAmi, 'live image'), launchTemplateVersion: live.launchTemplateVersion, group: live.name },
-          standby: { group: live.name, targetGroups: live.targetGroups, until },
-          since: now,
-          by,
-          operationId: operation.id,
-        });
-        await store.setReleaseStatus(operation.app, operation.version, 'live', { at: now, by, operationId: operation.id });
-        if (state.liveVersion && state.liveVersion !== operation.version) {
-          await store.setReleaseStatus(operation.app, state.liveVersion, 'previous', { at: now, by, operationId: operation.id, note: `replaced by ${operation.version}` });
-        }
+        await recordLive(deps, operation, state, { group: required(state.canaryGroup, 'canary group'), standby: { group: live.name, targetGroups: live.targetGroups, until } });
         return { state: { promotedAt: now }, detail: `${operation.version} is live on ${state.canaryGroup}; ${live.name} kept until ${formatTime(until, now)}` };
       },
     },

@@ -1,6 +1,7 @@
 import type { AwsClients } from '../../aws/clients.js';
 import type { Clock } from '../../clock.js';
 import type { Step } from '../../operations/pipeline.js';
+import type { LiveRelease, Operation } from '../../store/items.js';
 import type { Store } from '../../store/store.js';
 import { deployOf, regionOf, required } from '../canary/operation.js';
 import { removeCanary } from '../canary/removal.js';
@@ -15,13 +16,37 @@ export interface PromoteDependencies {
 }
 
 /**
+ * Records the release live on `group` and the fleet's former image as its rollback target (for
+ * red-black, with the old group kept as standby), and moves both releases' statuses.
+ */
+export async function recordLive(deps: PromoteDependencies, operation: Operation, state: CanaryState, where: { group: string; standby?: LiveRelease['standby'] }): Promise<void> {
+  const { store, clock } = deps;
+  const live = required(state.live, 'live group');
+  const { ami } = canaryParams.parse(operation.params);
+  const by = operation.approval?.by ?? operation.requestedBy;
+  const now = clock.now();
+  await store.putLive({
+    app: operation.app,
+    live: { version: operation.version, ami, launchTemplateVersion: required(state.templateVersion, 'launch template version'), group: where.group },
+    previous: { version: state.liveVersion, ami: required(state.liveAmi, 'live image'), launchTemplateVersion: live.launchTemplateVersion, group: live.name },
+    standby: where.standby,
+    since: now,
+    by,
+    operationId: operation.id,
+  });
+  await store.setReleaseStatus(operation.app, operation.version, 'live', { at: now, by, operationId: operation.id });
+  if (state.liveVersion && state.liveVersion !== operation.version) {
+    await store.setReleaseStatus(operation.app, state.liveVersion, 'previous', { at: now, by, operationId: operation.id, note: `replaced by ${operation.version}` });
+  }
+}
+
+/**
  * The promotion, once approved: roll the live group to the canary's launch template version with an
  * instance refresh, record the release as live (the former one becomes the rollback target), and
  * take the canary away. A refresh that fails, or that AWS rolls back because an alarm fired, fails
  * the step and says why; cleanup then removes the canary as after any failure.
  */
 export function promoteSteps(deps: PromoteDependencies): Step<CanaryState>[] {
-  const { store, clock } = deps;
   return [
     {
       name: 'refresh',
@@ -39,21 +64,7 @@ export function promoteSteps(deps: PromoteDependencies): Step<CanaryState>[] {
       title: 'Record the live release',
       async run({ operation, state }) {
         const live = required(state.live, 'live group');
-        const { ami } = canaryParams.parse(operation.params);
-        const by = operation.approval?.by ?? operation.requestedBy;
-        const now = clock.now();
-        await store.putLive({
-          app: operation.app,
-          live: { version: operation.version, ami, launchTemplateVersion: required(state.templateVersion, 'launch template version'), group: live.name },
-          previous: { version: state.liveVersion, ami: required(state.liveAmi, 'live image'), launchTemplateVersion: live.launchTemplateVersion, group: live.name },
-          since: now,
-          by,
-          operationId: operation.id,
-        });
-        await store.setReleaseStatus(operation.app, operation.version, 'live', { at: now, by, operationId: operation.id });
-        if (state.liveVersion && state.liveVersion !== operation.version) {
-          await store.setReleaseStatus(operation.app, state.liveVersion, 'previous', { at: now, by, operationId: operation.id, note: `replaced by ${operation.version}` });
-        }
+        await recordLive(deps, operation, state, { group: live.name });
         return { detail: `${operation.version} is live; rollback target: ${state.liveVersion ?? state.liveAmi}` };
       },
     },
