@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { presenceInAppChannels, presenceProblem } from '../src/access/channel-presence.js';
 import type { ChatMessage, ChatUser, SlashCommand } from '../src/chat/surface.js';
 import { appName } from '../src/config/names.js';
 import type { Core } from '../src/core.js';
@@ -37,11 +38,14 @@ export function bakeryCommand(all: () => Command[]): Command {
       const apps = await core.store.listAppConfigs();
       const names = Object.keys(apps).sort();
       if (names.length === 0) return { text: 'No apps are configured.', tone: 'info' };
+      const presence = await presenceInAppChannels(core.chat, apps);
       return {
         text: `*Configured apps* (${names.length})`,
-        lines: names.map((name) => {
+        lines: names.flatMap((name) => {
           const app = apps[name]!;
-          return `• *${name}* — channel ${app.channel}, ${app.region}, ${app.instanceType}${app.copyTo.length ? `, copies to ${app.copyTo.join(', ')}` : ''}`;
+          const problem = presenceProblem(app.channel, presence[app.channel]);
+          const line = `• *${name}* — channel ${app.channel}, ${app.region}, ${app.instanceType}${app.copyTo.length ? `, copies to ${app.copyTo.join(', ')}` : ''}`;
+          return problem ? [line, `   :warning: ${problem}`] : [line];
         }),
         tone: 'info',
       };

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { AwsSimulator, fastTimings, fleetSeedable } from './aws/simulator/index.js';
 import { realAwsClients, type AwsClients } from './aws/clients.js';
 import type { AccessSettings } from './access/access.js';
+import { warnOfMissingChannels } from './access/channel-presence.js';
 import { commandNames, createBakery } from './bakery.js';
 import { startSlack } from './chat/slack.js';
 import type { ChatHandlers, ChatSurface } from './chat/surface.js';
@@ -57,6 +58,8 @@ async function main(): Promise<void> {
   });
   handlers = bakery.handlers;
   bakery.runner.watch();
+  // Said at start, not at the first bake: an app whose channel Bakery is not in cannot hear from it.
+  void warnOfMissingChannels(chat.surface, apps, log);
   // Every replica schedules the digest; the slot's mark lets exactly one of them post it.
   const digest = settings.digest ? scheduleDigest(settings.digest, systemClock, log, (slot) => bakery.digest.postSlot(slot)) : undefined;
 

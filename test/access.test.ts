@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { warnOfMissingChannels } from '../src/access/channel-presence.js';
 import { cancelAction } from '../src/pipelines/bake/messages.js';
+import { capturedLog } from './support/captured-log.js';
 import { alice, bob, mallory, pressOn, releaseApp } from './support/lifecycle.js';
 import { demoApp, TestWorld } from './support/world.js';
 
@@ -132,6 +134,34 @@ describe('who may do what', () => {
       const reply = await bakery.handlers.onCommand(world.command('demo', { command: '/rollback', user: mallory }));
       expect(reply?.text).toBe('Not done: only <@U0BOB>, <@U0ALICE> and whoever started it may roll back demo.');
       expect(await refusals()).toEqual([['U0MALLORY', 'rollback refused', 'only <@U0BOB>, <@U0ALICE> and whoever started it may roll back demo']]);
+    });
+  });
+
+  describe('/bakery apps', () => {
+    it('says plainly when Bakery is not in an app’s channel, and how to invite it', async () => {
+      world.chat.notInvitedTo.add('#demo');
+      const reply = await world.replica().handlers.onCommand(world.command('apps', { command: '/bakery' }));
+      expect(reply?.lines).toEqual([
+        '• *demo* — channel #demo, us-east-1, t3.small, copies to eu-west-1',
+        '   :warning: Bakery is not in #demo, so it cannot post there: type `/invite @Bakery` in that channel',
+      ]);
+    });
+
+    it('lists an app whose channel Bakery is in without a warning', async () => {
+      const reply = await world.replica().handlers.onCommand(world.command('apps', { command: '/bakery' }));
+      expect(reply?.lines).toEqual(['• *demo* — channel #demo, us-east-1, t3.small, copies to eu-west-1']);
+    });
+  });
+
+  describe('at start', () => {
+    it('warns once for each app channel Bakery is not in, naming the apps that post there', async () => {
+      world.chat.notInvitedTo.add('#payments');
+      const captured = capturedLog('warn');
+      await warnOfMissingChannels(world.chat, { demo: { channel: '#demo' }, billing: { channel: '#payments' }, ledger: { channel: '#payments' } }, captured.log);
+      const lines = captured.text().trim().split('\n').map((line) => JSON.parse(line) as { msg: string; apps: string[] });
+      expect(lines.map((line) => [line.msg, line.apps])).toEqual([
+        ['Bakery is not in #payments, so it cannot post there: type `/invite @Bakery` in that channel (apps billing, ledger)', ['billing', 'ledger']],
+      ]);
     });
   });
 });

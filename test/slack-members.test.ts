@@ -12,7 +12,12 @@ describe('Who is in a Slack channel or user group', () => {
   let slack: SlackRuntime;
 
   beforeAll(async () => {
-    fake = await startFakeSlackApi({ token: botToken, channelMembers: { C0BIG: crowd }, userGroups: { S0PLATFORM: ['U0ALICE', 'U0BOB'] } });
+    fake = await startFakeSlackApi({
+      token: botToken,
+      channelMembers: { C0BIG: crowd, C0DEPLOYS: ['U0ALICE', 'U0BAKERY'], C0QUIET: ['U0ALICE'], G0OPS: ['U0BAKERY'], G0HIDDEN: ['U0ALICE'] },
+      userGroups: { S0PLATFORM: ['U0ALICE', 'U0BOB'] },
+      channels: { C0DEPLOYS: { name: 'deploys' }, C0QUIET: { name: 'quiet' }, G0OPS: { name: 'ops', private: true }, G0HIDDEN: { name: 'hidden', private: true } },
+    });
     slack = await startSlack({ botToken, signingSecret, port: 0, apiUrl: fake.apiUrl, log: capturedLog().log, commands: ['/bake'], handlers: { onCommand: async () => undefined, onButton: async () => undefined } });
   });
   afterAll(async () => {
@@ -35,5 +40,26 @@ describe('Who is in a Slack channel or user group', () => {
 
   it('fails, saying why, for a channel it cannot see', async () => {
     await expect(slack.surface.members({ channel: 'C0SECRET' })).rejects.toThrow(/channel_not_found/);
+  });
+
+  it('tells the channels Bakery is in from those it was not invited to, by id and by name', async () => {
+    expect(await slack.surface.presenceIn(['C0DEPLOYS', 'C0QUIET', '#ops', '#quiet', '#hidden', '#typo', 'C0NONE'])).toEqual({
+      C0DEPLOYS: { is: 'member' },
+      C0QUIET: { is: 'outside' },
+      '#ops': { is: 'member' },
+      '#quiet': { is: 'outside' },
+      // A private channel Bakery is not in is invisible to it, like a misspelt one.
+      '#hidden': { is: 'unseen' },
+      '#typo': { is: 'unseen' },
+      C0NONE: { is: 'unseen' },
+    });
+    expect(fake.callsTo('conversations.list')).toHaveLength(1);
+  });
+
+  it('waits out a rate limit on the question, as the Web API client does', async () => {
+    fake.rateLimitOnce('conversations.info', 0);
+    const answer = await slack.surface.presenceIn(['C0DEPLOYS']);
+    // The Web API client retries a rate limit itself; the question is answered.
+    expect(answer).toEqual({ C0DEPLOYS: { is: 'member' } });
   });
 });

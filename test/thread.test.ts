@@ -25,6 +25,9 @@ function recordingSurface(clock: VirtualClock, failOn?: (text: string) => boolea
     async members() {
       return [];
     },
+    async presenceIn() {
+      return {};
+    },
     async upload(thread, file) {
       if (failOn?.(file.title)) throw new Error('files.completeUploadExternal: not_in_channel');
       writes.push({ kind: 'upload', text: file.title, at: clock.now(), ref: thread });

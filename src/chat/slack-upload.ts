@@ -6,6 +6,7 @@
  */
 import type { webApi } from '@slack/bolt';
 import { z } from 'zod';
+import { slackErrorCode } from './slack-error.js';
 import type { ChatFile, MessageRef } from './surface.js';
 
 type WebClient = InstanceType<typeof webApi.WebClient>;
@@ -46,13 +47,11 @@ export async function uploadToThread(client: WebClient, thread: MessageRef, file
   );
 }
 
-/** A Web API failure as "method: error_code", never the client's error (it carries the request, token included). */
+/** A Web API failure as "method: error_code". */
 async function slackStep<T>(method: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    const data = (error as { data?: { error?: unknown } }).data;
-    const reason = typeof data?.error === 'string' ? data.error : error instanceof Error ? error.message : String(error);
-    throw new Error(`${method}: ${reason}`);
+    throw new Error(`${method}: ${slackErrorCode(error)}`);
   }
 }

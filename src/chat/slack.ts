@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import { redactSecrets } from '../log.js';
 import { renderHome, renderMessage } from './blocks.js';
 import { slackRefusals } from './slack-refusals.js';
+import { presenceIn } from './slack-presence.js';
 import { uploadToThread } from './slack-upload.js';
 import type { ButtonPress, ChatHandlers, ChatMessage, ChatSurface, MessageRef, SlashCommand } from './surface.js';
 
@@ -212,6 +213,7 @@ function webApiSurface(app: InstanceType<typeof App>, workspaceUrl = 'https://sl
       } while (cursor);
       return members;
     },
+    presenceIn: (channels) => presenceIn(app.client, channels),
   };
 }
 

@@ -63,7 +63,16 @@ export interface ChatSurface {
   publishHome(user: ChatUser, view: HomeView): Promise<void>;
   /** The user ids in a channel (by id) or a user group (S…): who "members of the app's channel" and a group in config are. */
   members(of: { channel: string } | { userGroup: string }): Promise<string[]>;
+  /** Whether Bakery itself is in each channel (an id, or a name with #), so an app's channel it was never invited to is said plainly. */
+  presenceIn(channels: string[]): Promise<Record<string, ChannelPresence>>;
 }
+
+/**
+ * 'member': Bakery can post there. 'outside': the channel exists but Bakery was not invited.
+ * 'unseen': no channel Bakery can see has that id or name (a typo, or a private channel it is not in).
+ * 'unknown': Slack did not say (an error), with why.
+ */
+export type ChannelPresence = { is: 'member' | 'outside' | 'unseen' } | { is: 'unknown'; why: string };
 
 export interface ChatUser {
   id: string;

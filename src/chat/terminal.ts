@@ -171,6 +171,10 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
     async members(of) {
       return 'channel' in of ? [user.id] : [];
     },
+    // The terminal is every channel at once, and Bakery is in it.
+    async presenceIn(channels) {
+      return Object.fromEntries(channels.map((name) => [name, { is: 'member' as const }]));
+    },
   };
 
   /** Only the person who asked sees it; its buttons (a confirm, an approval request again) work like any other. */

@@ -66,7 +66,12 @@ export interface FakeSlackApiOptions {
   /** Who is in each channel (conversations.members) and each user group (usergroups.users.list). */
   channelMembers?: Record<string, string[]>;
   userGroups?: Record<string, string[]>;
+  /** Channels by id, with their name and whether private (conversations.info, conversations.list); the bot (U0BAKERY) is in those whose members list it. */
+  channels?: Record<string, { name: string; private?: boolean }>;
 }
+
+/** The bot user auth.test names. */
+const botUserId = 'U0BAKERY';
 
 export async function startFakeSlackApi(options: FakeSlackApiOptions): Promise<FakeSlackApi> {
   const calls: ApiCall[] = [];
@@ -131,7 +136,7 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions): Promise<F
       if (token !== options.token) return json(200, { ok: false, error: 'invalid_auth' });
       switch (method) {
         case 'auth.test':
-          return json(200, { ok: true, url: 'https://fake.slack.com/', team: 'Fake', user: 'bakery', team_id: 'T0FAKE', user_id: 'U0BAKERY', bot_id: 'B0BAKERY' });
+          return json(200, { ok: true, url: 'https://fake.slack.com/', team: 'Fake', user: 'bakery', team_id: 'T0FAKE', user_id: botUserId, bot_id: 'B0BAKERY' });
         case 'chat.postMessage': {
           if (refused.has(String(body.channel))) return json(200, { ok: false, error: 'not_in_channel' });
           const ts = nextTs();
@@ -152,6 +157,21 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions): Promise<F
           const limit = Number(body.limit ?? 100) || 100;
           const next = offset + limit < members.length ? String(offset + limit) : '';
           return json(200, { ok: true, members: members.slice(offset, offset + limit), response_metadata: { next_cursor: next } });
+        }
+        case 'conversations.info':
+        case 'conversations.list': {
+          // Slack shows a private channel only to its members, the bot included.
+          const visible = Object.entries(options.channels ?? {})
+            .map(([id, channel]) => ({ id, name: channel.name, is_private: channel.private === true, is_member: (options.channelMembers?.[id] ?? []).includes(botUserId) }))
+            .filter((channel) => !channel.is_private || channel.is_member);
+          if (method === 'conversations.info') {
+            const channel = visible.find((c) => c.id === String(body.channel));
+            return channel ? json(200, { ok: true, channel }) : json(200, { ok: false, error: 'channel_not_found' });
+          }
+          const offset = Number(body.cursor ?? 0) || 0;
+          const limit = Number(body.limit ?? 100) || 100;
+          const next = offset + limit < visible.length ? String(offset + limit) : '';
+          return json(200, { ok: true, channels: visible.slice(offset, offset + limit), response_metadata: { next_cursor: next } });
         }
         case 'usergroups.users.list': {
           const users = options.userGroups?.[String(body.usergroup)];

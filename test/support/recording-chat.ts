@@ -1,4 +1,4 @@
-import type { ChatFile, ChatMessage, ChatSurface, ChatUser, HomeView, MessageRef } from '../../src/chat/surface.js';
+import type { ChannelPresence, ChatFile, ChatMessage, ChatSurface, ChatUser, HomeView, MessageRef } from '../../src/chat/surface.js';
 
 /** Where each message a RecordingChat showed is, so a test presses a button on the message it is on. */
 const posted = new WeakMap<ChatMessage, MessageRef>();
@@ -16,6 +16,13 @@ export class RecordingChat implements ChatSurface {
 
   async members(of: { channel: string } | { userGroup: string }): Promise<string[]> {
     return ('channel' in of ? this.channelMembers.get(of.channel) : this.userGroups.get(of.userGroup)) ?? [];
+  }
+
+  /** Channels Bakery was never invited to; it is in every other one. */
+  readonly notInvitedTo = new Set<string>();
+
+  async presenceIn(channels: string[]): Promise<Record<string, ChannelPresence>> {
+    return Object.fromEntries(channels.map((channel) => [channel, { is: this.notInvitedTo.has(channel) ? 'outside' : 'member' } as const]));
   }
 
 
