@@ -1,3 +1,4 @@
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeListenersCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestWorld } from './support/world.js';
@@ -125,6 +126,43 @@ describe('/canary', () => {
     expect((await forward()).map((group) => group.TargetGroupArn)).toEqual([fleet.targetGroupArn]);
     const groups = await elb.send(new DescribeTargetGroupsCommand({}));
     expect(groups.TargetGroups?.map((group) => group.TargetGroupArn)).toEqual([fleet.targetGroupArn]);
+  });
+
+  it('compares the canary with a fresh baseline of its size on the live image, removed once judged', async () => {
+    world = await fleetWorld(releaseApp({ baseline: 'fresh' }));
+    const bakery = world.replica();
+    await bake(world, bakery, 'v1');
+    const live = await liveGroup(world);
+
+    await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
+    await until(world, async () => (await groupNames(world)).includes('demo-baseline-v1'));
+    const groups = await world.sim.clients().autoScaling('us-east-1').send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['demo-baseline-v1'] }));
+    const baseline = groups.AutoScalingGroups![0]!;
+    expect(baseline.DesiredCapacity).toBe(1);
+    expect(baseline.LaunchTemplate?.Version).toBe(live?.LaunchTemplate?.Version);
+    expect(baseline.TargetGroupARNs).toEqual(live?.TargetGroupARNs);
+
+    await until(world, () => approvalRequest(world) !== undefined);
+    expect(everything(world)).toMatch(/PASS/);
+    expect((await groupNames(world)).sort()).toEqual(['demo-canary-v1', 'demo-live']);
+    expect(everything(world)).toContain('removed demo-baseline-v1; it was needed only for judging');
+
+    await bakery.handlers.onButton(pressOn(approvalRequest(world)!, 'release.promote', bob));
+    await deployEnded(world, bakery);
+    expect((await world.store.getLive('demo'))?.live.version).toBe('v1');
+  });
+
+  it('rolls a bad release back against a fresh baseline too, removing both groups', async () => {
+    world = await fleetWorld(releaseApp({ baseline: 'fresh' }));
+    const bakery = world.replica();
+    world.sim.inject({ kind: 'bad-release', app: 'demo' });
+    await bake(world, bakery, 'v2');
+    world.sim.clearFaults();
+
+    await bakery.handlers.onCommand(world.command('demo v2', { command: '/canary', user: alice }));
+    await deployEnded(world, bakery);
+    expect(world.chat.allReplies().findLast((reply) => reply.text.includes('rolled back'))?.text).toContain('5xx rate');
+    expect(await groupNames(world)).toEqual(['demo-live']);
   });
 
   it('refuses a version that is not baked, and an app without a fleet, changing nothing', async () => {

@@ -166,4 +166,11 @@ ${metrics}`;
     );
     expect(() => parseAppsFile('apps.yml', deploy(latency, '{ duration: soon }'))).toThrow('field "deploy.canary.duration": a duration is a number and s, m or h');
   });
+
+  it('compares with the live group unless asked for a fresh baseline, which needs shared traffic', () => {
+    expect(parseAppsFile('apps.yml', deploy(latency)).demo!.deploy?.canary.baseline).toBe('live');
+    expect(parseAppsFile('apps.yml', deploy(latency, '{ baseline: fresh }')).demo!.deploy?.canary.baseline).toBe('fresh');
+    const weighted = deploy(latency, '{ baseline: fresh }').replace('      launchTemplate: demo\n', '      launchTemplate: demo\n      traffic: { mode: weighted, listener: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/demo/0123456789abcdef/0123456789abcdef", weight: 10 }\n');
+    expect(() => parseAppsFile('apps.yml', weighted)).toThrow('apps.yml: app "demo", field "deploy.canary.baseline": a fresh baseline joins the live target groups, so it needs traffic: shared');
+  });
 });

@@ -165,6 +165,14 @@ export async function deleteGroup(aws: AwsClients, region: string, name: string)
   }
 }
 
+/** Takes a group out in the order that never drops a request: out of its target groups, scaled to zero, deleted. */
+export async function removeGroup(aws: AwsClients, region: string, group: AutoScalingGroup): Promise<void> {
+  const name = group.AutoScalingGroupName!;
+  await detachTargetGroups(aws, region, name, group.TargetGroupARNs ?? []);
+  await resizeGroup(aws, region, name, { min: 0, max: 0, desired: 0 });
+  await deleteGroup(aws, region, name);
+}
+
 /** How the group's instances are getting on: in service and healthy per Auto Scaling. */
 export function inService(group: AutoScalingGroup): string[] {
   return (group.Instances ?? [])

@@ -82,6 +82,11 @@ export const deployConfig = z
         /** How long a canary the judge still waits on may run past its duration. */
         maxExtension: duration.prefault('15m'),
         confidence: z.number().gt(0.5).lt(1).default(0.99),
+        /**
+         * What the canary is compared with: `live`, the live group itself; `fresh`, a new group of the
+         * canary's size on the live image, launched beside it, so both are as new, as warm and as many.
+         */
+        baseline: z.enum(['live', 'fresh']).default('live'),
       })
       .prefault({}),
     metrics: z.array(deployMetric).min(1, 'give at least one metric'),
@@ -114,6 +119,9 @@ export const deployConfig = z
           ctx.addIssue({ code: 'custom', path: ['metrics', i, 'dimension'], message: 'with shared traffic the canary and the baseline are in the same target groups, so a metric per target group cannot tell them apart; use one per Auto Scaling group, or traffic: weighted' });
         }
       });
+    }
+    if (deploy.canary.baseline === 'fresh' && deploy.traffic.mode === 'weighted') {
+      ctx.addIssue({ code: 'custom', path: ['canary', 'baseline'], message: 'a fresh baseline joins the live target groups, so it needs traffic: shared; with weighted traffic the canary is compared with the live group' });
     }
     if (deploy.canary.interval < 60_000) {
       deploy.metrics.forEach((metric, i) => {

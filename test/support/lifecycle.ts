@@ -11,7 +11,7 @@ export const bob: ChatUser = { id: 'U0BOB', name: 'bob' };
 export const mallory: ChatUser = { id: 'U0MALLORY', name: 'mallory' };
 
 /** The demo app with a fleet to deploy to: the simulator's seeded demo fleet, judged minute by minute for 30 minutes. */
-export function releaseApp(overrides: { strategy?: 'rolling' | 'red-black'; onFail?: 'rollback' | 'ask'; fourEyes?: boolean; approvalTtl?: string; weightedListener?: string } = {}): AppConfig {
+export function releaseApp(overrides: { strategy?: 'rolling' | 'red-black'; onFail?: 'rollback' | 'ask'; fourEyes?: boolean; approvalTtl?: string; weightedListener?: string; baseline?: 'live' | 'fresh' } = {}): AppConfig {
   return parseAppsFile('test apps', `
 apps:
   demo:
@@ -27,7 +27,7 @@ apps:
       launchTemplate: demo
       strategy: ${overrides.strategy ?? 'rolling'}
       traffic: ${overrides.weightedListener ? `{ mode: weighted, listener: "${overrides.weightedListener}", weight: 10 }` : '{ mode: shared }'}
-      canary: { instances: 1, duration: 30m, interval: 1m, warmup: 3m, maxExtension: 15m }
+      canary: { instances: 1, duration: 30m, interval: 1m, warmup: 3m, maxExtension: 15m, baseline: ${overrides.baseline ?? 'live'} }
       metrics:
         - { name: errors, label: 5xx rate, kind: count, namespace: Demo/App, metric: Errors5xx, stat: Sum, unit: errors,
             requests: { namespace: Demo/App, metric: Requests, stat: Sum }, tolerance: x1.5, critical: x5 }

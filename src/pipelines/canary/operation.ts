@@ -14,6 +14,9 @@ export const regionOf = (operation: Operation): string => canaryParams.parse(ope
 /** The canary group's name shows app and version (both limited to characters Auto Scaling accepts). */
 export const canaryGroupName = (operation: Operation): string => `${operation.app}-canary-${operation.version}`;
 
+/** A fresh baseline's group: the version it is the baseline for, beside that version's canary. */
+export const baselineGroupName = (operation: Operation): string => `${operation.app}-baseline-${operation.version}`;
+
 /** Target group names are at most 32 characters: app and version cut short, and the operation's own suffix. */
 export const canaryTargetGroupName = (operation: Operation): string =>
   `${operation.app.slice(0, 12)}-${operation.version.replace(/[^A-Za-z0-9]/g, '').slice(0, 8)}-${operation.id.slice(-8)}`.replace(/-+/g, '-');

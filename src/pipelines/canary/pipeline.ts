@@ -1,6 +1,6 @@
 import { metered } from '../metered.js';
 import type { AwsClients } from '../../aws/clients.js';
-import { createGroup, createTemplateVersion, describeGroup, imageOfTemplateVersion, inService, readLiveGroup } from '../../aws/fleet.js';
+import { createGroup, createTemplateVersion, describeGroup, imageOfTemplateVersion, inService, readLiveGroup, removeGroup } from '../../aws/fleet.js';
 import { waitFor } from '../../aws/poll.js';
 import { createTargetGroupLike, listenerWeights, setListenerWeights, targetHealth } from '../../aws/traffic.js';
 import type { Clock } from '../../clock.js';
@@ -13,7 +13,7 @@ import { answeredMessage, approvalMessage, mention, newRequestKey } from './appr
 import { canaryChart } from './chart.js';
 import { extendWindow, judge, SETTLE_PERIODS, verdictLines, type Groups } from './judging.js';
 import { canaryMessages, verdictTable } from './messages.js';
-import { canaryGroupName, canaryTargetGroupName, deployOf, formatMinute, regionOf, required } from './operation.js';
+import { baselineGroupName, canaryGroupName, canaryTargetGroupName, deployOf, formatMinute, regionOf, required } from './operation.js';
 import { removeCanary } from './removal.js';
 import { canaryParams, canaryState, type CanaryState } from './state.js';
 
@@ -37,7 +37,7 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
     const deploy = deployOf(operation);
     const live = required(state.live, 'live group');
     return {
-      baseline: { group: live.name, targetGroup: live.targetGroups[0] },
+      baseline: { group: state.baselineGroup ?? live.name, targetGroup: live.targetGroups[0] },
       canary: { group: required(state.canaryGroup, 'canary group'), targetGroup: state.canaryTargetGroup },
       listener: deploy.traffic.mode === 'weighted' ? deploy.traffic.listener : undefined,
     };
@@ -103,6 +103,11 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
           targetGroups: canaryTargetGroup ? [canaryTargetGroup] : live.targetGroups,
           tags,
         });
+        // The baseline is launched with the canary, so both are as new and as warm when the window opens.
+        const baselineGroup = deploy.canary.baseline === 'fresh' ? baselineGroupName(operation) : undefined;
+        if (baselineGroup) {
+          await createGroup(aws, region, { name: baselineGroup, live, launchTemplateVersion: live.launchTemplateVersion, size: instances, targetGroups: live.targetGroups, tags: { ...tags, 'bakery:role': 'baseline' } });
+        }
         if (canaryTargetGroup && deploy.traffic.mode === 'weighted') {
           // A target group no listener forwards to keeps its targets 'unused', never healthy: join at weight 0 first.
           const weights = await listenerWeights(aws, region, deploy.traffic.listener);
@@ -112,8 +117,8 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
           }
         }
         return {
-          state: { canaryGroup: name, canaryTargetGroup },
-          detail: `${name}: ${instances} instance${instances === 1 ? '' : 's'}${canaryTargetGroup ? ', own target group' : ` in ${live.targetGroups.length} live target group${live.targetGroups.length === 1 ? '' : 's'}`}`,
+          state: { canaryGroup: name, canaryTargetGroup, baselineGroup },
+          detail: `${name}: ${instances} instance${instances === 1 ? '' : 's'}${canaryTargetGroup ? ', own target group' : ` in ${live.targetGroups.length} live target group${live.targetGroups.length === 1 ? '' : 's'}`}${baselineGroup ? `; baseline ${baselineGroup}: ${instances} on the live image` : ''}`,
         };
       },
     },
@@ -126,20 +131,28 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
         const region = regionOf(operation);
         const { instances } = canaryParams.parse(operation.params);
         const name = required(state.canaryGroup, 'canary group');
-        const targetGroups = state.canaryTargetGroup ? [state.canaryTargetGroup] : required(state.live, 'live group').targetGroups;
+        const liveTargets = required(state.live, 'live group').targetGroups;
+        const waiting = [
+          { role: 'canary', group: name, targetGroups: state.canaryTargetGroup ? [state.canaryTargetGroup] : liveTargets },
+          ...(state.baselineGroup ? [{ role: 'baseline', group: state.baselineGroup, targetGroups: liveTargets }] : []),
+        ];
         const healthy = await waitFor(
-          { clock, what: `canary group ${name} to be in service and healthy`, timeoutMs: 20 * 60_000, intervalMs: pollIntervalMs, signal: input.signal },
+          { clock, what: `${waiting.map((w) => w.group).join(' and ')} to be in service and healthy`, timeoutMs: 20 * 60_000, intervalMs: pollIntervalMs, signal: input.signal },
           async () => {
-            const group = await describeGroup(aws, region, name);
-            const ready = group ? inService(group) : [];
-            if (ready.length < instances) return { done: false, seen: `${ready.length} of ${instances} in service` };
-            for (const targetGroup of targetGroups) {
-              const health = await targetHealth(aws, region, targetGroup);
-              const unhealthy = ready.filter((id) => health.get(id) !== 'healthy');
-              if (unhealthy.some((id) => health.get(id) === 'unhealthy')) {
-                throw new StepFailure(`canary instance ${unhealthy.join(', ')} failed its target group's health checks`);
+            const ready: string[] = [];
+            for (const { role, group: groupName, targetGroups } of waiting) {
+              const group = await describeGroup(aws, region, groupName);
+              const inGroup = group ? inService(group) : [];
+              if (inGroup.length < instances) return { done: false, seen: `${role}: ${inGroup.length} of ${instances} in service` };
+              for (const targetGroup of targetGroups) {
+                const health = await targetHealth(aws, region, targetGroup);
+                const unhealthy = inGroup.filter((id) => health.get(id) !== 'healthy');
+                if (unhealthy.some((id) => health.get(id) === 'unhealthy')) {
+                  throw new StepFailure(`${role} instance ${unhealthy.join(', ')} failed its target group's health checks`);
+                }
+                if (unhealthy.length > 0) return { done: false, seen: `${role}: ${inGroup.length - unhealthy.length} of ${instances} healthy in the target group` };
               }
-              if (unhealthy.length > 0) return { done: false, seen: `${ready.length - unhealthy.length} of ${instances} healthy in the target group` };
+              ready.push(...inGroup);
             }
             return { done: true, value: ready };
           },
@@ -193,6 +206,17 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
       },
     },
     {
+      // Only with a fresh baseline (see stepsFor): once judged it has served its purpose, and kept on it would serve the old image beside a promotion.
+      name: 'remove-baseline',
+      title: 'Remove the fresh baseline',
+      async run({ operation, state }) {
+        const name = required(state.baselineGroup, 'baseline group');
+        const group = await describeGroup(aws, regionOf(operation), name);
+        if (group && group.Status !== 'Delete in progress') await removeGroup(aws, regionOf(operation), group);
+        return { detail: `removed ${name}; it was needed only for judging` };
+      },
+    },
+    {
       name: 'approval',
       title: 'Await approval',
       async run(input) {
@@ -234,8 +258,12 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
     kind: 'canary',
     state: canaryState,
     steps: rolling,
-    // The strategy is the app's config as it was when the canary started.
-    stepsFor: (operation) => (deployOf(operation).strategy === 'red-black' ? redBlack : rolling),
+    // The strategy and the baseline are the app's config as it was when the canary started.
+    stepsFor: (operation) => {
+      const deploy = deployOf(operation);
+      const steps = deploy.strategy === 'red-black' ? redBlack : rolling;
+      return deploy.canary.baseline === 'fresh' ? steps : steps.filter((step) => step.name !== 'remove-baseline');
+    },
     async cleanup({ operation, state }, status: OperationStatus) {
       return removeCanary({ aws, store, clock, pollIntervalMs }, operation, state, status);
     },

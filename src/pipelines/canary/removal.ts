@@ -1,5 +1,5 @@
 import { CreateTagsCommand } from '@aws-sdk/client-ec2';
-import { deleteGroup, describeRefreshes, detachTargetGroups, groupsOfOperation, isActive, resizeGroup, undoRefresh } from '../../aws/fleet.js';
+import { describeRefreshes, groupsOfOperation, isActive, removeGroup, undoRefresh } from '../../aws/fleet.js';
 import { waitFor } from '../../aws/poll.js';
 import { deleteTargetGroup, listenerWeights, setListenerWeights } from '../../aws/traffic.js';
 import type { Operation, OperationStatus } from '../../store/items.js';
@@ -50,10 +50,8 @@ export async function removeCanary(deps: CanaryDependencies, operation: Operatio
   for (const group of await groupsOfOperation(aws, region, operation.id)) {
     const name = group.AutoScalingGroupName;
     if (!name || name === liveRecord?.live.group || group.Status === 'Delete in progress') continue;
-    await detachTargetGroups(aws, region, name, group.TargetGroupARNs ?? []);
-    await resizeGroup(aws, region, name, { min: 0, max: 0, desired: 0 });
-    await deleteGroup(aws, region, name);
-    done.push(`removed canary group ${name}`);
+    await removeGroup(aws, region, group);
+    done.push(`removed ${name === state.baselineGroup ? 'baseline' : 'canary'} group ${name}`);
   }
   if (state.canaryTargetGroup && status !== 'succeeded') {
     await deleteTargetGroup(aws, region, state.canaryTargetGroup);

@@ -42,6 +42,8 @@ export const canaryState = z.object({
   liveVersion: z.string().optional(),
   templateVersion: z.string().optional(),
   canaryGroup: z.string().optional(),
+  /** A fresh baseline only: the group of the canary's size on the live image that the canary is compared with. */
+  baselineGroup: z.string().optional(),
   /** Weighted traffic only: the canary's own target group. */
   canaryTargetGroup: z.string().optional(),
   /**
