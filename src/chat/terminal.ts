@@ -102,7 +102,9 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
   /** A progress update in one line: the status line and the buttons. The whole message when its tone changes. */
   function renderUpdate(ref: MessageRef, message: ChatMessage, shown: { id: number; tone?: Tone } | undefined): string {
     if (!shown || shown.tone !== message.tone) return render(`${label(ref.ts)} updated: `, '    ', message, shown?.id, ref.channel);
-    const status = fmt(message.lines?.[0] ?? message.text).split('\n')[0];
+    // A root's first line is its status; a message that opens with a table (a verdict) says it in its headline.
+    const first = message.lines?.[0];
+    const status = fmt(first !== undefined && !first.startsWith('```') ? first : message.text).split('\n')[0];
     const labels = buttonLabels(message, shown.id, ref.channel);
     return `${label(ref.ts)} ${status}${labels ? `  ${labels}` : ''}`;
   }

@@ -1,3 +1,5 @@
+import type { Operation } from '../store/items.js';
+
 /** "4m 07s", "52s", "1h 03m": how long something took, as people read it. */
 export function formatDuration(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1000));
@@ -12,4 +14,12 @@ export function formatTime(at: number, now: number): string {
   const iso = new Date(at).toISOString();
   const sameDay = iso.slice(0, 10) === new Date(now).toISOString().slice(0, 10);
   return sameDay ? `${iso.slice(11, 16)} UTC` : `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+}
+
+/** Where a running operation is: its running step and what it last said, or between steps the one just done. */
+export function whereItIs(operation: Operation, titleOf: (step: string) => string): string {
+  const current = operation.steps.findLast((s) => s.status === 'running');
+  if (current) return `${titleOf(current.name)}${current.detail ? ` · ${current.detail}` : ''}`;
+  const last = operation.steps.at(-1);
+  return last ? `${titleOf(last.name)} done` : 'Starting';
 }

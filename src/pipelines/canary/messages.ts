@@ -1,7 +1,7 @@
 import type { ChatMessage } from '../../chat/surface.js';
 import type { Clock } from '../../clock.js';
 import type { DeployConfig } from '../../config/deploy.js';
-import { formatDuration } from '../../operations/format.js';
+import { formatDuration, whereItIs } from '../../operations/format.js';
 import type { Pipeline } from '../../operations/pipeline.js';
 import type { Operation } from '../../store/items.js';
 import { formatMinute } from './operation.js';
@@ -78,8 +78,7 @@ export function canaryMessages(clock: Clock, steps: { name: string; title: strin
       case 'running': {
         if (operation.cancelRequested) return `⏳ Rolling back (asked by ${operation.cancelRequested.by}): removing the canary…`;
         if (operation.ending) return `⏳ ${operation.ending === 'succeeded' ? 'Tidying up' : 'Rolling back: removing the canary'}…`;
-        const current = operation.steps.findLast((s) => s.status === 'running');
-        return current ? `⏳ ${titleOf(current.name)}${current.detail ? ` · ${current.detail}` : ''} · ${elapsed(operation)} so far` : `⏳ Starting · ${elapsed(operation)} so far`;
+        return `⏳ ${whereItIs(operation, titleOf)} · ${elapsed(operation)} so far`;
       }
       case 'succeeded':
         return `✓ Live on ${state.live?.name ?? 'the fleet'}${state.approvedBy ? `, approved by ${state.approvedBy}` : ''}, ${elapsed(operation)} after the canary began`;

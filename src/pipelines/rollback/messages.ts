@@ -1,5 +1,5 @@
 import type { Clock } from '../../clock.js';
-import { formatDuration } from '../../operations/format.js';
+import { formatDuration, whereItIs } from '../../operations/format.js';
 import type { Pipeline } from '../../operations/pipeline.js';
 import type { Operation } from '../../store/items.js';
 import { rollbackParams, type RollbackState } from './state.js';
@@ -19,10 +19,9 @@ export function rollbackMessages(clock: Clock, steps: { name: string; title: str
   return {
     root(operation) {
       const params = rollbackParams.parse(operation.params);
-      const current = operation.steps.findLast((s) => s.status === 'running');
       const status =
         operation.status === 'running'
-          ? `⏳ ${current ? `${titleOf(current.name)}${current.detail ? ` · ${current.detail}` : ''}` : 'Starting'} · ${formatDuration(clock.now() - operation.createdAt)} so far`
+          ? `⏳ ${whereItIs(operation, titleOf)} · ${formatDuration(clock.now() - operation.createdAt)} so far`
           : operation.status === 'succeeded'
             ? `✓ ${target(operation)} is live again`
             : `✗ ${operation.error?.message ?? operation.status}`;
