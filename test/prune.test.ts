@@ -3,7 +3,7 @@ import { UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Bakery } from '../src/bakery.js';
 import type { ChatMessage, ChatUser } from '../src/chat/surface.js';
-import { parseAppsFile, type AppConfig } from '../src/config/apps.js';
+import type { AppConfig } from '../src/config/apps.js';
 import { retireConfig } from '../src/config/retire.js';
 import { pruneAppsAction } from '../src/jobs/digest-message.js';
 import { pruneAction } from '../commands/prune.js';
@@ -195,6 +195,21 @@ describe('retirement in stages', () => {
     expect(stages).toEqual(['images pruned', 'images disabled', 'images deprecated']);
   });
 
+  it('does at the next run a stage that a failure cut short, and only once', async () => {
+    const v1 = await t.v1();
+    await t.prune();
+    world.clock.advance(21 * DAY);
+    // The disable is recorded, then EC2 refuses the call: the digest logs it and goes on.
+    world.sim.inject({ kind: 'api-error', command: 'DisableImage', code: 'UnauthorizedOperation', message: 'You are not authorized to perform this operation.', status: 403, times: 1 });
+    await bakery.digest.advanceRetirements();
+    expect(t.images(v1).map((image) => image.state)).toEqual(['available', 'available']);
+    await bakery.digest.advanceRetirements();
+    expect(t.images(v1).map((image) => image.state)).toEqual(['disabled', 'disabled']);
+    await bakery.digest.advanceRetirements();
+    expect((await world.store.listAudit('demo')).filter((entry) => entry.action === 'images disabled')).toHaveLength(1);
+    expect(t.calls('DisableImage')).toBe(3);
+  });
+
   it('never stages an image in use, and gives one back that is needed again', async () => {
     const v1 = await t.v1();
     await t.prune();
@@ -215,26 +230,6 @@ describe('retirement in stages', () => {
     expect((await world.store.listAudit('demo')).map((entry) => entry.action)).toContain('images restored');
   });
 
-});
-
-describe('retirement times in the app config', () => {
-  it('takes its times from the app config, which names the file, app and field of a mistake', () => {
-    const yaml = (retire: string) => `
-apps:
-  demo:
-    channel: "#demo"
-    region: us-east-1
-    baseImage: { id: ami-0123456789abcdef0 }
-    instanceType: t3.small
-    artifactUrl: https://artifacts.example.com/demo/{version}.tar.gz
-    provision: ./install.sh
-    smokeTest: "true"
-    retire: ${retire}
-`;
-    expect(parseAppsFile('apps.yml', yaml('{ disableAfter: 2d }')).demo?.retire).toEqual({ deprecateAfter: 7 * DAY, disableAfter: 2 * DAY, deregisterAfter: 30 * DAY });
-    expect(() => parseAppsFile('apps.yml', yaml('{ disableAfter: soon }'))).toThrow('apps.yml: app "demo", field "retire.disableAfter": a duration is a number and d, h, m or s, e.g. 30d');
-    expect(() => parseAppsFile('apps.yml', yaml('{ deprecateAfter: 0s }'))).toThrow('field "retire.deprecateAfter": deprecateAfter must be at least 1m');
-  });
 });
 
 describe('the digest’s Old images', () => {

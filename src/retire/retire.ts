@@ -133,14 +133,17 @@ export class Retirement {
     const now = this.deps.clock.now();
     for (const { bake, record, why } of plan.restore) {
       await restore(this.deps.aws, config, bake);
-      if (await this.deps.store.endRetirement(record)) outcomes.push(outcome(bake, 'restored'));
+      if (!(await this.deps.store.endRetirement(record))) continue;
+      outcomes.push(outcome(bake, 'restored'));
       await this.audit(app, actor, 'images restored', bake, why.join('; '));
     }
     for (const { bake, step, record } of plan.retire) {
       const base = { app, bake: bake.operationId, version: bake.version, startedBy: record?.startedBy ?? actor };
       if (step.kind === 'wait') {
         // A stage recorded by a run cut short before it was done is done now; one already done is left alone.
-        await applyStage(this.deps.aws, step.stage, bake, Math.max(record!.since, now + 60_000));
+        if ((await applyStage(this.deps.aws, step.stage, bake, Math.max(record!.since, now + 60_000))) === 0) continue;
+        outcomes.push(outcome(bake, step.stage === 'deregistered' ? 'deregistered' : step.stage));
+        await this.audit(app, actor, `images ${step.stage}`, bake, 'finishing a stage a failure cut short');
         continue;
       }
       if (step.kind === 'deprecate' || step.kind === 'disable') {
@@ -153,8 +156,11 @@ export class Retirement {
         continue;
       }
       // Deregistering: recorded first when staged, so a second replica does not take it too.
-      if (record && record.stage !== 'deregistered' && !(await this.deps.store.advanceRetirement({ ...base, stage: 'deregistered', since: now }, record))) continue;
-      await applyStage(this.deps.aws, 'deregistered', bake, now);
+      const finishing = record?.stage === 'deregistered';
+      if (record && !finishing && !(await this.deps.store.advanceRetirement({ ...base, stage: 'deregistered', since: now }, record))) continue;
+      const removed = await applyStage(this.deps.aws, 'deregistered', bake, now);
+      // Finishing one cut short: told only when this run removed something (another may just have).
+      if (finishing && removed === 0) continue;
       outcomes.push(outcome(bake, 'deregistered'));
       await this.audit(app, actor, 'images pruned', bake);
     }
@@ -163,7 +169,8 @@ export class Retirement {
 
   /** The digest's run: moves on (or restores) the retirements already started; starts none. */
   async advance(app: string, config: AppConfig): Promise<RetireOutcome[]> {
-    if ((await this.deps.store.listRetirements(app)).length === 0) return [];
+    // A finished retirement's record stays (with a TTL); only one under way costs AWS calls.
+    if (!(await this.deps.store.listRetirements(app)).some((record) => record.stage !== 'deregistered')) return [];
     const plan = await this.plan(app, config, { keep: 1, now: this.deps.clock.now(), start: false });
     return this.carryOut(app, config, plan, 'bakery');
   }
@@ -181,8 +188,9 @@ function outcome(bake: Bake, did: RetireOutcome['did']): RetireOutcome {
 
 const gone = (error: unknown): boolean => errorCode(error) === 'InvalidAMIID.Unavailable' || errorCode(error) === 'InvalidAMIID.NotFound';
 
-/** Brings every image of the bake to `stage`, calling EC2 only for those not there yet (what it showed this run). */
-async function applyStage(aws: AwsClients, stage: RetireStage, bake: Bake, since: number): Promise<void> {
+/** Brings every image of the bake to `stage`, calling EC2 only for those not there yet (as it showed them this run); how many it changed. */
+async function applyStage(aws: AwsClients, stage: RetireStage, bake: Bake, since: number): Promise<number> {
+  let changed = 0;
   for (const image of bake.images) {
     const ec2 = aws.ec2(image.region);
     try {
@@ -192,11 +200,15 @@ async function applyStage(aws: AwsClients, stage: RetireStage, bake: Bake, since
         await ec2.send(new DisableImageCommand({ ImageId: image.imageId }));
       } else if (stage === 'deregistered') {
         await deleteImage(aws, image.region, { ImageId: image.imageId, BlockDeviceMappings: image.snapshotIds.map((SnapshotId) => ({ Ebs: { SnapshotId } })) });
+      } else {
+        continue;
       }
+      changed += 1;
     } catch (error) {
       if (!gone(error)) throw error;
     }
   }
+  return changed;
 }
 
 /** Makes a bake in retirement usable again: enabled, shared again as configured (DisableImage unshares), no longer deprecated. */
