@@ -3,15 +3,16 @@ import { presenceInAppChannels, presenceProblem } from '../src/access/channel-pr
 import type { ChatMessage, ChatUser, SlashCommand } from '../src/chat/surface.js';
 import { appName } from '../src/config/names.js';
 import type { Core } from '../src/core.js';
-import { digestMessage } from '../src/jobs/digest-message.js';
+import { digestMessage, pruneAppsAction } from '../src/jobs/digest-message.js';
 import type { Command } from './command.js';
 import { firstIssue, usageError } from './grammar.js';
-import { pressPrune, pruneAction, pruneCommand } from './prune.js';
+import { pinCommand } from './pin.js';
+import { pressDigestPrune, pressPrune, pruneAction, pruneCommand } from './prune.js';
 import { rebakeButtons } from './rebake.js';
 
-export const usage = '/bakery help | /bakery apps | /bakery digest | /bakery stale [app] | /bakery home | /bakery prune <app> [--keep N] [--older-than 30d] [--dry-run]';
+export const usage = '/bakery help | /bakery apps | /bakery digest | /bakery stale [app] | /bakery home | /bakery prune <app> [--keep N] [--older-than 30d] [--dry-run] | /bakery pin|unpin <app> <version>';
 
-const subcommand = z.enum(['help', 'apps', 'digest', 'stale', 'home', 'prune']);
+const subcommand = z.enum(['help', 'apps', 'digest', 'stale', 'home', 'prune', 'pin', 'unpin']);
 
 /** The umbrella command for everything that is not an operation. */
 export function bakeryCommand(all: () => Command[]): Command {
@@ -19,7 +20,7 @@ export function bakeryCommand(all: () => Command[]): Command {
     name: '/bakery',
     summary: 'Help, and what Bakery knows: configured apps, stale images (the digest), your Home',
     usage,
-    buttons: { ...rebakeButtons, [pruneAction]: pressPrune },
+    buttons: { ...rebakeButtons, [pruneAction]: pressPrune, [pruneAppsAction]: pressDigestPrune },
     answerAtOnce(text) {
       const word = text.trim().split(/\s+/)[0]?.toLowerCase() || 'help';
       const parsed = subcommand.safeParse(word);
@@ -35,6 +36,7 @@ export function bakeryCommand(all: () => Command[]): Command {
       if (parsed.data === 'stale') return stale(core, command.text.trim().split(/\s+/).slice(1));
       if (parsed.data === 'home') return publishHome(core, command.user);
       if (parsed.data === 'prune') return pruneCommand(core, command.text.trim().split(/\s+/).slice(1));
+      if (parsed.data === 'pin' || parsed.data === 'unpin') return pinCommand(core, command, parsed.data);
       const apps = await core.store.listAppConfigs();
       const names = Object.keys(apps).sort();
       if (names.length === 0) return { text: 'No apps are configured.', tone: 'info' };

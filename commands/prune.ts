@@ -1,21 +1,23 @@
 import { z } from 'zod';
-import type { ButtonPress, ChatMessage } from '../src/chat/surface.js';
-import { duration } from '../src/config/deploy.js';
+import { authorize } from '../src/access/access.js';
+import type { Button, ButtonPress, ChatMessage } from '../src/chat/surface.js';
+import type { AppConfig } from '../src/config/apps.js';
 import { appName } from '../src/config/names.js';
+import { longDuration } from '../src/config/retire.js';
 import type { Core } from '../src/core.js';
-import type { PrunePlan } from '../src/retire/plan.js';
+import { pruneApps } from '../src/jobs/digest-message.js';
+import { describePlan, outcomeLines, outcomeSummary, planSummary } from '../src/retire/describe.js';
+import { actsNow } from '../src/retire/plan.js';
 import { firstIssue, splitWords, usageError } from './grammar.js';
 
 export const pruneUsage = '/bakery prune <app> [--keep N] [--older-than <duration, e.g. 30d>] [--dry-run]';
 export const pruneAction = 'retire.prune';
 const DEFAULT_KEEP = 5;
-const SHOWN = 15;
 
-const days = z.string().regex(/^\d{1,4}d$/).transform((text) => Number(text.slice(0, -1)) * 24 * 3_600_000);
 const pruneRequest = z.object({
   app: appName,
   keep: z.coerce.number().int().min(1, 'keep at least the newest image').max(1000).default(DEFAULT_KEEP),
-  olderThan: z.union([days, duration], { error: 'a duration is a number and d, h, m or s, e.g. 30d' }).optional(),
+  olderThan: longDuration.optional(),
   dryRun: z.boolean(),
 });
 type PruneRequest = z.infer<typeof pruneRequest>;
@@ -37,19 +39,10 @@ function parse(words: string[]): { ok: true; value: PruneRequest } | { ok: false
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: firstIssue(parsed.error, input) };
 }
 
-function describePlan(app: string, plan: PrunePlan, removed: boolean): string[] {
-  const bakeLine = (bake: PrunePlan['remove'][number]): string => `${bake.version ?? '?'} (${bake.images.map((image) => `\`${image.imageId}\` ${image.region}`).join(', ')})`;
-  return [
-    ...plan.remove.slice(0, SHOWN).map((bake) => `${removed ? 'Removed' : 'Would remove'}: ${bakeLine(bake)}, with ${bake.images.reduce((n, image) => n + image.snapshotIds.length, 0)} snapshots`),
-    ...(plan.remove.length > SHOWN ? [`…and ${plan.remove.length - SHOWN} more bakes of ${app}`] : []),
-    ...plan.keep.slice(0, SHOWN).map(({ bake, why }) => `Kept: ${bakeLine(bake)}: ${why.join('; ')}`),
-    ...(plan.keep.length > SHOWN ? [`…and ${plan.keep.length - SHOWN} more kept`] : []),
-  ];
-}
-
 /**
- * `/bakery prune`: always shows the plan first. Without --dry-run, the plan carries a button that
- * only the app's approvers may press, behind a confirm dialog; the press plans again and removes that.
+ * `/bakery prune`: always a dry run first (from the digest too: its button shows this). Without
+ * --dry-run, the plan carries a button that only the app's approvers may press, behind a confirm
+ * dialog; the press plans again and carries that out.
  */
 export async function pruneCommand(core: Core, words: string[]): Promise<ChatMessage> {
   const parsed = parse(words);
@@ -57,37 +50,63 @@ export async function pruneCommand(core: Core, words: string[]): Promise<ChatMes
   const { app, keep, olderThan, dryRun } = parsed.value;
   const config = await core.store.getAppConfig(app);
   if (!config) return usageError(`unknown app "${app}"`, pruneUsage);
-  const plan = await core.retirement.plan(app, config, { keep, olderThanMs: olderThan, now: core.clock.now() });
-  const lines = describePlan(app, plan, false);
-  if (plan.remove.length === 0) return { text: `*Prune ${app}*: nothing to remove`, lines, tone: 'info' };
+  return planMessage(core, app, config, { keep, olderThan }, !dryRun);
+}
+
+/** The dry run's answer, with the approvers' button when `offer` and there is something to do now. */
+export async function planMessage(core: Core, app: string, config: AppConfig, request: { keep: number; olderThan?: number }, offer: boolean): Promise<ChatMessage> {
+  const now = core.clock.now();
+  const plan = await core.retirement.plan(app, config, { keep: request.keep, olderThanMs: request.olderThan, now });
+  const lines = describePlan(app, plan, now);
+  if (!actsNow(plan)) return { text: `*Prune ${app}*: nothing to remove`, lines, tone: 'info' };
   const approvers = config.deploy?.approvers ?? [];
-  const canRun = !dryRun && approvers.length > 0;
+  const acting = plan.restore.length + plan.retire.filter(({ step }) => step.kind !== 'wait').length;
+  const onlyRemoves = plan.restore.length === 0 && plan.retire.every(({ step }) => step.kind === 'deregister' || step.kind === 'wait');
   return {
-    text: `*Prune ${app}* (dry run): ${plan.remove.length} bake${plan.remove.length === 1 ? '' : 's'} would go`,
-    lines: [...lines, ...(dryRun ? [] : approvers.length ? ['An approver of the app may remove them:'] : ['The app has no approvers (deploy.approvers), so nobody may remove them from here.'])],
+    text: `*Prune ${app}* (dry run): ${planSummary(plan)}`,
+    lines: [...lines, ...(!offer ? [] : approvers.length ? ['An approver of the app may go ahead:'] : ['The app has no approvers (deploy.approvers), so nobody may prune it from here.'])],
     tone: 'info',
-    buttons: canRun
-      ? [{
-          actionId: pruneAction,
-          label: `Remove ${plan.remove.length} bake${plan.remove.length === 1 ? '' : 's'}`,
-          value: JSON.stringify({ app, keep, olderThan }),
-          style: 'danger',
-          confirm: { title: `Prune ${app}?`, text: 'Deregisters the images and deletes their snapshots in every region. This cannot be undone.', confirm: 'Remove', deny: 'Keep them' },
-        }]
-      : [],
+    buttons:
+      offer && approvers.length > 0
+        ? [{
+            actionId: pruneAction,
+            label: onlyRemoves ? `Remove ${acting} bake${acting === 1 ? '' : 's'}` : `Go ahead (${acting} bake${acting === 1 ? '' : 's'})`,
+            value: JSON.stringify({ app, keep: request.keep, olderThan: request.olderThan }),
+            style: 'danger',
+            confirm: config.retire
+              ? { title: `Prune ${app}?`, text: 'Moves each bake shown on in its retirement (deprecate, disable, then deregister and delete its snapshots in every region).', confirm: 'Go ahead', deny: 'Not now' }
+              : { title: `Prune ${app}?`, text: 'Deregisters the images and deletes their snapshots in every region. This cannot be undone.', confirm: 'Remove', deny: 'Keep them' },
+          }]
+        : [],
   };
 }
 
-export async function pressPrune(core: Core, press: ButtonPress): Promise<ChatMessage> {
+export async function pressPrune(core: Core, press: ButtonPress): Promise<ChatMessage | undefined> {
   const value = pruneValue.safeParse(press.value);
   if (!value.success) return { text: 'That button is not one Bakery made.', tone: 'failed' };
   const { app, keep, olderThan } = value.data;
   const config = await core.store.getAppConfig(app);
   if (!config) return { text: `${app} is no longer configured.`, tone: 'failed' };
-  if (!config.deploy?.approvers.includes(press.user.id)) return { text: `Only an approver of ${app} may prune its images.`, tone: 'failed' };
-  // Planned again: whatever changed since the dry run (a new live release, an instance) is protected now.
+  const refused = await authorize(core, press, { app, config, action: 'prune' });
+  if (refused) return refused;
+  // Planned again: whatever changed since the dry run (a new live release, an instance, a pin) is protected now.
   const plan = await core.retirement.plan(app, config, { keep, olderThanMs: olderThan, now: core.clock.now() });
-  const removed = await core.retirement.retire(plan);
-  await core.store.appendAudit({ app, at: core.clock.now(), actor: press.user.id, action: 'images pruned', detail: removed.join(', ').slice(0, 1000) || 'none' });
-  return { text: `*Pruned ${app}*: ${removed.length} image${removed.length === 1 ? '' : 's'} removed`, lines: describePlan(app, plan, true), tone: 'succeeded' };
+  const outcomes = await core.retirement.carryOut(app, config, plan, press.user.id);
+  return { text: `*Pruned ${app}*: ${outcomeSummary(outcomes)}`, lines: outcomeLines(outcomes, core.clock.now()), tone: 'succeeded' };
+}
+
+/** The digest's Old images button: each app's dry run, to the presser only, each with its approvers' button. */
+export async function pressDigestPrune(core: Core, press: ButtonPress): Promise<ChatMessage | undefined> {
+  const apps = pruneApps.safeParse(press.value);
+  if (!apps.success) return { text: 'That button is not one Bakery made.', tone: 'failed' };
+  const lines: string[] = [];
+  const buttons: Button[] = [];
+  for (const app of apps.data) {
+    const config = await core.store.getAppConfig(app);
+    if (!config) continue;
+    const answer = await planMessage(core, app, config, { keep: DEFAULT_KEEP }, true);
+    lines.push(answer.text, ...(answer.lines ?? []));
+    buttons.push(...(answer.buttons ?? []));
+  }
+  return { text: '*Old images* (dry run: nothing is removed until an approver presses its button)', lines, tone: 'info', buttons: buttons.slice(0, 25) };
 }

@@ -46,7 +46,7 @@ export const releases: Command = {
         '',
         ...all.slice(0, SHOWN).map((release) => {
           const last = release.history.at(-1);
-          return `${icons[release.status] ?? '•'} *${release.version}* ${release.status} · ${amiLink(config.region, release.amis[config.region] ?? '')} · baked ${formatTime(release.bakedAt, now)} by <@${release.bakedBy}>${last && last.status !== 'baked' ? ` · ${last.status} ${formatTime(last.at, now)} by <@${last.by}>` : ''}`;
+          return `${icons[release.status] ?? '•'} *${release.version}* ${release.status} · ${amiLink(config.region, release.amis[config.region] ?? '')} · baked ${formatTime(release.bakedAt, now)} by <@${release.bakedBy}>${last && last.status !== 'baked' ? ` · ${last.status} ${formatTime(last.at, now)} by <@${last.by}>` : ''}${release.pin ? ` · 📌 pinned by ${mention(release.pin.by)} ${formatTime(release.pin.at, now)}` : ''}`;
         }),
         ...(all.length > SHOWN ? [`…and ${all.length - SHOWN} older`] : []),
         ...(all.length === 0 ? ['No releases baked yet.'] : []),

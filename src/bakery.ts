@@ -67,8 +67,8 @@ export function createBakery(options: BakeryOptions): Bakery {
     leaseMs,
     pipelines,
   });
-  const core: Core = { store, runner, chat: surface, clock, log, access, survey, home, retirement: new Retirement({ aws: metered, store }) };
-  const digest = new DigestJob({ store, survey, chat: surface, clock, log, owner });
+  const core: Core = { store, runner, chat: surface, clock, log, access, survey, home, retirement: new Retirement({ aws: metered, store, clock, log }) };
+  const digest = new DigestJob({ store, survey, chat: surface, clock, log, owner, retirement: core.retirement });
   return { core, runner, handlers: commandHandlers(core), digest };
 }
 

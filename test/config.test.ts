@@ -82,6 +82,14 @@ describe('the apps file', () => {
     expect(() => parseAppsFile('apps.yml', good.replace('  demo:', '  "demo;reboot":'))).toThrow(/app names are/);
   });
 
+  it('retires in stages only with a retire section, whose times default to 7, 14 and 30 days and name the field of a mistake', () => {
+    const DAY = 24 * 3_600_000;
+    expect(parseAppsFile('apps.yml', good).demo?.retire).toBeUndefined();
+    expect(parseAppsFile('apps.yml', `${good}    retire: { disableAfter: 2d }\n`).demo?.retire).toEqual({ deprecateAfter: 7 * DAY, disableAfter: 2 * DAY, deregisterAfter: 30 * DAY });
+    expect(() => parseAppsFile('apps.yml', `${good}    retire: { disableAfter: soon }\n`)).toThrow('apps.yml: app "demo", field "retire.disableAfter": a duration is a number and d, h, m or s, e.g. 30d');
+    expect(() => parseAppsFile('apps.yml', `${good}    retire: { deprecateAfter: 0s }\n`)).toThrow('field "retire.deprecateAfter": deprecateAfter must be at least 1m');
+  });
+
   it('refuses unknown fields rather than ignoring a typo', () => {
     expect(() => parseAppsFile('apps.yml', good.replace('    provision:', '    provison: x\n    provision:'))).toThrow(/app "demo".*provison/);
   });

@@ -9,7 +9,8 @@ import type { Core } from '../core.js';
  * Every refusal is ephemeral, says why, and is audited.
  */
 
-export type Action = 'bake' | 'cancel' | 'canary' | 'promote' | 'rollback';
+/** `pin` and `prune` (pin, unpin, and a real prune) are the approvers'. */
+export type Action = 'bake' | 'cancel' | 'canary' | 'promote' | 'rollback' | 'pin' | 'prune';
 
 export interface AccessSettings {
   /** The installing workspace's team id: a request from any other is refused. */
@@ -132,14 +133,14 @@ async function whoRefusal(core: Core, asker: Asker, request: Request): Promise<s
   }
   if ((action === 'cancel' || action === 'rollback') && user === startedBy) return undefined;
   const allowed = principalsFor(config, action);
-  if (allowed.length === 0) return `${app} has no deploy config`;
+  if (allowed.length === 0) return action === 'pin' || action === 'prune' ? `${app} has no approvers (deploy.approvers)` : `${app} has no deploy config`;
   if (await isAmong(core, asker, allowed, config.channel)) return undefined;
   const who = allowed.map((principal) => principalMention(principal, config)).join(', ');
   const own = action === 'cancel' || action === 'rollback' ? ' and whoever started it' : '';
   return `only ${who}${own} may ${verbs[action]} ${app}`;
 }
 
-const verbs: Record<Exclude<Action, 'promote'>, string> = { bake: 'bake', cancel: 'cancel a bake of', canary: 'canary', rollback: 'roll back' };
+const verbs: Record<Exclude<Action, 'promote'>, string> = { bake: 'bake', cancel: 'cancel a bake of', canary: 'canary', rollback: 'roll back', pin: 'pin or unpin images of', prune: 'prune images of' };
 
 function principalsFor(config: AppConfig, action: Exclude<Action, 'promote'>): Principal[] {
   const { access, deploy } = config;
@@ -152,6 +153,9 @@ function principalsFor(config: AppConfig, action: Exclude<Action, 'promote'>): P
       return access.canary;
     case 'rollback':
       return access.rollback ?? deploy?.approvers ?? [];
+    case 'pin':
+    case 'prune':
+      return deploy?.approvers ?? [];
   }
 }
 

@@ -5,6 +5,7 @@ import { supportsLatestConsole } from '../aws/instance-types.js';
 import { largestUserDataBytes, userDataLimitBytes } from '../pipelines/bake/user-data.js';
 import { accessConfig } from './access.js';
 import { deployConfig } from './deploy.js';
+import { retireConfig } from './retire.js';
 import { amiId, appName, awsAccountId, awsRegion, ssmParameterName } from './names.js';
 
 /** Where a bake's base image comes from: a fixed id, an SSM parameter, or the newest image matching a name. */
@@ -64,6 +65,8 @@ export const appConfig = z.strictObject({
   maxImageAgeDays: z.number().int().min(1).max(3650).optional(),
   /** Where releases go after the bake: the fleet, the canary, approvals. Without it, an app is baked only. */
   deploy: deployConfig.optional(),
+  /** Retirement in stages (deprecate, disable, deregister) with these times; without it a prune deregisters at once. */
+  retire: retireConfig.optional(),
   /** Who may bake, cancel, canary and roll back; by default the members of the app's channel (see src/access/). */
   access: accessConfig.default({ bake: ['channel'], canary: ['channel'] }),
 });

@@ -12,6 +12,9 @@ import { isStale, type AppPicture } from '../stale/survey.js';
 
 export const rebakeAction = 'digest.rebake';
 export const rebakeAllAction = 'digest.rebake-all';
+/** Old images: each app's prune as a dry run (commands/prune.ts), to the presser only. */
+export const pruneAppsAction = 'digest.prune';
+export const pruneApps = z.string().max(2000).transform((text) => text.split(',')).pipe(z.array(appName).min(1));
 
 /** What a Rebake button carries: the app, the version to bake again, and whether only --force makes a new image. */
 export const rebakeTarget = z
@@ -27,8 +30,8 @@ export type RebakeTarget = z.infer<typeof rebakeTarget>;
 export const rebakeTargets = z.string().max(2000).transform((text) => text.split(',')).pipe(z.array(rebakeTarget).min(1));
 
 const DAY_MS = 24 * 3_600_000;
-/** Slack allows 25 elements in an actions block: room for Rebake all. */
-const MAX_REBAKE_BUTTONS = 24;
+/** Slack allows 25 elements in an actions block: room for Rebake all and Old images. */
+const MAX_REBAKE_BUTTONS = 23;
 
 export function ageOf(picture: AppPicture, now: number): string {
   if (!picture.live) return 'not baked yet';
@@ -81,6 +84,10 @@ export function digestMessage(pictures: AppPicture[], now: number, where?: strin
       confirm: { title: 'Rebake all?', text: `Bakes ${value.split(',').length} apps again on their newest base, as you.`, confirm: 'Rebake all', deny: 'Cancel' },
     });
   }
+  // A dry run anyone may look at; shown where an app has approvers, who alone may then go ahead.
+  const prunable = pictures.filter((picture) => picture.config.deploy?.approvers.length).map((picture) => picture.app);
+  const pruneValue = prunable.reduce((all, app) => (all.length + app.length + 1 <= 2000 ? (all ? `${all},${app}` : app) : all), '');
+  if (pruneValue) buttons.push({ actionId: pruneAppsAction, label: 'Old images (dry run)', value: pruneValue });
   return {
     text: `*Image digest*${where ? ` for ${where}` : ''}: ${stale.length} of ${pictures.length} app${pictures.length === 1 ? '' : 's'} stale`,
     lines: [...stale.map((picture) => staleLine(picture, now)), ...(fresh ? [fresh] : [])],

@@ -1,6 +1,7 @@
 import type { ChatSurface } from '../chat/surface.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
+import type { Retirement } from '../retire/retire.js';
 import type { StaleSurvey } from '../stale/survey.js';
 import { isStale } from '../stale/survey.js';
 import type { Store } from '../store/store.js';
@@ -14,6 +15,8 @@ export interface DigestDependencies {
   log: Logger;
   /** This replica's name, kept on the slot it takes. */
   owner: string;
+  /** Retirements in stages move on at each slot too (src/retire/README.md). */
+  retirement: Retirement;
 }
 
 /** A slot is a minute: the one the schedule fired for, as an ISO time. */
@@ -33,9 +36,23 @@ export class DigestJob {
       this.deps.log.info({ slot }, 'digest slot already taken');
       return false;
     }
+    await this.advanceRetirements();
     const channels = await this.postAll();
     this.deps.log.info({ slot, channels }, 'digest posted');
     return true;
+  }
+
+  /** Moves on the retirements approvers started, so a stage comes due between prunes too; one app's failure stops no other. */
+  async advanceRetirements(): Promise<void> {
+    for (const [app, config] of Object.entries(await this.deps.store.listAppConfigs())) {
+      if (!config.retire) continue;
+      try {
+        const done = await this.deps.retirement.advance(app, config);
+        if (done.length) this.deps.log.info({ app, done: done.map((outcome) => `${outcome.bake.version ?? outcome.bake.operationId} ${outcome.did}`) }, 'retirement moved on');
+      } catch (error) {
+        this.deps.log.warn({ err: error, app }, 'could not move a retirement on');
+      }
+    }
   }
 
   /** Posts every channel's digest now; returns the channels posted to. A channel that cannot be posted to does not stop the others. */

@@ -1,21 +1,46 @@
 import { paginateDescribeAutoScalingGroups } from '@aws-sdk/client-auto-scaling';
-import { DescribeImagesCommand, DescribeLaunchTemplateVersionsCommand, paginateDescribeInstances } from '@aws-sdk/client-ec2';
+import {
+  DescribeImagesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  DisableImageCommand,
+  DisableImageDeprecationCommand,
+  EnableImageCommand,
+  EnableImageDeprecationCommand,
+  paginateDescribeInstances,
+} from '@aws-sdk/client-ec2';
+import { mention } from '../access/access.js';
 import type { AwsClients } from '../aws/clients.js';
 import { errorCode } from '../aws/errors.js';
-import { deleteImage, snapshotIdsOf, timeOf } from '../aws/images.js';
+import { deleteImage, shareImage, snapshotIdsOf, timeOf } from '../aws/images.js';
 import { tagKeys } from '../aws/provenance.js';
+import type { Clock } from '../clock.js';
 import type { AppConfig } from '../config/apps.js';
+import type { Logger } from '../log.js';
+import type { RetireStage, Retirement as RetirementRecord } from '../store/items.js';
 import type { Store } from '../store/store.js';
-import { planPrune, type BakedImage, type PruneOptions, type PrunePlan } from './plan.js';
+import { planPrune, type Bake, type BakedImage, type PruneOptions, type PrunePlan } from './plan.js';
 
 /*
  * Retiring an app's old images: what it has in every region it copies to, what still uses them, and
- * the removal itself (deregister, then every snapshot of its block device mappings).
+ * the retirement itself: at once (deregister, then every snapshot of its block device mappings), or in
+ * stages (deprecate, disable, deregister), each recorded before it is done (see README.md here).
  */
 
 export interface RetireDependencies {
   aws: AwsClients;
   store: Store;
+  clock: Clock;
+  log: Logger;
+}
+
+/** What a carried-out plan did, bake by bake, in words (the Slack answer, the audit). */
+export interface RetireOutcome {
+  bake: Bake;
+  did: 'deregistered' | 'deprecated' | 'disabled' | 'restored';
+  /** For a deprecation: when EC2 deprecates. */
+  at?: number;
+  images: number;
+  snapshots: number;
 }
 
 const regionsOf = (config: AppConfig): string[] => [config.region, ...config.copyTo];
@@ -26,18 +51,18 @@ async function bakedImages(aws: AwsClients, app: string, config: AppConfig): Pro
   const all: BakedImage[] = [];
   for (const region of regionsOf(config)) {
     const { Images = [] } = await aws.ec2(region).send(
-      new DescribeImagesCommand({ Owners: ['self'], IncludeDeprecated: true, Filters: [{ Name: `tag:${tagKeys.app}`, Values: [app] }, { Name: `tag:${tagKeys.createdBy}`, Values: ['bakery'] }] }),
+      new DescribeImagesCommand({ Owners: ['self'], IncludeDeprecated: true, IncludeDisabled: true, Filters: [{ Name: `tag:${tagKeys.app}`, Values: [app] }, { Name: `tag:${tagKeys.createdBy}`, Values: ['bakery'] }] }),
     );
     for (const image of Images) {
       const operationId = tag(image.Tags, tagKeys.operation);
       if (!image.ImageId || !operationId) continue;
-      all.push({ imageId: image.ImageId, region, name: image.Name ?? image.ImageId, version: tag(image.Tags, tagKeys.version), operationId, createdAt: timeOf(image.CreationDate) ?? 0, snapshotIds: snapshotIdsOf(image) });
+      all.push({ imageId: image.ImageId, region, name: image.Name ?? image.ImageId, version: tag(image.Tags, tagKeys.version), operationId, createdAt: timeOf(image.CreationDate) ?? 0, snapshotIds: snapshotIdsOf(image), state: image.State ?? 'unknown', deprecatedAt: timeOf(image.DeprecationTime) });
     }
   }
   return all;
 }
 
-/** Why each image may not go: the releases that need it, the instances launched from it, the launch template versions groups point at. */
+/** Why each image may not go: the releases that need it (or pin it), the instances launched from it, the launch template versions groups point at. */
 async function imagesInUse(deps: RetireDependencies, app: string, config: AppConfig, images: BakedImage[]): Promise<Map<string, string[]>> {
   const inUse = new Map<string, string[]>();
   const add = (imageId: string | undefined, why: string): void => {
@@ -54,6 +79,7 @@ async function imagesInUse(deps: RetireDependencies, app: string, config: AppCon
   for (const release of releases) {
     const why = wanted[release.status] ?? (release === standIn ? 'the last baked release (nothing recorded live)' : undefined);
     if (why) for (const ami of Object.values(release.amis)) add(ami, why);
+    if (release.pin) for (const ami of Object.values(release.amis)) add(ami, `pinned by ${mention(release.pin.by)}`);
   }
 
   for (const region of regionsOf(config)) {
@@ -93,27 +119,110 @@ export class Retirement {
   constructor(private readonly deps: RetireDependencies) {}
 
   async plan(app: string, config: AppConfig, options: PruneOptions): Promise<PrunePlan> {
-    const images = await bakedImages(this.deps.aws, app, config);
-    return planPrune(images, await imagesInUse(this.deps, app, config, images), options);
+    const [images, records] = await Promise.all([bakedImages(this.deps.aws, app, config), this.deps.store.listRetirements(app)]);
+    const inUse = await imagesInUse(this.deps, app, config, images);
+    return planPrune(images, inUse, new Map(records.map((record) => [record.bake, record])), config.retire, options);
   }
 
-  /** Removes the plan's bakes, every region, snapshots included; returns what was removed. An image already gone is skipped. */
-  retire(plan: PrunePlan): Promise<string[]> {
-    return retire(this.deps, plan);
+  /**
+   * Carries the plan out as `actor`: each stage is recorded (a conditional write) before it is done,
+   * so of two replicas only one does it, and one cut short is finished by the next run. Audited.
+   */
+  async carryOut(app: string, config: AppConfig, plan: PrunePlan, actor: string): Promise<RetireOutcome[]> {
+    const outcomes: RetireOutcome[] = [];
+    const now = this.deps.clock.now();
+    for (const { bake, record, why } of plan.restore) {
+      await restore(this.deps.aws, config, bake);
+      if (!(await this.deps.store.endRetirement(record))) continue;
+      outcomes.push(outcome(bake, 'restored'));
+      await this.audit(app, actor, 'images restored', bake, why.join('; '));
+    }
+    for (const { bake, step, record } of plan.retire) {
+      const base = { app, bake: bake.operationId, version: bake.version, startedBy: record?.startedBy ?? actor };
+      if (step.kind === 'wait') {
+        // A stage recorded by a run cut short before it was done is done now; one already done is left alone.
+        if ((await applyStage(this.deps.aws, step.stage, bake, Math.max(record!.since, now + 60_000))) === 0) continue;
+        outcomes.push(outcome(bake, step.stage === 'deregistered' ? 'deregistered' : step.stage));
+        await this.audit(app, actor, `images ${step.stage}`, bake, 'finishing a stage a failure cut short');
+        continue;
+      }
+      if (step.kind === 'deprecate' || step.kind === 'disable') {
+        const stage: RetireStage = step.kind === 'deprecate' ? 'deprecated' : 'disabled';
+        const since = step.kind === 'deprecate' ? step.at : now;
+        if (!(await this.deps.store.advanceRetirement({ ...base, stage, since }, record))) continue;
+        await applyStage(this.deps.aws, stage, bake, since);
+        outcomes.push({ ...outcome(bake, stage), at: since });
+        await this.audit(app, actor, `images ${stage}`, bake, stage === 'deprecated' ? `EC2 deprecates them at ${new Date(since).toISOString()}` : undefined);
+        continue;
+      }
+      // Deregistering: recorded first when staged, so a second replica does not take it too.
+      const finishing = record?.stage === 'deregistered';
+      if (record && !finishing && !(await this.deps.store.advanceRetirement({ ...base, stage: 'deregistered', since: now }, record))) continue;
+      const removed = await applyStage(this.deps.aws, 'deregistered', bake, now);
+      // Finishing one cut short: told only when this run removed something (another may just have).
+      if (finishing && removed === 0) continue;
+      outcomes.push(outcome(bake, 'deregistered'));
+      await this.audit(app, actor, 'images pruned', bake);
+    }
+    return outcomes;
+  }
+
+  /** The digest's run: moves on (or restores) the retirements already started; starts none. */
+  async advance(app: string, config: AppConfig): Promise<RetireOutcome[]> {
+    // A finished retirement's record stays (with a TTL); only one under way costs AWS calls.
+    if (!(await this.deps.store.listRetirements(app)).some((record) => record.stage !== 'deregistered')) return [];
+    const plan = await this.plan(app, config, { keep: 1, now: this.deps.clock.now(), start: false });
+    return this.carryOut(app, config, plan, 'bakery');
+  }
+
+  private async audit(app: string, actor: string, action: string, bake: Bake, note?: string): Promise<void> {
+    const images = bake.images.map((image) => `${image.imageId} (${image.region})`).join(', ');
+    const detail = `${bake.version ?? bake.operationId}: ${images}${note ? `; ${note}` : ''}`;
+    await this.deps.store.appendAudit({ app, at: this.deps.clock.now(), actor, action, operationId: bake.operationId, detail: detail.slice(0, 1000) });
   }
 }
 
-async function retire(deps: RetireDependencies, plan: PrunePlan): Promise<string[]> {
-  const done: string[] = [];
-  for (const bake of plan.remove) {
-    for (const image of bake.images) {
-      try {
-        await deleteImage(deps.aws, image.region, { ImageId: image.imageId, BlockDeviceMappings: image.snapshotIds.map((SnapshotId) => ({ Ebs: { SnapshotId } })) });
-        done.push(`${image.imageId} (${image.region}) and ${image.snapshotIds.length} snapshot${image.snapshotIds.length === 1 ? '' : 's'}`);
-      } catch (error) {
-        if (errorCode(error) !== 'InvalidAMIID.Unavailable' && errorCode(error) !== 'InvalidAMIID.NotFound') throw error;
+function outcome(bake: Bake, did: RetireOutcome['did']): RetireOutcome {
+  return { bake, did, images: bake.images.length, snapshots: bake.images.reduce((n, image) => n + image.snapshotIds.length, 0) };
+}
+
+const gone = (error: unknown): boolean => errorCode(error) === 'InvalidAMIID.Unavailable' || errorCode(error) === 'InvalidAMIID.NotFound';
+
+/** Brings every image of the bake to `stage`, calling EC2 only for those not there yet (as it showed them this run); how many it changed. */
+async function applyStage(aws: AwsClients, stage: RetireStage, bake: Bake, since: number): Promise<number> {
+  let changed = 0;
+  for (const image of bake.images) {
+    const ec2 = aws.ec2(image.region);
+    try {
+      if (stage === 'deprecated' && image.deprecatedAt === undefined) {
+        await ec2.send(new EnableImageDeprecationCommand({ ImageId: image.imageId, DeprecateAt: new Date(since) }));
+      } else if (stage === 'disabled' && image.state !== 'disabled') {
+        await ec2.send(new DisableImageCommand({ ImageId: image.imageId }));
+      } else if (stage === 'deregistered') {
+        await deleteImage(aws, image.region, { ImageId: image.imageId, BlockDeviceMappings: image.snapshotIds.map((SnapshotId) => ({ Ebs: { SnapshotId } })) });
+      } else {
+        continue;
       }
+      changed += 1;
+    } catch (error) {
+      if (!gone(error)) throw error;
     }
   }
-  return done;
+  return changed;
+}
+
+/** Makes a bake in retirement usable again: enabled, shared again as configured (DisableImage unshares), no longer deprecated. */
+async function restore(aws: AwsClients, config: AppConfig, bake: Bake): Promise<void> {
+  for (const image of bake.images) {
+    const ec2 = aws.ec2(image.region);
+    try {
+      if (image.state === 'disabled') {
+        await ec2.send(new EnableImageCommand({ ImageId: image.imageId }));
+        if (config.shareWith.length) await shareImage(aws, image.region, { ImageId: image.imageId, BlockDeviceMappings: image.snapshotIds.map((SnapshotId) => ({ Ebs: { SnapshotId } })) }, config.shareWith);
+      }
+      if (image.deprecatedAt !== undefined) await ec2.send(new DisableImageDeprecationCommand({ ImageId: image.imageId }));
+    } catch (error) {
+      if (!gone(error)) throw error;
+    }
+  }
 }

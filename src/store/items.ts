@@ -32,6 +32,10 @@ export const releaseEvent = z.object({
 });
 export type ReleaseEvent = z.infer<typeof releaseEvent>;
 
+/** Who pinned a release, and when: its images are never pruned nor retired while it is pinned. */
+export const releasePin = z.object({ by: z.string(), at: z.number() });
+export type ReleasePin = z.infer<typeof releasePin>;
+
 export const release = z.object({
   app: appName,
   version,
@@ -52,6 +56,7 @@ export const release = z.object({
   /** The bake's thread: the lifecycle continues there. */
   thread: z.object({ channel: z.string(), ts: z.string() }).optional(),
   history: z.array(releaseEvent).default([]),
+  pin: releasePin.optional(),
 });
 export type Release = z.infer<typeof release>;
 
@@ -173,3 +178,25 @@ export const digestSlot = z.object({
   expiresAt: z.number(),
 });
 export type DigestSlot = z.infer<typeof digestSlot>;
+
+/** The stages of a retirement, in order (src/retire/README.md). */
+export const retireStage = z.enum(['deprecated', 'disabled', 'deregistered']);
+export type RetireStage = z.infer<typeof retireStage>;
+
+/**
+ * Where one bake's retirement stands (its images in every region). Each stage is a conditional write
+ * on `revision`, so one replica, once, moves it on; a restart reads where it stands.
+ */
+export const retirement = z.object({
+  app: appName,
+  /** The bake (its `bakery:operation` tag) whose images these are. */
+  bake: z.string().regex(/^[\w-]{1,80}$/),
+  version: version.optional(),
+  stage: retireStage,
+  /** When the stage took effect (for a deprecation, when EC2 deprecates): the next is due its time after. */
+  since: z.number(),
+  /** The approver whose prune started it. */
+  startedBy: z.string(),
+  revision: z.number().int().nonnegative(),
+});
+export type Retirement = z.infer<typeof retirement>;

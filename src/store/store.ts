@@ -22,6 +22,7 @@ import {
   liveRelease,
   operation as operationSchema,
   release as releaseSchema,
+  retirement as retirementSchema,
   storedAppConfig,
   type AppLock,
   type AuditEntry,
@@ -31,7 +32,9 @@ import {
   type Operation,
   type Release,
   type ReleaseEvent,
+  type ReleasePin,
   type ReleaseStatus,
+  type Retirement,
 } from './items.js';
 import { expiresAt } from './retention.js';
 import { activeIndex } from './table.js';
@@ -92,6 +95,7 @@ export const keys = {
   request: (requestId: string) => ({ pk: `REQUEST#${requestId}`, sk: 'REQUEST' }),
   auditPk: (app: string) => `AUDIT#${app}`,
   digestSlot: (slot: string) => ({ pk: `DIGEST#${slot}`, sk: 'SLOT' }),
+  retirement: (app: string, bake: string) => ({ pk: `APP#${app}`, sk: `RETIRE#${bake}` }),
 };
 
 /** The value of gsi1pk on a running operation; the `active` index holds only those. */
@@ -187,9 +191,31 @@ export class Store {
     const kept = previous?.history ?? [];
     // A record step run again after a restart brings the same events: they are in the history once.
     const history = [...kept, ...release.history.filter((event) => !kept.some((old) => old.status === event.status && old.operationId !== undefined && old.operationId === event.operationId))];
+    // A pin stays through a re-bake: it protects the version, whichever image it has now.
+    const pin = release.pin ?? previous?.pin;
     await this.doc.send(
-      new PutCommand({ TableName: this.tableName, Item: { ...keys.release(release.app, release.version), type: 'release', ...release, history } }),
+      new PutCommand({ TableName: this.tableName, Item: { ...keys.release(release.app, release.version), type: 'release', ...release, history, ...(pin ? { pin } : {}) } }),
     );
+  }
+
+  /** Pins a release (or, with undefined, unpins it); false when there is no such release. */
+  async setPin(app: string, version: string, pin: ReleasePin | undefined): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.release(app, version),
+          UpdateExpression: pin ? 'SET #pin = :pin' : 'REMOVE #pin',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#pin': 'pin' },
+          ...(pin ? { ExpressionAttributeValues: { ':pin': pin } } : {}),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   /** Moves a release to `status`, appending to its history; a release that is not there is left alone. */
@@ -566,6 +592,59 @@ export class Store {
 
   async getDigestSlot(slot: string): Promise<DigestSlot | undefined> {
     return this.get(keys.digestSlot(slot), digestSlotSchema);
+  }
+
+  // ---- retirements ----
+
+  async listRetirements(app: string): Promise<Retirement[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :retire)',
+      ExpressionAttributeValues: { ':pk': `APP#${app}`, ':retire': 'RETIRE#' },
+      ConsistentRead: true,
+    });
+    return items.map((item) => parseItem(item, retirementSchema));
+  }
+
+  /**
+   * Writes a bake's next stage only if the record is still the one read (`from`; none for a first
+   * stage); true for exactly one writer. The returned record is the one written.
+   */
+  async advanceRetirement(next: Omit<Retirement, 'revision'>, from?: Retirement): Promise<Retirement | undefined> {
+    const written: Retirement = { ...next, revision: from ? from.revision + 1 : 0 };
+    const done = next.stage === 'deregistered' ? { expiresAt: expiresAt('retirement', next.since) } : {};
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.retirement(next.app, next.bake), type: 'retirement', ...written, ...done },
+          ...(from
+            ? { ConditionExpression: 'revision = :revision', ExpressionAttributeValues: { ':revision': from.revision } }
+            : { ConditionExpression: 'attribute_not_exists(pk)' }),
+        }),
+      );
+      return written;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  /** Forgets a retirement (its images were restored) if it is still the one read; true for exactly one caller. */
+  async endRetirement(record: Retirement): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.retirement(record.app, record.bake),
+          ConditionExpression: 'revision = :revision',
+          ExpressionAttributeValues: { ':revision': record.revision },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   // ---- helpers ----

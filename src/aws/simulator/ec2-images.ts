@@ -5,7 +5,9 @@ import type {
   DeregisterImageCommandInput,
   DescribeImageAttributeCommandInput,
   DescribeImagesCommandInput,
+  DisableImageCommandInput,
   DisableImageDeprecationCommandInput,
+  EnableImageCommandInput,
   EnableImageDeprecationCommandInput,
   Image,
   ModifyImageAttributeCommandInput,
@@ -55,6 +57,8 @@ function describeImages(ctx: HandlerContext, input: DescribeImagesCommandInput) 
   if (byId) requireSettledImages(ctx, byId);
   // Like EC2, a deprecated image is listed only when asked for by id or with IncludeDeprecated.
   let images = byId ?? state(ctx).images.filter((image) => imageSettled(ctx, image) && (input.IncludeDeprecated || !deprecated(ctx, image)));
+  // A disabled image is left out even when asked for by id, unless IncludeDisabled.
+  if (!input.IncludeDisabled) images = images.filter((image) => !image.disabled);
   if (input.Owners?.length) {
     const owners = input.Owners;
     images = images.filter((image) =>
@@ -193,7 +197,7 @@ function copyImage(ctx: HandlerContext, input: CopyImageCommandInput) {
   const sourceRegion = required(input.SourceRegion, 'SourceRegion');
   const source = findImage(ctx, required(input.SourceImageId, 'SourceImageId'), sourceRegion);
   if (imageState(source, ctx.now) !== 'available') {
-    fail('IncorrectState', `Image ${source.imageId} is not in a valid state for copying: pending`);
+    fail('IncorrectState', `Image ${source.imageId} is not in a valid state for copying: ${imageState(source, ctx.now)}`);
   }
   const tags = tagsFromSpecifications(input.TagSpecifications, ['image', 'snapshot']);
   const { id } = idempotent(ctx, 'CopyImage', input.ClientToken, input, () => {
@@ -229,6 +233,7 @@ const ACCOUNT_ID = /^\d{12}$/;
 
 function modifyImageAttribute(ctx: HandlerContext, input: ModifyImageAttributeCommandInput) {
   const image = ownImage(ctx, input.ImageId);
+  if (image.disabled && (input.LaunchPermission?.Add?.length || input.OperationType === 'add')) fail('IncorrectState', `Image ${image.imageId} is disabled and cannot be shared.`);
   const byUserIds: LaunchPermission[] = input.Attribute === 'launchPermission' ? (input.UserIds ?? []).map((UserId) => ({ UserId })) : [];
   const add = [...(input.LaunchPermission?.Add ?? []), ...(input.OperationType === 'add' ? byUserIds : [])];
   const remove = [...(input.LaunchPermission?.Remove ?? []), ...(input.OperationType === 'remove' ? byUserIds : [])];
@@ -269,11 +274,12 @@ function deregisterImage(ctx: HandlerContext, input: DeregisterImageCommandInput
   return { Return: true };
 }
 
-/** EC2 rounds the time down to the minute and refuses one more than 10 years ahead. */
+/** EC2 rounds the time down to the minute and refuses one in the past or more than 10 years ahead. */
 function enableImageDeprecation(ctx: HandlerContext, input: EnableImageDeprecationCommandInput) {
   const image = ownImage(ctx, input.ImageId);
   const at = required(input.DeprecateAt, 'DeprecateAt').getTime();
   if (at > ctx.now + 10 * 365 * 24 * 3_600_000) fail('InvalidParameterValue', 'The deprecation time must be within 10 years.');
+  if (at < ctx.now) fail('InvalidParameterValue', 'The deprecation time cannot be in the past.');
   image.deprecateAt = at - (at % 60_000);
   return { Return: true };
 }
@@ -283,7 +289,28 @@ function disableImageDeprecation(ctx: HandlerContext, input: DisableImageDepreca
   return { Return: true };
 }
 
+/** Like EC2: only the owner may disable; a disabled image loses every launch permission and stops being public. */
+function disableImage(ctx: HandlerContext, input: DisableImageCommandInput) {
+  const image = ownImage(ctx, input.ImageId);
+  if (imageState(image, ctx.now) === 'pending') fail('IncorrectState', `Image ${image.imageId} is not in a valid state for disabling: pending`);
+  if (image.disabled) fail('IncorrectState', `Image ${image.imageId} is already disabled.`);
+  image.disabled = true;
+  image.launchPermissions = [];
+  image.public = false;
+  return { Return: true };
+}
+
+/** Available again; the launch permissions DisableImage removed are not given back (share it again). */
+function enableImage(ctx: HandlerContext, input: EnableImageCommandInput) {
+  const image = ownImage(ctx, input.ImageId);
+  if (!image.disabled) fail('IncorrectState', `Image ${image.imageId} is not disabled.`);
+  delete image.disabled;
+  return { Return: true };
+}
+
 export const imageHandlers = {
+  DisableImage: disableImage,
+  EnableImage: enableImage,
   EnableImageDeprecation: enableImageDeprecation,
   DisableImageDeprecation: disableImageDeprecation,
   DescribeImages: describeImages,

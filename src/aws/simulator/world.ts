@@ -110,6 +110,8 @@ export interface ImageRecord {
   release?: ReleaseTraits;
   /** EnableImageDeprecation's time (ms): from then on, describes leave it out unless asked by id or IncludeDeprecated. */
   deprecateAt?: number;
+  /** DisableImage: state 'disabled', left out of describes unless IncludeDisabled, cannot be launched. */
+  disabled?: boolean;
 }
 
 export interface SnapshotRecord {
@@ -397,7 +399,8 @@ export function instanceState(instance: InstanceRecord, now: number): InstanceSt
   return now < instance.runningAt ? 'pending' : 'running';
 }
 
-export function imageState(image: ImageRecord, now: number): 'pending' | 'available' {
+export function imageState(image: ImageRecord, now: number): 'pending' | 'available' | 'disabled' {
+  if (image.disabled) return 'disabled';
   return image.availableAt !== null && now >= image.availableAt ? 'available' : 'pending';
 }
 
