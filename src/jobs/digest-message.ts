@@ -34,7 +34,8 @@ const DAY_MS = 24 * 3_600_000;
 const MAX_REBAKE_BUTTONS = 23;
 
 export function ageOf(picture: AppPicture, now: number): string {
-  if (!picture.live) return 'not baked yet';
+  // The fleet can run an image Bakery did not bake although Bakery has baked for the app (a rollback to it).
+  if (!picture.live) return picture.reasons.some((reason) => reason.kind === 'not-baked-by-bakery') ? 'no Bakery release live' : 'not baked yet';
   const days = Math.floor((now - picture.live.release.bakedAt) / DAY_MS);
   return days < 1 ? 'baked today' : `${days} day${days === 1 ? '' : 's'} old`;
 }
