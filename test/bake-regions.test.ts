@@ -1,28 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import type { Bakery } from '../src/bakery.js';
 import type { ChatMessage } from '../src/chat/surface.js';
 import { ConfigError, parseAppsFile, type AppConfig } from '../src/config/apps.js';
 import { retryRegionAction } from '../src/pipelines/bake/messages.js';
 import { alice, pressOn } from './support/lifecycle.js';
-import { TestWorld } from './support/world.js';
+import { demoApp, TestWorld } from './support/world.js';
 
 const account = '210987654321';
 
-/** The demo app copying to two regions, shared with one account; `extra` adds fields (kmsKeys). */
-function regionsApp(extra = ''): AppConfig {
-  return parseAppsFile('test apps', `
-apps:
-  demo:
-    channel: "#demo"
-    region: us-east-1
-    baseImage: { ssm: /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64 }
-    instanceType: t3.small
-    artifactUrl: https://artifacts.example.com/demo/{version}.tar.gz
-    provision: ./install.sh
-    smokeTest: curl -fsS localhost:8080/healthz
-    shareWith: ["${account}"]
-    copyTo: [eu-west-1, ap-southeast-2]
-${extra}`).demo!;
+/** The demo app (shared with one account) copying to two regions, with these KMS keys, read as the apps file is. */
+function regionsApp(kmsKeys: Record<string, string> = {}): AppConfig {
+  return parseAppsFile('test apps', stringify({ apps: { demo: { ...demoApp, copyTo: ['eu-west-1', 'ap-southeast-2'], kmsKeys } } })).demo!;
 }
 
 const text = (message: ChatMessage | undefined): string => [message?.text ?? '', ...(message?.lines ?? [])].join('\n');
@@ -172,7 +161,7 @@ describe('/bake of an encrypted image: a KMS key per destination region', () => 
   });
 
   /** EBS encryption by default in the home region, with a customer managed key, so the home image is shareable. */
-  async function encryptedWorld(keys: (euKey: string) => string): Promise<{ euKey: string; bakery: Bakery }> {
+  async function encryptedWorld(keys: (euKey: string) => Record<string, string>): Promise<{ euKey: string; bakery: Bakery }> {
     world = await TestWorld.create();
     world.sim.encryptVolumesByDefault('us-east-1', world.sim.createKmsKey('us-east-1', 'bakery-images'));
     const euKey = world.sim.createKmsKey('eu-west-1', 'bakery-images');
@@ -181,7 +170,7 @@ describe('/bake of an encrypted image: a KMS key per destination region', () => 
   }
 
   it('encrypts each copy with its region’s key and shares it; a region without a key cannot share its copy, and says what to do', async () => {
-    const { euKey, bakery } = await encryptedWorld((euKey) => `    kmsKeys: { eu-west-1: "${euKey}" }`);
+    const { euKey, bakery } = await encryptedWorld((euKey) => ({ 'eu-west-1': euKey }));
     await bakery.handlers.onCommand(world.command('demo v1'));
     await bakery.runner.idle();
 
@@ -196,7 +185,7 @@ describe('/bake of an encrypted image: a KMS key per destination region', () => 
 
     // Given a key, the region's retry copies and shares.
     const apKey = world.sim.createKmsKey('ap-southeast-2');
-    await world.store.putAppConfig('demo', regionsApp(`    kmsKeys: { eu-west-1: "${euKey}", ap-southeast-2: "${apKey}" }`));
+    await world.store.putAppConfig('demo', regionsApp({ 'eu-west-1': euKey, 'ap-southeast-2': apKey }));
     await bakery.handlers.onCommand(world.command('demo v1 --retry-region ap-southeast-2'));
     await bakery.runner.idle();
     const retried = await world.store.getRelease('demo', 'v1');
@@ -206,8 +195,21 @@ describe('/bake of an encrypted image: a KMS key per destination region', () => 
     expect(ap.launchPermissions).toContain(account);
   });
 
+  it('fails at share, saying why, when the home image itself is encrypted with the AWS managed key', async () => {
+    world = await TestWorld.create();
+    world.sim.encryptVolumesByDefault('us-east-1');
+    const bakery = world.replica();
+    await bakery.handlers.onCommand(world.command('demo v1'));
+    await bakery.runner.idle();
+    const summary = world.chat.roots[0]!.replies.at(-1)!;
+    expect(summary.text).toContain('at step *share*');
+    expect(text(summary)).toContain("Why: InvalidParameter: Snapshots encrypted with the AWS Managed CMK can't be shared. Specify another snapshot. The image is encrypted with the AWS managed key");
+    expect(world.bakedImages()).toEqual([]);
+    expect(await world.store.getRelease('demo', 'v1')).toBeUndefined();
+  });
+
   it('fails only that region when its key is not one EC2 can use there', async () => {
-    const { bakery } = await encryptedWorld((euKey) => `    kmsKeys: { eu-west-1: "${euKey}", ap-southeast-2: "arn:aws:kms:ap-southeast-2:123456789012:key/00000000-0000-0000-0000-000000000000" }`);
+    const { bakery } = await encryptedWorld((euKey) => ({ 'eu-west-1': euKey, 'ap-southeast-2': 'arn:aws:kms:ap-southeast-2:123456789012:key/00000000-0000-0000-0000-000000000000' }));
     await bakery.handlers.onCommand(world.command('demo v1'));
     await bakery.runner.idle();
     const release = await world.store.getRelease('demo', 'v1');
@@ -217,17 +219,17 @@ describe('/bake of an encrypted image: a KMS key per destination region', () => 
 });
 
 describe('the apps file’s kmsKeys', () => {
-  const withKeys = (keys: string) => () => regionsApp(`    kmsKeys: ${keys}`);
+  const withKeys = (keys: Record<string, string>) => () => regionsApp(keys);
   const euKey = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
   it('takes a key ARN (or an alias ARN) per region the app copies to; an app without keys is as before', () => {
     expect(regionsApp().kmsKeys).toEqual({});
-    expect(withKeys(`{ eu-west-1: "${euKey}", ap-southeast-2: "arn:aws:kms:ap-southeast-2:123456789012:alias/images" }`)().kmsKeys['eu-west-1']).toBe(euKey);
+    expect(withKeys({ 'eu-west-1': euKey, 'ap-southeast-2': 'arn:aws:kms:ap-southeast-2:123456789012:alias/images' })().kmsKeys['eu-west-1']).toBe(euKey);
   });
 
   it('names the file, app and field of a key in another region, for a region not copied to, or not an ARN', () => {
-    expect(withKeys(`{ ap-southeast-2: "${euKey}" }`)).toThrow(new ConfigError('test apps: app "demo", field "kmsKeys.ap-southeast-2": KMS keys are regional: this key is in eu-west-1, so it cannot encrypt the copy in ap-southeast-2'));
-    expect(withKeys(`{ us-west-2: "arn:aws:kms:us-west-2:123456789012:alias/images" }`)).toThrow('test apps: app "demo", field "kmsKeys.us-west-2": us-west-2 is not in copyTo');
-    expect(withKeys(`{ eu-west-1: "alias/images" }`)).toThrow('test apps: app "demo", field "kmsKeys.eu-west-1": a KMS key is given by its ARN');
+    expect(withKeys({ 'ap-southeast-2': euKey })).toThrow(new ConfigError('test apps: app "demo", field "kmsKeys.ap-southeast-2": KMS keys are regional: this key is in eu-west-1, so it cannot encrypt the copy in ap-southeast-2'));
+    expect(withKeys({ 'us-west-2': 'arn:aws:kms:us-west-2:123456789012:alias/images' })).toThrow('test apps: app "demo", field "kmsKeys.us-west-2": us-west-2 is not in copyTo');
+    expect(withKeys({ 'eu-west-1': 'alias/images' })).toThrow('test apps: app "demo", field "kmsKeys.eu-west-1": a KMS key is given by its ARN');
   });
 });

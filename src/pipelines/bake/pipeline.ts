@@ -239,7 +239,13 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
         if (config.shareWith.length === 0) return { detail: 'no accounts to share with' };
         const image = await describeImage(aws, config.region, required(state.imageId, 'image'));
         if (!image) throw new StepFailure(`image ${state.imageId} disappeared before it could be shared`);
-        await shareImage(aws, config.region, image, config.shareWith);
+        await shareImage(aws, config.region, image, config.shareWith).catch((error: unknown) => {
+          // The home image is encrypted as its builder's volume was; EC2 shares none made with the AWS managed key.
+          if (/AWS Managed CMK|EBS default key/.test(describeAwsError(error))) {
+            throw new StepFailure(followedBy(describeAwsError(error), "The image is encrypted with the AWS managed key, as its builder's volume was: bake on a base, or with an EBS default key, that is a customer managed key"));
+          }
+          throw error;
+        });
         return { detail: `shared with ${config.shareWith.join(', ')}` };
       },
     },
@@ -319,7 +325,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
     const copies = { ...state.regions };
     for (const region of regions) {
       if (copies[region]) continue;
-      copies[region] = await regionFailure(region, config, async () => {
+      copies[region] = await inRegion(region, config, async () => {
         const imageId = await copyImage(
           aws,
           {
@@ -338,7 +344,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
     }
     for (const region of regions) {
       const copy = copies[region]!;
-      if (copy.status === 'copying') copies[region] = await regionFailure(region, config, () => lookAtCopy(region, copy, config), copy.imageId);
+      if (copy.status === 'copying') copies[region] = await inRegion(region, config, () => lookAtCopy(region, copy, config), copy.imageId);
     }
     const regionsRef = (await input.say(copiesMessage(regions, copies, config.shareWith.length), state.regionsRef)) ?? state.regionsRef;
     const line = regions.map((region) => `${region} ${copies[region]!.status}`).join(', ');
@@ -359,7 +365,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
     if (!image && mayBeInvisible(copy.startedAt)) return copy;
     if (!image) return { status: 'failed', reason: unknownToEc2(`copy ${imageId}`, copy.startedAt, 'made').message };
     if (image.State === 'failed' || image.State === 'invalid' || image.State === 'error') {
-      return { status: 'failed', imageId, reason: `copy ${imageId} is ${image.State}: ${image.StateReason?.Message ?? 'no reason given'}${kmsHint(region, config, image.StateReason?.Code ?? '')}` };
+      return { status: 'failed', imageId, reason: followedBy(`copy ${imageId} is ${image.State}: ${image.StateReason?.Message ?? 'no reason given'}`, kmsHint(region, config, image.StateReason?.Code ?? '')) };
     }
     if (image.State !== 'available') {
       const timeoutMs = minutes(config.timeouts.copyMinutes);
@@ -372,13 +378,13 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
   }
 
   /**
-   * Runs one region's work; an AWS error (a refusal, a KMS key it cannot use) fails that region
+   * Runs one region's work alone: an AWS error (a refusal, a KMS key it cannot use) fails that region
    * only, deleting its half-made copy, and names the region and why. Anything else is Bakery's own and fails the step.
    */
-  async function regionFailure(region: string, config: AppConfig, work: () => Promise<RegionCopy>, imageId?: string): Promise<RegionCopy> {
+  async function inRegion(region: string, config: AppConfig, work: () => Promise<RegionCopy>, imageId?: string): Promise<RegionCopy> {
     const outcome = await work().catch((error: unknown): RegionCopy => {
       if (errorCode(error) === undefined) throw error;
-      return { status: 'failed', imageId, reason: `${describeAwsError(error)}${kmsHint(region, config, describeAwsError(error))}` };
+      return { status: 'failed', imageId, reason: followedBy(describeAwsError(error), kmsHint(region, config, describeAwsError(error))) };
     });
     if (outcome.status !== 'failed' || !outcome.imageId) return outcome;
     // A failed region keeps nothing half-made: a retry makes a new copy.
@@ -450,11 +456,14 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
 /** What to do about a copy's encryption, when AWS's answer says that is what went wrong. */
 function kmsHint(region: string, config: AppConfig, said: string): string {
   if (/AWS Managed CMK|EBS default key/.test(said)) {
-    return `. The copy is encrypted with the AWS managed key, which EC2 does not let anyone share: give ${region} a customer managed key in the app's kmsKeys`;
+    return `The copy is encrypted with the AWS managed key, which EC2 does not let anyone share: give ${region} a customer managed key in the app's kmsKeys`;
   }
-  if (/InvalidKMSKey/.test(said) && config.kmsKeys[region]) return `. Check that the key in kmsKeys.${region} exists in ${region}, is enabled, and that its key policy lets Bakery use it`;
+  if (/InvalidKMSKey/.test(said) && config.kmsKeys[region]) return `Check that the key in kmsKeys.${region} exists in ${region}, is enabled, and that its key policy lets Bakery use it`;
   return '';
 }
+
+/** AWS's sentence, then Bakery's advice, if any. */
+const followedBy = (said: string, advice: string): string => (advice ? `${said.replace(/\.$/, '')}. ${advice}` : said);
 
 function required<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new StepFailure(`the ${what} is not known yet; an earlier step did not record it`);
