@@ -4,18 +4,20 @@ import { cancelAction } from '../src/pipelines/bake/messages.js';
 import { authorize } from '../src/access/access.js';
 import { chooseBase } from '../src/pipelines/bake/base.js';
 import { recipeHash } from '../src/pipelines/bake/recipe.js';
-import { bakeParams, type BakeParams } from '../src/pipelines/bake/state.js';
+import { bakeParams, type BakeParams, type BakeState } from '../src/pipelines/bake/state.js';
 import type { ChatMessage, ChatUser, SlashCommand } from '../src/chat/surface.js';
 import type { AppAtVersion } from '../src/store/store.js';
-import { amiId, appName, commitSha, ssmParameterName, version } from '../src/config/names.js';
+import { amiId, appName, awsRegion, commitSha, ssmParameterName, version } from '../src/config/names.js';
 import { newOperationId, type Core } from '../src/core.js';
 import { formatTime } from '../src/operations/format.js';
 import { unknownApp } from './apps.js';
 import { busy } from './busy.js';
+import { launchBake } from './launch-bake.js';
+import { retryRegionButtons, startRegionRetry } from './retry-region.js';
 import type { Command } from './command.js';
 import { firstIssue, splitWords, usageError, type Parsed } from './grammar.js';
 
-export const usage = '/bake <app> <version> [--base <ami-id>|ssm:<parameter-name>] [--commit <sha>] [--force]';
+export const usage = '/bake <app> <version> [--base <ami-id>|ssm:<parameter-name>] [--commit <sha>] [--force] | --retry-region <region>';
 
 export const help: ChatMessage = {
   text: '*/bake* — bake a tested, tagged machine image of one version of an app',
@@ -24,6 +26,7 @@ export const help: ChatMessage = {
     '`--base ami-0123…` or `--base ssm:/aws/service/…` bakes on that base instead of the app’s configured one (only images of owners the app trusts; only parameters under its prefixes)',
     '`--commit <sha>` records the commit the version was built from (tagged on the image)',
     '`--force` bakes a version that is already baked again, also on another base; the release keeps its history',
+    '`--retry-region eu-west-1` copies a baked version to one region whose copy failed (or was added to the app’s copyTo since), from the image already baked: no new bake',
     'The bake posts a thread here with every step and its timing; its *Cancel* button stops it and cleans up.',
   ],
   tone: 'info',
@@ -38,17 +41,18 @@ export const bakeRequest = z.object({
     .optional(),
   commit: commitSha.optional(),
   force: z.boolean(),
-});
+  retryRegion: awsRegion.optional(),
+}).refine((request) => !request.retryRegion || (!request.base && !request.commit && !request.force), '--retry-region copies the image already baked, so it takes no --base, --commit or --force');
 export type BakeRequest = z.infer<typeof bakeRequest>;
 
 /** `/bake help`, or a bake request. */
 export function parseBake(text: string): Parsed<BakeRequest | 'help'> {
   if (/^\s*(help)?\s*$/i.test(text)) return { ok: true, value: 'help' };
-  const words = splitWords(text, ['base', 'commit'], ['force']);
+  const words = splitWords(text, ['base', 'commit', 'retry-region'], ['force']);
   if (!words.ok) return words;
   const { positional, flags } = words.value;
   if (positional.length > 2) return { ok: false, error: `unexpected "${positional[2]!.slice(0, 40)}": give one app and one version` };
-  const input = { app: positional[0], version: positional[1], base: flags.base, commit: flags.commit, force: flags.force === true };
+  const input = { app: positional[0], version: positional[1], base: flags.base, commit: flags.commit, force: flags.force === true, retryRegion: flags['retry-region'] };
   const parsed = bakeRequest.safeParse(input);
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: firstIssue(parsed.error, input) };
 }
@@ -65,25 +69,8 @@ export async function startBake(
   const { config, lock } = input.known ?? (await core.store.getAppAtVersion(request.app, request.version));
   if (!config) return { text: `Unknown app "${request.app}".`, tone: 'failed' };
   if (lock) return lock.requestId === requestId ? undefined : busy(lock, core.clock.now());
-  const now = core.clock.now();
-  const id = newOperationId(core.clock);
   const params: BakeParams = { config, base: request.base, commit: request.commit, force: request.force, requestedByName: `@${user.name}` };
-  const result = await core.runner.start({
-    requestId,
-    operation: { id, kind: 'bake', app: request.app, version: request.version, requestedBy: user.id, channel, params, state: {}, steps: [], status: 'running', createdAt: now, updatedAt: now, revision: 0 },
-    lock: { app: request.app, operationId: id, kind: 'bake', version: request.version, requestedBy: user.id, since: now, requestId },
-  });
-  switch (result.outcome) {
-    case 'started':
-      await core.store.appendAudit({ app: request.app, at: now, actor: user.id, action: input.audit ?? 'bake requested', operationId: id, detail: `${request.version}${request.force ? ' --force' : ''}` });
-      return undefined;
-    case 'duplicate-request':
-      return undefined;
-    case 'not-posted':
-      return { text: `The bake did not start: ${result.reason}.`, tone: 'failed' };
-    case 'busy':
-      return busy(result.lock, now);
-  }
+  return launchBake(core, { app: request.app, version: request.version, user, channel, requestId, params, audit: input.audit ?? 'bake requested', detail: `${request.version}${request.force ? ' --force' : ''}` });
 }
 
 const cancelValue = z.string().regex(/^op-[a-z0-9]+-[0-9a-f]{8}$/);
@@ -113,6 +100,7 @@ export const bake: Command = {
     if (!config) return usageError(`app "${request.app}" is not configured in the table; restart Bakery to apply its apps file`, usage);
     const refused = await authorize(core, command, { app: request.app, config, action: 'bake' });
     if (refused) return refused;
+    if (request.retryRegion) return startRegionRetry(core, { app: request.app, version: request.version, region: request.retryRegion, user: command.user, channel: command.channel, requestId: command.requestId, known });
     if (lock) return lock.requestId === command.requestId ? undefined : busy(lock, core.clock.now());
     const base = chooseBase(request.base, config);
     if (!base.ok) return { text: `Not baked: ${base.error}.`, tone: 'failed' };
@@ -136,6 +124,7 @@ export const bake: Command = {
   },
 
   buttons: {
+    ...retryRegionButtons,
     async [cancelAction](core, press) {
       const id = cancelValue.safeParse(press.value);
       if (!id.success) return { text: 'That button is not one Bakery made.', tone: 'failed' };

@@ -102,7 +102,6 @@ describe('/bake when things go wrong', () => {
     ['GetConsoleOutput', 'provision'],
     ['CreateImage', 'create-image'],
     ['ModifyImageAttribute', 'share'],
-    ['CopyImage', 'copy'],
     ['TerminateInstances', 'terminate-builder'],
   ];
   for (const [command, step] of failingCalls) {

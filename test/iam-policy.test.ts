@@ -69,8 +69,13 @@ function actionsCalled(): { actions: Set<string>; unknown: string[] } {
   return { actions, unknown };
 }
 
-/** Tags passed to a create call are authorized as a tagging action of their own. */
+/**
+ * Tags passed to a create call are authorized as a tagging action of their own; an encrypted copy
+ * (CopyImage with the app's KMS key) as the caller's use of the source's and the copy's keys, which
+ * EC2 makes on Bakery's behalf.
+ */
 const authorizedAlongside: Record<string, string[]> = {
+  'ec2:CopyImage': ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'],
   'autoscaling:CreateAutoScalingGroup': ['autoscaling:CreateOrUpdateTags'],
   'elasticloadbalancing:CreateTargetGroup': ['elasticloadbalancing:AddTags'],
 };
@@ -115,7 +120,7 @@ describe('the IAM policy (deploy/iam-policy.json)', () => {
     expect([...called.actions].filter((action) => !allowed.has(action))).toEqual([]);
   });
 
-  it('allows nothing Bakery does not call (but passing the builder its role, and what AWS checks for tags given at creation)', () => {
+  it('allows nothing Bakery does not call (but passing the builder its role, and what AWS checks for tags given at creation and for an encrypted copy’s keys)', () => {
     const needed = new Set([...called.actions].flatMap((action) => [action, ...(authorizedAlongside[action] ?? [])]));
     expect([...allowed].filter((action) => !needed.has(action) && action !== 'iam:PassRole')).toEqual([]);
   });
@@ -131,6 +136,13 @@ describe('the IAM policy (deploy/iam-policy.json)', () => {
     const retagging = policy.Statement.filter((statement) => [statement.Action].flat().includes('ec2:CreateTags') && !statement.Condition?.StringEquals?.['ec2:CreateAction']);
     expect(retagging.map((statement) => statement.Condition)).toEqual([
       { StringEquals: { 'aws:ResourceTag/bakery:created-by': 'bakery' }, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['bakery:status'] } },
+    ]);
+  });
+
+  it('uses KMS keys only through EC2, and only the account’s own', () => {
+    const kms = policy.Statement.filter((statement) => [statement.Action].flat().some((action) => action.startsWith('kms:')));
+    expect(kms.map((statement) => [statement.Resource, statement.Condition])).toEqual([
+      ['arn:aws:kms:*:${AWS::AccountId}:key/*', { StringLike: { 'kms:ViaService': 'ec2.*.amazonaws.com' } }],
     ]);
   });
 

@@ -72,7 +72,7 @@ describe('/bake from Slack', () => {
     expect(roots[0]!.body.channel).toBe('C0DEMO');
     expect(JSON.stringify(roots[0]!.body)).toContain('bake.cancel');
     const replies = posts.filter((call) => call.body.thread_ts !== undefined);
-    expect(replies.length).toBe(11); // ten steps and the summary
+    expect(replies.length).toBe(12); // ten steps, the copies (one line per region, kept current) and the summary
     expect(String(replies.at(-1)!.body.text)).toContain('Baked demo v1');
 
     const lastUpdate = fake.callsTo('chat.update').at(-1)!;

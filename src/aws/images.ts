@@ -12,7 +12,7 @@ import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import type { BaseImageSource } from '../config/apps.js';
 import type { AwsClients } from './clients.js';
 import { errorCode } from './errors.js';
-import { clientToken, imageTags, tagKeys, type Provenance } from './provenance.js';
+import { imageTags, tagKeys, type Provenance } from './provenance.js';
 
 export interface BaseImage {
   id: string;
@@ -156,24 +156,30 @@ export async function shareImage(aws: AwsClients, region: string, image: Image, 
 
 /**
  * Starts a copy in another region, tagged at creation on the image and its snapshots (so Bakery
- * needs no right to tag an existing image); the client token makes a repeat return the same copy.
+ * needs no right to tag an existing image). `clientToken` makes a repeat return the same copy; with
+ * `kmsKeyId` the copy is encrypted with that key (EC2 checks the key only as the copy runs).
  */
-export async function copyImage(aws: AwsClients, sourceRegion: string, sourceImageId: string, region: string, name: string, p: Provenance): Promise<string> {
+export async function copyImage(
+  aws: AwsClients,
+  copy: { sourceRegion: string; sourceImageId: string; region: string; name: string; clientToken: string; kmsKeyId?: string },
+  p: Provenance,
+): Promise<string> {
   const tags = imageTags(p);
-  const { ImageId } = await aws.ec2(region).send(
+  const { ImageId } = await aws.ec2(copy.region).send(
     new CopyImageCommand({
-      SourceImageId: sourceImageId,
-      SourceRegion: sourceRegion,
-      Name: name,
-      Description: `${p.app} ${p.version} baked by Bakery (copy of ${sourceImageId} from ${sourceRegion})`,
-      ClientToken: clientToken(p.operationId, `copy-${region}`),
+      SourceImageId: copy.sourceImageId,
+      SourceRegion: copy.sourceRegion,
+      Name: copy.name,
+      Description: `${p.app} ${p.version} baked by Bakery (copy of ${copy.sourceImageId} from ${copy.sourceRegion})`,
+      ClientToken: copy.clientToken,
+      ...(copy.kmsKeyId ? { Encrypted: true, KmsKeyId: copy.kmsKeyId } : {}),
       TagSpecifications: [
         { ResourceType: 'image', Tags: tags },
         { ResourceType: 'snapshot', Tags: tags },
       ],
     }),
   );
-  if (!ImageId) throw new Error(`CopyImage to ${region} returned no image id`);
+  if (!ImageId) throw new Error(`CopyImage to ${copy.region} returned no image id`);
   return ImageId;
 }
 

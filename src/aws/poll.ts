@@ -15,6 +15,11 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
+/** The wait before the next look at slow AWS work after `looks` looks: half as long again each time, up to four times the first. */
+export function backoff(intervalMs: number, looks: number): number {
+  return Math.min(intervalMs * 1.5 ** looks, intervalMs * 4);
+}
+
 /**
  * The one polling helper. `check` returns a value when the wait is over, or a short description of
  * what it saw ("pending") to keep waiting; a thrown error ends the wait at once. Throttling inside
@@ -27,8 +32,7 @@ export async function waitFor<T>(
   const { clock, what, timeoutMs, intervalMs, signal } = options;
   const deadline = clock.now() + timeoutMs;
   // Backing off as the SDK's waiters do: long AWS work is asked about less often, short work stays quick.
-  let interval = intervalMs;
-  for (;;) {
+  for (let looks = 0; ; looks++) {
     signal?.throwIfAborted();
     const result = await check();
     if (result.done) return result.value;
@@ -37,7 +41,6 @@ export async function waitFor<T>(
         `gave up waiting for ${what} after ${Math.round(timeoutMs / 60_000)} min; AWS still reports it as ${result.seen}, so it may yet finish`,
       );
     }
-    await clock.sleep(Math.min(interval, Math.max(0, deadline - clock.now())), signal);
-    interval = Math.min(interval * 1.5, intervalMs * 4);
+    await clock.sleep(Math.min(backoff(intervalMs, looks), Math.max(0, deadline - clock.now())), signal);
   }
 }

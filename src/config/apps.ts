@@ -24,6 +24,11 @@ const parameterPrefix = z.string().regex(/^\/[A-Za-z0-9_.\-/]*\/$/, 'a parameter
 
 const minutes = z.number().int().positive().max(24 * 60);
 
+/** A KMS key as an ARN (of a key or an alias), so that its region can be checked against the copy's. */
+const kmsKeyArn = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:(key\/[0-9a-zA-Z-]{1,64}|alias\/[A-Za-z0-9/_-]{1,250})$/, 'a KMS key is given by its ARN, arn:aws:kms:<region>:<account>:key/<id> (or alias/<name>)');
+
 export const appConfig = z.strictObject({
   channel: z.string().regex(/^[#A-Za-z0-9_-]{1,80}$/, 'a Slack channel id (C0123ABC) or name (#deploys)'),
   region: awsRegion,
@@ -54,6 +59,11 @@ export const appConfig = z.strictObject({
   smokeTest: z.string().min(1, 'the smoke test is empty'),
   shareWith: z.array(awsAccountId).default([]),
   copyTo: z.array(awsRegion).default([]),
+  /**
+   * The customer managed KMS key to encrypt each region's copy with. An image encrypted with the AWS
+   * managed key (aws/ebs) cannot be shared, so an encrypted image shared with other accounts needs one.
+   */
+  kmsKeys: z.record(awsRegion, kmsKeyArn).default({}),
   timeouts: z
     .strictObject({
       builderMinutes: minutes.default(60),
@@ -69,6 +79,15 @@ export const appConfig = z.strictObject({
   retire: retireConfig.optional(),
   /** Who may bake, cancel, canary and roll back; by default the members of the app's channel (see src/access/). */
   access: accessConfig.default({ bake: ['channel'], canary: ['channel'] }),
+}).superRefine((config, context) => {
+  for (const [region, arn] of Object.entries(config.kmsKeys)) {
+    const keyRegion = arn.split(':')[3];
+    if (!config.copyTo.includes(region)) {
+      context.addIssue({ code: 'custom', path: ['kmsKeys', region], message: `${region} is not in copyTo; a key is for a region the image is copied to` });
+    } else if (keyRegion !== region) {
+      context.addIssue({ code: 'custom', path: ['kmsKeys', region], message: `KMS keys are regional: this key is in ${keyRegion}, so it cannot encrypt the copy in ${region}` });
+    }
+  }
 });
 export type AppConfig = z.infer<typeof appConfig>;
 

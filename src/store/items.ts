@@ -39,8 +39,10 @@ export type ReleasePin = z.infer<typeof releasePin>;
 export const release = z.object({
   app: appName,
   version,
-  /** AMI id per region: the home region first, then each copy. */
+  /** AMI id per region: the home region first, then each good copy (copied and shared): every one is launchable. */
   amis: z.record(z.string(), amiId),
+  /** Regions the bake copies to whose copy failed, with why; `/bake --retry-region` copies one and moves it to `amis`. */
+  failedRegions: z.record(z.string(), z.object({ reason: z.string(), at: z.number(), operationId: z.string() })).optional(),
   amiName: z.string(),
   baseAmi: amiId,
   baseAmiName: z.string(),

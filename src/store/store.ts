@@ -218,6 +218,24 @@ export class Store {
     }
   }
 
+  /**
+   * Adds a region's good copy to a release, and forgets that region's failure: an update of those two
+   * fields only, so a status written meanwhile (a canary, a promotion) stays.
+   */
+  async addReleaseRegion(release: Pick<Release, 'app' | 'version' | 'failedRegions'>, region: string, ami: string): Promise<void> {
+    const failed = release.failedRegions?.[region] !== undefined;
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.release(release.app, release.version),
+        UpdateExpression: `SET #amis.#region = :ami${failed ? ' REMOVE #failed.#region' : ''}`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#amis': 'amis', '#region': region, ...(failed ? { '#failed': 'failedRegions' } : {}) },
+        ExpressionAttributeValues: { ':ami': ami },
+      }),
+    );
+  }
+
   /** Moves a release to `status`, appending to its history; a release that is not there is left alone. */
   async setReleaseStatus(app: string, version: string, status: ReleaseStatus, event: Omit<ReleaseEvent, 'status'>): Promise<void> {
     try {

@@ -16,16 +16,24 @@ import { findImage, findImages, findInstances, idempotent, required, state, type
 import { fail } from './errors.js';
 import { applyFilters, tagList, tagsFromSpecifications } from './filters.js';
 import { imageSettled, requireSettledImages } from './ec2-visibility.js';
+import { defaultEbsKey, isAwsManaged, resolveKey } from './kms.js';
 import { imageState, instanceState, nextId, type ImageRecord, type SnapshotRecord } from './world.js';
 
 export const AMAZON_OWNER_ID = '137112412989';
 
+function snapshotOf(ctx: HandlerContext, image: ImageRecord): SnapshotRecord | undefined {
+  return state(ctx, image.region).snapshots.find((snapshot) => snapshot.snapshotId === image.snapshotId);
+}
+
 function describe(ctx: HandlerContext, image: ImageRecord): Image {
+  const kmsKeyId = snapshotOf(ctx, image)?.kmsKeyId;
+  const current = imageState(image, ctx.now);
   return {
     ImageId: image.imageId,
     Name: image.name,
     Description: image.description,
-    State: imageState(image, ctx.now),
+    State: current,
+    ...(current === 'failed' && image.stateReason ? { StateReason: { Code: image.stateReason.code, Message: image.stateReason.message } } : {}),
     CreationDate: new Date(image.createdAt).toISOString(),
     OwnerId: image.ownerId,
     ImageOwnerAlias: image.ownerAlias,
@@ -33,7 +41,7 @@ function describe(ctx: HandlerContext, image: ImageRecord): Image {
     Public: image.public,
     Tags: tagList(image.tags),
     BlockDeviceMappings: [
-      { DeviceName: '/dev/xvda', Ebs: { SnapshotId: image.snapshotId, VolumeSize: 8, VolumeType: 'gp3', DeleteOnTermination: true, Encrypted: false } },
+      { DeviceName: '/dev/xvda', Ebs: { SnapshotId: image.snapshotId, VolumeSize: 8, VolumeType: 'gp3', DeleteOnTermination: true, Encrypted: kmsKeyId !== undefined, ...(kmsKeyId ? { KmsKeyId: kmsKeyId } : {}) } },
     ],
     Architecture: 'x86_64',
     ImageType: 'machine',
@@ -108,6 +116,7 @@ function addImage(
   snapshotTags: Record<string, string>,
   readyAt: number | null,
   snapshotDescription: (imageId: string) => string,
+  kmsKeyId?: string,
 ): ImageRecord {
   const imageId = nextId(ctx.world, 'ami');
   const snapshot: SnapshotRecord = {
@@ -121,6 +130,7 @@ function addImage(
     tags: snapshotTags,
     createVolumePermissions: [],
     volumeSize: 8,
+    ...(kmsKeyId ? { kmsKeyId } : {}),
   };
   const image: ImageRecord = {
     ...fields,
@@ -139,7 +149,7 @@ function addImage(
 }
 
 /** An image made a week before ctx.now (or at `createdAt`) and available since: a base image, or a fleet's release before Bakery. */
-export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias?: 'amazon'; ownerId?: string; description?: string; createdAt?: number }): ImageRecord {
+export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias?: 'amazon'; ownerId?: string; description?: string; createdAt?: number; kmsKeyId?: string }): ImageRecord {
   const createdAt = input.createdAt ?? ctx.now - 7 * 24 * 3_600_000;
   const ownerId = input.ownerAlias === 'amazon' ? AMAZON_OWNER_ID : (input.ownerId ?? ctx.world.accountId);
   const image: ImageRecord = {
@@ -169,6 +179,7 @@ export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias
     tags: {},
     createVolumePermissions: [],
     volumeSize: 8,
+    ...(input.kmsKeyId ? { kmsKeyId: input.kmsKeyId } : {}),
   });
   state(ctx).images.push(image);
   return image;
@@ -189,9 +200,17 @@ function createImage(ctx: HandlerContext, input: CreateImageCommandInput) {
     tags.snapshot ?? {},
     ctx.faults.imageStuck(app) ? null : ctx.now + ctx.timings.imageMs,
     (imageId) => `Created by CreateImage(${instance!.instanceId}) for ${imageId}`,
+    // The snapshot is of the builder's volume: encrypted as it was.
+    instance!.kmsKeyId,
   );
   return { ImageId: image.imageId };
 }
+
+/** Why a copy goes 'failed' part way, as EC2 reports it in the image's StateReason. */
+const copyFailures = {
+  internal: { code: 'Server.InternalError', message: 'Copy image failed with an internal error' },
+  kmsKey: { code: 'Client.InvalidKMSKey.InvalidState', message: 'Client.InvalidKMSKey.InvalidState: The KMS key provided is in an incorrect state' },
+};
 
 function copyImage(ctx: HandlerContext, input: CopyImageCommandInput) {
   const sourceRegion = required(input.SourceRegion, 'SourceRegion');
@@ -199,10 +218,17 @@ function copyImage(ctx: HandlerContext, input: CopyImageCommandInput) {
   if (imageState(source, ctx.now) !== 'available') {
     fail('IncorrectState', `Image ${source.imageId} is not in a valid state for copying: ${imageState(source, ctx.now)}`);
   }
+  if (input.KmsKeyId !== undefined && input.Encrypted !== true) fail('InvalidParameterDependency', 'The parameter KmsKeyId requires the parameter Encrypted to be set.');
   const tags = tagsFromSpecifications(input.TagSpecifications, ['image', 'snapshot']);
   const { id } = idempotent(ctx, 'CopyImage', input.ClientToken, input, () => {
     const name = checkName(ctx, input.Name);
     const copied = input.CopyImageTags ? source.tags : {};
+    // An encrypted source makes an encrypted copy: with the key asked for, else the region's default
+    // for EBS. EC2 resolves KmsKeyId only as the copy runs, so a key the region lacks fails the copy, not the call.
+    const sourceKey = snapshotOf(ctx, source)?.kmsKeyId;
+    const asked = input.KmsKeyId !== undefined ? resolveKey(ctx.world, ctx.region, input.KmsKeyId) : undefined;
+    const kmsKeyId = input.KmsKeyId !== undefined ? asked?.arn : sourceKey || input.Encrypted ? defaultEbsKey(ctx) : undefined;
+    const failure = input.KmsKeyId !== undefined && !asked ? copyFailures.kmsKey : ctx.faults.copyFails(ctx.region) ? copyFailures.internal : undefined;
     const image = addImage(
       ctx,
       {
@@ -213,10 +239,12 @@ function copyImage(ctx: HandlerContext, input: CopyImageCommandInput) {
         sourceRegion,
         app: source.app,
         release: source.release,
+        ...(failure ? { failedAt: ctx.now + ctx.timings.copyMs / 2, stateReason: failure } : {}),
       },
       tags.snapshot ?? {},
-      ctx.faults.imageStuck(source.app) ? null : ctx.now + ctx.timings.copyMs,
+      ctx.faults.imageStuck(source.app) || failure ? null : ctx.now + ctx.timings.copyMs,
       (imageId) => `Copied for DestinationAmi ${imageId} from SourceAmi ${source.imageId} for SourceSnapshot ${source.snapshotId}.`,
+      kmsKeyId,
     );
     return image.imageId;
   });
@@ -247,6 +275,9 @@ function modifyImageAttribute(ctx: HandlerContext, input: ModifyImageAttributeCo
   if (add.some((p) => p.Group === 'all')) image.public = true;
   if (remove.some((p) => p.Group === 'all')) image.public = false;
   const added = add.flatMap((p) => (p.UserId ? [p.UserId] : []));
+  if (added.length > 0 && isAwsManaged(ctx.world, snapshotOf(ctx, image)?.kmsKeyId)) {
+    fail('InvalidParameter', "Snapshots encrypted with the AWS Managed CMK can't be shared. Specify another snapshot.");
+  }
   const removed = remove.flatMap((p) => (p.UserId ? [p.UserId] : []));
   image.launchPermissions = [...new Set([...image.launchPermissions, ...added])].filter((id) => !removed.includes(id));
   return {};

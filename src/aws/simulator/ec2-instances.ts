@@ -11,6 +11,7 @@ import { supportsLatestConsole } from '../instance-types.js';
 import { artifactUrlOf, consoleLines } from './builder.js';
 import { instanceSettled, requireSettledInstances } from './ec2-visibility.js';
 import { findImage, findInstances, idempotent, required, state, type HandlerContext } from './context.js';
+import { defaultVolumeKey } from './kms.js';
 import { fail } from './errors.js';
 import { applyFilters, tagList, tagsFromSpecifications } from './filters.js';
 import { imageState, instanceState, instanceStateCodes, instanceVisible, nextId, type InstanceRecord } from './world.js';
@@ -104,6 +105,8 @@ function runInstances(ctx: HandlerContext, input: RunInstancesCommandInput) {
         outcome: ctx.faults.builderOutcome(instanceTags['bakery:app']),
         scriptMs: ctx.timings.provisionMs,
         release: image.release,
+        // The root volume is encrypted as the base's snapshot is, else as the region encrypts new volumes.
+        kmsKeyId: state(ctx).snapshots.find((snapshot) => snapshot.snapshotId === image.snapshotId)?.kmsKeyId ?? defaultVolumeKey(ctx),
       });
     }
     return reservationId;

@@ -6,6 +6,7 @@ import type {
   Snapshot,
 } from '@aws-sdk/client-ec2';
 import { findSnapshot, findSnapshots, state, type HandlerContext } from './context.js';
+import { isAwsManaged } from './kms.js';
 import { fail } from './errors.js';
 import { applyFilters, tagList } from './filters.js';
 import { snapshotState, type SnapshotRecord } from './world.js';
@@ -26,7 +27,8 @@ function describe(ctx: HandlerContext, snapshot: SnapshotRecord): Snapshot {
     OwnerAlias: snapshot.ownerAlias,
     Description: snapshot.description,
     VolumeSize: snapshot.volumeSize,
-    Encrypted: false,
+    Encrypted: snapshot.kmsKeyId !== undefined,
+    ...(snapshot.kmsKeyId ? { KmsKeyId: snapshot.kmsKeyId } : {}),
     StorageTier: 'standard',
     Tags: tagList(snapshot.tags),
   };
@@ -76,6 +78,7 @@ function modifySnapshotAttribute(ctx: HandlerContext, input: ModifySnapshotAttri
   const remove = [...(input.CreateVolumePermission?.Remove ?? []).flatMap((p) => (p.UserId ? [p.UserId] : [])), ...(input.OperationType === 'remove' ? byUserIds : [])];
   const invalid = [...add, ...remove].find((id) => !/^\d{12}$/.test(id));
   if (invalid !== undefined) fail('InvalidParameterValue', `Value (${invalid}) for parameter userId is invalid.`);
+  if (add.length > 0 && isAwsManaged(ctx.world, snapshot.kmsKeyId)) fail('OperationNotPermitted', 'Encrypted snapshots with EBS default key cannot be shared');
   snapshot.createVolumePermissions = [...new Set([...snapshot.createVolumePermissions, ...add])].filter((id) => !remove.includes(id));
   return {};
 }

@@ -8,8 +8,8 @@ import type { ReleaseTraits } from './world.js';
 export type Fault =
   /** Throttle `times` calls of `command` ('RunInstances', no 'Command' suffix), or of any command. */
   | { kind: 'throttle'; command?: string; times: number }
-  /** Fail `times` (default 1) calls of `command` with this code; a 5xx is retried by the SDK like a real one. */
-  | { kind: 'api-error'; command: string; code: string; message?: string; status?: number; times?: number }
+  /** Fail `times` (default 1) calls of `command` (in `region`, or any) with this code; a 5xx is retried by the SDK like a real one. */
+  | { kind: 'api-error'; command: string; region?: string; code: string; message?: string; status?: number; times?: number }
   /** The builder's provision script exits non-zero. */
   | { kind: 'provision-fails'; app?: string }
   | { kind: 'smoke-fails'; app?: string }
@@ -18,6 +18,8 @@ export type Fault =
   | { kind: 'builder-hangs'; app?: string }
   /** The image stays 'pending' forever. */
   | { kind: 'image-stuck'; app?: string }
+  /** Copies made into `region` (or any) while it is in force go 'failed' part way, as EC2 reports an internal error. */
+  | { kind: 'copy-fails'; region?: string }
   /** Images created while it is in force serve more 5xx errors (default ×4) and slower (default ×1.4). */
   | { kind: 'bad-release'; app?: string; errorsX?: number; latencyX?: number }
   /** Images created while it is in force fail their load balancer health checks. */
@@ -49,13 +51,13 @@ export class Faults {
   }
 
   /** The first API fault matching this command, used up by one. */
-  takeApiFault(command: string): ApiFault | undefined {
+  takeApiFault(command: string, region: string): ApiFault | undefined {
     for (const [index, fault] of this.list.entries()) {
       if (fault.kind === 'throttle' && (fault.command === undefined || fault.command === command)) {
         this.useOnce(index, fault.times);
         return { kind: 'throttle' };
       }
-      if (fault.kind === 'api-error' && fault.command === command) {
+      if (fault.kind === 'api-error' && fault.command === command && (fault.region === undefined || fault.region === region)) {
         this.useOnce(index, fault.times ?? 1);
         return {
           kind: 'error',
@@ -71,7 +73,7 @@ export class Faults {
   /** How a builder launched now for `app` will end. */
   builderOutcome(app: string | undefined): BuilderOutcome {
     for (const fault of this.list) {
-      if (fault.kind === 'throttle' || fault.kind === 'api-error' || fault.kind === 'image-stuck' || fault.kind === 'slow-consistency') continue;
+      if (fault.kind === 'throttle' || fault.kind === 'api-error' || fault.kind === 'image-stuck' || fault.kind === 'slow-consistency' || fault.kind === 'copy-fails') continue;
       if (fault.kind === 'bad-release' || fault.kind === 'unhealthy-release') continue;
       if (fault.app === undefined || fault.app === app) return fault.kind;
     }
@@ -93,6 +95,10 @@ export class Faults {
 
   imageStuck(app: string | undefined): boolean {
     return this.list.some((fault) => fault.kind === 'image-stuck' && (fault.app === undefined || fault.app === app));
+  }
+
+  copyFails(region: string): boolean {
+    return this.list.some((fault) => fault.kind === 'copy-fails' && (fault.region === undefined || fault.region === region));
   }
 
   /** How long a new id stays invisible, when a fault makes EC2 slower to agree with itself than usual. */

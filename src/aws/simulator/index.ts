@@ -10,6 +10,7 @@ import { cloudWatchHandlers } from './cloudwatch.js';
 import type { HandlerContext, Handler } from './context.js';
 import { ec2Handlers } from './ec2.js';
 import { seedImage } from './ec2-images.js';
+import { createCustomerKey } from './kms.js';
 import { elbv2Handlers } from './elbv2.js';
 import { SimulatedError, serviceError, throttlingError, type Service } from './errors.js';
 import { Faults, type Fault } from './faults.js';
@@ -23,6 +24,7 @@ import {
   imageState,
   instanceState,
   loadWorld,
+  regionState,
   saveWorld,
   snapshotState,
   type ImageRecord,
@@ -145,15 +147,32 @@ export class AwsSimulator {
    * Adds an available base image (and its snapshot) in a region, owned by this account, Amazon, or
    * (ownerId) a stranger who made it public; with ssmParameter, points that parameter at it.
    */
-  seedBaseImage(input: { region: string; name: string; ownerAlias?: 'amazon'; ownerId?: string; ssmParameter?: string; createdAt?: number }): string {
+  seedBaseImage(input: { region: string; name: string; ownerAlias?: 'amazon'; ownerId?: string; ssmParameter?: string; createdAt?: number; kmsKeyId?: string }): string {
     const ctx = this.context(input.region);
     const description = input.ownerAlias === 'amazon' ? 'Amazon Linux 2023 AMI 2023.6.20260101.0 x86_64 HVM kernel-6.1' : undefined;
-    const { imageId } = seedImage(ctx, { name: input.name, ownerAlias: input.ownerAlias, ownerId: input.ownerId, description, createdAt: input.createdAt });
+    const { imageId } = seedImage(ctx, { name: input.name, ownerAlias: input.ownerAlias, ownerId: input.ownerId, description, createdAt: input.createdAt, kmsKeyId: input.kmsKeyId });
     if (input.ssmParameter) {
       putParameter(ctx, { Name: input.ssmParameter, Value: imageId, Type: 'String', DataType: 'aws:ec2:image', Overwrite: true });
     }
     this.save();
     return imageId;
+  }
+
+  /** A customer managed KMS key in `region`, as a platform team creates one for sharing encrypted images; returns its ARN. */
+  createKmsKey(region: string, alias?: string): string {
+    const key = createCustomerKey(this.world, region, alias);
+    this.save();
+    return key.arn;
+  }
+
+  /**
+   * Turns on EBS encryption by default in `region` (EnableEbsEncryptionByDefault), with the AWS
+   * managed key unless `kmsKeyArn` is set as the default (ModifyEbsDefaultKmsKeyId): builders
+   * launched there get encrypted volumes, and so their images encrypted snapshots.
+   */
+  encryptVolumesByDefault(region: string, kmsKeyArn?: string): void {
+    regionState(this.world, region).ebsEncryptionByDefault = kmsKeyArn ? { kmsKeyId: kmsKeyArn } : {};
+    this.save();
   }
 
   /** The image's owner (Amazon, for a base) deprecates it from `at` on, as EnableImageDeprecation does. */
@@ -185,7 +204,7 @@ export class AwsSimulator {
     this.callLog.push({ command, region, at: this.clock.now() });
     try {
       // API faults come first, so a failed call changes nothing.
-      const fault = this.faults.takeApiFault(command);
+      const fault = this.faults.takeApiFault(command, region);
       if (fault) {
         this.save();
         throw fault.kind === 'throttle' ? throttlingError(service) : new SimulatedError(fault.code, fault.message, fault.status);

@@ -50,6 +50,8 @@ export interface InstanceRecord {
   /** When TerminateInstances was called, and when the instance is terminated. */
   terminateRequestedAt?: number;
   terminatedAt?: number;
+  /** The KMS key (ARN) its root volume is encrypted with: its base's, else the region's default when encryption by default is on. */
+  kmsKeyId?: string;
   /** How the builder's user data ends, decided at launch from the faults then in force. */
   outcome: BuilderOutcome;
   /** The script runs from runningAt for this long. */
@@ -96,8 +98,11 @@ export interface ImageRecord {
   ownerId: string;
   ownerAlias?: 'amazon';
   createdAt: number;
-  /** When it becomes 'available'; null = never ('image-stuck'). */
+  /** When it becomes 'available'; null = never ('image-stuck', or a copy that fails). */
   availableAt: number | null;
+  /** When a copy that cannot finish turns 'failed' (a 'copy-fails' fault, a KMS key it cannot use), and why. */
+  failedAt?: number;
+  stateReason?: { code: string; message: string };
   snapshotId: string;
   tags: Tags;
   launchPermissions: string[];
@@ -127,6 +132,8 @@ export interface SnapshotRecord {
   tags: Tags;
   createVolumePermissions: string[];
   volumeSize: number;
+  /** The KMS key (ARN) it is encrypted with; unencrypted without one. */
+  kmsKeyId?: string;
 }
 
 export interface ParameterRecord {
@@ -157,6 +164,8 @@ export interface RegionState {
   listeners: ListenerRecord[];
   targetGroups: TargetGroupRecord[];
   alarms: AlarmRecord[];
+  /** EBS encryption by default (EnableEbsEncryptionByDefault), with its key: the AWS managed one unless another is set. */
+  ebsEncryptionByDefault?: { kmsKeyId?: string };
 }
 
 export interface LaunchTemplateVersionRecord {
@@ -343,6 +352,18 @@ export interface WorldData {
   counters: Record<string, number>;
   regions: Record<string, RegionState>;
   faults: Fault[];
+  /** KMS keys of the account, in every region (kms.ts). */
+  kmsKeys?: KmsKeyRecord[];
+}
+
+export interface KmsKeyRecord {
+  keyId: string;
+  arn: string;
+  region: string;
+  aliases: string[];
+  /** AWS: the AWS managed key for EBS (alias/aws/ebs), which EC2 will not let an image be shared with. */
+  manager: 'AWS' | 'CUSTOMER';
+  enabled: boolean;
 }
 
 export function emptyWorld(accountId: string): WorldData {
@@ -399,7 +420,8 @@ export function instanceState(instance: InstanceRecord, now: number): InstanceSt
   return now < instance.runningAt ? 'pending' : 'running';
 }
 
-export function imageState(image: ImageRecord, now: number): 'pending' | 'available' | 'disabled' {
+export function imageState(image: ImageRecord, now: number): 'pending' | 'available' | 'disabled' | 'failed' {
+  if (image.failedAt !== undefined && now >= image.failedAt) return 'failed';
   if (image.disabled) return 'disabled';
   return image.availableAt !== null && now >= image.availableAt ? 'available' : 'pending';
 }

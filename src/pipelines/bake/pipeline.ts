@@ -3,20 +3,20 @@ import { randomBytes } from 'node:crypto';
 import type { AwsClients } from '../../aws/clients.js';
 import { builderConsole, describeInstance, findLiveBuilders, launchBuilder, terminateInstances } from '../../aws/builder.js';
 import { copyImage, createImage, deleteImage, describeImage, findBakedImages, findImagesOfOperation, resolveBaseImage, shareImage } from '../../aws/images.js';
-import { isNotFound } from '../../aws/errors.js';
-import { waitFor } from '../../aws/poll.js';
-import { imageName, type Provenance } from '../../aws/provenance.js';
+import { describeAwsError, errorCode, isNotFound } from '../../aws/errors.js';
+import { backoff, waitFor } from '../../aws/poll.js';
+import { clientToken, imageName, type Provenance } from '../../aws/provenance.js';
 import { untrustedText } from '../../chat/untrusted.js';
 import type { Clock } from '../../clock.js';
 import type { AppConfig } from '../../config/apps.js';
 import { redactSecrets } from '../../log.js';
-import { StepFailure, type Pipeline, type Step, type StepInput } from '../../operations/pipeline.js';
+import { StepFailure, type Pipeline, type Step, type StepInput, type StepOutcome } from '../../operations/pipeline.js';
 import type { Operation, OperationStatus } from '../../store/items.js';
 import type { Store } from '../../store/store.js';
 import { chooseBase } from './base.js';
-import { bakeMessages } from './messages.js';
+import { bakeMessages, copiesMessage } from './messages.js';
 import { recipeHash } from './recipe.js';
-import { bakeParams, bakeState, type BakeState } from './state.js';
+import { bakeParams, bakeState, type BakeState, type RegionCopy } from './state.js';
 import { builderUserData, readBuilderReport, type BuilderReport, type Phase } from './user-data.js';
 
 export interface BakeDependencies {
@@ -61,7 +61,8 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       artifactSha256: state.artifactSha256,
       // Who asked, by Slack user id: a name is neither unique nor stable.
       requestedBy: operation.requestedBy,
-      operationId: operation.id,
+      // A region retry's copy belongs to the bake that made the image (src/retire keeps or removes a bake whole).
+      operationId: state.bakeOperationId ?? operation.id,
     };
   }
 
@@ -238,32 +239,20 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
         if (config.shareWith.length === 0) return { detail: 'no accounts to share with' };
         const image = await describeImage(aws, config.region, required(state.imageId, 'image'));
         if (!image) throw new StepFailure(`image ${state.imageId} disappeared before it could be shared`);
-        await shareImage(aws, config.region, image, config.shareWith);
+        await shareImage(aws, config.region, image, config.shareWith).catch((error: unknown) => {
+          // The home image is encrypted as its builder's volume was; EC2 shares none made with the AWS managed key.
+          if (/AWS Managed CMK|EBS default key/.test(describeAwsError(error))) {
+            throw new StepFailure(followedBy(describeAwsError(error), "The image is encrypted with the AWS managed key, as its builder's volume was: bake on a base, or with an EBS default key, that is a customer managed key"));
+          }
+          throw error;
+        });
         return { detail: `shared with ${config.shareWith.join(', ')}` };
       },
     },
     {
       name: 'copy',
       title: 'Copy to regions',
-      async run(input) {
-        const config = appOf(input.operation);
-        if (config.copyTo.length === 0) return { detail: 'no regions to copy to' };
-        const imageId = required(input.state.imageId, 'image');
-        const name = required(input.state.imageName, 'image name');
-        const copies: Record<string, string> = {};
-        const copiedAt: Record<string, number> = {};
-        for (const region of config.copyTo) {
-          copiedAt[region] = clock.now();
-          copies[region] = await copyImage(aws, config.region, imageId, region, name, provenance(input));
-        }
-        for (const [region, copyId] of Object.entries(copies)) {
-          await waitForImage(input, region, copyId, config.timeouts.copyMinutes, copiedAt[region]);
-          const copy = await describeImage(aws, region, copyId);
-          if (!copy) throw new StepFailure(`copy ${copyId} in ${region} disappeared`);
-          if (config.shareWith.length > 0) await shareImage(aws, region, copy, config.shareWith);
-        }
-        return { state: { copies }, detail: Object.entries(copies).map(([region, id]) => `${region}: ${id}`).join(', ') };
-      },
+      run: (input) => copyToRegions(input, appOf(input.operation).copyTo),
     },
     {
       name: 'record-release',
@@ -275,10 +264,14 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
         const replaced = await store.getRelease(operation.app, operation.version);
         // A forced re-bake replaces the version's image; its history says what was there before.
         const note = replaced && replaced.operationId !== operation.id ? `re-baked with --force, replacing ${Object.values(replaced.amis).join(', ')} (base ${replaced.baseAmi})` : undefined;
+        const regions = Object.entries(state.regions ?? {});
+        const failed = regions.filter(([, copy]) => copy.status === 'failed');
         await store.putRelease({
           app: operation.app,
           version: operation.version,
-          amis: { [config.region]: imageId, ...state.copies },
+          // Only good copies: a release's AMIs are all launchable. The others say why, for a retry.
+          amis: { [config.region]: imageId, ...Object.fromEntries(regions.flatMap(([region, copy]) => (copy.status !== 'failed' && copy.imageId ? [[region, copy.imageId]] : []))) },
+          ...(failed.length > 0 ? { failedRegions: Object.fromEntries(failed.map(([region, copy]) => [region, { reason: copy.reason ?? 'unknown', at: clock.now(), operationId: operation.id }])) } : {}),
           amiName: required(state.imageName, 'image name'),
           baseAmi: required(state.baseAmi, 'base AMI'),
           baseAmiName: state.baseAmiName ?? '',
@@ -293,18 +286,140 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
           thread: operation.thread,
           history: [{ status: 'baked', at: clock.now(), by: operation.requestedBy, operationId: operation.id, ...(note ? { note } : {}) }],
         });
-        return { detail: `${operation.app} ${operation.version} → ${imageId}` };
+        return { detail: `${operation.app} ${operation.version} → ${imageId}${failed.length > 0 ? ` (not in ${failed.map(([region]) => region).join(', ')})` : ''}` };
       },
     },
   ];
+
+  /** A region retry (`/bake --retry-region`): the copy and share of the baked image to one region, then the release. */
+  const retrySteps: Step<BakeState>[] = [
+    {
+      name: 'copy',
+      title: 'Copy to region',
+      run: (input) => copyToRegions(input, [required(bakeParams.parse(input.operation.params).retryRegion, 'region')]),
+    },
+    {
+      name: 'record-region',
+      title: 'Add to release',
+      async run({ operation, state }) {
+        const region = required(bakeParams.parse(operation.params).retryRegion, 'region');
+        const copy = state.regions?.[region];
+        const imageId = required(copy?.imageId, 'copy');
+        const release = await store.getRelease(operation.app, operation.version);
+        if (!release) throw new StepFailure(`the release ${operation.app} ${operation.version} is gone; the copy ${imageId} in ${region} is kept but not recorded`);
+        await store.addReleaseRegion(release, region, imageId);
+        return { detail: `${operation.app} ${operation.version} in ${region} → ${imageId}` };
+      },
+    },
+  ];
+
+  /**
+   * One look at every region's copy, starting those not yet started: each goes copying → available
+   * → shared on its own, or fails alone, saying why (its half-made copy deleted). The step waits, with
+   * back-off, while any is still copying, its state (and the thread's line per region) written at each look.
+   */
+  async function copyToRegions(input: Input, regions: string[]): Promise<StepOutcome<BakeState>> {
+    const { operation, state } = input;
+    const config = appOf(operation);
+    if (regions.length === 0) return { detail: 'no regions to copy to' };
+    const copies = { ...state.regions };
+    for (const region of regions) {
+      if (copies[region]) continue;
+      copies[region] = await inRegion(region, config, async () => {
+        const imageId = await copyImage(
+          aws,
+          {
+            sourceRegion: config.region,
+            sourceImageId: required(state.imageId, 'image'),
+            region,
+            name: required(state.imageName, 'image name'),
+            // This operation's: a repeat after a crash returns the same copy, and a retry makes a new one.
+            clientToken: clientToken(operation.id, `copy-${region}`),
+            kmsKeyId: config.kmsKeys[region],
+          },
+          provenance(input),
+        );
+        return { status: 'copying', imageId, startedAt: clock.now() };
+      });
+    }
+    for (const region of regions) {
+      const copy = copies[region]!;
+      if (copy.status === 'copying') copies[region] = await inRegion(region, config, () => lookAtCopy(region, copy, config), copy.imageId);
+    }
+    const regionsRef = (await input.say(copiesMessage(regions, copies, config.shareWith.length), state.regionsRef)) ?? state.regionsRef;
+    const line = regions.map((region) => `${region} ${copies[region]!.status}`).join(', ');
+    const looks = state.copyLooks ?? 0;
+    if (regions.some((region) => copies[region]!.status === 'copying')) {
+      return { state: { regions: copies, regionsRef, copyLooks: looks + 1 }, wait: { until: clock.now() + backoff(pollIntervalMs, looks), detail: line } };
+    }
+    const retried = bakeParams.parse(operation.params).retryRegion;
+    const failure = retried ? copies[retried] : undefined;
+    if (failure?.status === 'failed') throw new StepFailure(`the copy to ${retried} failed: ${failure.reason}`).keeping({ regions: copies, regionsRef });
+    return { state: { regions: copies, regionsRef }, detail: line };
+  }
+
+  /** The copy after one look: still copying, available and (when the app shares) shared, or failed. */
+  async function lookAtCopy(region: string, copy: RegionCopy, config: AppConfig): Promise<RegionCopy> {
+    const imageId = required(copy.imageId, 'copy');
+    const image = await describeImage(aws, region, imageId);
+    if (!image && mayBeInvisible(copy.startedAt)) return copy;
+    if (!image) return { status: 'failed', reason: unknownToEc2(`copy ${imageId}`, copy.startedAt, 'made').message };
+    if (image.State === 'failed' || image.State === 'invalid' || image.State === 'error') {
+      return { status: 'failed', imageId, reason: followedBy(`copy ${imageId} is ${image.State}: ${image.StateReason?.Message ?? 'no reason given'}`, kmsHint(region, config, image.StateReason?.Code ?? '')) };
+    }
+    if (image.State !== 'available') {
+      const timeoutMs = minutes(config.timeouts.copyMinutes);
+      if (clock.now() < (copy.startedAt ?? 0) + timeoutMs) return copy;
+      return { status: 'failed', imageId, reason: `copy ${imageId} was still ${image.State} after ${config.timeouts.copyMinutes} min (timeouts.copyMinutes)` };
+    }
+    if (config.shareWith.length === 0) return { ...copy, status: 'available' };
+    await shareImage(aws, region, image, config.shareWith);
+    return { ...copy, status: 'shared' };
+  }
+
+  /**
+   * Runs one region's work alone: an AWS error (a refusal, a KMS key it cannot use) fails that region
+   * only, deleting its half-made copy, and names the region and why. Anything else is Bakery's own and fails the step.
+   */
+  async function inRegion(region: string, config: AppConfig, work: () => Promise<RegionCopy>, imageId?: string): Promise<RegionCopy> {
+    const outcome = await work().catch((error: unknown): RegionCopy => {
+      if (errorCode(error) === undefined) throw error;
+      return { status: 'failed', imageId, reason: followedBy(describeAwsError(error), kmsHint(region, config, describeAwsError(error))) };
+    });
+    if (outcome.status !== 'failed' || !outcome.imageId) return outcome;
+    // A failed region keeps nothing half-made: a retry makes a new copy.
+    const kept = await deleteImageById(region, outcome.imageId).then(
+      () => false,
+      (error: unknown) => {
+        if (errorCode(error) === undefined) throw error;
+        return true;
+      },
+    );
+    return { status: 'failed', reason: `${outcome.reason ?? 'unknown'}${kept ? ` (its copy ${outcome.imageId} could not be deleted)` : ''}` };
+  }
+
+  /** Deregisters the image and deletes its snapshots; false when EC2 does not show it (already gone). */
+  async function deleteImageById(region: string, imageId: string): Promise<boolean> {
+    const image = await describeImage(aws, region, imageId);
+    if (image) await deleteImage(aws, region, image);
+    return image !== undefined;
+  }
 
   return {
     kind: 'bake',
     state: bakeState,
     steps: steps.map(metered),
+    stepsFor: (operation) => (bakeParams.parse(operation.params).retryRegion ? retrySteps : steps).map(metered),
     async cleanup({ operation, state }, status: OperationStatus) {
       const config = appOf(operation);
       const done: string[] = [];
+      const retried = bakeParams.parse(operation.params).retryRegion;
+      if (retried) {
+        // A retry launches no builder; a copy it did not finish goes, the bake's own images stay.
+        const unfinished = state.regions?.[retried]?.imageId;
+        if (status !== 'succeeded' && unfinished && (await deleteImageById(retried, unfinished))) done.push(`deleted unfinished copy ${unfinished} in ${retried}`);
+        return done;
+      }
       const live = await findLiveBuilders(aws, config.region, operation.id);
       if (live.length > 0) {
         await terminateInstances(aws, config.region, live);
@@ -333,10 +448,22 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       }
       return done;
     },
-    ...bakeMessages(clock, steps),
+    ...bakeMessages(clock, steps, retrySteps),
   };
 }
 
+
+/** What to do about a copy's encryption, when AWS's answer says that is what went wrong. */
+function kmsHint(region: string, config: AppConfig, said: string): string {
+  if (/AWS Managed CMK|EBS default key/.test(said)) {
+    return `The copy is encrypted with the AWS managed key, which EC2 does not let anyone share: give ${region} a customer managed key in the app's kmsKeys`;
+  }
+  if (/InvalidKMSKey/.test(said) && config.kmsKeys[region]) return `Check that the key in kmsKeys.${region} exists in ${region}, is enabled, and that its key policy lets Bakery use it`;
+  return '';
+}
+
+/** AWS's sentence, then Bakery's advice, if any. */
+const followedBy = (said: string, advice: string): string => (advice ? `${said.replace(/\.$/, '')}. ${advice}` : said);
 
 function required<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new StepFailure(`the ${what} is not known yet; an earlier step did not record it`);

@@ -1,5 +1,18 @@
 import { z } from 'zod';
 import { appConfig } from '../../config/apps.js';
+import { awsRegion } from '../../config/names.js';
+import { chatThread } from '../../store/items.js';
+
+/** One destination region's copy and share, tracked on its own: one region failing leaves the others be. */
+export const regionCopy = z.object({
+  status: z.enum(['copying', 'available', 'shared', 'failed']),
+  imageId: z.string().optional(),
+  /** When CopyImage returned it: until a grace after it, EC2 may not know the id yet. */
+  startedAt: z.number().optional(),
+  /** Why it failed, as AWS said it (and what to do, when Bakery knows). */
+  reason: z.string().optional(),
+});
+export type RegionCopy = z.infer<typeof regionCopy>;
 
 /** What a bake's steps have learned so far; written after each step, read back on resume. */
 export const bakeState = z.object({
@@ -18,8 +31,14 @@ export const bakeState = z.object({
   builderLaunchedAt: z.number().optional(),
   imageName: z.string().optional(),
   imageId: z.string().optional(),
-  /** Region → AMI id of each copy. */
-  copies: z.record(z.string(), z.string()).optional(),
+  /** Region → its copy, for each region the app copies to (a region retry: that one). */
+  regions: z.record(z.string(), regionCopy).optional(),
+  /** The thread reply showing each region's copy, kept current. */
+  regionsRef: chatThread.optional(),
+  /** How often the copy step has looked at the copies so far: it backs off as waits do. */
+  copyLooks: z.number().int().nonnegative().optional(),
+  /** A region retry: the bake that made the image; its copy carries that bake's operation tag. */
+  bakeOperationId: z.string().optional(),
   cleanup: z.array(z.string()).optional(),
   /** What the bake cost in AWS calls so far, and how many the SDK had to retry (throttling, 5xx). */
   awsCalls: z.number().int().nonnegative().optional(),
@@ -38,6 +57,8 @@ export const bakeParams = z.object({
   /** The artifact's expected sha256 (`/bake --sha256`): the builder checks it before provision runs. */
   artifactSha256: z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 is 64 lowercase hex digits').optional(),
   force: z.boolean().default(false),
+  /** `/bake --retry-region`: only copy and share the baked image to this region, and add it to the release. */
+  retryRegion: awsRegion.optional(),
   requestedByName: z.string(),
 });
 export type BakeParams = z.infer<typeof bakeParams>;
