@@ -244,8 +244,18 @@ interface Evidence {
   testName: string;
   /** First judged interval count at which this kind of test can reject (design start). */
   firstLook: number;
-  /** One-sided p-value that the canary is beyond `ratio` on `side`, over these intervals. */
-  p(side: Side, ratio: number, indices: readonly number[]): number;
+  /**
+   * One-sided p-value that the canary is beyond `ratio` on `side`, over these intervals.
+   * `level`, when given, is the level it will be held to: a part of the test that cannot
+   * reach it on this many intervals is left out, its share going to the rest.
+   */
+  p(side: Side, ratio: number, indices: readonly number[], level?: number): number;
+  /**
+   * The smallest p-value the test can give on `intervals` intervals, whatever the data
+   * (rank tests are discrete); 0 when there is no such floor. A look at which the floor is
+   * above the level gets none of the design's α.
+   */
+  floor(intervals: number): number;
   /**
    * The same p-value with the isolated intervals most to blame for a `side` verdict
    * (up to SPIKE_ALLOWANCE) capped at the next one's level, so lone spikes cannot carry
@@ -253,7 +263,7 @@ interface Evidence {
    * "too close to call" instead of `p` (gauges: the smaller of their two tests' own
    * p-values, since a wait, unlike a fail, spends no α).
    */
-  pWithoutSpike(side: Side, ratio: number, indices: readonly number[], allowance?: number): { p: number; spikes: number[]; lean?: number };
+  pWithoutSpike(side: Side, ratio: number, indices: readonly number[], allowance?: number, level?: number): { p: number; spikes: number[]; lean?: number };
   figures(indices: readonly number[], confidence: number): Omit<Summary, 'enough'>;
   /** Whether there is enough data to pass or fail, and if not, intervals still needed (null: unknown). */
   enough(indices: readonly number[]): { ok: boolean; moreIntervals: number | null };
@@ -361,7 +371,7 @@ function decide(
   const second = secondScope(evidence, look, alpha);
   const windowAlpha = alpha * (1 - second.recent - second.run - second.scan);
   const scanAlpha = alpha * second.scan;
-  const windowPlan: LookPlan = { first: evidence.firstLook, planned: look.plannedJudged };
+  const windowPlan = windowDesign(evidence, look, windowAlpha);
   const windowKeeps = second.recent > 0 ? 1 - RECENT_EXTENSION_SHARE : 1;
   const windowLevel = look.singleLook ? alpha : lookLevel(look.judged, windowPlan, windowAlpha, windowKeeps);
   const secondAlpha = alpha * second.run;
@@ -386,17 +396,17 @@ function decide(
     ];
     for (const { idx, level, scope } of scopes) {
       if (level <= 0) continue;
-      const p = evidence.p(side, against, idx);
+      const p = evidence.p(side, against, idx, level);
       if (!(p < level)) continue;
       // Lone spikes are not a regression: the verdict must hold with them capped.
-      const { p: pWithout } = evidence.pWithoutSpike(side, against, idx);
+      const { p: pWithout } = evidence.pWithoutSpike(side, against, idx, SPIKE_ALLOWANCE, level);
       if (pWithout < level) {
         const reason: Reason = scope === 'recent' ? 'beyond-tolerance-recent' : isZeroBaseline(evidence, idx) ? 'zero-baseline' : 'beyond-tolerance';
         return { verdict: side, reason, test: test(evidence, p, level, against, scope), moreIntervals: null, spikes: [], idx };
       }
       if (spikeSeen === null) {
         const spikes = fewestSpikes((k) => {
-          const capped = evidence.pWithoutSpike(side, against, idx, k);
+          const capped = evidence.pWithoutSpike(side, against, idx, k, level);
           return { spikes: capped.spikes, cleared: !(capped.p < level) };
         });
         spikeSeen = { side, p: pWithout, spikes, level, against };
@@ -471,7 +481,7 @@ function decide(
   // scan covers them) still a reason to wait rather than pass when they lean.
   const recentSuspicion =
     (second.recent > 0 || (second.scan > 0 && look.plannedJudged > look.recent)) && look.judged > look.recent
-      ? mostSuspicious(evidence, sides, metric.tolerance, recentIdx)
+      ? latestSuspicion(evidence, sides, metric.tolerance, look, recentIdx)
       : null;
   if (!enough.ok) {
     return {
@@ -497,14 +507,14 @@ function decide(
       level = recentScopeLevel(look, next, recentShares);
       untilLook = next - look.judged;
     }
-    const toDecide = intervalsToDecide(recentSuspicion.p, level, look.recent);
+    const toDecide = intervalsToDecide(recentSuspicion.p, level, recentSuspicion.idx.length);
     return {
       verdict: 'Inconclusive',
       reason: 'leaning',
       test: test(evidence, recentSuspicion.p, level, recentSuspicion.against, 'recent'),
       moreIntervals: toDecide === null ? null : Math.max(untilLook, toDecide),
       spikes: [],
-      idx: recentIdx,
+      idx: recentSuspicion.idx,
     };
   }
   // Counts: errors since a change point that the scan would fail after a few more such
@@ -563,7 +573,7 @@ function decide(
     }
   }
   if (suspicion.lean < LEANING_P) {
-    const level = nextLevel(evidence, look, windowAlpha, windowKeeps);
+    const level = nextLevel(windowPlan, look, windowAlpha, windowKeeps);
     return {
       verdict: 'Inconclusive',
       reason: 'leaning',
@@ -601,6 +611,16 @@ function decide(
     spikes: [],
     idx: judgedIdx,
   };
+}
+
+// The whole-window test's design starts at the first look whose level its test can reach
+// (a rank test on 5 minutes cannot go below 1/252): α spent on looks at which the test
+// cannot reject would be spent on nothing. It depends on the plan only, never on the data.
+function windowDesign(evidence: Evidence, look: Look, alpha: number): LookPlan {
+  const planned = look.plannedJudged;
+  let first = evidence.firstLook;
+  while (first < planned && !(evidence.floor(first) < lookLevel(first, { first, planned }, alpha))) first++;
+  return { first, planned };
 }
 
 // Which second scope a metric gets besides the whole judged window, and its share of α.
@@ -769,10 +789,26 @@ function mostSuspicious(
   return best;
 }
 
-function nextLevel(evidence: Evidence, look: Look, alpha: number, keep: number): number {
+// The latest minutes, as a reason to wait. From the plan's end on, when a pass would be
+// final, the latest half of them too: a regression that began five minutes before the end
+// shows in those minutes alone, and extending the canary costs no α (a wait never fails).
+function latestSuspicion(
+  evidence: Evidence,
+  sides: Side[],
+  tolerance: Bound,
+  look: Look,
+  recentIdx: number[],
+): ReturnType<typeof mostSuspicious> & { idx: number[] } {
+  const recent = { ...mostSuspicious(evidence, sides, tolerance, recentIdx), idx: recentIdx };
+  if (look.judged < look.plannedJudged) return recent;
+  const halfIdx = range(look.intervals - recentCadence(look), look.intervals);
+  const half = { ...mostSuspicious(evidence, sides, tolerance, halfIdx), idx: halfIdx };
+  return half.lean < recent.lean ? half : recent;
+}
+
+function nextLevel(plan: LookPlan, look: Look, alpha: number, keep: number): number {
   if (look.singleLook) return alpha;
-  const next = Math.max(look.judged + 1, evidence.firstLook);
-  return lookLevel(next, { first: evidence.firstLook, planned: look.plannedJudged }, alpha, keep);
+  return lookLevel(Math.max(look.judged + 1, plan.first), plan, alpha, keep);
 }
 
 // The test statistic grows like √n for a steady effect, so the data needed to bring
@@ -791,6 +827,12 @@ function clampMinutes(minutes: number): number {
 function isZeroBaseline(evidence: Evidence, idx: number[]): boolean {
   const figures = evidence.figures(idx, 0.5);
   return figures.baseline.kind === 'count' && figures.baseline.events === 0;
+}
+
+function binomial(n: number, k: number): number {
+  let out = 1;
+  for (let i = 1; i <= k; i++) out = (out * (n - k + i)) / i;
+  return out;
 }
 
 function range(from: number, to: number): number[] {
@@ -826,6 +868,7 @@ function countEvidence(metric: CountMetricConfig, window: Window): Evidence {
   return {
     testName: 'exact rate ratio',
     firstLook: 2, // one interval alone cannot be told from a lone spike
+    floor: () => 0,
     p(side, ratio, idx) {
       const t = totals(idx);
       if (t.canaryRequests === 0 || t.baselineRequests === 0) return 1;
@@ -931,9 +974,18 @@ function gaugeEvidence(metric: GaugeMetricConfig, window: Window): Evidence {
   // signed-rank test on each minute's canary against its own baseline, which shared drift
   // (traffic moving CPU in both groups) cannot blur and which sees modest shifts; and
   // Mann–Whitney on the two groups' minutes, which needs fewer minutes for a large shift
-  // (its p-value can reach 1/C(2n, n) in n minutes, a paired test's only 2^−n).
+  // (its p-value can reach 1/C(2n, n) in n minutes, a paired test's only 2^−n). Held to a
+  // `level` the signed-rank test cannot reach on these minutes (2^−n ≥ half of it: before
+  // about 12 minutes at 99 %), Mann–Whitney takes the whole level: the union bound is over
+  // the tests that can reject.
   // `lowered`: how far to lower a lone spike's canary minute (log scale, bad side).
-  const rankTests = (side: Side, ratio: number, idx: readonly number[], lowered = new Map<number, number>()): { p: number; smaller: number } => {
+  const rankTests = (
+    side: Side,
+    ratio: number,
+    idx: readonly number[],
+    lowered = new Map<number, number>(),
+    level?: number,
+  ): { p: number; smaller: number } => {
     const paired = excesses(side, ratio, idx).map((m) => m.score - (lowered.get(m.i) ?? 0));
     const signedRank = paired.length < 3 ? 1 : signedRankGreater(paired).p;
     const c: number[] = [];
@@ -944,25 +996,28 @@ function gaugeEvidence(metric: GaugeMetricConfig, window: Window): Evidence {
     const b = logs(baseline, idx, Math.log(ratio));
     const twoSample = c.length < 3 || b.length < 3 ? 1 : side === 'High' ? mannWhitneyGreater(b, c).p : mannWhitneyGreater(c, b).p;
     const smaller = Math.min(signedRank, twoSample);
+    if (level !== undefined && !(2 * 2 ** -paired.length < level)) return { p: twoSample, smaller };
     return { p: Math.min(1, 2 * smaller), smaller };
   };
   return {
     testName: 'Mann–Whitney / signed-rank',
     firstLook: minIntervals(metric.minMinutes),
-    p(side, ratio, idx) {
-      return rankTests(side, ratio, idx).p;
+    // Mann–Whitney's floor with n minutes in each group, alone (see rankTests).
+    floor: (n) => 1 / binomial(2 * n, n),
+    p(side, ratio, idx, level) {
+      return rankTests(side, ratio, idx, new Map(), level).p;
     },
     // Gauges: a rank test already gives one wild minute only one rank, and the lone
     // spikes are capped at the worst other minute (each against its own minute's
     // baseline) rather than dropped: a sustained shift keeps all its evidence.
-    pWithoutSpike(side, ratio, idx, allowance) {
+    pWithoutSpike(side, ratio, idx, allowance, level) {
       const minutes = excesses(side, ratio, idx);
       const { spikes, reference } = loneSpikes(minutes, allowance);
       const cap = minutes.find((m) => m.i === reference)?.score;
       if (cap === undefined) return { p: 1, spikes };
       const lowered = new Map<number, number>();
       for (const m of minutes) if (spikes.includes(m.i) && m.score > cap) lowered.set(m.i, m.score - cap);
-      const { p, smaller } = rankTests(side, ratio, idx, lowered);
+      const { p, smaller } = rankTests(side, ratio, idx, lowered, level);
       return { p, spikes, lean: smaller };
     },
     figures(idx, confidence) {
