@@ -101,9 +101,12 @@ export interface TestResult {
    * found by the sign CUSUM (gauges), or everything (critical).
    */
   scope: 'window' | 'recent' | 'run' | 'since' | 'all';
-  /** For the run scope: where the run began and how many of its minutes were beyond the tolerance. */
+  /**
+   * For the run scope: where the run began and ended (minutes into the window, at the end of
+   * those intervals) and how many of its intervals were beyond the tolerance.
+   */
   run?: { fromMinute: number; toMinute: number; beyond: number; minutes: number };
-  /** For the since scope (counts): the change point the scan found, and the latest minute. */
+  /** For the since scope (counts): the change point the scan found, and the latest minute (as for `run`). */
   since?: { fromMinute: number; toMinute: number };
 }
 
@@ -311,15 +314,25 @@ function judgeMetric(metric: MetricConfig, window: Window, look: Look, confidenc
     verdict: decision.verdict,
     reason: decision.reason,
     ...figures,
-    test: decision.test,
+    test: inMinutes(decision.test, look.intervalMinutes),
     tolerance: metric.tolerance.text,
     critical: metric.critical?.text ?? null,
     judgedIntervals: look.judged,
-    moreMinutes: decision.moreIntervals === null ? null : clampMinutes(decision.moreIntervals * look.intervalMinutes),
+    moreMinutes: decision.moreIntervals === null ? null : clampMinutes(decision.moreIntervals * look.intervalMinutes, look.intervalMinutes),
     spikeMinute: spikeMinutes[0] ?? null,
     spikeMinutes,
   };
-  return { ...verdict, explanation: explainMetric(verdict, metric, confidence) };
+  return { ...verdict, explanation: explainMetric(verdict, metric, confidence, look.intervalMinutes) };
+}
+
+// `decide` counts intervals; a verdict speaks in minutes (the end of each 1-based interval).
+function inMinutes(result: TestResult, intervalMinutes: number): TestResult {
+  const span = <T extends { fromMinute: number; toMinute: number }>(s: T): T => ({
+    ...s,
+    fromMinute: s.fromMinute * intervalMinutes,
+    toMinute: s.toMinute * intervalMinutes,
+  });
+  return { ...result, ...(result.run && { run: span(result.run) }), ...(result.since && { since: span(result.since) }) };
 }
 
 interface Decision {
@@ -820,8 +833,10 @@ function intervalsToDecide(p: number, level: number, judged: number): number | n
   return Math.max(1, Math.ceil(judged * (zNeeded / zSeen) ** 2 - judged));
 }
 
-function clampMinutes(minutes: number): number {
-  return Math.min(MAX_MORE_MINUTES, Math.max(1, Math.ceil(minutes)));
+// Whole intervals: "~40 more seconds" with 10-second intervals, whole minutes with 1-minute ones.
+function clampMinutes(minutes: number, intervalMinutes: number): number {
+  const intervals = Math.max(1, Math.ceil(minutes / intervalMinutes - 1e-9));
+  return Math.min(MAX_MORE_MINUTES, intervals * intervalMinutes);
 }
 
 function isZeroBaseline(evidence: Evidence, idx: number[]): boolean {
@@ -1076,8 +1091,8 @@ function overall(metrics: MetricVerdict[], look: Look, config: CanaryConfig): Ve
     outcome = 'wait';
     const windowLeft = complete ? 0 : (look.plannedIntervals - look.intervals) * look.intervalMinutes;
     const metricsLeft = gating.filter((m) => m.verdict === 'Inconclusive').map((m) => m.moreMinutes ?? 0);
-    moreMinutes = clampMinutes(Math.max(windowLeft, ...metricsLeft));
+    moreMinutes = clampMinutes(Math.max(windowLeft, ...metricsLeft), look.intervalMinutes);
   }
   const verdict = { outcome, minute, durationMinutes: config.durationMinutes, moreMinutes, metrics };
-  return { ...verdict, summary: summarize(verdict) };
+  return { ...verdict, summary: summarize(verdict, look.intervalMinutes) };
 }
