@@ -8,8 +8,9 @@
 //     requests), against the tolerance, so "0 vs some" is seen;
 //   - gauge metrics: two rank tests against the baseline scaled by the tolerance, each
 //     at half the level — a signed-rank test on each minute against its own minute's
-//     baseline, and Mann–Whitney on the two groups' minutes — with a Hodges–Lehmann
-//     estimate of the ratio;
+//     baseline, and Mann–Whitney on the two groups' minutes (alone, at the whole level,
+//     while the signed-rank test cannot reach it) — with a Hodges–Lehmann estimate of
+//     the ratio;
 //   - the canary's warm-up minutes are not judged; a High/Low must still hold with up
 //     to three isolated worst minutes capped at the next one's (lone spikes are not a
 //     regression; a run of bad minutes is);
@@ -18,8 +19,9 @@
 //     for gauges also a sign CUSUM on paired minutes (canary vs the same minute's
 //     baseline × tolerance), which finds the run of regressed minutes wherever it
 //     starts and which shared drift cannot blur, with an exact false-alarm chance;
-//   - each look's level comes from a group-sequential design, so judging every
-//     interval fails good releases no more often than judging once at the end.
+//   - each look's level comes from a group-sequential design, starting at the first look
+//     whose level the test can reach, so judging every interval fails good releases no
+//     more often than judging once at the end.
 
 import type { Bound, CanaryConfig, CountMetricConfig, GaugeMetricConfig, MetricConfig, Window } from './window.js';
 import { parseInput } from './window.js';
@@ -264,7 +266,7 @@ interface Evidence {
    * (up to SPIKE_ALLOWANCE) capped at the next one's level, so lone spikes cannot carry
    * a verdict; `spikes` names those intervals. `lean`, when given, is what to weigh for
    * "too close to call" instead of `p` (gauges: the smaller of their two tests' own
-   * p-values, since a wait, unlike a fail, spends no α).
+   * p-values, since a wait, unlike a fail, spends no α). `level` as for `p`.
    */
   pWithoutSpike(side: Side, ratio: number, indices: readonly number[], allowance?: number, level?: number): { p: number; spikes: number[]; lean?: number };
   figures(indices: readonly number[], confidence: number): Omit<Summary, 'enough'>;
