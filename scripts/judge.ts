@@ -38,7 +38,7 @@ export async function main(argv: readonly string[], output: Output = consoleOutp
       const data = judged.map(({ name, verdict }) => ({ name, ...verdict }));
       output.out(JSON.stringify(windows.length === 1 ? data[0] : data, jsonReplacer, 2));
     } else {
-      output.out(judged.map(({ name, verdict }) => renderVerdict(verdict, name)).join('\n\n'));
+      output.out(judged.map(({ name, verdict, intervalMinutes }) => renderVerdict(verdict, name, intervalMinutes)).join('\n\n'));
     }
     return 0;
   } catch (error) {
@@ -80,7 +80,7 @@ async function readWindows(file: string): Promise<unknown[]> {
   return windows;
 }
 
-function judgeRecorded(raw: unknown, index: number | null): { name: string; verdict: Verdict } {
+function judgeRecorded(raw: unknown, index: number | null): { name: string; verdict: Verdict; intervalMinutes: number } {
   const label = (name?: string): string =>
     index === null ? (name ? `window "${name}"` : 'window') : `window ${index + 1}${name ? ` ("${name}")` : ''}`;
   const recorded = recordedWindowSchema.safeParse(raw);
@@ -91,7 +91,7 @@ function judgeRecorded(raw: unknown, index: number | null): { name: string; verd
   const { name, description: _description, intervalMinutes, baseline, canary, ...config } = recorded.data;
   try {
     const parsed = parseInput({ intervalMinutes, baseline, canary }, config);
-    return { name, verdict: replay(parsed.window, parsed.config) };
+    return { name, verdict: replay(parsed.window, parsed.config), intervalMinutes: parsed.window.intervalMinutes };
   } catch (error) {
     if (error instanceof JudgeInputError) throw new ReplayError(problemsText(label(name), error.problems));
     throw error;

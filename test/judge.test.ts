@@ -361,6 +361,26 @@ describe('canary judge', () => {
   });
 
   describe('overall verdict', () => {
+    // The local demo judges 10-second high-resolution metrics over 3 minutes: 18 periods.
+    const tenSeconds = (data: WindowInput): WindowInput => ({ ...data, intervalMinutes: 1 / 6 });
+    const demo = config([errors, latency], { durationMinutes: 3, warmupMinutes: 0.5 });
+
+    it('speaks in periods and seconds, not minutes, when an interval is 10 seconds', () => {
+      const waiting = judgeWindow(tenSeconds(window({ minutes: 12 })), demo);
+      expect(waiting.summary).toBe('wait: 2 minutes of 3 minutes, ~1 more minute');
+      expect(judgeWindow(tenSeconds(window({ minutes: 15 })), demo).summary).toBe('wait: 2 min 30 s of 3 minutes, ~30 more seconds');
+      const data = tenSeconds(window({ minutes: 18 }));
+      data.canary['http_5xx']![9] = 400;
+      data.canary['latency_p99']![9] = data.canary['latency_p99']![9]! * 4;
+      const verdict = judgeEveryMinute(data, demo);
+      expect(verdict.outcome).toBe('pass');
+      expect(verdict.summary).toBe('pass: 2 gating metrics within tolerance over 3 minutes');
+      const text = verdict.metrics.map((m) => m.explanation).join('\n');
+      expect(text).toMatch(/with period 10 set aside as a lone spike/);
+      expect(text).toMatch(/\d+ vs \d+ periods of 10 s/);
+      expect(text).not.toMatch(/minute/);
+    });
+
     it('waits until the window is complete, saying how many more minutes', () => {
       const verdict = judgeWindow(window({ minutes: 12 }), config([errors, latency]));
       expect(verdict.outcome).toBe('wait');

@@ -52,16 +52,63 @@ export function formatFigure(figures: Figures, unit: string): string {
   return figures.kind === 'count' ? formatRate(figures.rate) : formatValue(figures.median, unit);
 }
 
-type Unexplained = Omit<MetricVerdict, 'explanation'>;
+// Time in a verdict. A line says "minute 15" and "25 minutes" only when an interval is a
+// minute; otherwise it counts periods ("period 15", "25 periods of 10 s") and gives
+// lengths of time in seconds or minutes ("~40 more seconds", "2 min 30 s of 3 minutes").
 
-export function explainMetric(v: Unexplained, metric: MetricConfig, confidence: number): string {
-  const unit = metric.unit;
-  const head = `${v.label} ${formatFigure(v.canary, unit)} vs ${formatFigure(v.baseline, unit)} (${evidenceText(v, unit)})`;
-  const shadow = v.gating ? '' : ' (shadow metric: shown, never fails the canary)';
-  return `${head}: ${conclusion(v, metric, confidence)}${shadow}`;
+/** "minute"/"minutes" when an interval is a minute, else "period"/"periods". */
+export function periodWord(intervalMinutes: number, count = 1): string {
+  const word = intervalMinutes === 1 ? 'minute' : 'period';
+  return count === 1 ? word : `${word}s`;
 }
 
-function evidenceText(v: Unexplained, unit: string): string {
+/** The 1-based interval that ends at `minutes`: "minute 15", or "period 15" for 10-second intervals. */
+function periodAt(minutes: number, intervalMinutes: number): string {
+  return `${periodWord(intervalMinutes)} ${Math.round(minutes / intervalMinutes)}`;
+}
+
+/** A length of time: "18 minutes", "1 minute", "40 seconds", "2 min 30 s". */
+export function formatDuration(minutes: number): string {
+  const seconds = Math.round(minutes * 60);
+  if (seconds % 60 === 0) return `${seconds / 60} minute${seconds === 60 ? '' : 's'}`;
+  if (seconds < 60) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+}
+
+/** The same, short, for an interval's length: "10 s", "5 min". */
+function shortDuration(minutes: number): string {
+  const seconds = Math.round(minutes * 60);
+  return seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`;
+}
+
+/** A point in the window: "minute 12", or "2 min 30 s" when an interval is not a minute. */
+function momentText(minutes: number, intervalMinutes: number): string {
+  return intervalMinutes === 1 ? `minute ${minutes}` : formatDuration(minutes);
+}
+
+/** Where a look is in the window: "minute 12 of 30", or "2 min 30 s of 3 minutes". */
+export function positionText(minute: number, durationMinutes: number, intervalMinutes = 1): string {
+  const of = intervalMinutes === 1 ? String(durationMinutes) : formatDuration(durationMinutes);
+  return `${momentText(minute, intervalMinutes)} of ${of}`;
+}
+
+/** "25 minutes", or "25 periods of 10 s". */
+function periodsText(count: number, intervalMinutes: number): string {
+  const words = `${count} ${periodWord(intervalMinutes, count)}`;
+  return intervalMinutes === 1 ? words : `${words} of ${shortDuration(intervalMinutes)}`;
+}
+
+type Unexplained = Omit<MetricVerdict, 'explanation'>;
+
+/** One plain line for a metric's verdict. `intervalMinutes`: the window's interval (CloudWatch period). */
+export function explainMetric(v: Unexplained, metric: MetricConfig, confidence: number, intervalMinutes = 1): string {
+  const unit = metric.unit;
+  const head = `${v.label} ${formatFigure(v.canary, unit)} vs ${formatFigure(v.baseline, unit)} (${evidenceText(v, unit, intervalMinutes)})`;
+  const shadow = v.gating ? '' : ' (shadow metric: shown, never fails the canary)';
+  return `${head}: ${conclusion(v, metric, confidence, intervalMinutes)}${shadow}`;
+}
+
+function evidenceText(v: Unexplained, unit: string, intervalMinutes: number): string {
   if (v.canary.kind === 'count' && v.baseline.kind === 'count') {
     const ratio = v.baseline.events === 0 && v.canary.events > 0 ? '0 vs some' : formatRatio(v.ratio);
     return `${ratio}, ${formatCount(v.canary.events)} vs ${formatCount(v.baseline.events)} ${unit} over ${formatCount(v.canary.requests)} vs ${formatCount(v.baseline.requests)} requests`;
@@ -69,15 +116,17 @@ function evidenceText(v: Unexplained, unit: string): string {
   if (v.canary.kind === 'gauge' && v.baseline.kind === 'gauge') {
     const informative = v.interval !== null && (v.interval[0] > 0 || Number.isFinite(v.interval[1]));
     const interval = v.interval && informative ? `, CI ${formatRatio(v.interval[0])}–${formatRatio(v.interval[1])}` : '';
-    return `${formatRatio(v.ratio)}${interval}, ${v.canary.values} vs ${v.baseline.values} minutes`;
+    const values = `${v.canary.values} vs ${periodsText(v.baseline.values, intervalMinutes)}`;
+    return `${formatRatio(v.ratio)}${interval}, ${values}`;
   }
   return formatRatio(v.ratio);
 }
 
-function conclusion(v: Unexplained, metric: MetricConfig, confidence: number): string {
+function conclusion(v: Unexplained, metric: MetricConfig, confidence: number, intervalMinutes: number): string {
   const tolerance = `the ${v.tolerance} tolerance`;
   const conf = `${formatConfidence(confidence)} confidence`;
-  const more = v.moreMinutes === null ? '' : `; ~${v.moreMinutes} more minute${v.moreMinutes === 1 ? '' : 's'}`;
+  const more = v.moreMinutes === null ? '' : `; ~${moreText(v.moreMinutes)}`;
+  const period = periodWord(intervalMinutes);
   switch (v.reason) {
     case 'beyond-critical':
       return `${v.verdict}, beyond the critical ${v.critical ?? ''} bound: fails at once`;
@@ -89,14 +138,14 @@ function conclusion(v: Unexplained, metric: MetricConfig, confidence: number): s
       return `${v.verdict} over the latest minutes, beyond ${tolerance} at ${conf}: a regression that started mid-window`;
     case 'beyond-tolerance-run': {
       const run = v.test.run;
-      if (!run) return `${v.verdict}, beyond ${tolerance} minute after minute at ${conf}`;
-      const since = `${run.beyond} of the ${run.minutes} minutes since minute ${run.fromMinute}`;
-      return `${v.verdict} in ${since} against the same minute's baseline, beyond ${tolerance} at ${conf} (sign CUSUM)`;
+      if (!run) return `${v.verdict}, beyond ${tolerance} ${period} after ${period} at ${conf}`;
+      const since = `${run.beyond} of the ${run.minutes} ${periodWord(intervalMinutes, run.minutes)} since ${periodAt(run.fromMinute, intervalMinutes)}`;
+      return `${v.verdict} in ${since} against the same ${period}'s baseline, beyond ${tolerance} at ${conf} (sign CUSUM)`;
     }
     case 'beyond-tolerance-since': {
       const from = v.test.since?.fromMinute;
-      const since = from === undefined ? 'since a change point' : `since minute ${from}`;
-      return `${v.verdict} ${since}, beyond ${tolerance} at ${conf} (change-point scan over each minute's counts)`;
+      const since = from === undefined ? 'since a change point' : `since ${periodAt(from, intervalMinutes)}`;
+      return `${v.verdict} ${since}, beyond ${tolerance} at ${conf} (change-point scan over each ${period}'s counts)`;
     }
     case 'within-tolerance':
       const high = metric.direction !== 'decrease' && v.ratio !== null && v.ratio > metric.tolerance.upper;
@@ -106,14 +155,14 @@ function conclusion(v: Unexplained, metric: MetricConfig, confidence: number): s
       }
       return `Pass, within ${tolerance}${betterNote(v, metric)}`;
     case 'lone-spike':
-      return `Pass, within ${tolerance} with ${setAside(v.spikeMinutes)}`;
+      return `Pass, within ${tolerance} with ${setAside(v.spikeMinutes, intervalMinutes)}`;
     case 'warming-up':
-      return `Inconclusive: the canary is warming up (its first minutes are not judged)${more}`;
+      return `Inconclusive: the canary is warming up (its warm-up is not judged)${more}`;
     case 'too-little-data':
       if (metric.kind === 'count' && v.canary.kind === 'count') {
         return `Inconclusive: only ${formatCount(v.canary.requests)} canary requests, ${formatCount(metric.minRequests)} needed${more}`;
       }
-      return `Inconclusive: too few minutes with data to judge${more}`;
+      return `Inconclusive: too few ${periodWord(intervalMinutes, 2)} with data to judge${more}`;
     case 'leaning': {
       const side = v.test.against >= 1 ? 'High' : 'Low';
       return `Inconclusive, leaning ${side} (p = ${formatP(v.test.p)} against ${tolerance}, a verdict needs p < ${formatP(v.test.level)})${more}`;
@@ -121,11 +170,20 @@ function conclusion(v: Unexplained, metric: MetricConfig, confidence: number): s
   }
 }
 
-/** "minute 15 set aside as a lone spike", "minutes 14, 27 and 41 set aside as lone spikes" */
-function setAside(minutes: readonly number[]): string {
-  if (minutes.length <= 1) return `minute ${minutes[0] ?? '?'} set aside as a lone spike`;
-  const listed = `${minutes.slice(0, -1).join(', ')} and ${minutes[minutes.length - 1]}`;
-  return `minutes ${listed} set aside as lone spikes`;
+/** "minute 15 set aside as a lone spike", "minutes 14, 27 and 41 set aside as lone spikes" (or periods). */
+function setAside(minutes: readonly number[], intervalMinutes: number): string {
+  const numbers = minutes.map((m) => Math.round(m / intervalMinutes));
+  if (numbers.length <= 1) return `${periodWord(intervalMinutes)} ${numbers[0] ?? '?'} set aside as a lone spike`;
+  const listed = `${numbers.slice(0, -1).join(', ')} and ${numbers[numbers.length - 1]}`;
+  return `${periodWord(intervalMinutes, 2)} ${listed} set aside as lone spikes`;
+}
+
+/** "18 more minutes", "1 more minute", "40 more seconds", "1 min 30 s more". */
+function moreText(minutes: number): string {
+  const seconds = Math.round(minutes * 60);
+  if (seconds % 60 === 0) return `${seconds / 60} more minute${seconds === 60 ? '' : 's'}`;
+  if (seconds < 60) return `${seconds} more second${seconds === 1 ? '' : 's'}`;
+  return `${formatDuration(minutes)} more`;
 }
 
 // Say so when the canary is clearly better: a reader would otherwise wonder.
@@ -138,23 +196,24 @@ function betterNote(v: Unexplained, metric: MetricConfig): string {
 
 type Unsummarized = Omit<Verdict, 'summary'>;
 
-/** One line for the whole verdict. */
-export function summarize(v: Unsummarized): string {
+/** One line for the whole verdict. `intervalMinutes`: the window's interval (CloudWatch period). */
+export function summarize(v: Unsummarized, intervalMinutes = 1): string {
+  const at = (minutes: number): string => momentText(minutes, intervalMinutes);
   const gating = v.metrics.filter((m) => m.gating);
   if (v.outcome === 'fail') {
     const failing = gating
       .filter((m) => m.verdict === 'High' || m.verdict === 'Low')
       .map((m) => `${m.label} ${m.verdict} (${formatRatio(m.ratio)}${m.reason === 'beyond-critical' ? `, beyond critical ${m.critical}` : `, tolerance ${m.tolerance}`})`);
-    return `fail at minute ${v.minute}: ${failing.join(', ')}`;
+    return `fail at ${at(v.minute)}: ${failing.join(', ')}`;
   }
   if (v.outcome === 'pass') {
-    return `pass: ${gating.length} gating metric${gating.length === 1 ? '' : 's'} within tolerance over ${v.minute} minutes`;
+    return `pass: ${gating.length} gating metric${gating.length === 1 ? '' : 's'} within tolerance over ${formatDuration(v.minute)}`;
   }
   const undecided = gating
     .filter((m) => m.verdict === 'Inconclusive' && m.reason !== 'warming-up')
     .map((m) => `${m.label}: ${m.reason === 'leaning' ? `leaning ${m.test.against >= 1 ? 'High' : 'Low'}` : 'too little data'}`);
   const detail = undecided.length > 0 ? ` (${undecided.join(', ')})` : '';
-  const more = `~${v.moreMinutes ?? 1} more minute${v.moreMinutes === 1 ? '' : 's'}`;
+  const more = `~${moreText(v.moreMinutes ?? intervalMinutes)}`;
   if (v.minute >= v.durationMinutes) return `inconclusive: ${more} of data${detail}`;
-  return `wait: minute ${v.minute} of ${v.durationMinutes}, ${more}${detail}`;
+  return `wait: ${positionText(v.minute, v.durationMinutes, intervalMinutes)}, ${more}${detail}`;
 }

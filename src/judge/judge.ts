@@ -8,8 +8,9 @@
 //     requests), against the tolerance, so "0 vs some" is seen;
 //   - gauge metrics: two rank tests against the baseline scaled by the tolerance, each
 //     at half the level — a signed-rank test on each minute against its own minute's
-//     baseline, and Mann–Whitney on the two groups' minutes — with a Hodges–Lehmann
-//     estimate of the ratio;
+//     baseline, and Mann–Whitney on the two groups' minutes (alone, at the whole level,
+//     while the signed-rank test cannot reach it) — with a Hodges–Lehmann estimate of
+//     the ratio;
 //   - the canary's warm-up minutes are not judged; a High/Low must still hold with up
 //     to three isolated worst minutes capped at the next one's (lone spikes are not a
 //     regression; a run of bad minutes is);
@@ -18,8 +19,9 @@
 //     for gauges also a sign CUSUM on paired minutes (canary vs the same minute's
 //     baseline × tolerance), which finds the run of regressed minutes wherever it
 //     starts and which shared drift cannot blur, with an exact false-alarm chance;
-//   - each look's level comes from a group-sequential design, so judging every
-//     interval fails good releases no more often than judging once at the end.
+//   - each look's level comes from a group-sequential design, starting at the first look
+//     whose level the test can reach, so judging every interval fails good releases no
+//     more often than judging once at the end.
 
 import type { Bound, CanaryConfig, CountMetricConfig, GaugeMetricConfig, MetricConfig, Window } from './window.js';
 import { parseInput } from './window.js';
@@ -101,9 +103,12 @@ export interface TestResult {
    * found by the sign CUSUM (gauges), or everything (critical).
    */
   scope: 'window' | 'recent' | 'run' | 'since' | 'all';
-  /** For the run scope: where the run began and how many of its minutes were beyond the tolerance. */
+  /**
+   * For the run scope: where the run began and ended (minutes into the window, at the end of
+   * those intervals) and how many of its intervals were beyond the tolerance.
+   */
   run?: { fromMinute: number; toMinute: number; beyond: number; minutes: number };
-  /** For the since scope (counts): the change point the scan found, and the latest minute. */
+  /** For the since scope (counts): the change point the scan found, and the latest minute (as for `run`). */
   since?: { fromMinute: number; toMinute: number };
 }
 
@@ -244,16 +249,26 @@ interface Evidence {
   testName: string;
   /** First judged interval count at which this kind of test can reject (design start). */
   firstLook: number;
-  /** One-sided p-value that the canary is beyond `ratio` on `side`, over these intervals. */
-  p(side: Side, ratio: number, indices: readonly number[]): number;
+  /**
+   * One-sided p-value that the canary is beyond `ratio` on `side`, over these intervals.
+   * `level`, when given, is the level it will be held to: a part of the test that cannot
+   * reach it on this many intervals is left out, its share going to the rest.
+   */
+  p(side: Side, ratio: number, indices: readonly number[], level?: number): number;
+  /**
+   * The smallest p-value the test can give on `intervals` intervals, whatever the data
+   * (rank tests are discrete); 0 when there is no such floor. A look at which the floor is
+   * above the level gets none of the design's α.
+   */
+  floor(intervals: number): number;
   /**
    * The same p-value with the isolated intervals most to blame for a `side` verdict
    * (up to SPIKE_ALLOWANCE) capped at the next one's level, so lone spikes cannot carry
    * a verdict; `spikes` names those intervals. `lean`, when given, is what to weigh for
    * "too close to call" instead of `p` (gauges: the smaller of their two tests' own
-   * p-values, since a wait, unlike a fail, spends no α).
+   * p-values, since a wait, unlike a fail, spends no α). `level` as for `p`.
    */
-  pWithoutSpike(side: Side, ratio: number, indices: readonly number[], allowance?: number): { p: number; spikes: number[]; lean?: number };
+  pWithoutSpike(side: Side, ratio: number, indices: readonly number[], allowance?: number, level?: number): { p: number; spikes: number[]; lean?: number };
   figures(indices: readonly number[], confidence: number): Omit<Summary, 'enough'>;
   /** Whether there is enough data to pass or fail, and if not, intervals still needed (null: unknown). */
   enough(indices: readonly number[]): { ok: boolean; moreIntervals: number | null };
@@ -301,15 +316,25 @@ function judgeMetric(metric: MetricConfig, window: Window, look: Look, confidenc
     verdict: decision.verdict,
     reason: decision.reason,
     ...figures,
-    test: decision.test,
+    test: inMinutes(decision.test, look.intervalMinutes),
     tolerance: metric.tolerance.text,
     critical: metric.critical?.text ?? null,
     judgedIntervals: look.judged,
-    moreMinutes: decision.moreIntervals === null ? null : clampMinutes(decision.moreIntervals * look.intervalMinutes),
+    moreMinutes: decision.moreIntervals === null ? null : clampMinutes(decision.moreIntervals * look.intervalMinutes, look.intervalMinutes),
     spikeMinute: spikeMinutes[0] ?? null,
     spikeMinutes,
   };
-  return { ...verdict, explanation: explainMetric(verdict, metric, confidence) };
+  return { ...verdict, explanation: explainMetric(verdict, metric, confidence, look.intervalMinutes) };
+}
+
+// `decide` counts intervals; a verdict speaks in minutes (the end of each 1-based interval).
+function inMinutes(result: TestResult, intervalMinutes: number): TestResult {
+  const span = <T extends { fromMinute: number; toMinute: number }>(s: T): T => ({
+    ...s,
+    fromMinute: s.fromMinute * intervalMinutes,
+    toMinute: s.toMinute * intervalMinutes,
+  });
+  return { ...result, ...(result.run && { run: span(result.run) }), ...(result.since && { since: span(result.since) }) };
 }
 
 interface Decision {
@@ -361,7 +386,7 @@ function decide(
   const second = secondScope(evidence, look, alpha);
   const windowAlpha = alpha * (1 - second.recent - second.run - second.scan);
   const scanAlpha = alpha * second.scan;
-  const windowPlan: LookPlan = { first: evidence.firstLook, planned: look.plannedJudged };
+  const windowPlan = windowDesign(evidence, look, windowAlpha);
   const windowKeeps = second.recent > 0 ? 1 - RECENT_EXTENSION_SHARE : 1;
   const windowLevel = look.singleLook ? alpha : lookLevel(look.judged, windowPlan, windowAlpha, windowKeeps);
   const secondAlpha = alpha * second.run;
@@ -386,17 +411,17 @@ function decide(
     ];
     for (const { idx, level, scope } of scopes) {
       if (level <= 0) continue;
-      const p = evidence.p(side, against, idx);
+      const p = evidence.p(side, against, idx, level);
       if (!(p < level)) continue;
       // Lone spikes are not a regression: the verdict must hold with them capped.
-      const { p: pWithout } = evidence.pWithoutSpike(side, against, idx);
+      const { p: pWithout } = evidence.pWithoutSpike(side, against, idx, SPIKE_ALLOWANCE, level);
       if (pWithout < level) {
         const reason: Reason = scope === 'recent' ? 'beyond-tolerance-recent' : isZeroBaseline(evidence, idx) ? 'zero-baseline' : 'beyond-tolerance';
         return { verdict: side, reason, test: test(evidence, p, level, against, scope), moreIntervals: null, spikes: [], idx };
       }
       if (spikeSeen === null) {
         const spikes = fewestSpikes((k) => {
-          const capped = evidence.pWithoutSpike(side, against, idx, k);
+          const capped = evidence.pWithoutSpike(side, against, idx, k, level);
           return { spikes: capped.spikes, cleared: !(capped.p < level) };
         });
         spikeSeen = { side, p: pWithout, spikes, level, against };
@@ -471,7 +496,7 @@ function decide(
   // scan covers them) still a reason to wait rather than pass when they lean.
   const recentSuspicion =
     (second.recent > 0 || (second.scan > 0 && look.plannedJudged > look.recent)) && look.judged > look.recent
-      ? mostSuspicious(evidence, sides, metric.tolerance, recentIdx)
+      ? latestSuspicion(evidence, sides, metric.tolerance, look, recentIdx)
       : null;
   if (!enough.ok) {
     return {
@@ -497,14 +522,14 @@ function decide(
       level = recentScopeLevel(look, next, recentShares);
       untilLook = next - look.judged;
     }
-    const toDecide = intervalsToDecide(recentSuspicion.p, level, look.recent);
+    const toDecide = intervalsToDecide(recentSuspicion.p, level, recentSuspicion.idx.length);
     return {
       verdict: 'Inconclusive',
       reason: 'leaning',
       test: test(evidence, recentSuspicion.p, level, recentSuspicion.against, 'recent'),
       moreIntervals: toDecide === null ? null : Math.max(untilLook, toDecide),
       spikes: [],
-      idx: recentIdx,
+      idx: recentSuspicion.idx,
     };
   }
   // Counts: errors since a change point that the scan would fail after a few more such
@@ -563,7 +588,7 @@ function decide(
     }
   }
   if (suspicion.lean < LEANING_P) {
-    const level = nextLevel(evidence, look, windowAlpha, windowKeeps);
+    const level = nextLevel(windowPlan, look, windowAlpha, windowKeeps);
     return {
       verdict: 'Inconclusive',
       reason: 'leaning',
@@ -601,6 +626,16 @@ function decide(
     spikes: [],
     idx: judgedIdx,
   };
+}
+
+// The whole-window test's design starts at the first look whose level its test can reach
+// (a rank test on 5 minutes cannot go below 1/252): α spent on looks at which the test
+// cannot reject would be spent on nothing. It depends on the plan only, never on the data.
+function windowDesign(evidence: Evidence, look: Look, alpha: number): LookPlan {
+  const planned = look.plannedJudged;
+  let first = evidence.firstLook;
+  while (first < planned && !(evidence.floor(first) < lookLevel(first, { first, planned }, alpha))) first++;
+  return { first, planned };
 }
 
 // Which second scope a metric gets besides the whole judged window, and its share of α.
@@ -769,10 +804,26 @@ function mostSuspicious(
   return best;
 }
 
-function nextLevel(evidence: Evidence, look: Look, alpha: number, keep: number): number {
+// The latest minutes, as a reason to wait. From the plan's end on, when a pass would be
+// final, the latest half of them too: a regression that began five minutes before the end
+// shows in those minutes alone, and extending the canary costs no α (a wait never fails).
+function latestSuspicion(
+  evidence: Evidence,
+  sides: Side[],
+  tolerance: Bound,
+  look: Look,
+  recentIdx: number[],
+): ReturnType<typeof mostSuspicious> & { idx: number[] } {
+  const recent = { ...mostSuspicious(evidence, sides, tolerance, recentIdx), idx: recentIdx };
+  if (look.judged < look.plannedJudged) return recent;
+  const halfIdx = range(look.intervals - recentCadence(look), look.intervals);
+  const half = { ...mostSuspicious(evidence, sides, tolerance, halfIdx), idx: halfIdx };
+  return half.lean < recent.lean ? half : recent;
+}
+
+function nextLevel(plan: LookPlan, look: Look, alpha: number, keep: number): number {
   if (look.singleLook) return alpha;
-  const next = Math.max(look.judged + 1, evidence.firstLook);
-  return lookLevel(next, { first: evidence.firstLook, planned: look.plannedJudged }, alpha, keep);
+  return lookLevel(Math.max(look.judged + 1, plan.first), plan, alpha, keep);
 }
 
 // The test statistic grows like √n for a steady effect, so the data needed to bring
@@ -784,13 +835,21 @@ function intervalsToDecide(p: number, level: number, judged: number): number | n
   return Math.max(1, Math.ceil(judged * (zNeeded / zSeen) ** 2 - judged));
 }
 
-function clampMinutes(minutes: number): number {
-  return Math.min(MAX_MORE_MINUTES, Math.max(1, Math.ceil(minutes)));
+// Whole intervals: "~40 more seconds" with 10-second intervals, whole minutes with 1-minute ones.
+function clampMinutes(minutes: number, intervalMinutes: number): number {
+  const intervals = Math.max(1, Math.ceil(minutes / intervalMinutes - 1e-9));
+  return Math.min(MAX_MORE_MINUTES, intervals * intervalMinutes);
 }
 
 function isZeroBaseline(evidence: Evidence, idx: number[]): boolean {
   const figures = evidence.figures(idx, 0.5);
   return figures.baseline.kind === 'count' && figures.baseline.events === 0;
+}
+
+function binomial(n: number, k: number): number {
+  let out = 1;
+  for (let i = 1; i <= k; i++) out = (out * (n - k + i)) / i;
+  return out;
 }
 
 function range(from: number, to: number): number[] {
@@ -826,6 +885,7 @@ function countEvidence(metric: CountMetricConfig, window: Window): Evidence {
   return {
     testName: 'exact rate ratio',
     firstLook: 2, // one interval alone cannot be told from a lone spike
+    floor: () => 0,
     p(side, ratio, idx) {
       const t = totals(idx);
       if (t.canaryRequests === 0 || t.baselineRequests === 0) return 1;
@@ -931,9 +991,18 @@ function gaugeEvidence(metric: GaugeMetricConfig, window: Window): Evidence {
   // signed-rank test on each minute's canary against its own baseline, which shared drift
   // (traffic moving CPU in both groups) cannot blur and which sees modest shifts; and
   // Mann–Whitney on the two groups' minutes, which needs fewer minutes for a large shift
-  // (its p-value can reach 1/C(2n, n) in n minutes, a paired test's only 2^−n).
+  // (its p-value can reach 1/C(2n, n) in n minutes, a paired test's only 2^−n). Held to a
+  // `level` the signed-rank test cannot reach on these minutes (2^−n ≥ half of it: before
+  // about 12 minutes at 99 %), Mann–Whitney takes the whole level: the union bound is over
+  // the tests that can reject.
   // `lowered`: how far to lower a lone spike's canary minute (log scale, bad side).
-  const rankTests = (side: Side, ratio: number, idx: readonly number[], lowered = new Map<number, number>()): { p: number; smaller: number } => {
+  const rankTests = (
+    side: Side,
+    ratio: number,
+    idx: readonly number[],
+    lowered = new Map<number, number>(),
+    level?: number,
+  ): { p: number; smaller: number } => {
     const paired = excesses(side, ratio, idx).map((m) => m.score - (lowered.get(m.i) ?? 0));
     const signedRank = paired.length < 3 ? 1 : signedRankGreater(paired).p;
     const c: number[] = [];
@@ -944,25 +1013,28 @@ function gaugeEvidence(metric: GaugeMetricConfig, window: Window): Evidence {
     const b = logs(baseline, idx, Math.log(ratio));
     const twoSample = c.length < 3 || b.length < 3 ? 1 : side === 'High' ? mannWhitneyGreater(b, c).p : mannWhitneyGreater(c, b).p;
     const smaller = Math.min(signedRank, twoSample);
+    if (level !== undefined && !(2 * 2 ** -paired.length < level)) return { p: twoSample, smaller };
     return { p: Math.min(1, 2 * smaller), smaller };
   };
   return {
     testName: 'Mann–Whitney / signed-rank',
     firstLook: minIntervals(metric.minMinutes),
-    p(side, ratio, idx) {
-      return rankTests(side, ratio, idx).p;
+    // Mann–Whitney's floor with n minutes in each group, alone (see rankTests).
+    floor: (n) => 1 / binomial(2 * n, n),
+    p(side, ratio, idx, level) {
+      return rankTests(side, ratio, idx, new Map(), level).p;
     },
     // Gauges: a rank test already gives one wild minute only one rank, and the lone
     // spikes are capped at the worst other minute (each against its own minute's
     // baseline) rather than dropped: a sustained shift keeps all its evidence.
-    pWithoutSpike(side, ratio, idx, allowance) {
+    pWithoutSpike(side, ratio, idx, allowance, level) {
       const minutes = excesses(side, ratio, idx);
       const { spikes, reference } = loneSpikes(minutes, allowance);
       const cap = minutes.find((m) => m.i === reference)?.score;
       if (cap === undefined) return { p: 1, spikes };
       const lowered = new Map<number, number>();
       for (const m of minutes) if (spikes.includes(m.i) && m.score > cap) lowered.set(m.i, m.score - cap);
-      const { p, smaller } = rankTests(side, ratio, idx, lowered);
+      const { p, smaller } = rankTests(side, ratio, idx, lowered, level);
       return { p, spikes, lean: smaller };
     },
     figures(idx, confidence) {
@@ -1021,8 +1093,8 @@ function overall(metrics: MetricVerdict[], look: Look, config: CanaryConfig): Ve
     outcome = 'wait';
     const windowLeft = complete ? 0 : (look.plannedIntervals - look.intervals) * look.intervalMinutes;
     const metricsLeft = gating.filter((m) => m.verdict === 'Inconclusive').map((m) => m.moreMinutes ?? 0);
-    moreMinutes = clampMinutes(Math.max(windowLeft, ...metricsLeft));
+    moreMinutes = clampMinutes(Math.max(windowLeft, ...metricsLeft), look.intervalMinutes);
   }
   const verdict = { outcome, minute, durationMinutes: config.durationMinutes, moreMinutes, metrics };
-  return { ...verdict, summary: summarize(verdict) };
+  return { ...verdict, summary: summarize(verdict, look.intervalMinutes) };
 }

@@ -2,10 +2,11 @@
 // metric (canary first, then baseline), and one plain line per metric.
 
 import type { Verdict, MetricVerdict } from './judge.js';
-import { formatFigure, formatP, formatRatio } from './explain.js';
+import { formatFigure, formatP, formatRatio, positionText } from './explain.js';
 
-export function renderVerdict(verdict: Verdict, name?: string): string {
-  const title = `${name ? `${name} — ` : ''}minute ${verdict.minute} of ${verdict.durationMinutes}`;
+/** `intervalMinutes`: the window's interval, so a 10-second window is not told in minutes. */
+export function renderVerdict(verdict: Verdict, name?: string, intervalMinutes = 1): string {
+  const title = `${name ? `${name} — ` : ''}${positionText(verdict.minute, verdict.durationMinutes, intervalMinutes)}`;
   const headline = `${verdict.outcome.toUpperCase()}  ${verdict.summary}`;
   const rows = verdict.metrics.map(row);
   const header = ['metric', 'verdict', 'canary', 'baseline', 'ratio', 'interval', 'test'];
