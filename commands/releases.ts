@@ -4,7 +4,9 @@ import { amiLink } from '../src/aws/console-links.js';
 import { appName } from '../src/config/names.js';
 import type { Core } from '../src/core.js';
 import { formatTime } from '../src/operations/format.js';
-import type { FleetImage } from '../src/store/items.js';
+import { untrustedText } from '../src/chat/untrusted.js';
+import { retryCommand } from '../src/pipelines/bake/messages.js';
+import type { FleetImage, Release } from '../src/store/items.js';
 import { unknownApp } from './apps.js';
 import { mention } from '../src/access/access.js';
 import type { Command } from './command.js';
@@ -46,7 +48,7 @@ export const releases: Command = {
         '',
         ...all.slice(0, SHOWN).map((release) => {
           const last = release.history.at(-1);
-          return `${icons[release.status] ?? '•'} *${release.version}* ${release.status} · ${amiLink(config.region, release.amis[config.region] ?? '')} · baked ${formatTime(release.bakedAt, now)} by <@${release.bakedBy}>${last && last.status !== 'baked' ? ` · ${last.status} ${formatTime(last.at, now)} by <@${last.by}>` : ''}${release.pin ? ` · 📌 pinned by ${mention(release.pin.by)} ${formatTime(release.pin.at, now)}` : ''}`;
+          return `${icons[release.status] ?? '•'} *${release.version}* ${release.status} · ${amiLink(config.region, release.amis[config.region] ?? '')} · baked ${formatTime(release.bakedAt, now)} by <@${release.bakedBy}>${last && last.status !== 'baked' ? ` · ${last.status} ${formatTime(last.at, now)} by <@${last.by}>` : ''}${release.pin ? ` · 📌 pinned by ${mention(release.pin.by)} ${formatTime(release.pin.at, now)}` : ''}${copyGaps(release)}`;
         }),
         ...(all.length > SHOWN ? [`…and ${all.length - SHOWN} older`] : []),
         ...(all.length === 0 ? ['No releases baked yet.'] : []),
@@ -58,3 +60,10 @@ export const releases: Command = {
     return undefined;
   },
 };
+
+/** A region the bake could not copy to, and the way to retry it. */
+function copyGaps(release: Release): string {
+  return Object.entries(release.failedRegions ?? {})
+    .map(([region, failure]) => ` · ⚠ no copy in ${region} (${untrustedText(failure.reason.slice(0, 120))}): \`${retryCommand(release, region)}\``)
+    .join('');
+}

@@ -62,6 +62,9 @@ describe('/bake to several regions: each region’s copy on its own', () => {
     expect(imagesIn('eu-west-1')[0]?.launchPermissions).toContain(account);
     // The failed copy is not left behind half-made.
     expect(imagesIn('ap-southeast-2')).toEqual([]);
+    // /releases keeps saying so after the thread has scrolled away.
+    const releases = await bakery.handlers.onCommand(world.command('demo', { command: '/releases' }));
+    expect(text(releases)).toMatch(/⚠ no copy in ap-southeast-2 \(copy ami-\w+ is failed: Copy image failed.*\): `\/bake demo v1 --retry-region ap-southeast-2`/);
   });
 
   it('marks a region failed when CopyImage is refused there, and still bakes', async () => {

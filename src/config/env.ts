@@ -7,7 +7,7 @@ import { defaultDigestSchedule, scheduleProblem, type DigestSchedule } from '../
  */
 
 const slackToken = (prefix: string) => z.string().regex(new RegExp(`^${prefix}-[A-Za-z0-9-]+$`), `must look like ${prefix}-…`);
-const simulatedFault = /^(download-fails|provision-fails|smoke-fails|builder-hangs|image-stuck|bad-release|unhealthy-release)(:[a-z][a-z0-9-]*)?$/;
+const simulatedFault = /^(download-fails|provision-fails|smoke-fails|builder-hangs|image-stuck|bad-release|unhealthy-release|copy-fails)(:[a-z][a-z0-9-]*)?$/;
 const positiveSeconds = z.coerce.number().positive().max(86_400);
 
 export const envSchema = z
@@ -25,11 +25,11 @@ export const envSchema = z
     BAKERY_REPLICA: z.string().regex(/^[\w.-]{1,64}$/).optional(),
     BAKERY_LEASE_SECONDS: positiveSeconds.default(60),
     BAKERY_POLL_SECONDS: positiveSeconds.optional(),
-    /** Local mode only: builder and image faults to simulate, e.g. "provision-fails" or "smoke-fails:demo,image-stuck,bad-release". */
+    /** Local mode only: builder and image faults to simulate, e.g. "provision-fails" or "smoke-fails:demo,image-stuck,bad-release"; copy-fails takes a region (copy-fails:eu-west-1). */
     BAKERY_SIM_FAULTS: z
       .string()
       .transform((text) => text.split(',').map((item) => item.trim()).filter(Boolean))
-      .pipe(z.array(z.string().regex(simulatedFault, 'each fault is one of download-fails, provision-fails, smoke-fails, builder-hangs, image-stuck, bad-release, unhealthy-release, optionally :<app>')))
+      .pipe(z.array(z.string().regex(simulatedFault, 'each fault is one of download-fails, provision-fails, smoke-fails, builder-hangs, image-stuck, bad-release, unhealthy-release, optionally :<app>; or copy-fails, optionally :<region>')))
       .optional(),
     /** Local mode only: Amazon publishes a newer Amazon Linux base at start, so the digest has a superseded base to show. */
     BAKERY_SIM_NEWER_BASE: z.enum(['0', '1']).optional(),
@@ -69,10 +69,10 @@ export interface Settings {
   digest?: DigestSchedule;
   /** Local mode: publish a newer simulated Amazon Linux base at start. */
   simulatedNewerBase: boolean;
-  simulatedFaults: {
-    kind: 'download-fails' | 'provision-fails' | 'smoke-fails' | 'builder-hangs' | 'image-stuck' | 'bad-release' | 'unhealthy-release';
-    app?: string;
-  }[];
+  simulatedFaults: (
+    | { kind: 'download-fails' | 'provision-fails' | 'smoke-fails' | 'builder-hangs' | 'image-stuck' | 'bad-release' | 'unhealthy-release'; app?: string }
+    | { kind: 'copy-fails'; region?: string }
+  )[];
 }
 
 export class EnvError extends Error {
@@ -109,9 +109,10 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
       ? undefined
       : { expression: e.BAKERY_DIGEST_CRON, timezone: e.BAKERY_DIGEST_TIMEZONE, graceMs: e.BAKERY_DIGEST_GRACE_MINUTES * 60_000 },
     simulatedNewerBase: e.BAKERY_SIM_NEWER_BASE === '1',
-    simulatedFaults: (e.BAKERY_SIM_FAULTS ?? []).map((item) => {
-      const [kind, app] = item.split(':') as [Settings['simulatedFaults'][number]['kind'], string | undefined];
-      return app ? { kind, app } : { kind };
+    simulatedFaults: (e.BAKERY_SIM_FAULTS ?? []).map((item): Settings['simulatedFaults'][number] => {
+      const [kind, where] = item.split(':') as [Settings['simulatedFaults'][number]['kind'], string | undefined];
+      if (kind === 'copy-fails') return where ? { kind, region: where } : { kind };
+      return where ? { kind, app: where } : { kind };
     }),
   };
 }
