@@ -161,7 +161,8 @@ describe('/canary', () => {
 
     await bakery.handlers.onCommand(world.command('demo v2', { command: '/canary', user: alice }));
     await deployEnded(world, bakery);
-    expect(world.chat.allReplies().findLast((reply) => reply.text.includes('rolled back'))?.text).toContain('5xx rate');
+    // A bad release serves more errors and slower: whichever the judge is sure of first is named.
+    expect(world.chat.allReplies().findLast((reply) => reply.text.includes('rolled back'))?.text).toMatch(/canary fail at minute \d+: (5xx rate|p99 latency) High/);
     expect(await groupNames(world)).toEqual(['demo-live']);
   });
 
