@@ -178,6 +178,8 @@ function createImage(ctx: HandlerContext, input: CreateImageCommandInput) {
   }
   const name = checkName(ctx, input.Name);
   const tags = tagsFromSpecifications(input.TagSpecifications, ['image', 'snapshot']);
+  // Without NoReboot, EC2 reboots the instance for the image, and a reboot drops a scheduled shutdown.
+  if (!input.NoReboot) delete instance!.shutdownAfterMs;
   const app = instance!.tags['bakery:app'];
   const image = addImage(
     ctx,

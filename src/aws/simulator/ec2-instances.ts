@@ -8,7 +8,7 @@ import type {
   TerminateInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { supportsLatestConsole } from '../instance-types.js';
-import { artifactUrlOf, consoleLines } from './builder.js';
+import { artifactUrlOf, consoleLines, shutdownDelayOf } from './builder.js';
 import { instanceSettled, requireSettledInstances } from './ec2-visibility.js';
 import { findImage, findInstances, idempotent, required, state, type HandlerContext } from './context.js';
 import { fail } from './errors.js';
@@ -22,7 +22,7 @@ function describe(ctx: HandlerContext, instance: InstanceRecord): Instance {
     ImageId: instance.imageId,
     InstanceType: instance.instanceType as Instance['InstanceType'],
     State: { Code: instanceStateCodes[name], Name: name },
-    StateTransitionReason: instance.terminateRequestedAt !== undefined ? 'User initiated' : '',
+    StateTransitionReason: instance.shutdownByItself ? 'Client.InstanceInitiatedShutdown: Instance initiated shutdown' : instance.terminateRequestedAt !== undefined ? 'User initiated' : '',
     LaunchTime: new Date(instance.launchedAt),
     Placement: { AvailabilityZone: `${instance.region}a`, Tenancy: 'default' },
     PrivateIpAddress: name === 'terminated' ? undefined : instance.privateIp,
@@ -95,6 +95,7 @@ function runInstances(ctx: HandlerContext, input: RunInstancesCommandInput) {
         iamInstanceProfileArn: profile?.Arn ?? (profile?.Name ? `arn:aws:iam::${ctx.world.accountId}:instance-profile/${profile.Name}` : undefined),
         userData: input.UserData,
         artifactUrl: artifactUrlOf(input.UserData),
+        shutdownAfterMs: shutdownDelayOf(input.UserData),
         shutdownBehavior: input.InstanceInitiatedShutdownBehavior ?? 'stop',
         // Without options, what an AL2023 image asks for: IMDSv2 with a hop limit of 2 (for containers).
         metadataOptions: { httpTokens: input.MetadataOptions?.HttpTokens ?? 'required', httpPutResponseHopLimit: input.MetadataOptions?.HttpPutResponseHopLimit ?? 2 },

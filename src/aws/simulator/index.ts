@@ -24,6 +24,7 @@ import {
   instanceState,
   loadWorld,
   saveWorld,
+  settleShutdowns,
   snapshotState,
   type ImageRecord,
   type InstanceRecord,
@@ -172,6 +173,7 @@ export class AwsSimulator {
   /** All instances (ever), images and snapshots in every region, with their state at clock.now(). */
   snapshot(): { instances: SimInstance[]; images: SimImage[]; snapshots: SimSnapshot[] } {
     const now = this.clock.now();
+    if (settleShutdowns(this.world, now, this.timings.terminateMs)) this.save();
     const regions = Object.values(this.world.regions);
     const copy = <T>(value: T): T => structuredClone(value);
     return {
@@ -212,7 +214,9 @@ export class AwsSimulator {
    * all-or-nothing, lets every group react at once, and is saved after.
    */
   private run(handler: Handler, region: string, command: string, input: object): object {
-    const settled = settleFleet(this.context(region));
+    // Builders that shut themselves down did so on the simulator's clock, whoever was watching.
+    const shutDown = settleShutdowns(this.world, this.clock.now(), this.timings.terminateMs);
+    const settled = settleFleet(this.context(region)) || shutDown;
     const mutating = !/^(Describe|Get)/.test(command);
     if (!mutating) {
       if (settled) this.save();

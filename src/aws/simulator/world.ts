@@ -50,6 +50,13 @@ export interface InstanceRecord {
   /** When TerminateInstances was called, and when the instance is terminated. */
   terminateRequestedAt?: number;
   terminatedAt?: number;
+  /**
+   * A shutdown its user data armed, this long after the script starts (runningAt); a reboot (CreateImage
+   * without NoReboot) clears it, as a reboot clears a scheduled shutdown.
+   */
+  shutdownAfterMs?: number;
+  /** Set when the instance shut itself down: EC2's reason then is Client.InstanceInitiatedShutdown. */
+  shutdownByItself?: boolean;
   /** How the builder's user data ends, decided at launch from the faults then in force. */
   outcome: BuilderOutcome;
   /** The script runs from runningAt for this long. */
@@ -403,6 +410,35 @@ export function imageState(image: ImageRecord, now: number): 'pending' | 'availa
 
 export function snapshotState(snapshot: SnapshotRecord, now: number): 'pending' | 'completed' {
   return snapshot.completedAt !== null && now >= snapshot.completedAt ? 'completed' : 'pending';
+}
+
+/**
+ * Carries out every shutdown an instance armed for itself that is due by `now`: with shutdown
+ * behaviour 'terminate' it terminates, else it stops, as EC2 does for a shutdown from inside.
+ * Returns whether anything changed.
+ */
+export function settleShutdowns(world: WorldData, now: number, transitionMs: number): boolean {
+  let changed = false;
+  for (const region of Object.values(world.regions)) {
+    for (const instance of region.instances ?? []) {
+      if (instance.shutdownAfterMs === undefined) continue;
+      const at = instance.runningAt + instance.shutdownAfterMs;
+      if (at > now) continue;
+      delete instance.shutdownAfterMs;
+      const state = instanceState(instance, at);
+      if (state !== 'running') continue;
+      instance.shutdownByItself = true;
+      if (instance.shutdownBehavior === 'terminate') {
+        instance.terminateRequestedAt = at;
+        instance.terminatedAt = at + transitionMs;
+      } else {
+        instance.stopRequestedAt = at;
+        instance.stoppedAt = at + transitionMs;
+      }
+      changed = true;
+    }
+  }
+  return changed;
 }
 
 /** EC2 keeps terminated instances visible for about an hour. */
