@@ -17,7 +17,7 @@ import type { AppConfig } from '../config/apps.js';
 import {
   appLock,
   auditEntry,
-  digestSlot as digestSlotSchema,
+  jobSlot as jobSlotSchema,
   laneOf,
   liveRelease,
   operation as operationSchema,
@@ -25,7 +25,10 @@ import {
   storedAppConfig,
   type AppLock,
   type AuditEntry,
-  type DigestSlot,
+  type JobSlot,
+  type SlotJob,
+  sweepSummary as sweepSummarySchema,
+  type SweepSummary,
   type LiveRelease,
   type LockLane,
   type Operation,
@@ -91,7 +94,9 @@ export const keys = {
   operation: (id: string) => ({ pk: `OP#${id}`, sk: 'OP' }),
   request: (requestId: string) => ({ pk: `REQUEST#${requestId}`, sk: 'REQUEST' }),
   auditPk: (app: string) => `AUDIT#${app}`,
-  digestSlot: (slot: string) => ({ pk: `DIGEST#${slot}`, sk: 'SLOT' }),
+  /** The digest keeps the key it always had: `DIGEST#<minute>`; the sweep's is `SWEEP#<minute>`. */
+  jobSlot: (job: SlotJob, slot: string) => ({ pk: `${job.toUpperCase()}#${slot}`, sk: 'SLOT' }),
+  lastSweep: () => ({ pk: 'SWEEP', sk: 'LAST' }),
 };
 
 /** The value of gsi1pk on a running operation; the `active` index holds only those. */
@@ -544,18 +549,18 @@ export class Store {
     return items.map((item) => parseItem(item, auditEntry));
   }
 
-  // ---- digest slots ----
+  // ---- scheduled jobs: slots, and what the sweep did ----
 
   /**
-   * Takes the digest slot (its minute, an ISO time) for `owner`; true for exactly one caller per slot,
-   * however many replicas ask and however often they restart.
+   * Takes a job's slot (its minute, an ISO time) for `owner`; true for exactly one caller per job and
+   * slot, however many replicas ask and however often they restart.
    */
-  async claimDigestSlot(slot: string, owner: string): Promise<boolean> {
+  async claimJobSlot(job: SlotJob, slot: string, owner: string): Promise<boolean> {
     const now = this.clock.now();
-    const mark: DigestSlot = { slot, owner, claimedAt: now, expiresAt: expiresAt('digestSlot', now) };
+    const mark: JobSlot = { slot, owner, claimedAt: now, expiresAt: expiresAt('jobSlot', now) };
     try {
       await this.doc.send(
-        new PutCommand({ TableName: this.tableName, Item: { ...keys.digestSlot(slot), type: 'digestSlot', ...mark }, ConditionExpression: 'attribute_not_exists(pk)' }),
+        new PutCommand({ TableName: this.tableName, Item: { ...keys.jobSlot(job, slot), type: `${job}Slot`, ...mark }, ConditionExpression: 'attribute_not_exists(pk)' }),
       );
       return true;
     } catch (error) {
@@ -564,8 +569,38 @@ export class Store {
     }
   }
 
-  async getDigestSlot(slot: string): Promise<DigestSlot | undefined> {
-    return this.get(keys.digestSlot(slot), digestSlotSchema);
+  async getJobSlot(job: SlotJob, slot: string): Promise<JobSlot | undefined> {
+    return this.get(keys.jobSlot(job, slot), jobSlotSchema);
+  }
+
+  /** The last real sweep, kept whole (one item, overwritten by the next sweep). */
+  async putLastSweep(summary: SweepSummary): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...keys.lastSweep(), type: 'sweep', ...summary } }));
+  }
+
+  async getLastSweep(): Promise<SweepSummary | undefined> {
+    return this.get(keys.lastSweep(), sweepSummarySchema);
+  }
+
+  /** Operations by id, 100 to a BatchGet (DynamoDB's limit); an id not in the table is left out. */
+  async getOperations(ids: string[]): Promise<Map<string, Operation>> {
+    const found = new Map<string, Operation>();
+    const unique = [...new Set(ids)];
+    for (let start = 0; start < unique.length; start += 100) {
+      const wanted = unique.slice(start, start + 100).map((id) => keys.operation(id));
+      const result = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: wanted, ConsistentRead: true } } }));
+      const items = [...(result.Responses?.[this.tableName] ?? [])];
+      // Keys DynamoDB left unprocessed (under load) are read one by one, as getAppAtVersion does.
+      for (const key of result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) {
+        const item = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+        if (item.Item) items.push(item.Item);
+      }
+      for (const item of items) {
+        const operation = parseItem(item, operationSchema);
+        found.set(operation.id, operation);
+      }
+    }
+    return found;
   }
 
   // ---- helpers ----

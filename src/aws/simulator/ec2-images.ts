@@ -13,6 +13,7 @@ import type {
 import { findImage, findImages, findInstances, idempotent, required, state, type HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { applyFilters, tagList, tagsFromSpecifications } from './filters.js';
+import { page } from './pagination.js';
 import { imageSettled, requireSettledImages } from './ec2-visibility.js';
 import { imageState, instanceState, nextId, type ImageRecord, type SnapshotRecord } from './world.js';
 
@@ -80,7 +81,9 @@ function describeImages(ctx: HandlerContext, input: DescribeImagesCommandInput) 
     },
     (i) => i.tags,
   );
-  return { Images: images.map((image) => describe(ctx, image)) };
+  if (byId && input.MaxResults !== undefined) fail('InvalidParameterCombination', 'The parameter imagesSet cannot be used with the parameter maxResults');
+  const shown = page(images, input, { command: 'DescribeImages', min: 1, max: 1000 });
+  return { Images: shown.items.map((image) => describe(ctx, image)), ...(shown.NextToken ? { NextToken: shown.NextToken } : {}) };
 }
 
 /** AMI names: 3-128 characters of letters, digits and ( ) [ ] space . / - ' @ _ */

@@ -13,6 +13,7 @@ import { instanceSettled, requireSettledInstances } from './ec2-visibility.js';
 import { findImage, findInstances, idempotent, required, state, type HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { applyFilters, tagList, tagsFromSpecifications } from './filters.js';
+import { page } from './pagination.js';
 import { imageState, instanceState, instanceStateCodes, instanceVisible, nextId, type InstanceRecord } from './world.js';
 
 function describe(ctx: HandlerContext, instance: InstanceRecord): Instance {
@@ -119,6 +120,9 @@ function runInstances(ctx: HandlerContext, input: RunInstancesCommandInput) {
 }
 
 function describeInstances(ctx: HandlerContext, input: DescribeInstancesCommandInput) {
+  if (input.InstanceIds?.length && input.MaxResults !== undefined) {
+    fail('InvalidParameterCombination', 'The parameter instancesSet cannot be used with the parameter maxResults');
+  }
   const byId = input.InstanceIds?.length ? findInstances(ctx, input.InstanceIds) : undefined;
   if (byId) requireSettledInstances(ctx, byId);
   const candidates = byId ?? state(ctx).instances.filter((instance) => instanceVisible(instance, ctx.now) && instanceSettled(ctx, instance));
@@ -137,8 +141,9 @@ function describeInstances(ctx: HandlerContext, input: DescribeInstancesCommandI
     },
     (i) => i.tags,
   );
+  const shown = page(matching, input, { command: 'DescribeInstances', min: 5, max: 1000 });
   const reservations = new Map<string, InstanceRecord[]>();
-  for (const instance of matching) {
+  for (const instance of shown.items) {
     reservations.set(instance.reservationId, [...(reservations.get(instance.reservationId) ?? []), instance]);
   }
   return {
@@ -148,6 +153,7 @@ function describeInstances(ctx: HandlerContext, input: DescribeInstancesCommandI
       Groups: [],
       Instances: instances.map((instance) => describe(ctx, instance)),
     })),
+    ...(shown.NextToken ? { NextToken: shown.NextToken } : {}),
   };
 }
 

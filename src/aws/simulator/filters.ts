@@ -8,6 +8,9 @@ export function wildcardMatch(pattern: string, value: string): boolean {
   return new RegExp(`^${regex}$`, 's').test(value);
 }
 
+/** EC2 refuses a describe whose filters carry more values than this, all filters together. */
+export const MAX_FILTER_VALUES = 200;
+
 /**
  * Applies EC2 filters: each filter must match (AND), any of its values may (OR).
  * `fields` gives, per supported filter name, the resource's values for it; tag filters are built in.
@@ -20,6 +23,8 @@ export function applyFilters<T>(
   tagsOf: (item: T) => Tags,
 ): T[] {
   if (!filters?.length) return items;
+  const values = filters.reduce((n, filter) => n + (filter.Values?.length ?? 0), 0);
+  if (values > MAX_FILTER_VALUES) fail('FilterLimitExceeded', `The maximum number of filter values specified on a single call is ${MAX_FILTER_VALUES}`);
   const predicates = filters.map((filter) => {
     const name = filter.Name ?? '';
     const values = filter.Values ?? [];

@@ -23,6 +23,8 @@ import {
   imageState,
   instanceState,
   loadWorld,
+  nextId,
+  regionState,
   saveWorld,
   settleShutdowns,
   snapshotState,
@@ -163,6 +165,18 @@ export class AwsSimulator {
     if (!image) throw new Error(`no image ${imageId} in the simulated world`);
     image.deprecateAt = at - (at % 60_000);
     this.save();
+  }
+
+  /**
+   * A volume on its own, tagged as given, as a builder launched without DeleteOnTermination leaves
+   * when it is terminated (tests of the sweep). Returns its id.
+   */
+  seedVolume(input: { region: string; tags: Record<string, string>; createdAt?: number }): string {
+    const world = this.world;
+    const volumeId = nextId(world, 'vol');
+    regionState(world, input.region).volumes.push({ volumeId, region: input.region, createdAt: input.createdAt ?? this.clock.now(), size: 8, tags: { ...input.tags } });
+    this.save();
+    return volumeId;
   }
 
   /** Every call received, including throttled and failed attempts, in order. */

@@ -134,6 +134,19 @@ export interface SnapshotRecord {
   volumeSize: number;
 }
 
+/**
+ * A volume on its own (detached, 'available'). A builder's root volume is not one of these: it is
+ * the instance's (InstanceRecord.volumeId, volumeTags) and goes with it on termination.
+ */
+export interface VolumeRecord {
+  volumeId: string;
+  region: string;
+  createdAt: number;
+  size: number;
+  snapshotId?: string;
+  tags: Tags;
+}
+
 export interface ParameterRecord {
   name: string;
   type: 'String' | 'StringList' | 'SecureString';
@@ -154,6 +167,7 @@ export interface RegionState {
   instances: InstanceRecord[];
   images: ImageRecord[];
   snapshots: SnapshotRecord[];
+  volumes: VolumeRecord[];
   parameters: ParameterRecord[];
   clientTokens: Record<string, ClientTokenRecord>;
   launchTemplates: LaunchTemplateRecord[];
@@ -360,6 +374,7 @@ export function regionState(world: WorldData, region: string): RegionState {
   state.instances ??= [];
   state.images ??= [];
   state.snapshots ??= [];
+  state.volumes ??= [];
   state.parameters ??= [];
   state.clientTokens ??= {};
   state.launchTemplates ??= [];
