@@ -9,7 +9,7 @@ import type { AppConfig } from '../config/apps.js';
 import type { Logger } from '../log.js';
 import { recipeHash } from '../pipelines/bake/recipe.js';
 import type { AppLock, LiveRelease, Operation, Release } from '../store/items.js';
-import type { Store } from '../store/store.js';
+import type { AppRecords, Store } from '../store/store.js';
 import { fixedByRebake, staleReasons, type ImageFacts, type StaleReason } from './reasons.js';
 
 /** The picture of one app the digest and the App Home show. */
@@ -66,17 +66,19 @@ export class StaleSurvey {
       if (!bases.has(key)) bases.set(key, resolveBaseImage(this.deps.aws, config.region, config.baseImage, config.baseImageOwners));
       return bases.get(key)!;
     };
+    // Every app: one Scan of the table; a few: a Query each.
+    const records = only ? undefined : await this.deps.store.scanAppRecords();
     const stored: StoredApp[] = [];
-    for (const app of names) stored.push(await this.stored(app, configs[app]!));
+    for (const app of names) stored.push(await this.stored(app, configs[app]!, records?.get(app) ?? (records ? { releases: [], locks: [] } : undefined)));
     const byRegion = new Map<string, StoredApp[]>();
     for (const app of stored) byRegion.set(app.config.region, [...(byRegion.get(app.config.region) ?? []), app]);
     const pictures = (await Promise.all([...byRegion].map(([region, apps]) => this.region(region, apps, newestBase)))).flat();
     return pictures.sort((a, b) => a.app.localeCompare(b.app));
   }
 
-  private async stored(app: string, config: AppConfig): Promise<StoredApp> {
-    const [liveItem, releases, running] = await Promise.all([this.deps.store.getLive(app), this.deps.store.listReleases(app), this.running(app)]);
-    return { app, config, liveItem, releases, running };
+  private async stored(app: string, config: AppConfig, records?: AppRecords): Promise<StoredApp> {
+    const { live, releases, locks } = records ?? (await this.deps.store.getAppRecords(app));
+    return { app, config, liveItem: live, releases, running: await this.running(locks) };
   }
 
   /** The pictures of one region's apps: their fleets read together, then every image they name in one go. */
@@ -162,9 +164,8 @@ export class StaleSurvey {
     return { ami: fleetAmi, version: tags.get(tagKeys.version), name: image?.Name, bakedByBakery: ours, matchesRecorded: fleetAmi === liveAmi };
   }
 
-  private async running(app: string): Promise<AppPicture['running']> {
-    const locks = (await Promise.all([this.deps.store.getLock(app, 'bake'), this.deps.store.getLock(app, 'deploy')])).filter((lock) => lock !== undefined);
-    return Promise.all(locks.sort((a, b) => a.since - b.since).map(async (lock) => ({ lock, operation: await this.deps.store.getOperation(lock.operationId) })));
+  private async running(locks: AppLock[]): Promise<AppPicture['running']> {
+    return Promise.all([...locks].sort((a, b) => a.since - b.since).map(async (lock) => ({ lock, operation: await this.deps.store.getOperation(lock.operationId) })));
   }
 }
 

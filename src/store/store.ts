@@ -235,6 +235,43 @@ export class Store {
     return items.map((item) => parseItem(item, releaseSchema)).sort((a, b) => b.bakedAt - a.bakedAt);
   }
 
+  /** An app's live release, releases (newest bakedAt first) and locks in one Query of its partition. */
+  async getAppRecords(app: string): Promise<AppRecords> {
+    const items = await this.queryAll({
+      // CONFIG sorts before LIVE, LOCK and RELEASE#: the config (long scripts) is not read again.
+      KeyConditionExpression: 'pk = :pk AND sk > :config',
+      ExpressionAttributeValues: { ':pk': `APP#${app}`, ':config': keys.appConfig(app).sk },
+      ConsistentRead: true,
+    });
+    return appRecordsOf(app, items);
+  }
+
+  /**
+   * Every app's records (as getAppRecords) in one paginated Scan: for the digest's survey of hundreds
+   * of apps, a few 1 MB pages instead of one Query per app (for the bench's 500 apps, a third of the bot CPU).
+   */
+  async scanAppRecords(): Promise<Map<string, AppRecords>> {
+    const byApp = new Map<string, Item[]>();
+    let startKey: Item | undefined;
+    do {
+      const page = await this.doc.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'begins_with(pk, :app) AND sk <> :config',
+          ExpressionAttributeValues: { ':app': 'APP#', ':config': 'CONFIG' },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const app = String(item.pk).slice('APP#'.length);
+        byApp.set(app, [...(byApp.get(app) ?? []), item]);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return new Map([...byApp].map(([app, items]) => [app, appRecordsOf(app, items)]));
+  }
+
   // ---- operations ----
 
   /**
@@ -631,6 +668,23 @@ export class Store {
     } while (startKey && (limit === undefined || items.length < limit));
     return items;
   }
+}
+
+/** An app's records, from the items of its partition (its config left out). */
+export interface AppRecords {
+  live?: LiveRelease;
+  releases: Release[];
+  locks: AppLock[];
+}
+
+function appRecordsOf(app: string, items: Item[]): AppRecords {
+  const of = (sk: string) => items.filter((item) => String(item.sk).startsWith(sk));
+  const live = items.find((item) => item.sk === keys.live(app).sk);
+  return {
+    live: live ? parseItem(live, liveRelease) : undefined,
+    releases: of('RELEASE#').map((item) => parseItem(item, releaseSchema)).sort((a, b) => b.bakedAt - a.bakedAt),
+    locks: of('LOCK').map((item) => parseItem(item, appLock)),
+  };
 }
 
 function activeKeys(operation: Operation): { gsi1pk?: string; gsi1sk?: string } {

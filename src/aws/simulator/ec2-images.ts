@@ -138,7 +138,7 @@ function addImage(
 }
 
 /** An image made a week before ctx.now (or at `createdAt`) and available since: a base image, or a fleet's release before Bakery. */
-export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias?: 'amazon'; ownerId?: string; description?: string; createdAt?: number }): ImageRecord {
+export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias?: 'amazon'; ownerId?: string; description?: string; createdAt?: number; tags?: Record<string, string> }): ImageRecord {
   const createdAt = input.createdAt ?? ctx.now - 7 * 24 * 3_600_000;
   const ownerId = input.ownerAlias === 'amazon' ? AMAZON_OWNER_ID : (input.ownerId ?? ctx.world.accountId);
   const image: ImageRecord = {
@@ -151,7 +151,7 @@ export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias
     createdAt,
     availableAt: createdAt,
     snapshotId: nextId(ctx.world, 'snap'),
-    tags: {},
+    tags: { ...input.tags },
     launchPermissions: [],
     // Amazon's images and a stranger's (the only way another account's image is seen) are public.
     public: ownerId !== ctx.world.accountId,
@@ -165,7 +165,8 @@ export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias
     description: `Seeded image ${input.name}`,
     startedAt: createdAt,
     completedAt: createdAt,
-    tags: {},
+    // As CreateImage with Bakery's TagSpecifications: the snapshot carries the image's tags.
+    tags: { ...input.tags },
     createVolumePermissions: [],
     volumeSize: 8,
   });

@@ -4,6 +4,7 @@ import type { Tags } from './world.js';
 
 /** EC2 filter values accept * (any run) and ? (one character). */
 export function wildcardMatch(pattern: string, value: string): boolean {
+  if (!/[*?]/.test(pattern)) return pattern === value;
   const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
   return new RegExp(`^${regex}$`, 's').test(value);
 }

@@ -78,6 +78,7 @@ export class AwsSimulator {
   private readonly faults: Faults;
   private readonly callLog: { command: string; region: string; at: number }[] = [];
   private requests = 0;
+  private cpuMicros = 0;
   private readonly wired: AwsClients;
 
   constructor(options: { clock: Clock; timings?: SimulatorTimings; dataFile?: string; accountId?: string }) {
@@ -159,6 +160,17 @@ export class AwsSimulator {
     return imageId;
   }
 
+  /**
+   * Many available images of this account at once, each with its snapshot, both tagged as given (as
+   * Bakery's CreateImage tags both): an account's history of bakes, for the bench. Returns their ids.
+   */
+  seedImages(region: string, images: { name: string; tags: Record<string, string>; createdAt: number }[]): string[] {
+    const ctx = this.context(region);
+    const ids = images.map((image) => seedImage(ctx, image).imageId);
+    this.save();
+    return ids;
+  }
+
   /** The image's owner (Amazon, for a base) deprecates it from `at` on, as EnableImageDeprecation does. */
   deprecateImage(imageId: string, at = this.clock.now()): void {
     const image = Object.values(this.world.regions).flatMap((region) => region.images).find((candidate) => candidate.imageId === imageId);
@@ -177,6 +189,11 @@ export class AwsSimulator {
     regionState(world, input.region).volumes.push({ volumeId, region: input.region, createdAt: input.createdAt ?? this.clock.now(), size: 8, tags: { ...input.tags } });
     this.save();
     return volumeId;
+  }
+
+  /** CPU (µs, user + system) this process spent answering calls: a bench subtracts it from the bot's. */
+  handlerCpuMicros(): number {
+    return this.cpuMicros;
   }
 
   /** Every call received, including throttled and failed attempts, in order. */
@@ -199,6 +216,7 @@ export class AwsSimulator {
 
   private readonly dispatch: Dispatch = ({ service, region, command, input, requestId }) => {
     this.callLog.push({ command, region, at: this.clock.now() });
+    const cpuBefore = process.cpuUsage();
     try {
       // API faults come first, so a failed call changes nothing.
       const fault = this.faults.takeApiFault(command);
@@ -220,6 +238,9 @@ export class AwsSimulator {
     } catch (error) {
       if (error instanceof SimulatedError) throw serviceError(service, error.code, error.message, requestId, error.status);
       throw error;
+    } finally {
+      const spent = process.cpuUsage(cpuBefore);
+      this.cpuMicros += spent.user + spent.system;
     }
   };
 
