@@ -3,6 +3,18 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { builderDeadlineMinutes } from '../src/pipelines/bake/user-data.js';
 import { demoApp, TestWorld } from './support/world.js';
 
+/** A bake whose builder never finishes, and whose only replica stops as provision starts. */
+async function bakeAndDie(world: TestWorld): Promise<void> {
+  world.sim.inject({ kind: 'builder-hangs' });
+  const bot = world.replica('replica-a', {
+    onEvent: (event, self) => {
+      if (event.type === 'step-started' && event.step === 'provision') void self.runner.stop();
+    },
+  });
+  await bot.handlers.onCommand(world.command('demo v1'));
+  await bot.runner.idle();
+}
+
 describe('a builder whose bot is gone', () => {
   let world: TestWorld;
   beforeEach(async () => {
@@ -13,14 +25,7 @@ describe('a builder whose bot is gone', () => {
   });
 
   it('terminates itself when its own timer fires, with no replica left to clean up', async () => {
-    world.sim.inject({ kind: 'builder-hangs' });
-    const bot = world.replica('replica-a', {
-      onEvent: (event, self) => {
-        if (event.type === 'step-started' && event.step === 'provision') void self.runner.stop();
-      },
-    });
-    await bot.handlers.onCommand(world.command('demo v1'));
-    await bot.runner.idle();
+    await bakeAndDie(world);
     expect(world.liveInstances()).toHaveLength(1);
 
     // Every replica is gone; nobody calls TerminateInstances.
@@ -33,14 +38,7 @@ describe('a builder whose bot is gone', () => {
   });
 
   it('fails the bake of a replica that comes back later, and EC2 says the builder shut itself down', async () => {
-    world.sim.inject({ kind: 'builder-hangs' });
-    const bot = world.replica('replica-a', {
-      onEvent: (event, self) => {
-        if (event.type === 'step-started' && event.step === 'provision') void self.runner.stop();
-      },
-    });
-    await bot.handlers.onCommand(world.command('demo v1'));
-    await bot.runner.idle();
+    await bakeAndDie(world);
     world.clock.advance(builderDeadlineMinutes(demoApp) * 60_000 + 10 * 60_000);
 
     // A replica that comes back finds the bake's builder gone, fails the bake and cleans up.

@@ -159,25 +159,8 @@ export class Store {
   }
 
   private async scanAppConfigs(): Promise<Map<string, AppConfig>> {
-    const configs = new Map<string, AppConfig>();
-    let startKey: Item | undefined;
-    do {
-      const page = await this.doc.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: 'sk = :config AND begins_with(pk, :app)',
-          ExpressionAttributeValues: { ':config': 'CONFIG', ':app': 'APP#' },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const stored = parseItem(item, storedAppConfig);
-        configs.set(stored.app, stored.config);
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return configs;
+    const items = await this.scanAll('sk = :config AND begins_with(pk, :app)', { ':config': 'CONFIG', ':app': 'APP#' });
+    return new Map(items.map((item) => parseItem(item, storedAppConfig)).map((stored) => [stored.app, stored.config]));
   }
 
   // ---- releases ----
@@ -252,23 +235,10 @@ export class Store {
    */
   async scanAppRecords(): Promise<Map<string, AppRecords>> {
     const byApp = new Map<string, Item[]>();
-    let startKey: Item | undefined;
-    do {
-      const page = await this.doc.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: 'begins_with(pk, :app) AND sk <> :config',
-          ExpressionAttributeValues: { ':app': 'APP#', ':config': 'CONFIG' },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const app = String(item.pk).slice('APP#'.length);
-        byApp.set(app, [...(byApp.get(app) ?? []), item]);
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    for (const item of await this.scanAll('begins_with(pk, :app) AND sk <> :config', { ':app': 'APP#', ':config': 'CONFIG' })) {
+      const app = String(item.pk).slice('APP#'.length);
+      byApp.set(app, [...(byApp.get(app) ?? []), item]);
+    }
     return new Map([...byApp].map(([app, items]) => [app, appRecordsOf(app, items)]));
   }
 
@@ -645,6 +615,20 @@ export class Store {
   private async get<T>(key: { pk: string; sk: string }, schema: z.ZodType<T>): Promise<T | undefined> {
     const result = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
     return result.Item ? parseItem(result.Item, schema) : undefined;
+  }
+
+  /** Every page of a consistent Scan of the table, filtered. */
+  private async scanAll(filter: string, values: Record<string, unknown>): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.doc.send(
+        new ScanCommand({ TableName: this.tableName, FilterExpression: filter, ExpressionAttributeValues: values, ConsistentRead: true, ExclusiveStartKey: startKey }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
   }
 
   /** Every page of a query, or the first `limit` items. */
