@@ -6,9 +6,11 @@ import { benchAck } from './ack.js';
 import { benchBake } from './bake.js';
 import { benchCanary } from './canary.js';
 import { benchJudge } from './judge.js';
+import { benchStale } from './stale.js';
 
 console.log(`# Bakery bench — ${new Date().toISOString()}, Node ${process.version}`);
 await benchAck();
 await benchBake();
 await benchCanary();
 await benchJudge();
+await benchStale();

@@ -9,16 +9,17 @@ import { firstIssue, usageError } from './grammar.js';
 import { pinCommand } from './pin.js';
 import { pressDigestPrune, pressPrune, pruneAction, pruneCommand } from './prune.js';
 import { rebakeButtons } from './rebake.js';
+import { sweepCommand } from './sweep.js';
 
-export const usage = '/bakery help | /bakery apps | /bakery digest | /bakery stale [app] | /bakery home | /bakery prune <app> [--keep N] [--older-than 30d] [--dry-run] | /bakery pin|unpin <app> <version>';
+export const usage = '/bakery help | /bakery apps | /bakery digest | /bakery stale [app] | /bakery home | /bakery prune <app> [--keep N] [--older-than 30d] [--dry-run] | /bakery pin|unpin <app> <version> | /bakery sweep [--dry-run]';
 
-const subcommand = z.enum(['help', 'apps', 'digest', 'stale', 'home', 'prune', 'pin', 'unpin']);
+const subcommand = z.enum(['help', 'apps', 'digest', 'stale', 'home', 'prune', 'pin', 'unpin', 'sweep']);
 
 /** The umbrella command for everything that is not an operation. */
 export function bakeryCommand(all: () => Command[]): Command {
   return {
     name: '/bakery',
-    summary: 'Help, and what Bakery knows: configured apps, stale images (the digest), your Home',
+    summary: 'Help, and what Bakery knows: configured apps, stale images (the digest), your Home; pruning and the sweep',
     usage,
     buttons: { ...rebakeButtons, [pruneAction]: pressPrune, [pruneAppsAction]: pressDigestPrune },
     answerAtOnce(text) {
@@ -37,6 +38,7 @@ export function bakeryCommand(all: () => Command[]): Command {
       if (parsed.data === 'home') return publishHome(core, command.user);
       if (parsed.data === 'prune') return pruneCommand(core, command.text.trim().split(/\s+/).slice(1));
       if (parsed.data === 'pin' || parsed.data === 'unpin') return pinCommand(core, command, parsed.data);
+      if (parsed.data === 'sweep') return sweepCommand(core, command, command.text.trim().split(/\s+/).slice(1));
       const apps = await core.store.listAppConfigs();
       const names = Object.keys(apps).sort();
       if (names.length === 0) return { text: 'No apps are configured.', tone: 'info' };
@@ -68,10 +70,10 @@ function helpText(commands: Command[]): ChatMessage {
  * of every app when none is: a DM, the terminal). It takes no slot: the scheduled one still goes out.
  */
 async function postDigest(core: Core, command: SlashCommand): Promise<ChatMessage | undefined> {
-  const pictures = await core.survey.survey();
+  const [pictures, sweep] = await Promise.all([core.survey.survey(), core.store.getLastSweep()]);
   const here = pictures.filter((picture) => picture.config.channel === command.channel);
   try {
-    await core.chat.post(command.channel, digestMessage(here.length ? here : pictures, core.clock.now()));
+    await core.chat.post(command.channel, digestMessage(here.length ? here : pictures, core.clock.now(), undefined, sweep));
   } catch (error) {
     return { text: `The digest could not be posted here (${error instanceof Error ? error.message : String(error)}); invite Bakery to the channel, or try \`/bakery stale\`.`, tone: 'failed' };
   }

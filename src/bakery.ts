@@ -13,6 +13,7 @@ import { auditTrail } from './operations/audit.js';
 import { ProgressReporter } from './operations/progress.js';
 import { OperationRunner, type RunnerEvent } from './operations/runner.js';
 import { DigestJob } from './jobs/digest.js';
+import { SweepJob } from './jobs/sweep.js';
 import { Retirement } from './retire/retire.js';
 import { HomeTab } from './stale/home.js';
 import { StaleSurvey } from './stale/survey.js';
@@ -38,6 +39,8 @@ export interface Bakery {
   handlers: ChatHandlers;
   /** The stale-image digest: main.ts schedules it (src/jobs/schedule.ts). */
   digest: DigestJob;
+  /** The sweep of leftovers: main.ts schedules it too. */
+  sweep: SweepJob;
 }
 
 /** Puts the core together; the same whether it talks to Slack or the terminal, AWS or the simulator. */
@@ -67,9 +70,10 @@ export function createBakery(options: BakeryOptions): Bakery {
     leaseMs,
     pipelines,
   });
-  const core: Core = { store, runner, chat: surface, clock, log, access, survey, home, retirement: new Retirement({ aws: metered, store, clock, log }) };
+  const sweep = new SweepJob({ aws: metered, store, clock, log, owner });
+  const core: Core = { store, runner, chat: surface, clock, log, access, survey, home, retirement: new Retirement({ aws: metered, store, clock, log }), sweep };
   const digest = new DigestJob({ store, survey, chat: surface, clock, log, owner, retirement: core.retirement });
-  return { core, runner, handlers: commandHandlers(core), digest };
+  return { core, runner, handlers: commandHandlers(core), digest, sweep };
 }
 
 export const commandNames = commands.map((command) => command.name);

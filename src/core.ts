@@ -5,6 +5,7 @@ import type { Clock } from './clock.js';
 import type { Logger } from './log.js';
 import type { OperationRunner } from './operations/runner.js';
 import type { Retirement } from './retire/retire.js';
+import type { SweepJob } from './jobs/sweep.js';
 import type { HomeTab } from './stale/home.js';
 import type { StaleSurvey } from './stale/survey.js';
 import type { Store } from './store/store.js';
@@ -25,6 +26,8 @@ export interface Core {
   home: HomeTab;
   /** Retiring an app's old images (`/bakery prune`). */
   retirement: Retirement;
+  /** Removing what ended operations left behind (`/bakery sweep`; main.ts also schedules it). */
+  sweep: SweepJob;
 }
 
 /** Operation ids sort by creation time and are safe in tags, client tokens and AMI names. */

@@ -17,7 +17,7 @@ import { createDocumentClient } from './store/dynamo.js';
 import { startEmbeddedDynamo } from './store/embedded.js';
 import { Store } from './store/store.js';
 import { ensureTable } from './store/table.js';
-import { scheduleDigest } from './jobs/schedule.js';
+import { scheduleJob } from './jobs/schedule.js';
 
 /** Who you are in the terminal chat; config/apps.example.yml names this id as the demo app's approver. */
 const LOCAL_USER_ID = 'U0LOCAL';
@@ -61,13 +61,16 @@ async function main(): Promise<void> {
   // Said at start, not at the first bake: an app whose channel Bakery is not in cannot hear from it.
   void warnOfMissingChannels(chat.surface, apps, log);
   // Every replica schedules the digest; the slot's mark lets exactly one of them post it.
-  const digest = settings.digest ? scheduleDigest(settings.digest, systemClock, log, (slot) => bakery.digest.postSlot(slot)) : undefined;
+  const digest = settings.digest ? scheduleJob('digest', settings.digest, systemClock, log, (slot) => bakery.digest.postSlot(slot)) : undefined;
+  // The sweep likewise: one replica per slot removes what ended operations left behind.
+  const sweep = settings.sweep ? scheduleJob('sweep', settings.sweep, systemClock, log, (slot) => bakery.sweep.runSlot(slot)) : undefined;
 
   let stopping = false;
   const shutdown = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
     await digest?.stop();
+    await sweep?.stop();
     await bakery.runner.stop({ handOver: true });
     await chat.stop();
     await closeStore();

@@ -23,6 +23,10 @@ while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done
 cp "$SANDBOX/artifact.tgz" "$out"
 `;
 
+const fakeShutdown = `#!/bin/bash
+echo "$@" > "$SANDBOX/shutdown-args"
+`;
+
 const cloudInit = `set -e
 mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /var/tmp && mount -t tmpfs tmpfs /var/lib
 mount --bind "$SANDBOX/console" /dev/console
@@ -48,6 +52,7 @@ function runBuilder(options: { provision: string; smokeTest: string; archive: Re
   }
   expect(spawnSync('tar', ['-czf', join(dir, 'artifact.tgz'), '-C', join(dir, 'archive'), '.']).status).toBe(0);
   writeFileSync(join(dir, 'bin', 'curl'), fakeCurl, { mode: 0o755 });
+  writeFileSync(join(dir, 'bin', 'shutdown'), fakeShutdown, { mode: 0o755 });
   writeFileSync(join(dir, 'console'), '');
   const userData = builderUserData({
     app: 'demo',
@@ -68,6 +73,7 @@ function runBuilder(options: { provision: string; smokeTest: string; archive: Re
     consoleText,
     report: readBuilderReport(consoleText, key),
     curlArgs: readFileSync(join(dir, 'curl-args'), 'utf8'),
+    shutdownArgs: readFileSync(join(dir, 'shutdown-args'), 'utf8').trim(),
     left: readFileSync(join(dir, 'left'), 'utf8').split('\n').filter(Boolean),
     sha256: createHash('sha256').update(readFileSync(join(dir, 'artifact.tgz'))).digest('hex'),
   };
@@ -115,5 +121,13 @@ describe.skipIf(!sandboxAvailable)('the builder’s user data, run in bash', () 
     expect(run.report).toMatchObject({ state: 'failed', phase: 'download' });
     if (run.report.state === 'failed') expect(run.report.logTail).toContain(`the artifact's sha256 is ${run.sha256}, not the expected ${'f'.repeat(64)}`);
     expect(run.left).not.toContain('/var/tmp/provisioned');
+  });
+
+  it('arms its own shutdown at boot, the app’s builder timeout twice plus a margin, even when the bake fails', () => {
+    const run = runBuilder({ provision: 'exit 1', smokeTest: 'true', archive: install('true') });
+    expect(run.report).toMatchObject({ state: 'failed', phase: 'provision' });
+    // demo's builderMinutes is 60: provision and smoke test may each take that long, then 15 minutes' margin.
+    expect(run.shutdownArgs).toBe('-P +135');
+    expect(run.consoleText).not.toContain('could not arm');
   });
 });

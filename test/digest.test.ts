@@ -7,7 +7,7 @@ import { limits, renderHome } from '../src/chat/blocks.js';
 import type { ChatMessage, ChatUser } from '../src/chat/surface.js';
 import type { AppConfig } from '../src/config/apps.js';
 import { digestMessage, rebakeAction, rebakeAllAction } from '../src/jobs/digest-message.js';
-import { lastSlotWithin, scheduleDigest, scheduleProblem } from '../src/jobs/schedule.js';
+import { lastSlotWithin, scheduleJob, scheduleProblem } from '../src/jobs/schedule.js';
 import { recipeHash } from '../src/pipelines/bake/recipe.js';
 import { homeView } from '../src/stale/home-view.js';
 import { describeReason } from '../src/stale/reasons.js';
@@ -221,12 +221,12 @@ describe('the digest', () => {
   it('posts a slot missed while Bakery was down once, on start, within the grace period', async () => {
     // 2026-02-10 is a Tuesday; it is 40 days after the bake, 12:00 UTC.
     const schedule = { expression: '0 9 * * 1-5', timezone: 'UTC', graceMs: 4 * 3_600_000 };
-    const started = [bakery, world.replica('replica-b')].map((replica) => scheduleDigest(schedule, world.clock, replica.core.log, (slot) => replica.digest.postSlot(slot)));
+    const started = [bakery, world.replica('replica-b')].map((replica) => scheduleJob('digest', schedule, world.clock, replica.core.log, (slot) => replica.digest.postSlot(slot)));
     await Promise.all(started.map((s) => s.caughtUp));
     await Promise.all(started.map((s) => s.stop()));
     expect(digests()).toHaveLength(1);
 
-    const late = scheduleDigest({ ...schedule, graceMs: 2 * 3_600_000 }, world.clock, bakery.core.log, async (slot) => {
+    const late = scheduleJob('digest', { ...schedule, graceMs: 2 * 3_600_000 }, world.clock, bakery.core.log, async (slot) => {
       throw new Error(`posted ${new Date(slot).toISOString()} past the grace period`);
     });
     await late.caughtUp;

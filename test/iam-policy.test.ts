@@ -54,6 +54,13 @@ function actionsCalled(): { actions: Set<string>; unknown: string[] } {
     if (file.endsWith(join('store', 'table.ts'))) continue; // npm run create-table: an administrator's one-off
     const source = readFileSync(file, 'utf8');
     const imports = sdkImports(source);
+    // A paginator (paginateDescribeVolumes) sends its describe's command.
+    for (const [, local = ''] of source.matchAll(/\b(paginate[A-Z][A-Za-z0-9]+)\(/g)) {
+      const origin = imports.get(local);
+      const prefix = origin && iamPrefixOfPackage[origin.pkg];
+      if (prefix) actions.add(`${prefix}:${origin.exported.replace(/^paginate/, '')}`);
+      else unknown.push(`${file}: ${local} (not imported from an AWS SDK package)`);
+    }
     for (const [, namespace, local = ''] of source.matchAll(/new (?:(\w+)\.)?([A-Z][A-Za-z0-9]+Command)\(/g)) {
       const origin = namespace ? { pkg: imports.get(`${namespace}.*`)?.pkg ?? '', exported: local } : imports.get(local);
       const prefix = origin && iamPrefixOfPackage[origin.pkg];
@@ -90,7 +97,7 @@ interface Statement {
 /** Actions that tag, share or delete a resource: each may reach only what Bakery made. */
 const overOwnOnly = [
   'ec2:CreateTags', 'ec2:ModifyImageAttribute', 'ec2:ModifySnapshotAttribute',
-  'ec2:TerminateInstances', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot',
+  'ec2:TerminateInstances', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ec2:DeleteVolume',
   'elasticloadbalancing:AddTags', 'elasticloadbalancing:DeleteTargetGroup', 'autoscaling:DeleteAutoScalingGroup',
 ];
 

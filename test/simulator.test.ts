@@ -10,6 +10,8 @@ import {
   DescribeInstancesCommand,
   DescribeSnapshotAttributeCommand,
   DescribeSnapshotsCommand,
+  DescribeVolumesCommand,
+  DeleteVolumeCommand,
   EC2Client,
   EC2ServiceException,
   GetConsoleOutputCommand,
@@ -24,6 +26,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { paginateDescribeImages } from '@aws-sdk/client-ec2';
 import { VirtualClock } from '../src/clock.js';
 import { AwsSimulator, realisticTimings as t, type Fault } from '../src/aws/simulator/index.js';
 
@@ -253,6 +256,38 @@ describe('simulated AWS', () => {
     env.clock.advance(t.newIdInvisibleMs);
     expect(await imageStateOf(env.ec2, ImageId!)).toBe('pending');
     await tag(ImageId!);
+  });
+
+  it('pages describes as EC2 does: everything without MaxResults, else pages and a NextToken', async () => {
+    const env = setup();
+    env.sim.seedImages(region, Array.from({ length: 12 }, (_, n) => ({ name: `demo-v${n}`, tags: { 'bakery:created-by': 'bakery' }, createdAt: env.clock.now() - 3_600_000 })));
+    const ours = [{ Name: 'tag:bakery:created-by', Values: ['bakery'] }];
+    expect((await env.ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: ours }))).Images).toHaveLength(12);
+    const first = await env.ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: ours, MaxResults: 5 }));
+    expect(first.Images).toHaveLength(5);
+    expect(first.NextToken).toBeDefined();
+    const pages = [];
+    for await (const page of paginateDescribeImages({ client: env.ec2, pageSize: 5 }, { Owners: ['self'], Filters: ours })) pages.push(page.Images?.length);
+    expect(pages).toEqual([5, 5, 2]);
+    expect((await failure(env.ec2.send(new DescribeImagesCommand({ ImageIds: [first.Images![0]!.ImageId!], MaxResults: 5 })))).name).toBe('InvalidParameterCombination');
+    expect((await failure(env.ec2.send(new DescribeImagesCommand({ Owners: ['self'], NextToken: 'bm9wZQ==' })))).name).toBe('InvalidPaginationToken');
+    const tooMany = Array.from({ length: 201 }, (_, n) => `ami-${String(n).padStart(17, '0')}`);
+    expect((await failure(env.ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'image-id', Values: tooMany }] })))).name).toBe('FilterLimitExceeded');
+  });
+
+  it('keeps a root volume in use while its instance lives and deletes it with it; a loose volume can be deleted', async () => {
+    const env = setup();
+    const instanceId = await launch(env);
+    const loose = env.sim.seedVolume({ region, tags: { 'bakery:created-by': 'bakery' } });
+    const volumes = async () => (await env.ec2.send(new DescribeVolumesCommand({}))).Volumes!.map((v) => `${v.VolumeId} ${v.State}`);
+    const root = (await env.ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [instanceId] }] }))).Volumes![0]!.VolumeId!;
+    expect(await volumes()).toEqual([`${root} in-use`, `${loose} available`]);
+    expect((await failure(env.ec2.send(new DeleteVolumeCommand({ VolumeId: root })))).name).toBe('VolumeInUse');
+    await env.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
+    env.clock.advance(t.terminateMs);
+    await env.ec2.send(new DeleteVolumeCommand({ VolumeId: loose }));
+    expect(await volumes()).toEqual([]);
+    expect((await failure(env.ec2.send(new DeleteVolumeCommand({ VolumeId: loose })))).name).toBe('InvalidVolume.NotFound');
   });
 
   it("returns the SDK's own error shapes", async () => {

@@ -22,6 +22,15 @@ describe('the builder’s user data', () => {
     expect(script).toContain(Buffer.from("echo 'EOF' $(whoami)\nexit 0").toString('base64'));
   });
 
+  it('arms a shutdown before anything else, in whole minutes from the app’s builder timeout', () => {
+    const longer = Buffer.from(
+      builderUserData({ app: 'demo', config: { ...demoApp, timeouts: { ...demoApp.timeouts, builderMinutes: 20 } }, version: 'v1', operationId: 'op-abc-12345678', resultKey: key }),
+      'base64',
+    ).toString('utf8');
+    expect(longer.split('\n').findIndex((line) => line.startsWith('shutdown -P +55 '))).toBeLessThan(longer.split('\n').findIndex((line) => line.startsWith('control=')));
+    expect(() => builderUserData({ app: 'demo', config: { ...demoApp, timeouts: { ...demoApp.timeouts, builderMinutes: '1; reboot' as never } }, version: 'v1', operationId: 'op-abc-12345678', resultKey: key })).toThrow(/whole number/);
+  });
+
   it('fetches the artifact over https only, redirects included', () => {
     expect(script).toContain('curl -fsSL --proto =https --proto-redir =https');
   });

@@ -11,12 +11,13 @@ import {
   RollbackInstanceRefreshCommand,
   StartInstanceRefreshCommand,
   UpdateAutoScalingGroupCommand,
+  paginateDescribeAutoScalingGroups,
   type AutoScalingGroup,
   type InstanceRefresh,
 } from '@aws-sdk/client-auto-scaling';
 import { CreateLaunchTemplateVersionCommand, DescribeLaunchTemplateVersionsCommand } from '@aws-sdk/client-ec2';
 import type { AwsClients } from './clients.js';
-import { errorCode } from './errors.js';
+import { describeAwsError, errorCode } from './errors.js';
 
 /*
  * The fleet, as Auto Scaling and EC2 launch templates see it: the live group, the canary group
@@ -80,6 +81,49 @@ export async function readLiveGroup(aws: AwsClients, region: string, name: strin
 async function templateVersion(aws: AwsClients, region: string, templateId: string, version: string) {
   const result = await aws.ec2(region).send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId, Versions: [version] }));
   return result.LaunchTemplateVersions?.[0];
+}
+
+/**
+ * The image each named group launches (its launch template version's), for many groups at once: one
+ * DescribeAutoScalingGroups per 100 names, one DescribeLaunchTemplateVersions per launch template
+ * (every version its groups use). A group that is missing, or whose template cannot be read, gets why.
+ */
+export async function imagesOfGroups(aws: AwsClients, region: string, names: string[]): Promise<Map<string, string | { error: string }>> {
+  const groups = new Map<string, AutoScalingGroup>();
+  for (let start = 0; start < names.length; start += 100) {
+    const pages = paginateDescribeAutoScalingGroups({ client: aws.autoScaling(region), pageSize: 100 }, { AutoScalingGroupNames: names.slice(start, start + 100) });
+    for await (const page of pages) for (const group of page.AutoScalingGroups ?? []) if (group.AutoScalingGroupName) groups.set(group.AutoScalingGroupName, group);
+  }
+  const specs = new Map<string, { templateId: string; version: string }>();
+  const templates = new Map<string, Set<string>>();
+  for (const [name, group] of groups) {
+    const template = group.LaunchTemplate ?? group.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
+    if (!template?.LaunchTemplateId) continue;
+    const version = template.Version ?? '$Default';
+    specs.set(name, { templateId: template.LaunchTemplateId, version });
+    templates.set(template.LaunchTemplateId, (templates.get(template.LaunchTemplateId) ?? new Set()).add(version));
+  }
+  const images = new Map<string, string | { error: string }>();
+  for (const [templateId, versions] of templates) {
+    try {
+      const { LaunchTemplateVersions: found = [] } = await aws.ec2(region).send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId, Versions: [...versions] }));
+      const latest = Math.max(...found.map((v) => v.VersionNumber ?? 0));
+      for (const version of versions) {
+        const match = found.find((v) => (version === '$Latest' ? v.VersionNumber === latest : version === '$Default' ? v.DefaultVersion : String(v.VersionNumber) === version));
+        images.set(`${templateId} ${version}`, match?.LaunchTemplateData?.ImageId ?? { error: `launch template ${match?.LaunchTemplateName ?? templateId} version ${version} names no image` });
+      }
+    } catch (error) {
+      for (const version of versions) images.set(`${templateId} ${version}`, { error: describeAwsError(error) });
+    }
+  }
+  return new Map(
+    names.map((name) => {
+      const spec = specs.get(name);
+      if (!groups.has(name)) return [name, { error: `the live group ${name} does not exist in ${region}` }];
+      if (!spec) return [name, { error: `the live group ${name} has no launch template` }];
+      return [name, images.get(`${spec.templateId} ${spec.version}`)!];
+    }),
+  );
 }
 
 /** The AMI a launch template version launches. */

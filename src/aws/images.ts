@@ -6,6 +6,7 @@ import {
   DescribeImagesCommand,
   ModifyImageAttributeCommand,
   ModifySnapshotAttributeCommand,
+  paginateDescribeImages,
   type Image,
 } from '@aws-sdk/client-ec2';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
@@ -72,6 +73,23 @@ export async function describeImage(aws: AwsClients, region: string, imageId: st
     if (errorCode(error) === 'InvalidAMIID.NotFound') return undefined;
     throw error;
   }
+}
+
+/**
+ * Many images by id, whoever owns them: a filtered, paginated DescribeImages per 200 ids (EC2's limit
+ * of filter values), deprecated and disabled ones included. An id missing from the answer is gone.
+ */
+export async function describeImagesById(aws: AwsClients, region: string, ids: string[]): Promise<Map<string, Image>> {
+  const found = new Map<string, Image>();
+  const unique = [...new Set(ids)];
+  for (let start = 0; start < unique.length; start += 200) {
+    const pages = paginateDescribeImages(
+      { client: aws.ec2(region), pageSize: 1000 },
+      { Filters: [{ Name: 'image-id', Values: unique.slice(start, start + 200) }], IncludeDeprecated: true, IncludeDisabled: true },
+    );
+    for await (const page of pages) for (const image of page.Images ?? []) if (image.ImageId) found.set(image.ImageId, image);
+  }
+  return found;
 }
 
 /**

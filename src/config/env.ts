@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defaultDigestSchedule, scheduleProblem, type DigestSchedule } from '../jobs/schedule.js';
+import { defaultDigestSchedule, defaultSweepSchedule, scheduleProblem, type JobSchedule } from '../jobs/schedule.js';
 
 /*
  * Bakery's environment, parsed once at start. Without Slack credentials Bakery runs locally: a
@@ -38,6 +38,8 @@ export const envSchema = z
     BAKERY_DIGEST_TIMEZONE: z.string().max(64).default(defaultDigestSchedule.timezone),
     /** How late a slot missed while Bakery was down is still posted, at start. */
     BAKERY_DIGEST_GRACE_MINUTES: z.coerce.number().int().min(0).max(24 * 60).default(defaultDigestSchedule.graceMs / 60_000),
+    /** When the sweep of leaked builders, volumes, images and snapshots runs (node-cron, five fields, UTC), or "off". */
+    BAKERY_SWEEP_CRON: z.string().max(100).default(defaultSweepSchedule.expression),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
     LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   })
@@ -49,6 +51,11 @@ export const envSchema = z
     if (env.BAKERY_DIGEST_CRON === 'off') return;
     const problem = scheduleProblem(env.BAKERY_DIGEST_CRON, env.BAKERY_DIGEST_TIMEZONE);
     if (problem) ctx.addIssue({ code: 'custom', path: [problem.startsWith('unknown timezone') ? 'BAKERY_DIGEST_TIMEZONE' : 'BAKERY_DIGEST_CRON'], message: problem });
+  })
+  .superRefine((env, ctx) => {
+    if (env.BAKERY_SWEEP_CRON === 'off') return;
+    const problem = scheduleProblem(env.BAKERY_SWEEP_CRON, defaultSweepSchedule.timezone);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['BAKERY_SWEEP_CRON'], message: problem });
   });
 
 export interface Settings {
@@ -66,7 +73,9 @@ export interface Settings {
   logLevel: string;
   logFormat: 'json' | 'pretty';
   /** Undefined when BAKERY_DIGEST_CRON is off. */
-  digest?: DigestSchedule;
+  digest?: JobSchedule;
+  /** Undefined when BAKERY_SWEEP_CRON is off. */
+  sweep?: JobSchedule;
   /** Local mode: publish a newer simulated Amazon Linux base at start. */
   simulatedNewerBase: boolean;
   simulatedFaults: (
@@ -108,6 +117,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     digest: e.BAKERY_DIGEST_CRON === 'off'
       ? undefined
       : { expression: e.BAKERY_DIGEST_CRON, timezone: e.BAKERY_DIGEST_TIMEZONE, graceMs: e.BAKERY_DIGEST_GRACE_MINUTES * 60_000 },
+    sweep: e.BAKERY_SWEEP_CRON === 'off' ? undefined : { ...defaultSweepSchedule, expression: e.BAKERY_SWEEP_CRON },
     simulatedNewerBase: e.BAKERY_SIM_NEWER_BASE === '1',
     simulatedFaults: (e.BAKERY_SIM_FAULTS ?? []).map((item): Settings['simulatedFaults'][number] => {
       const [kind, where] = item.split(':') as [Settings['simulatedFaults'][number]['kind'], string | undefined];

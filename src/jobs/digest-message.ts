@@ -4,6 +4,7 @@ import { appName, version } from '../config/names.js';
 import { formatTime } from '../operations/format.js';
 import { describeReason } from '../stale/reasons.js';
 import { isStale, type AppPicture } from '../stale/survey.js';
+import type { SweepSummary } from '../store/items.js';
 
 /*
  * The digest as a person reads it: one message per channel, its stale apps each with why and a
@@ -66,12 +67,22 @@ export function rebakeButton(picture: AppPicture, actionId = rebakeAction): Butt
   return target ? { actionId, label: `Rebake ${picture.app} ${picture.live!.release.version}`, value: target, style: 'primary' } : undefined;
 }
 
-/** The digest of some apps (one channel's): stale ones first with why, fresh ones in one line. */
-export function digestMessage(pictures: AppPicture[], now: number, where?: string): ChatMessage {
+const counted = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** "Last sweep (12:23 UTC) removed 1 builder, 1 volume and 2 snapshots that ended bakes left behind; 1 left for the next sweep." */
+export function sweepLine(sweep: SweepSummary, now: number): string {
+  const kinds = (['builder', 'volume', 'image', 'snapshot'] as const).filter((kind) => (sweep.removed[kind] ?? 0) > 0).map((kind) => counted(sweep.removed[kind]!, kind));
+  const what = kinds.length === 0 ? 'found nothing that ended operations left behind' : `removed ${kinds.length > 1 ? `${kinds.slice(0, -1).join(', ')} and ${kinds.at(-1)}` : kinds[0]} that ended operations left behind`;
+  return `Last sweep (${formatTime(sweep.at, now)}) ${what}${sweep.left ? `; ${sweep.left} left for the next sweep` : ''}.`;
+}
+
+/** The digest of some apps (one channel's): stale ones first with why, fresh ones in one line, then what the last sweep removed. */
+export function digestMessage(pictures: AppPicture[], now: number, where?: string, sweep?: SweepSummary): ChatMessage {
   const stale = pictures.filter(isStale);
   const fresh = freshLine(pictures, now);
+  const swept = sweep ? [sweepLine(sweep, now)] : [];
   if (stale.length === 0) {
-    return { text: `*Image digest*${where ? ` for ${where}` : ''}: nothing is stale`, lines: fresh ? [fresh] : ['No apps are configured here.'], tone: 'info' };
+    return { text: `*Image digest*${where ? ` for ${where}` : ''}: nothing is stale`, lines: [fresh ?? 'No apps are configured here.', ...swept], tone: 'info' };
   }
   const buttons = stale.flatMap((picture) => rebakeButton(picture) ?? []).slice(0, MAX_REBAKE_BUTTONS);
   // Only approvers may press it (the press is checked); shown where at least one app has approvers.
@@ -91,7 +102,7 @@ export function digestMessage(pictures: AppPicture[], now: number, where?: strin
   if (pruneValue) buttons.push({ actionId: pruneAppsAction, label: 'Old images (dry run)', value: pruneValue });
   return {
     text: `*Image digest*${where ? ` for ${where}` : ''}: ${stale.length} of ${pictures.length} app${pictures.length === 1 ? '' : 's'} stale`,
-    lines: [...stale.map((picture) => staleLine(picture, now)), ...(fresh ? [fresh] : [])],
+    lines: [...stale.map((picture) => staleLine(picture, now)), ...(fresh ? [fresh] : []), ...swept],
     tone: 'info',
     buttons,
   };

@@ -32,7 +32,7 @@ export class DigestJob {
   /** Takes the slot and posts; false when another replica (or an earlier run of this one) already has it. */
   async postSlot(slotMs: number): Promise<boolean> {
     const slot = slotOf(slotMs);
-    if (!(await this.deps.store.claimDigestSlot(slot, this.deps.owner))) {
+    if (!(await this.deps.store.claimJobSlot('digest', slot, this.deps.owner))) {
       this.deps.log.info({ slot }, 'digest slot already taken');
       return false;
     }
@@ -58,14 +58,14 @@ export class DigestJob {
   /** Posts every channel's digest now; returns the channels posted to. A channel that cannot be posted to does not stop the others. */
   async postAll(): Promise<string[]> {
     const { survey, chat, clock, log } = this.deps;
-    const pictures = await survey.survey();
+    const [pictures, sweep] = await Promise.all([survey.survey(), this.deps.store.getLastSweep()]);
     const byChannel = new Map<string, typeof pictures>();
     for (const picture of pictures) byChannel.set(picture.config.channel, [...(byChannel.get(picture.config.channel) ?? []), picture]);
     const posted: string[] = [];
     for (const [channel, apps] of byChannel) {
       if (!apps.some(isStale)) continue;
       try {
-        await chat.post(channel, digestMessage(apps, clock.now()));
+        await chat.post(channel, digestMessage(apps, clock.now(), undefined, sweep));
         posted.push(channel);
       } catch (error) {
         log.warn({ err: error, channel }, 'could not post the digest to a channel');

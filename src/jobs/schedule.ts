@@ -2,14 +2,16 @@ import { createTask, validate, type ScheduledTask } from 'node-cron';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 
-/** When the digest is posted: a five-field cron expression in a timezone, and how late a missed slot may still go out. */
-export interface DigestSchedule {
+/** When a scheduled job runs: a five-field cron expression in a timezone, and how late a missed slot may still run. */
+export interface JobSchedule {
   expression: string;
   timezone: string;
   graceMs: number;
 }
 
-export const defaultDigestSchedule: DigestSchedule = { expression: '0 9 * * 1-5', timezone: 'UTC', graceMs: 3 * 3_600_000 };
+export const defaultDigestSchedule: JobSchedule = { expression: '0 9 * * 1-5', timezone: 'UTC', graceMs: 3 * 3_600_000 };
+/** Hourly, off the hour (when other jobs crowd the API), in UTC; a sweep missed within the hour runs at start. */
+export const defaultSweepSchedule: JobSchedule = { expression: '23 * * * *', timezone: 'UTC', graceMs: 3_600_000 };
 
 /** Why an expression or timezone cannot be used, or undefined. node-cron's own validate decides the expression. */
 export function scheduleProblem(expression: string, timezone: string): string | undefined {
@@ -33,23 +35,25 @@ export function lastSlotWithin(matches: (date: Date) => boolean, now: number, gr
 }
 
 /**
- * Runs `post(slot)` at every slot, and once at start for a slot missed while the bot was down (within
- * the grace). Every replica runs it; `post` makes sure only one of them posts a slot.
+ * Runs the job (`work(slot)`) at every slot, and once at start for a slot missed while the bot was
+ * down (within the grace). Every replica runs it; `work` makes sure only one of them runs a slot
+ * (a conditional write per slot, Store.claimJobSlot).
  */
-export function scheduleDigest(
-  schedule: DigestSchedule,
+export function scheduleJob(
+  name: string,
+  schedule: JobSchedule,
   clock: Clock,
   log: Logger,
-  post: (slotMs: number) => Promise<unknown>,
+  work: (slotMs: number) => Promise<unknown>,
 ): { stop(): Promise<void>; caughtUp: Promise<void> } {
   const run = (slotMs: number): Promise<void> =>
-    post(slotMs).then(
+    work(slotMs).then(
       () => undefined,
-      (error: unknown) => log.warn({ err: error, slot: new Date(slotMs).toISOString() }, 'the digest failed'),
+      (error: unknown) => log.warn({ err: error, job: name, slot: new Date(slotMs).toISOString() }, `the ${name} failed`),
     );
   const task: ScheduledTask = createTask(schedule.expression, (context) => void run(context.date.getTime()), {
     timezone: schedule.timezone,
-    name: 'digest',
+    name,
     noOverlap: true,
     logger: { info: (m) => log.debug(m), warn: (m) => log.warn(m), error: (m) => log.warn(String(m)), debug: (m) => log.debug(String(m)) },
   });

@@ -1,14 +1,15 @@
 import type { AwsClients } from '../aws/clients.js';
+import type { Image } from '@aws-sdk/client-ec2';
 import { describeAwsError } from '../aws/errors.js';
-import { imageOfTemplateVersion, readLiveGroup } from '../aws/fleet.js';
-import { describeImage, resolveBaseImage, timeOf, type BaseImage } from '../aws/images.js';
+import { imagesOfGroups } from '../aws/fleet.js';
+import { describeImagesById, resolveBaseImage, timeOf, type BaseImage } from '../aws/images.js';
 import { tagKeys } from '../aws/provenance.js';
 import type { Clock } from '../clock.js';
 import type { AppConfig } from '../config/apps.js';
 import type { Logger } from '../log.js';
 import { recipeHash } from '../pipelines/bake/recipe.js';
-import type { AppLock, Operation, Release } from '../store/items.js';
-import type { Store } from '../store/store.js';
+import type { AppLock, LiveRelease, Operation, Release } from '../store/items.js';
+import type { AppRecords, Store } from '../store/store.js';
 import { fixedByRebake, staleReasons, type ImageFacts, type StaleReason } from './reasons.js';
 
 /** The picture of one app the digest and the App Home show. */
@@ -33,9 +34,23 @@ export interface SurveyDependencies {
   log: Logger;
 }
 
+/** What the store says of one app, read before AWS is asked anything. */
+interface StoredApp {
+  app: string;
+  config: AppConfig;
+  liveItem?: LiveRelease;
+  releases: Release[];
+  running: AppPicture['running'];
+}
+
+type Failed = { error: string };
+const failed = (error: unknown): Failed => ({ error: describeAwsError(error) });
+
 /**
  * Gathers, per app, what its live image was made of and what the world offers now, and judges it
- * (reasons.ts). A failed AWS call becomes an "could not check" reason for that app, never a failed digest.
+ * (reasons.ts). AWS is asked per region for all its apps at once (README.md: at most a handful of
+ * calls per region, never one per image). A failed AWS call becomes an "could not check" reason for
+ * the apps it concerns, never a failed digest.
  */
 export class StaleSurvey {
   constructor(private readonly deps: SurveyDependencies) {}
@@ -51,49 +66,75 @@ export class StaleSurvey {
       if (!bases.has(key)) bases.set(key, resolveBaseImage(this.deps.aws, config.region, config.baseImage, config.baseImageOwners));
       return bases.get(key)!;
     };
-    const pictures: AppPicture[] = [];
-    for (const name of names) pictures.push(await this.picture(name, configs[name]!, newestBase));
-    return pictures;
+    // Every app: one Scan of the table; a few: a Query each.
+    const records = only ? undefined : await this.deps.store.scanAppRecords();
+    const stored: StoredApp[] = [];
+    for (const app of names) stored.push(await this.stored(app, configs[app]!, records?.get(app) ?? (records ? { releases: [], locks: [] } : undefined)));
+    const byRegion = new Map<string, StoredApp[]>();
+    for (const app of stored) byRegion.set(app.config.region, [...(byRegion.get(app.config.region) ?? []), app]);
+    const pictures = (await Promise.all([...byRegion].map(([region, apps]) => this.region(region, apps, newestBase)))).flat();
+    return pictures.sort((a, b) => a.app.localeCompare(b.app));
   }
 
-  private async picture(app: string, config: AppConfig, newestBase: (config: AppConfig) => Promise<BaseImage>): Promise<AppPicture> {
-    const { store, clock } = this.deps;
-    const [liveItem, releases, running] = await Promise.all([store.getLive(app), store.listReleases(app), this.running(app)]);
-    const fleetAmi = config.deploy ? await this.fleetImage(config).catch((error: unknown) => ({ error: describeAwsError(error) })) : undefined;
-    const releaseOf = (ami: string): Release | undefined => releases.find((release) => release.amis[config.region] === ami);
+  private async stored(app: string, config: AppConfig, records?: AppRecords): Promise<StoredApp> {
+    const { live, releases, locks } = records ?? (await this.deps.store.getAppRecords(app));
+    return { app, config, liveItem: live, releases, running: await this.running(locks) };
+  }
 
-    let live: AppPicture['live'];
+  /** The pictures of one region's apps: their fleets read together, then every image they name in one go. */
+  private async region(region: string, apps: StoredApp[], newestBase: (config: AppConfig) => Promise<BaseImage>): Promise<AppPicture[]> {
+    const { aws, clock } = this.deps;
+    const groups = apps.flatMap((app) => (app.config.deploy ? [app.config.deploy.group] : []));
+    const fleetImages: Map<string, string | Failed> | Failed = groups.length ? await imagesOfGroups(aws, region, groups).catch(failed) : new Map();
+    const fleetAmiOf = (app: StoredApp): string | Failed | undefined =>
+      app.config.deploy ? ('error' in fleetImages ? fleetImages : fleetImages.get(app.config.deploy.group)) : undefined;
+
+    const lives = apps.map((app) => this.liveOf(app, fleetAmiOf(app)));
+    // The live releases' bases, and fleet images that are no release: one batched describe.
+    const wanted = apps.flatMap((app, index) => {
+      const fleetAmi = fleetAmiOf(app);
+      const foreign = typeof fleetAmi === 'string' && !releaseOf(app, fleetAmi) ? [fleetAmi] : [];
+      return [...(lives[index] ? [lives[index].release.baseAmi] : []), ...foreign];
+    });
+    const images = wanted.length ? await describeImagesById(aws, region, wanted).catch(failed) : new Map<string, Image>();
+    if ('error' in images) this.deps.log.warn({ region, why: images.error }, 'stale survey could not describe images');
+
+    return Promise.all(
+      apps.map(async (app, index) => {
+        const live = lives[index];
+        const fleet = this.fleetFacts(app, fleetAmiOf(app), images, live?.ami);
+        let reasons: StaleReason[];
+        if (live) {
+          const newest = await newestBase(app.config).catch(failed);
+          reasons = staleReasons(this.imageFacts(app.config, live.release, fleet, images, newest), clock.now());
+        } else {
+          // Never baked (or the live image is not Bakery's): only the fleet can be judged.
+          const facts = fleet && !('error' in fleet) && !fleet.bakedByBakery ? [{ kind: 'not-baked-by-bakery' as const, fleetAmi: fleet.ami, name: fleet.name }] : [];
+          reasons = fleet && 'error' in fleet ? [{ kind: 'unchecked', what: 'the fleet', why: fleet.error }] : facts;
+        }
+        // What could not be checked is the operator's to look into: the person sees it as a reason.
+        for (const reason of reasons) if (reason.kind === 'unchecked') this.deps.log.warn({ app: app.app, what: reason.what, why: reason.why }, 'stale survey could not check');
+        return { app: app.app, config: app.config, live, reasons, rebake: live !== undefined && reasons.some(fixedByRebake), running: app.running };
+      }),
+    );
+  }
+
+  /** The recorded live release, else the release the fleet runs, else the last baked one. */
+  private liveOf(app: StoredApp, fleetAmi: string | Failed | undefined): AppPicture['live'] {
+    const { liveItem, releases } = app;
     if (liveItem) {
       const release = releases.find((candidate) => candidate.version === liveItem.live.version);
-      if (release) live = { release, ami: liveItem.live.ami, recorded: 'live' };
-    } else if (typeof fleetAmi === 'string' && releaseOf(fleetAmi)) {
-      live = { release: releaseOf(fleetAmi)!, ami: fleetAmi, recorded: 'fleet' };
-    } else {
-      const lastBaked = releases.find((release) => !['rejected', 'retired', 'rolled-back'].includes(release.status)) ?? releases[0];
-      if (lastBaked) live = { release: lastBaked, ami: lastBaked.amis[config.region] ?? '', recorded: 'last baked' };
+      return release ? { release, ami: liveItem.live.ami, recorded: 'live' } : undefined;
     }
-
-    const fleet = await this.fleetFacts(config, fleetAmi, releaseOf, live?.ami);
-    let reasons: StaleReason[];
-    if (live) {
-      reasons = staleReasons(await this.imageFacts(config, live.release, fleet, newestBase), clock.now());
-    } else {
-      // Never baked (or the live image is not Bakery's): only the fleet can be judged.
-      const facts = fleet && !('error' in fleet) && !fleet.bakedByBakery ? [{ kind: 'not-baked-by-bakery' as const, fleetAmi: fleet.ami, name: fleet.name }] : [];
-      reasons = fleet && 'error' in fleet ? [{ kind: 'unchecked', what: 'the fleet', why: fleet.error }] : facts;
-    }
-    // What could not be checked is the operator's to look into: the person sees it as a reason.
-    for (const reason of reasons) if (reason.kind === 'unchecked') this.deps.log.warn({ app, what: reason.what, why: reason.why }, 'stale survey could not check');
-    return { app, config, live, reasons, rebake: live !== undefined && reasons.some(fixedByRebake), running };
+    const running = typeof fleetAmi === 'string' ? releaseOf(app, fleetAmi) : undefined;
+    if (running) return { release: running, ami: fleetAmi as string, recorded: 'fleet' };
+    const lastBaked = releases.find((release) => !['rejected', 'retired', 'rolled-back'].includes(release.status)) ?? releases[0];
+    return lastBaked ? { release: lastBaked, ami: lastBaked.amis[app.config.region] ?? '', recorded: 'last baked' } : undefined;
   }
 
-  private async imageFacts(config: AppConfig, release: Release, fleet: ImageFacts['fleet'], newestBase: (config: AppConfig) => Promise<BaseImage>): Promise<ImageFacts> {
-    const { aws } = this.deps;
-    const [base, newest] = await Promise.all([
-      describeImage(aws, config.region, release.baseAmi).catch((error: unknown) => ({ error: describeAwsError(error) })),
-      newestBase(config).catch((error: unknown) => ({ error: describeAwsError(error) })),
-    ]);
-    const described = base && !('error' in base) ? base : undefined;
+  private imageFacts(config: AppConfig, release: Release, fleet: ImageFacts['fleet'], images: Map<string, Image> | Failed, newest: BaseImage | Failed): ImageFacts {
+    // Could not describe: neither gone nor deprecated is known, so neither is claimed.
+    const described = 'error' in images ? undefined : images.get(release.baseAmi);
     return {
       bakedAt: release.bakedAt,
       maxAgeDays: config.maxImageAgeDays,
@@ -102,7 +143,7 @@ export class StaleSurvey {
         name: release.baseAmiName,
         createdAt: release.baseAmiCreatedAt ?? timeOf(described?.CreationDate),
         deprecatedAt: timeOf(described?.DeprecationTime),
-        gone: base === undefined,
+        gone: !('error' in images) && described === undefined,
       },
       newestBase: newest,
       recipeHash: release.recipeHash,
@@ -112,33 +153,22 @@ export class StaleSurvey {
     };
   }
 
-  /** The image the live group's launch template version launches. */
-  private async fleetImage(config: AppConfig): Promise<string> {
-    const group = await readLiveGroup(this.deps.aws, config.region, config.deploy!.group);
-    if (!group) throw new Error(`the live group ${config.deploy!.group} does not exist in ${config.region}`);
-    const ami = await imageOfTemplateVersion(this.deps.aws, config.region, group.launchTemplateId, group.launchTemplateVersion);
-    if (!ami) throw new Error(`launch template ${group.launchTemplateName} version ${group.launchTemplateVersion} names no image`);
-    return ami;
-  }
-
-  private async fleetFacts(
-    config: AppConfig,
-    fleetAmi: string | { error: string } | undefined,
-    releaseOf: (ami: string) => Release | undefined,
-    liveAmi: string | undefined,
-  ): Promise<ImageFacts['fleet']> {
+  private fleetFacts(app: StoredApp, fleetAmi: string | Failed | undefined, images: Map<string, Image> | Failed, liveAmi: string | undefined): ImageFacts['fleet'] {
     if (fleetAmi === undefined || typeof fleetAmi !== 'string') return fleetAmi;
-    const release = releaseOf(fleetAmi);
+    const release = releaseOf(app, fleetAmi);
     if (release) return { ami: fleetAmi, version: release.version, bakedByBakery: true, matchesRecorded: fleetAmi === liveAmi };
-    const image = await describeImage(this.deps.aws, config.region, fleetAmi).catch(() => undefined);
+    const image = 'error' in images ? undefined : images.get(fleetAmi);
     const tags = new Map((image?.Tags ?? []).map((tag) => [tag.Key, tag.Value]));
     // Bakery's image of a release it no longer records (a forced re-bake replaced it) is still Bakery's.
     const ours = tags.get(tagKeys.createdBy) === 'bakery';
     return { ami: fleetAmi, version: tags.get(tagKeys.version), name: image?.Name, bakedByBakery: ours, matchesRecorded: fleetAmi === liveAmi };
   }
 
-  private async running(app: string): Promise<AppPicture['running']> {
-    const locks = (await Promise.all([this.deps.store.getLock(app, 'bake'), this.deps.store.getLock(app, 'deploy')])).filter((lock) => lock !== undefined);
-    return Promise.all(locks.sort((a, b) => a.since - b.since).map(async (lock) => ({ lock, operation: await this.deps.store.getOperation(lock.operationId) })));
+  private async running(locks: AppLock[]): Promise<AppPicture['running']> {
+    return Promise.all([...locks].sort((a, b) => a.since - b.since).map(async (lock) => ({ lock, operation: await this.deps.store.getOperation(lock.operationId) })));
   }
+}
+
+function releaseOf(app: StoredApp, ami: string): Release | undefined {
+  return app.releases.find((release) => release.amis[app.config.region] === ami);
 }

@@ -171,16 +171,14 @@ export const auditEntry = z.object({
 });
 export type AuditEntry = z.infer<typeof auditEntry>;
 
-/** A digest slot taken by one replica: the conditional put that makes one digest per slot however many replicas run. */
-export const digestSlot = z.object({
+/** A scheduled job's slot taken by one replica: the conditional put that makes one run per slot however many replicas run. */
+export const jobSlot = z.object({
   /** The slot's minute, as an ISO time. */
   slot: z.string(),
   owner: z.string(),
   claimedAt: z.number(),
   expiresAt: z.number(),
 });
-export type DigestSlot = z.infer<typeof digestSlot>;
-
 /** The stages of a retirement, in order (src/retire/README.md). */
 export const retireStage = z.enum(['deprecated', 'disabled', 'deregistered']);
 export type RetireStage = z.infer<typeof retireStage>;
@@ -202,3 +200,19 @@ export const retirement = z.object({
   revision: z.number().int().nonnegative(),
 });
 export type Retirement = z.infer<typeof retirement>;
+export type JobSlot = z.infer<typeof jobSlot>;
+/** The scheduled jobs that take slots: one digest, one sweep per slot. */
+export const slotJob = z.enum(['digest', 'sweep']);
+export type SlotJob = z.infer<typeof slotJob>;
+
+/** What the last real sweep removed and left for the next one (the digest reports it); ids capped. */
+export const sweepSummary = z.object({
+  at: z.number(),
+  by: z.string(),
+  removed: z.record(z.enum(['builder', 'volume', 'image', 'snapshot']), z.number().int().nonnegative()),
+  /** What the sweep meant to remove but AWS refused this time (a dependency, eventual consistency). */
+  left: z.number().int().nonnegative(),
+  /** Removed resources, `kind id region app`, at most 100. */
+  items: z.array(z.string()).max(100),
+});
+export type SweepSummary = z.infer<typeof sweepSummary>;

@@ -13,10 +13,10 @@ export const retentionMs = {
   operation: 90 * DAY_MS,
   /** An audit entry, from when it was written: a year and a bit, for a yearly review. */
   audit: 400 * DAY_MS,
-  /** A digest slot's mark, from its claim: far longer than any grace period for a missed slot. */
-  digestSlot: 30 * DAY_MS,
   /** A finished retirement (its images deregistered), from then: as long as the audit entries that tell it. */
   retirement: 400 * DAY_MS,
+  /** A scheduled job's slot mark (digest, sweep), from its claim: far longer than any grace period for a missed slot. */
+  jobSlot: 30 * DAY_MS,
 } as const;
 
 /** The TTL attribute's value for an item of `family` done at `at` (ms). */

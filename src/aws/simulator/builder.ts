@@ -95,3 +95,13 @@ export function resultKeyOf(userDataBase64: string | undefined): string | undefi
   if (!userDataBase64) return undefined;
   return /^key='([0-9a-f]+)'$/m.exec(Buffer.from(userDataBase64, 'base64').toString('utf8'))?.[1];
 }
+
+/**
+ * The shutdown Bakery's user data arms at boot (`shutdown -P +<minutes>`), in ms after the script
+ * starts, or undefined when it arms none.
+ */
+export function shutdownDelayOf(userDataBase64: string | undefined): number | undefined {
+  if (!userDataBase64) return undefined;
+  const minutes = /^shutdown -P \+(\d+)\b/m.exec(Buffer.from(userDataBase64, 'base64').toString('utf8'))?.[1];
+  return minutes === undefined ? undefined : Number(minutes) * 60_000;
+}

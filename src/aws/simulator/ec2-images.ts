@@ -15,6 +15,7 @@ import type {
 import { findImage, findImages, findInstances, idempotent, required, state, type HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { applyFilters, tagList, tagsFromSpecifications } from './filters.js';
+import { page } from './pagination.js';
 import { imageSettled, requireSettledImages } from './ec2-visibility.js';
 import { defaultEbsKey, isAwsManaged, resolveKey } from './kms.js';
 import { imageState, instanceState, nextId, type ImageRecord, type SnapshotRecord } from './world.js';
@@ -92,7 +93,9 @@ function describeImages(ctx: HandlerContext, input: DescribeImagesCommandInput) 
     },
     (i) => i.tags,
   );
-  return { Images: images.map((image) => describe(ctx, image)) };
+  if (byId && input.MaxResults !== undefined) fail('InvalidParameterCombination', 'The parameter imagesSet cannot be used with the parameter maxResults');
+  const shown = page(images, input, { command: 'DescribeImages', min: 1, max: 1000 });
+  return { Images: shown.items.map((image) => describe(ctx, image)), ...(shown.NextToken ? { NextToken: shown.NextToken } : {}) };
 }
 
 /** AMI names: 3-128 characters of letters, digits and ( ) [ ] space . / - ' @ _ */
@@ -149,7 +152,7 @@ function addImage(
 }
 
 /** An image made a week before ctx.now (or at `createdAt`) and available since: a base image, or a fleet's release before Bakery. */
-export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias?: 'amazon'; ownerId?: string; description?: string; createdAt?: number; kmsKeyId?: string }): ImageRecord {
+export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias?: 'amazon'; ownerId?: string; description?: string; createdAt?: number; kmsKeyId?: string; tags?: Record<string, string> }): ImageRecord {
   const createdAt = input.createdAt ?? ctx.now - 7 * 24 * 3_600_000;
   const ownerId = input.ownerAlias === 'amazon' ? AMAZON_OWNER_ID : (input.ownerId ?? ctx.world.accountId);
   const image: ImageRecord = {
@@ -162,7 +165,7 @@ export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias
     createdAt,
     availableAt: createdAt,
     snapshotId: nextId(ctx.world, 'snap'),
-    tags: {},
+    tags: { ...input.tags },
     launchPermissions: [],
     // Amazon's images and a stranger's (the only way another account's image is seen) are public.
     public: ownerId !== ctx.world.accountId,
@@ -176,7 +179,8 @@ export function seedImage(ctx: HandlerContext, input: { name: string; ownerAlias
     description: `Seeded image ${input.name}`,
     startedAt: createdAt,
     completedAt: createdAt,
-    tags: {},
+    // As CreateImage with Bakery's TagSpecifications: the snapshot carries the image's tags.
+    tags: { ...input.tags },
     createVolumePermissions: [],
     volumeSize: 8,
     ...(input.kmsKeyId ? { kmsKeyId: input.kmsKeyId } : {}),
@@ -193,6 +197,8 @@ function createImage(ctx: HandlerContext, input: CreateImageCommandInput) {
   }
   const name = checkName(ctx, input.Name);
   const tags = tagsFromSpecifications(input.TagSpecifications, ['image', 'snapshot']);
+  // Without NoReboot, EC2 reboots the instance for the image, and a reboot drops a scheduled shutdown.
+  if (!input.NoReboot) delete instance!.shutdownAfterMs;
   const app = instance!.tags['bakery:app'];
   const image = addImage(
     ctx,

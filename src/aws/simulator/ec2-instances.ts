@@ -8,12 +8,13 @@ import type {
   TerminateInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { supportsLatestConsole } from '../instance-types.js';
-import { artifactUrlOf, consoleLines } from './builder.js';
+import { artifactUrlOf, consoleLines, shutdownDelayOf } from './builder.js';
 import { instanceSettled, requireSettledInstances } from './ec2-visibility.js';
 import { findImage, findInstances, idempotent, required, state, type HandlerContext } from './context.js';
 import { defaultVolumeKey } from './kms.js';
 import { fail } from './errors.js';
 import { applyFilters, tagList, tagsFromSpecifications } from './filters.js';
+import { page } from './pagination.js';
 import { imageState, instanceState, instanceStateCodes, instanceVisible, nextId, type InstanceRecord } from './world.js';
 
 function describe(ctx: HandlerContext, instance: InstanceRecord): Instance {
@@ -23,7 +24,7 @@ function describe(ctx: HandlerContext, instance: InstanceRecord): Instance {
     ImageId: instance.imageId,
     InstanceType: instance.instanceType as Instance['InstanceType'],
     State: { Code: instanceStateCodes[name], Name: name },
-    StateTransitionReason: instance.terminateRequestedAt !== undefined ? 'User initiated' : '',
+    StateTransitionReason: instance.shutdownByItself ? 'Client.InstanceInitiatedShutdown: Instance initiated shutdown' : instance.terminateRequestedAt !== undefined ? 'User initiated' : '',
     LaunchTime: new Date(instance.launchedAt),
     Placement: { AvailabilityZone: `${instance.region}a`, Tenancy: 'default' },
     PrivateIpAddress: name === 'terminated' ? undefined : instance.privateIp,
@@ -96,6 +97,7 @@ function runInstances(ctx: HandlerContext, input: RunInstancesCommandInput) {
         iamInstanceProfileArn: profile?.Arn ?? (profile?.Name ? `arn:aws:iam::${ctx.world.accountId}:instance-profile/${profile.Name}` : undefined),
         userData: input.UserData,
         artifactUrl: artifactUrlOf(input.UserData),
+        shutdownAfterMs: shutdownDelayOf(input.UserData),
         shutdownBehavior: input.InstanceInitiatedShutdownBehavior ?? 'stop',
         // Without options, what an AL2023 image asks for: IMDSv2 with a hop limit of 2 (for containers).
         metadataOptions: { httpTokens: input.MetadataOptions?.HttpTokens ?? 'required', httpPutResponseHopLimit: input.MetadataOptions?.HttpPutResponseHopLimit ?? 2 },
@@ -121,6 +123,9 @@ function runInstances(ctx: HandlerContext, input: RunInstancesCommandInput) {
 }
 
 function describeInstances(ctx: HandlerContext, input: DescribeInstancesCommandInput) {
+  if (input.InstanceIds?.length && input.MaxResults !== undefined) {
+    fail('InvalidParameterCombination', 'The parameter instancesSet cannot be used with the parameter maxResults');
+  }
   const byId = input.InstanceIds?.length ? findInstances(ctx, input.InstanceIds) : undefined;
   if (byId) requireSettledInstances(ctx, byId);
   const candidates = byId ?? state(ctx).instances.filter((instance) => instanceVisible(instance, ctx.now) && instanceSettled(ctx, instance));
@@ -139,8 +144,9 @@ function describeInstances(ctx: HandlerContext, input: DescribeInstancesCommandI
     },
     (i) => i.tags,
   );
+  const shown = page(matching, input, { command: 'DescribeInstances', min: 5, max: 1000 });
   const reservations = new Map<string, InstanceRecord[]>();
-  for (const instance of matching) {
+  for (const instance of shown.items) {
     reservations.set(instance.reservationId, [...(reservations.get(instance.reservationId) ?? []), instance]);
   }
   return {
@@ -150,6 +156,7 @@ function describeInstances(ctx: HandlerContext, input: DescribeInstancesCommandI
       Groups: [],
       Instances: instances.map((instance) => describe(ctx, instance)),
     })),
+    ...(shown.NextToken ? { NextToken: shown.NextToken } : {}),
   };
 }
 

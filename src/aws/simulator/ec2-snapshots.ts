@@ -9,6 +9,7 @@ import { findSnapshot, findSnapshots, state, type HandlerContext } from './conte
 import { isAwsManaged } from './kms.js';
 import { fail } from './errors.js';
 import { applyFilters, tagList } from './filters.js';
+import { page } from './pagination.js';
 import { snapshotState, type SnapshotRecord } from './world.js';
 
 function describe(ctx: HandlerContext, snapshot: SnapshotRecord): Snapshot {
@@ -59,7 +60,9 @@ function describeSnapshots(ctx: HandlerContext, input: DescribeSnapshotsCommandI
     },
     (s) => s.tags,
   );
-  return { Snapshots: snapshots.map((snapshot) => describe(ctx, snapshot)) };
+  if (input.SnapshotIds?.length && input.MaxResults !== undefined) fail('InvalidParameterCombination', 'The parameter snapshotSet cannot be used with the parameter maxResults');
+  const shown = page(snapshots, input, { command: 'DescribeSnapshots', min: 5, max: 1000 });
+  return { Snapshots: shown.items.map((snapshot) => describe(ctx, snapshot)), ...(shown.NextToken ? { NextToken: shown.NextToken } : {}) };
 }
 
 function ownSnapshot(ctx: HandlerContext, snapshotId: string | undefined): SnapshotRecord {

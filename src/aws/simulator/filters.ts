@@ -4,9 +4,13 @@ import type { Tags } from './world.js';
 
 /** EC2 filter values accept * (any run) and ? (one character). */
 export function wildcardMatch(pattern: string, value: string): boolean {
+  if (!/[*?]/.test(pattern)) return pattern === value;
   const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
   return new RegExp(`^${regex}$`, 's').test(value);
 }
+
+/** EC2 refuses a describe whose filters carry more values than this, all filters together. */
+export const MAX_FILTER_VALUES = 200;
 
 /**
  * Applies EC2 filters: each filter must match (AND), any of its values may (OR).
@@ -20,6 +24,8 @@ export function applyFilters<T>(
   tagsOf: (item: T) => Tags,
 ): T[] {
   if (!filters?.length) return items;
+  const values = filters.reduce((n, filter) => n + (filter.Values?.length ?? 0), 0);
+  if (values > MAX_FILTER_VALUES) fail('FilterLimitExceeded', `The maximum number of filter values specified on a single call is ${MAX_FILTER_VALUES}`);
   const predicates = filters.map((filter) => {
     const name = filter.Name ?? '';
     const values = filter.Values ?? [];

@@ -24,8 +24,10 @@ import {
   imageState,
   instanceState,
   loadWorld,
+  nextId,
   regionState,
   saveWorld,
+  settleShutdowns,
   snapshotState,
   type ImageRecord,
   type InstanceRecord,
@@ -77,6 +79,7 @@ export class AwsSimulator {
   private readonly faults: Faults;
   private readonly callLog: { command: string; region: string; at: number }[] = [];
   private requests = 0;
+  private cpuMicros = 0;
   private readonly wired: AwsClients;
 
   constructor(options: { clock: Clock; timings?: SimulatorTimings; dataFile?: string; accountId?: string }) {
@@ -175,12 +178,40 @@ export class AwsSimulator {
     this.save();
   }
 
+  /**
+   * Many available images of this account at once, each with its snapshot, both tagged as given (as
+   * Bakery's CreateImage tags both): an account's history of bakes, for the bench. Returns their ids.
+   */
+  seedImages(region: string, images: { name: string; tags: Record<string, string>; createdAt: number }[]): string[] {
+    const ctx = this.context(region);
+    const ids = images.map((image) => seedImage(ctx, image).imageId);
+    this.save();
+    return ids;
+  }
+
   /** The image's owner (Amazon, for a base) deprecates it from `at` on, as EnableImageDeprecation does. */
   deprecateImage(imageId: string, at = this.clock.now()): void {
     const image = Object.values(this.world.regions).flatMap((region) => region.images).find((candidate) => candidate.imageId === imageId);
     if (!image) throw new Error(`no image ${imageId} in the simulated world`);
     image.deprecateAt = at - (at % 60_000);
     this.save();
+  }
+
+  /**
+   * A volume on its own, tagged as given, as a builder launched without DeleteOnTermination leaves
+   * when it is terminated (tests of the sweep). Returns its id.
+   */
+  seedVolume(input: { region: string; tags: Record<string, string>; createdAt?: number }): string {
+    const world = this.world;
+    const volumeId = nextId(world, 'vol');
+    regionState(world, input.region).volumes.push({ volumeId, region: input.region, createdAt: input.createdAt ?? this.clock.now(), size: 8, tags: { ...input.tags } });
+    this.save();
+    return volumeId;
+  }
+
+  /** CPU (µs, user + system) this process spent answering calls: a bench subtracts it from the bot's. */
+  handlerCpuMicros(): number {
+    return this.cpuMicros;
   }
 
   /** Every call received, including throttled and failed attempts, in order. */
@@ -191,6 +222,7 @@ export class AwsSimulator {
   /** All instances (ever), images and snapshots in every region, with their state at clock.now(). */
   snapshot(): { instances: SimInstance[]; images: SimImage[]; snapshots: SimSnapshot[] } {
     const now = this.clock.now();
+    if (settleShutdowns(this.world, now, this.timings.terminateMs)) this.save();
     const regions = Object.values(this.world.regions);
     const copy = <T>(value: T): T => structuredClone(value);
     return {
@@ -202,6 +234,7 @@ export class AwsSimulator {
 
   private readonly dispatch: Dispatch = ({ service, region, command, input, requestId }) => {
     this.callLog.push({ command, region, at: this.clock.now() });
+    const cpuBefore = process.cpuUsage();
     try {
       // API faults come first, so a failed call changes nothing.
       const fault = this.faults.takeApiFault(command, region);
@@ -223,6 +256,9 @@ export class AwsSimulator {
     } catch (error) {
       if (error instanceof SimulatedError) throw serviceError(service, error.code, error.message, requestId, error.status);
       throw error;
+    } finally {
+      const spent = process.cpuUsage(cpuBefore);
+      this.cpuMicros += spent.user + spent.system;
     }
   };
 
@@ -231,7 +267,9 @@ export class AwsSimulator {
    * all-or-nothing, lets every group react at once, and is saved after.
    */
   private run(handler: Handler, region: string, command: string, input: object): object {
-    const settled = settleFleet(this.context(region));
+    // Builders that shut themselves down did so on the simulator's clock, whoever was watching.
+    const shutDown = settleShutdowns(this.world, this.clock.now(), this.timings.terminateMs);
+    const settled = settleFleet(this.context(region)) || shutDown;
     const mutating = !/^(Describe|Get)/.test(command);
     if (!mutating) {
       if (settled) this.save();

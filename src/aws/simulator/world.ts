@@ -52,6 +52,13 @@ export interface InstanceRecord {
   terminatedAt?: number;
   /** The KMS key (ARN) its root volume is encrypted with: its base's, else the region's default when encryption by default is on. */
   kmsKeyId?: string;
+  /**
+   * A shutdown its user data armed, this long after the script starts (runningAt); a reboot (CreateImage
+   * without NoReboot) clears it, as a reboot clears a scheduled shutdown.
+   */
+  shutdownAfterMs?: number;
+  /** Set when the instance shut itself down: EC2's reason then is Client.InstanceInitiatedShutdown. */
+  shutdownByItself?: boolean;
   /** How the builder's user data ends, decided at launch from the faults then in force. */
   outcome: BuilderOutcome;
   /** The script runs from runningAt for this long. */
@@ -136,6 +143,19 @@ export interface SnapshotRecord {
   kmsKeyId?: string;
 }
 
+/**
+ * A volume on its own (detached, 'available'). A builder's root volume is not one of these: it is
+ * the instance's (InstanceRecord.volumeId, volumeTags) and goes with it on termination.
+ */
+export interface VolumeRecord {
+  volumeId: string;
+  region: string;
+  createdAt: number;
+  size: number;
+  snapshotId?: string;
+  tags: Tags;
+}
+
 export interface ParameterRecord {
   name: string;
   type: 'String' | 'StringList' | 'SecureString';
@@ -156,6 +176,7 @@ export interface RegionState {
   instances: InstanceRecord[];
   images: ImageRecord[];
   snapshots: SnapshotRecord[];
+  volumes: VolumeRecord[];
   parameters: ParameterRecord[];
   clientTokens: Record<string, ClientTokenRecord>;
   launchTemplates: LaunchTemplateRecord[];
@@ -376,6 +397,7 @@ export function regionState(world: WorldData, region: string): RegionState {
   state.instances ??= [];
   state.images ??= [];
   state.snapshots ??= [];
+  state.volumes ??= [];
   state.parameters ??= [];
   state.clientTokens ??= {};
   state.launchTemplates ??= [];
@@ -428,6 +450,35 @@ export function imageState(image: ImageRecord, now: number): 'pending' | 'availa
 
 export function snapshotState(snapshot: SnapshotRecord, now: number): 'pending' | 'completed' {
   return snapshot.completedAt !== null && now >= snapshot.completedAt ? 'completed' : 'pending';
+}
+
+/**
+ * Carries out every shutdown an instance armed for itself that is due by `now`: with shutdown
+ * behaviour 'terminate' it terminates, else it stops, as EC2 does for a shutdown from inside.
+ * Returns whether anything changed.
+ */
+export function settleShutdowns(world: WorldData, now: number, transitionMs: number): boolean {
+  let changed = false;
+  for (const region of Object.values(world.regions)) {
+    for (const instance of region.instances ?? []) {
+      if (instance.shutdownAfterMs === undefined) continue;
+      const at = instance.runningAt + instance.shutdownAfterMs;
+      if (at > now) continue;
+      delete instance.shutdownAfterMs;
+      const state = instanceState(instance, at);
+      if (state !== 'running') continue;
+      instance.shutdownByItself = true;
+      if (instance.shutdownBehavior === 'terminate') {
+        instance.terminateRequestedAt = at;
+        instance.terminatedAt = at + transitionMs;
+      } else {
+        instance.stopRequestedAt = at;
+        instance.stoppedAt = at + transitionMs;
+      }
+      changed = true;
+    }
+  }
+  return changed;
 }
 
 /** EC2 keeps terminated instances visible for about an hour. */

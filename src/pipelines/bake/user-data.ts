@@ -18,6 +18,9 @@ import type { AppConfig } from '../../config/apps.js';
  *   the image is made without them.
  * A provision running as root that sets out to read this process's memory or the instance's user
  * data from IMDS can still find the key; that is a deliberate attack, not a stray line or file.
+ *
+ * Before anything else the script arms a shutdown at the builder's deadline (builderDeadlineMinutes);
+ * Bakery launches builders with "shutdown means terminate", so a builder whose bot died goes away alone.
  */
 
 export const resultPrefix = 'BAKERY_RESULT=';
@@ -41,16 +44,32 @@ export interface BuilderScript {
   artifactSha256?: string;
 }
 
+/** Margin past the two builder waits: boot, EC2's visibility delay, another replica taking over a lease. */
+export const builderDeadlineMarginMinutes = 15;
+
+/**
+ * When the builder shuts itself down, in minutes from the start of its user data: past the longest a
+ * bake waits on it (provision and smoke test, each up to the app's builderMinutes) plus a margin.
+ */
+export function builderDeadlineMinutes(config: AppConfig): number {
+  return 2 * config.timeouts.builderMinutes + builderDeadlineMarginMinutes;
+}
+
 function encoded(text: string): string {
   return `$(printf '%s' ${quoted64(text)} | base64 -d)`;
 }
 
 export function builderUserData(b: BuilderScript): string {
   if (!/^[0-9a-f]{16,64}$/.test(b.resultKey)) throw new Error('the result key must be hex');
+  const deadline = builderDeadlineMinutes(b.config);
+  // The config's zod schema makes it a whole number; checked again because it goes into the script.
+  if (!Number.isSafeInteger(deadline) || deadline < 1) throw new Error('the builder deadline must be a whole number of minutes');
   const script = `#!/bin/bash
 # Bakery builder (operation ${b.operationId}): download, provision, smoke test, report on the console.
 set -uo pipefail
 umask 077
+# Armed before anything can fail: at its deadline the builder powers off, which terminates it.
+shutdown -P +${deadline} >/dev/null 2>&1; armed=$?
 control=${controlDir}
 rm -rf "$control" && mkdir -m 700 "$control" || exit 1
 exec 3>/dev/console
@@ -59,6 +78,7 @@ key='${b.resultKey}'
 say() { echo "${eventPrefix('$key')}$*" >&3; }
 report() { echo "${resultPrefixFor('$key')}$*" >&3; }
 fail() { say "$1 failed"; tail -n 40 "$control/build.log" | sed 's/^/| /' >&3; report "failure phase=$1"; exit 1; }
+[ "$armed" -eq 0 ] || say "could not arm the shutdown deadline"
 rm -f /var/lib/cloud/instances/*/user-data.txt* /var/lib/cloud/instances/*/obj.pkl /var/lib/cloud/instances/*/scripts/part-*
 export BAKERY_APP=${encoded(b.app)}
 export BAKERY_VERSION=${encoded(b.version)}
