@@ -1,0 +1,304 @@
+// What the tests read from a metric's data. Every kind offers the same window-level
+// p-values, figures and data checks; a count metric adds each minute's likelihood
+// ratios (for the change-point scan), a gauge metric each minute against its own
+// baseline (for the sign CUSUM).
+
+import type { CountMetricConfig, GaugeMetricConfig, Window } from './window.js';
+import type { Figures, Side } from './judge.js';
+import {
+  hodgesLehmann,
+  hodgesLehmannPaired,
+  mannWhitneyGreater,
+  signedRankGreater,
+  median,
+  rateRatioInterval,
+  rateRatioPHigh,
+  rateRatioPLow,
+} from './stats.js';
+import type { RateCounts } from './stats.js';
+import { loneSpikes } from './spikes.js';
+import type { ScoredMinute } from './spikes.js';
+import { SCAN_ALTERNATIVES } from './tests/change-point-scan.js';
+
+/** What the judge needs from a metric's data, whatever its kind. */
+export interface Evidence {
+  testName: string;
+  /** First judged interval count at which this kind of test can reject (design start). */
+  firstLook: number;
+  /**
+   * One-sided p-value that the canary is beyond `ratio` on `side`, over these intervals.
+   * `level`, when given, is the level it will be held to: a part of the test that cannot
+   * reach it on this many intervals is left out, its share going to the rest.
+   */
+  p(side: Side, ratio: number, indices: readonly number[], level?: number): number;
+  /**
+   * The smallest p-value the test can give on `intervals` intervals, whatever the data
+   * (rank tests are discrete); 0 when there is no such floor. A look at which the floor is
+   * above the level gets none of the design's α.
+   */
+  floor(intervals: number): number;
+  /**
+   * The same p-value with the isolated intervals most to blame for a `side` verdict
+   * (up to SPIKE_ALLOWANCE) capped at the next one's level, so lone spikes cannot carry
+   * a verdict; `spikes` names those intervals. `lean`, when given, is what to weigh for
+   * "too close to call" instead of `p` (gauges: the smaller of their two tests' own
+   * p-values, since a wait, unlike a fail, spends no α). `level` as for `p`.
+   */
+  pWithoutSpike(side: Side, ratio: number, indices: readonly number[], allowance?: number, level?: number): { p: number; spikes: number[]; lean?: number };
+  figures(indices: readonly number[], confidence: number): Omit<Summary, 'enough'>;
+  /** Whether there is enough data to pass or fail, and if not, intervals still needed (null: unknown). */
+  enough(indices: readonly number[]): { ok: boolean; moreIntervals: number | null };
+}
+
+export interface GaugeEvidence extends Evidence {
+  /**
+   * Each interval with data in both groups, in order, and whether the canary was
+   * beyond `ratio` × that same interval's baseline on `side` (gap: how far, on a log scale).
+   */
+  minutes(side: Side, ratio: number, indices: readonly number[]): PairedMinute[];
+}
+
+export interface CountEvidence extends Evidence {
+  /**
+   * Each interval's log likelihood ratio of the canary's share of the events,
+   * one row per alternative in SCAN_ALTERNATIVES, against the canary being at `ratio`
+   * (0 for an interval without data).
+   */
+  logRatios(side: Side, ratio: number, indices: readonly number[]): number[][];
+}
+
+export interface PairedMinute {
+  i: number;
+  beyond: boolean;
+  gap: number;
+}
+
+export interface Summary {
+  canary: Figures;
+  baseline: Figures;
+  ratio: number | null;
+  interval: [number, number] | null;
+}
+
+// ---------------------------------------------------------------------------
+// Count metrics: totals of events over totals of requests.
+
+export function countEvidence(metric: CountMetricConfig, window: Window): CountEvidence {
+  const cEvents = window.canary[metric.name] ?? [];
+  const bEvents = window.baseline[metric.name] ?? [];
+  const cRequests = window.canary[metric.requests] ?? [];
+  const bRequests = window.baseline[metric.requests] ?? [];
+  // An interval counts only when both groups reported both series: otherwise the
+  // totals would compare different minutes.
+  const usable = (i: number): boolean =>
+    cEvents[i] != null && bEvents[i] != null && cRequests[i] != null && bRequests[i] != null;
+  const totals = (idx: readonly number[]): RateCounts => {
+    const t = { canaryEvents: 0, canaryRequests: 0, baselineEvents: 0, baselineRequests: 0 };
+    for (const i of idx) {
+      if (!usable(i)) continue;
+      t.canaryEvents += cEvents[i] ?? 0;
+      t.baselineEvents += bEvents[i] ?? 0;
+      t.canaryRequests += cRequests[i] ?? 0;
+      t.baselineRequests += bRequests[i] ?? 0;
+    }
+    return t;
+  };
+  const rate = (events: number, requests: number): number => (requests > 0 ? events / requests : 0);
+  return {
+    testName: 'exact rate ratio',
+    firstLook: 2, // one interval alone cannot be told from a lone spike
+    floor: () => 0,
+    p(side, ratio, idx) {
+      const t = totals(idx);
+      if (t.canaryRequests === 0 || t.baselineRequests === 0) return 1;
+      return side === 'High' ? rateRatioPHigh(t, ratio) : rateRatioPLow(t, ratio);
+    },
+    // Counts: the lone spikes' events are capped at the rate of the worst minute not set
+    // aside, since one burst of events can dominate the totals.
+    pWithoutSpike(side, ratio, idx, allowance) {
+      const t = totals(idx);
+      const baselineRate = rate(t.baselineEvents, t.baselineRequests);
+      const minutes = idx.filter(usable).map((i) => {
+        // Events beyond what the baseline's rate predicts for this interval's canary requests.
+        const excess = (cEvents[i] ?? 0) - (cRequests[i] ?? 0) * baselineRate;
+        return { i, score: side === 'High' ? excess : -excess };
+      });
+      const { spikes, reference } = loneSpikes(minutes, allowance);
+      if (reference === undefined) return { p: 1, spikes };
+      const referenceRate = rate(cEvents[reference] ?? 0, cRequests[reference] ?? 0);
+      const capped = { ...t };
+      for (const i of spikes) {
+        const events = cEvents[i] ?? 0;
+        const level = referenceRate * (cRequests[i] ?? 0);
+        capped.canaryEvents -= events - (side === 'High' ? Math.min(events, Math.ceil(level)) : Math.max(events, Math.floor(level)));
+      }
+      if (capped.canaryRequests === 0 || capped.baselineRequests === 0) return { p: 1, spikes };
+      return { p: side === 'High' ? rateRatioPHigh(capped, ratio) : rateRatioPLow(capped, ratio), spikes };
+    },
+    figures(idx, confidence) {
+      const t = totals(idx);
+      const canary: Figures = { kind: 'count', events: t.canaryEvents, requests: t.canaryRequests, rate: rate(t.canaryEvents, t.canaryRequests) };
+      const baseline: Figures = { kind: 'count', events: t.baselineEvents, requests: t.baselineRequests, rate: rate(t.baselineEvents, t.baselineRequests) };
+      const noData = t.canaryRequests === 0 || t.baselineRequests === 0;
+      let ratio: number | null = null;
+      if (!noData && t.baselineEvents > 0) ratio = canary.rate / baseline.rate;
+      else if (!noData && t.canaryEvents > 0) ratio = Infinity;
+      const interval = noData || t.canaryEvents + t.baselineEvents === 0 ? null : rateRatioInterval(t, confidence);
+      return { canary, baseline, ratio, interval };
+    },
+    logRatios(side, ratio, idx) {
+      const rows = SCAN_ALTERNATIVES.map(() => [] as number[]);
+      for (const i of idx) {
+        const k = cEvents[i] ?? 0;
+        const x = k + (bEvents[i] ?? 0);
+        const nC = cRequests[i] ?? 0;
+        const nB = bRequests[i] ?? 0;
+        const ok = usable(i) && x > 0 && nC > 0 && nB > 0;
+        const pi0 = ok ? (nC * ratio) / (nC * ratio + nB) : 0;
+        SCAN_ALTERNATIVES.forEach((m, a) => {
+          if (!ok) {
+            rows[a]?.push(0);
+            return;
+          }
+          const ratio1 = side === 'High' ? ratio * m : ratio / m;
+          const pi1 = (nC * ratio1) / (nC * ratio1 + nB);
+          rows[a]?.push(k * Math.log(pi1 / pi0) + (x - k) * Math.log((1 - pi1) / (1 - pi0)));
+        });
+      }
+      return rows;
+    },
+    enough(idx) {
+      const t = totals(idx);
+      if (t.canaryRequests >= metric.minRequests && t.baselineRequests > 0) return { ok: true, moreIntervals: null };
+      const used = idx.filter(usable).length;
+      const perInterval = used > 0 ? t.canaryRequests / used : 0;
+      const more = perInterval > 0 ? Math.ceil((metric.minRequests - t.canaryRequests) / perInterval) : null;
+      return { ok: false, moreIntervals: more };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Gauge metrics: per-interval values, compared on a log scale so tolerance is a ratio.
+
+const LOG_FLOOR = 1e-9;
+
+export function gaugeEvidence(metric: GaugeMetricConfig, window: Window): GaugeEvidence {
+  const canary = window.canary[metric.name] ?? [];
+  const baseline = window.baseline[metric.name] ?? [];
+  const logs = (values: readonly (number | null)[], idx: readonly number[], shift = 0): number[] => {
+    const out: number[] = [];
+    for (const i of idx) {
+      const v = values[i];
+      if (v != null) out.push(Math.log(Math.max(v, LOG_FLOOR)) + shift);
+    }
+    return out;
+  };
+  const minIntervals = (minutes: number): number => Math.max(3, minutes);
+  // Each minute with data in both groups: how far the canary was beyond `ratio` × that
+  // same minute's baseline on `side` (log scale; positive speaks for a verdict).
+  const excesses = (side: Side, ratio: number, idx: readonly number[]): ScoredMinute[] => {
+    const out: ScoredMinute[] = [];
+    const bound = Math.log(ratio);
+    for (const i of idx) {
+      const c = canary[i];
+      const b = baseline[i];
+      if (c == null || b == null) continue;
+      const diff = Math.log(Math.max(c, LOG_FLOOR)) - Math.log(Math.max(b, LOG_FLOOR)) - bound;
+      out.push({ i, score: side === 'High' ? diff : -diff });
+    }
+    return out;
+  };
+  // Two rank tests, each at half the level (the p-value is twice the smaller one's): the
+  // signed-rank test on each minute's canary against its own baseline, which shared drift
+  // (traffic moving CPU in both groups) cannot blur and which sees modest shifts; and
+  // Mann–Whitney on the two groups' minutes, which needs fewer minutes for a large shift
+  // (its p-value can reach 1/C(2n, n) in n minutes, a paired test's only 2^−n). Held to a
+  // `level` the signed-rank test cannot reach on these minutes (2^−n ≥ half of it: before
+  // about 12 minutes at 99 %), Mann–Whitney takes the whole level: the union bound is over
+  // the tests that can reject.
+  // `lowered`: how far to lower a lone spike's canary minute (log scale, bad side).
+  const rankTests = (
+    side: Side,
+    ratio: number,
+    idx: readonly number[],
+    lowered = new Map<number, number>(),
+    level?: number,
+  ): { p: number; smaller: number } => {
+    const paired = excesses(side, ratio, idx).map((m) => m.score - (lowered.get(m.i) ?? 0));
+    const signedRank = paired.length < 3 ? 1 : signedRankGreater(paired).p;
+    const c: number[] = [];
+    for (const i of idx) {
+      const v = canary[i];
+      if (v != null) c.push(Math.log(Math.max(v, LOG_FLOOR)) - (lowered.get(i) ?? 0) * (side === 'High' ? 1 : -1));
+    }
+    const b = logs(baseline, idx, Math.log(ratio));
+    const twoSample = c.length < 3 || b.length < 3 ? 1 : side === 'High' ? mannWhitneyGreater(b, c).p : mannWhitneyGreater(c, b).p;
+    const smaller = Math.min(signedRank, twoSample);
+    if (level !== undefined && !(2 * 2 ** -paired.length < level)) return { p: twoSample, smaller };
+    return { p: Math.min(1, 2 * smaller), smaller };
+  };
+  return {
+    testName: 'Mann–Whitney / signed-rank',
+    firstLook: minIntervals(metric.minMinutes),
+    // Mann–Whitney's floor with n minutes in each group, alone (see rankTests).
+    floor: (n) => 1 / binomial(2 * n, n),
+    p(side, ratio, idx, level) {
+      return rankTests(side, ratio, idx, new Map(), level).p;
+    },
+    // Gauges: a rank test already gives one wild minute only one rank, and the lone
+    // spikes are capped at the worst other minute (each against its own minute's
+    // baseline) rather than dropped: a sustained shift keeps all its evidence.
+    pWithoutSpike(side, ratio, idx, allowance, level) {
+      const minutes = excesses(side, ratio, idx);
+      const { spikes, reference } = loneSpikes(minutes, allowance);
+      const cap = minutes.find((m) => m.i === reference)?.score;
+      if (cap === undefined) return { p: 1, spikes };
+      const lowered = new Map<number, number>();
+      for (const m of minutes) if (spikes.includes(m.i) && m.score > cap) lowered.set(m.i, m.score - cap);
+      const { p, smaller } = rankTests(side, ratio, idx, lowered, level);
+      return { p, spikes, lean: smaller };
+    },
+    figures(idx, confidence) {
+      const c = logs(canary, idx);
+      const b = logs(baseline, idx);
+      const canaryFigures: Figures = { kind: 'gauge', median: Math.exp(median(c)), values: c.length };
+      const baselineFigures: Figures = { kind: 'gauge', median: Math.exp(median(b)), values: b.length };
+      if (c.length === 0 || b.length === 0) return { canary: canaryFigures, baseline: baselineFigures, ratio: null, interval: null };
+      // The ratio the test judged: paired minute by minute where both groups have data.
+      const paired = excesses('High', 1, idx).map((m) => m.score);
+      const shift = paired.length > 0 ? hodgesLehmannPaired(paired, confidence) : hodgesLehmann(b, c, confidence);
+      return {
+        canary: canaryFigures,
+        baseline: baselineFigures,
+        ratio: Math.exp(shift.estimate),
+        interval: [Math.exp(shift.lower), Math.exp(shift.upper)],
+      };
+    },
+    minutes(side, ratio, idx) {
+      const out: PairedMinute[] = [];
+      const bound = Math.log(ratio);
+      for (const i of idx) {
+        const c = canary[i];
+        const b = baseline[i];
+        if (c == null || b == null) continue;
+        const diff = Math.log(Math.max(c, LOG_FLOOR)) - Math.log(Math.max(b, LOG_FLOOR));
+        out.push({ i, beyond: side === 'High' ? diff > bound : diff < bound, gap: side === 'High' ? diff : -diff });
+      }
+      return out;
+    },
+    enough(idx) {
+      const c = logs(canary, idx).length;
+      const b = logs(baseline, idx).length;
+      const need = minIntervals(metric.minMinutes);
+      if (c >= need && b >= need) return { ok: true, moreIntervals: null };
+      return { ok: false, moreIntervals: need - Math.min(c, b) };
+    },
+  };
+}
+
+function binomial(n: number, k: number): number {
+  let out = 1;
+  for (let i = 1; i <= k; i++) out = (out * (n - k + i)) / i;
+  return out;
+}
