@@ -1,5 +1,5 @@
 import type { TaggedKind, TaggedResource } from '../aws/tagged.js';
-import type { Operation } from '../store/items.js';
+import type { OperationStanding } from '../store/items.js';
 
 /*
  * What the sweep removes, decided without I/O from what Bakery tagged and what the store says of the
@@ -33,7 +33,7 @@ export interface SweepPlan {
 export interface SweepFacts {
   resources: TaggedResource[];
   /** The operations the resources name, as the store has them (absent: not in this Bakery's table). */
-  operations: Map<string, Operation>;
+  operations: Map<string, OperationStanding>;
   /** Image ids of recorded releases, every region. */
   releasedImages: Set<string>;
   now: number;
@@ -43,7 +43,7 @@ export interface SweepFacts {
 const hours = (ms: number): string => `${Math.floor(ms / HOUR_MS)} h`;
 
 /** Why the operation no longer holds its resources, or undefined while it does (it runs, its lease is recent). */
-function ended(operation: Operation, now: number, abandonedAfterMs: number): string | undefined {
+function ended(operation: OperationStanding, now: number, abandonedAfterMs: number): string | undefined {
   if (operation.status !== 'running') return `its ${operation.kind} ${operation.status}`;
   const lapsedAt = operation.lease?.until ?? operation.updatedAt;
   if (now - lapsedAt >= abandonedAfterMs) return `its ${operation.kind} was abandoned (no replica for ${hours(now - lapsedAt)})`;

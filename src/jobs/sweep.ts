@@ -3,7 +3,7 @@ import { describeAwsError, isNotFound } from '../aws/errors.js';
 import { listTagged, removeTagged, type TaggedKind, type TaggedResource } from '../aws/tagged.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { Operation, SweepSummary } from '../store/items.js';
+import type { OperationStanding, SweepSummary } from '../store/items.js';
 import type { Store } from '../store/store.js';
 import { slotOf } from './digest.js';
 import { planSweep, type SweepDecision, type SweepPlan } from './sweep-plan.js';
@@ -38,7 +38,7 @@ const MAX_SUMMARY_ITEMS = 100;
  */
 export class SweepJob {
   /** Operations that have ended never change again: asked of the store once per process. */
-  private readonly endedOperations = new Map<string, Operation>();
+  private readonly endedOperations = new Map<string, OperationStanding>();
 
   constructor(private readonly deps: SweepDependencies) {}
 
@@ -90,15 +90,15 @@ export class SweepJob {
   }
 
   /** The operations the resources name: ended ones from memory, the others from the store, 100 to a read. */
-  private async operations(resources: TaggedResource[]): Promise<Map<string, Operation>> {
+  private async operations(resources: TaggedResource[]): Promise<Map<string, OperationStanding>> {
     const ids = [...new Set(resources.flatMap((resource) => resource.operationId ?? []))];
-    const found = new Map<string, Operation>();
+    const found = new Map<string, OperationStanding>();
     const unknown = ids.filter((id) => {
       const ended = this.endedOperations.get(id);
       if (ended) found.set(id, ended);
       return !ended;
     });
-    for (const [id, operation] of await this.deps.store.getOperations(unknown)) {
+    for (const [id, operation] of await this.deps.store.getOperationStandings(unknown)) {
       found.set(id, operation);
       if (operation.status !== 'running') this.endedOperations.set(id, operation);
     }
@@ -109,7 +109,7 @@ export class SweepJob {
    * Images of recorded releases, among those the sweep might otherwise remove (an image whose bake did
    * not succeed): a release's image is never a leak, whatever its operation says.
    */
-  private async releasedImages(resources: TaggedResource[], operations: Map<string, Operation>): Promise<Set<string>> {
+  private async releasedImages(resources: TaggedResource[], operations: Map<string, OperationStanding>): Promise<Set<string>> {
     const doubtful = resources.filter(
       (resource) => resource.kind === 'image' && resource.app && resource.version && operations.get(resource.operationId ?? '')?.status !== 'succeeded',
     );

@@ -143,6 +143,10 @@ export const operation = z.object({
 });
 export type Operation = z.infer<typeof operation>;
 
+/** What an operation's standing is, without its params and state: whether it still holds what it made. */
+export const operationStanding = operation.pick({ id: true, kind: true, status: true, lease: true, updatedAt: true });
+export type OperationStanding = z.infer<typeof operationStanding>;
+
 /** One bake and one deploy (canary, promotion, rollback) per app at a time. */
 export const lockLane = z.enum(['bake', 'deploy']);
 export type LockLane = z.infer<typeof lockLane>;

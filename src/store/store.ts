@@ -21,6 +21,7 @@ import {
   laneOf,
   liveRelease,
   operation as operationSchema,
+  operationStanding,
   release as releaseSchema,
   retirement as retirementSchema,
   storedAppConfig,
@@ -33,6 +34,7 @@ import {
   type LiveRelease,
   type LockLane,
   type Operation,
+  type OperationStanding,
   type Release,
   type ReleaseEvent,
   type ReleasePin,
@@ -633,22 +635,27 @@ export class Store {
     return this.get(keys.lastSweep(), sweepSummarySchema);
   }
 
-  /** Operations by id, 100 to a BatchGet (DynamoDB's limit); an id not in the table is left out. */
-  async getOperations(ids: string[]): Promise<Map<string, Operation>> {
-    const found = new Map<string, Operation>();
+  /**
+   * Where operations stand, by id, 100 to a BatchGet (DynamoDB's limit); an id not in the table is left
+   * out. Only the standing is read: an operation's params and state (its app's config, scripts) are
+   * most of its size, and the sweep meets thousands.
+   */
+  async getOperationStandings(ids: string[]): Promise<Map<string, OperationStanding>> {
+    const found = new Map<string, OperationStanding>();
     const unique = [...new Set(ids)];
+    const projection = { ProjectionExpression: '#id, #kind, #status, #lease, #updatedAt', ExpressionAttributeNames: { '#id': 'id', '#kind': 'kind', '#status': 'status', '#lease': 'lease', '#updatedAt': 'updatedAt' } };
     for (let start = 0; start < unique.length; start += 100) {
       const wanted = unique.slice(start, start + 100).map((id) => keys.operation(id));
-      const result = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: wanted, ConsistentRead: true } } }));
+      const result = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: wanted, ConsistentRead: true, ...projection } } }));
       const items = [...(result.Responses?.[this.tableName] ?? [])];
       // Keys DynamoDB left unprocessed (under load) are read one by one, as getAppAtVersion does.
       for (const key of result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) {
-        const item = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+        const item = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true, ...projection }));
         if (item.Item) items.push(item.Item);
       }
       for (const item of items) {
-        const operation = parseItem(item, operationSchema);
-        found.set(operation.id, operation);
+        const standing = parseItem(item, operationStanding);
+        found.set(standing.id, standing);
       }
     }
     return found;
