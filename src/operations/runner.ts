@@ -252,6 +252,8 @@ export class OperationRunner {
       const status = reason instanceof Cancelled ? 'cancelled' : 'failed';
       const step = this.currentStep(handle.current);
       if (reason instanceof Cancelled) log.info({ step, by: reason.by }, 'operation cancelled');
+      // A StepFailure is an outcome the step named (a smoke test failed, a canary was judged bad): its message says it all; anything else keeps its stack.
+      else if (reason instanceof StepFailure) log.warn({ step, reason: reason.message }, 'operation failed');
       else log.warn({ err: reason, step }, 'operation failed');
       const kept = reason instanceof StepFailure ? reason.state : undefined;
       await handle.update((op) => ({ ...withStep(op, { ...stepOf(op, step), status: 'failed', finishedAt: clock.now() }), state: { ...op.state, ...kept } }));
