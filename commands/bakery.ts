@@ -73,7 +73,7 @@ async function postDigest(core: Core, command: SlashCommand): Promise<ChatMessag
   const [pictures, sweep] = await Promise.all([core.survey.survey(), core.store.getLastSweep()]);
   const here = pictures.filter((picture) => picture.config.channel === command.channel);
   try {
-    await core.chat.post(command.channel, digestMessage(here.length ? here : pictures, core.clock.now(), undefined, sweep));
+    await core.chat.post(command.channel, digestMessage(here.length ? here : pictures, core.clock.now(), { sweep }));
   } catch (error) {
     return { text: `The digest could not be posted here (${error instanceof Error ? error.message : String(error)}); invite Bakery to the channel, or try \`/bakery stale\`.`, tone: 'failed' };
   }

@@ -210,6 +210,16 @@ describe('retirement in stages', () => {
     expect(t.calls('DisableImage')).toBe(3);
   });
 
+  it('says in the digest what its run moved on, in the app’s channel', async () => {
+    await t.v1();
+    await t.prune();
+    world.clock.advance(21 * DAY);
+    expect(await bakery.digest.postSlot(world.clock.now())).toBe(true);
+    const digest = world.chat.roots.findLast((root) => root.message.text.startsWith('*Image digest*'));
+    expect(digest?.ref.channel).toBe('#demo');
+    expect(digest?.message.lines).toContain('Retirement moved on: demo v1 disabled.');
+  });
+
   it('never stages an image in use, and gives one back that is needed again', async () => {
     const v1 = await t.v1();
     await t.prune();

@@ -76,13 +76,31 @@ export function sweepLine(sweep: SweepSummary, now: number): string {
   return `Last sweep (${formatTime(sweep.at, now)}) ${what}${sweep.left ? `; ${sweep.left} left for the next sweep` : ''}.`;
 }
 
-/** The digest of some apps (one channel's): stale ones first with why, fresh ones in one line, then what the last sweep removed. */
-export function digestMessage(pictures: AppPicture[], now: number, where?: string, sweep?: SweepSummary): ChatMessage {
+/** "Retirement moved on: demo v3 disabled; demo v2 deregistered (1 image, 2 snapshots)." */
+export function retirementLine(moves: RetirementMove[]): string {
+  const said = moves.map((move) => `${move.app} ${move.version} ${move.did}${move.did === 'deregistered' ? ` (${counted(move.images, 'image')}, ${counted(move.snapshots, 'snapshot')})` : ''}`);
+  return `Retirement moved on: ${said.join('; ')}.`;
+}
+
+/** One bake's images taken a stage on (or given back) by the digest's run. */
+export interface RetirementMove {
+  app: string;
+  version: string;
+  did: 'deprecated' | 'disabled' | 'deregistered' | 'restored';
+  images: number;
+  snapshots: number;
+}
+
+/**
+ * The digest of some apps (one channel's): stale ones first with why, fresh ones in one line, then
+ * what this run's retirements did and what the last sweep removed.
+ */
+export function digestMessage(pictures: AppPicture[], now: number, also: { sweep?: SweepSummary; retired?: RetirementMove[] } = {}): ChatMessage {
   const stale = pictures.filter(isStale);
   const fresh = freshLine(pictures, now);
-  const swept = sweep ? [sweepLine(sweep, now)] : [];
+  const swept = [...(also.retired?.length ? [retirementLine(also.retired)] : []), ...(also.sweep ? [sweepLine(also.sweep, now)] : [])];
   if (stale.length === 0) {
-    return { text: `*Image digest*${where ? ` for ${where}` : ''}: nothing is stale`, lines: [fresh ?? 'No apps are configured here.', ...swept], tone: 'info' };
+    return { text: '*Image digest*: nothing is stale', lines: [fresh ?? 'No apps are configured here.', ...swept], tone: 'info' };
   }
   const buttons = stale.flatMap((picture) => rebakeButton(picture) ?? []).slice(0, MAX_REBAKE_BUTTONS);
   // Only approvers may press it (the press is checked); shown where at least one app has approvers.
@@ -101,7 +119,7 @@ export function digestMessage(pictures: AppPicture[], now: number, where?: strin
   const pruneValue = prunable.reduce((all, app) => (all.length + app.length + 1 <= 2000 ? (all ? `${all},${app}` : app) : all), '');
   if (pruneValue) buttons.push({ actionId: pruneAppsAction, label: 'Old images (dry run)', value: pruneValue });
   return {
-    text: `*Image digest*${where ? ` for ${where}` : ''}: ${stale.length} of ${pictures.length} app${pictures.length === 1 ? '' : 's'} stale`,
+    text: `*Image digest*: ${stale.length} of ${pictures.length} app${pictures.length === 1 ? '' : 's'} stale`,
     lines: [...stale.map((picture) => staleLine(picture, now)), ...(fresh ? [fresh] : []), ...swept],
     tone: 'info',
     buttons,
