@@ -52,7 +52,9 @@ export function firstIssue(error: z.ZodError, input: Record<string, unknown>): s
   if (field === undefined) return issue.message;
   const given = input[String(field)];
   const shown = typeof given === 'string' ? ` "${given.slice(0, 40)}"` : '';
-  return given === undefined ? `missing ${String(field)}` : `${String(field)}${shown}: ${issue.message}`;
+  // Named as the person typed it: a field for a flag is its camelCase (olderThan for --older-than).
+  const name = String(field).replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+  return given === undefined ? `missing ${name}` : `${name}${shown}: ${issue.message}`;
 }
 
 export function usageError(error: string, usage: string): ChatMessage {

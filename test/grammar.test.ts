@@ -43,6 +43,8 @@ describe('/bake grammar', () => {
     ['myapp v1 --base ssm:bad name', /unexpected "name"/],
     ['myapp v1 --commit HEAD', /a commit is 7-40 lowercase hex digits/],
     ['myapp v1 --force=yes', /--force takes no value/],
+    ['myapp v1 --retry-region ../etc', /^retry-region "..\/etc": a region looks like us-east-1/],
+    ['myapp v1 --retry-region eu-west-1 --force', /--retry-region copies the image already baked/],
   ];
   for (const [text, problem] of refusals) {
     it(`refuses "${text}" naming the problem`, () => {
