@@ -60,3 +60,22 @@ export function firstIssue(error: z.ZodError, input: Record<string, unknown>): s
 export function usageError(error: string, usage: string): ChatMessage {
   return { text: `${error}`, lines: [`Usage: \`${usage}\``], tone: 'failed' };
 }
+
+/**
+ * A button value that carries JSON, at most `maxLength` characters, read with `shape`: text that is
+ * not JSON is an issue like any other, never a thrown SyntaxError.
+ */
+export function jsonButtonValue<T extends z.ZodType>(maxLength: number, shape: T) {
+  return z
+    .string()
+    .max(maxLength)
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'not JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(shape);
+}

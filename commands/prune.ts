@@ -8,7 +8,7 @@ import type { Core } from '../src/core.js';
 import { pruneApps } from '../src/jobs/digest-message.js';
 import { describePlan, outcomeLines, outcomeSummary, planSummary } from '../src/retire/describe.js';
 import { actsNow } from '../src/retire/plan.js';
-import { firstIssue, splitWords, usageError } from './grammar.js';
+import { firstIssue, jsonButtonValue, splitWords, usageError } from './grammar.js';
 
 export const pruneUsage = '/bakery prune <app> [--keep N] [--older-than <duration, e.g. 30d>] [--dry-run]';
 export const pruneAction = 'retire.prune';
@@ -23,11 +23,7 @@ const pruneRequest = z.object({
 type PruneRequest = z.infer<typeof pruneRequest>;
 
 /** The button's value: what to plan again when pressed (the plan itself is never trusted from a button). */
-const pruneValue = z
-  .string()
-  .max(200)
-  .transform((text) => JSON.parse(text) as unknown)
-  .pipe(z.object({ app: appName, keep: z.number().int().min(1).max(1000), olderThan: z.number().int().nonnegative().optional() }));
+const pruneValue = jsonButtonValue(200, z.object({ app: appName, keep: z.number().int().min(1).max(1000), olderThan: z.number().int().nonnegative().optional() }));
 
 function parse(words: string[]): { ok: true; value: PruneRequest } | { ok: false; error: string } {
   const split = splitWords(words.join(' '), ['keep', 'older-than'], ['dry-run']);

@@ -10,7 +10,7 @@ import type { AppLock, FleetImage, LiveRelease, Operation } from '../src/store/i
 import { unknownApp } from './apps.js';
 import { busy } from './busy.js';
 import type { Command } from './command.js';
-import { firstIssue, splitWords, usageError, type Parsed } from './grammar.js';
+import { firstIssue, jsonButtonValue, splitWords, usageError, type Parsed } from './grammar.js';
 
 export const usage = '/rollback <app> [<version>]';
 export const confirmAction = 'rollback.confirm';
@@ -41,18 +41,7 @@ export function parseRollback(text: string): Parsed<RollbackRequest | 'help'> {
 }
 
 /** What the confirm button carries: the app, the operation it would stop (if any), and the version asked for. */
-const confirmValue = z
-  .string()
-  .max(300)
-  .transform((text, ctx) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'not JSON' });
-      return z.NEVER;
-    }
-  })
-  .pipe(z.strictObject({ app: appName, stop: z.string().regex(/^op-[a-z0-9]+-[0-9a-f]{8}$/).optional(), to: version.optional() }));
+const confirmValue = jsonButtonValue(300, z.strictObject({ app: appName, stop: z.string().regex(/^op-[a-z0-9]+-[0-9a-f]{8}$/).optional(), to: version.optional() }));
 
 interface Situation {
   config: AppConfig;

@@ -67,6 +67,16 @@ describe('/bakery prune', () => {
     expect(registered()).toEqual(before);
   });
 
+  it('refuses a Prune button whose value is not one it made, removing nothing', async () => {
+    const plan = (await prune('--keep 1'))!;
+    const before = registered();
+    for (const value of ['', 'demo', '{"app":', '{"app":"demo","keep":0}', 'x'.repeat(300)]) {
+      const forged = { ...pressOn(plan as ChatMessage, pruneAction, bob), value };
+      expect((await bakery.handlers.onButton(forged))?.text).toBe('That button is not one Bakery made.');
+    }
+    expect(registered()).toEqual(before);
+  });
+
   it('removes, for an approver who confirms, the images of every region and all their snapshots', async () => {
     const plan = (await prune('--keep 1'))!;
     const v1 = [await ami('v1'), await ami('v1', 'eu-west-1')];
