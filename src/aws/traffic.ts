@@ -26,6 +26,29 @@ export async function targetHealth(aws: AwsClients, region: string, targetGroupA
 }
 
 /**
+ * How a group's members stand in every target group they serve: healthy in all of them, or failing
+ * a health check in one (a new instance is 'initial' for a while, which is neither).
+ */
+export async function membersHealth(aws: AwsClients, region: string, members: string[], targetGroups: string[]): Promise<{ healthy: string[]; failing: string[] }> {
+  let healthy = members;
+  const failing = new Set<string>();
+  for (const targetGroup of targetGroups) {
+    const health = await targetHealth(aws, region, targetGroup);
+    healthy = healthy.filter((id) => health.get(id) === 'healthy');
+    for (const id of members) if (health.get(id) === 'unhealthy') failing.add(id);
+  }
+  return { healthy, failing: [...failing] };
+}
+
+/** Sends all of the listener's traffic to these target groups; the others stay registered at weight 0. */
+export async function forwardOnlyTo(aws: AwsClients, region: string, listenerArn: string, targetGroups: string[]): Promise<void> {
+  const weights = await listenerWeights(aws, region, listenerArn);
+  for (const target of weights.keys()) weights.set(target, 0);
+  for (const target of targetGroups) weights.set(target, 1);
+  await setListenerWeights(aws, region, listenerArn, weights);
+}
+
+/**
  * A target group for the canary, a copy of the live one (protocol, port, VPC, health check) under
  * its own name. Made again after a crash it is found by name instead.
  */

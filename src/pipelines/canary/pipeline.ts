@@ -2,7 +2,7 @@ import { metered } from '../metered.js';
 import type { AwsClients } from '../../aws/clients.js';
 import { createGroup, createTemplateVersion, describeGroup, imageOfTemplateVersion, inService, readLiveGroup, removeGroup } from '../../aws/fleet.js';
 import { waitFor } from '../../aws/poll.js';
-import { createTargetGroupLike, listenerWeights, setListenerWeights, targetHealth } from '../../aws/traffic.js';
+import { createTargetGroupLike, listenerWeights, membersHealth, setListenerWeights } from '../../aws/traffic.js';
 import type { Clock } from '../../clock.js';
 import { StepFailure, type Pipeline, type Step } from '../../operations/pipeline.js';
 import type { Operation, OperationStatus } from '../../store/items.js';
@@ -144,14 +144,9 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
               const group = await describeGroup(aws, region, groupName);
               const inGroup = group ? inService(group) : [];
               if (inGroup.length < instances) return { done: false, seen: `${role}: ${inGroup.length} of ${instances} in service` };
-              for (const targetGroup of targetGroups) {
-                const health = await targetHealth(aws, region, targetGroup);
-                const unhealthy = inGroup.filter((id) => health.get(id) !== 'healthy');
-                if (unhealthy.some((id) => health.get(id) === 'unhealthy')) {
-                  throw new StepFailure(`${role} instance ${unhealthy.join(', ')} failed its target group's health checks`);
-                }
-                if (unhealthy.length > 0) return { done: false, seen: `${role}: ${inGroup.length - unhealthy.length} of ${instances} healthy in the target group` };
-              }
+              const { healthy, failing } = await membersHealth(aws, region, inGroup, targetGroups);
+              if (failing.length > 0) throw new StepFailure(`${role} instance ${failing.join(', ')} failed its target group's health checks`);
+              if (healthy.length < inGroup.length) return { done: false, seen: `${role}: ${healthy.length} of ${instances} healthy in the target group` };
               ready.push(...inGroup);
             }
             return { done: true, value: ready };

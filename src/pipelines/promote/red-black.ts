@@ -1,5 +1,5 @@
 import { attachTargetGroups, deleteGroup, describeGroup, detachTargetGroups, inService, resizeGroup } from '../../aws/fleet.js';
-import { listenerWeights, setListenerWeights, targetHealth } from '../../aws/traffic.js';
+import { forwardOnlyTo, membersHealth } from '../../aws/traffic.js';
 import { formatDuration, formatTime } from '../../operations/format.js';
 import { StepFailure, type Step } from '../../operations/pipeline.js';
 import { deployOf, regionOf, required } from '../canary/operation.js';
@@ -25,14 +25,9 @@ export function redBlackSteps(deps: PromoteDependencies): Step<CanaryState>[] {
         const size = Math.max(live.desired, 1);
         const group = await describeGroup(aws, region, name);
         if ((group?.DesiredCapacity ?? 0) < size) await resizeGroup(aws, region, name, { min: size, max: Math.max(live.max, size), desired: size });
-        const ready = group ? inService(group) : [];
         const targetGroups = state.canaryTargetGroup ? [state.canaryTargetGroup] : live.targetGroups;
-        let healthy = ready.length;
-        for (const targetGroup of targetGroups) {
-          const health = await targetHealth(aws, region, targetGroup);
-          healthy = Math.min(healthy, ready.filter((id) => health.get(id) === 'healthy').length);
-        }
-        if (healthy < size) return { wait: { until: clock.now() + pollIntervalMs, detail: `${healthy} of ${size} in service and healthy` } };
+        const { healthy } = await membersHealth(aws, region, group ? inService(group) : [], targetGroups);
+        if (healthy.length < size) return { wait: { until: clock.now() + pollIntervalMs, detail: `${healthy.length} of ${size} in service and healthy` } };
         return { detail: `${name}: ${size} instances in service and healthy beside ${live.name}` };
       },
     },
@@ -44,10 +39,7 @@ export function redBlackSteps(deps: PromoteDependencies): Step<CanaryState>[] {
         const region = regionOf(operation);
         const live = required(state.live, 'live group');
         if (deploy.traffic.mode === 'weighted') {
-          const weights = await listenerWeights(aws, region, deploy.traffic.listener);
-          for (const target of weights.keys()) weights.set(target, 0);
-          weights.set(required(state.canaryTargetGroup, 'canary target group'), 1);
-          await setListenerWeights(aws, region, deploy.traffic.listener, weights);
+          await forwardOnlyTo(aws, region, deploy.traffic.listener, [required(state.canaryTargetGroup, 'canary target group')]);
         } else {
           await detachTargetGroups(aws, region, live.name, live.targetGroups);
         }
@@ -92,10 +84,7 @@ export async function switchBack(deps: PromoteDependencies, operation: Parameter
   const region = regionOf(operation);
   const live = required(state.live, 'live group');
   if (deploy.traffic.mode === 'weighted') {
-    const weights = await listenerWeights(aws, region, deploy.traffic.listener);
-    for (const target of weights.keys()) weights.set(target, 0);
-    for (const target of live.targetGroups) weights.set(target, 1);
-    await setListenerWeights(aws, region, deploy.traffic.listener, weights);
+    await forwardOnlyTo(aws, region, deploy.traffic.listener, live.targetGroups);
   } else {
     await attachTargetGroups(aws, region, live.name, live.targetGroups);
   }
