@@ -29,16 +29,17 @@ export function bakeryCommand(all: () => Command[]): Command {
       return parsed.data === 'help' ? helpText(all()) : undefined;
     },
     async handle(core, command) {
-      const word = command.text.trim().split(/\s+/)[0]?.toLowerCase() || 'help';
+      const [first, ...rest] = command.text.trim().split(/\s+/);
+      const word = first?.toLowerCase() || 'help';
       const parsed = subcommand.safeParse(word);
       if (!parsed.success) return usageError(`unknown subcommand "${word.slice(0, 30)}"`, usage);
       if (parsed.data === 'help') return helpText(all());
       if (parsed.data === 'digest') return postDigest(core, command);
-      if (parsed.data === 'stale') return stale(core, command.text.trim().split(/\s+/).slice(1));
+      if (parsed.data === 'stale') return stale(core, rest);
       if (parsed.data === 'home') return publishHome(core, command.user);
-      if (parsed.data === 'prune') return pruneCommand(core, command.text.trim().split(/\s+/).slice(1));
+      if (parsed.data === 'prune') return pruneCommand(core, rest);
       if (parsed.data === 'pin' || parsed.data === 'unpin') return pinCommand(core, command, parsed.data);
-      if (parsed.data === 'sweep') return sweepCommand(core, command, command.text.trim().split(/\s+/).slice(1));
+      if (parsed.data === 'sweep') return sweepCommand(core, command, rest);
       const apps = await core.store.listAppConfigs();
       const names = Object.keys(apps).sort();
       if (names.length === 0) return { text: 'No apps are configured.', tone: 'info' };
