@@ -38,7 +38,7 @@ export function bakeryCommand(all: () => Command[]): Command {
       if (parsed.data === 'stale') return stale(core, rest);
       if (parsed.data === 'home') return publishHome(core, command.user);
       if (parsed.data === 'prune') return pruneCommand(core, rest);
-      if (parsed.data === 'pin' || parsed.data === 'unpin') return pinCommand(core, command, parsed.data);
+      if (parsed.data === 'pin' || parsed.data === 'unpin') return pinCommand(core, command, parsed.data, rest);
       if (parsed.data === 'sweep') return sweepCommand(core, command, rest);
       const apps = await core.store.listAppConfigs();
       const names = Object.keys(apps).sort();

@@ -13,9 +13,9 @@ import { firstIssue, splitWords, usageError } from './grammar.js';
 
 const pinRequest = z.object({ app: appName, version });
 
-export async function pinCommand(core: Core, command: SlashCommand, verb: 'pin' | 'unpin'): Promise<ChatMessage> {
+export async function pinCommand(core: Core, command: SlashCommand, verb: 'pin' | 'unpin', args: string[]): Promise<ChatMessage> {
   const usage = `/bakery ${verb} <app> <version>`;
-  const words = splitWords(command.text.trim().split(/\s+/).slice(1).join(' '), [], []);
+  const words = splitWords(args.join(' '), [], []);
   if (!words.ok) return usageError(words.error, usage);
   const [app, ver, extra] = words.value.positional;
   if (extra !== undefined) return usageError(`unexpected "${extra.slice(0, 40)}": give an app and a version`, usage);
