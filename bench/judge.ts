@@ -466,6 +466,8 @@ interface PlanFigures {
   kayenta: Tally;
   extended: Tally;
   planned: Tally;
+  /** The same, for the bad releases whose regression is there from the first minute (and every good one). */
+  fromStart: Tally;
   /** Bad releases not caught, by kind and onset; good ones failed, by spikes and by what failed. */
   misses: Map<string, { missed: number; total: number }>;
   falseBySpikes: Map<number, { failed: number; total: number }>;
@@ -486,6 +488,7 @@ function runPlan(cases: Case[], config: CanaryConfig): PlanFigures {
     kayenta: newTally(),
     extended: newTally(),
     planned: newTally(),
+    fromStart: newTally(),
     misses: new Map(),
     falseBySpikes: new Map(),
     falseReasons: new Map(),
@@ -500,6 +503,7 @@ function runPlan(cases: Case[], config: CanaryConfig): PlanFigures {
     const run = bakeryEveryMinute(c.window, config);
     record(f.extended, c, run.failedAt);
     record(f.planned, c, run.failedAt !== null && run.failedAt <= plan ? run.failedAt : null);
+    if (!c.bad || c.start === 0) record(f.fromStart, c, run.failedAt);
     if (run.final === 'wait') f.waitAtCap[c.bad ? 'bad' : 'good']++;
     if (c.bad) {
       const key = `${c.regression} ${onsetBucket(c.start)}`;
@@ -548,6 +552,7 @@ export async function benchJudge(): Promise<void> {
       ['Kayenta-style Mann–Whitney, once at the end', ...figures.map((f) => cell(f.kayenta))],
       [`Bakery, every minute, extended ≤ ${MAX_EXTENSION} min`, ...figures.map((f) => cell(f.extended))],
       [`Bakery, decided by minute ${plan} (no extension)`, ...figures.map((f) => cell(f.planned))],
+      ['Bakery, regressions from minute 0 only', ...figures.map((f) => cell(f.fromStart))],
     ];
     console.log(`\nPlan of ${plan} minutes`);
     console.log(table(rows));

@@ -11,7 +11,7 @@ import {
   signCusumThreshold,
   spendingLevels,
 } from '../src/judge/sequential.js';
-import { normalUpper, signedRankGreater } from '../src/judge/stats.js';
+import { normalUpper, signedRankGreater, studentTUpper } from '../src/judge/stats.js';
 import type { MetricConfigInput, Verdict, WindowInput } from '../src/judge/judge.js';
 import { seededRandom } from './support/random.js';
 
@@ -167,7 +167,7 @@ describe('canary judge', () => {
     });
   });
 
-  describe('gauge metrics (two rank tests: Mann–Whitney and paired signed-rank)', () => {
+  describe('gauge metrics (rank tests, and a paired t-test on the first judged minutes)', () => {
     it('passes a canary with the baseline latency', () => {
       const verdict = judgeWindow(window(), config([latency]));
       expect(metric(verdict, 'latency_p99').verdict).toBe('Pass');
@@ -182,6 +182,35 @@ describe('canary judge', () => {
       expect(m.ratio).toBeGreaterThan(1.2);
       expect(m.explanation).toMatch(/^p99 latency \d+ ms vs \d+ ms \(×1\.\d+, .*\): High, beyond the \+10 % tolerance at 99 % confidence$/);
       expect(verdict.minute).toBeLessThanOrEqual(12);
+    });
+
+    it('fails a large regression from the start within six judged minutes, before a rank test could', () => {
+      // Warm-up 3: the rank tests cannot reach 99 % before six judged minutes each way (minute 9).
+      const verdict = judgeEveryMinute(window({ latencyFactor: () => 1.6 }), config([latency]));
+      const m = metric(verdict, 'latency_p99');
+      expect(verdict.outcome).toBe('fail');
+      expect(m.test.name).toBe('paired t-test');
+      expect(verdict.minute).toBeLessThanOrEqual(3 + 6);
+      expect(m.explanation).toMatch(/High, beyond the \+10 % tolerance at 99 % confidence$/);
+    });
+
+    it('computes Student t tails as the tables give them', () => {
+      // Two-sided 5 % and 1 % points for 1, 3 and 5 degrees of freedom.
+      expect(studentTUpper(12.706, 1)).toBeCloseTo(0.025, 4);
+      expect(studentTUpper(5.841, 3)).toBeCloseTo(0.005, 4);
+      expect(studentTUpper(2.571, 5)).toBeCloseTo(0.025, 4);
+      expect(studentTUpper(-2.571, 5)).toBeCloseTo(0.975, 4);
+      expect(studentTUpper(0, 5)).toBe(0.5);
+    });
+
+    it('does not take a few identical minutes just past the tolerance as certain', () => {
+      // Every minute exactly 11 % above its baseline: no spread at all, the t statistic unbounded.
+      const data = window();
+      const baseline = data.baseline['latency_p99'] ?? [];
+      data.canary['latency_p99'] = baseline.map((v) => (v === null ? null : v * 1.11));
+      for (let t = 4; t <= 9; t++) {
+        expect(judgeWindow(prefix(data, t), config([latency])).outcome).not.toBe('fail');
+      }
     });
 
     it('says Low when throughput-like gauges drop beyond tolerance', () => {

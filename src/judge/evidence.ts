@@ -9,6 +9,7 @@ import {
   hodgesLehmann,
   hodgesLehmannPaired,
   mannWhitneyGreater,
+  pairedTGreater,
   signedRankGreater,
   median,
   rateRatioInterval,
@@ -56,6 +57,11 @@ export interface GaugeEvidence extends Evidence {
    * beyond `ratio` × that same interval's baseline on `side` (gap: how far, on a log scale).
    */
   minutes(side: Side, ratio: number, indices: readonly number[]): PairedMinute[];
+  /**
+   * A paired t-test on each interval's canary against `ratio` × its own baseline (log
+   * scale), and the same with the lone spikes capped at the worst other interval.
+   */
+  pairedT(side: Side, ratio: number, indices: readonly number[], allowance?: number): { p: number; pWithout: number; spikes: number[] };
 }
 
 export interface CountEvidence extends Evidence {
@@ -182,6 +188,10 @@ export function countEvidence(metric: CountMetricConfig, window: Window): CountE
 // Gauge metrics: per-interval values, compared on a log scale so tolerance is a ratio.
 
 const LOG_FLOOR = 1e-9;
+// The least spread of a minute's canary-over-baseline ratio the paired t-test believes
+// (1 %, on a log scale): four identical minutes just past the tolerance, as a gauge
+// reported in whole percent gives, are not certainty.
+const LEAST_SPREAD = 0.01;
 
 export function gaugeEvidence(metric: GaugeMetricConfig, window: Window): GaugeEvidence {
   const canary = window.canary[metric.name] ?? [];
@@ -286,6 +296,15 @@ export function gaugeEvidence(metric: GaugeMetricConfig, window: Window): GaugeE
         out.push({ i, beyond: side === 'High' ? diff > bound : diff < bound, gap: side === 'High' ? diff : -diff });
       }
       return out;
+    },
+    pairedT(side, ratio, idx, allowance) {
+      const minutes = excesses(side, ratio, idx);
+      const p = pairedTGreater(minutes.map((m) => m.score), LEAST_SPREAD);
+      const { spikes, reference } = loneSpikes(minutes, allowance);
+      const cap = minutes.find((m) => m.i === reference)?.score;
+      if (cap === undefined) return { p, pWithout: 1, spikes };
+      const capped = minutes.map((m) => (spikes.includes(m.i) ? Math.min(m.score, cap) : m.score));
+      return { p, pWithout: pairedTGreater(capped, LEAST_SPREAD), spikes };
     },
     enough(idx) {
       const c = logs(canary, idx).length;

@@ -10,7 +10,8 @@
 //     at half the level — a signed-rank test on each minute against its own minute's
 //     baseline, and Mann–Whitney on the two groups' minutes (alone, at the whole level,
 //     while the signed-rank test cannot reach it) — with a Hodges–Lehmann estimate of
-//     the ratio;
+//     the ratio; and, at the 4th to 6th judged minute, before those can reach their level,
+//     a paired t-test on the same minute ratios, so a large regression fails early;
 //   - the canary's warm-up minutes are not judged; a High/Low must still hold with up
 //     to three isolated worst minutes capped at the next one's (lone spikes are not a
 //     regression; a run of bad minutes is);
@@ -38,6 +39,7 @@ import { wholeWindow, windowDesign, windowSuspicion } from './tests/whole-window
 import { latestMinutes } from './tests/latest-minutes.js';
 import { signRun } from './tests/sign-run.js';
 import { changePointScan } from './tests/change-point-scan.js';
+import { firstMinutes } from './tests/first-minutes.js';
 
 export { parseInput, parseConfig, JudgeInputError, parseBound } from './window.js';
 export type {
@@ -74,7 +76,7 @@ export type Reason =
   | 'leaning'; // Inconclusive: not beyond tolerance yet, but too close to call
 
 export interface TestResult {
-  /** Which test: "exact rate ratio", "change-point scan", "Mann–Whitney / signed-rank" or "sign CUSUM". */
+  /** Which test: "exact rate ratio", "change-point scan", "Mann–Whitney / signed-rank", "paired t-test" or "sign CUSUM". */
   name: string;
   /** One-sided p-value against the bound, on the deciding side. */
   p: number;
@@ -155,7 +157,7 @@ export function judgeWindow(window: unknown, config: unknown, options: JudgeOpti
 // which comes first, warm-up included. Each test has its own file in tests/ and its own
 // share of α; the whole window keeps the rest.
 const countTests: JudgeTest<CountEvidence>[] = [wholeWindow, changePointScan];
-const gaugeTests: JudgeTest<GaugeEvidence>[] = [wholeWindow, latestMinutes, signRun];
+const gaugeTests: JudgeTest<GaugeEvidence>[] = [wholeWindow, firstMinutes, latestMinutes, signRun];
 
 // Cap on "~N more minutes", beyond which the estimate means little.
 const MAX_MORE_MINUTES = 60;

@@ -420,3 +420,27 @@ export function median(values: readonly number[]): number {
   if (sorted.length === 0) return NaN;
   return sorted.length % 2 === 1 ? (sorted[Math.floor(mid)] ?? NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
+
+/** P(T ≥ t) for Student's t with `df` degrees of freedom. */
+export function studentTUpper(t: number, df: number): number {
+  if (Number.isNaN(t)) return 1;
+  if (t === Infinity) return 0;
+  if (t === -Infinity) return 1;
+  const tail = 0.5 * incompleteBeta(df / (df + t * t), df / 2, 0.5);
+  return t >= 0 ? tail : 1 - tail;
+}
+
+/**
+ * One-sided paired t-test of H1: the differences' mean is above 0. `minSd` is the least
+ * spread the differences are taken to have (a floor on their standard deviation), so that
+ * a few identical minutes are not read as certainty.
+ */
+export function pairedTGreater(differences: readonly number[], minSd = 0): number {
+  const n = differences.length;
+  if (n < 2) return 1;
+  const mean = differences.reduce((a, b) => a + b, 0) / n;
+  const variance = differences.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
+  const sd = Math.max(Math.sqrt(variance), minSd);
+  if (sd === 0) return mean > 0 ? 0 : 1;
+  return studentTUpper(mean / (sd / Math.sqrt(n)), n - 1);
+}

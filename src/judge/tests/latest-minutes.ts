@@ -6,7 +6,7 @@ import { LEANING_P, alphaOf, intervalsToDecide, range, testResult } from './shap
 import type { Finding, JudgeTest, Judging, Look, Suspicion } from './shape.js';
 import { mostSuspicious, scopeVerdict } from './whole-window.js';
 
-const RECENT_SHARE = 0.25;
+const RECENT_SHARE = 0.15;
 // Past the planned window (the stage extends a canary the judge still waits on), the sign
 // CUSUM's plan has ended and the latest-minutes test's planned shares are spent, yet a
 // late regression is what they see best. So the latest minutes stay under test, at the

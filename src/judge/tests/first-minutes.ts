@@ -1,0 +1,52 @@
+// The first minutes (gauges): a paired t-test on the judged window at its first looks,
+// before the rank tests can reach their level at all (Mann–Whitney needs six minutes
+// each way to reach 1/924, the signed-rank test about twelve). A large regression from
+// the start is then caught at minute four to six of judging instead of waiting for them.
+//
+// It is the one test that assumes a shape: each minute's canary over its own baseline,
+// on a log scale, roughly normal and independent from minute to minute. So it gets a
+// small share, only a few looks, and a floor on the spread it will believe (LEAST_SPREAD
+// in evidence.ts); its verdict, like every test's, must survive the lone-spike cap.
+
+import type { GaugeEvidence } from '../evidence.js';
+import { bonferroniLevel } from '../sequential.js';
+import { alphaOf, boundFor, fewestSpikes } from './shape.js';
+import type { JudgeTest } from './shape.js';
+
+const FIRST_SHARE = 0.25;
+/** The judged intervals at which it is tested: its share is split evenly over them. */
+const FIRST_LOOK = 4;
+const LAST_LOOK = 6;
+
+export const firstMinutes: JudgeTest<GaugeEvidence> = {
+  name: 'first minutes',
+  // Only on a plan long enough to have the rank tests' looks after these.
+  share: (look) => (look.plannedJudged > LAST_LOOK ? FIRST_SHARE : 0),
+  level(j) {
+    const n = j.look.judged;
+    if (n < FIRST_LOOK || n > LAST_LOOK) return 0;
+    return bonferroniLevel(alphaOf(j, firstMinutes), LAST_LOOK - FIRST_LOOK + 1);
+  },
+  verdict(side, j) {
+    const level = firstMinutes.level(j);
+    if (!(level > 0)) return null;
+    const against = boundFor(side, j.metric.tolerance);
+    const t = j.evidence.pairedT(side, against, j.judgedIdx);
+    if (!(t.p < level)) return null;
+    if (t.pWithout < level) {
+      const test = { name: 'paired t-test', p: t.p, level, against, scope: 'window' as const };
+      return { decision: { verdict: side, reason: 'beyond-tolerance', test, moreIntervals: null, spikes: [], idx: j.judgedIdx } };
+    }
+    return {
+      spikeSeen: () => {
+        const spikes = fewestSpikes((k) => {
+          const capped = j.evidence.pairedT(side, against, j.judgedIdx, k);
+          return { spikes: capped.spikes, cleared: !(capped.pWithout < level) };
+        });
+        return { side, p: t.pWithout, spikes, level, against };
+      },
+    };
+  },
+  // Its looks come long before a pass could: the whole window's lean is the one that counts.
+  lean: () => null,
+};
