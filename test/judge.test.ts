@@ -11,7 +11,8 @@ import {
   signCusumThreshold,
   spendingLevels,
 } from '../src/judge/sequential.js';
-import { normalUpper, signedRankGreater, studentTUpper } from '../src/judge/stats.js';
+import { normalUpper, pairedTGreater, signedRankGreater, studentTUpper } from '../src/judge/stats.js';
+import { FIRST_LOOKS, firstMinutesLevels } from '../src/judge/tests/first-minutes.js';
 import type { MetricConfigInput, Verdict, WindowInput } from '../src/judge/judge.js';
 import { seededRandom } from './support/random.js';
 
@@ -201,6 +202,22 @@ describe('canary judge', () => {
       expect(studentTUpper(2.571, 5)).toBeCloseTo(0.025, 4);
       expect(studentTUpper(-2.571, 5)).toBeCloseTo(0.975, 4);
       expect(studentTUpper(0, 5)).toBe(0.5);
+    });
+
+    it('fails a canary at the tolerance at one of its first-minute looks with chance at most its share', () => {
+      // The t-test's looks share their minutes, and its levels count on that: checked on
+      // normal minute ratios exactly at the tolerance, each look's minutes the previous ones' and one more.
+      const share = 0.0025;
+      const levels = firstMinutesLevels(share);
+      const next = seededRandom(11);
+      const n = 20_000;
+      let failed = 0;
+      for (let k = 0; k < n; k++) {
+        const ratios = Array.from({ length: Math.max(...FIRST_LOOKS) }, () => 0.05 * normal(next));
+        if (FIRST_LOOKS.some((look, i) => pairedTGreater(ratios.slice(0, look)) < (levels[i] ?? 0))) failed++;
+      }
+      expect(levels[2]).toBeGreaterThan(share / 3); // more than a union bound would give
+      expect(failed / n).toBeLessThanOrEqual(share + 3 * Math.sqrt((share * (1 - share)) / n));
     });
 
     it('does not take a few identical minutes just past the tolerance as certain', () => {

@@ -174,7 +174,7 @@ export function extensionLevel(k: number, reserve: number): number {
   return k >= 1 ? reserve / (k * (k + 1)) : 0;
 }
 
-/** Union-bound level for one of `looks` equally weighted looks (the latest minutes, the first minutes). */
+/** Union-bound level for one of `looks` equally weighted looks (used for the recent-minutes scope). */
 export function bonferroniLevel(alpha: number, looks: number): number {
   return looks > 0 ? alpha / looks : 0;
 }

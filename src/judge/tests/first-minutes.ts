@@ -9,23 +9,29 @@
 // in evidence.ts); its verdict, like every test's, must survive the lone-spike cap.
 
 import type { GaugeEvidence } from '../evidence.js';
-import { bonferroniLevel } from '../sequential.js';
+import { spendingLevels } from '../sequential.js';
 import { alphaOf, boundFor, fewestSpikes } from './shape.js';
 import type { JudgeTest } from './shape.js';
 
 const FIRST_SHARE = 0.25;
-/** The judged intervals at which it is tested: its share is split evenly over them. */
-const FIRST_LOOK = 4;
-const LAST_LOOK = 6;
+/** The judged intervals at which it is tested. */
+export const FIRST_LOOKS = [4, 5, 6];
+
+/**
+ * Each look's level: the share spent in equal parts, the levels computed as the whole
+ * window's are, so they account for each look's minutes containing the previous ones'.
+ */
+export function firstMinutesLevels(alpha: number): number[] {
+  return spendingLevels(FIRST_LOOKS, FIRST_LOOKS.map((_, i) => (alpha * (i + 1)) / FIRST_LOOKS.length));
+}
 
 export const firstMinutes: JudgeTest<GaugeEvidence> = {
   name: 'first minutes',
   // Only on a plan long enough to have the rank tests' looks after these.
-  share: (look) => (look.plannedJudged > LAST_LOOK ? FIRST_SHARE : 0),
+  share: (look) => (look.plannedJudged > Math.max(...FIRST_LOOKS) ? FIRST_SHARE : 0),
   level(j) {
-    const n = j.look.judged;
-    if (n < FIRST_LOOK || n > LAST_LOOK) return 0;
-    return bonferroniLevel(alphaOf(j, firstMinutes), LAST_LOOK - FIRST_LOOK + 1);
+    const at = FIRST_LOOKS.indexOf(j.look.judged);
+    return at < 0 ? 0 : (firstMinutesLevels(alphaOf(j, firstMinutes))[at] ?? 0);
   },
   verdict(side, j) {
     const level = firstMinutes.level(j);
