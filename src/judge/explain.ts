@@ -33,10 +33,11 @@ export function formatValue(value: number, unit: string): string {
   return unit === '%' ? `${shown} %` : `${shown} ${unit}`;
 }
 
+// Two figures below 0.01, so a p-value and the level it is held to never read alike ("9.6e-4 vs 1.3e-3").
 export function formatP(p: number): string {
   if (p >= 0.01) return p.toFixed(2);
   if (p === 0) return '0';
-  return p.toExponential(0).replace('e', 'e');
+  return p.toExponential(1);
 }
 
 export function formatConfidence(confidence: number): string {
