@@ -61,11 +61,31 @@ describe('a release across restarts', () => {
     await until(world, () => approvalRequest(world) !== undefined);
     const operation = (await canaryOp(world))!;
     const window = canaryState.parse(operation.state).window!;
-    // Every period from the window's start is there exactly once: 30 planned minutes, no gap, no repeat.
+    // Every period from the window's start is there exactly once: the 30 planned minutes (and any the judge
+    // extended by while it leaned), no gap, no repeat, and the verdict asked about is the one on all of them.
     expect(before).toBeGreaterThanOrEqual(12);
-    expect(window.periods).toBe(30);
-    for (const series of [...Object.values(window.canary), ...Object.values(window.baseline)]) expect(series).toHaveLength(30);
+    expect(window.periods).toBeGreaterThanOrEqual(30);
+    expect(window.periods).toBeLessThanOrEqual(30 + 15);
+    for (const series of [...Object.values(window.canary), ...Object.values(window.baseline)]) expect(series).toHaveLength(window.periods);
+    expect(approvalRequest(world)?.lines?.[0]).toContain(`Verdict at minute ${window.periods}:`);
     expect(world.chat.allReplies().some((reply) => reply.text.startsWith('Resumed after a restart, at step *judge*'))).toBe(true);
+    await second.runner.stop();
+  });
+
+  it('judges the planned window at its end even when the look that reaches it comes late', async () => {
+    await start();
+    const first = doomed(world, 'replica-a', async (event) => event.type === 'step-waiting' && event.step === 'judge' && (await judgedMinutes(world)) >= 25);
+    await bake(world, first, 'v1');
+    await first.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
+    await until(world, async () => (await canaryOp(world))?.lease?.owner === 'replica-a' && (await judgedMinutes(world)) >= 25);
+    await first.runner.idle();
+
+    // Ten minutes down: when the next look comes, minutes up to 36 have settled.
+    world.clock.advance(10 * 60_000);
+    const second = await takeOver(world);
+    const firstLook = () => world.events.find((e) => e.replica === 'replica-b' && (e.type === 'step-waiting' || e.type === 'step-finished') && e.step === 'judge');
+    await until(world, () => firstLook() !== undefined);
+    expect(canaryState.parse(firstLook()!.operation.state).window?.periods).toBe(30);
     await second.runner.stop();
   });
 

@@ -56,11 +56,25 @@ export function settledEnd(window: Window, periodMs: number, now: number): numbe
   return window.start + Math.max(window.periods, settled) * periodMs;
 }
 
-/** Reads the settled periods after the window's last one and returns the longer window. */
-export async function extendWindow(aws: AwsClients, region: string, deploy: DeployConfig, groups: Groups, window: Window, now: number): Promise<Window> {
+/**
+ * Reads the settled periods after the window's last one and returns the longer window. A look that
+ * reaches the planned end (`plannedMs` after the start) reads no further, even when it comes late,
+ * so the verdict at the plan's end is on exactly the planned minutes; a wait reads on from there.
+ */
+export async function extendWindow(
+  aws: AwsClients,
+  region: string,
+  deploy: DeployConfig,
+  groups: Groups,
+  window: Window,
+  now: number,
+  plannedMs: number,
+): Promise<Window> {
   const periodMs = deploy.canary.interval;
   const from = window.start + window.periods * periodMs;
-  const to = settledEnd(window, periodMs, now);
+  const planEnd = window.start + Math.round(plannedMs / periodMs) * periodMs;
+  const settled = settledEnd(window, periodMs, now);
+  const to = from < planEnd ? Math.min(settled, planEnd) : settled;
   if (to <= from) return window;
   const queries = queriesOf(deploy, groups);
   const values = await readSeries(aws, region, queries.map((q) => q.query), { start: from, end: to, periodMs });

@@ -177,7 +177,7 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
         const { durationMs } = canaryParams.parse(operation.params);
         const period = deploy.canary.interval;
         const before = required(state.window, 'window');
-        const window = await extendWindow(aws, regionOf(operation), deploy, groupsOf(operation, state), before, clock.now());
+        const window = await extendWindow(aws, regionOf(operation), deploy, groupsOf(operation, state), before, clock.now(), durationMs);
         const nextLook = window.start + (window.periods + 1 + SETTLE_PERIODS) * period;
         if (window.periods === before.periods) return { wait: { until: nextLook, detail: 'waiting for the first minutes of metrics' } };
         const verdict = judge({ ...deploy, canary: { ...deploy.canary, duration: durationMs } }, window);
