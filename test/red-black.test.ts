@@ -1,4 +1,4 @@
-import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { DeleteAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Bakery } from '../src/bakery.js';
 import { alice, approvalRequest, bake, bob, groupNames, pressOn, releaseApp, until } from './support/lifecycle.js';
@@ -54,6 +54,17 @@ describe('a red-black promotion', () => {
     expect(await groupNames(world)).toEqual(['demo-live']);
     expect((await world.store.getLive('demo'))?.live.group).toBe('demo-live');
     expect((await world.store.getRelease('demo', 'v1'))?.status).toBe('rolled-back');
+  });
+
+  it('still ends well when someone removed the old group by hand while it was kept', async () => {
+    const bakery = await switched();
+    const operationId = (await world.store.getLock('demo', 'deploy'))!.operationId;
+    await world.sim.clients().autoScaling('us-east-1').send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-live', ForceDelete: true }));
+    await until(world, async () => (await world.store.getLock('demo', 'deploy')) === undefined);
+    await bakery.runner.idle();
+    expect((await world.store.getOperation(operationId))?.status).toBe('succeeded');
+    expect((await world.store.getLive('demo'))?.standby).toBeUndefined();
+    expect(await groupNames(world)).toEqual(['demo-canary-v1']);
   });
 
   it('removes the old group after the keep time, and a later rollback rolls the new group forward to the old image', async () => {
