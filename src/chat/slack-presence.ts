@@ -13,20 +13,25 @@ type WebClient = InstanceType<typeof webApi.WebClient>;
 const channelInfo = z.object({ id: z.string(), name: z.string().optional(), is_member: z.boolean().optional() });
 const listPage = z.object({ channels: z.array(channelInfo).default([]), response_metadata: z.object({ next_cursor: z.string().optional() }).optional() });
 
+// The ids are asked all at once: the Web API client queues the calls and waits out a rate limit itself.
 export async function presenceIn(client: WebClient, channels: string[]): Promise<Record<string, ChannelPresence>> {
-  const answer: Record<string, ChannelPresence> = {};
   const names = channels.filter((channel) => channel.startsWith('#'));
-  for (const id of channels.filter((channel) => !channel.startsWith('#'))) {
-    try {
-      const info = channelInfo.safeParse((await client.conversations.info({ channel: id })).channel);
-      answer[id] = info.success ? { is: info.data.is_member ? 'member' : 'outside' } : { is: 'unknown', why: 'conversations.info answered without a channel' };
-    } catch (error) {
-      const code = slackErrorCode(error);
-      answer[id] = code === 'channel_not_found' ? { is: 'unseen' } : { is: 'unknown', why: code };
-    }
+  const ids = channels.filter((channel) => !channel.startsWith('#'));
+  const [byId, byName] = await Promise.all([
+    Promise.all(ids.map(async (id) => [id, await presenceById(client, id)] as const)),
+    names.length > 0 ? presenceByName(client, names) : {},
+  ]);
+  return { ...Object.fromEntries(byId), ...byName };
+}
+
+async function presenceById(client: WebClient, id: string): Promise<ChannelPresence> {
+  try {
+    const info = channelInfo.safeParse((await client.conversations.info({ channel: id })).channel);
+    return info.success ? { is: info.data.is_member ? 'member' : 'outside' } : { is: 'unknown', why: 'conversations.info answered without a channel' };
+  } catch (error) {
+    const code = slackErrorCode(error);
+    return code === 'channel_not_found' ? { is: 'unseen' } : { is: 'unknown', why: code };
   }
-  if (names.length > 0) Object.assign(answer, await presenceByName(client, names));
-  return answer;
 }
 
 async function presenceByName(client: WebClient, names: string[]): Promise<Record<string, ChannelPresence>> {
