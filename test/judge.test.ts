@@ -192,6 +192,9 @@ describe('canary judge', () => {
       expect(verdict.outcome).toBe('fail');
       expect(m.test.name).toBe('paired t-test');
       expect(verdict.minute).toBeLessThanOrEqual(3 + 6);
+      // The figures are the test's own: the mean minute ratio, its interval clear of the tolerance.
+      expect(m.ratio).toBeGreaterThan(1.4);
+      expect(m.interval?.[0]).toBeGreaterThan(1.1);
       expect(m.explanation).toMatch(/High, beyond the \+10 % tolerance at 99 % confidence$/);
     });
 

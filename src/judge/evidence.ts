@@ -10,6 +10,7 @@ import {
   hodgesLehmannPaired,
   mannWhitneyGreater,
   pairedTGreater,
+  pairedTMean,
   signedRankGreater,
   median,
   rateRatioInterval,
@@ -62,6 +63,8 @@ export interface GaugeEvidence extends Evidence {
    * scale), and the same with the lone spikes capped at the worst other interval.
    */
   pairedT(side: Side, ratio: number, indices: readonly number[], allowance?: number): { p: number; pWithout: number; spikes: number[] };
+  /** The ratio that test judges (the geometric mean of the minute ratios) with its interval at `confidence`. */
+  pairedTRatio(indices: readonly number[], confidence: number): { ratio: number; interval: [number, number] };
 }
 
 export interface CountEvidence extends Evidence {
@@ -305,6 +308,10 @@ export function gaugeEvidence(metric: GaugeMetricConfig, window: Window): GaugeE
       if (cap === undefined) return { p, pWithout: 1, spikes };
       const capped = minutes.map((m) => (spikes.includes(m.i) ? Math.min(m.score, cap) : m.score));
       return { p, pWithout: pairedTGreater(capped, LEAST_SPREAD), spikes };
+    },
+    pairedTRatio(idx, confidence) {
+      const shift = pairedTMean(excesses('High', 1, idx).map((m) => m.score), confidence, LEAST_SPREAD);
+      return { ratio: Math.exp(shift.estimate), interval: [Math.exp(shift.lower), Math.exp(shift.upper)] };
     },
     enough(idx) {
       const c = logs(canary, idx).length;

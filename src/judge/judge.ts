@@ -202,7 +202,7 @@ function judgeMetric(metric: MetricConfig, window: Window, look: Look, confidenc
     metric.kind === 'count' ? decideWith(countEvidence(metric, window), countTests) : decideWith(gaugeEvidence(metric, window), gaugeTests);
   const { evidence, judgedIdx } = j;
   const displayLevel = decision.test.level > 0 ? decision.test.level : alphaPerSide;
-  const figures = evidence.figures(decision.idx.length > 0 ? decision.idx : judgedIdx, 1 - 2 * displayLevel);
+  const figures = { ...evidence.figures(decision.idx.length > 0 ? decision.idx : judgedIdx, 1 - 2 * displayLevel), ...decision.estimate };
   const spikeMinutes = [...decision.spikes].sort((a, b) => a - b).map((i) => (i + 1) * look.intervalMinutes);
   const verdict: Omit<MetricVerdict, 'explanation'> = {
     metric: metric.name,

@@ -430,6 +430,25 @@ export function studentTUpper(t: number, df: number): number {
   return t >= 0 ? tail : 1 - tail;
 }
 
+/** The mean of paired differences with a two-sided t interval at `confidence`, the spread floored at `minSd`. */
+export function pairedTMean(differences: readonly number[], confidence: number, minSd = 0): Shift {
+  const n = differences.length;
+  if (n < 2) return { estimate: n === 1 ? (differences[0] ?? NaN) : NaN, lower: -Infinity, upper: Infinity };
+  const { mean, sd } = meanAndSpread(differences, minSd);
+  const tail = (1 - confidence) / 2;
+  // The quantile: Student's upper tail falls from ½ at 0, so bisect on [0, 10⁶].
+  const q = bisect((t) => tail - studentTUpper(t, n - 1), 0, 1e6);
+  const half = (q * sd) / Math.sqrt(n);
+  return { estimate: mean, lower: mean - half, upper: mean + half };
+}
+
+function meanAndSpread(differences: readonly number[], minSd: number): { mean: number; sd: number } {
+  const n = differences.length;
+  const mean = differences.reduce((a, b) => a + b, 0) / n;
+  const variance = differences.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
+  return { mean, sd: Math.max(Math.sqrt(variance), minSd) };
+}
+
 /**
  * One-sided paired t-test of H1: the differences' mean is above 0. `minSd` is the least
  * spread the differences are taken to have (a floor on their standard deviation), so that
@@ -438,9 +457,7 @@ export function studentTUpper(t: number, df: number): number {
 export function pairedTGreater(differences: readonly number[], minSd = 0): number {
   const n = differences.length;
   if (n < 2) return 1;
-  const mean = differences.reduce((a, b) => a + b, 0) / n;
-  const variance = differences.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
-  const sd = Math.max(Math.sqrt(variance), minSd);
+  const { mean, sd } = meanAndSpread(differences, minSd);
   if (sd === 0) return mean > 0 ? 0 : 1;
   return studentTUpper(mean / (sd / Math.sqrt(n)), n - 1);
 }

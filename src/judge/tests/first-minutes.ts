@@ -41,7 +41,9 @@ export const firstMinutes: JudgeTest<GaugeEvidence> = {
     if (!(t.p < level)) return null;
     if (t.pWithout < level) {
       const test = { name: 'paired t-test', p: t.p, level, against, scope: 'window' as const };
-      return { decision: { verdict: side, reason: 'beyond-tolerance', test, moreIntervals: null, spikes: [], idx: j.judgedIdx } };
+      // Shown as the test judged it: the mean minute ratio, its interval at this look's level.
+      const estimate = j.evidence.pairedTRatio(j.judgedIdx, 1 - 2 * level);
+      return { decision: { verdict: side, reason: 'beyond-tolerance', test, moreIntervals: null, spikes: [], idx: j.judgedIdx, estimate } };
     }
     return {
       spikeSeen: () => {

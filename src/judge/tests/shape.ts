@@ -54,6 +54,8 @@ export interface Decision {
   spikes: number[];
   /** The intervals the deciding test looked at, for the figures shown. */
   idx: number[];
+  /** The ratio and interval the deciding test estimates, when they are not the kind's own (figures). */
+  estimate?: { ratio: number; interval: [number, number] };
 }
 
 /** A test that would have failed, or leaned, only because of lone spikes: a Pass that names them. */
