@@ -1,7 +1,7 @@
 // What the tests read from a metric's data. Every kind offers the same window-level
 // p-values, figures and data checks; a count metric adds each minute's likelihood
 // ratios (for the change-point scan), a gauge metric each minute against its own
-// baseline (for the sign CUSUM).
+// baseline (for the sign CUSUM) and a paired t-test on those minutes (for the first minutes).
 
 import type { CountMetricConfig, GaugeMetricConfig, Window } from './window.js';
 import type { Figures, Side } from './judge.js';
