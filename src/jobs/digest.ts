@@ -6,6 +6,7 @@ import type { StaleSurvey } from '../stale/survey.js';
 import { isStale } from '../stale/survey.js';
 import type { Store } from '../store/store.js';
 import { digestMessage, type RetirementMove } from './digest-message.js';
+import { slotOf, takeSlot } from './schedule.js';
 
 export interface DigestDependencies {
   store: Store;
@@ -19,9 +20,6 @@ export interface DigestDependencies {
   retirement: Retirement;
 }
 
-/** A slot is a minute: the one the schedule fired for, as an ISO time. */
-export const slotOf = (ms: number): string => new Date(ms - (ms % 60_000)).toISOString();
-
 /**
  * Posts the digest: one message per channel that has a stale app (a channel whose apps are all
  * fresh is left in peace). A scheduled slot is posted only by the replica that takes its mark.
@@ -31,14 +29,10 @@ export class DigestJob {
 
   /** Takes the slot and posts; false when another replica (or an earlier run of this one) already has it. */
   async postSlot(slotMs: number): Promise<boolean> {
-    const slot = slotOf(slotMs);
-    if (!(await this.deps.store.claimJobSlot('digest', slot, this.deps.owner))) {
-      this.deps.log.info({ slot }, 'digest slot already taken');
-      return false;
-    }
+    if (!(await takeSlot(this.deps.store, 'digest', slotMs, this.deps.owner, this.deps.log))) return false;
     const moves = await this.advanceRetirements();
     const channels = await this.postAll(moves);
-    this.deps.log.info({ slot, channels }, 'digest posted');
+    this.deps.log.info({ slot: slotOf(slotMs), channels }, 'digest posted');
     return true;
   }
 

@@ -1,6 +1,8 @@
 import { createTask, validate, type ScheduledTask } from 'node-cron';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
+import type { SlotJob } from '../store/items.js';
+import type { Store } from '../store/store.js';
 
 /** When a scheduled job runs: a five-field cron expression in a timezone, and how late a missed slot may still run. */
 export interface JobSchedule {
@@ -34,10 +36,21 @@ export function lastSlotWithin(matches: (date: Date) => boolean, now: number, gr
   return undefined;
 }
 
+/** A slot is a minute: the one the schedule fired for, as an ISO time. */
+export const slotOf = (ms: number): string => new Date(ms - (ms % 60_000)).toISOString();
+
+/** Takes the job's slot for this replica; false when another replica (or an earlier run of this one) has it. */
+export async function takeSlot(store: Store, job: SlotJob, slotMs: number, owner: string, log: Logger): Promise<boolean> {
+  const slot = slotOf(slotMs);
+  if (await store.claimJobSlot(job, slot, owner)) return true;
+  log.info({ slot }, `${job} slot already taken`);
+  return false;
+}
+
 /**
  * Runs the job (`work(slot)`) at every slot, and once at start for a slot missed while the bot was
  * down (within the grace). Every replica runs it; `work` makes sure only one of them runs a slot
- * (a conditional write per slot, Store.claimJobSlot).
+ * (a conditional write per slot, takeSlot).
  */
 export function scheduleJob(
   name: string,

@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { OperationStanding, SweepSummary } from '../store/items.js';
 import type { Store } from '../store/store.js';
-import { slotOf } from './digest.js';
+import { slotOf, takeSlot } from './schedule.js';
 import { planSweep, type SweepDecision, type SweepPlan } from './sweep-plan.js';
 
 export interface SweepDependencies {
@@ -44,13 +44,9 @@ export class SweepJob {
 
   /** Takes the slot and sweeps; false when another replica (or an earlier run of this one) already has it. */
   async runSlot(slotMs: number): Promise<boolean> {
-    const slot = slotOf(slotMs);
-    if (!(await this.deps.store.claimJobSlot('sweep', slot, this.deps.owner))) {
-      this.deps.log.info({ slot }, 'sweep slot already taken');
-      return false;
-    }
+    if (!(await takeSlot(this.deps.store, 'sweep', slotMs, this.deps.owner, this.deps.log))) return false;
     const outcome = await this.sweep({ dryRun: false, by: 'schedule' });
-    this.deps.log.info({ slot, removed: outcome.removed.length, left: outcome.left.length }, 'sweep done');
+    this.deps.log.info({ slot: slotOf(slotMs), removed: outcome.removed.length, left: outcome.left.length }, 'sweep done');
     return true;
   }
 
