@@ -55,7 +55,8 @@ export interface Evidence {
 export interface GaugeEvidence extends Evidence {
   /**
    * Each interval with data in both groups, in order, and whether the canary was
-   * beyond `ratio` × that same interval's baseline on `side` (gap: how far, on a log scale).
+   * beyond `ratio` × that same interval's baseline on `side` (gap: how far past it, on a
+   * log scale; negative when within).
    */
   minutes(side: Side, ratio: number, indices: readonly number[]): PairedMinute[];
   /**
@@ -263,12 +264,8 @@ export function gaugeEvidence(metric: GaugeMetricConfig, window: Window): GaugeE
     // spikes are capped at the worst other minute (each against its own minute's
     // baseline) rather than dropped: a sustained shift keeps all its evidence.
     pWithoutSpike(side, ratio, idx, allowance, level) {
-      const minutes = excesses(side, ratio, idx);
-      const { spikes, reference } = loneSpikes(minutes, allowance);
-      const cap = minutes.find((m) => m.i === reference)?.score;
-      if (cap === undefined) return { p: 1, spikes };
-      const lowered = new Map<number, number>();
-      for (const m of minutes) if (spikes.includes(m.i) && m.score > cap) lowered.set(m.i, m.score - cap);
+      const { spikes, lowered } = spikeCaps(excesses(side, ratio, idx), allowance);
+      if (lowered === undefined) return { p: 1, spikes };
       const { p, smaller } = rankTests(side, ratio, idx, lowered, level);
       return { p, spikes, lean: smaller };
     },
@@ -289,24 +286,14 @@ export function gaugeEvidence(metric: GaugeMetricConfig, window: Window): GaugeE
       };
     },
     minutes(side, ratio, idx) {
-      const out: PairedMinute[] = [];
-      const bound = Math.log(ratio);
-      for (const i of idx) {
-        const c = canary[i];
-        const b = baseline[i];
-        if (c == null || b == null) continue;
-        const diff = Math.log(Math.max(c, LOG_FLOOR)) - Math.log(Math.max(b, LOG_FLOOR));
-        out.push({ i, beyond: side === 'High' ? diff > bound : diff < bound, gap: side === 'High' ? diff : -diff });
-      }
-      return out;
+      return excesses(side, ratio, idx).map(({ i, score }) => ({ i, beyond: score > 0, gap: score }));
     },
     pairedT(side, ratio, idx, allowance) {
       const minutes = excesses(side, ratio, idx);
       const p = pairedTGreater(minutes.map((m) => m.score), LEAST_SPREAD);
-      const { spikes, reference } = loneSpikes(minutes, allowance);
-      const cap = minutes.find((m) => m.i === reference)?.score;
-      if (cap === undefined) return { p, pWithout: 1, spikes };
-      const capped = minutes.map((m) => (spikes.includes(m.i) ? Math.min(m.score, cap) : m.score));
+      const { spikes, lowered } = spikeCaps(minutes, allowance);
+      if (lowered === undefined) return { p, pWithout: 1, spikes };
+      const capped = minutes.map((m) => m.score - (lowered.get(m.i) ?? 0));
       return { p, pWithout: pairedTGreater(capped, LEAST_SPREAD), spikes };
     },
     pairedTRatio(idx, confidence) {
@@ -321,6 +308,19 @@ export function gaugeEvidence(metric: GaugeMetricConfig, window: Window): GaugeE
       return { ok: false, moreIntervals: need - Math.min(c, b) };
     },
   };
+}
+
+/**
+ * The lone spikes among these minutes and how far to lower each (log scale) to cap it at the
+ * worst minute not set aside; `lowered` is undefined when no minute is left to cap them at.
+ */
+function spikeCaps(minutes: readonly ScoredMinute[], allowance?: number): { spikes: number[]; lowered?: Map<number, number> } {
+  const { spikes, reference } = loneSpikes(minutes, allowance);
+  const cap = minutes.find((m) => m.i === reference)?.score;
+  if (cap === undefined) return { spikes };
+  const lowered = new Map<number, number>();
+  for (const m of minutes) if (spikes.includes(m.i) && m.score > cap) lowered.set(m.i, m.score - cap);
+  return { spikes, lowered };
 }
 
 function binomial(n: number, k: number): number {

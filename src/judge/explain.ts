@@ -136,7 +136,7 @@ function conclusion(v: Unexplained, metric: MetricConfig, confidence: number, in
     case 'beyond-tolerance':
       return `${v.verdict}, beyond ${tolerance} at ${conf}`;
     case 'beyond-tolerance-recent':
-      return `${v.verdict} over the latest minutes, beyond ${tolerance} at ${conf}: a regression that started mid-window`;
+      return `${v.verdict} over the latest ${periodWord(intervalMinutes, 2)}, beyond ${tolerance} at ${conf}: a regression that started mid-window`;
     case 'beyond-tolerance-run': {
       const run = v.test.run;
       if (!run) return `${v.verdict}, beyond ${tolerance} ${period} after ${period} at ${conf}`;

@@ -253,12 +253,13 @@ function decide<E extends Evidence>(j: Judging<E>, tests: JudgeTest<E>[]): Decis
       idx: judgedIdx,
     };
   }
-  let spikeSeen: SpikeSeen | null = null;
+  // Named only if the metric passes: a later test may still fail it.
+  let spikeSeen: (() => SpikeSeen) | null = null;
   for (const side of sides) {
     for (const t of tests) {
       const found = t.verdict(side, j);
       if (found !== null && 'decision' in found) return found.decision;
-      if (found !== null && spikeSeen === null) spikeSeen = found.spikeSeen();
+      if (found !== null) spikeSeen ??= found.spikeSeen;
     }
   }
   // Not enough data to pass: never a silent pass.
@@ -277,14 +278,14 @@ function decide<E extends Evidence>(j: Judging<E>, tests: JudgeTest<E>[]): Decis
   for (const t of [...tests.filter((t) => t !== wholeWindow), wholeWindow]) {
     const found = t.lean(j, window);
     if (found !== null && 'decision' in found) return found.decision;
-    if (found !== null && spikeSeen === null) spikeSeen = found.spikeSeen();
+    if (found !== null) spikeSeen ??= found.spikeSeen;
   }
   if (spikeSeen !== null) {
-    const seen = spikeSeen;
+    const seen = spikeSeen();
     return {
       verdict: 'Pass',
       reason: 'lone-spike',
-      test: testResult(evidence, seen.p, seen.level, seen.against, 'window'),
+      test: { name: seen.name, p: seen.p, level: seen.level, against: seen.against, scope: seen.scope },
       moreIntervals: null,
       spikes: seen.spikes,
       // The figures shown are the minutes judged without the ones set aside.

@@ -47,7 +47,7 @@ export const changePointScan: JudgeTest<CountEvidence> = {
           return { spikes: fewer.spikes, cleared: scanOf(fewer.llr, SCAN_WEIGHTS, j.look.plannedJudged).logE < threshold };
         });
         const spikes = positions.map((k) => j.judgedIdx[k] ?? j.look.warmup);
-        return { side, p: Math.min(1, Math.exp(-without.logE)), spikes, level, against };
+        return { side, name: 'change-point scan', scope: 'since', p: Math.min(1, Math.exp(-without.logE)), spikes, level, against };
       },
     };
   },

@@ -51,7 +51,7 @@ export const firstMinutes: JudgeTest<GaugeEvidence> = {
           const capped = j.evidence.pairedT(side, against, j.judgedIdx, k);
           return { spikes: capped.spikes, cleared: !(capped.pWithout < level) };
         });
-        return { side, p: t.pWithout, spikes, level, against };
+        return { side, name: 'paired t-test', scope: 'window', p: t.pWithout, spikes, level, against };
       },
     };
   },

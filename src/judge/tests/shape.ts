@@ -61,6 +61,9 @@ export interface Decision {
 /** A test that would have failed, or leaned, only because of lone spikes: a Pass that names them. */
 export interface SpikeSeen {
   side: Side;
+  /** The test that saw them, as the Pass names it. */
+  name: string;
+  scope: TestResult['scope'];
   p: number;
   spikes: number[];
   level: number;
@@ -70,7 +73,7 @@ export interface SpikeSeen {
 /**
  * What a test finds: a decision (a fail from `verdict`, a wait from `lean`), or that it
  * would have decided but for lone spikes (named lazily: naming them costs several more
- * tests, and only the first test's are shown), or nothing.
+ * tests, and only the first test's are shown, only when the metric passes), or nothing.
  */
 export type Finding = { decision: Decision } | { spikeSeen: () => SpikeSeen } | null;
 

@@ -51,7 +51,7 @@ export const signRun: JudgeTest<GaugeEvidence> = {
             const capped = runTest(paired, design, k);
             return { spikes: capped.spikes, cleared: !(capped.pWithout < runAlpha) };
           });
-          return { side, p: run.pWithout, spikes, level: runAlpha, against };
+          return { side, name: 'sign CUSUM', scope: 'run', p: run.pWithout, spikes, level: runAlpha, against };
         },
       };
     }
@@ -68,7 +68,7 @@ export const signRun: JudgeTest<GaugeEvidence> = {
           const capped = runTest(paired, design, k);
           return { spikes: capped.spikes, cleared: capped.valueWithout < threshold };
         });
-        return { side, p: extended.pWithout, spikes, level, against };
+        return { side, name: 'sign CUSUM', scope: 'run', p: extended.pWithout, spikes, level, against };
       },
     };
   },
@@ -92,7 +92,10 @@ export const signRun: JudgeTest<GaugeEvidence> = {
       // Within the plan, only a run that can still get there; past it, an extension no longer than the plan.
       const reachable = needed <= (within ? look.plannedJudged - look.judged : look.plannedJudged);
       if (run.pWithout < LEANING_P && reachable && run.pWithout < window.lean) {
-        return { decision: { verdict: 'Inconclusive', reason: 'leaning', test: runResult(run, level, against), moreIntervals: needed, spikes: [], idx: run.idx } };
+        // Shown as weighed: spikes capped, and past the plan against every look so far.
+        const shown = within ? run : extendedRun(run, design, look.judged);
+        const test = runResult({ ...shown, p: shown.pWithout }, level, against);
+        return { decision: { verdict: 'Inconclusive', reason: 'leaning', test, moreIntervals: needed, spikes: [], idx: run.idx } };
       }
     }
     return null;

@@ -42,7 +42,7 @@ export const wholeWindow: JudgeTest = {
             const capped = j.evidence.pWithoutSpike(side, window.against, j.judgedIdx, k);
             return { spikes: capped.spikes, cleared: !(capped.p < LEANING_P) };
           });
-          return { side, p: window.p, spikes, level: wholeWindow.level(j), against: window.against };
+          return { side, name: j.evidence.testName, scope: 'window', p: window.p, spikes, level: wholeWindow.level(j), against: window.against };
         },
       };
     }
@@ -69,7 +69,7 @@ export function scopeVerdict(side: Side, j: Judging, idx: number[], level: numbe
         const capped = j.evidence.pWithoutSpike(side, against, idx, k, level);
         return { spikes: capped.spikes, cleared: !(capped.p < level) };
       });
-      return { side, p: pWithout, spikes, level, against };
+      return { side, name: j.evidence.testName, scope, p: pWithout, spikes, level, against };
     },
   };
 }
