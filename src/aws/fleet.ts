@@ -199,7 +199,7 @@ export async function detachTargetGroups(aws: AwsClients, region: string, group:
 }
 
 /** Deletes a group and its instances; one already gone (or going) is fine. */
-export async function deleteGroup(aws: AwsClients, region: string, name: string): Promise<void> {
+async function deleteGroup(aws: AwsClients, region: string, name: string): Promise<void> {
   try {
     await aws.autoScaling(region).send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name, ForceDelete: true }));
   } catch (error) {
@@ -215,6 +215,14 @@ export async function removeGroup(aws: AwsClients, region: string, group: AutoSc
   await detachTargetGroups(aws, region, name, group.TargetGroupARNs ?? []);
   await resizeGroup(aws, region, name, { min: 0, max: 0, desired: 0 });
   await deleteGroup(aws, region, name);
+}
+
+/** Removes the group by name unless it is gone or going already (a resumed step, a removal by hand); whether it did. */
+export async function removeGroupNamed(aws: AwsClients, region: string, name: string): Promise<boolean> {
+  const group = await describeGroup(aws, region, name);
+  if (!group || group.Status === 'Delete in progress') return false;
+  await removeGroup(aws, region, group);
+  return true;
 }
 
 /** How the group's instances are getting on: in service and healthy per Auto Scaling. */

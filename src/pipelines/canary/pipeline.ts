@@ -1,6 +1,6 @@
 import { metered } from '../metered.js';
 import type { AwsClients } from '../../aws/clients.js';
-import { createGroup, createTemplateVersion, describeGroup, imageOfTemplateVersion, inService, readLiveGroup, removeGroup } from '../../aws/fleet.js';
+import { createGroup, createTemplateVersion, describeGroup, imageOfTemplateVersion, inService, readLiveGroup, removeGroupNamed } from '../../aws/fleet.js';
 import { waitFor } from '../../aws/poll.js';
 import { createTargetGroupLike, listenerWeights, membersHealth, setListenerWeights } from '../../aws/traffic.js';
 import type { Clock } from '../../clock.js';
@@ -206,8 +206,7 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
       title: 'Remove the fresh baseline',
       async run({ operation, state }) {
         const name = required(state.baselineGroup, 'baseline group');
-        const group = await describeGroup(aws, regionOf(operation), name);
-        if (group && group.Status !== 'Delete in progress') await removeGroup(aws, regionOf(operation), group);
+        await removeGroupNamed(aws, regionOf(operation), name);
         return { detail: `removed ${name}; it was needed only for judging` };
       },
     },

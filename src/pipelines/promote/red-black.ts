@@ -1,4 +1,4 @@
-import { attachTargetGroups, describeGroup, detachTargetGroups, inService, removeGroup, resizeGroup } from '../../aws/fleet.js';
+import { attachTargetGroups, describeGroup, detachTargetGroups, inService, removeGroupNamed, resizeGroup } from '../../aws/fleet.js';
 import { forwardOnlyTo, membersHealth } from '../../aws/traffic.js';
 import { formatDuration, formatTime } from '../../operations/format.js';
 import { StepFailure, type Step } from '../../operations/pipeline.js';
@@ -68,9 +68,7 @@ export function redBlackSteps(deps: PromoteDependencies): Step<CanaryState>[] {
         if (clock.now() < until) return { wait: { until, detail: `${live.name} stays up for an instant \`/rollback ${operation.app}\` until ${formatTime(until, clock.now())}` } };
         const record = await store.getLive(operation.app);
         if (record?.standby?.group !== live.name) throw new StepFailure(`the live release changed since; ${live.name} is left as it is`);
-        // Gone already (a step resumed after its delete, or someone removed it by hand): nothing left to remove.
-        const old = await describeGroup(aws, regionOf(operation), live.name);
-        if (old && old.Status !== 'Delete in progress') await removeGroup(aws, regionOf(operation), old);
+        await removeGroupNamed(aws, regionOf(operation), live.name);
         await store.putLive({ ...record, standby: undefined });
         return { detail: `removed ${live.name} after ${formatDuration(deploy.redBlack.keepOldFor)}` };
       },
