@@ -1,3 +1,4 @@
+import { approvesSomeApp } from '../src/access/access.js';
 import type { ChatMessage, SlashCommand } from '../src/chat/surface.js';
 import type { Core } from '../src/core.js';
 import type { SweepDecision } from '../src/jobs/sweep-plan.js';
@@ -35,8 +36,7 @@ export async function sweepCommand(core: Core, command: SlashCommand, words: str
   if (split.value.positional.length > 0) return usageError(`unexpected "${split.value.positional[0]!.slice(0, 40)}"`, sweepUsage);
   const dryRun = split.value.flags['dry-run'] === true;
   if (!dryRun) {
-    const configs = Object.values(await core.store.listAppConfigs());
-    if (!configs.some((config) => config.deploy?.approvers.includes(command.user.id))) {
+    if (!(await approvesSomeApp(core, command, Object.values(await core.store.listAppConfigs())))) {
       return { text: 'Only an approver of an app may sweep for real; `/bakery sweep --dry-run` shows what would go.', tone: 'failed' };
     }
   }

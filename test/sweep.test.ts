@@ -201,6 +201,18 @@ describe('/bakery sweep', () => {
     expect(world.liveInstances()).toEqual([]);
   });
 
+  it('lets a member of an approvers\' user group sweep for real', async () => {
+    await leftoversOf(world, 'op-failed-00000007');
+    await recordOperation(world, 'op-failed-00000007', 'failed');
+    const config = (await world.store.getAppConfig('demo'))!;
+    await world.store.putAppConfig('demo', { ...config, deploy: { ...config.deploy!, approvers: ['S0RELEASE'] } });
+    world.chat.userGroups.set('S0RELEASE', [mallory.id]);
+    const bakery = world.replica();
+
+    const done = await bakery.handlers.onCommand(world.command('sweep', { command: '/bakery', user: mallory }));
+    expect(done?.text).toBe('*Sweep*: 4 leftovers removed');
+  });
+
   it('is reported in the digest: what the last sweep removed', async () => {
     await leftoversOf(world, 'op-failed-00000006');
     await recordOperation(world, 'op-failed-00000006', 'failed');

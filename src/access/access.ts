@@ -78,6 +78,23 @@ export async function refuse(core: Core, asker: Asker, request: Pick<Request, 'a
 }
 
 /**
+ * Whether the asker approves some app (deploy.approvers: people or user groups), as an action that
+ * reaches every app's resources (a real sweep) requires. People are matched before any group is asked.
+ */
+export async function approvesSomeApp(core: Core, asker: Asker, configs: AppConfig[]): Promise<boolean> {
+  const approvers = configs.map((config) => ({ config, principals: (config.deploy?.approvers ?? []).filter((p) => p !== 'channel') }));
+  if (approvers.some(({ principals }) => principals.includes(asker.user.id))) return true;
+  for (const { config, principals } of approvers) {
+    try {
+      if (await isAmong(core, asker, principals, config.channel)) return true;
+    } catch (error) {
+      if (!(error instanceof UnknownMembership)) throw error;
+    }
+  }
+  return false;
+}
+
+/**
  * A request from another workspace, refused before anything else is read (even which apps exist).
  * Logged for the operator; audited under the app when `app` is one.
  */
