@@ -96,7 +96,7 @@ export const bake: Command = {
     if (unknown) return unknown;
     // One read answers the common cases before anything is written: already baked, busy.
     const known = await core.store.getAppAtVersion(request.app, request.version);
-    const { config, lock, release } = known;
+    const { config, lock } = known;
     if (!config) return usageError(`app "${request.app}" is not configured in the table; restart Bakery to apply its apps file`, usage);
     const refused = await authorize(core, command, { app: request.app, config, action: 'bake' });
     if (refused) return refused;
@@ -104,6 +104,8 @@ export const bake: Command = {
     if (lock) return lock.requestId === command.requestId ? undefined : busy(lock, core.clock.now());
     const base = chooseBase(request.base, config);
     if (!base.ok) return { text: `Not baked: ${base.error}.`, tone: 'failed' };
+    // A retired release's images are gone: its version bakes afresh.
+    const release = known.release?.status === 'retired' ? undefined : known.release;
     if (release && !request.force && request.base && request.base !== release.baseAmi) {
       return {
         text: `*${release.app} ${release.version}* is already baked, on base \`${release.baseAmi}\`; a bake on another base would replace its image.`,

@@ -67,6 +67,9 @@ export const canary: Command = {
     if (lock) return lock.requestId === command.requestId ? undefined : busy(lock, core.clock.now());
     const ami = release?.amis[config.region];
     if (!release || !ami) return { text: `${request.app} ${request.version} is not baked in ${config.region}: \`/bake ${request.app} ${request.version}\` first.`, tone: 'failed' };
+    if (release.status === 'retired') {
+      return { text: `${request.app} ${request.version} was pruned: its images are deregistered.`, lines: [`Bake it again: \`/bake ${request.app} ${request.version}\``], tone: 'failed' };
+    }
     if (release.status === 'rejected') {
       return { text: `${request.app} ${request.version} was rejected by its last canary.`, lines: ['Bake a fixed version, or `/bake … --force` this one to try again.'], tone: 'failed' };
     }

@@ -94,6 +94,18 @@ describe('/bakery prune', () => {
     expect(await world.store.listAudit('demo')).toContainEqual(expect.objectContaining({ actor: bob.id, action: 'images pruned' }));
   });
 
+  it('retires the pruned release: /canary and a region retry refuse it, and /bake bakes it afresh', async () => {
+    const plan = (await prune('--keep 1'))!;
+    await bakery.handlers.onButton(pressOn(plan as ChatMessage, pruneAction, bob));
+    expect((await world.store.getRelease('demo', 'v1'))?.status).toBe('retired');
+
+    const canary = await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
+    expect(canary?.text).toBe('demo v1 was pruned: its images are deregistered.');
+    const retry = await bakery.handlers.onCommand(world.command('demo v1 --retry-region eu-west-1', { command: '/bake', user: alice }));
+    expect(retry?.text).toContain('is retired, its images deleted');
+    expect(await bakery.handlers.onCommand(world.command('demo v1', { command: '/bake', user: alice }))).toBeUndefined();
+  });
+
   it('keeps what is younger than --older-than', async () => {
     const answer = await prune('--keep 1 --older-than 10d --dry-run');
     expect(answer?.text).toBe('*Prune demo*: nothing to remove');

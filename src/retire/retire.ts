@@ -163,6 +163,7 @@ export class Retirement {
       if (finishing && removed === 0) continue;
       outcomes.push(outcome(bake, 'deregistered'));
       await this.audit(app, actor, 'images pruned', bake);
+      await this.markRetired(app, actor, bake);
     }
     return outcomes;
   }
@@ -173,6 +174,15 @@ export class Retirement {
     if (!(await this.deps.store.listRetirements(app)).some((record) => record.stage !== 'deregistered')) return [];
     const plan = await this.plan(app, config, { keep: 1, now: this.deps.clock.now(), start: false });
     return this.carryOut(app, config, plan, 'bakery');
+  }
+
+  /** The release whose images these were is retired: /bake bakes it afresh, /canary and a region retry refuse it. */
+  private async markRetired(app: string, actor: string, bake: Bake): Promise<void> {
+    if (!bake.version) return;
+    const release = await this.deps.store.getRelease(app, bake.version);
+    // A version baked again since (--force) has another bake's images: that release stays.
+    if (release?.operationId !== bake.operationId) return;
+    await this.deps.store.setReleaseStatus(app, bake.version, 'retired', { at: this.deps.clock.now(), by: actor, operationId: bake.operationId, note: 'images pruned' });
   }
 
   private async audit(app: string, actor: string, action: string, bake: Bake, note?: string): Promise<void> {

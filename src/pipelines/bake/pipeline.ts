@@ -263,7 +263,8 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
         const imageId = required(state.imageId, 'image');
         const replaced = await store.getRelease(operation.app, operation.version);
         // A forced re-bake replaces the version's image; its history says what was there before.
-        const note = replaced && replaced.operationId !== operation.id ? `re-baked with --force, replacing ${Object.values(replaced.amis).join(', ')} (base ${replaced.baseAmi})` : undefined;
+        const how = replaced?.status === 'retired' ? 'baked again after its images were pruned' : 're-baked with --force';
+        const note = replaced && replaced.operationId !== operation.id ? `${how}, replacing ${Object.values(replaced.amis).join(', ')} (base ${replaced.baseAmi})` : undefined;
         const regions = Object.entries(state.regions ?? {});
         const failed = regions.filter(([, copy]) => copy.status === 'failed');
         await store.putRelease({
