@@ -25,7 +25,7 @@ import { GetParameterCommand, ParameterAlreadyExists, ParameterNotFound, PutPara
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { paginateDescribeImages } from '@aws-sdk/client-ec2';
 import { VirtualClock } from '../src/clock.js';
 import { AwsSimulator, realisticTimings as t, type Fault } from '../src/aws/simulator/index.js';

@@ -16,7 +16,7 @@ import { tagKeys } from '../aws/provenance.js';
 import type { Clock } from '../clock.js';
 import type { AppConfig } from '../config/apps.js';
 import type { Logger } from '../log.js';
-import type { RetireStage, Retirement as RetirementRecord } from '../store/items.js';
+import type { RetireStage } from '../store/items.js';
 import type { Store } from '../store/store.js';
 import { planPrune, type Bake, type BakedImage, type PruneOptions, type PrunePlan } from './plan.js';
 

@@ -30,7 +30,7 @@ export interface Groups {
 /** Load balancer metrics are per target group; everything else (the app's own, EC2's) per Auto Scaling group. */
 export const dimensionOf = (metric: DeployMetric): 'group' | 'targetGroup' => metric.dimension ?? (metric.namespace === 'AWS/ApplicationELB' ? 'targetGroup' : 'group');
 
-function dimensionsOf(metric: DeployMetric, deploy: DeployConfig, groups: Groups, group: Group): Record<string, string> {
+function dimensionsOf(metric: DeployMetric, groups: Groups, group: Group): Record<string, string> {
   const which = dimensionOf(metric);
   const target = groups[group];
   if (which === 'group' || !target.targetGroup || !groups.listener) return { AutoScalingGroupName: target.group };
@@ -41,7 +41,7 @@ function dimensionsOf(metric: DeployMetric, deploy: DeployConfig, groups: Groups
 export function queriesOf(deploy: DeployConfig, groups: Groups): { query: SeriesQuery; group: Group; series: string }[] {
   return (['baseline', 'canary'] as const).flatMap((group) =>
     deploy.metrics.flatMap((metric) => {
-      const dimensions = dimensionsOf(metric, deploy, groups, group);
+      const dimensions = dimensionsOf(metric, groups, group);
       const own = { query: { id: `${group === 'baseline' ? 'b' : 'c'}_${metric.name}`, namespace: metric.namespace, metric: metric.metric, stat: metric.stat, dimensions }, group, series: metric.name };
       if (metric.kind !== 'count') return [own];
       const requests = { id: `${group === 'baseline' ? 'b' : 'c'}_${metric.name}_r`, namespace: metric.requests.namespace, metric: metric.requests.metric, stat: metric.requests.stat, dimensions };
