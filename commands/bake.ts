@@ -4,11 +4,12 @@ import { cancelAction } from '../src/pipelines/bake/messages.js';
 import { authorize } from '../src/access/access.js';
 import { chooseBase } from '../src/pipelines/bake/base.js';
 import { recipeHash } from '../src/pipelines/bake/recipe.js';
-import { bakeParams, type BakeParams, type BakeState } from '../src/pipelines/bake/state.js';
+import { bakeParams, type BakeParams } from '../src/pipelines/bake/state.js';
+import { retryCommand } from '../src/pipelines/bake/messages.js';
 import type { ChatMessage, ChatUser, SlashCommand } from '../src/chat/surface.js';
 import type { AppAtVersion } from '../src/store/store.js';
 import { amiId, appName, awsRegion, commitSha, ssmParameterName, version } from '../src/config/names.js';
-import { newOperationId, type Core } from '../src/core.js';
+import type { Core } from '../src/core.js';
 import { formatTime } from '../src/operations/format.js';
 import { unknownApp } from './apps.js';
 import { busy } from './busy.js';
@@ -118,7 +119,12 @@ export const bake: Command = {
     if (release && sameRecipe && !request.force) {
       return {
         text: `*${release.app} ${release.version}* is already baked: ${Object.entries(release.amis).map(([region, id]) => amiLink(region, id)).join(', ')} (${release.amiName})`,
-        lines: [`Base \`${release.baseAmi}\` ${release.baseAmiName}, by ${release.bakedBy}, ${formatTime(release.bakedAt, core.clock.now())}.`, 'Add `--force` to bake it again.'],
+        lines: [
+          `Base \`${release.baseAmi}\` ${release.baseAmiName}, by ${release.bakedBy}, ${formatTime(release.bakedAt, core.clock.now())}.`,
+          // A region without a copy needs only its copy, not a new bake.
+          ...config.copyTo.filter((region) => !release.amis[region]).map((region) => `No copy in ${region}: \`${retryCommand(release, region)}\` copies it from this image.`),
+          'Add `--force` to bake it again.',
+        ],
         tone: 'info',
       };
     }

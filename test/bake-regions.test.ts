@@ -67,6 +67,14 @@ describe('/bake to several regions: each region’s copy on its own', () => {
     expect(text(releases)).toMatch(/⚠ no copy in ap-southeast-2 \(copy ami-\w+ is failed: Copy image failed.*\): `\/bake demo v1 --retry-region ap-southeast-2`/);
   });
 
+  it('points /bake of the version again at the region retry, not at a new bake', async () => {
+    world.sim.inject({ kind: 'copy-fails', region: 'ap-southeast-2' });
+    await bake();
+    const again = await bakery.handlers.onCommand(world.command('demo v1'));
+    expect(again?.text).toContain('is already baked');
+    expect(again?.lines).toContain('No copy in ap-southeast-2: `/bake demo v1 --retry-region ap-southeast-2` copies it from this image.');
+  });
+
   it('marks a region failed when CopyImage is refused there, and still bakes', async () => {
     world.sim.inject({ kind: 'api-error', command: 'CopyImage', region: 'eu-west-1', code: 'UnauthorizedOperation', message: 'You are not authorized to perform this operation.', status: 403 });
     const summary = await bake();
