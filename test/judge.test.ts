@@ -13,6 +13,7 @@ import {
 } from '../src/judge/sequential.js';
 import { normalUpper, pairedTGreater, signedRankGreater, studentTUpper } from '../src/judge/stats.js';
 import { FIRST_LOOKS, firstMinutesLevels } from '../src/judge/tests/first-minutes.js';
+import { shiftLooks } from '../src/judge/tests/since-shift.js';
 import type { MetricConfigInput, Verdict, WindowInput } from '../src/judge/judge.js';
 import { seededRandom } from './support/random.js';
 
@@ -220,6 +221,50 @@ describe('canary judge', () => {
         if (FIRST_LOOKS.some((look, i) => pairedTGreater(ratios.slice(0, look)) < (levels[i] ?? 0))) failed++;
       }
       expect(levels[2]).toBeGreaterThan(share / 3); // more than a union bound would give
+      expect(failed / n).toBeLessThanOrEqual(share + 3 * Math.sqrt((share * (1 - share)) / n));
+    });
+
+    it('fails a regression that starts mid-window within eight minutes of its start, on the minutes since it', () => {
+      // The rank tests on the latest minutes need about ten such minutes; the t-test on
+      // the latest few, with the spread of the whole window, needs far fewer.
+      const verdict = judgeEveryMinute(window({ latencyFactor: (t) => (t >= 17 ? 1.3 : 1) }), config([latency]));
+      const m = metric(verdict, 'latency_p99');
+      expect(verdict.outcome).toBe('fail');
+      expect(m.reason).toBe('beyond-tolerance-since');
+      expect(m.test.name).toBe('paired t-test');
+      expect(m.test.since?.fromMinute).toBeGreaterThanOrEqual(17);
+      expect(verdict.minute).toBeLessThanOrEqual(17 + 8);
+      expect(m.ratio).toBeGreaterThan(1.2);
+      expect(m.explanation).toMatch(/: High since minute \d+, beyond the \+10 % tolerance at 99 % confidence \(t-test on each minute since then, with the whole window's spread\)$/);
+    });
+
+    it("tests the latest minutes with the whole window's spread on Student's t with n − 2 degrees of freedom", () => {
+      // 20 normal minutes at the tolerance, the latest 4 tested: each p-value is uniform.
+      const next = seededRandom(12);
+      const n = 20_000;
+      let below5 = 0;
+      let below1 = 0;
+      for (let k = 0; k < n; k++) {
+        const p = pairedTGreater(Array.from({ length: 20 }, () => 0.05 * normal(next)), 0, 4);
+        if (p < 0.05) below5++;
+        if (p < 0.01) below1++;
+      }
+      expect(below5 / n).toBeCloseTo(0.05, 2);
+      expect(below1 / n).toBeCloseTo(0.01, 2);
+    });
+
+    it('fails a canary at the tolerance at one of its since-a-shift looks with chance at most its share', () => {
+      // Every planned look of a 30-minute plan after a 5-minute warm-up, each of its segments at the union bound's level.
+      const share = 0.002;
+      const looks = shiftLooks(25, 1);
+      const level = share / looks.length;
+      const next = seededRandom(13);
+      const n = 20_000;
+      let failed = 0;
+      for (let k = 0; k < n; k++) {
+        const ratios = Array.from({ length: 25 }, () => 0.05 * normal(next));
+        if (looks.some(({ judged, latest }) => pairedTGreater(ratios.slice(0, judged), 0, latest) < level)) failed++;
+      }
       expect(failed / n).toBeLessThanOrEqual(share + 3 * Math.sqrt((share * (1 - share)) / n));
     });
 
@@ -512,16 +557,15 @@ describe('canary judge', () => {
       return { intervalMinutes: 1, baseline, canary };
     }
 
-    it('fails a CPU regression that starts at minute 18, on the run of minutes beyond tolerance', () => {
+    it('fails a CPU regression that starts at minute 18, on the minutes since it', () => {
       const verdict = judgeEveryMinute(cpuWindow(5, (t) => (t >= 17 ? 1.4 : 1)), config([cpu]));
       const m = metric(verdict, 'cpu');
       expect(verdict.outcome).toBe('fail');
-      expect(m.reason).toBe('beyond-tolerance-run');
-      expect(m.test.name).toBe('sign CUSUM');
+      expect(m.reason).toBe('beyond-tolerance-since');
       expect(m.test.p).toBeLessThan(m.test.level);
-      expect(m.test.run?.fromMinute).toBeGreaterThanOrEqual(18);
+      expect(m.test.since?.fromMinute).toBeGreaterThanOrEqual(18);
       expect(verdict.minute).toBeGreaterThan(18);
-      expect(m.explanation).toMatch(/^CPU .*: High in \d+ of the \d+ minutes since minute \d+ against the same minute's baseline, beyond the \+15 % tolerance at 99 % confidence/);
+      expect(verdict.minute).toBeLessThanOrEqual(18 + 6);
     });
 
     it('passes the same drift without a regression, and with one wild minute', () => {
@@ -679,14 +723,28 @@ describe('canary judge', () => {
       expect(failing.reason).toBe('beyond-tolerance-recent');
       expect(failing.test.p).toBeLessThan(failing.test.level);
       expect(failing.test.level).toBeLessThanOrEqual(m.test.level);
-      // …and judged every minute, the sign CUSUM's continuation fails it sooner, past the plan.
+      // …and judged every minute, the minutes since the shift fail it within the plan.
       const everyMinute = judgeEveryMinute(data, config([latency]));
       expect(everyMinute.outcome).toBe('fail');
-      expect(everyMinute.minute).toBeGreaterThan(30);
-      expect(everyMinute.minute).toBeLessThan(35);
-      const run = metric(everyMinute, 'latency_p99');
-      expect(run.reason).toBe('beyond-tolerance-run');
-      expect(run.test.p).toBeLessThan(run.test.level);
+      expect(everyMinute.minute).toBeLessThanOrEqual(30);
+      const since = metric(everyMinute, 'latency_p99');
+      expect(since.reason).toBe('beyond-tolerance-since');
+      expect(since.test.p).toBeLessThan(since.test.level);
+    });
+
+    it('fails a regression that starts in the plan\'s last minutes soon after them, on the minutes since it', () => {
+      // Too few minutes before the plan's end to fail it there: the canary waits, and the
+      // latest minutes, with the whole window's spread, are still tested past the plan.
+      const data = window({ seed: 1, minutes: 45, latencyFactor: (t) => (t >= 27 ? 1.4 : 1) });
+      expect(judgeWindow(prefix(data, 30), config([latency])).outcome).toBe('wait');
+      const verdict = judgeEveryMinute(data, config([latency]));
+      const m = metric(verdict, 'latency_p99');
+      expect(verdict.outcome).toBe('fail');
+      expect(verdict.minute).toBeGreaterThan(30);
+      expect(verdict.minute).toBeLessThanOrEqual(28 + 5);
+      expect(m.reason).toBe('beyond-tolerance-since');
+      expect(m.test.p).toBeLessThan(m.test.level);
+      expect(m.test.since?.fromMinute).toBeGreaterThanOrEqual(28);
     });
 
     it('continues the sign CUSUM past the plan on the α its integer threshold left unused, exactly', () => {

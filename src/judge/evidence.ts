@@ -61,11 +61,13 @@ export interface GaugeEvidence extends Evidence {
   minutes(side: Side, ratio: number, indices: readonly number[]): PairedMinute[];
   /**
    * A paired t-test on each interval's canary against `ratio` × its own baseline (log
-   * scale), and the same with the lone spikes capped at the worst other interval.
+   * scale), and the same with the lone spikes capped at the worst other interval. With
+   * `latest`, of the latest `latest` of those intervals, the spread pooled with the ones
+   * before them (pairedTGreater).
    */
-  pairedT(side: Side, ratio: number, indices: readonly number[], allowance?: number): { p: number; pWithout: number; spikes: number[] };
+  pairedT(side: Side, ratio: number, indices: readonly number[], allowance?: number, latest?: number): { p: number; pWithout: number; spikes: number[] };
   /** The ratio that test judges (the geometric mean of the minute ratios) with its interval at `confidence`. */
-  pairedTRatio(indices: readonly number[], confidence: number): { ratio: number; interval: [number, number] };
+  pairedTRatio(indices: readonly number[], confidence: number, latest?: number): { ratio: number; interval: [number, number] };
 }
 
 export interface CountEvidence extends Evidence {
@@ -288,16 +290,16 @@ export function gaugeEvidence(metric: GaugeMetricConfig, window: Window): GaugeE
     minutes(side, ratio, idx) {
       return excesses(side, ratio, idx).map(({ i, score }) => ({ i, beyond: score > 0, gap: score }));
     },
-    pairedT(side, ratio, idx, allowance) {
+    pairedT(side, ratio, idx, allowance, latest) {
       const minutes = excesses(side, ratio, idx);
-      const p = pairedTGreater(minutes.map((m) => m.score), LEAST_SPREAD);
+      const p = pairedTGreater(minutes.map((m) => m.score), LEAST_SPREAD, latest);
       const { spikes, lowered } = spikeCaps(minutes, allowance);
       if (lowered === undefined) return { p, pWithout: 1, spikes };
       const capped = minutes.map((m) => m.score - (lowered.get(m.i) ?? 0));
-      return { p, pWithout: pairedTGreater(capped, LEAST_SPREAD), spikes };
+      return { p, pWithout: pairedTGreater(capped, LEAST_SPREAD, latest), spikes };
     },
-    pairedTRatio(idx, confidence) {
-      const shift = pairedTMean(excesses('High', 1, idx).map((m) => m.score), confidence, LEAST_SPREAD);
+    pairedTRatio(idx, confidence, latest) {
+      const shift = pairedTMean(excesses('High', 1, idx).map((m) => m.score), confidence, LEAST_SPREAD, latest);
       return { ratio: Math.exp(shift.estimate), interval: [Math.exp(shift.lower), Math.exp(shift.upper)] };
     },
     enough(idx) {

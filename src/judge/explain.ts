@@ -146,7 +146,8 @@ function conclusion(v: Unexplained, metric: MetricConfig, confidence: number, in
     case 'beyond-tolerance-since': {
       const from = v.test.since?.fromMinute;
       const since = from === undefined ? 'since a change point' : `since ${periodAt(from, intervalMinutes)}`;
-      return `${v.verdict} ${since}, beyond ${tolerance} at ${conf} (change-point scan over each ${period}'s counts)`;
+      const test = v.test.name === 'change-point scan' ? `change-point scan over each ${period}'s counts` : `t-test on each ${period} since then, with the whole window's spread`;
+      return `${v.verdict} ${since}, beyond ${tolerance} at ${conf} (${test})`;
     }
     case 'within-tolerance':
       const high = metric.direction !== 'decrease' && v.ratio !== null && v.ratio > metric.tolerance.upper;

@@ -15,9 +15,11 @@
 //   - the canary's warm-up minutes are not judged; a High/Low must still hold with up
 //     to three isolated worst minutes capped at the next one's (lone spikes are not a
 //     regression; a run of bad minutes is);
-//   - the whole judged window and, separately, the latest minutes (gauges) or the
-//     minutes since every possible change point (counts) are tested, so a regression
-//     starting mid-window is not diluted by the good minutes before it;
+//   - the whole judged window and, separately, the latest minutes (gauges: a paired
+//     t-test on the latest 4 and 8 with the whole window's spread, and the rank tests on
+//     the latest `recentMinutes`) or the minutes since every possible change point
+//     (counts) are tested, so a regression starting mid-window is not diluted by the
+//     good minutes before it;
 //     for gauges also a sign CUSUM on paired minutes (canary vs the same minute's
 //     baseline × tolerance), which finds the run of regressed minutes wherever it
 //     starts and which shared drift cannot blur, with an exact false-alarm chance;
@@ -40,6 +42,7 @@ import { latestMinutes } from './tests/latest-minutes.js';
 import { signRun } from './tests/sign-run.js';
 import { changePointScan } from './tests/change-point-scan.js';
 import { firstMinutes } from './tests/first-minutes.js';
+import { sinceShift } from './tests/since-shift.js';
 
 export { parseInput, parseConfig, JudgeInputError, parseBound } from './window.js';
 export type {
@@ -157,7 +160,7 @@ export function judgeWindow(window: unknown, config: unknown, options: JudgeOpti
 // which comes first, warm-up included. Each test has its own file in tests/ and its own
 // share of α; the whole window keeps the rest.
 const countTests: JudgeTest<CountEvidence>[] = [wholeWindow, changePointScan];
-const gaugeTests: JudgeTest<GaugeEvidence>[] = [wholeWindow, firstMinutes, latestMinutes, signRun];
+const gaugeTests: JudgeTest<GaugeEvidence>[] = [wholeWindow, firstMinutes, sinceShift, latestMinutes, signRun];
 
 // Cap on "~N more minutes", beyond which the estimate means little.
 const MAX_MORE_MINUTES = 60;

@@ -430,34 +430,48 @@ export function studentTUpper(t: number, df: number): number {
   return t >= 0 ? tail : 1 - tail;
 }
 
-/** The mean of paired differences with a two-sided t interval at `confidence`, the spread floored at `minSd`. */
-export function pairedTMean(differences: readonly number[], confidence: number, minSd = 0): Shift {
-  const n = differences.length;
-  if (n < 2) return { estimate: n === 1 ? (differences[0] ?? NaN) : NaN, lower: -Infinity, upper: Infinity };
-  const { mean, sd } = meanAndSpread(differences, minSd);
+/**
+ * The mean of the latest `latest` paired differences (all of them by default) with a
+ * two-sided t interval at `confidence`, the spread floored at `minSd` (see pairedTGreater).
+ */
+export function pairedTMean(differences: readonly number[], confidence: number, minSd = 0, latest = differences.length): Shift {
+  const { mean, sd, n, df } = meanAndSpread(differences, minSd, latest);
+  if (!(df > 0)) return { estimate: n > 0 ? mean : NaN, lower: -Infinity, upper: Infinity };
   const tail = (1 - confidence) / 2;
   // The quantile: Student's upper tail falls from ½ at 0, so bisect on [0, 10⁶].
-  const q = bisect((t) => tail - studentTUpper(t, n - 1), 0, 1e6);
+  const q = bisect((t) => tail - studentTUpper(t, df), 0, 1e6);
   const half = (q * sd) / Math.sqrt(n);
   return { estimate: mean, lower: mean - half, upper: mean + half };
 }
 
-function meanAndSpread(differences: readonly number[], minSd: number): { mean: number; sd: number } {
-  const n = differences.length;
-  const mean = differences.reduce((a, b) => a + b, 0) / n;
-  const variance = differences.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
-  return { mean, sd: Math.max(Math.sqrt(variance), minSd) };
+// The latest differences' mean, and the spread pooled around each segment's own mean
+// (the differences before them, and they), so a shift between the two is not spread.
+function meanAndSpread(differences: readonly number[], minSd: number, latest: number): { mean: number; sd: number; n: number; df: number } {
+  const n = Math.max(0, Math.min(latest, differences.length));
+  const before = differences.slice(0, differences.length - n);
+  const after = differences.slice(differences.length - n);
+  const segments = [before, after].filter((s) => s.length > 0);
+  let squares = 0;
+  for (const segment of segments) {
+    const m = segment.reduce((a, b) => a + b, 0) / segment.length;
+    squares += segment.reduce((a, b) => a + (b - m) ** 2, 0);
+  }
+  const mean = after.reduce((a, b) => a + b, 0) / n;
+  const df = differences.length - segments.length;
+  return { mean, sd: Math.max(df > 0 ? Math.sqrt(squares / df) : 0, minSd), n, df };
 }
 
 /**
  * One-sided paired t-test of H1: the differences' mean is above 0. `minSd` is the least
  * spread the differences are taken to have (a floor on their standard deviation), so that
- * a few identical minutes are not read as certainty.
+ * a few identical minutes are not read as certainty. With `latest`, it tests the mean of
+ * the latest `latest` differences only, the spread pooled from them and the ones before:
+ * for independent normal differences at mean 0, t then has Student's distribution on
+ * n − 2 degrees of freedom, far more than the latest differences alone would give.
  */
-export function pairedTGreater(differences: readonly number[], minSd = 0): number {
-  const n = differences.length;
-  if (n < 2) return 1;
-  const { mean, sd } = meanAndSpread(differences, minSd);
+export function pairedTGreater(differences: readonly number[], minSd = 0, latest = differences.length): number {
+  const { mean, sd, n, df } = meanAndSpread(differences, minSd, latest);
+  if (!(df > 0) || n === 0) return 1;
   if (sd === 0) return mean > 0 ? 0 : 1;
-  return studentTUpper(mean / (sd / Math.sqrt(n)), n - 1);
+  return studentTUpper(mean / (sd / Math.sqrt(n)), df);
 }

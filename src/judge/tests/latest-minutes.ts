@@ -1,19 +1,21 @@
 // The latest minutes (gauges): the kind's own test on the latest `recentMinutes` only, so
-// a regression starting mid-window is not diluted by the good minutes before it.
+// a regression starting mid-window is not diluted by the good minutes before it. Since a
+// shift fails most of those sooner; this test's share is small, and it is here mostly to
+// lean: a late regression extends the canary instead of passing it.
 
 import { bonferroniLevel, extensionLevel, extensionReserve } from '../sequential.js';
 import { LEANING_P, alphaOf, intervalsToDecide, range, testResult } from './shape.js';
 import type { Finding, JudgeTest, Judging, Look, Suspicion } from './shape.js';
 import { mostSuspicious, scopeVerdict } from './whole-window.js';
 
-const RECENT_SHARE = 0.15;
+const RECENT_SHARE = 0.05;
 // Past the planned window (the stage extends a canary the judge still waits on), the sign
 // CUSUM's plan has ended and the latest-minutes test's planned shares are spent, yet a
 // late regression is what they see best. So the latest minutes stay under test, at the
-// same cadence, on half the reserve the whole-window test keeps for extension looks: the
-// k-th such look gets reserve/(k(k+1)), which sums to it. The planned looks' levels are
+// same cadence, on 30 % of the reserve the whole-window test keeps for extension looks
+// (since a shift takes as much): the k-th such look gets reserve/(k(k+1)), which sums to it. The planned looks' levels are
 // unchanged, and the union bound over all the tests still totals α.
-const RECENT_EXTENSION_SHARE = 0.5;
+const RECENT_EXTENSION_SHARE = 0.3;
 
 export const latestMinutes: JudgeTest = {
   name: 'latest minutes',

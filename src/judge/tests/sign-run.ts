@@ -10,7 +10,7 @@ import { loneSpikes, SPIKE_ALLOWANCE } from '../spikes.js';
 import { LEANING_P, alphaOf, boundFor, fewestSpikes, range } from './shape.js';
 import type { JudgeTest, Judging, Look } from './shape.js';
 
-const RUN_SHARE = 0.2;
+const RUN_SHARE = 0.1;
 // The CUSUM's scores: +1 for a minute beyond the tolerance, −3 for one within. These are
 // Page's log-likelihood-ratio weights, rounded, for telling "beyond in half the minutes"
 // (the null at its edge) from "beyond in nine minutes out of ten": log 1.8 : log 5 ≈ 1 : 2.7.
