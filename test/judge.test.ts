@@ -235,7 +235,7 @@ describe('canary judge', () => {
       expect(m.test.since?.fromMinute).toBeGreaterThanOrEqual(17);
       expect(verdict.minute).toBeLessThanOrEqual(17 + 8);
       expect(m.ratio).toBeGreaterThan(1.2);
-      expect(m.explanation).toMatch(/: High since minute \d+, beyond the \+10 % tolerance at 99 % confidence \(t-test on each minute since then, with the whole window's spread\)$/);
+      expect(m.explanation).toMatch(/: High over the latest [48] minutes \(since minute \d+\), beyond the \+10 % tolerance at 99 % confidence \(paired t-test of each minute against its baseline, with the whole window's spread\)$/);
     });
 
     it("tests the latest minutes with the whole window's spread on Student's t with n − 2 degrees of freedom", () => {

@@ -293,7 +293,9 @@ export function gaugeEvidence(metric: GaugeMetricConfig, window: Window): GaugeE
     pairedT(side, ratio, idx, allowance, latest) {
       const minutes = excesses(side, ratio, idx);
       const p = pairedTGreater(minutes.map((m) => m.score), LEAST_SPREAD, latest);
-      const { spikes, lowered } = spikeCaps(minutes, allowance);
+      // The latest minutes' test sets aside spikes among them only: capping one before them
+      // would narrow the spread it is judged against.
+      const { spikes, lowered } = spikeCaps(latest === undefined ? minutes : minutes.slice(-latest), allowance);
       if (lowered === undefined) return { p, pWithout: 1, spikes };
       const capped = minutes.map((m) => m.score - (lowered.get(m.i) ?? 0));
       return { p, pWithout: pairedTGreater(capped, LEAST_SPREAD, latest), spikes };

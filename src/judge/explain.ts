@@ -144,10 +144,13 @@ function conclusion(v: Unexplained, metric: MetricConfig, confidence: number, in
       return `${v.verdict} in ${since} against the same ${period}'s baseline, beyond ${tolerance} at ${conf} (sign CUSUM)`;
     }
     case 'beyond-tolerance-since': {
-      const from = v.test.since?.fromMinute;
-      const since = from === undefined ? 'since a change point' : `since ${periodAt(from, intervalMinutes)}`;
-      const test = v.test.name === 'change-point scan' ? `change-point scan over each ${period}'s counts` : `t-test on each ${period} since then, with the whole window's spread`;
-      return `${v.verdict} ${since}, beyond ${tolerance} at ${conf} (${test})`;
+      const span = v.test.since;
+      const since = span === undefined ? 'since a change point' : `since ${periodAt(span.fromMinute, intervalMinutes)}`;
+      if (v.test.name === 'change-point scan') return `${v.verdict} ${since}, beyond ${tolerance} at ${conf} (change-point scan over each ${period}'s counts)`;
+      // The t-test's segment is a fixed length ending now, not a change point it found.
+      const periods = span === undefined ? 0 : Math.round((span.toMinute - span.fromMinute) / intervalMinutes) + 1;
+      const latest = periods > 0 ? `over the latest ${periods} ${periodWord(intervalMinutes, periods)} (${since})` : since;
+      return `${v.verdict} ${latest}, beyond ${tolerance} at ${conf} (paired t-test of each ${period} against its baseline, with the whole window's spread)`;
     }
     case 'within-tolerance':
       const high = metric.direction !== 'decrease' && v.ratio !== null && v.ratio > metric.tolerance.upper;

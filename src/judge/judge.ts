@@ -69,7 +69,7 @@ export type Reason =
   | 'beyond-tolerance' // High/Low over the judged window
   | 'beyond-tolerance-recent' // High/Low over the latest minutes only: a mid-window regression
   | 'beyond-tolerance-run' // High/Low: a run of minutes beyond tolerance, each against its own minute's baseline (sign CUSUM)
-  | 'beyond-tolerance-since' // High/Low: counts since a change point beyond tolerance (change-point scan)
+  | 'beyond-tolerance-since' // High/Low since a minute: counts since a change point (change-point scan), gauges over the latest minutes (since a shift)
   | 'beyond-critical' // High/Low beyond the critical bound: fails at once
   | 'zero-baseline' // High: the baseline had no events, the canary too many for chance
   | 'within-tolerance' // Pass
@@ -97,7 +97,7 @@ export interface TestResult {
    * those intervals) and how many of its intervals were beyond the tolerance.
    */
   run?: { fromMinute: number; toMinute: number; beyond: number; minutes: number };
-  /** For the since scope (counts): the change point the scan found, and the latest minute (as for `run`). */
+  /** For the since scope: the change point the count scan found, or the first of a gauge's latest minutes tested; and the latest minute (as for `run`). */
   since?: { fromMinute: number; toMinute: number };
 }
 

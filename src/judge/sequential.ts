@@ -122,7 +122,7 @@ export interface LookPlan {
  * spend the reserve as the design goes on (`extendedDesign`): by the j-th extra look,
  * reserve·j/(planned + j), which never reaches the reserve.
  * `keep` (≤ 1) is the part of that reserve this test keeps for itself; the caller may
- * spend the rest on another test of the extension looks (the union bound covers both).
+ * spend the rest on other tests of the extension looks (the union bound covers them all).
  */
 export function lookLevel(look: number, plan: LookPlan, alpha: number, keep = 1): number {
   if (look < plan.first) return 0;

@@ -26,8 +26,8 @@ export interface LoneSpikes {
 /**
  * The up-to-`allowance` worst minutes that are isolated: chosen from the worst down,
  * skipping a minute next to one already chosen, so that in a run of bad minutes at
- * least every other one keeps its evidence. Capping the chosen minutes at the reference
- * only ever lowers the evidence, so every guarantee of the test it feeds still holds.
+ * least every other one keeps its evidence. A verdict needs its test to hold both with
+ * and without the cap, so every guarantee of the test it feeds still holds.
  */
 export function loneSpikes(minutes: readonly ScoredMinute[], allowance = SPIKE_ALLOWANCE): LoneSpikes {
   const byScore = [...minutes].sort((x, y) => y.score - x.score || x.i - y.i);

@@ -4,12 +4,13 @@
 // tests on the latest minutes cannot: a paired rank test on n minutes cannot go below
 // 2⁻ⁿ, and a t-test on those minutes alone has too few degrees of freedom.
 //
-// At every look from the sixth judged minute, the latest SEGMENT_MINUTES are tested
-// (each where at least two judged minutes come before it). For independent
+// At every look, the latest SEGMENT_MINUTES are tested, each where at least two judged
+// minutes come before it (with 1-minute intervals, from the sixth judged minute). For independent
 // normal minute ratios at the tolerance, each such t has Student's distribution on
 // n − 2 degrees of freedom (pairedTGreater), so its share is split over every planned
 // look and segment by a union bound (looks past the plan: SHIFT_EXTENSION_SHARE). Like the first minutes, it assumes that shape, and its fail
-// must survive the lone-spike cap; it has no lean (the latest minutes lean for it).
+// must survive the lone-spike cap (spikes among the segment's minutes); it has no lean
+// (the latest minutes lean for it).
 
 import type { GaugeEvidence, PairedMinute } from '../evidence.js';
 import { bonferroniLevel, extensionLevel, extensionReserve } from '../sequential.js';
@@ -39,7 +40,9 @@ function mostlyBeyond(segment: readonly PairedMinute[]): boolean {
 
 /** The segment lengths (in intervals) tested at a look with `judged` judged intervals. */
 function segmentsAt(intervalMinutes: number, judged: number): number[] {
-  return SEGMENT_MINUTES.map((m) => Math.max(2, Math.round(m / intervalMinutes))).filter((n) => judged - n >= BEFORE);
+  // With coarse intervals both lengths may round to the same count: test it once.
+  const lengths = new Set(SEGMENT_MINUTES.map((m) => Math.max(2, Math.round(m / intervalMinutes))));
+  return [...lengths].filter((n) => judged - n >= BEFORE);
 }
 
 /** Every (look, segment) test of the planned window, which the union bound counts. */
