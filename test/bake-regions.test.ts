@@ -67,6 +67,22 @@ describe('/bake to several regions: each region’s copy on its own', () => {
     expect(text(releases)).toMatch(/⚠ no copy in ap-southeast-2 \(copy ami-\w+ is failed: Copy image failed.*\): `\/bake demo v1 --retry-region ap-southeast-2`/);
   });
 
+  it('looks again at a copy when AWS cannot answer a look, even past the SDK’s retries, and does not fail its region', async () => {
+    // Every one of the SDK's 8 attempts at the first look in eu-west-1 meets an EC2 internal error (a 500).
+    // The SDK waits between them in real time, which the virtual clock races past: a day's copy timeout.
+    await world.close();
+    world = await TestWorld.create({ demo: { ...regionsApp(), timeouts: { ...regionsApp().timeouts, copyMinutes: 24 * 60 } } });
+    bakery = world.replica();
+    world.sim.inject({ kind: 'api-error', command: 'DescribeImages', region: 'eu-west-1', code: 'InternalError', message: 'An internal error has occurred', status: 500, times: 8 });
+    await bake();
+    const release = await world.store.getRelease('demo', 'v1');
+    expect(Object.keys(release!.amis)).toEqual(['us-east-1', 'eu-west-1', 'ap-southeast-2']);
+    expect(release!.failedRegions).toBeUndefined();
+    expect(copiesIn('eu-west-1')).toBe(1);
+    expect(imagesIn('eu-west-1')).toHaveLength(1);
+    expect(world.sim.calls().filter((call) => call.command === 'DescribeImages' && call.region === 'eu-west-1').length).toBeGreaterThan(8);
+  });
+
   it('points /bake of the version again at the region retry, not at a new bake', async () => {
     world.sim.inject({ kind: 'copy-fails', region: 'ap-southeast-2' });
     await bake();

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { AwsClients } from '../../aws/clients.js';
 import { builderConsole, describeInstance, findLiveBuilders, launchBuilder, terminateInstances } from '../../aws/builder.js';
 import { copyImage, createImage, deleteImage, describeImage, findBakedImages, findImagesOfOperation, resolveBaseImage, shareImage } from '../../aws/images.js';
-import { describeAwsError, errorCode, isNotFound } from '../../aws/errors.js';
+import { describeAwsError, errorCode, isNotFound, isTransient } from '../../aws/errors.js';
 import { backoff, waitFor } from '../../aws/poll.js';
 import { clientToken, imageName, type Provenance } from '../../aws/provenance.js';
 import { untrustedText } from '../../chat/untrusted.js';
@@ -345,7 +345,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
     }
     for (const region of regions) {
       const copy = copies[region]!;
-      if (copy.status === 'copying') copies[region] = await inRegion(region, config, () => lookAtCopy(region, copy, config), copy.imageId);
+      if (copy.status === 'copying') copies[region] = await inRegion(region, config, () => lookAtCopy(region, copy, config), copy.imageId, copy);
     }
     const regionsRef = (await input.say(copiesMessage(regions, copies, config.shareWith.length), state.regionsRef)) ?? state.regionsRef;
     const line = regions.map((region) => `${region} ${copies[region]!.status}`).join(', ');
@@ -381,10 +381,13 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
   /**
    * Runs one region's work alone: an AWS error (a refusal, a KMS key it cannot use) fails that region
    * only, deleting its half-made copy, and names the region and why. Anything else is Bakery's own and fails the step.
+   * A look at a copy (`looking`) that AWS could not answer (throttled, a 5xx) leaves the copy as it was, to be
+   * looked at again, until the copy's own timeout.
    */
-  async function inRegion(region: string, config: AppConfig, work: () => Promise<RegionCopy>, imageId?: string): Promise<RegionCopy> {
+  async function inRegion(region: string, config: AppConfig, work: () => Promise<RegionCopy>, imageId?: string, looking?: RegionCopy): Promise<RegionCopy> {
     const outcome = await work().catch((error: unknown): RegionCopy => {
       if (errorCode(error) === undefined) throw error;
+      if (looking && isTransient(error) && clock.now() < (looking.startedAt ?? 0) + minutes(config.timeouts.copyMinutes)) return looking;
       return { status: 'failed', imageId, reason: followedBy(describeAwsError(error), kmsHint(region, config, describeAwsError(error))) };
     });
     if (outcome.status !== 'failed' || !outcome.imageId) return outcome;
