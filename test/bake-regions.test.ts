@@ -83,6 +83,22 @@ describe('/bake to several regions: each region’s copy on its own', () => {
     expect(world.sim.calls().filter((call) => call.command === 'DescribeImages' && call.region === 'eu-west-1').length).toBeGreaterThan(8);
   });
 
+  it('leaves a failed copy AWS would not delete to the sweep, which removes it', async () => {
+    world.sim.inject({ kind: 'copy-fails', region: 'ap-southeast-2' });
+    world.sim.inject({ kind: 'api-error', command: 'DeregisterImage', region: 'ap-southeast-2', code: 'UnauthorizedOperation', message: 'You are not authorized to perform this operation.', status: 403, times: 1 });
+    await bake();
+    const release = await world.store.getRelease('demo', 'v1');
+    expect(release!.failedRegions?.['ap-southeast-2']?.reason).toMatch(/its copy ami-\w+ could not be deleted; the sweep will remove it/);
+    expect(imagesIn('ap-southeast-2')).toHaveLength(1);
+
+    const outcome = await bakery.sweep.sweep({ dryRun: false, by: 'schedule' });
+    expect(outcome.removed.map(({ resource }) => `${resource.kind} ${resource.region}`)).toContain('image ap-southeast-2');
+    expect(imagesIn('ap-southeast-2')).toEqual([]);
+    // The bake's own images are products, not leaks.
+    expect(imagesIn('us-east-1')).toHaveLength(1);
+    expect(imagesIn('eu-west-1')).toHaveLength(1);
+  });
+
   it('points /bake of the version again at the region retry, not at a new bake', async () => {
     world.sim.inject({ kind: 'copy-fails', region: 'ap-southeast-2' });
     await bake();

@@ -75,6 +75,7 @@ export function planSweep(facts: SweepFacts): SweepPlan {
       case 'image':
         // A baked image is a product, not a leak: prune retires it.
         if (releasedImages.has(resource.id)) return keep(resource, `the image of release ${resource.app ?? '?'} ${resource.version ?? '?'}`);
+        if (operation.state?.leftovers?.includes(resource.id)) return remove(resource, `a failed region's copy its bake could not delete: ${gone}`);
         if (succeeded) return keep(resource, 'baked by a bake that succeeded (`/bakery prune` retires old images)');
         return remove(resource, `a half-made image: ${gone}`);
       case 'snapshot': {

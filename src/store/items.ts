@@ -144,7 +144,10 @@ export const operation = z.object({
 export type Operation = z.infer<typeof operation>;
 
 /** What an operation's standing is, without its params and state: whether it still holds what it made. */
-export const operationStanding = operation.pick({ id: true, kind: true, status: true, lease: true, updatedAt: true });
+export const operationStanding = operation.pick({ id: true, kind: true, status: true, lease: true, updatedAt: true }).extend({
+  /** Of its state, only what it made and could not remove (a bake's undeletable failed copy): the sweep's. */
+  state: z.object({ leftovers: z.array(z.string()).optional() }).optional(),
+});
 export type OperationStanding = z.infer<typeof operationStanding>;
 
 /** One bake and one deploy (canary, promotion, rollback) per app at a time. */

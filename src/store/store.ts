@@ -637,13 +637,16 @@ export class Store {
 
   /**
    * Where operations stand, by id, 100 to a BatchGet (DynamoDB's limit); an id not in the table is left
-   * out. Only the standing is read: an operation's params and state (its app's config, scripts) are
-   * most of its size, and the sweep meets thousands.
+   * out. Only the standing is read, and of the state only its `leftovers`: an operation's params and
+   * state (its app's config, scripts) are most of its size, and the sweep meets thousands.
    */
   async getOperationStandings(ids: string[]): Promise<Map<string, OperationStanding>> {
     const found = new Map<string, OperationStanding>();
     const unique = [...new Set(ids)];
-    const projection = { ProjectionExpression: '#id, #kind, #status, #lease, #updatedAt', ExpressionAttributeNames: { '#id': 'id', '#kind': 'kind', '#status': 'status', '#lease': 'lease', '#updatedAt': 'updatedAt' } };
+    const projection = {
+      ProjectionExpression: '#id, #kind, #status, #lease, #updatedAt, #state.#leftovers',
+      ExpressionAttributeNames: { '#id': 'id', '#kind': 'kind', '#status': 'status', '#lease': 'lease', '#updatedAt': 'updatedAt', '#state': 'state', '#leftovers': 'leftovers' },
+    };
     for (let start = 0; start < unique.length; start += 100) {
       const wanted = unique.slice(start, start + 100).map((id) => keys.operation(id));
       const result = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: wanted, ConsistentRead: true, ...projection } } }));

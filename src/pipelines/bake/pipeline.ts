@@ -348,15 +348,17 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       if (copy.status === 'copying') copies[region] = await inRegion(region, config, () => lookAtCopy(region, copy, config), copy.imageId, copy);
     }
     const regionsRef = (await input.say(copiesMessage(regions, copies, config.shareWith.length), state.regionsRef)) ?? state.regionsRef;
+    const leftovers = [...new Set([...(state.leftovers ?? []), ...Object.values(copies).flatMap((copy) => (copy.status === 'failed' && copy.imageId ? [copy.imageId] : []))])];
+    const kept = leftovers.length > 0 ? { leftovers } : {};
     const line = regions.map((region) => `${region} ${copies[region]!.status}`).join(', ');
     const looks = state.copyLooks ?? 0;
     if (regions.some((region) => copies[region]!.status === 'copying')) {
-      return { state: { regions: copies, regionsRef, copyLooks: looks + 1 }, wait: { until: clock.now() + backoff(pollIntervalMs, looks), detail: line } };
+      return { state: { regions: copies, regionsRef, copyLooks: looks + 1, ...kept }, wait: { until: clock.now() + backoff(pollIntervalMs, looks), detail: line } };
     }
     const retried = bakeParams.parse(operation.params).retryRegion;
     const failure = retried ? copies[retried] : undefined;
-    if (failure?.status === 'failed') throw new StepFailure(`the copy to ${retried} failed: ${failure.reason}`).keeping({ regions: copies, regionsRef });
-    return { state: { regions: copies, regionsRef }, detail: line };
+    if (failure?.status === 'failed') throw new StepFailure(`the copy to ${retried} failed: ${failure.reason}`).keeping({ regions: copies, regionsRef, ...kept });
+    return { state: { regions: copies, regionsRef, ...kept }, detail: line };
   }
 
   /** The copy after one look: still copying, available and (when the app shares) shared, or failed. */
@@ -399,7 +401,9 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
         return true;
       },
     );
-    return { status: 'failed', reason: `${outcome.reason ?? 'unknown'}${kept ? ` (its copy ${outcome.imageId} could not be deleted)` : ''}` };
+    const reason = outcome.reason ?? 'unknown';
+    // A copy that could not be deleted stays named, so that the sweep removes it (`leftovers`).
+    return kept ? { status: 'failed', imageId: outcome.imageId, reason: `${reason} (its copy ${outcome.imageId} could not be deleted; the sweep will remove it)` } : { status: 'failed', reason };
   }
 
   /** Deregisters the image and deletes its snapshots; false when EC2 does not show it (already gone). */

@@ -35,6 +35,11 @@ export const bakeState = z.object({
   regions: z.record(z.string(), regionCopy).optional(),
   /** The thread reply showing each region's copy, kept current. */
   regionsRef: chatThread.optional(),
+  /**
+   * What the bake made and could not delete (a failed region's copy whose deletion AWS refused): the
+   * sweep reads this, and removes them once the bake has ended.
+   */
+  leftovers: z.array(z.string()).optional(),
   /** How often the copy step has looked at the copies so far: it backs off as waits do. */
   copyLooks: z.number().int().nonnegative().optional(),
   /** A region retry: the bake that made the image; its copy carries that bake's operation tag. */
