@@ -393,6 +393,18 @@ describe('Block Kit rendering', () => {
     for (const block of rendered.blocks ?? []) if (block.type === 'section') expect(block.text.text.length).toBeLessThanOrEqual(3000);
   });
 
+  it('shows long lines in several sections, broken between lines, rather than cutting them', () => {
+    const lines = Array.from({ length: 100 }, (_, n) => `line ${n} ${'x'.repeat(90)}`);
+    const sections = (renderMessage({ text: 'Old images', lines }).blocks ?? []).filter((block) => block.type === 'section').slice(1);
+    expect(sections.length).toBeGreaterThanOrEqual(4);
+    const texts = sections.map((block) => (block.type === 'section' ? block.text.text : ''));
+    for (const text of texts) expect(text.length).toBeLessThanOrEqual(3000);
+    expect(texts.join('\n').split('\n')).toEqual(lines);
+    // A code block carried over a break is closed and opened again.
+    const code = renderMessage({ text: 'log', lines: ['```', ...Array.from({ length: 60 }, () => 'z'.repeat(99)), '```'] }).blocks ?? [];
+    for (const block of code) if (block.type === 'section') expect((block.text.text.split('```').length - 1) % 2).toBe(0);
+  });
+
   it('escapes angle brackets that are not links, so usage texts render', () => {
     expect(renderMessage({ text: 'Usage: `/bake <app> <version>` see <https://x.io|docs> <@U1>' }).text).toBe(
       'Usage: `/bake &lt;app&gt; &lt;version&gt;` see <https://x.io|docs> <@U1>',

@@ -18,6 +18,8 @@ export const limits = {
   headerText: 150,
   /** Blocks in a Home tab view (views.publish). */
   viewBlocks: 100,
+  /** Sections a message's lines may fill (Slack allows 50 blocks; a longer message is not read anyway). */
+  lineSections: 10,
 } as const;
 
 export const toneColors: Record<Tone, string | undefined> = {
@@ -63,9 +65,7 @@ export function renderMessage(message: ChatMessage): SlackMessage {
   const headline = truncateMrkdwn(escapeStrayAngles(message.text.trim()) || ' ', limits.sectionText);
   const blocks: Block[] = [{ type: 'section', text: { type: 'mrkdwn', text: headline } }];
   const lines = (message.lines ?? []).filter((line) => line.length > 0);
-  if (lines.length > 0) {
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(escapeStrayAngles(lines.join('\n')), limits.sectionText) } });
-  }
+  for (const section of lineSections(lines.map(escapeStrayAngles))) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: section } });
   const buttons = (message.buttons ?? []).slice(0, limits.actionsElements).map(renderButton);
   if (buttons.length > 0) blocks.push({ type: 'actions', elements: buttons });
 
@@ -147,6 +147,29 @@ export function truncatePlain(text: string, max: number): string {
  * Truncates mrkdwn so that what is left still renders: no half link/mention (`<https://…|la`),
  * no unclosed code block (which would swallow the rest of the message into monospace).
  */
+/**
+ * A message's lines in as many sections as they need, each within Slack's limit and broken between
+ * lines (a code block left open is closed and opened again), up to `limits.lineSections`; what does
+ * not fit is cut as one over-long section would be.
+ */
+function lineSections(lines: string[]): string[] {
+  const fence = '```';
+  const sections: string[] = [];
+  let current = '';
+  for (const line of lines) {
+    const joined = current === '' ? line : `${current}\n${line}`;
+    if (joined.length <= limits.sectionText || current === '' || sections.length === limits.lineSections - 1) {
+      current = joined;
+      continue;
+    }
+    const open = (current.split(fence).length - 1) % 2 === 1;
+    sections.push(open ? `${current}\n${fence}` : current);
+    current = open ? `${fence}\n${line}` : line;
+  }
+  if (current !== '') sections.push(current);
+  return sections.map((section) => truncateMrkdwn(section, limits.sectionText));
+}
+
 export function truncateMrkdwn(text: string, max: number): string {
   if (text.length <= max) return text;
   const fence = '\n```';
