@@ -3,7 +3,8 @@ import { authorize } from '../src/access/access.js';
 import type { Button, ButtonPress, ChatMessage } from '../src/chat/surface.js';
 import type { AppConfig } from '../src/config/apps.js';
 import { appName } from '../src/config/names.js';
-import { longDuration } from '../src/config/retire.js';
+import { longDuration, type RetireConfig } from '../src/config/retire.js';
+import { formatDuration } from '../src/operations/format.js';
 import type { Core } from '../src/core.js';
 import { pruneApps } from '../src/jobs/digest-message.js';
 import { describePlan, outcomeLines, outcomeSummary, planSummary } from '../src/retire/describe.js';
@@ -70,11 +71,17 @@ export async function planMessage(core: Core, app: string, config: AppConfig, re
             value: JSON.stringify({ app, keep: request.keep, olderThan: request.olderThan }),
             style: 'danger',
             confirm: config.retire
-              ? { title: `Prune ${app}?`, text: 'Moves each bake shown on in its retirement (deprecate, disable, then deregister and delete its snapshots in every region).', confirm: 'Go ahead', deny: 'Not now' }
+              ? { title: `Prune ${app}?`, text: stagedConfirm(config.retire), confirm: 'Go ahead', deny: 'Not now' }
               : { title: `Prune ${app}?`, text: 'Deregisters the images and deletes their snapshots in every region. This cannot be undone.', confirm: 'Remove', deny: 'Keep them' },
           }]
         : [],
   };
+}
+
+/** What an approver agrees to with a staged retirement: when each stage comes, the last one for good. */
+function stagedConfirm(retire: RetireConfig): string {
+  const { deprecateAfter, disableAfter, deregisterAfter } = retire;
+  return `Moves each bake shown on in its retirement: deprecated ${formatDuration(deprecateAfter)} after it starts, disabled ${formatDuration(disableAfter)} after that, then deregistered with its snapshots deleted in every region ${formatDuration(deregisterAfter)} later. That last stage cannot be undone.`;
 }
 
 export async function pressPrune(core: Core, press: ButtonPress): Promise<ChatMessage | undefined> {

@@ -185,6 +185,10 @@ describe('retirement in stages', () => {
     const plan = await t.bakery('prune demo --keep 1');
     expect(plan?.text).toBe('*Prune demo* (dry run): 1 would be deprecated');
     expect(plan?.buttons?.[0]).toMatchObject({ label: 'Go ahead (1 bake)', confirm: { title: 'Prune demo?' } });
+    // The approver agrees knowing when each stage comes, and which one is for good.
+    expect(plan?.buttons?.[0]?.confirm?.text).toBe(
+      'Moves each bake shown on in its retirement: deprecated 7d after it starts, disabled 14d after that, then deregistered with its snapshots deleted in every region 30d later. That last stage cannot be undone.',
+    );
     expect((await t.prune())?.text).toBe('*Pruned demo*: 1 bake deprecated');
     const deprecateAt = world.clock.now() + 7 * DAY;
     for (const image of t.images(v1)) expect(image.deprecateAt).toBe(deprecateAt - (deprecateAt % 60_000));

@@ -1,12 +1,14 @@
 import type { Operation } from '../store/items.js';
 
-/** "4m 07s", "52s", "1h 03m": how long something took, as people read it. */
+/** "4m 07s", "52s", "1h 03m", "7d", "1d 06h": how long something took (or will take), as people read it. */
 export function formatDuration(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1000));
   if (seconds < 60) return `${seconds}s`;
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) return `${minutes}m ${String(seconds % 60).padStart(2, '0')}s`;
-  return `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${hours}h ${String(minutes % 60).padStart(2, '0')}m`;
+  return hours % 24 === 0 ? `${hours / 24}d` : `${Math.floor(hours / 24)}d ${String(hours % 24).padStart(2, '0')}h`;
 }
 
 /** "12:03 UTC" for today-ish times, with the date otherwise. */
