@@ -48,13 +48,18 @@ describe('a release across restarts', () => {
     world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
   }
 
-  it('resumes a canary mid-window on another replica without judging a minute twice or losing one', async () => {
+  /** A canary of demo v1 on replica-a, which goes down once `minutes` of the window are judged. */
+  async function canaryDownAfter(minutes: number): Promise<void> {
     await start();
-    const first = doomed(world, 'replica-a', async (event) => event.type === 'step-waiting' && event.step === 'judge' && (await judgedMinutes(world)) >= 12);
+    const first = doomed(world, 'replica-a', async (event) => event.type === 'step-waiting' && event.step === 'judge' && (await judgedMinutes(world)) >= minutes);
     await bake(world, first, 'v1');
     await first.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
-    await until(world, async () => (await canaryOp(world))?.lease?.owner === 'replica-a' && (await judgedMinutes(world)) >= 12);
+    await until(world, async () => (await canaryOp(world))?.lease?.owner === 'replica-a' && (await judgedMinutes(world)) >= minutes);
     await first.runner.idle();
+  }
+
+  it('resumes a canary mid-window on another replica without judging a minute twice or losing one', async () => {
+    await canaryDownAfter(12);
     const before = await judgedMinutes(world);
 
     const second = await takeOver(world);
@@ -73,12 +78,7 @@ describe('a release across restarts', () => {
   });
 
   it('judges the planned window at its end even when the look that reaches it comes late', async () => {
-    await start();
-    const first = doomed(world, 'replica-a', async (event) => event.type === 'step-waiting' && event.step === 'judge' && (await judgedMinutes(world)) >= 25);
-    await bake(world, first, 'v1');
-    await first.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
-    await until(world, async () => (await canaryOp(world))?.lease?.owner === 'replica-a' && (await judgedMinutes(world)) >= 25);
-    await first.runner.idle();
+    await canaryDownAfter(25);
 
     // Ten minutes down: when the next look comes, minutes up to 36 have settled.
     world.clock.advance(10 * 60_000);
