@@ -349,16 +349,16 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
     }
     const regionsRef = (await input.say(copiesMessage(regions, copies, config.shareWith.length), state.regionsRef)) ?? state.regionsRef;
     const leftovers = [...new Set([...(state.leftovers ?? []), ...Object.values(copies).flatMap((copy) => (copy.status === 'failed' && copy.imageId ? [copy.imageId] : []))])];
-    const kept = leftovers.length > 0 ? { leftovers } : {};
+    const leftoverState = leftovers.length > 0 ? { leftovers } : {};
     const line = regions.map((region) => `${region} ${copies[region]!.status}`).join(', ');
     const looks = state.copyLooks ?? 0;
     if (regions.some((region) => copies[region]!.status === 'copying')) {
-      return { state: { regions: copies, regionsRef, copyLooks: looks + 1, ...kept }, wait: { until: clock.now() + backoff(pollIntervalMs, looks), detail: line } };
+      return { state: { regions: copies, regionsRef, copyLooks: looks + 1, ...leftoverState }, wait: { until: clock.now() + backoff(pollIntervalMs, looks), detail: line } };
     }
     const retried = bakeParams.parse(operation.params).retryRegion;
     const failure = retried ? copies[retried] : undefined;
-    if (failure?.status === 'failed') throw new StepFailure(`the copy to ${retried} failed: ${failure.reason}`).keeping({ regions: copies, regionsRef, ...kept });
-    return { state: { regions: copies, regionsRef, ...kept }, detail: line };
+    if (failure?.status === 'failed') throw new StepFailure(`the copy to ${retried} failed: ${failure.reason}`).keeping({ regions: copies, regionsRef, ...leftoverState });
+    return { state: { regions: copies, regionsRef, ...leftoverState }, detail: line };
   }
 
   /** The copy after one look: still copying, available and (when the app shares) shared, or failed. */
