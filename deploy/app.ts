@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { z } from 'zod';
+import { ExampleFleetStack } from './example-fleet.js';
 import { BakeryStack } from './stack.js';
 
 const settings = z.object({
@@ -17,6 +18,8 @@ const settings = z.object({
   builderRoleName: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'an IAM role name').default('bakery-builder'),
   slackSecretName: z.string().regex(/^[\w/+=.@-]{1,512}$/, 'a Secrets Manager secret name').default('bakery/slack'),
   replicas: z.coerce.number().int().min(1).max(10).default(2),
+  /** Also deploy example-fleet.ts: a launch template, group and listener handed to Bakery by its tag. */
+  exampleFleet: z.enum(['true', 'false'], { message: 'true or false' }).default('false'),
 });
 
 const app = new App();
@@ -26,7 +29,7 @@ if (!parsed.success) {
   process.stderr.write(`deploy: ${parsed.error.issues.map((issue) => `context "${issue.path.join('.')}": ${issue.message}`).join('\n')}\n`);
   process.exit(2);
 }
-const { image, appsFile, ...stack } = parsed.data;
+const { image, appsFile, exampleFleet, ...stack } = parsed.data;
 const repository = fileURLToPath(new URL('..', import.meta.url));
 
 new BakeryStack(app, 'Bakery', {
@@ -36,3 +39,4 @@ new BakeryStack(app, 'Bakery', {
     : ecs.ContainerImage.fromAsset(repository, { buildArgs: { APPS_FILE: appsFile }, exclude: ['deploy/cdk.out', 'node_modules', 'data', 'dist', '.git'] }),
   description: 'Bakery: the Slack bot that bakes machine images, its table and its role',
 });
+if (exampleFleet === 'true') new ExampleFleetStack(app, 'BakeryExampleFleet', { description: 'An app fleet handed to Bakery: its group, launch template and listener tagged bakery:managed=true' });

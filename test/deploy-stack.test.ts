@@ -7,6 +7,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ExampleFleetStack, managedTag } from '../deploy/example-fleet.js';
 import { BakeryStack, readPolicy, stopTimeoutSeconds } from '../deploy/stack.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
@@ -29,7 +30,8 @@ describe('the deployable stack', () => {
       expect(ids).toHaveLength(1);
       return ids[0]!;
     };
-  });
+    // aws-cdk-lib is slow to load on a busy machine.
+  }, 120_000);
 
   /** The task's container definitions (it has one). */
   const containers = (): Record<string, unknown>[] =>
@@ -156,5 +158,21 @@ describe('the deployable stack', () => {
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('context "replicas"');
     expect(run.stderr).toContain('context "tableName": a DynamoDB table name');
+  });
+});
+
+describe('the example fleet a platform team hands to Bakery', () => {
+  let template: Template;
+  beforeAll(() => {
+    template = Template.fromStack(new ExampleFleetStack(new App(), 'Fleet'));
+  }, 120_000);
+
+  it('tags the live group, its launch template and its listener with the tag the policy asks for, and no instance', () => {
+    const tag = { Key: managedTag.key, Value: managedTag.value };
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { Tags: Match.arrayWith([{ ...tag, PropagateAtLaunch: false }]) });
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', { TagSpecifications: Match.arrayWith([{ ResourceType: 'launch-template', Tags: Match.arrayWith([tag]) }]) });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Tags: Match.arrayWith([tag]) });
+    const scoped = readPolicy().Statement.map((statement) => JSON.stringify(statement)).filter((statement) => statement.includes(`"aws:ResourceTag/${managedTag.key}":"${managedTag.value}"`));
+    expect(scoped.length).toBeGreaterThanOrEqual(3);
   });
 });

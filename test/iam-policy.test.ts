@@ -114,6 +114,63 @@ function onlyBakerysOwn(statement: Statement): boolean {
   return 'ec2:CreateAction' in equals || 'elasticloadbalancing:CreateAction' in equals;
 }
 
+/** The tag the platform team puts on each live group, launch template and listener Bakery may change (deploy/README.md). */
+const managed = { 'aws:ResourceTag/bakery:managed': 'true' };
+/** What Bakery made itself carries this tag from its creation. */
+const own = { 'aws:ResourceTag/bakery:created-by': 'bakery' };
+const createdAsOwn = { 'aws:RequestTag/bakery:created-by': 'bakery' };
+
+/** Actions that change an existing group, launch template or listener: each needs one of the scopes above. */
+const changesFleet = (action: string): boolean =>
+  (action.startsWith('autoscaling:') && !/^autoscaling:(Describe|Get|Create)/.test(action)) ||
+  ['ec2:CreateLaunchTemplateVersion', 'ec2:DeleteLaunchTemplateVersions', 'elasticloadbalancing:ModifyListener'].includes(action);
+
+/**
+ * The condition keys each conditioned action supports, from the Service Authorization Reference
+ * ("Actions, resources, and condition keys for" Amazon EC2, Amazon EC2 Auto Scaling, Elastic Load
+ * Balancing V2, AWS KMS, IAM). A tag key is listed by its prefix (aws:ResourceTag/ for any tag).
+ */
+const resourceTags = ['aws:ResourceTag/'];
+const supportedKeys: Record<string, string[]> = {
+  'ec2:CreateTags': ['ec2:CreateAction', 'aws:RequestTag/', 'aws:TagKeys', ...resourceTags],
+  'ec2:CreateImage': resourceTags,
+  'ec2:CopyImage': ['aws:RequestTag/', 'aws:TagKeys', ...resourceTags],
+  'ec2:ModifyImageAttribute': resourceTags,
+  'ec2:ModifySnapshotAttribute': resourceTags,
+  'ec2:TerminateInstances': resourceTags,
+  'ec2:DeregisterImage': resourceTags,
+  'ec2:DeleteSnapshot': resourceTags,
+  'ec2:DeleteVolume': resourceTags,
+  'ec2:EnableImageDeprecation': resourceTags,
+  'ec2:DisableImageDeprecation': resourceTags,
+  'ec2:DisableImage': resourceTags,
+  'ec2:EnableImage': resourceTags,
+  'ec2:CreateLaunchTemplateVersion': resourceTags,
+  'ec2:DeleteLaunchTemplateVersions': resourceTags,
+  'autoscaling:CreateAutoScalingGroup': ['aws:RequestTag/', 'aws:TagKeys'],
+  'autoscaling:CreateOrUpdateTags': ['aws:RequestTag/', 'aws:TagKeys', ...resourceTags],
+  'autoscaling:UpdateAutoScalingGroup': resourceTags,
+  'autoscaling:AttachLoadBalancerTargetGroups': resourceTags,
+  'autoscaling:DetachLoadBalancerTargetGroups': resourceTags,
+  'autoscaling:StartInstanceRefresh': resourceTags,
+  'autoscaling:CancelInstanceRefresh': resourceTags,
+  'autoscaling:RollbackInstanceRefresh': resourceTags,
+  'autoscaling:DeleteAutoScalingGroup': resourceTags,
+  'elasticloadbalancing:CreateTargetGroup': ['aws:RequestTag/', 'aws:TagKeys'],
+  'elasticloadbalancing:AddTags': ['elasticloadbalancing:CreateAction', 'aws:RequestTag/', 'aws:TagKeys', ...resourceTags],
+  'elasticloadbalancing:ModifyListener': resourceTags,
+  'elasticloadbalancing:DeleteTargetGroup': resourceTags,
+  'kms:CreateGrant': ['kms:ViaService'],
+  'kms:Decrypt': ['kms:ViaService'],
+  'kms:DescribeKey': ['kms:ViaService'],
+  'kms:GenerateDataKeyWithoutPlaintext': ['kms:ViaService'],
+  'kms:ReEncryptFrom': ['kms:ViaService'],
+  'kms:ReEncryptTo': ['kms:ViaService'],
+  'iam:PassRole': ['iam:PassedToService'],
+};
+
+const conditionKeys = (statement: Statement): string[] => Object.values(statement.Condition ?? {}).flatMap((block) => Object.keys(block));
+
 describe('the IAM policy (deploy/iam-policy.json)', () => {
   const policy = JSON.parse(readFileSync('deploy/iam-policy.json', 'utf8')) as { Statement: Statement[] };
   const allowed = new Set(policy.Statement.flatMap((statement) => [statement.Action].flat()));
@@ -161,6 +218,47 @@ describe('the IAM policy (deploy/iam-policy.json)', () => {
   it('names every tagging action it allows beyond those as a known gap, with its reason', () => {
     const tagging = policy.Statement.flatMap((statement) => [statement.Action].flat().filter((action) => /Tags$/.test(action) && !overOwnOnly.includes(action)));
     expect(tagging).toEqual(knownGaps);
+  });
+
+  it('changes a group, launch template or listener only when the platform team tagged it bakery:managed, or Bakery made it', () => {
+    const unscoped = policy.Statement.flatMap((statement) => {
+      const equals = statement.Condition?.StringEquals ?? {};
+      const scoped = Object.keys(statement.Condition ?? {}).length === 1 && (JSON.stringify(equals) === JSON.stringify(managed) || JSON.stringify(equals) === JSON.stringify(own));
+      return [statement.Action].flat().filter((action) => changesFleet(action) && !scoped).map((action) => `${statement.Sid}: ${action}`);
+    });
+    expect(unscoped).toEqual([]);
+  });
+
+  it('creates groups and target groups only tagged as Bakery’s, and never tags a group as managed', () => {
+    const creating = policy.Statement.filter((statement) => [statement.Action].flat().some((action) => ['autoscaling:CreateAutoScalingGroup', 'elasticloadbalancing:CreateTargetGroup'].includes(action)));
+    expect(creating.map((statement) => statement.Condition)).toEqual([{ StringEquals: createdAsOwn }, { StringEquals: createdAsOwn }]);
+    const groupTagging = policy.Statement.filter((statement) => [statement.Action].flat().includes('autoscaling:CreateOrUpdateTags'));
+    expect(groupTagging.map((statement) => statement.Condition)).toEqual([{ 'ForAllValues:StringNotEquals': { 'aws:TagKeys': ['bakery:managed'] } }]);
+  });
+
+  it('copies only Bakery’s own images, and each copy is Bakery’s from its creation', () => {
+    const copying = policy.Statement.filter((statement) => [statement.Action].flat().includes('ec2:CopyImage'));
+    expect(copying.map((statement) => [[statement.Action].flat(), statement.Condition])).toEqual([
+      [['ec2:CopyImage'], { StringEquals: own }],
+      [['ec2:CopyImage'], { StringEquals: createdAsOwn }],
+    ]);
+  });
+
+  it('uses only condition keys that each of its actions supports', () => {
+    const unsupported = policy.Statement.flatMap((statement) =>
+      [statement.Action].flat().flatMap((action) =>
+        conditionKeys(statement)
+          .filter((key) => !(supportedKeys[action] ?? []).some((supported) => (supported.endsWith('/') ? key.startsWith(supported) : key === supported)))
+          .map((key) => `${statement.Sid}: ${action} with ${key}`),
+      ),
+    );
+    expect(unsupported).toEqual([]);
+  });
+
+  it('names the managed tag in the deploy README, and the CDK example sets it', () => {
+    const readme = readFileSync('deploy/README.md', 'utf8');
+    expect(readme).toContain('`bakery:managed=true`');
+    expect(readFileSync('deploy/example-fleet.ts', 'utf8')).toContain('letBakeryManage');
   });
 
   it('is the policy the README links to', () => {
