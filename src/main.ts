@@ -1,20 +1,16 @@
 import { hostname, userInfo } from 'node:os';
 import { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
-import { AwsSimulator, fastTimings, fleetSeedable } from './aws/simulator/index.js';
 import { realAwsClients, type AwsClients } from './aws/clients.js';
 import type { AccessSettings } from './access/access.js';
 import { warnOfMissingChannels } from './access/channel-presence.js';
 import { commandNames, createBakery } from './bakery.js';
-import { startSlack } from './chat/slack.js';
 import type { ChatHandlers, ChatSurface } from './chat/surface.js';
-import { startTerminal } from './chat/terminal.js';
 import { systemClock } from './clock.js';
 import { ConfigError, loadAppsFile, type AppConfig } from './config/apps.js';
 import { EnvError, readSettings, type Settings } from './config/env.js';
 import { createLogger, type Logger } from './log.js';
 import { createDocumentClient } from './store/dynamo.js';
-import { startEmbeddedDynamo } from './store/embedded.js';
 import { Store } from './store/store.js';
 import { ensureTable } from './store/table.js';
 import { scheduleJob } from './jobs/schedule.js';
@@ -22,7 +18,11 @@ import { scheduleJob } from './jobs/schedule.js';
 /** Who you are in the terminal chat; config/apps.example.yml names this id as the demo app's approver. */
 const LOCAL_USER_ID = 'U0LOCAL';
 
-/** Starts Bakery: Slack with real AWS in production, or the terminal chat on a simulated world locally. */
+/**
+ * Starts Bakery: Slack with real AWS in production, or the terminal chat on a simulated world locally.
+ * Each mode's pieces (Slack or the terminal, the simulator, the embedded store) are imported only in the
+ * mode that uses them, so a production replica does not carry the simulator (bench/README.md, idle memory).
+ */
 async function main(): Promise<void> {
   const settings = readSettings(process.env);
   const log = createLogger({ pretty: settings.logFormat === 'pretty', level: settings.logLevel });
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   await applyAppConfigs(store, apps, settings.table);
   log.info({ apps: Object.keys(apps), file: settings.appsFile }, 'app configs applied');
 
-  const aws = settings.aws === 'simulated' ? simulatedAws(settings, apps, log) : realAwsClients();
+  const aws = settings.aws === 'simulated' ? await simulatedAws(settings, apps, log) : realAwsClients();
 
   // The chat is up before the core exists (the core posts through it), so its handlers are bound late.
   let handlers: ChatHandlers | undefined;
@@ -85,7 +85,8 @@ async function main(): Promise<void> {
  * The simulated AWS of local mode, in the data folder, with the faults BAKERY_SIM_FAULTS asks for this
  * run, and a live fleet for each app to deploy to (seeded once; see src/aws/simulator/fleet-seed.ts).
  */
-function simulatedAws(settings: Settings, apps: Record<string, AppConfig>, log: Logger): AwsClients {
+async function simulatedAws(settings: Settings, apps: Record<string, AppConfig>, log: Logger): Promise<AwsClients> {
+  const { AwsSimulator, fastTimings, fleetSeedable } = await import('./aws/simulator/index.js');
   const simulator = new AwsSimulator({ clock: systemClock, timings: fastTimings, dataFile: join(settings.dataDir, 'aws-simulator.json') });
   simulator.clearFaults();
   for (const fault of settings.simulatedFaults) simulator.inject(fault);
@@ -110,6 +111,7 @@ async function applyAppConfigs(store: Store, apps: Record<string, AppConfig>, ta
 
 async function openStore(settings: Settings): Promise<{ store: Store; closeStore: () => Promise<void> }> {
   if (settings.dynamodb === 'embedded') {
+    const { startEmbeddedDynamo } = await import('./store/embedded.js');
     const embedded = await startEmbeddedDynamo({ dataDir: join(settings.dataDir, 'dynamodb') });
     const doc = createDocumentClient({ endpoint: embedded.endpoint, local: true });
     await ensureTable(doc, settings.table);
@@ -128,10 +130,12 @@ interface OpenChat {
 
 async function openChat(settings: Settings, handlers: ChatHandlers, log: Logger): Promise<OpenChat> {
   if (settings.slack) {
+    const { startSlack } = await import('./chat/slack.js');
     const slack = await startSlack({ ...settings.slack, port: settings.port, handlers, log, commands: commandNames });
     log.info({ port: slack.port, socketMode: Boolean(settings.slack.appToken) }, 'Bakery is listening to Slack');
     return { surface: slack.surface, access: { workspace: slack.workspace, channels: 'app' }, done: new Promise(() => undefined), stop: () => slack.stop() };
   }
+  const { startTerminal } = await import('./chat/terminal.js');
   const user = userInfo().username.replace(/[^\w.-]/g, '') || 'you';
   // The terminal is one person in one channel of a workspace of its own; the id is the one the example config names.
   const terminal = startTerminal({

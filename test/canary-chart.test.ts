@@ -1,7 +1,8 @@
 import { Resvg } from '@resvg/resvg-js';
 import { decode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
-import { canaryChartSvg, renderCanaryChart, type CanaryChartInput, type CanaryChartMetric } from '../src/charts/canary-chart.js';
+import type { CanaryChartInput, CanaryChartMetric } from '../src/charts/canary-chart-input.js';
+import { canaryChartSvg, renderCanaryChart } from '../src/charts/canary-chart.js';
 import { canaryChartAltText, canaryChartLines } from '../src/charts/canary-chart-text.js';
 import { chartFont } from '../src/charts/font.js';
 import { sparkline } from '../src/charts/sparkline.js';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canaryChartLines } from '../src/charts/canary-chart-text.js';
-import { renderCanaryChart, type CanaryChartInput } from '../src/charts/canary-chart.js';
+import type { CanaryChartInput } from '../src/charts/canary-chart-input.js';
+import { renderCanaryChart } from '../src/charts/canary-chart.js';
 import { startSlack, type SlackRuntime } from '../src/chat/slack.js';
 import type { ChatFile } from '../src/chat/surface.js';
 import { ProgressThread } from '../src/chat/thread.js';

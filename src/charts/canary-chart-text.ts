@@ -2,7 +2,7 @@
  * The canary chart as text: sparkline lines for a chat without pictures (ChatSurface.upload's
  * fallback), and the alt text a screen reader reads out in Slack.
  */
-import { outcomeWords, type CanaryChartInput } from './canary-chart.js';
+import { outcomeWords, type CanaryChartInput } from './canary-chart-input.js';
 import { isNumber, rangeOf, sparkline } from './sparkline.js';
 
 /** Per metric its verdict, then canary and baseline as sparklines on one shared scale, with their last values. */

@@ -7,38 +7,15 @@
 import { Resvg } from '@resvg/resvg-js';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import type { CanaryChartInput, CanaryChartMetric, MetricVerdict } from './canary-chart-input.js';
+import { outcomeWords } from './canary-chart-input.js';
 import { chartFont } from './font.js';
-
-export type MetricVerdict = 'Pass' | 'High' | 'Low' | 'Inconclusive';
-
-export interface CanaryChartMetric {
-  label: string;
-  unit: string;
-  verdict: MetricVerdict;
-  /** False for a shadow metric: shown, never fails the canary. */
-  gating: boolean;
-  /** One value per interval, oldest first; null where the interval had no data. */
-  canary: (number | null)[];
-  baseline: (number | null)[];
-}
-
-export interface CanaryChartInput {
-  title: string;
-  intervalMinutes: number;
-  warmupMinutes: number;
-  /** The minute of the window the verdict was reached, or null when there is none yet. */
-  verdictMinute: number | null;
-  outcome: 'pass' | 'fail' | 'wait';
-  metrics: CanaryChartMetric[];
-}
 
 type Panel = Extract<TopLevelSpec, { concat: unknown }>['concat'][number];
 type Layer = Extract<Panel, { layer: unknown }>['layer'][number];
 
 const colors = { canary: '#d9480f', baseline: '#1c7ed6', warmup: '#e9ecef', verdict: '#495057' };
 const verdictColors: Record<MetricVerdict, string> = { Pass: '#2b8a3e', High: '#c92a2a', Low: '#c92a2a', Inconclusive: '#868e96' };
-/** "Canary …": the window's outcome in words. */
-export const outcomeWords: Record<CanaryChartInput['outcome'], string> = { pass: 'passed', fail: 'failed', wait: 'is still being judged' };
 const panel = { width: 360, height: 150 };
 /** Pixels per SVG unit: crisp on high-density screens, still small to upload. */
 const zoom = 2;

@@ -1,5 +1,5 @@
 import { canaryChartAltText, canaryChartLines } from '../../charts/canary-chart-text.js';
-import { renderCanaryChart, type CanaryChartInput } from '../../charts/canary-chart.js';
+import type { CanaryChartInput } from '../../charts/canary-chart-input.js';
 import type { ChatFile } from '../../chat/surface.js';
 import { requestsSeries, type DeployConfig } from '../../config/deploy.js';
 import type { Operation } from '../../store/items.js';
@@ -38,6 +38,9 @@ export async function canaryChart(operation: Operation, deploy: DeployConfig, wi
       };
     }),
   };
+  // The chart stack (vega, vega-lite, resvg and its font) is loaded at the first chart, not at start: an idle
+  // replica should not carry it (bench/README.md, idle memory).
+  const { renderCanaryChart } = await import('../../charts/canary-chart.js');
   return {
     filename: `canary-${operation.app}-${operation.version}.png`,
     title: `Canary ${operation.app} ${operation.version}: the window, canary vs baseline`,
