@@ -1,7 +1,8 @@
 /*
  * Ack latency: 200 signed slash commands, 50 at a time, through Bakery's Slack receiver and its
- * real handlers (which do their work after the ack) next to a bare Bolt app whose listener only acks. Same machine, same run, same fake
- * Web API — the difference is what Bakery adds on the path to the ack.
+ * real handlers (which do their work after the ack), next to two bare Bolt apps: one that acks and
+ * answers on the response_url (the least a bot that answers does) and one that only acks. Same
+ * machine, same fake Web API, in interleaved rounds; each figure is the median of the rounds'.
  *
  * Run alone: npx tsx bench/ack.ts
  */
@@ -28,6 +29,7 @@ const signingSecret = 'bench-signing-secret';
 const total = 200;
 const concurrency = 50;
 const warmup = 40;
+const rounds = Number(process.env.ACK_BENCH_ROUNDS ?? 5);
 
 interface Run {
   name: string;
@@ -38,33 +40,54 @@ interface Run {
 export async function benchAck(): Promise<void> {
   const generator = await startLoadGenerator();
   const bakery = await startBakery(generator.apiUrl, generator.dynamoEndpoint);
-  const bare = await startBareBolt(generator.apiUrl);
+  const ackOnly = await startBareBolt(generator.apiUrl, 'ack');
+  const answering = await startBareBolt(generator.apiUrl, 'answer');
+  const receivers = [
+    { name: 'Bakery (real /bake handlers)', port: bakery.port, answers: true },
+    { name: 'bare Bolt App, ack + response_url', port: answering.port, answers: true },
+    { name: 'bare Bolt App, ack only', port: ackOnly.port, answers: false },
+  ];
+  const runs = receivers.map((receiver) => ({ ...receiver, p50s: [] as number[], p99s: [] as number[], cpuMs: [] as number[] }));
+  let answered = 0;
+  const measure = async (run: (typeof runs)[number], count: number): Promise<number[]> => {
+    const latencies = await generator.load(run.port, count);
+    // A receiver's post-ack work (its answer on the response_url) is part of its cost: wait for it.
+    if (run.answers) {
+      answered += count;
+      await generator.waitForResponses(answered);
+    }
+    return latencies;
+  };
   try {
-    // Warm both (JIT, connection pools) before measuring.
-    await generator.load(bakery.port, warmup);
-    await generator.load(bare.port, warmup);
-    const runs: Run[] = [];
-    for (const [name, port] of [['Bakery (real /bake handlers)', bakery.port], ['bare Bolt App (ack only)', bare.port]] as const) {
-      const cpu = process.cpuUsage();
-      const latencies = await generator.load(port, total);
-      // Bakery's post-ack work (its ephemeral answers) is part of its cost: wait for it before reading the CPU.
-      if (port === bakery.port) await generator.waitForResponses(warmup + total);
-      const used = process.cpuUsage(cpu);
-      runs.push({ name, latencies, cpuMs: (used.user + used.system) / 1000 });
+    // Warm every receiver (JIT, connection pools) before measuring.
+    for (const run of runs) await measure(run, warmup);
+    // Interleaved rounds, each starting with a different receiver, so that neither a quiet start nor a
+    // busy moment of the shared machine falls on one receiver alone.
+    for (let round = 0; round < rounds; round++) {
+      for (let i = 0; i < runs.length; i++) {
+        const run = runs[(round + i) % runs.length]!;
+        const cpu = process.cpuUsage();
+        const sorted = (await measure(run, total)).sort((a, b) => a - b);
+        const used = process.cpuUsage(cpu);
+        run.p50s.push(percentile(sorted, 50));
+        run.p99s.push(percentile(sorted, 99));
+        run.cpuMs.push((used.user + used.system) / 1000);
+      }
     }
 
-    console.log(`Ack latency: ${total} signed slash commands, ${concurrency} in flight, Bolt HTTPReceiver on 127.0.0.1`);
-    console.log(`${'receiver'.padEnd(38)}${'p50'.padStart(9)}${'p99'.padStart(9)}${'max'.padStart(9)}${'bot CPU'.padStart(10)}`);
+    console.log(`Ack latency: ${rounds} interleaved rounds of ${total} signed slash commands, ${concurrency} in flight, Bolt HTTPReceiver on 127.0.0.1`);
+    console.log(`${'receiver'.padEnd(40)}${'p50'.padStart(9)}${'p99'.padStart(9)}${'p99 range'.padStart(20)}${'bot CPU'.padStart(10)}`);
     for (const run of runs) {
-      const sorted = [...run.latencies].sort((a, b) => a - b);
-      console.log(
-        `${run.name.padEnd(38)}${ms(percentile(sorted, 50))}${ms(percentile(sorted, 99))}${ms(sorted.at(-1) ?? 0)}${`${run.cpuMs.toFixed(0)} ms`.padStart(10)}`,
-      );
+      const range = `${Math.min(...run.p99s).toFixed(0)}–${Math.max(...run.p99s).toFixed(0)} ms`;
+      console.log(`${run.name.padEnd(40)}${ms(median(run.p50s))}${ms(median(run.p99s))}${range.padStart(20)}${`${median(run.cpuMs).toFixed(0)} ms`.padStart(10)}`);
     }
-    console.log('(load generator and fake Web API in child processes; bot CPU = the bots\' process, user+system; Slack allows 3000 ms)');
+    const floor = median(runs[1]!.p99s);
+    console.log(`Bakery's p99 is ${(median(runs[0]!.p99s) / floor).toFixed(2)}× the p99 of a bare app that acks and answers (medians over the rounds)`);
+    console.log('(load generator and fake Web API in child processes; bot CPU = the bots\' process, user+system, per round; Slack allows 3000 ms)');
   } finally {
     await bakery.stop();
-    await bare.stop();
+    await ackOnly.stop();
+    await answering.stop();
     generator.stop();
   }
 }
@@ -113,10 +136,12 @@ async function startBakery(apiUrl: string, dynamoEndpoint: string) {
   };
 }
 
-async function startBareBolt(apiUrl: string) {
+/** A bare Bolt app: one that only acks, or one that acks and answers on the response_url (the least any answering bot does). */
+async function startBareBolt(apiUrl: string, does: 'ack' | 'answer') {
   const app = new App({ token: botToken, signingSecret, logLevel: LogLevel.ERROR, clientOptions: { slackApiUrl: apiUrl } });
-  app.command('/bake', async ({ ack }) => {
+  app.command('/bake', async ({ ack, respond }) => {
     await ack();
+    if (does === 'answer') await respond({ response_type: 'ephemeral', text: 'busy: a bake of demo is under way' });
   });
   const server = (await app.start(0)) as import('node:http').Server;
   const port = (server.address() as import('node:net').AddressInfo).port;
@@ -152,12 +177,16 @@ async function load(port: number, respondUrl: string, count: number): Promise<nu
   return latencies;
 }
 
+function median(values: number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 }
 
 function ms(value: number): string {
-  return `${value.toFixed(1)} ms`.padStart(9);
+  return `${value.toFixed(1)} ms`.padStart(11);
 }
 
 // ---- The load generator and the fake Web API each run in a child process, so that the bot's event

@@ -5,6 +5,7 @@
 import { benchAck } from './ack.js';
 import { benchBake } from './bake.js';
 import { benchCanary } from './canary.js';
+import { benchIdle } from './idle.js';
 import { benchJudge } from './judge.js';
 import { benchStale } from './stale.js';
 
@@ -14,3 +15,4 @@ await benchBake();
 await benchCanary();
 await benchJudge();
 await benchStale();
+await benchIdle();
