@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { renderMessage, truncateMrkdwn } from '../src/chat/blocks.js';
-import { startSlack, type SlackRuntime } from '../src/chat/slack.js';
+import { maxBodyBytes, maxRequestsInFlight, startSlack, type SlackRuntime } from '../src/chat/slack.js';
 import { silentLogger } from '../src/log.js';
 import type { ButtonPress, ChatMessage, SlashCommand } from '../src/chat/surface.js';
 import { startFakeSlackApi, type FakeSlackApi } from './fakes/slack-api.js';
@@ -254,6 +255,36 @@ describe('Slack over HTTP', () => {
     const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);
     expect(commands.length).toBe(before);
+  });
+
+  /** A request whose headers are sent and whose body never comes: it holds its place until destroyed. */
+  function heldRequest(declaredBytes: number): Promise<{ socket: Socket; firstAnswer: Promise<string> }> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(slack.port, '127.0.0.1', () => {
+        socket.write(`POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${declaredBytes}\r\n\r\nx=`);
+        resolve({ socket, firstAnswer: new Promise((answered) => socket.once('data', (data) => answered(data.toString().split('\r\n')[0] ?? ''))) });
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  it('refuses a body larger than Slack ever sends, before reading it', async () => {
+    const held = await heldRequest(maxBodyBytes + 1);
+    expect(await held.firstAnswer).toBe('HTTP/1.1 413 Payload Too Large');
+    held.socket.destroy();
+    // Bolt's own limit was 4 MB, all of it read before the signature check.
+    const signedButLarge = await send(commandBody({ text: 'x'.repeat(maxBodyBytes) }));
+    expect(signedButLarge.status).toBe(413);
+  });
+
+  it('answers 503 at once past the requests it reads at a time, and takes requests again once they end', async () => {
+    const held = await Promise.all(Array.from({ length: maxRequestsInFlight }, () => heldRequest(1000)));
+    // An unsigned probe: 401 while there is room, 503 once every place is taken.
+    const probe = async (): Promise<number> => (await fetch(`${base}/slack/events`, { method: 'POST', body: 'probe=1' })).status;
+    await vi.waitFor(async () => expect(await probe()).toBe(503), { timeout: 10_000, interval: 20 });
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    for (const { socket } of held) socket.destroy();
+    await vi.waitFor(async () => expect(await probe()).toBe(401), { timeout: 10_000, interval: 20 });
   });
 
   describe('a malformed request', () => {

@@ -91,6 +91,7 @@ export async function startSlack(options: SlackOptions): Promise<SlackRuntime> {
       port: options.port,
       // Ack first, work after: the HTTP response leaves as soon as ack() is called.
       processBeforeResponse: false,
+      bodyLimit: maxBodyBytes,
       logger: boltLogger,
       customRoutes: [{ path: '/healthz', method: ['GET'], handler: health }],
       processEventErrorHandler: async ({ error, response }) => {
@@ -158,7 +159,7 @@ export async function startSlack(options: SlackOptions): Promise<SlackRuntime> {
     port = await listen(healthServer, options.port);
     await app.start();
   } else {
-    const server = (await app.start()) as Server;
+    const server = (await app.start(options.port, { requestTimeout: requestTimeoutMs })) as Server;
     port = (server.address() as AddressInfo).port;
   }
   log.info({ port, mode: options.appToken ? 'socket' : 'http' }, 'Slack connected');
@@ -321,21 +322,47 @@ export function toButtonPress(body: unknown, action: unknown): ButtonPress | und
 // ---- Robustness around Bolt's HTTP receiver ----
 
 /**
+ * Slack's requests are small: a command is under a kilobyte, a button press carries its message (a
+ * few tens of kilobytes at Block Kit's 50 blocks). A body declared larger is refused before a byte of
+ * it is read, and none is read past this (Bolt's own limit is 4 MB, all buffered before the signature).
+ */
+export const maxBodyBytes = 256 * 1024;
+/**
+ * Requests read and answered at once on the events path; one more is answered 503 at once (Slack
+ * retries events). Each holds at most maxBodyBytes, and a slow sender gives its place up at the
+ * server's request timeout.
+ */
+export const maxRequestsInFlight = 32;
+const requestTimeoutMs = 10_000;
+
+/**
  * Bolt answers a signed body it cannot parse (400) or cannot verify (401) at once, but reads the
  * fields of one that parses without checking them: JSON `null` rejects an un-awaited promise, a
  * block_actions payload without `user` throws in its team-id parsing (500, a stack at error level),
  * and one no listener matches waits 3 s to be answered. So the body is buffered here first (Bolt
  * reuses a buffered request), and a signed one that is not a request Bakery takes is answered 400
- * with one warn line. Signature, timestamp, size limit and bad JSON stay Bolt's job.
+ * with one warn line. Size and requests in flight are bounded here, before anything is read;
+ * signature, timestamp and bad JSON stay Bolt's job.
  */
 function guardMalformedBodies(receiver: InstanceType<typeof HTTPReceiver>, signingSecret: string, refusal: Refusals, log: Logger): void {
   const boltListener = receiver.requestListener;
+  let inFlight = 0;
   receiver.requestListener = (req, res) => {
     if (req.method !== 'POST' || req.url?.split('?')[0] !== eventsPath) return boltListener(req, res);
+    if (inFlight >= maxRequestsInFlight) {
+      log.warn({ inFlight }, 'Refused a request: too many in flight');
+      return reply(res, 503, { 'retry-after': '1' });
+    }
+    if (Number(req.headers['content-length']) > maxBodyBytes) {
+      log.warn({ declared: Number(req.headers['content-length']) }, 'Rejected an unreadable request: too large');
+      return reply(res, 413);
+    }
+    inFlight += 1;
+    res.once('close', () => (inFlight -= 1));
     void (async () => {
       let buffered: Awaited<ReturnType<typeof HTTPModuleFunctions.bufferIncomingMessage>>;
       try {
-        buffered = await HTTPModuleFunctions.bufferIncomingMessage(req, HTTPModuleFunctions.defaultBodyLimit);
+        buffered = await HTTPModuleFunctions.bufferIncomingMessage(req, maxBodyBytes);
       } catch (error) {
         const tooLarge = HTTPModuleFunctions.isRawBodyError(error) && (error as { statusCode: number }).statusCode === 413;
         log.warn({ reason: tooLarge ? 'too large' : String((error as Error)?.message) }, 'Rejected an unreadable request');
@@ -369,9 +396,9 @@ function requestHeaders(req: IncomingMessage): Parameters<typeof isValidSlackReq
   };
 }
 
-function reply(res: ServerResponse, status: number): void {
+function reply(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
   if (res.headersSent) return;
-  res.writeHead(status, { connection: 'close' });
+  res.writeHead(status, { ...headers, connection: 'close' });
   res.end();
 }
 
