@@ -4,7 +4,8 @@
 // baseline (for the sign CUSUM) and a paired t-test on those minutes (for the first minutes).
 
 import type { CountMetricConfig, GaugeMetricConfig, Window } from './window.js';
-import type { Figures, Side } from './judge.js';
+import { gaugeIntervalsNeeded } from './window.js';
+import type { CountEvidence, Figures, GaugeEvidence, Side } from './types.js';
 import {
   hodgesLehmann,
   hodgesLehmannPaired,
@@ -20,77 +21,12 @@ import {
 import type { RateCounts } from './stats.js';
 import { loneSpikes } from './spikes.js';
 import type { ScoredMinute } from './spikes.js';
-import { SCAN_ALTERNATIVES } from './tests/change-point-scan.js';
 
-/** What the judge needs from a metric's data, whatever its kind. */
-export interface Evidence {
-  testName: string;
-  /** First judged interval count at which this kind of test can reject (design start). */
-  firstLook: number;
-  /**
-   * One-sided p-value that the canary is beyond `ratio` on `side`, over these intervals.
-   * `level`, when given, is the level it will be held to: a part of the test that cannot
-   * reach it on this many intervals is left out, its share going to the rest.
-   */
-  p(side: Side, ratio: number, indices: readonly number[], level?: number): number;
-  /**
-   * The smallest p-value the test can give on `intervals` intervals, whatever the data
-   * (rank tests are discrete); 0 when there is no such floor. A look at which the floor is
-   * above the level gets none of the design's α.
-   */
-  floor(intervals: number): number;
-  /**
-   * The same p-value with the isolated intervals most to blame for a `side` verdict
-   * (up to SPIKE_ALLOWANCE) capped at the next one's level, so lone spikes cannot carry
-   * a verdict; `spikes` names those intervals. `lean`, when given, is what to weigh for
-   * "too close to call" instead of `p` (gauges: the smaller of their two tests' own
-   * p-values, since a wait, unlike a fail, spends no α). `level` as for `p`.
-   */
-  pWithoutSpike(side: Side, ratio: number, indices: readonly number[], allowance?: number, level?: number): { p: number; spikes: number[]; lean?: number };
-  figures(indices: readonly number[], confidence: number): Omit<Summary, 'enough'>;
-  /** Whether there is enough data to pass or fail, and if not, intervals still needed (null: unknown). */
-  enough(indices: readonly number[]): { ok: boolean; moreIntervals: number | null };
-}
-
-export interface GaugeEvidence extends Evidence {
-  /**
-   * Each interval with data in both groups, in order, and whether the canary was
-   * beyond `ratio` × that same interval's baseline on `side` (gap: how far past it, on a
-   * log scale; negative when within).
-   */
-  minutes(side: Side, ratio: number, indices: readonly number[]): PairedMinute[];
-  /**
-   * A paired t-test on each interval's canary against `ratio` × its own baseline (log
-   * scale), and the same with the lone spikes capped at the worst other interval. With
-   * `latest`, of the latest `latest` of those intervals, the spread pooled with the ones
-   * before them (pairedTGreater).
-   */
-  pairedT(side: Side, ratio: number, indices: readonly number[], allowance?: number, latest?: number): { p: number; pWithout: number; spikes: number[] };
-  /** The ratio that test judges (the geometric mean of the minute ratios) with its interval at `confidence`. */
-  pairedTRatio(indices: readonly number[], confidence: number, latest?: number): { ratio: number; interval: [number, number] };
-}
-
-export interface CountEvidence extends Evidence {
-  /**
-   * Each interval's log likelihood ratio of the canary's share of the events,
-   * one row per alternative in SCAN_ALTERNATIVES, against the canary being at `ratio`
-   * (0 for an interval without data).
-   */
-  logRatios(side: Side, ratio: number, indices: readonly number[]): number[][];
-}
-
-export interface PairedMinute {
-  i: number;
-  beyond: boolean;
-  gap: number;
-}
-
-export interface Summary {
-  canary: Figures;
-  baseline: Figures;
-  ratio: number | null;
-  interval: [number, number] | null;
-}
+// The change-point scan's alternatives (`logRatios`' rows): the canary's rate 1.25 to 5 times
+// the tolerated rate, mixed equally (a mixture of likelihood ratios is one, so its guarantee
+// is unchanged; the mixture adapts to the size of the regression at a cost of at most log 5
+// in evidence).
+export const SCAN_ALTERNATIVES = [1.25, 1.5, 2, 3, 5];
 
 // ---------------------------------------------------------------------------
 // Count metrics: totals of events over totals of requests.
@@ -116,6 +52,32 @@ export function countEvidence(metric: CountMetricConfig, window: Window): CountE
     return t;
   };
   const rate = (events: number, requests: number): number => (requests > 0 ? events / requests : 0);
+  const ratioOf = (t: RateCounts): number | null => {
+    if (t.canaryRequests === 0 || t.baselineRequests === 0) return null;
+    if (t.baselineEvents > 0) return rate(t.canaryEvents, t.canaryRequests) / rate(t.baselineEvents, t.baselineRequests);
+    return t.canaryEvents > 0 ? Infinity : null;
+  };
+  // The totals with the lone spikes' events capped at the rate of the worst minute not set
+  // aside, since one burst of events can dominate the totals (undefined: nothing to cap at).
+  const cappedTotals = (side: Side, idx: readonly number[], allowance?: number): { capped?: RateCounts; spikes: number[] } => {
+    const t = totals(idx);
+    const baselineRate = rate(t.baselineEvents, t.baselineRequests);
+    const minutes = idx.filter(usable).map((i) => {
+      // Events beyond what the baseline's rate predicts for this interval's canary requests.
+      const excess = (cEvents[i] ?? 0) - (cRequests[i] ?? 0) * baselineRate;
+      return { i, score: side === 'High' ? excess : -excess };
+    });
+    const { spikes, reference } = loneSpikes(minutes, allowance);
+    if (reference === undefined) return { spikes };
+    const referenceRate = rate(cEvents[reference] ?? 0, cRequests[reference] ?? 0);
+    const capped = { ...t };
+    for (const i of spikes) {
+      const events = cEvents[i] ?? 0;
+      const level = referenceRate * (cRequests[i] ?? 0);
+      capped.canaryEvents -= events - (side === 'High' ? Math.min(events, Math.ceil(level)) : Math.max(events, Math.floor(level)));
+    }
+    return { capped, spikes };
+  };
   return {
     testName: 'exact rate ratio',
     firstLook: 2, // one interval alone cannot be told from a lone spike
@@ -128,33 +90,20 @@ export function countEvidence(metric: CountMetricConfig, window: Window): CountE
     // Counts: the lone spikes' events are capped at the rate of the worst minute not set
     // aside, since one burst of events can dominate the totals.
     pWithoutSpike(side, ratio, idx, allowance) {
-      const t = totals(idx);
-      const baselineRate = rate(t.baselineEvents, t.baselineRequests);
-      const minutes = idx.filter(usable).map((i) => {
-        // Events beyond what the baseline's rate predicts for this interval's canary requests.
-        const excess = (cEvents[i] ?? 0) - (cRequests[i] ?? 0) * baselineRate;
-        return { i, score: side === 'High' ? excess : -excess };
-      });
-      const { spikes, reference } = loneSpikes(minutes, allowance);
-      if (reference === undefined) return { p: 1, spikes };
-      const referenceRate = rate(cEvents[reference] ?? 0, cRequests[reference] ?? 0);
-      const capped = { ...t };
-      for (const i of spikes) {
-        const events = cEvents[i] ?? 0;
-        const level = referenceRate * (cRequests[i] ?? 0);
-        capped.canaryEvents -= events - (side === 'High' ? Math.min(events, Math.ceil(level)) : Math.max(events, Math.floor(level)));
-      }
-      if (capped.canaryRequests === 0 || capped.baselineRequests === 0) return { p: 1, spikes };
+      const { capped, spikes } = cappedTotals(side, idx, allowance);
+      if (capped === undefined || capped.canaryRequests === 0 || capped.baselineRequests === 0) return { p: 1, spikes };
       return { p: side === 'High' ? rateRatioPHigh(capped, ratio) : rateRatioPLow(capped, ratio), spikes };
+    },
+    ratioWithoutSpike(side, idx, allowance) {
+      const { capped, spikes } = cappedTotals(side, idx, allowance);
+      return { ratio: ratioOf(capped ?? totals(idx)), spikes };
     },
     figures(idx, confidence) {
       const t = totals(idx);
       const canary: Figures = { kind: 'count', events: t.canaryEvents, requests: t.canaryRequests, rate: rate(t.canaryEvents, t.canaryRequests) };
       const baseline: Figures = { kind: 'count', events: t.baselineEvents, requests: t.baselineRequests, rate: rate(t.baselineEvents, t.baselineRequests) };
       const noData = t.canaryRequests === 0 || t.baselineRequests === 0;
-      let ratio: number | null = null;
-      if (!noData && t.baselineEvents > 0) ratio = canary.rate / baseline.rate;
-      else if (!noData && t.canaryEvents > 0) ratio = Infinity;
+      const ratio = ratioOf(t);
       const interval = noData || t.canaryEvents + t.baselineEvents === 0 ? null : rateRatioInterval(t, confidence);
       return { canary, baseline, ratio, interval };
     },
@@ -210,7 +159,6 @@ export function gaugeEvidence(metric: GaugeMetricConfig, window: Window): GaugeE
     }
     return out;
   };
-  const minIntervals = (minutes: number): number => Math.max(3, minutes);
   // Each minute with data in both groups: how far the canary was beyond `ratio` × that
   // same minute's baseline on `side` (log scale; positive speaks for a verdict).
   const excesses = (side: Side, ratio: number, idx: readonly number[]): ScoredMinute[] => {
@@ -256,7 +204,7 @@ export function gaugeEvidence(metric: GaugeMetricConfig, window: Window): GaugeE
   };
   return {
     testName: 'Mann–Whitney / signed-rank',
-    firstLook: minIntervals(metric.minMinutes),
+    firstLook: gaugeIntervalsNeeded(metric.minMinutes),
     // Mann–Whitney's floor with n minutes in each group, alone (see rankTests).
     floor: (n) => 1 / binomial(2 * n, n),
     p(side, ratio, idx, level) {
@@ -287,6 +235,14 @@ export function gaugeEvidence(metric: GaugeMetricConfig, window: Window): GaugeE
         interval: [Math.exp(shift.lower), Math.exp(shift.upper)],
       };
     },
+    ratioWithoutSpike(side, idx, allowance) {
+      const paired = excesses(side, 1, idx);
+      const { spikes, lowered = new Map<number, number>() } = spikeCaps(paired, allowance);
+      if (paired.length === 0) return { ratio: null, spikes };
+      // Back from the bad side's scores to canary-over-baseline differences.
+      const diffs = paired.map((m) => (m.score - (lowered.get(m.i) ?? 0)) * (side === 'High' ? 1 : -1));
+      return { ratio: Math.exp(hodgesLehmannPaired(diffs, 0.5).estimate), spikes };
+    },
     minutes(side, ratio, idx) {
       return excesses(side, ratio, idx).map(({ i, score }) => ({ i, beyond: score > 0, gap: score }));
     },
@@ -307,7 +263,7 @@ export function gaugeEvidence(metric: GaugeMetricConfig, window: Window): GaugeE
     enough(idx) {
       const c = logs(canary, idx).length;
       const b = logs(baseline, idx).length;
-      const need = minIntervals(metric.minMinutes);
+      const need = gaugeIntervalsNeeded(metric.minMinutes);
       if (c >= need && b >= need) return { ok: true, moreIntervals: null };
       return { ok: false, moreIntervals: need - Math.min(c, b) };
     },

@@ -1,8 +1,9 @@
 // Plain-language lines for verdicts: what a person reads in the thread instead of
 // `failed (1) > failureLimit (0)`. Every line carries the figures it is based on.
 
-import type { MetricVerdict, Verdict, Figures } from './judge.js';
+import type { MetricVerdict, Verdict, Figures } from './types.js';
 import type { MetricConfig } from './window.js';
+import { gaugeIntervalsNeeded } from './window.js';
 
 /** 48k, 4.8k, 612, 1.2M */
 export function formatCount(n: number): string {
@@ -153,11 +154,6 @@ function conclusion(v: Unexplained, metric: MetricConfig, confidence: number, in
       return `${v.verdict} ${latest}, beyond ${tolerance} at ${conf} (paired t-test of each ${period} against its baseline, with the whole window's spread)`;
     }
     case 'within-tolerance':
-      const high = metric.direction !== 'decrease' && v.ratio !== null && v.ratio > metric.tolerance.upper;
-      const low = metric.direction !== 'increase' && v.ratio !== null && v.ratio < metric.tolerance.lower;
-      if (high || low) {
-        return `Pass, not beyond ${tolerance} with confidence (p = ${formatP(v.test.p)})`;
-      }
       return `Pass, within ${tolerance}${betterNote(v, metric)}`;
     case 'lone-spike':
       return `Pass, within ${tolerance} with ${setAside(v.spikeMinutes, intervalMinutes)}`;
@@ -165,11 +161,19 @@ function conclusion(v: Unexplained, metric: MetricConfig, confidence: number, in
       return `Inconclusive: the canary is warming up (its warm-up is not judged)${more}`;
     case 'too-little-data':
       if (metric.kind === 'count' && v.canary.kind === 'count') {
-        return `Inconclusive: only ${formatCount(v.canary.requests)} canary requests, ${formatCount(metric.minRequests)} needed${more}`;
+        return `Inconclusive: too little data, ${formatCount(v.canary.requests)} canary requests, ${formatCount(metric.minRequests)} needed${more}`;
       }
-      return `Inconclusive: too few ${periodWord(intervalMinutes, 2)} with data to judge${more}`;
+      if (metric.kind === 'gauge' && v.canary.kind === 'gauge' && v.baseline.kind === 'gauge') {
+        const have = Math.min(v.canary.values, v.baseline.values);
+        return `Inconclusive: too little data, ${have} ${periodWord(intervalMinutes, have)} with data, ${gaugeIntervalsNeeded(metric.minMinutes)} needed${more}`;
+      }
+      return `Inconclusive: too little data to judge${more}`;
     case 'leaning': {
       const side = v.test.against >= 1 ? 'High' : 'Low';
+      const odds = `p = ${formatP(v.test.p)}, a verdict needs p < ${formatP(v.test.level)}`;
+      const beyond = v.ratio !== null && (side === 'High' ? v.ratio > metric.tolerance.upper : v.ratio < metric.tolerance.lower);
+      // A figure beyond the tolerance is never shown under a Pass: say what it waits for.
+      if (beyond) return `Inconclusive, leaning ${side}: ${formatRatio(v.ratio)} is beyond ${tolerance}, not yet shown at ${conf} (${odds})${more}`;
       return `Inconclusive, leaning ${side} (p = ${formatP(v.test.p)} against ${tolerance}, a verdict needs p < ${formatP(v.test.level)})${more}`;
     }
   }

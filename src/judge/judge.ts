@@ -33,11 +33,11 @@ import type { CanaryConfig, MetricConfig, Window } from './window.js';
 import { parseInput } from './window.js';
 import { explainMetric, summarize } from './explain.js';
 import { countEvidence, gaugeEvidence } from './evidence.js';
-import type { CountEvidence, Evidence, GaugeEvidence } from './evidence.js';
-import { boundFor, range, testResult } from './tests/shape.js';
+import type { CountEvidence, Evidence, GaugeEvidence, MetricVerdict, Outcome, Side, TestResult, Verdict } from './types.js';
+import { boundFor, fewestSpikes, intervalsToDecide, range, testResult } from './tests/shape.js';
 import type { Decision, JudgeTest, Judging, Look, SpikeSeen } from './tests/shape.js';
 import { beyondCritical } from './tests/critical.js';
-import { wholeWindow, windowDesign, windowSuspicion } from './tests/whole-window.js';
+import { nextWindowLevel, wholeWindow, windowDesign, windowSuspicion } from './tests/whole-window.js';
 import { latestMinutes } from './tests/latest-minutes.js';
 import { signRun } from './tests/sign-run.js';
 import { changePointScan } from './tests/change-point-scan.js';
@@ -55,92 +55,16 @@ export type {
   RecordedWindow,
 } from './window.js';
 
-export type MetricVerdictKind = 'Pass' | 'High' | 'Low' | 'Inconclusive';
-export type Outcome = 'fail' | 'pass' | 'wait';
-export type Side = 'High' | 'Low';
-
-/** The figures a person compares for one group. */
-export type Figures =
-  | { kind: 'count'; events: number; requests: number; rate: number }
-  | { kind: 'gauge'; median: number; values: number };
-
-/** Why a metric got its verdict, for explanations and for the canary stage's logic. */
-export type Reason =
-  | 'beyond-tolerance' // High/Low over the judged window
-  | 'beyond-tolerance-recent' // High/Low over the latest minutes only: a mid-window regression
-  | 'beyond-tolerance-run' // High/Low: a run of minutes beyond tolerance, each against its own minute's baseline (sign CUSUM)
-  | 'beyond-tolerance-since' // High/Low since a minute: counts since a change point (change-point scan), gauges over the latest minutes (since a shift)
-  | 'beyond-critical' // High/Low beyond the critical bound: fails at once
-  | 'zero-baseline' // High: the baseline had no events, the canary too many for chance
-  | 'within-tolerance' // Pass
-  | 'lone-spike' // Pass: would be High/Low, or leaning, only because of a few isolated minutes
-  | 'warming-up' // Inconclusive: every interval so far is warm-up
-  | 'too-little-data' // Inconclusive: below minMinutes / minRequests
-  | 'leaning'; // Inconclusive: not beyond tolerance yet, but too close to call
-
-export interface TestResult {
-  /** Which test: "exact rate ratio", "change-point scan", "Mann–Whitney / signed-rank", "paired t-test" or "sign CUSUM". */
-  name: string;
-  /** One-sided p-value against the bound, on the deciding side. */
-  p: number;
-  /** The level this look needed (corrected for repeated looks). */
-  level: number;
-  /** The ratio the canary was tested against (the tolerance or critical bound). */
-  against: number;
-  /**
-   * Which intervals: the judged window, the latest minutes, the latest run of minutes
-   * found by the sign CUSUM (gauges), or everything (critical).
-   */
-  scope: 'window' | 'recent' | 'run' | 'since' | 'all';
-  /**
-   * For the run scope: where the run began and ended (minutes into the window, at the end of
-   * those intervals) and how many of its intervals were beyond the tolerance.
-   */
-  run?: { fromMinute: number; toMinute: number; beyond: number; minutes: number };
-  /** For the since scope: the change point the count scan found, or the first of a gauge's latest minutes tested; and the latest minute (as for `run`). */
-  since?: { fromMinute: number; toMinute: number };
-}
-
-export interface MetricVerdict {
-  metric: string;
-  label: string;
-  kind: 'count' | 'gauge';
-  /** Unit of gauge values ("ms") or word for count events ("errors"). */
-  unit: string;
-  gating: boolean;
-  verdict: MetricVerdictKind;
-  reason: Reason;
-  canary: Figures;
-  baseline: Figures;
-  /** Canary over baseline: rate ratio, or Hodges–Lehmann ratio for gauges. Null when undefined (0 vs 0). */
-  ratio: number | null;
-  /** Interval on the ratio at the level this look used. */
-  interval: [number, number] | null;
-  test: TestResult;
-  tolerance: string;
-  critical: string | null;
-  /** Intervals judged (after warm-up, with data). */
-  judgedIntervals: number;
-  /** For Inconclusive: the estimated minutes until the metric can be decided. */
-  moreMinutes: number | null;
-  /** The first minute (1-based) set aside as a lone spike, if that changed the verdict. */
-  spikeMinute: number | null;
-  /** Every minute (1-based, in order) set aside as a lone spike, if that changed the verdict. */
-  spikeMinutes: number[];
-  explanation: string;
-}
-
-export interface Verdict {
-  outcome: Outcome;
-  /** Minutes of data in the window. */
-  minute: number;
-  durationMinutes: number;
-  /** For wait: minutes until the judge expects to decide. */
-  moreMinutes: number | null;
-  /** One line for the thread ("fail: p99 latency High …"). */
-  summary: string;
-  metrics: MetricVerdict[];
-}
+export type {
+  MetricVerdictKind,
+  Outcome,
+  Side,
+  Figures,
+  Reason,
+  TestResult,
+  MetricVerdict,
+  Verdict,
+} from './types.js';
 
 export interface JudgeOptions {
   /**
@@ -285,7 +209,7 @@ function decide<E extends Evidence>(j: Judging<E>, tests: JudgeTest<E>[]): Decis
   }
   if (spikeSeen !== null) {
     const seen = spikeSeen();
-    return {
+    return noPassBeyond(j, {
       verdict: 'Pass',
       reason: 'lone-spike',
       test: { name: seen.name, p: seen.p, level: seen.level, against: seen.against, scope: seen.scope },
@@ -293,15 +217,50 @@ function decide<E extends Evidence>(j: Judging<E>, tests: JudgeTest<E>[]): Decis
       spikes: seen.spikes,
       // The figures shown are the minutes judged without the ones set aside.
       idx: judgedIdx.filter((i) => !seen.spikes.includes(i)),
-    };
+    });
   }
-  return {
+  return noPassBeyond(j, {
     verdict: 'Pass',
     reason: 'within-tolerance',
     test: testResult(evidence, window.p, wholeWindow.level(j), window.against, 'window'),
     moreIntervals: null,
     spikes: [],
     idx: judgedIdx,
+  });
+}
+
+// No Pass under a figure beyond the tolerance: an estimate beyond it that no test has shown
+// with confidence yet leans that way, so the canary waits (the stage extends it, then asks a
+// person) instead of passing silently. It spends no α: a wait never fails. As for a fail,
+// lone spikes are set aside first: an estimate beyond only because of them is a Pass naming them.
+function noPassBeyond<E extends Evidence>(j: Judging<E>, pass: Decision): Decision {
+  const beyondOn = (idx: number[]): Side | undefined => {
+    const { ratio } = j.evidence.figures(idx, 0.5);
+    if (ratio === null) return undefined;
+    return j.sides.find((s) => (s === 'High' ? ratio > j.metric.tolerance.upper : ratio < j.metric.tolerance.lower));
+  };
+  const side = beyondOn(pass.idx);
+  if (side === undefined) return pass;
+  const against = boundFor(side, j.metric.tolerance);
+  const beyond = (ratio: number | null): boolean => ratio !== null && (side === 'High' ? ratio > against : ratio < against);
+  if (!beyond(j.evidence.ratioWithoutSpike(side, pass.idx).ratio)) {
+    const spikes = fewestSpikes((k) => {
+      const capped = j.evidence.ratioWithoutSpike(side, pass.idx, k);
+      return { spikes: capped.spikes, cleared: !beyond(capped.ratio) };
+    });
+    const withoutSpikes = pass.idx.filter((i) => !spikes.includes(i));
+    const test = { name: j.evidence.testName, p: j.evidence.p(side, against, pass.idx), level: pass.test.level, against, scope: 'window' as const };
+    return { verdict: 'Pass', reason: 'lone-spike', test, moreIntervals: null, spikes: [...pass.spikes, ...spikes], idx: withoutSpikes };
+  }
+  const p = j.evidence.p(side, against, pass.idx);
+  const level = nextWindowLevel(j);
+  return {
+    verdict: 'Inconclusive',
+    reason: 'leaning',
+    test: testResult(j.evidence, p, level, against, 'window'),
+    moreIntervals: intervalsToDecide(p, level, j.look.judged),
+    spikes: [],
+    idx: pass.idx,
   };
 }
 

@@ -1,7 +1,7 @@
 // The verdict as a person reads it in the thread: a headline, a table with one row per
 // metric (canary first, then baseline), and one plain line per metric.
 
-import type { Verdict, MetricVerdict } from './judge.js';
+import type { Verdict, MetricVerdict } from './types.js';
 import { formatFigure, formatP, formatRatio, positionText } from './explain.js';
 
 /** `intervalMinutes`: the window's interval, so a 10-second window is not told in minutes. */

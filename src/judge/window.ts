@@ -239,3 +239,8 @@ function checkSeries(window: Window, config: CanaryConfig): string[] {
   }
   return problems;
 }
+
+/** Intervals with data a gauge needs in each group before it can pass or fail (`minMinutes`, at least 3). */
+export function gaugeIntervalsNeeded(minMinutes: number): number {
+  return Math.max(3, minMinutes);
+}

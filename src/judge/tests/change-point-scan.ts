@@ -2,18 +2,15 @@
 // look, so a regression starting mid-window is seen however it starts; it subsumes a
 // fixed window of the latest minutes, and its guarantee holds past the planned window.
 
-import type { CountEvidence } from '../evidence.js';
+import type { CountEvidence } from '../types.js';
+import { SCAN_ALTERNATIVES } from '../evidence.js';
 import { capLoneSpikes, changePointScan as scanOf } from '../sequential.js';
 import { LEANING_P, alphaOf, boundFor, fewestSpikes, isZeroBaseline, range, testResult } from './shape.js';
 import type { Decision, JudgeTest, Judging } from './shape.js';
-import type { Reason, TestResult } from '../judge.js';
+import type { Reason, TestResult } from '../types.js';
 import { latestLean } from './latest-minutes.js';
 
 const SCAN_SHARE = 0.25;
-// The scan's alternatives: the canary's rate 1.25 to 5 times the tolerated rate, mixed
-// equally (a mixture of likelihood ratios is one, so its guarantee is unchanged; the
-// mixture adapts to the size of the regression at a cost of at most log 5 in evidence).
-export const SCAN_ALTERNATIVES = [1.25, 1.5, 2, 3, 5];
 const SCAN_WEIGHTS = SCAN_ALTERNATIVES.map(() => 1 / SCAN_ALTERNATIVES.length);
 // Which alternative ranks the minutes when looking for a lone spike (×2 the tolerance).
 const SCAN_RANK = 2;

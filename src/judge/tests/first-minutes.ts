@@ -8,7 +8,7 @@
 // small share, only a few looks, and a floor on the spread it will believe (LEAST_SPREAD
 // in evidence.ts); its verdict, like every test's, must survive the lone-spike cap.
 
-import type { GaugeEvidence } from '../evidence.js';
+import type { GaugeEvidence } from '../types.js';
 import { spendingLevels } from '../sequential.js';
 import { alphaOf, boundFor, fewestSpikes } from './shape.js';
 import type { JudgeTest } from './shape.js';
@@ -30,8 +30,10 @@ export const firstMinutes: JudgeTest<GaugeEvidence> = {
   // Only on a plan long enough to have the rank tests' looks after these.
   share: (look) => (look.plannedJudged > Math.max(...FIRST_LOOKS) ? FIRST_SHARE : 0),
   level(j) {
+    // Not tested on a plan too short for it (no share): spending nothing would give level 1.
     const at = FIRST_LOOKS.indexOf(j.look.judged);
-    return at < 0 ? 0 : (firstMinutesLevels(alphaOf(j, firstMinutes))[at] ?? 0);
+    const share = alphaOf(j, firstMinutes);
+    return at < 0 || !(share > 0) ? 0 : (firstMinutesLevels(share)[at] ?? 0);
   },
   verdict(side, j) {
     const level = firstMinutes.level(j);

@@ -3,8 +3,7 @@
 // its lean, so a new test is one file and one entry in a list.
 
 import type { Bound, MetricConfig } from '../window.js';
-import type { MetricVerdictKind, Reason, Side, TestResult } from '../judge.js';
-import type { Evidence } from '../evidence.js';
+import type { Evidence, MetricVerdictKind, Reason, Side, TestResult } from '../types.js';
 import type { LookPlan } from '../sequential.js';
 import { SPIKE_ALLOWANCE } from '../spikes.js';
 import { normalQuantile } from '../stats.js';

@@ -2,8 +2,7 @@
 // minute's baseline, wherever it starts, which shared drift (traffic waves move CPU in
 // both groups) cannot blur, with an exact false-alarm chance.
 
-import type { TestResult } from '../judge.js';
-import type { GaugeEvidence, PairedMinute } from '../evidence.js';
+import type { GaugeEvidence, PairedMinute, TestResult } from '../types.js';
 import { signCusum, signCusumExtension, signCusumP, signCusumThreshold } from '../sequential.js';
 import type { SignCusumDesign } from '../sequential.js';
 import { loneSpikes, SPIKE_ALLOWANCE } from '../spikes.js';

@@ -12,11 +12,10 @@
 // must survive the lone-spike cap (spikes among the segment's minutes); it has no lean
 // (the latest minutes lean for it).
 
-import type { GaugeEvidence, PairedMinute } from '../evidence.js';
+import type { GaugeEvidence, PairedMinute, TestResult } from '../types.js';
 import { bonferroniLevel, extensionLevel, extensionReserve } from '../sequential.js';
 import { alphaOf, boundFor, fewestSpikes, range } from './shape.js';
 import type { JudgeTest } from './shape.js';
-import type { TestResult } from '../judge.js';
 
 const SHIFT_SHARE = 0.2;
 // Past the planned window (a canary the judge still waits on is extended), a regression

@@ -3,8 +3,7 @@
 // Every kind has it; its lean is the one a narrower test's must beat.
 
 import type { Bound } from '../window.js';
-import type { Reason, Side, TestResult } from '../judge.js';
-import type { Evidence } from '../evidence.js';
+import type { Evidence, Reason, Side, TestResult } from '../types.js';
 import { lookLevel } from '../sequential.js';
 import type { LookPlan } from '../sequential.js';
 import { SPIKE_ALLOWANCE } from '../spikes.js';
@@ -21,7 +20,7 @@ export const wholeWindow: JudgeTest = {
   },
   lean(j, window) {
     if (window.lean < LEANING_P) {
-      const level = nextLevel(j);
+      const level = nextWindowLevel(j);
       return {
         decision: {
           verdict: 'Inconclusive',
@@ -84,7 +83,8 @@ export function windowDesign(evidence: Evidence, look: Look, alpha: number): Loo
   return { first, planned };
 }
 
-function nextLevel(j: Judging): number {
+/** The whole window's level at its next look (what a verdict would need then). */
+export function nextWindowLevel(j: Judging): number {
   if (j.look.singleLook) return j.window.alpha;
   return lookLevel(Math.max(j.look.judged + 1, j.window.plan.first), j.window.plan, j.window.alpha, j.window.keeps);
 }
