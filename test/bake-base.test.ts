@@ -34,6 +34,40 @@ describe('/bake --base: only trusted bases, and a release is never silently repl
     expect((await world.store.getRelease('demo', 'v1'))?.baseAmi).toBe(vendor);
   });
 
+  it('refuses another app’s image as a base, though it is the account’s own, launching nothing', async () => {
+    const shops = world.sim.seedBaseImage({ region: 'us-east-1', name: 'shop-v3-20261201-120000-abcdef', tags: { 'bakery:app': 'shop', 'bakery:version': 'v3' } });
+    const bakery = world.replica();
+    await bakery.handlers.onCommand(world.command(`demo v1 --base ${shops}`));
+    await bakery.runner.idle();
+    expect(world.chat.roots[0]!.message.tone).toBe('failed');
+    expect(world.chat.threadText(0)).toContain(`base AMI ${shops} is shop's image (shop v3), and demo bakes on another app's images only when its baseImageApps names that app (it names none)`);
+    expect(world.sim.snapshot().instances).toEqual([]);
+    expect(await world.store.getRelease('demo', 'v1')).toBeUndefined();
+  });
+
+  it('refuses another app’s image found by a name pattern too', async () => {
+    world.sim.seedBaseImage({ region: 'us-east-1', name: 'shop-golden-2026', tags: { 'bakery:app': 'shop' } });
+    await world.store.putAppConfig('demo', { ...demoApp, baseImage: { name: 'shop-golden-*', owner: 'self' } });
+    const bakery = world.replica();
+    await bakery.handlers.onCommand(world.command('demo v1'));
+    await bakery.runner.idle();
+    expect(world.chat.threadText(0)).toContain("is shop's image");
+    expect(world.sim.snapshot().instances).toEqual([]);
+  });
+
+  it('bakes on another app’s image when its config names that app, and on its own earlier images', async () => {
+    const golden = world.sim.seedBaseImage({ region: 'us-east-1', name: 'golden-v7-20261201-120000-abcdef', tags: { 'bakery:app': 'golden', 'bakery:version': 'v7' } });
+    await world.store.putAppConfig('demo', { ...demoApp, baseImageApps: ['golden'] });
+    const bakery = world.replica();
+    await bakery.handlers.onCommand(world.command(`demo v1 --base ${golden}`));
+    await bakery.runner.idle();
+    expect((await world.store.getRelease('demo', 'v1'))?.baseAmi).toBe(golden);
+    const own = (await world.store.getRelease('demo', 'v1'))!.amis['us-east-1']!;
+    await bakery.handlers.onCommand(world.command(`demo v2 --base ${own}`));
+    await bakery.runner.idle();
+    expect((await world.store.getRelease('demo', 'v2'))?.baseAmi).toBe(own);
+  });
+
   it('refuses an image the SSM parameter points at when its owner is not trusted', async () => {
     const stranger = world.sim.seedBaseImage({ region: 'us-east-1', name: 'totally-legit-al2023', ownerId: STRANGER });
     await world.sim.clients().ssm('us-east-1').send(new PutParameterCommand({ Name: '/aws/service/sneaky/base', Value: stranger, Type: 'String', Overwrite: true }));

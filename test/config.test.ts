@@ -46,6 +46,14 @@ describe('the apps file', () => {
     expect(message).toContain('app "demo", field "access.bake.0": a Slack user id (U0123…), user group id (S0123…) or channel');
   });
 
+  it('takes another app’s images as bases only from the apps it names, which must be in the file', () => {
+    expect(parseAppsFile('apps.yml', good).demo?.baseImageApps).toEqual([]);
+    const golden = good.replace('apps:\n  demo:', 'apps:\n  golden:\n    channel: "#golden"\n    region: us-east-1\n    baseImage: { id: ami-0123456789abcdef0 }\n    instanceType: t3.small\n    artifactUrl: https://artifacts.example.com/golden/{version}.tar.gz\n    provision: ./install.sh\n    smokeTest: ./smoke.sh\n  demo:');
+    expect(parseAppsFile('apps.yml', `${golden}    baseImageApps: [golden]\n`).demo?.baseImageApps).toEqual(['golden']);
+    expect(() => parseAppsFile('apps.yml', `${good}    baseImageApps: [golden]\n`)).toThrow('apps.yml: app "demo", field "baseImageApps.0": "golden" is not an app in this file');
+    expect(() => parseAppsFile('apps.yml', `${good}    baseImageApps: [Golden!]\n`)).toThrow('app "demo", field "baseImageApps.0"');
+  });
+
   it('names the file, the app and the field of each mistake', () => {
     const bad = good.replace('t3.small', 't3 small').replace('{version}.tar.gz', 'latest.tar.gz');
     expect(() => parseAppsFile('apps.yml', bad)).toThrow(ConfigError);

@@ -223,6 +223,17 @@ describe('simulated AWS', () => {
     expect(env.sim.snapshot().snapshots.some((s) => s.snapshotId === snapshotId)).toBe(false);
   });
 
+  it('shows an image’s tags only to the account that owns it, as EC2 does: another account’s image shows none', async () => {
+    const env = setup();
+    const own = env.sim.seedBaseImage({ region, name: 'shop-v3', tags: { 'bakery:app': 'shop' } });
+    const theirs = env.sim.seedBaseImage({ region, name: 'vendor-v3', ownerId: '999988887777', tags: { 'bakery:app': 'shop' } });
+    const { Images = [] } = await env.ec2.send(new DescribeImagesCommand({ ImageIds: [own, theirs] }));
+    expect(Images.find((image) => image.ImageId === own)?.Tags).toEqual([{ Key: 'bakery:app', Value: 'shop' }]);
+    expect(Images.find((image) => image.ImageId === theirs)?.Tags ?? []).toEqual([]);
+    const tagged = await env.ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'tag:bakery:app', Values: ['shop'] }] }));
+    expect(tagged.Images?.map((image) => image.ImageId)).toEqual([own]);
+  });
+
   it('tags existing resources, and rejects unknown ids with the matching NotFound code', async () => {
     const env = setup();
     const instanceId = await launch(env);

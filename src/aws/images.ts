@@ -20,6 +20,14 @@ export interface BaseImage {
   name: string;
   /** EC2's CreationDate, in ms. */
   createdAt?: number;
+  /** The app (and version) Bakery baked it for, from its tags: EC2 shows tags only on the account's own images. */
+  bakedFor?: { app: string; version?: string };
+}
+
+function bakedFor(image: Image): BaseImage['bakedFor'] {
+  const tag = (key: string) => image.Tags?.find((t) => t.Key === key)?.Value;
+  const app = tag(tagKeys.app);
+  return app ? { app, version: tag(tagKeys.version) } : undefined;
 }
 
 /** EC2 dates are ISO strings; absent or unreadable ones are unknown. */
@@ -49,7 +57,7 @@ export async function resolveBaseImage(aws: AwsClients, region: string, source: 
   );
   const newest = Images.sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0];
   if (!newest?.ImageId) throw new Error(`no available image named ${source.name} owned by ${source.owner} in ${region}`);
-  return { id: newest.ImageId, name: newest.Name ?? newest.ImageId, createdAt: timeOf(newest.CreationDate) };
+  return { id: newest.ImageId, name: newest.Name ?? newest.ImageId, createdAt: timeOf(newest.CreationDate), bakedFor: bakedFor(newest) };
 }
 
 async function describeBase(aws: AwsClients, region: string, id: string, what: string, owners: string[]): Promise<BaseImage> {
@@ -61,7 +69,7 @@ async function describeBase(aws: AwsClients, region: string, id: string, what: s
     throw new Error(`${what} belongs to ${owner}${image.Public ? ' (a public image)' : ''}, and the app takes bases only from ${owners.join(', ')}`);
   }
   if (trusted.State !== 'available') throw new Error(`${what} is ${trusted.State}, not available`);
-  return { id, name: trusted.Name ?? id, createdAt: timeOf(trusted.CreationDate) };
+  return { id, name: trusted.Name ?? id, createdAt: timeOf(trusted.CreationDate), bakedFor: bakedFor(trusted) };
 }
 
 /** With `owners`, an image owned by someone else is not found either (EC2 filters by owner). */

@@ -35,6 +35,11 @@ export const appConfig = z.strictObject({
   baseImage: baseImageSource,
   /** Whose images may be a base (the configured one or `--base`): a stranger's public AMI is refused. */
   baseImageOwners: z.array(imageOwner).min(1, 'name at least one owner').default(['self', 'amazon']),
+  /**
+   * Apps of this file whose images may be this app's base. Bakery's images are the account's own
+   * (`self`), so without this an image baked for another app (its id is on that app's releases) would be taken.
+   */
+  baseImageApps: z.array(appName).default([]),
   /** Where `--base ssm:<name>` may read; the role's policy must allow the same (deploy/iam-policy.json). */
   baseParameterPrefixes: z.array(parameterPrefix).min(1, 'name at least one prefix').default(['/aws/service/']),
   instanceType: z
@@ -92,7 +97,16 @@ export const appConfig = z.strictObject({
 export type AppConfig = z.infer<typeof appConfig>;
 
 export const appsFile = z.strictObject({
-  apps: z.record(appName, appConfig).refine((apps) => Object.keys(apps).length > 0, 'no apps are configured'),
+  apps: z
+    .record(appName, appConfig)
+    .refine((apps) => Object.keys(apps).length > 0, 'no apps are configured')
+    .superRefine((apps, context) => {
+      for (const [app, config] of Object.entries(apps)) {
+        config.baseImageApps.forEach((named, index) => {
+          if (!(named in apps)) context.addIssue({ code: 'custom', path: [app, 'baseImageApps', index], message: `"${named}" is not an app in this file` });
+        });
+      }
+    }),
 });
 
 export class ConfigError extends Error {

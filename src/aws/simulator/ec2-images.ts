@@ -26,6 +26,13 @@ function snapshotOf(ctx: HandlerContext, image: ImageRecord): SnapshotRecord | u
   return state(ctx, image.region).snapshots.find((snapshot) => snapshot.snapshotId === image.snapshotId);
 }
 
+/**
+ * An image's tags as the caller's account sees them: tags belong to the account that set them, so an
+ * image another account owns (shared with this one, or public) shows none of its owner's tags, to a
+ * describe or a tag filter (EC2 User Guide, "Share an AMI with specific AWS accounts": tags are not shared).
+ */
+const visibleTags = (ctx: HandlerContext, image: ImageRecord): Record<string, string> => (image.ownerId === ctx.world.accountId ? image.tags : {});
+
 function describe(ctx: HandlerContext, image: ImageRecord): Image {
   const kmsKeyId = snapshotOf(ctx, image)?.kmsKeyId;
   const current = imageState(image, ctx.now);
@@ -40,7 +47,7 @@ function describe(ctx: HandlerContext, image: ImageRecord): Image {
     ImageOwnerAlias: image.ownerAlias,
     ImageLocation: `${image.ownerAlias ?? image.ownerId}/${image.name}`,
     Public: image.public,
-    Tags: tagList(image.tags),
+    Tags: tagList(visibleTags(ctx, image)),
     BlockDeviceMappings: [
       { DeviceName: '/dev/xvda', Ebs: { SnapshotId: image.snapshotId, VolumeSize: 8, VolumeType: 'gp3', DeleteOnTermination: true, Encrypted: kmsKeyId !== undefined, ...(kmsKeyId ? { KmsKeyId: kmsKeyId } : {}) } },
     ],
@@ -91,7 +98,7 @@ function describeImages(ctx: HandlerContext, input: DescribeImagesCommandInput) 
       'root-device-type': () => 'ebs',
       'virtualization-type': () => 'hvm',
     },
-    (i) => i.tags,
+    (i) => visibleTags(ctx, i),
   );
   if (byId && input.MaxResults !== undefined) fail('InvalidParameterCombination', 'The parameter imagesSet cannot be used with the parameter maxResults');
   const shown = page(images, input, { command: 'DescribeImages', min: 1, max: 1000 });

@@ -150,10 +150,10 @@ export class AwsSimulator {
    * Adds an available base image (and its snapshot) in a region, owned by this account, Amazon, or
    * (ownerId) a stranger who made it public; with ssmParameter, points that parameter at it.
    */
-  seedBaseImage(input: { region: string; name: string; ownerAlias?: 'amazon'; ownerId?: string; ssmParameter?: string; createdAt?: number; kmsKeyId?: string }): string {
+  seedBaseImage(input: { region: string; name: string; ownerAlias?: 'amazon'; ownerId?: string; ssmParameter?: string; createdAt?: number; kmsKeyId?: string; tags?: Record<string, string> }): string {
     const ctx = this.context(input.region);
     const description = input.ownerAlias === 'amazon' ? 'Amazon Linux 2023 AMI 2023.6.20260101.0 x86_64 HVM kernel-6.1' : undefined;
-    const { imageId } = seedImage(ctx, { name: input.name, ownerAlias: input.ownerAlias, ownerId: input.ownerId, description, createdAt: input.createdAt, kmsKeyId: input.kmsKeyId });
+    const { imageId } = seedImage(ctx, { name: input.name, ownerAlias: input.ownerAlias, ownerId: input.ownerId, description, createdAt: input.createdAt, kmsKeyId: input.kmsKeyId, tags: input.tags });
     if (input.ssmParameter) {
       putParameter(ctx, { Name: input.ssmParameter, Value: imageId, Type: 'String', DataType: 'aws:ec2:image', Overwrite: true });
     }

@@ -1,3 +1,4 @@
+import type { BaseImage } from '../../aws/images.js';
 import type { AppConfig, BaseImageSource } from '../../config/apps.js';
 
 export type BaseChoice = { ok: true; source: BaseImageSource } | { ok: false; error: string };
@@ -15,4 +16,16 @@ export function chooseBase(requested: string | undefined, config: AppConfig): Ba
     return { ok: false, error: `--base ssm: reads only parameters under ${config.baseParameterPrefixes.join(', ')} for this app, and ${name} is not` };
   }
   return { ok: true, source: { ssm: name } };
+}
+
+/**
+ * Why a base may not be used by `app`, if it may not: an image Bakery baked for another app is that
+ * app's (its id is on its releases, and a bake shares its result with this app's accounts), so it is
+ * a base only for the apps that name it in `baseImageApps`. The owner check does not catch it: it is `self`.
+ */
+export function otherAppsImage(base: BaseImage, app: string, config: AppConfig): string | undefined {
+  const owner = base.bakedFor?.app;
+  if (!owner || owner === app || config.baseImageApps.includes(owner)) return undefined;
+  const named = config.baseImageApps.length > 0 ? `names only ${config.baseImageApps.join(', ')}` : 'names none';
+  return `base AMI ${base.id} is ${owner}'s image (${owner}${base.bakedFor?.version ? ` ${base.bakedFor.version}` : ''}), and ${app} bakes on another app's images only when its baseImageApps names that app (it ${named})`;
 }

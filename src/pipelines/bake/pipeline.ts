@@ -13,7 +13,7 @@ import { redactSecrets } from '../../log.js';
 import { StepFailure, type Pipeline, type Step, type StepInput, type StepOutcome } from '../../operations/pipeline.js';
 import type { Operation, OperationStatus } from '../../store/items.js';
 import type { Store } from '../../store/store.js';
-import { chooseBase } from './base.js';
+import { chooseBase, otherAppsImage } from './base.js';
 import { bakeMessages, copiesMessage } from './messages.js';
 import { recipeHash } from './recipe.js';
 import { bakeParams, bakeState, type BakeState, type RegionCopy } from './state.js';
@@ -134,6 +134,8 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
         const choice = chooseBase(bakeParams.parse(operation.params).base, config);
         if (!choice.ok) throw new StepFailure(choice.error);
         const base = await resolveBaseImage(aws, config.region, choice.source, config.baseImageOwners);
+        const othersImage = otherAppsImage(base, operation.app, config);
+        if (othersImage) throw new StepFailure(othersImage);
         // The builder's key is chosen here, before anything is launched, so that it is written down first.
         const resultKey = randomBytes(16).toString('hex');
         return {
