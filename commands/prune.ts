@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { authorize } from '../src/access/access.js';
-import type { Button, ButtonPress, ChatMessage } from '../src/chat/surface.js';
+import { ChannelMembers, notSeen } from '../src/access/visibility.js';
+import type { Button, ButtonPress, ChatMessage, SlashCommand } from '../src/chat/surface.js';
 import type { AppConfig } from '../src/config/apps.js';
 import { appName } from '../src/config/names.js';
 import { longDuration, type RetireConfig } from '../src/config/retire.js';
@@ -41,12 +42,13 @@ function parse(words: string[]): { ok: true; value: PruneRequest } | { ok: false
  * --dry-run, the plan carries a button that only the app's approvers may press, behind a confirm
  * dialog; the press plans again and carries that out.
  */
-export async function pruneCommand(core: Core, words: string[]): Promise<ChatMessage> {
+export async function pruneCommand(core: Core, command: SlashCommand, words: string[]): Promise<ChatMessage> {
   const parsed = parse(words);
   if (!parsed.ok) return usageError(parsed.error, pruneUsage);
   const { app, keep, olderThan, dryRun } = parsed.value;
   const config = await core.store.getAppConfig(app);
   if (!config) return usageError(`unknown app "${app}"`, pruneUsage);
+  if (!(await new ChannelMembers(core).sees(command, config))) return notSeen(app, config);
   return planMessage(core, app, config, { keep, olderThan }, !dryRun);
 }
 
@@ -98,18 +100,23 @@ export async function pressPrune(core: Core, press: ButtonPress): Promise<ChatMe
   return { text: `*Pruned ${app}*: ${outcomeSummary(outcomes)}`, lines: outcomeLines(outcomes, core.clock.now()), tone: 'succeeded' };
 }
 
-/** The digest's Old images button: each app's dry run, to the presser only, each with its approvers' button. */
+/**
+ * The digest's Old images button: each app's dry run, to the presser only, each with its approvers'
+ * button; only of the apps whose channel the presser is in (whoever reads the digest may press it).
+ */
 export async function pressDigestPrune(core: Core, press: ButtonPress): Promise<ChatMessage | undefined> {
   const apps = pruneApps.safeParse(press.value);
   if (!apps.success) return { text: 'That button is not one Bakery made.', tone: 'failed' };
   const lines: string[] = [];
   const buttons: Button[] = [];
+  const members = new ChannelMembers(core);
   for (const app of apps.data) {
     const config = await core.store.getAppConfig(app);
-    if (!config) continue;
+    if (!config || !(await members.sees(press, config))) continue;
     const answer = await planMessage(core, app, config, { keep: DEFAULT_KEEP }, true);
     lines.push(answer.text, ...(answer.lines ?? []));
     buttons.push(...(answer.buttons ?? []));
   }
+  if (lines.length === 0) return { text: 'None of these apps is in a channel you are in: Bakery shows each app only to the members of its channel.', tone: 'info' };
   return { text: '*Old images* (dry run: nothing is removed until an approver presses its button)', lines, tone: 'info', buttons: buttons.slice(0, 25) };
 }

@@ -1,4 +1,4 @@
-import { authorize } from '../src/access/access.js';
+import { approvesSomeApp, authorize } from '../src/access/access.js';
 import type { ButtonPress, ChatMessage } from '../src/chat/surface.js';
 import type { Core } from '../src/core.js';
 import { rebakeAction, rebakeAllAction, rebakeTarget, rebakeTargets, type RebakeTarget } from '../src/jobs/digest-message.js';
@@ -35,7 +35,7 @@ export const rebakeButtons: Record<string, (core: Core, press: ButtonPress) => P
     return rebake(core, target.data, press, press.requestId);
   },
 
-  /** Only an app's approvers may rebake it from here; each app is its own bake with its own request mark. */
+  /** Only an app's approvers (people or user groups) may rebake it from here; each app is its own bake with its own request mark. */
   async [rebakeAllAction](core, press) {
     const targets = rebakeTargets.safeParse(press.value);
     if (!targets.success) return { text: 'That button is not one Bakery made.', tone: 'failed' };
@@ -44,7 +44,7 @@ export const rebakeButtons: Record<string, (core: Core, press: ButtonPress) => P
     const stopped: string[] = [];
     for (const target of targets.data) {
       const config = await core.store.getAppConfig(target.app);
-      if (!config?.deploy?.approvers.includes(press.user.id)) {
+      if (!config || !(await approvesSomeApp(core, press, [config]))) {
         notApprover.push(target.app);
         continue;
       }

@@ -8,7 +8,8 @@ import { untrustedText } from '../src/chat/untrusted.js';
 import { retryCommand } from '../src/pipelines/bake/messages.js';
 import type { FleetImage, Release } from '../src/store/items.js';
 import { unknownApp } from './apps.js';
-import { mention } from '../src/access/access.js';
+import { channelMention, inChannel, mention } from '../src/access/access.js';
+import { ChannelMembers, notSeen } from '../src/access/visibility.js';
 import type { Command } from './command.js';
 import { firstIssue, splitWords, usageError } from './grammar.js';
 
@@ -35,8 +36,15 @@ export const releases: Command = {
     const unknown = await unknownApp(core, app, usage);
     if (unknown) return unknown;
 
-    const [config, live, lock, all] = await Promise.all([core.store.getAppConfig(app), core.store.getLive(app), core.store.getLock(app, 'deploy'), core.store.listReleases(app)]);
+    const config = await core.store.getAppConfig(app);
     if (!config) return usageError(`unknown app "${app}"`, usage);
+    // Shown only to the app's channel's members, and posted only there: outsiders of a shared channel read what is posted.
+    if (!(await new ChannelMembers(core).sees(command, config))) return notSeen(app, config);
+    const share = words.value.flags.share === true;
+    if (share && core.access.channels === 'app' && !inChannel(config.channel, command)) {
+      return { text: `Not posted: \`--share\` posts ${app}'s releases only in its channel, ${channelMention(config.channel)}. Without it they are shown only to you.`, tone: 'failed' };
+    }
+    const [live, lock, all] = await Promise.all([core.store.getLive(app), core.store.getLock(app, 'deploy'), core.store.listReleases(app)]);
     const now = core.clock.now();
     const image = (fleet: FleetImage): string => `${fleet.version ? `*${fleet.version}*` : 'an image Bakery did not bake'} (${amiLink(config.region, fleet.ami)})`;
     const message: ChatMessage = {
@@ -55,7 +63,7 @@ export const releases: Command = {
       ],
       tone: 'info',
     };
-    if (words.value.flags.share !== true) return message;
+    if (!share) return message;
     await core.chat.post(command.channel, message);
     return undefined;
   },

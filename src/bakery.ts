@@ -48,7 +48,7 @@ export function createBakery(options: BakeryOptions): Bakery {
   const { store, aws, surface, clock, log, owner, leaseMs, pollIntervalMs, access, onEvent } = options;
   const metered = meterAwsCalls(aws);
   const survey = new StaleSurvey({ aws: metered, store, clock, log });
-  const home = new HomeTab({ survey, chat: surface, clock, log });
+  const home = new HomeTab({ survey, chat: surface, clock, log, access });
   const pipelines = {
     bake: bakePipeline({ aws: metered, store, clock, pollIntervalMs }),
     canary: canaryPipeline({ aws: metered, store, clock, pollIntervalMs }),

@@ -334,8 +334,9 @@ describe('the App Home', () => {
   it('refuses a Rebake pressed in the Home by someone outside the app’s channel, saying why', async () => {
     ({ world, bakery } = await bakedWorld({ demo: { ...demoApp, channel: 'C0DEMO' } }));
     world.clock.advance(40 * DAY);
-    await bakery.handlers.onHomeOpened!(mallory);
-    const { message: _onNoMessage, ...fromHome } = pressOn(world.chat.homes.get(mallory.id)!.sections[0]!, rebakeAction, mallory);
+    await bakery.handlers.onHomeOpened!(bob);
+    // Mallory's Home does not show demo; a press made up from bob's is still refused.
+    const { message: _onNoMessage, ...fromHome } = pressOn(world.chat.homes.get(bob.id)!.sections[0]!, rebakeAction, mallory);
     const answer = await bakery.handlers.onButton({ ...fromHome, channel: '', channelName: undefined });
     expect(answer?.text).toBe('Not done: only members of <#C0DEMO> may bake demo.');
     await bakery.runner.idle();
@@ -343,7 +344,7 @@ describe('the App Home', () => {
   });
 
   it('shows what is running, with where its thread is', async () => {
-    ({ world, bakery } = await bakedWorld());
+    ({ world, bakery } = await bakedWorld({ demo: { ...demoApp, channel: 'C0DEMO' } }));
     await bakery.handlers.onCommand(world.command('demo v2', { user: alice }));
     await bakery.handlers.onCommand(world.command('home', { command: '/bakery', user: bob }));
     const thread = world.chat.roots.at(-1)!.ref;
@@ -377,3 +378,109 @@ function picture(app: string): AppPicture {
     reasons: [{ kind: 'too-old', ageDays: 59, maxDays: 30 }, { kind: 'base-superseded', newBase: { id: 'ami-0aaaaaaaaaaaaaaaa', name: 'al2023 '.repeat(200) }, behindDays: 40 }],
   };
 }
+
+describe('who sees what', () => {
+  // demo lives in #demo (alice and bob); vault in a private channel only carol is in. #partners is a
+  // Slack Connect channel of no app: people of another organisation read whatever is posted there.
+  const carol: ChatUser = { id: 'U0CAROL', name: 'carol' };
+  const inPartners = { channel: 'C0PARTNERS', channelName: 'partners' };
+  const inVault = { channel: 'C0VAULT', channelName: 'vault' };
+  let world: TestWorld;
+  let bakery: Bakery;
+  beforeEach(async () => {
+    world = await TestWorld.create({ demo: { ...releaseApp(), channel: 'C0DEMO' }, vault: { ...demoApp, channel: 'C0VAULT' } });
+    world.chat.channelMembers.set('C0VAULT', [carol.id]);
+    world.chat.channelMembers.set('C0PARTNERS', [alice.id, carol.id, 'U0OUTSIDER']);
+    bakery = world.replica();
+    await bakery.handlers.onCommand(world.command('demo v1', { user: alice }));
+    await bakery.runner.idle();
+    await bakery.handlers.onCommand(world.command('vault v7', { user: carol, ...inVault }));
+    await bakery.runner.idle();
+    world.clock.advance(40 * DAY);
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  const digests = () => world.chat.roots.filter((root) => root.message.text.startsWith('*Image digest*'));
+  const text = (message: ChatMessage | undefined): string => [message?.text, ...(message?.lines ?? [])].join('\n');
+
+  it('`/bakery digest` outside an app’s channel posts nothing there, and shows the person only the apps of their channels', async () => {
+    const answer = await bakery.handlers.onCommand(world.command('digest', { command: '/bakery', user: alice, ...inPartners }));
+    expect(digests()).toEqual([]);
+    expect(answer?.text).toBe('*Image digest*: 1 of 1 app stale');
+    expect(text(answer)).toContain('*demo* v1');
+    expect(text(answer)).not.toContain('vault');
+    expect(answer?.lines?.at(-1)).toBe('Shown only to you. `/bakery digest` in <#C0DEMO> posts it there, with its Rebake buttons.');
+    expect(answer?.buttons?.map((button) => button.label)).toEqual(['Old images (dry run)']);
+
+    // In an app's channel it is posted there, of that channel's apps only.
+    expect(await bakery.handlers.onCommand(world.command('digest', { command: '/bakery', user: carol, ...inVault }))).toBeUndefined();
+    expect(digests().map((root) => root.ref.channel)).toEqual(['C0VAULT']);
+    expect(text(digests()[0]!.message)).not.toContain('demo');
+  });
+
+  it('the scheduled digest goes to each app’s own channel, with that channel’s apps only', async () => {
+    await bakery.digest.postAll();
+    expect(digests().map((root) => [root.ref.channel, root.message.lines?.[0]?.split(' ')[1]])).toEqual([['C0DEMO', '*demo*'], ['C0VAULT', '*vault*']]);
+  });
+
+  it('`/releases --share` posts only in the app’s own channel, and `/releases` shows an app only to its channel’s members', async () => {
+    const shared = await bakery.handlers.onCommand(world.command('vault --share', { command: '/releases', user: carol, ...inPartners }));
+    expect(shared?.text).toBe("Not posted: `--share` posts vault's releases only in its channel, <#C0VAULT>. Without it they are shown only to you.");
+    expect(world.chat.roots.filter((root) => root.message.text.startsWith('*Releases'))).toEqual([]);
+
+    expect((await bakery.handlers.onCommand(world.command('vault', { command: '/releases', user: carol, ...inPartners })))?.text).toBe('*Releases of vault*');
+    expect((await bakery.handlers.onCommand(world.command('vault', { command: '/releases', user: alice })))?.text).toBe('Not shown: vault is shown only to the members of <#C0VAULT>.');
+
+    expect(await bakery.handlers.onCommand(world.command('vault --share', { command: '/releases', user: carol, ...inVault }))).toBeUndefined();
+    expect(world.chat.roots.filter((root) => root.message.text === '*Releases of vault*').map((root) => root.ref.channel)).toEqual(['C0VAULT']);
+  });
+
+  it('the App Home shows each person only the apps whose channel they are in', async () => {
+    for (const user of [alice, carol, mallory]) await bakery.handlers.onHomeOpened!(user);
+    const shown = (user: ChatUser) => world.chat.homes.get(user.id)!.sections.map((section) => section.text);
+    expect(shown(alice)).toEqual(['*demo* · v1 (last baked) · 40 days old']);
+    expect(shown(carol)).toEqual(['*vault* · v7 (last baked) · 40 days old']);
+    expect(world.chat.homes.get(carol.id)!.title).toBe('Bakery · 1 of 1 apps stale');
+    expect(shown(mallory)).toEqual(['None of the apps is in a channel you are in: Bakery shows each app only to the members of its channel.']);
+
+    // Kept current as operations end, still each person's own.
+    await bakery.handlers.onCommand(world.command('vault v8', { user: carol, ...inVault }));
+    await bakery.runner.idle();
+    expect(shown(alice)).toEqual(['*demo* · v1 (last baked) · 40 days old']);
+  });
+
+  it('`/bakery stale` and `/bakery apps` name only the apps of the person’s channels', async () => {
+    const stale = await bakery.handlers.onCommand(world.command('stale', { command: '/bakery', user: alice, ...inPartners }));
+    expect(text(stale)).toContain('*demo*');
+    expect(text(stale)).not.toContain('vault');
+    expect((await bakery.handlers.onCommand(world.command('stale vault', { command: '/bakery', user: alice })))?.text).toBe('Not shown: vault is shown only to the members of <#C0VAULT>.');
+    const apps = await bakery.handlers.onCommand(world.command('apps', { command: '/bakery', user: carol, ...inPartners }));
+    expect(apps?.text).toBe('*Configured apps* (1)');
+    expect(text(apps)).toContain('*vault*');
+  });
+
+  it('the digest’s Old images button shows the presser only the apps of their channels', async () => {
+    await bakery.digest.postAll();
+    const demoDigest = digests().find((root) => root.ref.channel === 'C0DEMO')!.message;
+    // Anyone who can open #demo can press it; one outside the channel sees nothing of its images.
+    expect((await bakery.handlers.onButton(pressOn(demoDigest, 'digest.prune', mallory)))?.text).toBe('None of these apps is in a channel you are in: Bakery shows each app only to the members of its channel.');
+    // A value naming another channel's app (made up, or from an old message) shows only the presser's.
+    const press = { ...pressOn(demoDigest, 'digest.prune', alice), value: 'demo,vault' };
+    const answer = await bakery.handlers.onButton(press);
+    expect(text(answer)).toContain('*Prune demo*');
+    expect(text(answer)).not.toContain('vault');
+  });
+
+  it('Rebake all rebakes for a member of an approvers’ user group', async () => {
+    const config = (await world.store.getAppConfig('demo'))!;
+    await world.store.putAppConfig('demo', { ...config, deploy: { ...config.deploy!, approvers: ['S0RELEASE'] } });
+    world.chat.userGroups.set('S0RELEASE', [bob.id]);
+    const pressAll = (user: ChatUser) => bakery.handlers.onButton({ actionId: rebakeAllAction, value: 'demo:v1:force', user, team: 'T0HOME', channel: 'C0DEMO', channelName: 'demo', requestId: `all-${user.id}` });
+    expect((await pressAll(alice))?.lines).toEqual(['Not rebaked, you are not an approver of: demo']);
+    expect((await pressAll(bob))?.text).toBe('Rebaking demo v1; each bake posts its own thread.');
+    await bakery.runner.idle();
+    expect((await world.store.getRelease('demo', 'v1'))?.bakedBy).toBe(bob.id);
+  });
+});

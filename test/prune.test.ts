@@ -278,8 +278,9 @@ describe('the digest’s Old images', () => {
     await world.close();
   });
 
-  it('shows a dry run to whoever presses it, and only an approver who confirms removes anything', async () => {
+  it('shows a dry run to any member of the channel who presses it, and only an approver who confirms removes anything', async () => {
     world.clock.advance(31 * DAY);
+    world.chat.channelMembers.set('C0DEMO', [alice.id, bob.id, mallory.id]);
     await bakery.digest.postAll();
     const digest = world.chat.roots.map((root) => root.message).find((message) => message.text.startsWith('*Image digest*'))!;
     const before = world.sim.snapshot().images.length;

@@ -48,7 +48,7 @@ function principalMention(principal: Principal, config: AppConfig): string {
   return principal === 'channel' ? `members of ${channelMention(config.channel)}` : mention(principal);
 }
 
-function channelMention(channel: string): string {
+export function channelMention(channel: string): string {
   return channel.startsWith('#') ? channel : `<#${channel}>`;
 }
 
@@ -131,7 +131,7 @@ function whereRefusal(core: Core, asker: Asker, request: Request): string | unde
 }
 
 /** A config names a channel by id (C0123) or by #name; Slack sends both with a request. */
-function inChannel(configured: string, asker: Asker): boolean {
+export function inChannel(configured: string, asker: Pick<Asker, 'channel' | 'channelName'>): boolean {
   return configured.startsWith('#') ? asker.channelName === configured.slice(1) : asker.channel === configured;
 }
 

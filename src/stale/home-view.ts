@@ -9,15 +9,16 @@ const doing = { bake: 'Baking', canary: 'Releasing', rollback: 'Rolling back' } 
 
 /**
  * Bakery's App Home, from the same pictures as the digest: per app the live release and its age,
-* what is running with where its thread is, and why it is stale with a Rebake button. Every app is
- * shown; a press is checked as /bake is (src/access). Fresh apps with nothing running share one line at the end.
+* what is running with where its thread is, and why it is stale with a Rebake button. `pictures` are
+ * the viewer's apps (those of the channels they are in; `othersHidden` when there are others); a press
+ * is checked as /bake is (src/access). Fresh apps with nothing running share one line at the end.
  */
-export function homeView(pictures: AppPicture[], now: number, linkTo: ChatSurface['linkTo']): HomeView {
+export function homeView(pictures: AppPicture[], now: number, linkTo: ChatSurface['linkTo'], othersHidden = false): HomeView {
   const shown = pictures.filter((picture) => isStale(picture) || picture.running.length > 0);
   const sections: ChatMessage[] = shown.map((picture) => appSection(picture, now, linkTo));
   const quiet = freshLine(pictures.filter((picture) => picture.running.length === 0), now);
   if (quiet) sections.push({ text: quiet });
-  if (pictures.length === 0) sections.push({ text: 'No apps are configured.' });
+  if (pictures.length === 0) sections.push({ text: othersHidden ? 'None of the apps is in a channel you are in: Bakery shows each app only to the members of its channel.' : 'No apps are configured.' });
   return { title: `Bakery · ${pictures.filter(isStale).length} of ${pictures.length} apps stale`, sections };
 }
 
