@@ -34,7 +34,7 @@ describe('/canary', () => {
     expect(request.text).toContain('Promote *demo v1* to the whole fleet?');
     expect(request.text).toContain('<@U0BOB>');
     expect(request.broadcast).toBe(true);
-    expect(await groupNames(world)).toContain('demo-canary-v1');
+    expect(await groupNames(world)).toContainEqual(expect.stringMatching(/^demo-canary-v1-[0-9a-f]{8}$/));
     const chart = world.chat.roots[0]!.uploads[0];
     expect(chart?.filename).toBe('canary-demo-v1.png');
     expect(chart?.png.subarray(1, 4).toString()).toBe('PNG');
@@ -46,7 +46,7 @@ describe('/canary', () => {
 
     const after = await liveGroup(world);
     expect(after?.LaunchTemplate?.Version).not.toBe(before?.LaunchTemplate?.Version);
-    expect(await groupNames(world)).not.toContain('demo-canary-v1');
+    expect((await groupNames(world)).filter((name) => name.startsWith('demo-canary-v1'))).toEqual([]);
     const live = await world.store.getLive('demo');
     expect(live?.live.version).toBe('v1');
     expect(live?.previous?.ami).toBeDefined();
@@ -135,8 +135,9 @@ describe('/canary', () => {
     const live = await liveGroup(world);
 
     await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
-    await until(world, async () => (await groupNames(world)).includes('demo-baseline-v1'));
-    const groups = await world.sim.clients().autoScaling('us-east-1').send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['demo-baseline-v1'] }));
+    await until(world, async () => (await groupNames(world)).some((name) => name.startsWith('demo-baseline-v1-')));
+    const baselineName = (await groupNames(world)).find((name) => name.startsWith('demo-baseline-v1-'))!;
+    const groups = await world.sim.clients().autoScaling('us-east-1').send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [baselineName] }));
     const baseline = groups.AutoScalingGroups![0]!;
     expect(baseline.DesiredCapacity).toBe(1);
     expect(baseline.LaunchTemplate?.Version).toBe(live?.LaunchTemplate?.Version);
@@ -144,8 +145,8 @@ describe('/canary', () => {
 
     await until(world, () => approvalRequest(world) !== undefined);
     expect(everything(world)).toMatch(/PASS/);
-    expect((await groupNames(world)).sort()).toEqual(['demo-canary-v1', 'demo-live']);
-    expect(everything(world)).toContain('removed demo-baseline-v1; it was needed only for judging');
+    expect((await groupNames(world)).sort()).toEqual([expect.stringMatching(/^demo-canary-v1-/), 'demo-live']);
+    expect(everything(world)).toContain(`removed ${baselineName}; it was needed only for judging`);
 
     await bakery.handlers.onButton(pressOn(approvalRequest(world)!, 'release.promote', bob));
     await deployEnded(world, bakery);

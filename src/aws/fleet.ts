@@ -156,7 +156,8 @@ export async function createTemplateVersion(
 
 /**
  * A group beside the live one: its subnets, health check and tags, a pinned launch template version,
- * and Bakery's tags so cleanup finds it. Creating it again (a resumed step) is not an error.
+ * and Bakery's tags so cleanup finds it. Creating it again (a resumed step) is not an error; a group
+ * of that name made by anyone else, or still being deleted, is.
  */
 export async function createGroup(
   aws: AwsClients,
@@ -181,6 +182,11 @@ export async function createGroup(
     );
   } catch (error) {
     if (!(error instanceof AlreadyExistsFault)) throw error;
+    // The name is taken: ours only when the group there was made by this very operation (a resumed step).
+    const existing = await describeGroup(aws, region, input.name);
+    if (existing?.Status === 'Delete in progress') throw new Error(`a group named ${input.name} is still being deleted; its name is taken until its instances are gone`);
+    const owner = existing?.Tags?.find((tag) => tag.Key === 'bakery:operation')?.Value;
+    if (!existing || owner === undefined || owner !== input.tags['bakery:operation']) throw new Error(`a group named ${input.name} already exists and is not this operation's`);
   }
 }
 

@@ -19,7 +19,7 @@ import type {
 import { required, state, type Handler, type HandlerContext } from './context.js';
 import { findLaunchTemplate, resolveVersion } from './ec2-launch-templates.js';
 import { SimulatedError, fail } from './errors.js';
-import { activeMembers, groupConfig, lifecycleAt, listedMembers, retire, targetGroupsOf, wakeGroup } from './fleet.js';
+import { activeMembers, findGroup, groupConfig, lifecycleAt, listedMembers, live, retire, targetGroupsOf, wakeGroup } from './fleet.js';
 import { register, deregister } from './elbv2.js';
 import { ACTIVE_REFRESH, activeRefresh, progress, startRollback, toReplace } from './refresh.js';
 import { instanceState, nextUuid, type GroupRecord, type LaunchTemplateSpec, type RefreshRecord } from './world.js';
@@ -28,14 +28,6 @@ import { instanceState, nextUuid, type GroupRecord, type LaunchTemplateSpec, typ
 
 const GROUP_NAME = /^[^:]{1,255}$/;
 
-function notFound(name: string): never {
-  return fail('ValidationError', `AutoScalingGroup name not found - AutoScalingGroup '${name}' not found`);
-}
-
-function findGroup(ctx: HandlerContext, name: string | undefined): GroupRecord {
-  const wanted = required(name, 'AutoScalingGroupName');
-  return state(ctx).groups.find((g) => g.name === wanted) ?? notFound(wanted);
-}
 
 /** A launch template reference, checked as Auto Scaling checks it (its own ValidationError wording). */
 function launchTemplateSpec(ctx: HandlerContext, spec: LaunchTemplateSpecification | undefined): LaunchTemplateSpec {
@@ -194,11 +186,6 @@ function describeAutoScalingGroups(ctx: HandlerContext, input: DescribeAutoScali
   return { AutoScalingGroups: groups.map((g) => describeGroup(ctx, g)) };
 }
 
-function live(ctx: HandlerContext, name: string | undefined): GroupRecord {
-  const group = findGroup(ctx, name);
-  if (group.deleteRequestedAt !== undefined) fail('ValidationError', `AutoScalingGroup ${group.name} is pending delete.`);
-  return group;
-}
 
 function changeCapacity(ctx: HandlerContext, group: GroupRecord, desired: number): void {
   if (desired !== group.desired) {

@@ -1,4 +1,5 @@
-import { state, type HandlerContext } from './context.js';
+import { required, state, type HandlerContext } from './context.js';
+import { fail } from './errors.js';
 import { addInstance } from './ec2-instances.js';
 import { resolveVersion } from './ec2-launch-templates.js';
 import { deregister, register } from './elbv2.js';
@@ -15,6 +16,18 @@ import { imageState, instanceState, nextUuid, type GroupRecord, type InstanceRec
  */
 
 export type Lifecycle = 'Pending' | 'InService' | 'Terminating' | 'Terminated';
+
+export function findGroup(ctx: HandlerContext, name: string | undefined): GroupRecord {
+  const wanted = required(name, 'AutoScalingGroupName');
+  return state(ctx).groups.find((g) => g.name === wanted) ?? fail('ValidationError', `AutoScalingGroup name not found - AutoScalingGroup '${wanted}' not found`);
+}
+
+/** A group that may still be changed: one being deleted refuses, as AWS does. */
+export function live(ctx: HandlerContext, name: string | undefined): GroupRecord {
+  const group = findGroup(ctx, name);
+  if (group.deleteRequestedAt !== undefined) fail('ValidationError', `AutoScalingGroup ${group.name} is pending delete.`);
+  return group;
+}
 
 /** Every instance the group ever launched (those that left included, for metrics of past periods). */
 export function membersOf(ctx: HandlerContext, group: GroupRecord): InstanceRecord[] {
@@ -92,16 +105,34 @@ function activity(ctx: HandlerContext, group: GroupRecord, description: string, 
   if (group.activities.length > 100) group.activities.splice(0, group.activities.length - 100);
 }
 
+/**
+ * When the instance's connections have drained from target groups it was detached from: a detached
+ * target group stays `Removing` while ELB drains its instances (LoadBalancerTargetGroupState, Auto
+ * Scaling API reference), and Auto Scaling terminates a member only once it is deregistered, so a
+ * group deleted right after a detach stays `Delete in progress` for the deregistration delay. A target
+ * group no listener forwards to drains nothing. (The drain of a scale-in itself is not modelled.)
+ */
+function drainedAt(ctx: HandlerContext, instance: InstanceRecord): number {
+  let at = ctx.now;
+  for (const tg of state(ctx).targetGroups.filter((tg) => targetGroupInUse(ctx, tg))) {
+    for (const target of tg.targets.filter((t) => t.id === instance.instanceId && t.deregisteredAt !== undefined)) {
+      at = Math.max(at, target.deregisteredAt! + ctx.timings.drainMs);
+    }
+  }
+  return at;
+}
+
 /** Takes a member out of service: deregistered from the group's target groups, then terminated. */
 export function retire(ctx: HandlerContext, group: GroupRecord, instance: InstanceRecord, cause: string): void {
   instance.autoScaling!.leftAt = ctx.now;
+  const waitMs = instance.terminatedAt === undefined ? drainedAt(ctx, instance) - ctx.now : 0;
   for (const tg of targetGroupsOf(ctx, group)) deregister(tg, [instance.instanceId], ctx.now);
   if (instance.terminatedAt === undefined) {
-    instance.terminateRequestedAt = ctx.now;
-    instance.terminatedAt = ctx.now + ctx.timings.terminateMs;
+    instance.terminateRequestedAt = ctx.now + waitMs;
+    instance.terminatedAt = ctx.now + waitMs + ctx.timings.terminateMs;
   }
   group.capacityChangedAt = ctx.now;
-  activity(ctx, group, `Terminating EC2 instance: ${instance.instanceId}`, cause, 'Successful', ctx.timings.terminateMs);
+  activity(ctx, group, `Terminating EC2 instance: ${instance.instanceId}`, cause, 'Successful', waitMs + ctx.timings.terminateMs);
 }
 
 /** Launches one instance from a launch template version; undefined (and a failed activity) when it cannot. */

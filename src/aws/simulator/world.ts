@@ -230,11 +230,65 @@ export interface GroupRecord {
   graceSeconds: number;
   tags: { key: string; value: string; propagate: boolean }[];
   deleteRequestedAt?: number;
+  /** Settings AWS keeps as given and does not act on here (absent in a world saved before them: AWS's defaults). */
+  settings?: GroupSettingsRecord;
+  /** What belongs to the group and is deleted with it (scaling.ts): AWS's describes list them, nothing here acts on them. */
+  scaling?: GroupScalingRecord;
   launches: number;
   activities: ActivityRecord[];
   refreshes: RefreshRecord[];
   /** When the fleet engine must look at the group again (see fleet.ts). */
   wakeAt?: number;
+}
+
+export interface GroupSettingsRecord {
+  terminationPolicies: string[];
+  maxInstanceLifetime?: number;
+  capacityRebalance: boolean;
+  defaultInstanceWarmup?: number;
+  instanceMaintenancePolicy?: { minHealthyPercentage?: number; maxHealthyPercentage?: number };
+  defaultCooldown: number;
+  newInstancesProtectedFromScaleIn: boolean;
+}
+
+export interface ScalingPolicyRecord {
+  name: string;
+  arn: string;
+  type: string;
+  /** The PutScalingPolicy request's own fields, as AWS describes them back. */
+  fields: Record<string, unknown>;
+}
+
+export interface ScheduledActionRecord {
+  name: string;
+  arn: string;
+  startTime?: number;
+  endTime?: number;
+  recurrence?: string;
+  timeZone?: string;
+  minSize?: number;
+  maxSize?: number;
+  desiredCapacity?: number;
+}
+
+export interface LifecycleHookRecord {
+  name: string;
+  transition: string;
+  notificationTargetArn?: string;
+  roleArn?: string;
+  notificationMetadata?: string;
+  heartbeatTimeout: number;
+  defaultResult: string;
+}
+
+export interface GroupScalingRecord {
+  policies: ScalingPolicyRecord[];
+  scheduledActions: ScheduledActionRecord[];
+  lifecycleHooks: LifecycleHookRecord[];
+  warmPool?: { maxGroupPreparedCapacity?: number; minSize: number; poolState: string; reuseOnScaleIn?: boolean };
+  suspendedProcesses: string[];
+  enabledMetrics: { metrics: string[]; granularity: string };
+  notifications: { topicArn: string; types: string[] }[];
 }
 
 export interface ActivityRecord {

@@ -11,11 +11,17 @@ export const deployOf = (operation: Operation): DeployConfig => {
 };
 export const regionOf = (operation: Operation): string => canaryParams.parse(operation.params).config.region;
 
-/** The canary group's name shows app and version (both limited to characters Auto Scaling accepts). */
-export const canaryGroupName = (operation: Operation): string => `${operation.app}-canary-${operation.version}`;
+/**
+ * The canary group's name shows app and version, and ends with the operation's own random suffix: a
+ * group's name stays taken while it is being deleted (minutes, as its instances drain), so a canary
+ * started again soon after one was removed must not want the same name.
+ */
+export const canaryGroupName = (operation: Operation): string => `${operation.app}-canary-${operation.version}-${operationSuffix(operation)}`;
 
 /** A fresh baseline's group: the version it is the baseline for, beside that version's canary. */
-export const baselineGroupName = (operation: Operation): string => `${operation.app}-baseline-${operation.version}`;
+export const baselineGroupName = (operation: Operation): string => `${operation.app}-baseline-${operation.version}-${operationSuffix(operation)}`;
+
+const operationSuffix = (operation: Operation): string => operation.id.slice(-8);
 
 /** Target group names are at most 32 characters: app and version cut short, and the operation's own suffix. */
 export const canaryTargetGroupName = (operation: Operation): string =>
