@@ -20,6 +20,7 @@ import { VirtualClock, type Clock } from '../src/clock.js';
 import type { AppConfig } from '../src/config/apps.js';
 import type { RunnerEvent } from '../src/operations/runner.js';
 import { silentLogger } from '../src/log.js';
+import { requestRef } from '../src/pipelines/canary/approval.js';
 import { queriesOf } from '../src/pipelines/canary/judging.js';
 import { canaryState } from '../src/pipelines/canary/state.js';
 import { createDocumentClient } from '../src/store/dynamo.js';
@@ -193,7 +194,7 @@ async function benchPromotePress(doc: Doc): Promise<void> {
     const { operation, state } = await deployOperation(store, app);
     const sent = new Promise<void>((resolve) => refreshWaiters.set(`${app}-live`, resolve));
     const value = `${operation.id}.${state.approvalRequest!.key}`;
-    const ref = state.approvalRequest!.ref!;
+    const ref = requestRef(operation, state.approvalRequest!)!;
     const pressed: ButtonPress = { actionId: 'release.promote', value, user: bob, team: 'T0BENCH', channel: channelOf(app), channelName: app, message: { ...ref, ephemeral: false }, requestId: `bench-press-${app}` };
     const before = performance.now();
     const answer = await on.handlers.onButton(pressed);

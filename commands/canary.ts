@@ -5,7 +5,7 @@ import { appName, version } from '../src/config/names.js';
 import { newOperationId, type Core } from '../src/core.js';
 import { formatTime } from '../src/operations/format.js';
 import { authorize } from '../src/access/access.js';
-import { approvalValue, promoteAction, rollbackAction } from '../src/pipelines/canary/approval.js';
+import { approvalValue, promoteAction, requestRef, rollbackAction } from '../src/pipelines/canary/approval.js';
 import type { CanaryParams } from '../src/pipelines/canary/state.js';
 import { canaryParams, canaryState } from '../src/pipelines/canary/state.js';
 import type { Operation } from '../src/store/items.js';
@@ -163,5 +163,6 @@ function whyNot(operation: Operation, key: string, now: number): string {
 
 function canaryRequestOf(operation: Operation): { key: string; expiresAt: number; ref?: { channel: string; ts: string } } | undefined {
   const state = canaryState.safeParse(operation.state);
-  return state.success ? state.data.approvalRequest : undefined;
+  const request = state.success ? state.data.approvalRequest : undefined;
+  return request && { ...request, ref: requestRef(operation, request) };
 }

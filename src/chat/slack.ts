@@ -184,7 +184,8 @@ function webApiSurface(app: InstanceType<typeof App>, workspaceUrl = 'https://sl
       return { channel: result.channel ?? channel, ts: requireTs(result.ts) };
     },
     async reply(thread, message) {
-      const result = await app.client.chat.postMessage({ channel: thread.channel, thread_ts: thread.ts, reply_broadcast: message.broadcast === true, ...renderMessage(message) });
+      const metadata = message.origin ? { metadata: { event_type: 'bakery_announcement', event_payload: message.origin } } : {};
+      const result = await app.client.chat.postMessage({ channel: thread.channel, thread_ts: thread.ts, reply_broadcast: message.broadcast === true, ...renderMessage(message), ...metadata });
       return { channel: result.channel ?? thread.channel, ts: requireTs(result.ts) };
     },
     async update(ref: MessageRef, message) {

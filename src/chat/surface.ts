@@ -25,6 +25,11 @@ export interface ChatMessage {
   buttons?: Button[];
   /** A thread reply that is also shown in the channel (failures, approval requests, rollbacks). */
   broadcast?: boolean;
+  /**
+   * Which announcement of an operation's outbox this is, and its attempt: Slack carries it as the
+   * message's metadata, so a copy posted again after a crash can be told from the first.
+   */
+  origin?: { operation: string; key: string; attempt: number };
 }
 
 export interface MessageRef {

@@ -19,9 +19,15 @@ export interface StepInput<S> {
    * same reply again with new content, as a verdict table kept current. Never throws: chat is display.
    */
   say(message: ChatMessage, existing?: MessageRef): Promise<MessageRef | undefined>;
-  /** Shows a picture in the thread (a canary's chart); never throws. */
-  show(file: ChatFile): Promise<void>;
 }
+
+/**
+ * What an operation must not fail to say (an approval request, a chart, a summary): kept in its
+ * outbox with the outcome that says it, and posted at least once from there, on whichever replica.
+ * `key` names it for good (a step run again announces the same key once); a `file` is drawn by the
+ * pipeline when it is posted.
+ */
+export type ToAnnounce = { key: string } & ({ message: ChatMessage } | { file: string });
 
 export interface StepOutcome<S> {
   state?: Partial<S>;
@@ -35,6 +41,8 @@ export interface StepOutcome<S> {
    * written, so whichever replica holds the lease after a restart resumes it on schedule.
    */
   wait?: { until: number; detail?: string };
+  /** Written with this outcome, then posted in the thread (see ToAnnounce). */
+  announce?: ToAnnounce[];
 }
 
 export interface Step<S> {
@@ -54,6 +62,8 @@ export interface Pipeline<S> {
   root(operation: Operation, state: S): ChatMessage;
   stepDone(operation: Operation, step: StepRecord, title: string): ChatMessage;
   summary(operation: Operation, state: S): ChatMessage;
+  /** Draws a file an outcome announced (a canary's chart), from the operation as it now is. */
+  draw?(operation: Operation, state: S, file: string): Promise<ChatFile>;
 }
 
 /** A step failure a user can act on; `log` is the tail of the builder's log, when there is one. */
@@ -61,12 +71,15 @@ export class StepFailure extends Error {
   override name = 'StepFailure';
   /** What the step learned before it failed (a canary's last verdict), kept like a finished step's. */
   state?: Record<string, unknown>;
+  /** What it announces with the failure (the chart of the window that failed). */
+  announce?: ToAnnounce[];
   constructor(message: string, readonly log?: string) {
     super(message);
   }
 
-  keeping(state: Record<string, unknown>): this {
+  keeping(state: Record<string, unknown>, announce?: ToAnnounce[]): this {
     this.state = state;
+    this.announce = announce;
     return this;
   }
 }

@@ -3,18 +3,19 @@ import { ProgressThread } from '../chat/thread.js';
 import type { ChatSurface, MessageRef } from '../chat/surface.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { Operation, OperationKind } from '../store/items.js';
+import type { Announcement, Operation, OperationKind } from '../store/items.js';
 import type { Pipeline, StepInput } from './pipeline.js';
 import type { RunnerEvent } from './runner.js';
 
 /** What a step may write in its operation's thread. */
-export type StepChat = Pick<StepInput<unknown>, 'note' | 'say' | 'show'>;
+export type StepChat = Pick<StepInput<unknown>, 'note' | 'say'>;
 
 /**
  * An operation's progress in chat, fed by the runner's events: the root message kept current (the
- * pipeline renders it), one reply per step, the summary at the end. The runner only asks it to open
- * the thread before the first step (a chat that refuses the post stops the operation unstarted), and
- * hands its steps the thread to write in; everything else arrives as events.
+ * pipeline renders it), one reply per step. The runner asks it to open the thread before the first
+ * step (a chat that refuses the post stops the operation unstarted), hands its steps the thread to
+ * write in, and has it post the operation's outbox (the summary, approval requests, charts); the
+ * rest arrives as events.
  */
 export class ProgressReporter {
   private readonly threads = new Map<string, ProgressThread>();
@@ -43,8 +44,35 @@ export class ProgressReporter {
         if (operation) thread.setRoot(this.root({ ...operation, steps: operation.steps.map((s) => (s.status === 'running' ? { ...s, detail } : s)) }));
       },
       say: (message, existing) => thread.say(message, existing),
-      show: (file) => thread.upload(file),
     };
+  }
+
+  /**
+   * Posts an announcement in its operation's thread, after the replies before it; on a replica that
+   * took a finished operation's outbox over, in the thread continued from the operation's ref.
+   */
+  async announce(operation: Operation, announcement: Announcement): Promise<{ ref?: MessageRef } | undefined> {
+    const { surface, clock, log } = this.options;
+    const open = this.threads.get(operation.id);
+    if (!open && !operation.thread) return undefined;
+    const thread = open ?? (await ProgressThread.open(surface, clock, operation.channel, this.root(operation), operation.thread, { log: log.child({ operationId: operation.id }), pace: this.pace }));
+    try {
+      if (announcement.file !== undefined) {
+        const pipeline = this.pipelineOf(operation);
+        if (!pipeline.draw) throw new Error(`${operation.kind} operations draw no files`);
+        await thread.upload(await pipeline.draw(operation, pipeline.state.parse(operation.state), announcement.file));
+        return {};
+      }
+      if (!announcement.message) throw new Error(`announcement ${announcement.key} has neither a message nor a file`);
+      const origin = { operation: operation.id, key: announcement.key, attempt: announcement.attempts };
+      const ref = await thread.say({ ...announcement.message, origin });
+      return ref ? { ref } : undefined;
+    } catch (error) {
+      log.error({ err: error, operationId: operation.id, key: announcement.key }, 'could not draw an announcement');
+      return undefined;
+    } finally {
+      if (!open) await thread.flush();
+    }
   }
 
   /** The operation as the last event showed it, for notes between events. */
@@ -71,7 +99,6 @@ export class ProgressReporter {
         await thread.reply({ text: `Cleanup failed (${event.reason}); Bakery will retry it.`, tone: 'failed' });
         return;
       case 'finished':
-        await thread.reply(pipeline.summary(event.operation, pipeline.state.parse(event.operation.state)));
         thread.setRoot(this.root(event.operation));
         await thread.flush();
         this.forget(event.operation.id);

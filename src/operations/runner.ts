@@ -1,9 +1,10 @@
 import type { MessageRef } from '../chat/surface.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import { laneOf, type AppLock, type Operation, type OperationKind, type OperationStatus, type StepRecord } from '../store/items.js';
+import { laneOf, type Announcement, type AppLock, type Operation, type OperationKind, type OperationStatus, type StepRecord } from '../store/items.js';
 import { StaleOperationError, type StartOperationResult, type Store } from '../store/store.js';
 import { OperationHandle } from './handle.js';
+import { Outbox, withAnnouncements } from './outbox.js';
 import { Cancelled, LeaseLost, Shutdown, StepFailure, type Pipeline, type StepInput } from './pipeline.js';
 import type { StepChat } from './progress.js';
 
@@ -15,6 +16,8 @@ export interface RunProgress {
   /** Posts the operation's root (or continues its thread); throws when the chat refuses it. */
   open(operation: Operation): Promise<MessageRef>;
   chat(operationId: string): StepChat;
+  /** Posts one announcement of the operation's outbox (here or on the replica that took it over); undefined when the chat refused it. */
+  announce(operation: Operation, announcement: Announcement): Promise<{ ref?: MessageRef } | undefined>;
 }
 
 export type RunListener = (event: RunnerEvent) => void | Promise<void>;
@@ -61,8 +64,12 @@ export class OperationRunner {
   private watching: AbortController | undefined;
   /** Operations this replica stopped running on shutdown, whose leases it may hand over. */
   private readonly leftBehind = new Set<OperationHandle>();
+  private readonly outbox: Outbox;
 
-  constructor(private readonly options: RunnerOptions) {}
+  constructor(private readonly options: RunnerOptions) {
+    const { store, clock, log, owner, leaseMs, progress } = options;
+    this.outbox = new Outbox({ store, clock, log, owner, claimMs: leaseMs, post: (operation, announcement) => progress.announce(operation, announcement) });
+  }
 
   private async emit(event: RunnerEvent): Promise<void> {
     for (const listener of this.options.listeners) await listener(event);
@@ -96,7 +103,10 @@ export class OperationRunner {
     this.runs.get(operationId)?.control.wake();
   }
 
-  /** Takes over running operations whose owner stopped renewing its lease (a crash, a restart). */
+  /**
+   * Takes over running operations whose owner stopped renewing its lease (a crash, a restart), and
+   * posts what finished operations still have to say.
+   */
   async resumeAbandoned(): Promise<void> {
     const active = await this.options.store.listActiveOperations((error) => this.options.log.error({ err: error.message }, 'skipped an operation that cannot be read'));
     const now = this.options.clock.now();
@@ -104,6 +114,7 @@ export class OperationRunner {
       const leaseAlive = operation.lease && operation.lease.until >= now && operation.lease.owner !== this.options.owner;
       if (!leaseAlive && !this.runs.has(operation.id)) this.launch(operation.id);
     }
+    await this.outbox.deliverUnannounced(this.watching?.signal);
   }
 
   /** Keeps looking for abandoned operations until stopped. */
@@ -133,7 +144,7 @@ export class OperationRunner {
     this.watching?.abort();
     for (const run of this.runs.values()) run.control.leave(new Shutdown('replica stopping'));
     await this.idle();
-    if (options.handOver) await Promise.all([...this.leftBehind].map((handle) => handle.update((op) => ({ ...op, lease: undefined })).catch(() => undefined)));
+    if (options.handOver) await Promise.all([...this.leftBehind].map((handle) => handle.update((op) => ({ ...op, lease: undefined, announcing: undefined })).catch(() => undefined)));
     this.leftBehind.clear();
   }
 
@@ -165,6 +176,8 @@ export class OperationRunner {
 
     const heartbeat = this.heartbeat(handle, control);
     try {
+      // What a dead owner wrote but did not get to post.
+      await this.outbox.deliver(handle, control.leaving.signal);
       if (!handle.current.ending) {
         const ending = await this.runSteps(pipeline, handle, chat, control, log);
         if (ending === 'left') {
@@ -174,7 +187,7 @@ export class OperationRunner {
         }
         await handle.update((op) => ({ ...op, ending: ending.status, error: ending.error }));
       }
-      await this.finish(pipeline, handle, chat, control.leaving.signal, log);
+      await this.finish(pipeline, handle, chat, control, heartbeat, log);
     } finally {
       await heartbeat.stop();
     }
@@ -223,7 +236,8 @@ export class OperationRunner {
         let outcome = (await raceAbort(step.run(this.stepInput(pipeline, handle, chat, signal)), signal)) ?? {};
         while (outcome.wait) {
           const { until, detail } = outcome.wait;
-          await handle.update((op) => ({ ...withStep(op, { ...stepOf(op, step.name), detail }), state: { ...op.state, ...outcome.state } }));
+          await handle.update((op) => withAnnouncements({ ...withStep(op, { ...stepOf(op, step.name), detail }), state: { ...op.state, ...outcome.state } }, outcome.announce));
+          await this.outbox.deliver(handle, control.leaving.signal);
           await this.emit({ type: 'step-waiting', operationId, operation: handle.current, step: step.name, until });
           await control.nap(until - clock.now());
           await handle.refresh().catch((error: unknown) => {
@@ -232,10 +246,10 @@ export class OperationRunner {
           outcome = (await raceAbort(step.run(this.stepInput(pipeline, handle, chat, signal)), signal)) ?? {};
         }
         signal.throwIfAborted();
-        const finished = await handle.update((op) => ({
-          ...withStep(op, { ...stepOf(op, step.name), status: 'done', finishedAt: clock.now(), detail: outcome.detail }),
-          state: { ...op.state, ...outcome.state },
-        }));
+        const finished = await handle.update((op) =>
+          withAnnouncements({ ...withStep(op, { ...stepOf(op, step.name), status: 'done', finishedAt: clock.now(), detail: outcome.detail }), state: { ...op.state, ...outcome.state } }, outcome.announce),
+        );
+        await this.outbox.deliver(handle, control.leaving.signal);
         await this.emit({ type: 'step-finished', operationId, operation: finished, step: step.name, title: step.title });
         if (outcome.finish) {
           await handle.update((op) => skipRemaining(op, steps.map((s) => s.name), clock.now()));
@@ -255,8 +269,9 @@ export class OperationRunner {
       // A StepFailure is an outcome the step named (a smoke test failed, a canary was judged bad): its message says it all; anything else keeps its stack.
       else if (reason instanceof StepFailure) log.warn({ step, reason: reason.message }, 'operation failed');
       else log.warn({ err: reason, step }, 'operation failed');
-      const kept = reason instanceof StepFailure ? reason.state : undefined;
-      await handle.update((op) => ({ ...withStep(op, { ...stepOf(op, step), status: 'failed', finishedAt: clock.now() }), state: { ...op.state, ...kept } }));
+      const kept = reason instanceof StepFailure ? reason : undefined;
+      await handle.update((op) => withAnnouncements({ ...withStep(op, { ...stepOf(op, step), status: 'failed', finishedAt: clock.now() }), state: { ...op.state, ...kept?.state } }, kept?.announce));
+      await this.outbox.deliver(handle, control.leaving.signal);
       return { status, error: { step, message: reason instanceof Error ? reason.message : String(reason), log: reason instanceof StepFailure ? reason.log : undefined } };
     }
   }
@@ -266,8 +281,16 @@ export class OperationRunner {
    * signal of its own). If it fails, the operation stays open and is resumed as cleanup once its
    * lease lapses: a builder is never left running because one AWS call failed.
    */
-  private async finish(pipeline: Pipeline<unknown>, handle: OperationHandle, chat: StepChat, leaving: AbortSignal, log: Logger): Promise<void> {
+  private async finish(
+    pipeline: Pipeline<unknown>,
+    handle: OperationHandle,
+    chat: StepChat,
+    control: RunControl,
+    heartbeat: { stop(): Promise<void> },
+    log: Logger,
+  ): Promise<void> {
     const { store, clock } = this.options;
+    const leaving = control.leaving.signal;
     const ending = handle.current.ending ?? 'failed';
     let cleanup: string[];
     await this.emit({ type: 'cleanup-started', operationId: handle.current.id, operation: handle.current });
@@ -283,9 +306,17 @@ export class OperationRunner {
       await this.emit({ type: 'left', operationId: handle.current.id, operation: handle.current });
       return;
     }
-    const final = await handle.update((op) => ({ ...op, status: ending, finishedAt: clock.now(), lease: undefined, state: { ...op.state, cleanup } }));
+    // No renewal may follow the end: a finished operation carries no lease.
+    await heartbeat.stop();
+    // The summary is written with the end (and claimed for posting by this replica), so a crash before it is posted loses nothing.
+    const final = await handle.update((op) => {
+      const ended = { ...op, status: ending, finishedAt: clock.now(), lease: undefined, state: { ...op.state, cleanup } };
+      return { ...withAnnouncements(ended, [{ key: 'summary', message: pipeline.summary(ended, this.stateOf(pipeline, ended)) }]), announcing: this.outbox.claim() };
+    });
     await store.releaseLock(final.app, final.id, laneOf(final.kind));
-    await this.emit({ type: 'finished', operationId: final.id, operation: final, status: ending });
+    await this.outbox.deliver(handle, leaving);
+    if (leaving.aborted && leaving.reason instanceof Shutdown) this.leftBehind.add(handle);
+    await this.emit({ type: 'finished', operationId: final.id, operation: handle.current, status: ending });
     log.info({ status: ending }, 'operation finished');
   }
 

@@ -108,6 +108,44 @@ export type StepRecord = z.infer<typeof stepRecord>;
 export const chatThread = z.object({ channel: z.string(), ts: z.string() });
 export type ChatThread = z.infer<typeof chatThread>;
 
+/** A chat message as an operation's outbox keeps it (the shape of src/chat's ChatMessage, which the store does not import). */
+export const storedMessage = z.object({
+  text: z.string(),
+  lines: z.array(z.string()).optional(),
+  tone: z.enum(['info', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
+  buttons: z
+    .array(
+      z.object({
+        actionId: z.string(),
+        label: z.string(),
+        value: z.string(),
+        style: z.enum(['primary', 'danger']).optional(),
+        confirm: z.object({ title: z.string(), text: z.string(), confirm: z.string(), deny: z.string() }).optional(),
+      }),
+    )
+    .optional(),
+  broadcast: z.boolean().optional(),
+});
+
+/**
+ * One announcement in an operation's outbox (its summary, an approval request, a chart): written in
+ * the same conditional write as what it announces, posted at least once, then marked posted.
+ */
+export const announcement = z.object({
+  /** Names it for good: one key is one post in the thread, however often it is tried. */
+  key: z.string(),
+  /** A message as it was written; or `file`, which the pipeline draws when it is posted (a chart is too big to keep). */
+  message: storedMessage.optional(),
+  file: z.string().optional(),
+  /** Posts begun: more than one without `posted` means a post may have gone out before a crash. */
+  attempts: z.number().int().nonnegative(),
+  /** When it was posted, and where (a file has no message of its own). */
+  posted: z.object({ at: z.number(), ref: chatThread.optional() }).optional(),
+  /** Why Bakery stopped trying (the chat kept refusing it). */
+  abandoned: z.string().optional(),
+});
+export type Announcement = z.infer<typeof announcement>;
+
 export const operation = z.object({
   id: z.string(),
   kind: operationKind,
@@ -133,6 +171,10 @@ export const operation = z.object({
   error: z.object({ step: z.string(), message: z.string(), log: z.string().optional() }).optional(),
   /** How the steps ended, written before cleanup starts, so a cleanup cut short is resumed as cleanup. */
   ending: z.enum(['succeeded', 'failed', 'cancelled']).optional(),
+  /** What the operation announces in its thread, in order; see announcement. */
+  outbox: z.array(announcement).optional(),
+  /** Which replica posts a finished operation's pending announcements, until when (a finished operation has no lease). */
+  announcing: z.object({ owner: z.string(), until: z.number() }).optional(),
   /** Which replica runs it and until when; a lease not renewed in time may be taken over. */
   lease: z.object({ owner: z.string(), until: z.number() }).optional(),
   createdAt: z.number(),

@@ -107,6 +107,8 @@ export const keys = {
 
 /** The value of gsi1pk on a running operation; the `active` index holds only those. */
 const ACTIVE = 'ACTIVE';
+/** The value of gsi1pk on a finished operation whose outbox still holds an announcement to post. */
+const UNANNOUNCED = 'UNANNOUNCED';
 const DEFAULT_AUDIT_LIMIT = 50;
 /** Attributes that are the table's plumbing, not part of an item's schema. */
 const PLUMBING = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'type']);
@@ -119,7 +121,7 @@ const timeKey = (ms: number): string => String(Math.max(0, Math.trunc(ms))).padS
 /** Operation fields saveOperation writes: everything but cancelRequested (owned by requestCancel) and the bookkeeping. */
 const savedFields = [
   'kind', 'app', 'version', 'requestedBy', 'channel', 'params', 'state', 'steps', 'status',
-  'thread', 'error', 'ending', 'lease', 'createdAt', 'finishedAt',
+  'thread', 'error', 'ending', 'lease', 'outbox', 'announcing', 'createdAt', 'finishedAt',
 ] as const satisfies readonly Exclude<keyof Operation, 'id' | 'cancelRequested' | 'revision' | 'updatedAt'>[];
 
 export class Store {
@@ -407,7 +409,14 @@ export class Store {
       // A finished operation is kept for its retention, then DynamoDB's TTL removes it.
       values[':expiresAt'] = expiresAt('operation', operation.finishedAt ?? this.clock.now());
       set.push('#expiresAt = :expiresAt');
-      remove.push('#gsi1pk', '#gsi1sk');
+      const unannounced = activeKeys(operation);
+      if (unannounced.gsi1pk) {
+        values[':gsi1pk'] = unannounced.gsi1pk;
+        values[':gsi1sk'] = unannounced.gsi1sk;
+        set.push('#gsi1pk = :gsi1pk', '#gsi1sk = :gsi1sk');
+      } else {
+        remove.push('#gsi1pk', '#gsi1sk');
+      }
     }
     try {
       const result = await this.doc.send(
@@ -478,6 +487,16 @@ export class Store {
         }
       })
       .filter((op) => op.status === 'running');
+  }
+
+  /** Finished operations with an announcement still to post, oldest first (the same sparse index, under its own key). */
+  async listUnannounced(): Promise<Operation[]> {
+    const items = await this.queryAll({
+      IndexName: activeIndex,
+      KeyConditionExpression: 'gsi1pk = :unannounced',
+      ExpressionAttributeValues: { ':unannounced': UNANNOUNCED },
+    });
+    return items.map((item) => parseItem(item, operationSchema)).filter((op) => op.status !== 'running');
   }
 
   /**
@@ -779,7 +798,9 @@ function appRecordsOf(app: string, items: Item[]): AppRecords {
 }
 
 function activeKeys(operation: Operation): { gsi1pk?: string; gsi1sk?: string } {
-  return operation.status === 'running' ? { gsi1pk: ACTIVE, gsi1sk: timeKey(operation.createdAt) } : {};
+  if (operation.status === 'running') return { gsi1pk: ACTIVE, gsi1sk: timeKey(operation.createdAt) };
+  const unannounced = operation.outbox?.some((entry) => !entry.posted && !entry.abandoned);
+  return unannounced ? { gsi1pk: UNANNOUNCED, gsi1sk: timeKey(operation.createdAt) } : {};
 }
 
 /** Parses a raw item with its schema, without the table's plumbing attributes; a mismatch is a CorruptItemError. */

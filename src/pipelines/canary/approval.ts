@@ -3,8 +3,9 @@ import { z } from 'zod';
 import type { Button, ChatMessage } from '../../chat/surface.js';
 import type { DeployConfig } from '../../config/deploy.js';
 import { formatDuration, formatTime } from '../../operations/format.js';
+import { postedRef } from '../../operations/outbox.js';
 import { mention } from '../../access/access.js';
-import type { Operation } from '../../store/items.js';
+import type { ChatThread, Operation } from '../../store/items.js';
 import type { CanaryState } from './state.js';
 
 /*
@@ -26,6 +27,14 @@ export const approvalValue = z
   });
 
 export const newRequestKey = (): string => randomBytes(6).toString('hex');
+
+/** The outbox key of an approval request (and of its reminder): one post each, however often the step runs. */
+export const requestAnnouncement = (key: string, reminder = false): string => `approval-${key}${reminder ? '-reminder' : ''}`;
+
+/** Where the request was posted: recorded by the outbox (in the step's state, for a request posted before it). */
+export function requestRef(operation: Operation, request: { key: string; ref?: ChatThread }): ChatThread | undefined {
+  return request.ref ?? postedRef(operation, requestAnnouncement(request.key));
+}
 
 /** The approval request names its approvers with the access module's mentions. */
 export { mention };

@@ -9,7 +9,7 @@ import type { Operation, OperationStatus } from '../../store/items.js';
 import type { Store } from '../../store/store.js';
 import { redBlackSteps } from '../promote/red-black.js';
 import { promoteSteps } from '../promote/steps.js';
-import { answeredMessage, approvalMessage, mention, newRequestKey } from './approval.js';
+import { answeredMessage, approvalMessage, mention, newRequestKey, requestAnnouncement, requestRef } from './approval.js';
 import { canaryChart } from './chart.js';
 import { extendWindow, judge, SETTLE_PERIODS, verdictLines, type Groups } from './judging.js';
 import { canaryMessages, verdictTable } from './messages.js';
@@ -191,13 +191,14 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
           const more = verdict.moreMinutes !== null ? `, ~${Math.ceil(verdict.moreMinutes)} more min` : '';
           return { state: saved, wait: { until: nextLook, detail: `minute ${formatMinute(verdict.minute)} of ${durationMs / 60_000}: ${verdict.outcome}${more}` } };
         }
-        await input.show(await canaryChart(operation, deploy, window, summary));
+        // The window's chart is drawn from the state saved with this outcome, when the outbox posts it.
+        const chart = [{ key: 'chart', file: 'chart' }];
         if (verdict.outcome === 'fail' && deploy.onFail === 'rollback') {
           await store.setReleaseStatus(operation.app, operation.version, 'rejected', { at: clock.now(), by: operation.requestedBy, operationId: operation.id, note: verdict.summary });
-          throw new StepFailure(`canary ${verdict.summary}`).keeping(saved);
+          throw new StepFailure(`canary ${verdict.summary}`).keeping(saved, chart);
         }
         const needsHuman = verdict.outcome === 'fail' ? 'failed' : atLimit ? 'undecided' : undefined;
-        return { state: { ...saved, needsHuman }, detail: `${verdict.outcome} at minute ${formatMinute(verdict.minute)}: ${verdict.summary}` };
+        return { state: { ...saved, needsHuman }, detail: `${verdict.outcome} at minute ${formatMinute(verdict.minute)}: ${verdict.summary}`, announce: chart };
       },
     },
     {
@@ -221,24 +222,25 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
         if (!request) {
           const fresh = { key: newRequestKey(), postedAt: now, expiresAt: now + deploy.approvalTtl, reminded: false };
           const withRequest = { ...state, approvalRequest: fresh };
-          const ref = await input.say(approvalMessage(operation, withRequest, deploy, now));
-          return { state: { approvalRequest: { ...fresh, ref } }, wait: { until: fresh.postedAt + deploy.approvalTtl / 2, detail: `waiting for ${deploy.approvers.length} approver${deploy.approvers.length === 1 ? '' : 's'}` } };
+          const message = approvalMessage(operation, withRequest, deploy, now);
+          return { state: { approvalRequest: fresh }, announce: [{ key: requestAnnouncement(fresh.key), message }], wait: { until: fresh.postedAt + deploy.approvalTtl / 2, detail: `waiting for ${deploy.approvers.length} approver${deploy.approvers.length === 1 ? '' : 's'}` } };
         }
         const approval = operation.approval;
+        const ref = requestRef(operation, request);
         if (approval?.request === request.key) {
           const answered = approval.decision === 'promote' ? 'approved' : 'rolled-back';
           // The request's buttons go away in turn with the thread's writes; the promotion need not wait for Slack.
-          if (request.ref) void input.say(answeredMessage(operation, answered, now), request.ref);
+          if (ref) void input.say(answeredMessage(operation, answered, now), ref);
           if (approval.decision === 'rollback') throw new StepFailure(`rolled back by ${approval.byName} instead of promoting`);
           return { state: { approvedBy: approval.byName }, detail: `approved by ${approval.byName}` };
         }
         if (now >= request.expiresAt) {
-          if (request.ref) await input.say(answeredMessage(operation, 'expired', now), request.ref);
+          if (ref) await input.say(answeredMessage(operation, 'expired', now), ref);
           throw new StepFailure(`nobody approved within ${formatMinute(deploy.approvalTtl / 60_000)} min; the canary is removed`);
         }
         if (!request.reminded && now >= request.postedAt + deploy.approvalTtl / 2) {
-          await input.say({ text: `Reminder: ${operation.app} ${operation.version} is waiting for approval ${deploy.approvers.map(mention).join(' ')}; it expires in ${formatMinute((request.expiresAt - now) / 60_000)} min.`, tone: 'info' });
-          return { state: { approvalRequest: { ...request, reminded: true } }, wait: { until: request.expiresAt, detail: 'reminded the approvers' } };
+          const reminder = { text: `Reminder: ${operation.app} ${operation.version} is waiting for approval ${deploy.approvers.map(mention).join(' ')}; it expires in ${formatMinute((request.expiresAt - now) / 60_000)} min.`, tone: 'info' as const };
+          return { state: { approvalRequest: { ...request, reminded: true } }, announce: [{ key: requestAnnouncement(request.key, true), message: reminder }], wait: { until: request.expiresAt, detail: 'reminded the approvers' } };
         }
         return { wait: { until: request.reminded ? request.expiresAt : request.postedAt + deploy.approvalTtl / 2, detail: 'waiting for approval' } };
       },
@@ -260,6 +262,10 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
     },
     async cleanup({ operation, state }, status: OperationStatus) {
       return removeCanary({ aws, store, clock, pollIntervalMs }, operation, state, status);
+    },
+    async draw(operation, state) {
+      const verdict = required(state.verdict, 'verdict');
+      return canaryChart(operation, deployOf(operation), required(state.window, 'window'), verdict);
     },
     ...canaryMessages(clock, [...rolling, ...redBlack]),
   };
