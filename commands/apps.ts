@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../src/chat/surface.js';
+import type { ChatMessage } from '../src/message.js';
 import type { Core } from '../src/core.js';
 import { usageError } from './grammar.js';
 

@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { amiLink } from '../src/aws/console-links.js';
+import { amiLink } from '../src/message.js';
 import { cancelAction } from '../src/pipelines/bake/messages.js';
 import { authorize } from '../src/access/access.js';
 import { chooseBase } from '../src/pipelines/bake/base.js';
 import { recipeHash } from '../src/pipelines/bake/recipe.js';
 import { bakeParams, type BakeParams } from '../src/pipelines/bake/state.js';
 import { retryCommand } from '../src/pipelines/bake/messages.js';
-import type { ChatMessage, ChatUser, SlashCommand } from '../src/chat/surface.js';
+import type { SlashCommand } from '../src/chat/surface.js';
+import type { ChatMessage, ChatUser } from '../src/message.js';
 import type { AppAtVersion } from '../src/store/store.js';
 import { amiId, appName, awsRegion, commitSha, ssmParameterName, version } from '../src/config/names.js';
 import type { Core } from '../src/core.js';

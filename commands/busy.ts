@@ -1,5 +1,5 @@
-import type { ChatMessage } from '../src/chat/surface.js';
-import { mention } from '../src/access/access.js';
+import type { ChatMessage } from '../src/message.js';
+import { mention } from '../src/message.js';
 import { formatTime } from '../src/operations/format.js';
 import type { AppLock } from '../src/store/items.js';
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { ButtonPress, ChatMessage, SlashCommand } from '../src/chat/surface.js';
+import type { ButtonPress, SlashCommand } from '../src/chat/surface.js';
+import type { ChatMessage } from '../src/message.js';
 import { duration } from '../src/config/deploy.js';
 import { appName, version } from '../src/config/names.js';
 import { newOperationId, type Core } from '../src/core.js';

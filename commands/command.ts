@@ -1,4 +1,5 @@
-import type { ButtonPress, ChatMessage, SlashCommand } from '../src/chat/surface.js';
+import type { ButtonPress, SlashCommand } from '../src/chat/surface.js';
+import type { ChatMessage } from '../src/message.js';
 import type { Core } from '../src/core.js';
 
 /** One slash command: its name, its one-line summary and usage, and what it does. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ChatMessage } from '../src/chat/surface.js';
+import type { ChatMessage } from '../src/message.js';
 
 /*
  * The shared shape of a slash command's text: positional words, then --flags. Each command's zod

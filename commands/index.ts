@@ -1,4 +1,5 @@
-import type { ButtonPress, ChatHandlers, ChatMessage, ChatUser, SlashCommand } from '../src/chat/surface.js';
+import type { ButtonPress, ChatHandlers, SlashCommand } from '../src/chat/surface.js';
+import type { ChatMessage, ChatUser } from '../src/message.js';
 import type { Core } from '../src/core.js';
 import { foreignRefusal } from '../src/access/access.js';
 import { CorruptItemError } from '../src/store/store.js';

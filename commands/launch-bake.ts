@@ -1,4 +1,4 @@
-import type { ChatMessage, ChatUser } from '../src/chat/surface.js';
+import type { ChatMessage, ChatUser } from '../src/message.js';
 import { newOperationId, type Core } from '../src/core.js';
 import type { BakeParams, BakeState } from '../src/pipelines/bake/state.js';
 import { busy } from './busy.js';

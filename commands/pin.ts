@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { authorize, mention } from '../src/access/access.js';
-import type { ChatMessage, SlashCommand } from '../src/chat/surface.js';
+import { authorize } from '../src/access/access.js';
+import { mention } from '../src/message.js';
+import type { SlashCommand } from '../src/chat/surface.js';
+import type { ChatMessage } from '../src/message.js';
 import { appName, version } from '../src/config/names.js';
 import type { Core } from '../src/core.js';
 import { formatTime } from '../src/operations/format.js';

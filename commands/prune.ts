@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { authorize } from '../src/access/access.js';
 import { ChannelMembers, notSeen } from '../src/access/visibility.js';
-import type { Button, ButtonPress, ChatMessage, SlashCommand } from '../src/chat/surface.js';
+import type { ButtonPress, SlashCommand } from '../src/chat/surface.js';
+import type { Button, ChatMessage } from '../src/message.js';
 import type { AppConfig } from '../src/config/apps.js';
 import { appName } from '../src/config/names.js';
 import { longDuration, type RetireConfig } from '../src/config/retire.js';

@@ -1,5 +1,6 @@
 import { approvesSomeApp, authorize } from '../src/access/access.js';
-import type { ButtonPress, ChatMessage } from '../src/chat/surface.js';
+import type { ButtonPress } from '../src/chat/surface.js';
+import type { ChatMessage } from '../src/message.js';
 import type { Core } from '../src/core.js';
 import { rebakeAction, rebakeAllAction, rebakeTarget, rebakeTargets, type RebakeTarget } from '../src/jobs/digest-message.js';
 import { startBake } from './bake.js';

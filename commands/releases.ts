@@ -1,15 +1,17 @@
 import { z } from 'zod';
-import type { ChatMessage, SlashCommand } from '../src/chat/surface.js';
-import { amiLink } from '../src/aws/console-links.js';
+import type { SlashCommand } from '../src/chat/surface.js';
+import type { ChatMessage } from '../src/message.js';
+import { amiLink } from '../src/message.js';
 import { appName } from '../src/config/names.js';
 import type { Core } from '../src/core.js';
 import { formatTime } from '../src/operations/format.js';
-import { untrustedText } from '../src/chat/untrusted.js';
+import { untrustedText } from '../src/message.js';
 import { retryCommand } from '../src/pipelines/bake/messages.js';
 import type { FleetImage, Release } from '../src/store/items.js';
 import { unknownApp } from './apps.js';
-import { channelMention, inChannel, mention } from '../src/access/access.js';
+import { channelMention, inChannel } from '../src/access/access.js';
 import { ChannelMembers, notSeen } from '../src/access/visibility.js';
+import { mention } from '../src/message.js';
 import type { Command } from './command.js';
 import { firstIssue, splitWords, usageError } from './grammar.js';
 

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { authorize } from '../src/access/access.js';
-import { amiLink } from '../src/aws/console-links.js';
-import type { ButtonPress, ChatMessage, ChatUser } from '../src/chat/surface.js';
+import { amiLink } from '../src/message.js';
+import type { ButtonPress } from '../src/chat/surface.js';
+import type { ChatMessage, ChatUser } from '../src/message.js';
 import { appName, awsRegion, version } from '../src/config/names.js';
 import type { Core } from '../src/core.js';
 import { retryRegionAction } from '../src/pipelines/bake/messages.js';

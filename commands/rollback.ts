@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { authorize } from '../src/access/access.js';
-import type { ButtonPress, ChatMessage, SlashCommand } from '../src/chat/surface.js';
+import type { ButtonPress, SlashCommand } from '../src/chat/surface.js';
+import type { ChatMessage } from '../src/message.js';
 import type { AppConfig } from '../src/config/apps.js';
 import { appName, version } from '../src/config/names.js';
 import { newOperationId, type Core } from '../src/core.js';

@@ -1,5 +1,6 @@
 import { approvesSomeApp } from '../src/access/access.js';
-import type { ChatMessage, SlashCommand } from '../src/chat/surface.js';
+import type { SlashCommand } from '../src/chat/surface.js';
+import type { ChatMessage } from '../src/message.js';
 import type { Core } from '../src/core.js';
 import type { SweepDecision } from '../src/jobs/sweep-plan.js';
 import type { SweepOutcome } from '../src/jobs/sweep.js';

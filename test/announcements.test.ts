@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Bakery } from '../src/bakery.js';
-import type { ChatMessage, ChatSurface, MessageRef } from '../src/chat/surface.js';
+import type { ChatSurface } from '../src/chat/surface.js';
+import type { ChatMessage, MessageRef } from '../src/message.js';
 import { until } from './support/lifecycle.js';
 import type { RecordingChat } from './support/recording-chat.js';
 import { TestWorld } from './support/world.js';

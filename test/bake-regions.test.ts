@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { Bakery } from '../src/bakery.js';
-import type { ChatMessage } from '../src/chat/surface.js';
+import type { ChatMessage } from '../src/message.js';
 import { ConfigError, parseAppsFile, type AppConfig } from '../src/config/apps.js';
 import { retryRegionAction } from '../src/pipelines/bake/messages.js';
 import { alice, pressOn } from './support/lifecycle.js';

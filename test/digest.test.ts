@@ -4,7 +4,7 @@ import { createTask } from 'node-cron';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Bakery } from '../src/bakery.js';
 import { limits, renderHome } from '../src/chat/blocks.js';
-import type { ChatMessage, ChatUser } from '../src/chat/surface.js';
+import type { ChatMessage, ChatUser } from '../src/message.js';
 import type { AppConfig } from '../src/config/apps.js';
 import { digestMessage, rebakeAction, rebakeAllAction } from '../src/jobs/digest-message.js';
 import { lastSlotWithin, scheduleJob, scheduleProblem } from '../src/jobs/schedule.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redactSecrets } from '../src/log.js';
-import { untrustedText } from '../src/chat/untrusted.js';
+import { untrustedText } from '../src/message.js';
 import { capturedLog } from './support/captured-log.js';
 
 describe('logs', () => {

@@ -2,7 +2,7 @@ import { CreateLaunchTemplateVersionCommand, DescribeImagesCommand, RunInstances
 import { UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Bakery } from '../src/bakery.js';
-import type { ChatMessage, ChatUser } from '../src/chat/surface.js';
+import type { ChatMessage, ChatUser } from '../src/message.js';
 import type { AppConfig } from '../src/config/apps.js';
 import { retireConfig } from '../src/config/retire.js';
 import { pruneAppsAction } from '../src/jobs/digest-message.js';

@@ -1,7 +1,7 @@
 import { DescribeLaunchTemplateVersionsCommand } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Bakery } from '../src/bakery.js';
-import type { ChatMessage } from '../src/chat/surface.js';
+import type { ChatMessage } from '../src/message.js';
 import { alice, approvalRequest, bake, bob, deployEnded, everything, groupNames, liveGroup, mallory, operationOf, pressOn, releaseApp, until } from './support/lifecycle.js';
 import { TestWorld } from './support/world.js';
 

@@ -3,7 +3,7 @@ import { canaryChartLines } from '../src/charts/canary-chart-text.js';
 import type { CanaryChartInput } from '../src/charts/canary-chart-input.js';
 import { renderCanaryChart } from '../src/charts/canary-chart.js';
 import { startSlack, type SlackRuntime } from '../src/chat/slack.js';
-import type { ChatFile } from '../src/chat/surface.js';
+import type { ChatFile } from '../src/message.js';
 import { ProgressThread } from '../src/chat/thread.js';
 import { VirtualClock } from '../src/clock.js';
 import { webApi } from '@slack/bolt';

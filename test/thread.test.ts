@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../src/clock.js';
-import type { ChatMessage, ChatSurface, MessageRef } from '../src/chat/surface.js';
+import type { ChatSurface } from '../src/chat/surface.js';
+import type { ChatMessage, MessageRef } from '../src/message.js';
 import { SlackPace } from '../src/chat/pace.js';
 import { ProgressThread } from '../src/chat/thread.js';
 

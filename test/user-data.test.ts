@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { builderUserData, readBuilderReport } from '../src/pipelines/bake/user-data.js';
 import { imageName, imageTags, tagValue } from '../src/aws/provenance.js';
-import { untrustedText } from '../src/chat/untrusted.js';
+import { untrustedText } from '../src/message.js';
 import { demoApp } from './support/world.js';
 
 const key = '00112233445566778899aabbccddeeff';

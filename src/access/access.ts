@@ -1,13 +1,25 @@
-import type { ChatMessage, ChatUser, MessageRef } from '../chat/surface.js';
 import type { Principal } from '../config/access.js';
 import type { AppConfig } from '../config/apps.js';
-import type { Core } from '../core.js';
+import type { ChatSurface } from '../chat/surface.js';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import { mention, type ChatMessage, type ChatUser, type MessageRef } from '../message.js';
+import type { Store } from '../store/store.js';
 
 /*
  * One authorization model for every command and button (see README.md here): the workspace, then
  * where (the app's channel; for a button, the message of the operation it names), then who.
  * Every refusal is ephemeral, says why, and is audited.
  */
+
+/** What deciding needs of Bakery: the settings, the people in channels and groups, the audit trail, and the apps. */
+export interface AccessContext {
+  access: AccessSettings;
+  chat: Pick<ChatSurface, 'members'>;
+  store: Pick<Store, 'appendAudit' | 'listAppConfigs'>;
+  clock: Clock;
+  log: Logger;
+}
 
 /** `pin` and `prune` (pin, unpin, and a real prune) are the approvers'. */
 export type Action = 'bake' | 'cancel' | 'canary' | 'promote' | 'rollback' | 'pin' | 'prune';
@@ -39,11 +51,6 @@ export interface Request {
   messages?: { on: MessageRef[]; ephemeralCopies: boolean };
 }
 
-/** `<@U…>` for people, `<!subteam^S…>` for user groups: Slack's mentions. */
-export function mention(id: string): string {
-  return id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`;
-}
-
 function principalMention(principal: Principal, config: AppConfig): string {
   return principal === 'channel' ? `members of ${channelMention(config.channel)}` : mention(principal);
 }
@@ -53,7 +60,7 @@ export function channelMention(channel: string): string {
 }
 
 /** Why the request is refused, or undefined when it may go ahead. */
-export async function refusalOf(core: Core, asker: Asker, request: Request): Promise<string | undefined> {
+export async function refusalOf(core: AccessContext, asker: Asker, request: Request): Promise<string | undefined> {
   if (asker.team !== core.access.workspace) return 'Bakery takes requests only from the workspace it is installed in';
   const where = whereRefusal(core, asker, request);
   if (where) return where;
@@ -66,13 +73,13 @@ export async function refusalOf(core: Core, asker: Asker, request: Request): Pro
 }
 
 /** Refuses (audited, ephemeral, saying why) or returns undefined: what commands and buttons call. */
-export async function authorize(core: Core, asker: Asker, request: Request): Promise<ChatMessage | undefined> {
+export async function authorize(core: AccessContext, asker: Asker, request: Request): Promise<ChatMessage | undefined> {
   const reason = await refusalOf(core, asker, request);
   return reason === undefined ? undefined : refuse(core, asker, request, reason);
 }
 
 /** Audits a refusal and says why, to the asker only. */
-export async function refuse(core: Core, asker: Asker, request: Pick<Request, 'app' | 'action' | 'operationId'>, reason: string): Promise<ChatMessage> {
+export async function refuse(core: AccessContext, asker: Asker, request: Pick<Request, 'app' | 'action' | 'operationId'>, reason: string): Promise<ChatMessage> {
   await core.store.appendAudit({ app: request.app, at: core.clock.now(), actor: asker.user.id, action: `${request.action} refused`, operationId: request.operationId, detail: reason });
   return { text: `Not done: ${reason}.`, tone: 'failed' };
 }
@@ -81,7 +88,7 @@ export async function refuse(core: Core, asker: Asker, request: Pick<Request, 'a
  * Whether the asker approves some app (deploy.approvers: people or user groups), as an action that
  * reaches every app's resources (a real sweep) requires. People are matched before any group is asked.
  */
-export async function approvesSomeApp(core: Core, asker: Asker, configs: AppConfig[]): Promise<boolean> {
+export async function approvesSomeApp(core: AccessContext, asker: Asker, configs: AppConfig[]): Promise<boolean> {
   const approvers = configs.map((config) => ({ config, principals: (config.deploy?.approvers ?? []).filter((p) => p !== 'channel') }));
   if (approvers.some(({ principals }) => principals.includes(asker.user.id))) return true;
   for (const { config, principals } of approvers) {
@@ -98,7 +105,7 @@ export async function approvesSomeApp(core: Core, asker: Asker, configs: AppConf
  * A request from another workspace, refused before anything else is read (even which apps exist).
  * Logged for the operator; audited under the app when `app` is one.
  */
-export async function foreignRefusal(core: Core, asker: Asker, app: string | undefined, action: string): Promise<ChatMessage | undefined> {
+export async function foreignRefusal(core: AccessContext, asker: Asker, app: string | undefined, action: string): Promise<ChatMessage | undefined> {
   if (asker.team === core.access.workspace) return undefined;
   core.log.warn({ user: asker.user.id, team: asker.team, action }, 'refused a request from another workspace');
   const configs = await core.store.listAppConfigs();
@@ -117,7 +124,7 @@ function fromHome(asker: Asker): boolean {
   return asker.channel === '';
 }
 
-function whereRefusal(core: Core, asker: Asker, request: Request): string | undefined {
+function whereRefusal(core: AccessContext, asker: Asker, request: Request): string | undefined {
   const { config, app } = request;
   if (core.access.channels === 'app' && !fromHome(asker) && !inChannel(config.channel, asker)) {
     return `${app} takes requests only in ${channelMention(config.channel)}, and this was posted in ${asker.channelName ? `#${asker.channelName}` : `<#${asker.channel}>`}`;
@@ -135,7 +142,7 @@ export function inChannel(configured: string, asker: Pick<Asker, 'channel' | 'ch
   return configured.startsWith('#') ? asker.channelName === configured.slice(1) : asker.channel === configured;
 }
 
-async function whoRefusal(core: Core, asker: Asker, request: Request): Promise<string | undefined> {
+async function whoRefusal(core: AccessContext, asker: Asker, request: Request): Promise<string | undefined> {
   const { config, app, action, startedBy } = request;
   const user = asker.user.id;
   const deploy = config.deploy;
@@ -185,7 +192,7 @@ class UnknownMembership extends Error {}
  * so membership is asked of the chat. User groups are asked of the chat, and only when needed.
  * A Home press is in no channel, so the app's channel (`appChannel`) is asked instead.
  */
-async function isAmong(core: Core, asker: Asker, principals: Principal[], appChannel: string): Promise<boolean> {
+async function isAmong(core: AccessContext, asker: Asker, principals: Principal[], appChannel: string): Promise<boolean> {
   const user = asker.user.id;
   if (principals.includes(user)) return true;
   if (principals.includes('channel')) {
@@ -204,7 +211,7 @@ async function isAmong(core: Core, asker: Asker, principals: Principal[], appCha
   return false;
 }
 
-async function membersOf(core: Core, of: { channel: string } | { userGroup: string }): Promise<string[]> {
+async function membersOf(core: AccessContext, of: { channel: string } | { userGroup: string }): Promise<string[]> {
   try {
     return await core.chat.members(of);
   } catch (error) {

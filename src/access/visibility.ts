@@ -1,6 +1,7 @@
 import type { AppConfig } from '../config/apps.js';
 import type { Logger } from '../log.js';
-import type { ChatMessage, ChatSurface } from '../chat/surface.js';
+import type { ChatSurface } from '../chat/surface.js';
+import type { ChatMessage } from '../message.js';
 import { channelMention, inChannel, type AccessSettings, type Asker } from './access.js';
 
 /*

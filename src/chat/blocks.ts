@@ -4,7 +4,7 @@
  * glance (a failed bake's root turns red). Everything is kept within Slack's size limits, since
  * an over-long field makes Slack reject the whole message.
  */
-import type { Button, ChatMessage, HomeView, Tone } from './surface.js';
+import type { Button, ChatMessage, HomeView, Tone } from '../message.js';
 
 /** Slack's limits (https://docs.slack.dev/reference/block-kit). */
 export const limits = {

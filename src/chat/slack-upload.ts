@@ -7,7 +7,7 @@
 import type { webApi } from '@slack/bolt';
 import { z } from 'zod';
 import { slackErrorCode } from './slack-error.js';
-import type { ChatFile, MessageRef } from './surface.js';
+import type { ChatFile, MessageRef } from '../message.js';
 
 type WebClient = InstanceType<typeof webApi.WebClient>;
 

@@ -18,7 +18,8 @@ import { renderHome, renderMessage } from './blocks.js';
 import { slackRefusals } from './slack-refusals.js';
 import { presenceIn } from './slack-presence.js';
 import { uploadToThread } from './slack-upload.js';
-import type { ButtonPress, ChatHandlers, ChatMessage, ChatSurface, MessageRef, SlashCommand } from './surface.js';
+import type { ButtonPress, ChatHandlers, ChatSurface, SlashCommand } from './surface.js';
+import type { ChatMessage, MessageRef } from '../message.js';
 
 export interface SlackOptions {
   botToken: string;

@@ -1,59 +1,8 @@
 /*
  * The one small interface between Bakery's core and a chat: Slack (through Bolt) or the local
- * terminal. The core speaks in neutral messages; each surface renders them its own way.
+ * terminal. The core speaks in neutral messages (src/message.ts); each surface renders them its own way.
  */
-
-export type Tone = 'info' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-
-export interface Button {
-  /** Routes the press, e.g. "bake.cancel". */
-  actionId: string;
-  label: string;
-  /** Opaque to the surface; parsed with zod by the command that owns the action. */
-  value: string;
-  style?: 'primary' | 'danger';
-  /** A dialog the person must confirm before the press counts (Slack's confirm object). */
-  confirm?: { title: string; text: string; confirm: string; deny: string };
-}
-
-export interface ChatMessage {
-  /** The headline; also the notification text. Slack mrkdwn (*bold*, `code`, <url|label>). */
-  text: string;
-  /** Further lines shown under the headline. */
-  lines?: string[];
-  tone?: Tone;
-  buttons?: Button[];
-  /** A thread reply that is also shown in the channel (failures, approval requests, rollbacks). */
-  broadcast?: boolean;
-  /**
-   * Which announcement of an operation's outbox this is, and its attempt: Slack carries it as the
-   * message's metadata, so a copy posted again after a crash can be told from the first.
-   */
-  origin?: { operation: string; key: string; attempt: number };
-}
-
-export interface MessageRef {
-  channel: string;
-  ts: string;
-}
-
-/** A picture for a thread (a canary window's chart), with what to show where pictures cannot be. */
-export interface ChatFile {
-  /** e.g. "canary-demo-v42.png"; a surface that stores it makes the name safe itself. */
-  filename: string;
-  title: string;
-  /** Read aloud by screen readers (Slack's alt text). */
-  altText: string;
-  png: Buffer;
-  /** Text lines (sparklines, say) that a surface without images shows instead. */
-  fallback: string[];
-}
-
-/** A person's view of Bakery in its own place (Slack's App Home tab): a title and sections, each with its buttons. */
-export interface HomeView {
-  title: string;
-  sections: ChatMessage[];
-}
+import type { ChatFile, ChatMessage, ChatUser, HomeView, MessageRef } from '../message.js';
 
 /** Outbound: what the core may do in a chat. */
 export interface ChatSurface {
@@ -78,11 +27,6 @@ export interface ChatSurface {
  * 'unknown': Slack did not say (an error), with why.
  */
 export type ChannelPresence = { is: 'member' | 'outside' | 'unseen' } | { is: 'unknown'; why: string };
-
-export interface ChatUser {
-  id: string;
-  name: string;
-}
 
 /** Inbound: a slash command as the surface received it, before any parsing. */
 export interface SlashCommand {

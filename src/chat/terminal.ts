@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { slackLinkPattern } from './blocks.js';
 import { saveChartFile } from './saved-file.js';
-import type { Button, ChatHandlers, ChatMessage, ChatSurface, ChatUser, MessageRef, Tone } from './surface.js';
+import type { ChatHandlers, ChatSurface } from './surface.js';
+import type { Button, ChatMessage, ChatUser, MessageRef, Tone } from '../message.js';
 
 export interface TerminalOptions {
   handlers: ChatHandlers;

@@ -13,7 +13,8 @@
 import type { Clock } from '../clock.js';
 import { redactSecrets, silentLogger, type Logger } from '../log.js';
 import type { SlackPace } from './pace.js';
-import type { ChatFile, ChatMessage, ChatSurface, MessageRef } from './surface.js';
+import type { ChatSurface } from './surface.js';
+import type { ChatFile, ChatMessage, MessageRef } from '../message.js';
 
 export interface ProgressThreadOptions {
   /** Minimum time between two writes of the same kind (root updates; replies). Default 1000. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Button, ChatMessage } from '../chat/surface.js';
+import type { Button, ChatMessage } from '../message.js';
 import { appName, version } from '../config/names.js';
 import { formatTime } from '../operations/format.js';
 import { describeReason } from '../stale/reasons.js';

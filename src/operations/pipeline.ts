@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ChatFile, ChatMessage, MessageRef } from '../chat/surface.js';
+import type { ChatFile, ChatMessage, MessageRef } from '../message.js';
 import type { Operation, OperationKind, OperationStatus, StepRecord } from '../store/items.js';
 
 /*

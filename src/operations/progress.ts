@@ -1,6 +1,7 @@
 import { SlackPace } from '../chat/pace.js';
 import { ProgressThread } from '../chat/thread.js';
-import type { ChatSurface, MessageRef } from '../chat/surface.js';
+import type { ChatSurface } from '../chat/surface.js';
+import type { MessageRef } from '../message.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Announcement, Operation, OperationKind } from '../store/items.js';

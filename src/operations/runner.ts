@@ -1,4 +1,4 @@
-import type { MessageRef } from '../chat/surface.js';
+import type { MessageRef } from '../message.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { laneOf, type Announcement, type AppLock, type Operation, type OperationKind, type OperationStatus, type StepRecord } from '../store/items.js';

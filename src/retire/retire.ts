@@ -8,7 +8,7 @@ import {
   EnableImageDeprecationCommand,
   paginateDescribeInstances,
 } from '@aws-sdk/client-ec2';
-import { mention } from '../access/access.js';
+import { mention } from '../message.js';
 import type { AwsClients } from '../aws/clients.js';
 import { errorCode } from '../aws/errors.js';
 import { deleteImage, shareImage, snapshotIdsOf, timeOf } from '../aws/images.js';

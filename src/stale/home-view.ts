@@ -1,5 +1,6 @@
-import { mention } from '../access/access.js';
-import type { ChatMessage, ChatSurface, HomeView } from '../chat/surface.js';
+import { mention } from '../message.js';
+import type { ChatSurface } from '../chat/surface.js';
+import type { ChatMessage, HomeView } from '../message.js';
 import { ageOf, freshLine, rebakeButton } from '../jobs/digest-message.js';
 import { formatTime } from '../operations/format.js';
 import { describeReason } from './reasons.js';

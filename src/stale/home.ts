@@ -1,6 +1,7 @@
 import { ChannelMembers } from '../access/visibility.js';
 import type { AccessSettings } from '../access/access.js';
-import type { ChatSurface, ChatUser } from '../chat/surface.js';
+import type { ChatSurface } from '../chat/surface.js';
+import type { ChatUser } from '../message.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { homeView } from './home-view.js';

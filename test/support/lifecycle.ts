@@ -1,6 +1,7 @@
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import type { Bakery } from '../../src/bakery.js';
-import type { ButtonPress, ChatMessage, ChatUser } from '../../src/chat/surface.js';
+import type { ButtonPress } from '../../src/chat/surface.js';
+import type { ChatMessage, ChatUser } from '../../src/message.js';
 import { parseAppsFile, type AppConfig } from '../../src/config/apps.js';
 import { whereIs } from './recording-chat.js';
 import type { TestWorld } from './world.js';

@@ -1,4 +1,5 @@
-import type { ChannelPresence, ChatFile, ChatMessage, ChatSurface, ChatUser, HomeView, MessageRef } from '../../src/chat/surface.js';
+import type { ChannelPresence, ChatSurface } from '../../src/chat/surface.js';
+import type { ChatFile, ChatMessage, ChatUser, HomeView, MessageRef } from '../../src/message.js';
 
 /** Where each message a RecordingChat showed is, so a test presses a button on the message it is on. */
 const posted = new WeakMap<ChatMessage, MessageRef>();

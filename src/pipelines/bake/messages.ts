@@ -1,6 +1,6 @@
-import { amiLink } from '../../aws/console-links.js';
-import type { Button, ChatMessage } from '../../chat/surface.js';
-import { untrustedText } from '../../chat/untrusted.js';
+import { amiLink } from '../../message.js';
+import type { Button, ChatMessage } from '../../message.js';
+import { untrustedText } from '../../message.js';
 import type { Clock } from '../../clock.js';
 import { formatDuration } from '../../operations/format.js';
 import type { Pipeline } from '../../operations/pipeline.js';

@@ -6,7 +6,7 @@ import { copyImage, createImage, deleteImage, describeImage, findBakedImages, fi
 import { describeAwsError, errorCode, isNotFound, isTransient } from '../../aws/errors.js';
 import { backoff, waitFor } from '../../aws/poll.js';
 import { clientToken, imageName, type Provenance } from '../../aws/provenance.js';
-import { untrustedText } from '../../chat/untrusted.js';
+import { untrustedText } from '../../message.js';
 import type { Clock } from '../../clock.js';
 import type { AppConfig } from '../../config/apps.js';
 import { redactSecrets } from '../../log.js';

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { Button, ChatMessage } from '../../chat/surface.js';
+import type { Button, ChatMessage } from '../../message.js';
 import type { DeployConfig } from '../../config/deploy.js';
 import { formatDuration, formatTime } from '../../operations/format.js';
 import { postedRef } from '../../operations/outbox.js';
-import { mention } from '../../access/access.js';
+import { mention } from '../../message.js';
 import type { ChatThread, Operation } from '../../store/items.js';
 import type { CanaryState } from './state.js';
 

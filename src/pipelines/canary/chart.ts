@@ -1,6 +1,6 @@
 import { canaryChartAltText, canaryChartLines } from '../../charts/canary-chart-text.js';
 import type { CanaryChartInput } from '../../charts/canary-chart-input.js';
-import type { ChatFile } from '../../chat/surface.js';
+import type { ChatFile } from '../../message.js';
 import { requestsSeries, type DeployConfig } from '../../config/deploy.js';
 import type { Operation } from '../../store/items.js';
 import type { CanaryState } from './state.js';

@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../../chat/surface.js';
+import type { ChatMessage } from '../../message.js';
 import type { Clock } from '../../clock.js';
 import type { DeployConfig } from '../../config/deploy.js';
 import { formatDuration, whereItIs } from '../../operations/format.js';
