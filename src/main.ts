@@ -10,6 +10,7 @@ import { systemClock } from './clock.js';
 import { ConfigError, loadAppsFile, type AppConfig } from './config/apps.js';
 import { EnvError, readSettings, type Settings } from './config/env.js';
 import { createLogger, type Logger } from './log.js';
+import { assertUserDataFits } from './pipelines/bake/user-data.js';
 import { createDocumentClient } from './store/dynamo.js';
 import { Store } from './store/store.js';
 import { ensureTable } from './store/table.js';
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   keepRunningOnStrayErrors(log);
 
   const apps = await loadAppsFile(settings.appsFile);
+  assertUserDataFits(settings.appsFile, apps);
   const { store, closeStore } = await openStore(settings);
   await applyAppConfigs(store, apps, settings.table);
   log.info({ apps: Object.keys(apps), file: settings.appsFile }, 'app configs applied');

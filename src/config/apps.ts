@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { supportsLatestConsole } from '../aws/instance-types.js';
-import { largestUserDataBytes, userDataLimitBytes } from '../pipelines/bake/user-data.js';
 import { accessConfig } from './access.js';
 import { deployConfig } from './deploy.js';
 import { retireConfig } from './retire.js';
@@ -146,16 +145,5 @@ export function parseAppsFile(path: string, text: string): Record<string, AppCon
     });
     throw new ConfigError(lines.join('\n'));
   }
-  const tooLarge = Object.entries(parsed.data.apps).flatMap(([app, config]) => userDataProblem(path, app, config) ?? []);
-  if (tooLarge.length > 0) throw new ConfigError(tooLarge.join('\n'));
   return parsed.data.apps;
-}
-
-/** The provision and smoke scripts travel in the user data, which EC2 caps: found here, not at launch. */
-function userDataProblem(path: string, app: string, config: AppConfig): string | undefined {
-  const size = largestUserDataBytes(app, config);
-  if (size <= userDataLimitBytes) return undefined;
-  const scripts = { provision: Buffer.byteLength(config.provision), smokeTest: Buffer.byteLength(config.smokeTest) };
-  const field = scripts.provision >= scripts.smokeTest ? 'provision' : 'smokeTest';
-  return `${path}: app "${app}", field "${field}": the builder's user data would be ${size} bytes (provision ${scripts.provision}, smokeTest ${scripts.smokeTest}), over EC2's limit of ${userDataLimitBytes} bytes; move long scripts into the release artifact`;
 }

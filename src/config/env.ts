@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defaultDigestSchedule, defaultSweepSchedule, scheduleProblem, type JobSchedule } from '../jobs/schedule.js';
+import { defaultDigestSchedule, defaultSweepSchedule, scheduleProblem, type JobSchedule } from './schedule.js';
 
 /*
  * Bakery's environment, parsed once at start. Without Slack credentials Bakery runs locally: a

@@ -1,4 +1,4 @@
-import type { AppConfig } from '../../config/apps.js';
+import { ConfigError, type AppConfig } from '../../config/apps.js';
 
 /*
  * The builder's user data. It downloads the release artifact, runs the app's provision script and
@@ -122,6 +122,23 @@ export const userDataLimitBytes = 16 * 1024;
 export function largestUserDataBytes(app: string, config: AppConfig): number {
   const userData = builderUserData({ app, config, version: 'v'.repeat(64), operationId: 'op-zzzzzzzzzz-ffffffff', resultKey: 'f'.repeat(64), artifactSha256: 'f'.repeat(64) });
   return Buffer.from(userData, 'base64').length;
+}
+
+/**
+ * The provision and smoke scripts travel in the user data, which EC2 caps: found when the apps file is
+ * read (main.ts), not at launch. Throws a ConfigError naming the file, each app and its longer script.
+ */
+export function assertUserDataFits(path: string, apps: Record<string, AppConfig>): void {
+  const tooLarge = Object.entries(apps).flatMap(([app, config]) => userDataProblem(path, app, config) ?? []);
+  if (tooLarge.length > 0) throw new ConfigError(tooLarge.join('\n'));
+}
+
+function userDataProblem(path: string, app: string, config: AppConfig): string | undefined {
+  const size = largestUserDataBytes(app, config);
+  if (size <= userDataLimitBytes) return undefined;
+  const scripts = { provision: Buffer.byteLength(config.provision), smokeTest: Buffer.byteLength(config.smokeTest) };
+  const field = scripts.provision >= scripts.smokeTest ? 'provision' : 'smokeTest';
+  return `${path}: app "${app}", field "${field}": the builder's user data would be ${size} bytes (provision ${scripts.provision}, smokeTest ${scripts.smokeTest}), over EC2's limit of ${userDataLimitBytes} bytes; move long scripts into the release artifact`;
 }
 
 function quoted64(text: string): string {
