@@ -1,4 +1,13 @@
-import type { ReleaseTraits } from './world.js';
+
+/** How a release behaves once it serves traffic; decided when its image is created. */
+export interface ReleaseTraits {
+  /** Multiplies the 5xx error rate ('bad-release'). */
+  errorsX?: number;
+  /** Multiplies latency ('bad-release'). */
+  latencyX?: number;
+  /** Fails its load balancer health checks ('unhealthy-release'). */
+  unhealthy?: boolean;
+}
 
 /**
  * Faults a test or a demo injects into the simulated AWS. API faults ('throttle', 'api-error')

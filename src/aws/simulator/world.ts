@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { BuilderOutcome, Fault } from './faults.js';
+import type { BuilderOutcome, Fault, ReleaseTraits } from './faults.js';
 
 /**
  * The simulated AWS account's state. Every record keeps absolute epoch-ms timestamps from the clock,
@@ -67,16 +67,6 @@ export interface InstanceRecord {
   autoScaling?: GroupMembership;
   /** What its image was baked with (faults 'bad-release', 'unhealthy-release'), copied at launch. */
   release?: ReleaseTraits;
-}
-
-/** How a release behaves once it serves traffic; decided when its image is created. */
-export interface ReleaseTraits {
-  /** Multiplies the 5xx error rate ('bad-release'). */
-  errorsX?: number;
-  /** Multiplies latency ('bad-release'). */
-  latencyX?: number;
-  /** Fails its load balancer health checks ('unhealthy-release'). */
-  unhealthy?: boolean;
 }
 
 export interface GroupMembership {
