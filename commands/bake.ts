@@ -19,7 +19,7 @@ import { retryRegionButtons, startRegionRetry } from './retry-region.js';
 import type { Command } from './command.js';
 import { firstIssue, splitWords, usageError, type Parsed } from './grammar.js';
 
-export const usage = '/bake <app> <version> [--base <ami-id>|ssm:<parameter-name>] [--commit <sha>] [--force] | --retry-region <region>';
+export const usage = '/bake <app> <version> [--base <ami-id>|ssm:<parameter-name>] [--commit <sha>] [--sha256 <hex>] [--force] | --retry-region <region>';
 
 export const help: ChatMessage = {
   text: '*/bake* — bake a tested, tagged machine image of one version of an app',
@@ -27,6 +27,7 @@ export const help: ChatMessage = {
     `Usage: \`${usage}\``,
     '`--base ami-0123…` or `--base ssm:/aws/service/…` bakes on that base instead of the app’s configured one (only images of owners the app trusts; only parameters under its prefixes)',
     '`--commit <sha>` records the commit the version was built from (tagged on the image)',
+    '`--sha256 <hex>` is the artifact’s digest as your CI printed it: the builder checks the download against it before provision runs',
     '`--force` bakes a version that is already baked again, also on another base; the release keeps its history',
     '`--retry-region eu-west-1` copies a baked version to one region whose copy failed (or was added to the app’s copyTo since), from the image already baked: no new bake',
     'The bake posts a thread here with every step and its timing; its *Cancel* button stops it and cleans up.',
@@ -42,19 +43,24 @@ export const bakeRequest = z.object({
     .refine((base) => amiId.safeParse(base).success || (base.startsWith('ssm:') && ssmParameterName.safeParse(base.slice(4)).success), 'the base is an AMI id (ami-0123…) or ssm:<parameter-name>')
     .optional(),
   commit: commitSha.optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'a sha256 is 64 hex digits, as sha256sum prints it')
+    .transform((hex) => hex.toLowerCase())
+    .optional(),
   force: z.boolean(),
   retryRegion: awsRegion.optional(),
-}).refine((request) => !request.retryRegion || (!request.base && !request.commit && !request.force), '--retry-region copies the image already baked, so it takes no --base, --commit or --force');
+}).refine((request) => !request.retryRegion || (!request.base && !request.commit && !request.sha256 && !request.force), '--retry-region copies the image already baked, so it takes no --base, --commit, --sha256 or --force');
 export type BakeRequest = z.infer<typeof bakeRequest>;
 
 /** `/bake help`, or a bake request. */
 export function parseBake(text: string): Parsed<BakeRequest | 'help'> {
   if (/^\s*(help)?\s*$/i.test(text)) return { ok: true, value: 'help' };
-  const words = splitWords(text, ['base', 'commit', 'retry-region'], ['force']);
+  const words = splitWords(text, ['base', 'commit', 'sha256', 'retry-region'], ['force']);
   if (!words.ok) return words;
   const { positional, flags } = words.value;
   if (positional.length > 2) return { ok: false, error: `unexpected "${positional[2]!.slice(0, 40)}": give one app and one version` };
-  const input = { app: positional[0], version: positional[1], base: flags.base, commit: flags.commit, force: flags.force === true, retryRegion: flags['retry-region'] };
+  const input = { app: positional[0], version: positional[1], base: flags.base, commit: flags.commit, sha256: flags.sha256, force: flags.force === true, retryRegion: flags['retry-region'] };
   const parsed = bakeRequest.safeParse(input);
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: firstIssue(parsed.error, input) };
 }
@@ -71,7 +77,7 @@ export async function startBake(
   const { config, lock } = input.known ?? (await core.store.getAppAtVersion(request.app, request.version));
   if (!config) return { text: `Unknown app "${request.app}".`, tone: 'failed' };
   if (lock) return lock.requestId === requestId ? undefined : busy(lock, core.clock.now());
-  const params: BakeParams = { config, base: request.base, commit: request.commit, force: request.force, requestedByName: `@${user.name}` };
+  const params: BakeParams = { config, base: request.base, commit: request.commit, artifactSha256: request.sha256, force: request.force, requestedByName: `@${user.name}` };
   return launchBake(core, { app: request.app, version: request.version, user, channel, requestId, params, audit: input.audit ?? 'bake requested', detail: `${request.version}${request.force ? ' --force' : ''}` });
 }
 

@@ -176,7 +176,7 @@ describe('/bake to several regions: each region’s copy on its own', () => {
     expect(await refusal('demo v1 --retry-region us-west-2')).toContain('us-west-2 is not a region demo copies to (copyTo: eu-west-1, ap-southeast-2)');
     expect(await refusal('demo v1 --retry-region us-east-1')).toContain('the app’s home region');
     expect(await refusal('demo v1 --retry-region eu-west-1')).toContain('already has a good copy in eu-west-1');
-    expect(await refusal('demo v1 --retry-region eu-west-1 --force')).toContain('--retry-region copies the image already baked, so it takes no --base, --commit or --force');
+    expect(await refusal('demo v1 --retry-region eu-west-1 --force')).toContain('--retry-region copies the image already baked, so it takes no --base, --commit, --sha256 or --force');
     expect(await refusal('demo v1 --retry-region europe')).toContain('a region looks like us-east-1');
     expect(world.chat.roots).toHaveLength(1);
   });

@@ -18,9 +18,13 @@ const scratch = mkdtempSync(join(tmpdir(), 'bakery-builder-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const fakeCurl = `#!/bin/bash
-echo "$@" > "$SANDBOX/curl-args"
-while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done
-cp "$SANDBOX/artifact.tgz" "$out"
+echo "$@" >> "$SANDBOX/curl-args"
+out=
+while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; url=$1; shift; done
+case "$url" in
+  *.sha256) cat "$SANDBOX/published" ;;
+  *) cp "$SANDBOX/artifact.tgz" "$out" ;;
+esac
 `;
 
 const fakeShutdown = `#!/bin/bash
@@ -42,7 +46,7 @@ true
 let runs = 0;
 
 /** Bakes `archive` (file name → content) with these scripts; returns what Bakery would read and what is left. */
-function runBuilder(options: { provision: string; smokeTest: string; archive: Record<string, string>; artifactSha256?: string }) {
+function runBuilder(options: { provision: string; smokeTest: string; archive: Record<string, string>; artifactSha256?: string; published?: (sha256: string) => string }) {
   const dir = join(scratch, `run-${++runs}`);
   mkdirSync(join(dir, 'bin'), { recursive: true });
   mkdirSync(join(dir, 'archive'));
@@ -54,9 +58,11 @@ function runBuilder(options: { provision: string; smokeTest: string; archive: Re
   writeFileSync(join(dir, 'bin', 'curl'), fakeCurl, { mode: 0o755 });
   writeFileSync(join(dir, 'bin', 'shutdown'), fakeShutdown, { mode: 0o755 });
   writeFileSync(join(dir, 'console'), '');
+  const sha256 = createHash('sha256').update(readFileSync(join(dir, 'artifact.tgz'))).digest('hex');
+  if (options.published) writeFileSync(join(dir, 'published'), options.published(sha256));
   const userData = builderUserData({
     app: 'demo',
-    config: { ...demoApp, provision: options.provision, smokeTest: options.smokeTest },
+    config: { ...demoApp, provision: options.provision, smokeTest: options.smokeTest, artifactDigest: options.published ? 'published' : 'given' },
     version: 'v1',
     operationId: 'op-test-00000001',
     resultKey: key,
@@ -75,7 +81,7 @@ function runBuilder(options: { provision: string; smokeTest: string; archive: Re
     curlArgs: readFileSync(join(dir, 'curl-args'), 'utf8'),
     shutdownArgs: readFileSync(join(dir, 'shutdown-args'), 'utf8').trim(),
     left: readFileSync(join(dir, 'left'), 'utf8').split('\n').filter(Boolean),
-    sha256: createHash('sha256').update(readFileSync(join(dir, 'artifact.tgz'))).digest('hex'),
+    sha256,
   };
 }
 
@@ -118,9 +124,28 @@ describe.skipIf(!sandboxAvailable)('the builder’s user data, run in bash', () 
 
   it('refuses an artifact whose sha256 is not the one asked for, before provision runs', () => {
     const run = runBuilder({ provision: 'touch /var/tmp/provisioned', smokeTest: 'true', archive: install('true'), artifactSha256: 'f'.repeat(64) });
-    expect(run.report).toMatchObject({ state: 'failed', phase: 'download' });
-    if (run.report.state === 'failed') expect(run.report.logTail).toContain(`the artifact's sha256 is ${run.sha256}, not the expected ${'f'.repeat(64)}`);
+    expect(run.report).toMatchObject({ state: 'failed', phase: 'download', reason: `the artifact's sha256 is ${run.sha256}, not the expected ${'f'.repeat(64)}` });
     expect(run.left).not.toContain('/var/tmp/provisioned');
+  });
+
+  it('checks the artifact against the sha256 the CI published beside it, in sha256sum’s format', () => {
+    const run = runBuilder({ provision: 'true', smokeTest: 'true', archive: install('true'), published: (sha) => `${sha.toUpperCase()}  demo-v1.tar.gz\n` });
+    expect(run.report).toMatchObject({ state: 'succeeded', artifactSha256: run.sha256, publishedSha256: run.sha256 });
+    expect(run.curlArgs).toContain('https://artifacts.example.com/demo/v1.tar.gz.sha256');
+  });
+
+  it('refuses an artifact that is not the one the CI published, naming both digests, before provision runs', () => {
+    const published = 'e'.repeat(64);
+    const run = runBuilder({ provision: 'touch /var/tmp/provisioned', smokeTest: 'true', archive: install('true'), published: () => `${published}  demo-v1.tar.gz\n` });
+    expect(run.report).toMatchObject({ state: 'failed', phase: 'download', reason: `the artifact's sha256 is ${run.sha256}, not the expected ${published}` });
+    expect(run.left).not.toContain('/var/tmp/provisioned');
+  });
+
+  it('refuses a published digest that is not one, or not the one --sha256 names', () => {
+    const garbled = runBuilder({ provision: 'true', smokeTest: 'true', archive: install('true'), published: () => '<html>Not Found</html>' });
+    expect(garbled.report).toMatchObject({ state: 'failed', phase: 'download', reason: 'the published sha256 is not 64 hex digits' });
+    const other = runBuilder({ provision: 'true', smokeTest: 'true', archive: install('true'), published: (sha) => sha, artifactSha256: 'a'.repeat(64) });
+    expect(other.report).toMatchObject({ state: 'failed', phase: 'download', reason: `the published sha256 is ${other.sha256}, not the ${'a'.repeat(64)} asked for` });
   });
 
   it('arms its own shutdown at boot, the app’s builder timeout twice plus a margin, even when the bake fails', () => {

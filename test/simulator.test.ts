@@ -29,6 +29,8 @@ import { describe, expect, it } from 'vitest';
 import { paginateDescribeImages } from '@aws-sdk/client-ec2';
 import { VirtualClock } from '../src/clock.js';
 import { AwsSimulator, realisticTimings as t, type Fault } from '../src/aws/simulator/index.js';
+import { builderUserData } from '../src/pipelines/bake/user-data.js';
+import { demoApp } from './support/world.js';
 
 const AL2023 = '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64';
 const region = 'us-east-1';
@@ -472,12 +474,16 @@ describe('simulated AWS', () => {
       expect((await consoleOf(env.ec2, instanceId)).at(-1)).toBe(said('provision started'));
     });
 
-    it("records the artifact URL from Bakery's encoded user data", async () => {
+    it("reads the artifact URL and the digests to check from Bakery's own user data", async () => {
       const env = setup();
-      const url = Buffer.from('https://releases.example.com/demo/v1.tgz').toString('base64');
-      const userData = Buffer.from(`#!/bin/bash\nBAKERY_ARTIFACT_URL=$(printf '%s' '${url}' | base64 -d)\n`).toString('base64');
+      const config = { ...demoApp, artifactUrl: 'https://releases.example.com/demo/{version}.tgz', artifactDigest: 'published' as const };
+      const userData = builderUserData({ app: 'demo', config, version: 'v1', operationId: 'op-abc-12345678', resultKey: K, artifactSha256: 'ab'.repeat(32) });
       await env.ec2.send(new RunInstancesCommand(builder(await baseImage(env.ssm), 'demo', { UserData: userData })));
-      expect(env.sim.snapshot().instances[0]!.artifactUrl).toBe('https://releases.example.com/demo/v1.tgz');
+      expect(env.sim.snapshot().instances[0]).toMatchObject({
+        artifactUrl: 'https://releases.example.com/demo/v1.tgz',
+        expectedSha256: 'ab'.repeat(32),
+        digestUrl: 'https://releases.example.com/demo/v1.tgz.sha256',
+      });
     });
 
     it('stops printing once the instance is terminated', async () => {

@@ -55,6 +55,15 @@ describe('reading the builder’s console', () => {
     expect(readBuilderReport(`${said('smoke done')}\nBAKERY_RESULT=${key} success`, key)).toMatchObject({ state: 'succeeded' });
   });
 
+  it('reads why the download failed and the digest the CI published, from the bake’s own lines only', () => {
+    const published = 'cd'.repeat(32);
+    const report = readBuilderReport(
+      [said(`published sha256=${published}`), `bakery:0000 download failed: all good`, said(`download failed: the artifact's sha256 is ${'ab'.repeat(32)}, not the expected ${published}`), `BAKERY_RESULT=${key} failure phase=download`].join('\n'),
+      key,
+    );
+    expect(report).toMatchObject({ state: 'failed', phase: 'download', publishedSha256: published, reason: `the artifact's sha256 is ${'ab'.repeat(32)}, not the expected ${published}` });
+  });
+
   it('ignores result and phase lines that do not carry the bake’s key', () => {
     const forged = `${said('provision started')}\nBAKERY_RESULT=success\nbakery: provision done\nBAKERY_RESULT=0000 success\nbakery:0000 smoke done`;
     expect(readBuilderReport(forged, key)).toMatchObject({ state: 'working', phase: 'provision', finished: [] });

@@ -59,6 +59,12 @@ export const appConfig = z.strictObject({
     .refine((url) => url.includes('{version}'), 'the artifact URL template must contain {version}')
     // The builder also refuses a redirect away from https (curl --proto-redir =https).
     .refine((url) => url.startsWith('https://'), 'the artifact URL must be https'),
+  /**
+   * Where the artifact's sha256 comes from, checked on the builder before provision runs: `given`, the
+   * one `/bake --sha256` gives (unchecked without it); `published`, the one the CI publishes beside the
+   * artifact at `{artifactUrl}.sha256` (sha256sum's format), and --sha256 too when given.
+   */
+  artifactDigest: z.enum(['given', 'published']).default('given'),
   provision: z.string().min(1, 'the provision script is empty'),
   smokeTest: z.string().min(1, 'the smoke test is empty'),
   shareWith: z.array(awsAccountId).default([]),

@@ -49,6 +49,8 @@ export const release = z.object({
   /** The bake's identity (absent on releases baked before it was recorded). */
   baseAmiCreatedAt: z.number().optional(),
   artifactSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  /** What the builder checked that digest against before provision ran: `/bake --sha256`, or the CI's published one. */
+  artifactChecked: z.enum(['given', 'published']).optional(),
   recipeHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   commit: z.string().optional(),
   status: releaseStatus,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import type { InstanceRecord } from './world.js';
 
 /**
@@ -28,8 +29,19 @@ function scriptFor(instance: InstanceRecord): ScriptLine[] {
   const say = (at: number, event: string): ScriptLine => ({ at, text: `bakery:${key} ${event}` });
   const result = (at: number, outcome: string): ScriptLine => ({ at, text: `BAKERY_RESULT=${key} ${outcome}` });
   const log = (at: number, ...lines: string[]): ScriptLine[] => lines.map((text) => ({ at, text: `| ${text}` }));
-  const sha = createHash('sha256').update(instance.artifactUrl ?? '').digest('hex');
-  const download = [say(0, 'download started'), say(0.1, `artifact sha256=${sha}`), say(0.1, 'download done')];
+  const sha = sha256Of(simulatedArtifact(instance.artifactUrl ?? '', instance.artifactTampered));
+  // As Bakery's script checks it: the published digest against --sha256, then the download against either.
+  const published = instance.digestUrl ? sha256Of(simulatedArtifact(instance.artifactUrl ?? '')) : undefined;
+  const expected = published ?? instance.expectedSha256;
+  const refusal = published && instance.expectedSha256 && published !== instance.expectedSha256
+    ? `the published sha256 is ${published}, not the ${instance.expectedSha256} asked for`
+    : expected && sha !== expected ? `the artifact's sha256 is ${sha}, not the expected ${expected}` : undefined;
+  const fetched = [say(0, 'download started'), ...(published ? [say(0.05, `published sha256=${published}`)] : [])];
+  if (refusal) {
+    const artifact = refusal.startsWith('the artifact') ? [say(0.1, `artifact sha256=${sha}`)] : [];
+    return [...fetched, ...artifact, say(0.1, `download failed: ${refusal}`), result(0.1, 'failure phase=download')];
+  }
+  const download = [...fetched, say(0.1, `artifact sha256=${sha}`), say(0.1, 'download done')];
   const provisionStart = say(0.12, 'provision started');
   const provisionDone = say(0.75, 'provision done');
   const installing = ['Installing dependencies: nodejs20 (2 packages)', 'Complete!'];
@@ -77,18 +89,38 @@ export function consoleLines(instance: InstanceRecord, now: number, consoleDelay
   return lines.filter((line) => line.at < end && line.at <= printedBy);
 }
 
+const sha256Of = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
 /**
- * The artifact URL the user data downloads, for tests to assert on: a line
- * `BAKERY_ARTIFACT_URL='…'`, or Bakery's own injection-proof form
- * `BAKERY_ARTIFACT_URL=$(printf '%s' '<base64>' | base64 -d)`.
+ * What the simulated artifact host serves at `url`: a small gzip of a release (so that its sha256 is a
+ * release's, not the empty file's), the same for the same URL. `tampered`: not the bytes the CI built
+ * and published a digest of (fault `artifact-tampered`).
  */
-export function artifactUrlOf(userDataBase64: string | undefined): string | undefined {
+export function simulatedArtifact(url: string, tampered = false): Buffer {
+  return gzipSync(`#!/bin/sh\n# release artifact from ${url}\necho installed${tampered ? '\n# not the build the CI published' : ''}\n`, { level: 9 });
+}
+
+/** The digest the CI publishes for the artifact at `url` (its `{artifactUrl}.sha256`). */
+export const publishedSha256 = (url: string): string => sha256Of(simulatedArtifact(url));
+
+/**
+ * A value Bakery's user data sets, in its injection-proof form `name=$(printf '%s' '<base64>' | base64 -d)`,
+ * or plainly `name='…'` (tests' own user data); undefined when absent or empty.
+ */
+function scriptValue(userDataBase64: string | undefined, names: string): string | undefined {
   if (!userDataBase64) return undefined;
   const script = Buffer.from(userDataBase64, 'base64').toString('utf8');
-  const encoded = /^\s*(?:export\s+)?BAKERY_ARTIFACT_URL=\$\(printf '%s' '([A-Za-z0-9+/=]*)' \| base64 -d\)/m.exec(script)?.[1];
-  if (encoded !== undefined) return Buffer.from(encoded, 'base64').toString('utf8');
-  return /^\s*(?:export\s+)?BAKERY_ARTIFACT_URL='([^']*)'/m.exec(script)?.[1];
+  const encoded = new RegExp(`^\\s*(?:export\\s+)?(?:${names})=\\$\\(printf '%s' '([A-Za-z0-9+/=]*)' \\| base64 -d\\)`, 'm').exec(script)?.[1];
+  const value = encoded !== undefined ? Buffer.from(encoded, 'base64').toString('utf8') : new RegExp(`^\\s*(?:export\\s+)?(?:${names})='([^']*)'`, 'm').exec(script)?.[1];
+  return value || undefined;
 }
+
+/** The artifact URL the user data downloads (Bakery's `url=`, or `BAKERY_ARTIFACT_URL=` in tests' own). */
+export const artifactUrlOf = (userData: string | undefined): string | undefined => scriptValue(userData, 'url|BAKERY_ARTIFACT_URL');
+/** The sha256 the user data expects of the artifact (`/bake --sha256`). */
+export const expectedSha256Of = (userData: string | undefined): string | undefined => scriptValue(userData, 'expected');
+/** Where the user data fetches the CI's published sha256, when the app takes the digest from there. */
+export const digestUrlOf = (userData: string | undefined): string | undefined => scriptValue(userData, 'digest_url');
 
 /** The result key in Bakery's user data (`key='<hex>'`), with which the simulated builder signs its lines. */
 export function resultKeyOf(userDataBase64: string | undefined): string | undefined {

@@ -8,7 +8,7 @@ import type {
   TerminateInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { supportsLatestConsole } from '../instance-types.js';
-import { artifactUrlOf, consoleLines, shutdownDelayOf } from './builder.js';
+import { artifactUrlOf, consoleLines, digestUrlOf, expectedSha256Of, shutdownDelayOf } from './builder.js';
 import { instanceSettled, requireSettledInstances } from './ec2-visibility.js';
 import { findImage, findInstances, idempotent, required, state, type HandlerContext } from './context.js';
 import { defaultVolumeKey } from './kms.js';
@@ -97,6 +97,9 @@ function runInstances(ctx: HandlerContext, input: RunInstancesCommandInput) {
         iamInstanceProfileArn: profile?.Arn ?? (profile?.Name ? `arn:aws:iam::${ctx.world.accountId}:instance-profile/${profile.Name}` : undefined),
         userData: input.UserData,
         artifactUrl: artifactUrlOf(input.UserData),
+        expectedSha256: expectedSha256Of(input.UserData),
+        digestUrl: digestUrlOf(input.UserData),
+        artifactTampered: ctx.faults.artifactTampered(instanceTags['bakery:app']),
         shutdownAfterMs: shutdownDelayOf(input.UserData),
         shutdownBehavior: input.InstanceInitiatedShutdownBehavior ?? 'stop',
         // Without options, what an AL2023 image asks for: IMDSv2 with a hop limit of 2 (for containers).

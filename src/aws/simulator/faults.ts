@@ -23,6 +23,8 @@ export type Fault =
   | { kind: 'provision-fails'; app?: string }
   | { kind: 'smoke-fails'; app?: string }
   | { kind: 'download-fails'; app?: string }
+  /** The artifact host serves other bytes than the CI built and published the sha256 of. */
+  | { kind: 'artifact-tampered'; app?: string }
   /** The instance runs but never reports a result. */
   | { kind: 'builder-hangs'; app?: string }
   /** The image stays 'pending' forever. */
@@ -83,7 +85,7 @@ export class Faults {
   builderOutcome(app: string | undefined): BuilderOutcome {
     for (const fault of this.list) {
       if (fault.kind === 'throttle' || fault.kind === 'api-error' || fault.kind === 'image-stuck' || fault.kind === 'slow-consistency' || fault.kind === 'copy-fails') continue;
-      if (fault.kind === 'bad-release' || fault.kind === 'unhealthy-release') continue;
+      if (fault.kind === 'bad-release' || fault.kind === 'unhealthy-release' || fault.kind === 'artifact-tampered') continue;
       if (fault.app === undefined || fault.app === app) return fault.kind;
     }
     return 'success';
@@ -100,6 +102,10 @@ export class Faults {
         : { ...traits, unhealthy: true };
     }
     return traits;
+  }
+
+  artifactTampered(app: string | undefined): boolean {
+    return this.list.some((fault) => fault.kind === 'artifact-tampered' && (fault.app === undefined || fault.app === app));
   }
 
   imageStuck(app: string | undefined): boolean {

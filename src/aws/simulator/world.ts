@@ -32,8 +32,13 @@ export interface InstanceRecord {
   iamInstanceProfileArn?: string;
   /** Base64, as sent. */
   userData?: string;
-  /** The BAKERY_ARTIFACT_URL found in the user data, for tests. */
+  /** The artifact URL found in the user data. */
   artifactUrl?: string;
+  /** The sha256 the user data checks the artifact against (`/bake --sha256`), and where it fetches the published one. */
+  expectedSha256?: string;
+  digestUrl?: string;
+  /** The artifact host serves other bytes than the CI published (fault 'artifact-tampered'), decided at launch. */
+  artifactTampered?: boolean;
   shutdownBehavior: 'stop' | 'terminate';
   /** As RunInstances was given them (IMDSv2 required, the PUT response hop limit). */
   metadataOptions?: { httpTokens?: string; httpPutResponseHopLimit?: number };

@@ -43,6 +43,18 @@ const failedRegions = (state: BakeState): [string, RegionCopy][] => Object.entri
 
 const regionOf = (operation: Operation): string => bakeParams.parse(operation.params).config.region;
 
+/** Whether, and against what, the builder checked the artifact's sha256 before provision ran. */
+export function digestCheck(checked: BakeState['artifactChecked']): string {
+  switch (checked) {
+    case 'given':
+      return 'checked against --sha256';
+    case 'published':
+      return 'checked against the sha256 the CI published';
+    case undefined:
+      return 'not checked: no digest was given (/bake --sha256, or the app’s artifactDigest: published)';
+  }
+}
+
 const icons = { done: '✓', failed: '✗', running: '⏳', skipped: '–' } as const;
 
 /** How a bake looks in a chat: the root message kept current, one reply per step, and a summary. */
@@ -135,6 +147,7 @@ export function bakeMessages(clock: Clock, steps: { name: string; title: string 
               : []),
             `Name: \`${state.imageName}\``,
             `Base: \`${state.baseAmi}\` ${state.baseAmiName ?? ''}`,
+            `Artifact: sha256 \`${state.artifactSha256 ?? 'not reported'}\`, ${digestCheck(state.artifactChecked)}`,
             `Steps: ${timings.join(' · ')}`,
             `Total: ${elapsed(operation)} · AWS: ${state.awsCalls ?? 0} calls${state.awsRetries ? ` (${state.awsRetries} retried)` : ''}`,
             ...cleanup,

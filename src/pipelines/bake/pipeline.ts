@@ -14,7 +14,7 @@ import { StepFailure, type Pipeline, type Step, type StepInput, type StepOutcome
 import type { Operation, OperationStatus } from '../../store/items.js';
 import type { Store } from '../../store/store.js';
 import { chooseBase, otherAppsImage } from './base.js';
-import { bakeMessages, copiesMessage } from './messages.js';
+import { bakeMessages, copiesMessage, digestCheck } from './messages.js';
 import { recipeHash } from './recipe.js';
 import { bakeParams, bakeState, type BakeState, type RegionCopy } from './state.js';
 import { builderUserData, readBuilderReport, type BuilderReport, type Phase } from './user-data.js';
@@ -94,7 +94,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
         // The console may already show later phases: this step is judged only on its own phase. The
         // smoke step ends only on the result, which comes after the scratch is removed.
         if ((phase !== 'smoke' && report.finished.includes(phase)) || report.state === 'succeeded') return { done: true, value: report };
-        if (report.state === 'failed') throw new StepFailure(`the builder's ${report.phase} phase failed`, redactSecrets(report.logTail));
+        if (report.state === 'failed') throw new StepFailure(`the builder's ${report.phase} phase failed${report.reason ? `: ${untrustedText(report.reason)}` : ''}`, redactSecrets(report.logTail));
         // A builder whose console has gone quiet may have died: only then is it worth asking EC2.
         if (text === lastText) {
           const instanceState = (await describeInstance(aws, config.region, builderId))?.State?.Name ?? (mayBeInvisible(launchedAt) ? 'pending' : 'gone');
@@ -191,8 +191,14 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       title: 'Download and provision',
       async run(input) {
         const config = appOf(input.operation);
-        const { artifactSha256 } = await waitForBuilder(input, config, 'provision');
-        return { state: { artifactSha256 }, detail: `artifact downloaded (sha256 ${artifactSha256 ?? 'not reported'}), provision script passed` };
+        const given = bakeParams.parse(input.operation.params).artifactSha256;
+        const { artifactSha256, publishedSha256 } = await waitForBuilder(input, config, 'provision');
+        // The builder refused a mismatch before provision ran; what it reported is held to the same rule.
+        if (config.artifactDigest === 'published' && !publishedSha256) throw new StepFailure('the builder did not report the published sha256 it checked the artifact against');
+        const expected = publishedSha256 ?? given;
+        if (expected && artifactSha256 !== expected) throw new StepFailure(`the builder reported the artifact's sha256 as ${artifactSha256 ?? 'nothing'}, not the expected ${expected}`);
+        const artifactChecked = publishedSha256 ? 'published' : given ? 'given' : undefined;
+        return { state: { artifactSha256, artifactChecked }, detail: `artifact sha256 ${artifactSha256 ?? 'not reported'} (${digestCheck(artifactChecked)}), provision script passed` };
       },
     },
     {
@@ -280,6 +286,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
           baseAmiName: state.baseAmiName ?? '',
           baseAmiCreatedAt: state.baseAmiCreatedAt,
           artifactSha256: state.artifactSha256,
+          ...(state.artifactChecked ? { artifactChecked: state.artifactChecked } : {}),
           recipeHash: state.recipeHash,
           commit: params.commit,
           status: 'baked',

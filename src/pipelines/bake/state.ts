@@ -20,6 +20,8 @@ export const bakeState = z.object({
   resultKey: z.string().regex(/^[0-9a-f]{32}$/).optional(),
   /** The sha256 of the artifact the builder downloaded, as it reported it. */
   artifactSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  /** What the builder checked it against before provision ran (absent: nothing to check it against). */
+  artifactChecked: z.enum(['given', 'published']).optional(),
   baseAmi: z.string().optional(),
   baseAmiName: z.string().optional(),
   baseAmiCreatedAt: z.number().optional(),

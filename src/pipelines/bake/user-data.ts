@@ -40,9 +40,12 @@ export interface BuilderScript {
   operationId: string;
   /** The per-operation key Bakery's console lines carry (hex). */
   resultKey: string;
-  /** When given, the artifact must have this sha256 (hex) before provision runs. */
+  /** When given (`/bake --sha256`), the artifact must have this sha256 (hex) before provision runs. */
   artifactSha256?: string;
 }
+
+/** Where the CI publishes an artifact's sha256 (sha256sum's format), for an app whose artifactDigest is `published`. */
+export const publishedDigestUrl = (artifactUrl: string): string => `${artifactUrl}.sha256`;
 
 /** Margin past the two builder waits: boot, EC2's visibility delay, another replica taking over a lease. */
 export const builderDeadlineMarginMinutes = 15;
@@ -77,22 +80,32 @@ exec >"$control/build.log" 2>&1
 key='${b.resultKey}'
 say() { echo "${eventPrefix('$key')}$*" >&3; }
 report() { echo "${resultPrefixFor('$key')}$*" >&3; }
-fail() { say "$1 failed"; tail -n 40 "$control/build.log" | sed 's/^/| /' >&3; report "failure phase=$1"; exit 1; }
+fail() { say "$1 failed\${2:+: $2}"; tail -n 40 "$control/build.log" | sed 's/^/| /' >&3; report "failure phase=$1"; exit 1; }
 [ "$armed" -eq 0 ] || say "could not arm the shutdown deadline"
 rm -f /var/lib/cloud/instances/*/user-data.txt* /var/lib/cloud/instances/*/obj.pkl /var/lib/cloud/instances/*/scripts/part-*
 export BAKERY_APP=${encoded(b.app)}
 export BAKERY_VERSION=${encoded(b.version)}
 url=${encoded(artifactUrlFor(b.config, b.version))}
 expected=${encoded(b.artifactSha256 ?? '')}
+digest_url=${encoded(b.config.artifactDigest === 'published' ? publishedDigestUrl(artifactUrlFor(b.config, b.version)) : '')}
 work=$(mktemp -d /var/tmp/bakery.XXXXXX) || fail download
 cd "$work" || fail download
 export BAKERY_ARTIFACT="$work/artifact"
 say "download started"
+if [ -n "$digest_url" ]; then
+  published=$(curl -fsSL --proto =https --proto-redir =https --retry 5 --retry-connrefused "$digest_url") || fail download "the published sha256 could not be fetched"
+  published=\${published%%[[:space:]]*}
+  published=\${published,,}
+  [[ $published =~ ^[0-9a-f]{64}$ ]] || fail download "the published sha256 is not 64 hex digits"
+  say "published sha256=$published"
+  [ -z "$expected" ] || [ "$published" = "$expected" ] || fail download "the published sha256 is $published, not the $expected asked for"
+  expected=$published
+fi
 curl -fsSL --proto =https --proto-redir =https --retry 5 --retry-connrefused -o "$BAKERY_ARTIFACT" "$url" || fail download
 sha=$(sha256sum "$BAKERY_ARTIFACT") || fail download
 sha=\${sha%% *}
 say "artifact sha256=$sha"
-if [ -n "$expected" ] && [ "$sha" != "$expected" ]; then echo "the artifact's sha256 is $sha, not the expected $expected"; fail download; fi
+[ -z "$expected" ] || [ "$sha" = "$expected" ] || fail download "the artifact's sha256 is $sha, not the expected $expected"
 say "download done"
 say "provision started"
 printf '%s' ${quoted64(b.config.provision)} | base64 -d > "$control/provision.sh" || fail provision
@@ -146,10 +159,14 @@ function quoted64(text: string): string {
 }
 
 /** `logTail`: the console's last lines as a person should read them (Bakery's lines without the key). */
-export type BuilderReport = { finished: Phase[]; artifactSha256?: string; logTail: string } & (
+/**
+ * `publishedSha256`: the digest the builder fetched from publishedDigestUrl, when the app takes it from
+ * there. `reason`: why a phase failed, when Bakery's script says (an artifact that is not the one expected).
+ */
+export type BuilderReport = { finished: Phase[]; artifactSha256?: string; publishedSha256?: string; logTail: string } & (
   | { state: 'working'; phase?: Phase; lastLine?: string }
   | { state: 'succeeded' }
-  | { state: 'failed'; phase: Phase | 'unknown' }
+  | { state: 'failed'; phase: Phase | 'unknown'; reason?: string }
 );
 
 /**
@@ -166,12 +183,16 @@ export function readBuilderReport(consoleText: string, resultKey: string, tailLi
   const said = lines.flatMap((line) => (line.startsWith(events) ? [line.slice(events.length)] : []));
   const phaseOf = (name: string | undefined): Phase | undefined => phases.find((p) => p === name);
   const finished = said.flatMap((event) => phaseOf(/^(\w+) done$/.exec(event)?.[1]) ?? []);
-  const artifactSha256 = said.map((event) => /^artifact sha256=([0-9a-f]{64})$/.exec(event)?.[1]).findLast(Boolean);
-  const common = { finished, ...(artifactSha256 ? { artifactSha256 } : {}), logTail: shown.slice(-tailLines).join('\n') };
+  const digest = (pattern: RegExp) => said.map((event) => pattern.exec(event)?.[1]).findLast(Boolean);
+  const artifactSha256 = digest(/^artifact sha256=([0-9a-f]{64})$/);
+  const publishedSha256 = digest(/^published sha256=([0-9a-f]{64})$/);
+  const common = { finished, ...(artifactSha256 ? { artifactSha256 } : {}), ...(publishedSha256 ? { publishedSha256 } : {}), logTail: shown.slice(-tailLines).join('\n') };
   const result = lines.findLast((line) => line.startsWith(results))?.slice(results.length);
   if (result === 'success') return { ...common, state: 'succeeded' };
   if (result !== undefined) {
-    return { ...common, state: 'failed', phase: phaseOf(/phase=(\w+)/.exec(result)?.[1]) ?? 'unknown' };
+    const phase = phaseOf(/phase=(\w+)/.exec(result)?.[1]) ?? 'unknown';
+    const reason = said.map((event) => new RegExp(`^${phase} failed: (.+)$`).exec(event)?.[1]).findLast(Boolean);
+    return { ...common, state: 'failed', phase, ...(reason ? { reason } : {}) };
   }
   const started = said.map((event) => /^(\w+) started$/.exec(event)?.[1]).findLast(Boolean);
   return { ...common, state: 'working', phase: phaseOf(started), lastLine: shown.at(-1) };
