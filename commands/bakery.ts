@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { channelMention, inChannel } from '../src/access/access.js';
-import { presenceInAppChannels, presenceProblem } from '../src/access/channel-presence.js';
+import { channelShown, presenceInAppChannels, presenceProblem } from '../src/access/channel-presence.js';
 import { ChannelMembers, notSeen } from '../src/access/visibility.js';
 import type { SlashCommand } from '../src/chat/surface.js';
 import type { ChatMessage, ChatUser } from '../src/message.js';
@@ -53,7 +53,7 @@ export function bakeryCommand(all: () => Command[]): Command {
         lines: names.flatMap((name) => {
           const app = apps[name]!;
           const problem = presenceProblem(app.channel, presence[app.channel]);
-          const line = `• *${name}* — channel ${app.channel}, ${app.region}, ${app.instanceType}${app.copyTo.length ? `, copies to ${app.copyTo.join(', ')}` : ''}`;
+          const line = `• *${name}* — channel ${channelShown(app.channel, core.access.channelIds)}, ${app.region}, ${app.instanceType}${app.copyTo.length ? `, copies to ${app.copyTo.join(', ')}` : ''}`;
           return problem ? [line, `   :warning: ${problem}`] : [line];
         }),
         tone: 'info',
@@ -77,7 +77,7 @@ function helpText(commands: Command[]): ChatMessage {
  */
 async function postDigest(core: Core, command: SlashCommand): Promise<ChatMessage | undefined> {
   const [pictures, sweep] = await Promise.all([core.survey.survey(), core.store.getLastSweep()]);
-  const here = core.access.channels === 'any' ? pictures : pictures.filter((picture) => inChannel(picture.config.channel, command));
+  const here = core.access.channels === 'any' ? pictures : pictures.filter((picture) => inChannel(picture.config.channel, command, core.access.channelIds));
   if (here.length === 0) return digestForOne(core, command, pictures);
   try {
     await core.chat.post(command.channel, digestMessage(here, core.clock.now(), { sweep }));

@@ -43,7 +43,7 @@ export const releases: Command = {
     // Shown only to the app's channel's members, and posted only there: outsiders of a shared channel read what is posted.
     if (!(await new ChannelMembers(core).sees(command, config))) return notSeen(app, config);
     const share = words.value.flags.share === true;
-    if (share && core.access.channels === 'app' && !inChannel(config.channel, command)) {
+    if (share && core.access.channels === 'app' && !inChannel(config.channel, command, core.access.channelIds)) {
       return { text: `Not posted: \`--share\` posts ${app}'s releases only in its channel, ${channelMention(config.channel)}. Without it they are shown only to you.`, tone: 'failed' };
     }
     const [live, lock, all] = await Promise.all([core.store.getLive(app), core.store.getLock(app, 'deploy'), core.store.listReleases(app)]);

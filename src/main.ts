@@ -3,7 +3,7 @@ import { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
 import { realAwsClients, type AwsClients } from './aws/clients.js';
 import type { AccessSettings } from './access/access.js';
-import { warnOfMissingChannels } from './access/channel-presence.js';
+import { resolveAppChannels } from './access/channel-presence.js';
 import { commandNames, createBakery } from './bakery.js';
 import type { ChatHandlers, ChatSurface } from './chat/surface.js';
 import { systemClock } from './clock.js';
@@ -45,6 +45,9 @@ async function main(): Promise<void> {
     onButton: async (press) => (handlers ? handlers.onButton(press) : { text: 'Bakery is still starting; try again in a moment.' }),
   };
   const chat = await openChat(settings, lateHandlers, log);
+  // Before the first request is taken: an app's channel is matched by the id its #name had now.
+  // Said at start, not at the first bake: an app whose channel Bakery is not in cannot hear from it.
+  const channelIds = await resolveAppChannels(chat.surface, apps, log);
 
   const bakery = createBakery({
     store,
@@ -56,12 +59,10 @@ async function main(): Promise<void> {
     owner: settings.replica ?? (settings.local ? 'local' : `${hostname()}-${process.pid}`),
     leaseMs: settings.leaseMs,
     pollIntervalMs: settings.pollIntervalMs,
-    access: chat.access,
+    access: { ...chat.access, channelIds },
   });
   handlers = bakery.handlers;
   bakery.runner.watch();
-  // Said at start, not at the first bake: an app whose channel Bakery is not in cannot hear from it.
-  void warnOfMissingChannels(chat.surface, apps, log);
   // Every replica schedules the digest; the slot's mark lets exactly one of them post it.
   const digest = settings.digest ? scheduleJob('digest', settings.digest, systemClock, log, (slot) => bakery.digest.postSlot(slot)) : undefined;
   // The sweep likewise: one replica per slot removes what ended operations left behind.

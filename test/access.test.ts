@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { warnOfMissingChannels } from '../src/access/channel-presence.js';
+import { resolveAppChannels } from '../src/access/channel-presence.js';
 import { cancelAction } from '../src/pipelines/bake/messages.js';
 import { capturedLog } from './support/captured-log.js';
 import { alice, bob, mallory, pressOn, releaseApp } from './support/lifecycle.js';
@@ -142,22 +142,57 @@ describe('who may do what', () => {
       world.chat.notInvitedTo.add('#demo');
       const reply = await world.replica().handlers.onCommand(world.command('apps', { command: '/bakery' }));
       expect(reply?.lines).toEqual([
-        '• *demo* — channel #demo, us-east-1, t3.small, copies to eu-west-1',
+        '• *demo* — channel #demo (C0DEMO), us-east-1, t3.small, copies to eu-west-1',
         '   :warning: Bakery is not in #demo, so it cannot post there: type `/invite @Bakery` in that channel',
       ]);
     });
 
     it('lists an app whose channel Bakery is in without a warning', async () => {
       const reply = await world.replica().handlers.onCommand(world.command('apps', { command: '/bakery' }));
-      expect(reply?.lines).toEqual(['• *demo* — channel #demo, us-east-1, t3.small, copies to eu-west-1']);
+      expect(reply?.lines).toEqual(['• *demo* — channel #demo (C0DEMO), us-east-1, t3.small, copies to eu-west-1']);
+    });
+
+    it('says which channel id each #name resolved to at start, and when none had the name', async () => {
+      // Every app is shown where the channel rule does not apply; an unresolved #name is then said so.
+      const bakery = world.replica('replica-a', { access: { workspace: 'T0HOME', channels: 'any', channelIds: {} } });
+      const reply = await bakery.handlers.onCommand(world.command('apps', { command: '/bakery' }));
+      expect(reply?.lines?.[0]).toBe('• *demo* — channel #demo (no channel had this name at start, so none stands for it), us-east-1, t3.small, copies to eu-west-1');
+    });
+  });
+
+  describe('an app’s channel, matched by the id its #name had at start', () => {
+    it('resolves each #name once, at start, to the id of the channel that has it', async () => {
+      world.chat.channelIds.set('#payments', 'C0PAYMENTS');
+      const ids = await resolveAppChannels(world.chat, { demo: { channel: '#demo' }, billing: { channel: '#payments' }, ledger: { channel: 'C0LEDGER' } }, capturedLog('warn').log);
+      expect(ids).toEqual({ '#demo': 'C0DEMO', '#payments': 'C0PAYMENTS' });
+    });
+
+    it('keeps taking requests in the app’s channel after it is renamed', async () => {
+      const reply = await world.replica().handlers.onCommand(world.command('demo v1', { channel: 'C0DEMO', channelName: 'demo-archive' }));
+      expect(reply).toBeUndefined();
+      expect(world.chat.roots).toHaveLength(1);
+    });
+
+    it('refuses a new channel given the old name, saying where requests are taken', async () => {
+      const reply = await world.replica().handlers.onCommand(world.command('demo v1', { channel: 'C0IMPOSTOR', channelName: 'demo' }));
+      expect(reply?.text).toBe('Not done: demo takes requests only in #demo (C0DEMO), and this is another channel of that name (C0IMPOSTOR).');
+      expect(world.chat.roots).toEqual([]);
+    });
+
+    it('refuses every channel when no channel had the name at start', async () => {
+      const bakery = world.replica('replica-a', { access: { workspace: 'T0HOME', channels: 'app', channelIds: {} } });
+      const reply = await bakery.handlers.onCommand(world.command('demo v1'));
+      expect(reply?.text).toBe('Not done: demo takes requests only in #demo, and no channel had that name when Bakery started; check the apps file and restart Bakery.');
+      expect(world.chat.roots).toEqual([]);
     });
   });
 
   describe('at start', () => {
     it('warns once for each app channel Bakery is not in, naming the apps that post there', async () => {
+      world.chat.channelIds.set('#payments', 'C0PAYMENTS');
       world.chat.notInvitedTo.add('#payments');
       const captured = capturedLog('warn');
-      await warnOfMissingChannels(world.chat, { demo: { channel: '#demo' }, billing: { channel: '#payments' }, ledger: { channel: '#payments' } }, captured.log);
+      await resolveAppChannels(world.chat, { demo: { channel: '#demo' }, billing: { channel: '#payments' }, ledger: { channel: '#payments' } }, captured.log);
       const lines = captured.text().trim().split('\n').map((line) => JSON.parse(line) as { msg: string; apps: string[] });
       expect(lines.map((line) => [line.msg, line.apps])).toEqual([
         ['Bakery is not in #payments, so it cannot post there: type `/invite @Bakery` in that channel (apps billing, ledger)', ['billing', 'ledger']],

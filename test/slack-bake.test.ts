@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolveAppChannels } from '../src/access/channel-presence.js';
 import type { Bakery } from '../src/bakery.js';
 import { commandNames } from '../src/bakery.js';
 import { startSlack, type SlackRuntime } from '../src/chat/slack.js';
@@ -21,7 +22,7 @@ describe('/bake from Slack', () => {
 
   beforeEach(async () => {
     world = await TestWorld.create();
-    fake = await startFakeSlackApi({ token: botToken });
+    fake = await startFakeSlackApi({ token: botToken, channels: { C0DEMO: { name: 'demo' } }, channelMembers: { C0DEMO: ['U0BAKERY', 'U0ALICE'] } });
     let handlers: ChatHandlers | undefined;
     slack = await startSlack({
       botToken,
@@ -32,7 +33,9 @@ describe('/bake from Slack', () => {
       commands: commandNames,
       handlers: { answerAtOnce: (c) => handlers!.answerAtOnce?.(c), onCommand: (c) => handlers!.onCommand(c), onButton: (p) => handlers!.onButton(p) },
     });
-    bakery = world.replica('replica-a', { surface: slack.surface, access: { workspace: slack.workspace, channels: 'app' } });
+    // As at start: #demo resolved to its id through conversations.list.
+    const channelIds = await resolveAppChannels(slack.surface, { demo: { channel: '#demo' } }, silentLogger);
+    bakery = world.replica('replica-a', { surface: slack.surface, access: { workspace: slack.workspace, channels: 'app', channelIds } });
     handlers = bakery.handlers;
   });
   afterEach(async () => {
@@ -111,8 +114,8 @@ describe('/bake from Slack', () => {
   });
 
   it('tells the person who asked when Bakery is not in the channel, and frees the app', async () => {
-    fake.refuseChannel('C0SECRET');
-    expect(await slash('demo v1', { trigger: 't-4', channel: 'C0SECRET' })).toBe(200);
+    fake.refuseChannel('C0DEMO');
+    expect(await slash('demo v1', { trigger: 't-4', channel: 'C0DEMO' })).toBe(200);
     await fake.waitFor(() => fake.responses.length > 0);
     expect(JSON.stringify(fake.responses[0]!.body)).toContain('invite Bakery to the channel');
     await bakery.runner.idle();

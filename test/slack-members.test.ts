@@ -46,8 +46,9 @@ describe('Who is in a Slack channel or user group', () => {
     expect(await slack.surface.presenceIn(['C0DEPLOYS', 'C0QUIET', '#ops', '#quiet', '#hidden', '#typo', 'C0NONE'])).toEqual({
       C0DEPLOYS: { is: 'member' },
       C0QUIET: { is: 'outside' },
-      '#ops': { is: 'member' },
-      '#quiet': { is: 'outside' },
+      // Asked by name, each says whose name it is: the id Bakery matches requests by.
+      '#ops': { is: 'member', id: 'G0OPS' },
+      '#quiet': { is: 'outside', id: 'C0QUIET' },
       // A private channel Bakery is not in is invisible to it, like a misspelt one.
       '#hidden': { is: 'unseen' },
       '#typo': { is: 'unseen' },

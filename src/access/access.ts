@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { mention, type ChatMessage, type ChatUser, type MessageRef } from '../message.js';
 import type { Store } from '../store/store.js';
+import type { ChannelIds } from './channel-presence.js';
 
 /*
  * One authorization model for every command and button (see README.md here): the workspace, then
@@ -29,6 +30,8 @@ export interface AccessSettings {
   workspace: string;
   /** 'app': an app's commands only in its channel. 'any': the local terminal, one person in one channel. */
   channels: 'app' | 'any';
+  /** Each app channel configured by `#name`, resolved to its id at start: requests are matched by id only. */
+  channelIds?: ChannelIds;
 }
 
 /** Who asks, and from where: a slash command, or a button press with the message it is on. */
@@ -126,7 +129,10 @@ function fromHome(asker: Asker): boolean {
 
 function whereRefusal(core: AccessContext, asker: Asker, request: Request): string | undefined {
   const { config, app } = request;
-  if (core.access.channels === 'app' && !fromHome(asker) && !inChannel(config.channel, asker)) {
+  if (core.access.channels === 'app' && !fromHome(asker) && !inChannel(config.channel, asker, core.access.channelIds)) {
+    const id = channelId(config.channel, core.access.channelIds);
+    if (!id) return `${app} takes requests only in ${channelMention(config.channel)}, and no channel had that name when Bakery started; check the apps file and restart Bakery`;
+    if (asker.channelName && `#${asker.channelName}` === config.channel) return `${app} takes requests only in ${config.channel} (${id}), and this is another channel of that name (${asker.channel})`;
     return `${app} takes requests only in ${channelMention(config.channel)}, and this was posted in ${asker.channelName ? `#${asker.channelName}` : `<#${asker.channel}>`}`;
   }
   if (request.messages) {
@@ -137,9 +143,18 @@ function whereRefusal(core: AccessContext, asker: Asker, request: Request): stri
   return undefined;
 }
 
-/** A config names a channel by id (C0123) or by #name; Slack sends both with a request. */
-export function inChannel(configured: string, asker: Pick<Asker, 'channel' | 'channelName'>): boolean {
-  return configured.startsWith('#') ? asker.channelName === configured.slice(1) : asker.channel === configured;
+/**
+ * A config names a channel by id (C0123) or by #name, resolved to an id at start. Only the id is
+ * compared: a name can pass to another channel (a rename, a new channel given the old name).
+ */
+export function inChannel(configured: string, asker: Pick<Asker, 'channel'>, ids: ChannelIds | undefined): boolean {
+  const id = channelId(configured, ids);
+  return id !== undefined && asker.channel === id;
+}
+
+/** The id an app's configured channel stands for: itself, or what its #name resolved to at start. */
+export function channelId(configured: string, ids: ChannelIds | undefined): string | undefined {
+  return configured.startsWith('#') ? ids?.[configured] : configured;
 }
 
 async function whoRefusal(core: AccessContext, asker: Asker, request: Request): Promise<string | undefined> {
@@ -197,9 +212,10 @@ async function isAmong(core: AccessContext, asker: Asker, principals: Principal[
   if (principals.includes(user)) return true;
   if (principals.includes('channel')) {
     if (fromHome(asker)) {
-      // conversations.members takes an id; a channel configured by #name cannot be asked.
-      if (appChannel.startsWith('#')) throw new UnknownMembership(`Bakery could not check who is in ${appChannel} from the Home (the app's channel is configured by name); press it in ${appChannel} instead`);
-      if ((await membersOf(core, { channel: appChannel })).includes(user)) return true;
+      // conversations.members takes an id: a #name is asked by the id it had at start.
+      const id = channelId(appChannel, core.access.channelIds);
+      if (!id) throw new UnknownMembership(`Bakery could not check who is in ${appChannel} from the Home (no channel had that name when it started); press it in ${appChannel} instead`);
+      if ((await membersOf(core, { channel: id })).includes(user)) return true;
     } else {
       if (!asker.message) return true;
       if ((await membersOf(core, { channel: asker.channel })).includes(user)) return true;

@@ -2,7 +2,7 @@ import type { AppConfig } from '../config/apps.js';
 import type { Logger } from '../log.js';
 import type { ChatSurface } from '../chat/surface.js';
 import type { ChatMessage } from '../message.js';
-import { channelMention, inChannel, type AccessSettings, type Asker } from './access.js';
+import { channelId, channelMention, inChannel, type AccessSettings, type Asker } from './access.js';
 
 /*
  * Who sees which apps (README.md here): a person sees an app only when they are in its channel, and a
@@ -20,8 +20,8 @@ export interface VisibilityDependencies {
 }
 
 /** Whether the request was typed (not pressed) in `configured`, an app's channel by id or by #name. */
-export function typedIn(configured: string, viewer: Viewer): boolean {
-  return !viewer.message && viewer.channel !== '' && inChannel(configured, viewer);
+export function typedIn(configured: string, viewer: Viewer, access: Pick<AccessSettings, 'channelIds'>): boolean {
+  return !viewer.message && viewer.channel !== '' && inChannel(configured, viewer, access.channelIds);
 }
 
 /** The answer to someone asking about an app whose channel they are not in. */
@@ -53,9 +53,9 @@ export class ChannelMembers {
   }
 
   private async isIn(viewer: Viewer, channel: string): Promise<boolean> {
-    if (typedIn(channel, viewer)) return true;
-    // conversations.members takes an id: a channel configured by #name is known by id only from a request made in it.
-    const id = !channel.startsWith('#') ? channel : viewer.channel !== '' && inChannel(channel, viewer) ? viewer.channel : undefined;
+    if (typedIn(channel, viewer, this.deps.access)) return true;
+    // conversations.members takes an id: a #name is asked by the id it had at start.
+    const id = channelId(channel, this.deps.access.channelIds);
     if (!id) return false;
     if (!this.asked.has(id)) this.asked.set(id, this.members(id));
     return (await this.asked.get(id))?.has(viewer.user.id) ?? false;

@@ -45,7 +45,7 @@ async function presenceByName(client: WebClient, names: string[]): Promise<Recor
       );
       for (const channel of page.channels) {
         const name = channel.name !== undefined ? wanted.get(channel.name.toLowerCase()) : undefined;
-        if (name) answer[name] = { is: channel.is_member ? 'member' : 'outside' };
+        if (name) answer[name] = { is: channel.is_member ? 'member' : 'outside', id: channel.id };
       }
       cursor = page.response_metadata?.next_cursor || undefined;
     } while (cursor);

@@ -24,9 +24,9 @@ export interface ChatSurface {
 /**
  * 'member': Bakery can post there. 'outside': the channel exists but Bakery was not invited.
  * 'unseen': no channel Bakery can see has that id or name (a typo, or a private channel it is not in).
- * 'unknown': Slack did not say (an error), with why.
+ * 'unknown': Slack did not say (an error), with why. A channel asked by #name carries its id.
  */
-export type ChannelPresence = { is: 'member' | 'outside' | 'unseen' } | { is: 'unknown'; why: string };
+export type ChannelPresence = { is: 'member' | 'outside'; id?: string } | { is: 'unseen' } | { is: 'unknown'; why: string };
 
 /** Inbound: a slash command as the surface received it, before any parsing. */
 export interface SlashCommand {

@@ -174,9 +174,9 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
     async members(of) {
       return 'channel' in of ? [user.id] : [];
     },
-    // The terminal is every channel at once, and Bakery is in it.
+    // The terminal is every channel at once, and Bakery is in it: its one channel stands for every name.
     async presenceIn(channels) {
-      return Object.fromEntries(channels.map((name) => [name, { is: 'member' as const }]));
+      return Object.fromEntries(channels.map((name) => [name, { is: 'member' as const, ...(name.startsWith('#') ? { id: channel } : {}) }]));
     },
   };
 

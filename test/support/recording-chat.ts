@@ -21,9 +21,17 @@ export class RecordingChat implements ChatSurface {
 
   /** Channels Bakery was never invited to; it is in every other one. */
   readonly notInvitedTo = new Set<string>();
+  /** The channel each name belongs to (conversations.list); a name not here is no channel's. */
+  readonly channelIds = new Map([['#demo', 'C0DEMO']]);
 
   async presenceIn(channels: string[]): Promise<Record<string, ChannelPresence>> {
-    return Object.fromEntries(channels.map((channel) => [channel, { is: this.notInvitedTo.has(channel) ? 'outside' : 'member' } as const]));
+    return Object.fromEntries(
+      channels.map((channel) => {
+        if (!channel.startsWith('#')) return [channel, { is: this.notInvitedTo.has(channel) ? 'outside' : 'member' } as const];
+        const id = this.channelIds.get(channel);
+        return [channel, id ? ({ is: this.notInvitedTo.has(channel) ? 'outside' : 'member', id } as const) : ({ is: 'unseen' } as const)];
+      }),
+    );
   }
 
 

@@ -68,7 +68,7 @@ export class TestWorld {
       leaseMs: 60_000,
       pollIntervalMs: options.pollIntervalMs ?? 15_000,
       // Slack's: the workspace T0HOME, commands in the app's channel (#demo is C0DEMO).
-      access: options.access ?? { workspace: 'T0HOME', channels: 'app' },
+      access: options.access ?? { workspace: 'T0HOME', channels: 'app', channelIds: { '#demo': 'C0DEMO' } },
       onEvent: (event) => {
         this.events.push({ ...event, replica: owner });
         options.onEvent?.(event, bakery);
