@@ -46,6 +46,7 @@ import {
   CreateTargetGroupCommand,
   DeleteTargetGroupCommand,
   DescribeListenersCommand,
+  DescribeTagsCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
   ListenerNotFoundException,
@@ -392,6 +393,24 @@ describe('the simulated fleet', () => {
       expect(await lifecycle(env, 'demo-canary')).toEqual([`Pending/Healthy/v${version}`, `Terminating/Unhealthy/v${version}`]);
     });
 
+    it('lets a slow-starting release report unhealthy inside the grace period, then settle healthy, and keeps it', async () => {
+      const env = setup();
+      const imageId = await bake(env, 'demo-v1', { kind: 'slow-start', app: 'demo' });
+      const version = await templateVersion(env, imageId);
+      await env.asg.send(new CreateAutoScalingGroupCommand(groupInput(env.fleet, { LaunchTemplate: { LaunchTemplateName: 'demo', Version: version }, TargetGroupARNs: [env.fleet.targetGroupArn] })));
+      const seen = new Set<string>();
+      await until(env, async () => {
+        for (const state of await health(env)) seen.add(state);
+        return (await health(env)).filter((s) => s === 'healthy').length === 4;
+      }, 1_000);
+      expect([...seen]).toEqual(expect.arrayContaining(['initial:Elb.InitialHealthChecking', 'unhealthy:Target.FailedHealthChecks', 'healthy']));
+      // Unhealthy only inside its 60 s grace period: Auto Scaling did not replace it.
+      env.clock.advance(5 * MINUTE);
+      expect(await lifecycle(env, 'demo-canary')).toEqual([`InService/Healthy/v${version}`]);
+      const { TargetHealthDescriptions } = await env.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: env.fleet.targetGroupArn }));
+      expect(TargetHealthDescriptions!.every((d) => d.TargetHealth?.State === 'healthy')).toBe(true);
+    });
+
     it('refuses to delete a group with instances, and with ForceDelete shows it deleting until they are gone', async () => {
       const env = setup();
       await env.asg.send(new CreateAutoScalingGroupCommand(groupInput(env.fleet)));
@@ -500,6 +519,36 @@ describe('the simulated fleet', () => {
       await env.elb.send(new ModifyListenerCommand({ ListenerArn: env.fleet.listenerArn, DefaultActions: [{ Type: 'forward', TargetGroupArn: env.fleet.targetGroupArn }] }));
       await env.elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: canary.TargetGroupArn }));
       expect(await failure(env.elb.send(new DescribeTargetGroupsCommand({ Names: ['demo-canary'] })))).toBeInstanceOf(TargetGroupNotFoundException);
+    });
+
+    it('answers 503 itself for the share forwarded to a target group with no healthy target', async () => {
+      const env = setup();
+      const { TargetGroups } = await env.elb.send(
+        new CreateTargetGroupCommand({ Name: 'demo-empty', Protocol: 'HTTP', Port: 8080, VpcId: env.fleet.vpcId, Tags: [{ Key: 'bakery:created-by', Value: 'bakery' }] }),
+      );
+      const empty = TargetGroups![0]!.TargetGroupArn!;
+      const { TagDescriptions } = await env.elb.send(new DescribeTagsCommand({ ResourceArns: [empty] }));
+      expect(TagDescriptions).toEqual([{ ResourceArn: empty, Tags: [{ Key: 'bakery:created-by', Value: 'bakery' }] }]);
+      const lbMetric = (id: string, metricName: string): MetricDataQuery => ({
+        Id: id,
+        MetricStat: { Metric: { Namespace: 'AWS/ApplicationELB', MetricName: metricName, Dimensions: [{ Name: 'LoadBalancer', Value: env.fleet.dimensions.loadBalancer }] }, Period: 60, Stat: 'Sum' },
+      });
+      const forward = async (weights: [string, number][]) => {
+        await env.elb.send(new ModifyListenerCommand({ ListenerArn: env.fleet.listenerArn, DefaultActions: [{ Type: 'forward', ForwardConfig: { TargetGroups: weights.map(([TargetGroupArn, Weight]) => ({ TargetGroupArn, Weight })) } }] }));
+        env.clock.advance(6 * MINUTE);
+        const series = await metrics(env, [lbMetric('served', 'RequestCount'), lbMetric('refused', 'HTTPCode_ELB_503_Count')], 4);
+        // No datapoint at all for a period without any: read as 0 here.
+        const perMinute = (values: number[]) => (values.length ? mean(values) : 0);
+        return { served: perMinute(series.served!.values), refused: perMinute(series.refused!.values) };
+      };
+      const none = await forward([[env.fleet.targetGroupArn, 1], [empty, 0]]);
+      expect(none.refused).toBe(0);
+      const half = await forward([[env.fleet.targetGroupArn, 1], [empty, 1]]);
+      expect(half.refused / (half.served + half.refused)).toBeCloseTo(0.5, 1);
+      // All weight on the empty group: every request is the load balancer's own 503, none reaches a target.
+      const all = await forward([[env.fleet.targetGroupArn, 0], [empty, 1]]);
+      expect(all.served).toBe(0);
+      expect(all.refused).toBeGreaterThan(2_500);
     });
 
     it("refuses weights outside 0-999 and unknown ARNs with ELB's own exceptions", async () => {

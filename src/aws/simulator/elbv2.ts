@@ -6,6 +6,7 @@ import type {
   DescribeListenersCommandInput,
   DescribeLoadBalancersCommandInput,
   DescribeRulesCommandInput,
+  DescribeTagsCommandInput,
   DescribeTargetGroupsCommandInput,
   DescribeTargetHealthCommandInput,
   Listener,
@@ -325,7 +326,22 @@ function describeRules(ctx: HandlerContext, input: DescribeRulesCommandInput) {
   };
 }
 
+/** Tags of target groups and load balancers by ARN; an unknown ARN is refused as ELB refuses it. */
+function describeTags(ctx: HandlerContext, input: DescribeTagsCommandInput) {
+  const arns = required(input.ResourceArns, 'ResourceArns');
+  if (arns.length > 20) fail('ValidationError', 'You can specify up to 20 resource ARNs');
+  return {
+    TagDescriptions: arns.map((arn) => {
+      const group = state(ctx).targetGroups.find((g) => g.arn === arn);
+      if (group) return { ResourceArn: arn, Tags: Object.entries(group.tags).map(([Key, Value]) => ({ Key, Value })) };
+      if (state(ctx).loadBalancers.some((lb) => lb.arn === arn)) return { ResourceArn: arn, Tags: [] };
+      return arn.includes(':targetgroup/') ? targetGroupsNotFound() : fail('LoadBalancerNotFound', 'One or more load balancers not found');
+    }),
+  };
+}
+
 export const elbv2Handlers: Record<string, Handler> = {
+  DescribeTags: describeTags,
   DescribeLoadBalancers: describeLoadBalancers,
   DescribeTargetGroups: describeTargetGroups,
   CreateTargetGroup: createTargetGroup,

@@ -7,6 +7,8 @@ export interface ReleaseTraits {
   latencyX?: number;
   /** Fails its load balancer health checks ('unhealthy-release'). */
   unhealthy?: boolean;
+  /** Answers health checks only this many configured seconds after its instance runs ('slow-start'). */
+  startSeconds?: number;
 }
 
 /**
@@ -35,11 +37,17 @@ export type Fault =
   | { kind: 'bad-release'; app?: string; errorsX?: number; latencyX?: number }
   /** Images created while it is in force fail their load balancer health checks. */
   | { kind: 'unhealthy-release'; app?: string }
+  /**
+   * Images created while it is in force answer health checks only `seconds` (configured seconds, default 45)
+   * after their instance runs: a target reports unhealthy for a while, then settles healthy.
+   */
+  | { kind: 'slow-start'; app?: string; seconds?: number }
   /** New instances and images stay unknown to describes and CreateTags for `ms`, not the usual few seconds. */
   | { kind: 'slow-consistency'; ms: number };
 
 export const BAD_RELEASE_ERRORS_X = 4;
 export const BAD_RELEASE_LATENCY_X = 1.4;
+export const SLOW_START_SECONDS = 45;
 
 export type BuilderOutcome = 'success' | 'download-fails' | 'provision-fails' | 'smoke-fails' | 'builder-hangs';
 
@@ -85,7 +93,7 @@ export class Faults {
   builderOutcome(app: string | undefined): BuilderOutcome {
     for (const fault of this.list) {
       if (fault.kind === 'throttle' || fault.kind === 'api-error' || fault.kind === 'image-stuck' || fault.kind === 'slow-consistency' || fault.kind === 'copy-fails') continue;
-      if (fault.kind === 'bad-release' || fault.kind === 'unhealthy-release' || fault.kind === 'artifact-tampered') continue;
+      if (fault.kind === 'bad-release' || fault.kind === 'unhealthy-release' || fault.kind === 'artifact-tampered' || fault.kind === 'slow-start') continue;
       if (fault.app === undefined || fault.app === app) return fault.kind;
     }
     return 'success';
@@ -95,11 +103,11 @@ export class Faults {
   releaseTraits(app: string | undefined): ReleaseTraits | undefined {
     let traits: ReleaseTraits | undefined;
     for (const fault of this.list) {
-      if (fault.kind !== 'bad-release' && fault.kind !== 'unhealthy-release') continue;
+      if (fault.kind !== 'bad-release' && fault.kind !== 'unhealthy-release' && fault.kind !== 'slow-start') continue;
       if (fault.app !== undefined && fault.app !== app) continue;
-      traits = fault.kind === 'bad-release'
-        ? { ...traits, errorsX: fault.errorsX ?? BAD_RELEASE_ERRORS_X, latencyX: fault.latencyX ?? BAD_RELEASE_LATENCY_X }
-        : { ...traits, unhealthy: true };
+      if (fault.kind === 'bad-release') traits = { ...traits, errorsX: fault.errorsX ?? BAD_RELEASE_ERRORS_X, latencyX: fault.latencyX ?? BAD_RELEASE_LATENCY_X };
+      else if (fault.kind === 'unhealthy-release') traits = { ...traits, unhealthy: true };
+      else traits = { ...traits, startSeconds: fault.seconds ?? SLOW_START_SECONDS };
     }
     return traits;
   }

@@ -196,15 +196,21 @@ function graceMs(ctx: HandlerContext, group: GroupRecord): number {
   return group.graceSeconds * ctx.timings.configSecondMs;
 }
 
-/** When the group's ELB health check finds the member unhealthy: its target failing, after the grace period. */
+/**
+ * When the group's ELB health check finds the member unhealthy: its target failing after the grace
+ * period. Auto Scaling does not act on a target unhealthy only inside it (HealthCheckGracePeriod).
+ */
 function elbUnhealthyAt(ctx: HandlerContext, group: GroupRecord, instance: InstanceRecord): number {
   if (group.healthCheckType !== 'ELB') return Infinity;
+  const graceEnd = instance.autoScaling!.inServiceAt + graceMs(ctx, group);
   let earliest = Infinity;
   for (const tg of targetGroupsOf(ctx, group)) {
     const target = registrationAt(ctx, tg, instance.instanceId, Infinity);
-    if (target && target.deregisteredAt === undefined) earliest = Math.min(earliest, unhealthyFrom(ctx, tg, target));
+    if (!target || target.deregisteredAt !== undefined) continue;
+    const at = Math.max(unhealthyFrom(ctx, tg, target), graceEnd);
+    if (at < healthyFrom(ctx, tg, target)) earliest = Math.min(earliest, at);
   }
-  return Math.max(earliest, instance.autoScaling!.inServiceAt + graceMs(ctx, group));
+  return earliest;
 }
 
 /** When a member is InService, warmed up and healthy in every target group (Infinity: never). */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { state, type HandlerContext } from './context.js';
 import { loadBalancerDimension, targetGroupDimension } from './elbv2.js';
 import { forwardAt, servingTargets, targetHealthAt } from './target-health.js';
-import type { InstanceRecord, TargetGroupRecord } from './world.js';
+import type { InstanceRecord, LoadBalancerRecord, TargetGroupRecord } from './world.js';
 
 /**
  * The simulated fleet's CloudWatch metrics, a pure function of the world's records and a seeded hash,
@@ -22,7 +22,7 @@ export interface MetricQuery {
   periodMs: number;
 }
 
-type Signal = 'requests' | 'errors' | 'latency' | 'cpu' | 'healthy' | 'unhealthy';
+type Signal = 'requests' | 'errors' | 'latency' | 'cpu' | 'healthy' | 'unhealthy' | 'elb503';
 
 interface MetricDefinition {
   signal: Signal;
@@ -45,6 +45,9 @@ const METRICS: Record<string, Record<string, MetricDefinition>> = {
     TargetResponseTime: { signal: 'latency', unitScale: 1 / 1000, dimensionSets: [TARGET_GROUP, LOAD_BALANCER] },
     HealthyHostCount: { signal: 'healthy', dimensionSets: [TARGET_GROUP] },
     UnHealthyHostCount: { signal: 'unhealthy', dimensionSets: [TARGET_GROUP] },
+    // Requests the load balancer answers itself, with no target to send them to (not in RequestCount).
+    HTTPCode_ELB_503_Count: { signal: 'elb503', dimensionSets: [LOAD_BALANCER], zeroIsAbsent: true },
+    HTTPCode_ELB_5XX_Count: { signal: 'elb503', dimensionSets: [LOAD_BALANCER], zeroIsAbsent: true },
   },
   'Demo/App': {
     Requests: { signal: 'requests', dimensionSets: [GROUP] },
@@ -72,6 +75,12 @@ export function noise(key: string): number {
   return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
 }
 
+/** Requests/min the load balancer receives at `at`: its rate, a slow wave, noise. */
+function lbRate(lb: LoadBalancerRecord, at: number): number {
+  const wave = 1 + 0.15 * Math.sin((2 * Math.PI * at) / WAVE_MS);
+  return lb.requestsPerMinute * wave * (1 + 0.05 * noise(`${lb.arn}:${at}`));
+}
+
 /** What an instance served in one period. */
 interface Served {
   instance: InstanceRecord;
@@ -95,8 +104,7 @@ export class MetricReader {
     const region = state(this.ctx);
     for (const lb of region.loadBalancers) {
       if (lb.createdAt > at) continue;
-      const wave = 1 + 0.15 * Math.sin((2 * Math.PI * at) / WAVE_MS);
-      const rate = lb.requestsPerMinute * wave * (1 + 0.05 * noise(`${lb.arn}:${at}`));
+      const rate = lbRate(lb, at);
       for (const listener of region.listeners.filter((l) => l.loadBalancerArn === lb.arn)) {
         const forward = forwardAt(listener, at);
         const total = forward.reduce((sum, t) => sum + t.weight, 0);
@@ -165,6 +173,22 @@ export class MetricReader {
       const current = new Map(group.targets.filter((t) => t.registeredAt <= middle).map((t) => [t.id, t]));
       const count = [...current.values()].filter((t) => targetHealthAt(this.ctx, group, t, middle).state === wanted).length;
       return count;
+    }
+
+    if (definition.signal === 'elb503') {
+      const lb = region.loadBalancers.find((l) => loadBalancerDimension(l.arn) === dims.LoadBalancer);
+      if (!lb || lb.createdAt > middle) return undefined;
+      let unserved = 0;
+      for (const listener of region.listeners.filter((l) => l.loadBalancerArn === lb.arn)) {
+        const forward = forwardAt(listener, middle);
+        const total = forward.reduce((sum, t) => sum + t.weight, 0);
+        for (const { targetGroupArn, weight } of forward) {
+          const group = region.targetGroups.find((tg) => tg.arn === targetGroupArn);
+          if (weight > 0 && (!group || servingTargets(this.ctx, group, middle).length === 0)) unserved += (lbRate(lb, middle) * weight) / total;
+        }
+      }
+      const count = Math.round((unserved * query.periodMs) / 60_000);
+      return count === 0 ? undefined : statOf([count], query.stat);
     }
 
     let served: Served[];

@@ -5,7 +5,9 @@ import { instanceState, type InstanceRecord, type ListenerRecord, type TargetGro
  * A target's health in its target group, derived at any moment from timestamps: health checks start
  * when the target is registered, its instance runs and a listener uses the group; it is 'initial'
  * until interval × healthy threshold has passed, then 'healthy' (or, for an 'unhealthy-release'
- * image, 'unhealthy' after interval × unhealthy threshold); a deregistered target drains for the
+ * image, 'unhealthy' after interval × unhealthy threshold). A 'slow-start' image fails its checks
+ * until its app answers: 'unhealthy' once interval × unhealthy threshold has passed before that,
+ * then 'healthy' interval × healthy threshold after it. A deregistered target drains for the
  * deregistration delay and then is gone.
  */
 
@@ -53,20 +55,30 @@ function checkMs(ctx: HandlerContext, group: TargetGroupRecord, threshold: numbe
   return group.healthCheck.intervalSeconds * threshold * ctx.timings.configSecondMs;
 }
 
+/** When the instance's app first answers a health check: once it runs, or later for a slow start. */
+function answersFrom(ctx: HandlerContext, instance: InstanceRecord): number {
+  return instance.runningAt + (instance.release?.startSeconds ?? 0) * ctx.timings.configSecondMs;
+}
+
 /** When the target passes its health checks: never (Infinity) for an unhealthy release or an unused group. */
 export function healthyFrom(ctx: HandlerContext, group: TargetGroupRecord, target: TargetRecord): number {
   const instance = instanceOf(ctx, target.id);
   if (!instance || instance.release?.unhealthy) return Infinity;
   const from = checksFrom(ctx, group, target, instance);
-  return from === undefined ? Infinity : from + checkMs(ctx, group, group.healthCheck.healthyThreshold);
+  return from === undefined ? Infinity : Math.max(from, answersFrom(ctx, instance)) + checkMs(ctx, group, group.healthCheck.healthyThreshold);
 }
 
-/** When an unhealthy release's target is declared unhealthy (Infinity for a good one). */
+/**
+ * When the target is declared unhealthy (Infinity for one that never is): an unhealthy release's for
+ * good, a slow start's until healthyFrom, when enough checks fail before its app answers.
+ */
 export function unhealthyFrom(ctx: HandlerContext, group: TargetGroupRecord, target: TargetRecord): number {
   const instance = instanceOf(ctx, target.id);
-  if (!instance?.release?.unhealthy) return Infinity;
+  if (!instance) return Infinity;
   const from = checksFrom(ctx, group, target, instance);
-  return from === undefined ? Infinity : from + checkMs(ctx, group, group.healthCheck.unhealthyThreshold);
+  if (from === undefined) return Infinity;
+  const failed = from + checkMs(ctx, group, group.healthCheck.unhealthyThreshold);
+  return instance.release?.unhealthy || failed < answersFrom(ctx, instance) ? failed : Infinity;
 }
 
 /** The registration of `id` in force at `at`, draining ones included. */
@@ -87,17 +99,25 @@ export function targetHealthAt(ctx: HandlerContext, group: TargetGroupRecord, ta
   if (inUseSince(ctx, group) === undefined) {
     return { state: 'unused', reason: 'Target.NotInUse', description: 'Target group is not configured to receive traffic from the load balancer' };
   }
-  if (at >= unhealthyFrom(ctx, group, target)) return { state: 'unhealthy', reason: 'Target.FailedHealthChecks', description: 'Health checks failed' };
   if (at >= healthyFrom(ctx, group, target)) return { state: 'healthy' };
+  // ELB's code for a target that refuses the connection or answers malformed (TargetHealth, ELB API reference).
+  if (at >= unhealthyFrom(ctx, group, target)) return { state: 'unhealthy', reason: 'Target.FailedHealthChecks', description: 'Health checks failed' };
   return { state: 'initial', reason: 'Elb.InitialHealthChecking', description: 'Initial health checks in progress' };
 }
 
-/** The instances a target group sends requests to at `at`: its healthy targets. */
+/**
+ * The instances a target group sends requests to at `at`: its healthy targets; when every registered
+ * target is unhealthy, all of them, as ELB fails open ("If a target group contains only unhealthy
+ * registered targets, the load balancer routes requests to all those targets", ALB health checks).
+ * None at all: the load balancer answers 503 itself.
+ */
 export function servingTargets(ctx: HandlerContext, group: TargetGroupRecord, at: number): string[] {
-  const ids = new Set<string>();
+  const states = new Map<string, TargetHealthState>();
   for (const target of group.targets) {
     if (target.registeredAt > at || (target.deregisteredAt !== undefined && at >= target.deregisteredAt)) continue;
-    if (targetHealthAt(ctx, group, target, at).state === 'healthy') ids.add(target.id);
+    states.set(target.id, targetHealthAt(ctx, group, target, at).state);
   }
-  return [...ids];
+  const healthy = [...states].filter(([, state]) => state === 'healthy').map(([id]) => id);
+  if (healthy.length > 0 || states.size === 0) return healthy;
+  return [...states.values()].every((state) => state === 'unhealthy') ? [...states.keys()] : [];
 }
