@@ -119,7 +119,8 @@ describe('/canary', () => {
     const elb = world.sim.clients().elbv2('us-east-1');
     const forward = async () => (await elb.send(new DescribeListenersCommand({ ListenerArns: [fleet.listenerArn] }))).Listeners![0]!.DefaultActions![0]!.ForwardConfig!.TargetGroups!;
     const during = await forward();
-    expect(during.map((group) => group.Weight).sort((a, b) => a! - b!)).toEqual([10, 90]);
+    // Weights are relative: the live group's 1 becomes 9 beside the canary's 1, so the canary gets 10 %.
+    expect(during.map((group) => group.Weight)).toEqual([9, 1]);
 
     await bakery.handlers.onButton(pressOn((await bakery.handlers.onCommand(world.command('demo', { command: '/rollback', user: bob })))!, 'rollback.confirm', bob));
     await deployEnded(world, bakery);

@@ -2,7 +2,7 @@ import { metered } from '../metered.js';
 import type { AwsClients } from '../../aws/clients.js';
 import { createGroup, createTemplateVersion, describeGroup, imageOfTemplateVersion, inService, readLiveGroup, removeGroupNamed } from '../../aws/fleet.js';
 import { waitFor } from '../../aws/poll.js';
-import { createTargetGroupLike, listenerWeights, membersHealth, setListenerWeights } from '../../aws/traffic.js';
+import { canaryAt, changeForward, createTargetGroupLike, describeForward, joinAtZero, listenerForward } from '../../aws/traffic.js';
 import type { Clock } from '../../clock.js';
 import { StepFailure, type Pipeline, type Step } from '../../operations/pipeline.js';
 import type { Operation, OperationStatus } from '../../store/items.js';
@@ -11,6 +11,7 @@ import { redBlackSteps } from '../promote/red-black.js';
 import { promoteSteps } from '../promote/steps.js';
 import { answeredMessage, approvalMessage, mention, newRequestKey, requestAnnouncement, requestRef } from './approval.js';
 import { canaryChart } from './chart.js';
+import { HealthLooks } from './health.js';
 import { extendWindow, judge, SETTLE_PERIODS, verdictLines, type Groups } from './judging.js';
 import { canaryMessages, verdictTable } from './messages.js';
 import { baselineGroupName, canaryGroupName, canaryTargetGroupName, deployOf, formatMinute, regionOf, required } from './operation.js';
@@ -92,6 +93,10 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
         if (deploy.traffic.mode === 'weighted') {
           const liveTarget = live.targetGroups[0];
           if (!liveTarget) throw new StepFailure(`the live group ${live.name} is in no target group, so there is no traffic to weigh`);
+          const forward = await listenerForward(aws, region, deploy.traffic.listener);
+          if (!forward.some((group) => group.arn === liveTarget && group.weight > 0)) {
+            throw new StepFailure(`the listener does not forward to ${live.name}'s target group (it forwards: ${describeForward(forward) || 'nothing'}), so a canary weight beside it would mean nothing`);
+          }
           canaryTargetGroup = await createTargetGroupLike(aws, region, liveTarget, canaryTargetGroupName(operation), tags);
         }
         const name = canaryGroupName(operation);
@@ -110,11 +115,7 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
         }
         if (canaryTargetGroup && deploy.traffic.mode === 'weighted') {
           // A target group no listener forwards to keeps its targets 'unused', never healthy: join at weight 0 first.
-          const weights = await listenerWeights(aws, region, deploy.traffic.listener);
-          if (!weights.has(canaryTargetGroup)) {
-            weights.set(canaryTargetGroup, 0);
-            await setListenerWeights(aws, region, deploy.traffic.listener, weights);
-          }
+          await changeForward(aws, region, deploy.traffic.listener, joinAtZero(canaryTargetGroup));
         }
         return {
           state: { canaryGroup: name, canaryTargetGroup, baselineGroup },
@@ -136,35 +137,28 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
           { role: 'canary', group: name, targetGroups: state.canaryTargetGroup ? [state.canaryTargetGroup] : liveTargets },
           ...(state.baselineGroup ? [{ role: 'baseline', group: state.baselineGroup, targetGroups: liveTargets }] : []),
         ];
+        const looks = new HealthLooks(aws, region, instances, async (text) => {
+          await input.say({ text, tone: 'info' });
+        });
         const healthy = await waitFor(
           { clock, what: `${waiting.map((w) => w.group).join(' and ')} to be in service and healthy`, timeoutMs: 20 * 60_000, intervalMs: pollIntervalMs, signal: input.signal },
-          async () => {
-            const ready: string[] = [];
-            for (const { role, group: groupName, targetGroups } of waiting) {
-              const group = await describeGroup(aws, region, groupName);
-              const inGroup = group ? inService(group) : [];
-              if (inGroup.length < instances) return { done: false, seen: `${role}: ${inGroup.length} of ${instances} in service` };
-              const { healthy, failing } = await membersHealth(aws, region, inGroup, targetGroups);
-              if (failing.length > 0) throw new StepFailure(`${role} instance ${failing.join(', ')} failed its target group's health checks`);
-              if (healthy.length < inGroup.length) return { done: false, seen: `${role}: ${healthy.length} of ${instances} healthy in the target group` };
-              ready.push(...inGroup);
-            }
-            return { done: true, value: ready };
-          },
+          () => looks.look(waiting, clock.now()),
         );
+        let listenerScale: number | undefined;
+        let weights = '';
         if (deploy.traffic.mode === 'weighted' && state.canaryTargetGroup) {
-          const weights = await listenerWeights(aws, region, deploy.traffic.listener);
-          const liveTarget = required(state.live, 'live group').targetGroups[0]!;
-          weights.set(liveTarget, 100 - deploy.traffic.weight);
-          weights.set(state.canaryTargetGroup, deploy.traffic.weight);
-          await setListenerWeights(aws, region, deploy.traffic.listener, weights);
+          // Only the canary's entry is set; the others keep their shares of the rest.
+          const share = canaryAt(state.canaryTargetGroup, deploy.traffic.weight);
+          const forward = await changeForward(aws, region, deploy.traffic.listener, share.change);
+          weights = `; listener sends it ${deploy.traffic.weight} % (${describeForward(forward)})`;
+          listenerScale = share.scale;
         }
         // The window starts at the next period boundary, so every judged period is all canary.
         const period = deploy.canary.interval;
         const start = Math.ceil(clock.now() / period) * period;
         return {
-          state: { window: { start, periods: 0, baseline: {}, canary: {} } },
-          detail: `${healthy.join(', ')} healthy${deploy.traffic.mode === 'weighted' ? `; listener sends it ${deploy.traffic.weight} %` : ''}`,
+          state: { window: { start, periods: 0, baseline: {}, canary: {} }, listenerScale },
+          detail: `${healthy.join(', ')} healthy${weights}`,
         };
       },
     },

@@ -1,7 +1,7 @@
 import { CreateTagsCommand } from '@aws-sdk/client-ec2';
 import { describeRefreshes, groupsOfOperation, isActive, removeGroup, undoRefresh } from '../../aws/fleet.js';
 import { waitFor } from '../../aws/poll.js';
-import { deleteTargetGroup, listenerWeights, setListenerWeights } from '../../aws/traffic.js';
+import { changeForward, deleteTargetGroupWhenUnused, describeForward, leaving, listenerForward } from '../../aws/traffic.js';
 import type { Operation, OperationStatus } from '../../store/items.js';
 import { switchBack } from '../promote/red-black.js';
 import type { CanaryDependencies } from './pipeline.js';
@@ -35,26 +35,26 @@ export async function removeCanary(deps: CanaryDependencies, operation: Operatio
   // A red-black switch that happened is undone first: the old fleet, kept up, takes the traffic back at once.
   if (status !== 'succeeded' && state.switchedAt !== undefined) done.push(...(await switchBack(deps, operation, state)));
 
-  if (deploy.traffic.mode === 'weighted' && state.canaryTargetGroup) {
-    const weights = await listenerWeights(aws, region, deploy.traffic.listener);
-    if (weights.has(state.canaryTargetGroup)) {
-      weights.delete(state.canaryTargetGroup);
-      for (const target of weights.keys()) weights.set(target, 1);
-      await setListenerWeights(aws, region, deploy.traffic.listener, weights);
-      done.push('listener weight back to the live fleet');
+  // A red-black promotion turns the canary into the live group, its target group into the live one: those stay.
+  const liveRecord = await store.getLive(operation.app);
+  const canaryIsLive = state.canaryGroup !== undefined && liveRecord?.live.group === state.canaryGroup;
+  if (deploy.traffic.mode === 'weighted' && state.canaryTargetGroup && !canaryIsLive) {
+    const listener = deploy.traffic.listener;
+    if ((await listenerForward(aws, region, listener)).some((group) => group.arn === state.canaryTargetGroup)) {
+      // Only the canary's entry goes; the others get back the weights they had before it came.
+      const after = await changeForward(aws, region, listener, leaving(state.canaryTargetGroup, state.listenerScale));
+      done.push(`listener back to ${describeForward(after)}`);
     }
   }
 
-  // A red-black promotion turns the canary into the live group: that one stays.
-  const liveRecord = await store.getLive(operation.app);
   for (const group of await groupsOfOperation(aws, region, operation.id)) {
     const name = group.AutoScalingGroupName;
     if (!name || name === liveRecord?.live.group || group.Status === 'Delete in progress') continue;
     await removeGroup(aws, region, group);
     done.push(`removed ${name === state.baselineGroup ? 'baseline' : 'canary'} group ${name}`);
   }
-  if (state.canaryTargetGroup && status !== 'succeeded') {
-    await deleteTargetGroup(aws, region, state.canaryTargetGroup);
+  // Whatever the ending: after a rolling promotion the canary's target group serves nobody either.
+  if (state.canaryTargetGroup && !canaryIsLive && (await deleteTargetGroupWhenUnused(aws, region, state.canaryTargetGroup)) === 'deleted') {
     done.push('deleted the canary target group');
   }
 

@@ -46,6 +46,8 @@ export const canaryState = z.object({
   baselineGroup: z.string().optional(),
   /** Weighted traffic only: the canary's own target group. */
   canaryTargetGroup: z.string().optional(),
+  /** Weighted traffic only: what the listener's other weights were multiplied by to give the canary its share (undone when it leaves). */
+  listenerScale: z.number().int().positive().optional(),
   /**
    * The minutes judged so far: where the window starts, how many periods it holds, and each series
    * per group. Kept after every look, so a restart reads only the periods after them.

@@ -1,5 +1,5 @@
 import { attachTargetGroups, describeGroup, detachTargetGroups, inService, removeGroupNamed, resizeGroup } from '../../aws/fleet.js';
-import { forwardOnlyTo, membersHealth } from '../../aws/traffic.js';
+import { changeForward, deleteTargetGroupWhenUnused, describeForward, membersHealth, switchedBack, switchedTo, targetGroupName, targetReports, TrafficRefused, withoutIdle } from '../../aws/traffic.js';
 import { formatDuration, formatTime } from '../../operations/format.js';
 import { StepFailure, type Step } from '../../operations/pipeline.js';
 import { deployOf, regionOf, required } from '../canary/operation.js';
@@ -39,10 +39,11 @@ export function redBlackSteps(deps: PromoteDependencies): Step<CanaryState>[] {
         const region = regionOf(operation);
         const live = required(state.live, 'live group');
         if (deploy.traffic.mode === 'weighted') {
-          await forwardOnlyTo(aws, region, deploy.traffic.listener, [required(state.canaryTargetGroup, 'canary target group')]);
-        } else {
-          await detachTargetGroups(aws, region, live.name, live.targetGroups);
+          // The new fleet's group takes the old one's weight; the old one stays at 0, health-checked, for an instant switch back.
+          const forward = await changeForward(aws, region, deploy.traffic.listener, switchedTo(required(state.canaryTargetGroup, 'canary target group'), liveTargetGroup(state), state.listenerScale));
+          return { state: { switchedAt: clock.now(), listenerScale: 1 }, detail: `listener forwards ${describeForward(forward)}; ${live.name} takes no traffic and stays up as the rollback target` };
         }
+        await detachTargetGroups(aws, region, live.name, live.targetGroups);
         return { state: { switchedAt: clock.now() }, detail: `${live.name} takes no traffic; it stays up as the rollback target` };
       },
     },
@@ -68,12 +69,28 @@ export function redBlackSteps(deps: PromoteDependencies): Step<CanaryState>[] {
         if (clock.now() < until) return { wait: { until, detail: `${live.name} stays up for an instant \`/rollback ${operation.app}\` until ${formatTime(until, clock.now())}` } };
         const record = await store.getLive(operation.app);
         if (record?.standby?.group !== live.name) throw new StepFailure(`the live release changed since; ${live.name} is left as it is`);
-        await removeGroupNamed(aws, regionOf(operation), live.name);
+        const region = regionOf(operation);
+        await removeGroupNamed(aws, region, live.name);
+        let retired = '';
+        if (deploy.traffic.mode === 'weighted') {
+          // The old entry, at weight 0 since the switch, goes only once the old fleet has drained out of its target group.
+          const oldTarget = liveTargetGroup(state);
+          const draining = [...(await targetReports(aws, region, oldTarget)).values()].filter((report) => report.state === 'draining').length;
+          if (draining > 0) return { wait: { until: clock.now() + pollIntervalMs, detail: `${draining} of ${live.name}'s targets still draining from ${targetGroupName(oldTarget)}` } };
+          const forward = await changeForward(aws, region, deploy.traffic.listener, withoutIdle(oldTarget));
+          const deleted = await deleteTargetGroupWhenUnused(aws, region, oldTarget);
+          retired = `; listener forwards ${describeForward(forward)}${deleted === 'deleted' ? `; deleted target group ${targetGroupName(oldTarget)}` : ''}`;
+        }
         await store.putLive({ ...record, standby: undefined });
-        return { detail: `removed ${live.name} after ${formatDuration(deploy.redBlack.keepOldFor)}` };
+        return { detail: `removed ${live.name} after ${formatDuration(deploy.redBlack.keepOldFor)}${retired}` };
       },
     },
   ];
+}
+
+/** The live target group the canary's weight was set beside: the old fleet's, in a red-black switch. */
+function liveTargetGroup(state: CanaryState): string {
+  return required(required(state.live, 'live group').targetGroups[0], 'live target group');
 }
 
 /** Puts the old fleet back in front of the traffic: the first thing a rollback of a red-black switch does. */
@@ -83,7 +100,13 @@ export async function switchBack(deps: PromoteDependencies, operation: Parameter
   const region = regionOf(operation);
   const live = required(state.live, 'live group');
   if (deploy.traffic.mode === 'weighted') {
-    await forwardOnlyTo(aws, region, deploy.traffic.listener, live.targetGroups);
+    try {
+      await changeForward(aws, region, deploy.traffic.listener, switchedBack(liveTargetGroup(state), required(state.canaryTargetGroup, 'canary target group')));
+    } catch (error) {
+      // The old fleet has no healthy target (removed by hand?): the traffic stays where it is, on the new one.
+      if (!(error instanceof TrafficRefused)) throw error;
+      return [`${live.name} cannot take the traffic back, so it stays on ${state.canaryGroup}: ${error.message}`];
+    }
   } else {
     await attachTargetGroups(aws, region, live.name, live.targetGroups);
   }

@@ -1,0 +1,178 @@
+import { DeleteAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CreateTargetGroupCommand,
+  DescribeListenersCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  ModifyListenerCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SeededFleet } from '../src/aws/simulator/index.js';
+import type { Bakery } from '../src/bakery.js';
+import { alice, approvalRequest, bake, bob, deployEnded, everything, groupNames, pressOn, releaseApp, until } from './support/lifecycle.js';
+import { TestWorld } from './support/world.js';
+
+const region = 'us-east-1';
+
+describe('weighted traffic', () => {
+  let world: TestWorld;
+  let fleet: SeededFleet;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  async function weightedWorld(strategy: 'rolling' | 'red-black' = 'rolling'): Promise<Bakery> {
+    world = await TestWorld.create({ demo: releaseApp() });
+    fleet = world.sim.seedFleet({ region, app: 'demo' });
+    await world.store.putAppConfig('demo', releaseApp({ weightedListener: fleet.listenerArn, strategy }));
+    const bakery = world.replica();
+    await bake(world, bakery, 'v1');
+    return bakery;
+  }
+
+  const elb = () => world.sim.clients().elbv2(region);
+  async function forward(): Promise<{ arn: string; weight: number }[]> {
+    const listener = (await elb().send(new DescribeListenersCommand({ ListenerArns: [fleet.listenerArn] }))).Listeners![0]!;
+    return listener.DefaultActions![0]!.ForwardConfig!.TargetGroups!.map((group) => ({ arn: group.TargetGroupArn!, weight: group.Weight! }));
+  }
+  async function targetGroupNames(): Promise<string[]> {
+    return ((await elb().send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? []).map((group) => group.TargetGroupName!).sort();
+  }
+  async function healthyTargets(arn: string): Promise<number> {
+    const { TargetHealthDescriptions } = await elb().send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }));
+    return (TargetHealthDescriptions ?? []).filter((target) => target.TargetHealth?.State === 'healthy').length;
+  }
+  /** Requests the load balancer answered 503 itself over the last minutes: routed to a target group with no healthy target. */
+  async function refusedRequests(minutes = 10): Promise<number> {
+    const end = world.clock.now();
+    const { MetricDataResults } = await world.sim.clients().cloudWatch(region).send(
+      new GetMetricDataCommand({
+        MetricDataQueries: [{ Id: 'refused', MetricStat: { Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'HTTPCode_ELB_503_Count', Dimensions: [{ Name: 'LoadBalancer', Value: fleet.dimensions.loadBalancer }] }, Period: 60, Stat: 'Sum' } }],
+        StartTime: new Date(end - minutes * 60_000),
+        EndTime: new Date(end),
+      }),
+    );
+    return (MetricDataResults![0]!.Values ?? []).reduce((a, b) => a + b, 0);
+  }
+  async function canaryUntilApproval(bakery: Bakery, version = 'v1'): Promise<void> {
+    await bakery.handlers.onCommand(world.command(`demo ${version}`, { command: '/canary', user: alice }));
+    await until(world, () => approvalRequest(world) !== undefined && approvalRequest(world)!.text.includes(version));
+  }
+  async function rollBack(bakery: Bakery): Promise<void> {
+    const confirm = await bakery.handlers.onCommand(world.command('demo', { command: '/rollback', user: bob }));
+    await bakery.handlers.onButton(pressOn(confirm!, 'rollback.confirm', bob));
+  }
+
+  it('changes only the canary’s weight, and gives every other target group back exactly the weight it had', async () => {
+    const bakery = await weightedWorld();
+    // A spare target group at weight 0 beside the live one: it is not meant to serve.
+    const spare = (await elb().send(new CreateTargetGroupCommand({ Name: 'demo-spare', Protocol: 'HTTP', Port: 8080, VpcId: fleet.vpcId }))).TargetGroups![0]!.TargetGroupArn!;
+    const before = [{ arn: fleet.targetGroupArn, weight: 2 }, { arn: spare, weight: 0 }];
+    await elb().send(new ModifyListenerCommand({ ListenerArn: fleet.listenerArn, DefaultActions: [{ Type: 'forward', ForwardConfig: { TargetGroups: before.map((g) => ({ TargetGroupArn: g.arn, Weight: g.weight })) } }] }));
+
+    await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
+    await until(world, () => world.events.some((event) => event.type === 'step-waiting' && event.step === 'judge'));
+    const during = await forward();
+    const total = during.reduce((sum, group) => sum + group.weight, 0);
+    const canary = during.find((group) => group.arn !== fleet.targetGroupArn && group.arn !== spare)!;
+    expect(canary.weight / total).toBe(0.1);
+    expect(during.find((group) => group.arn === spare)?.weight).toBe(0);
+
+    await rollBack(bakery);
+    await deployEnded(world, bakery);
+    expect(await forward()).toEqual(before);
+    expect(await targetGroupNames()).toEqual(['demo-live', 'demo-spare']);
+  });
+
+  it('deletes the canary’s target group after a successful rolling promotion too', async () => {
+    const bakery = await weightedWorld();
+    await canaryUntilApproval(bakery);
+    await bakery.handlers.onButton(pressOn(approvalRequest(world)!, 'release.promote', bob));
+    await deployEnded(world, bakery);
+    expect((await world.store.getLive('demo'))?.live).toMatchObject({ version: 'v1', group: 'demo-live' });
+    expect(await forward()).toEqual([{ arn: fleet.targetGroupArn, weight: 1 }]);
+    expect(await targetGroupNames()).toEqual(['demo-live']);
+  });
+
+  it('ends a red-black promotion with all traffic on the new fleet, and deletes the old fleet’s target group when it was Bakery’s', async () => {
+    const bakery = await weightedWorld('red-black');
+    await canaryUntilApproval(bakery);
+    await bakery.handlers.onButton(pressOn(approvalRequest(world)!, 'release.promote', bob));
+    await until(world, async () => (await world.store.getLive('demo'))?.standby !== undefined);
+    const v1Group = (await forward()).find((group) => group.arn !== fleet.targetGroupArn)!.arn;
+    // While the old fleet is kept: its entry stays at 0, still health-checked, for an instant switch back.
+    expect(await forward()).toEqual([{ arn: fleet.targetGroupArn, weight: 0 }, { arn: v1Group, weight: 1 }]);
+    expect(await healthyTargets(fleet.targetGroupArn)).toBe(3);
+
+    await deployEnded(world, bakery);
+    expect(await groupNames(world)).toEqual(['demo-canary-v1']);
+    expect(await forward()).toEqual([{ arn: v1Group, weight: 1 }]);
+    expect(await healthyTargets(v1Group)).toBe(3);
+    expect(await refusedRequests()).toBe(0);
+    // demo-live was there before Bakery: it stays.
+    expect((await targetGroupNames()).filter((name) => name !== 'demo-live')).toHaveLength(1);
+
+    // The next red-black promotion leaves v1's group, which Bakery made, and so deletes it.
+    await bake(world, bakery, 'v2');
+    await canaryUntilApproval(bakery, 'v2');
+    await bakery.handlers.onButton(pressOn(approvalRequest(world)!, 'release.promote', bob));
+    await deployEnded(world, bakery);
+    const [v2Group] = (await forward()).map((group) => group.arn);
+    expect(await forward()).toEqual([{ arn: v2Group, weight: 1 }]);
+    expect(await healthyTargets(v2Group!)).toBe(3);
+    expect(await targetGroupNames()).toHaveLength(2);
+    expect((await elb().send(new DescribeTargetGroupsCommand({}))).TargetGroups!.map((group) => group.TargetGroupArn)).not.toContain(v1Group);
+    expect(await refusedRequests()).toBe(0);
+  }, 120_000);
+
+  it('refuses to switch traffic back to an old fleet that has no healthy target, and says so', async () => {
+    const bakery = await weightedWorld('red-black');
+    await canaryUntilApproval(bakery);
+    await bakery.handlers.onButton(pressOn(approvalRequest(world)!, 'release.promote', bob));
+    await until(world, async () => (await world.store.getLive('demo'))?.standby !== undefined);
+    await world.sim.clients().autoScaling(region).send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-live', ForceDelete: true }));
+    await until(world, async () => (await healthyTargets(fleet.targetGroupArn)) === 0);
+
+    await rollBack(bakery);
+    await deployEnded(world, bakery);
+    const now = await forward();
+    for (const group of now.filter((g) => g.weight > 0)) expect(await healthyTargets(group.arn)).toBeGreaterThan(0);
+    expect(await refusedRequests(3)).toBe(0);
+    expect(everything(world)).toContain('demo-live cannot take the traffic back, so it stays on demo-canary-v1');
+    expect(everything(world)).toMatch(/demo-live \(no targets registered\)|demo-live \(i-[0-9a-f]+ draining/);
+  });
+});
+
+describe('waiting for the canary to be healthy', () => {
+  let world: TestWorld;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  async function canaryOf(fault: 'slow-start' | 'unhealthy-release'): Promise<Bakery> {
+    world = await TestWorld.create({ demo: releaseApp() });
+    world.sim.seedFleet({ region, app: 'demo' });
+    // Looked at every few seconds, so a target's unhealthy spell inside the grace period is seen.
+    const bakery = world.replica('replica-a', { pollIntervalMs: 5_000 });
+    world.sim.inject({ kind: fault, app: 'demo' });
+    await bake(world, bakery, 'v1');
+    world.sim.clearFaults();
+    await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
+    return bakery;
+  }
+
+  it('waits through a target that reports unhealthy inside the health-check grace period, and says so', async () => {
+    await canaryOf('slow-start');
+    await until(world, () => world.events.some((event) => event.type === 'step-waiting' && event.step === 'judge'));
+    expect(everything(world)).toMatch(/canary instance i-[0-9a-f]+ reports unhealthy \(Target\.FailedHealthChecks: Health checks failed\) in demo-live inside its 60 s health-check grace period; waiting for it to settle/);
+    expect(await groupNames(world)).toContain('demo-canary-v1');
+  });
+
+  it('fails a target still unhealthy after the grace period, naming it and the reason AWS gives', async () => {
+    const bakery = await canaryOf('unhealthy-release');
+    await deployEnded(world, bakery);
+    expect(everything(world)).toMatch(/canary instance i-[0-9a-f]+ .*after its 60 s health-check grace period.*unhealthy \(Target\.FailedHealthChecks: Health checks failed\) in demo-live/);
+    expect(await groupNames(world)).toEqual(['demo-live']);
+  });
+});
