@@ -5,13 +5,14 @@
  *    beside a reader that makes one GetMetricData per series per group per interval;
  * 2. the wall-clock time from a Promote press to StartInstanceRefresh, when the replica running the
  *    canary takes the press, beside the same press taken by another replica (the owner sees it at
- *    its next heartbeat, leaseMs/3).
+ *    its next look at the item, every watchMs), and what those looks cost in DynamoDB reads.
  * DynamoDB runs in its own process, as the real service would; the simulated AWS answers in-process.
  *
  * Run alone: npx tsx bench/canary.ts
  */
 import { pathToFileURL } from 'node:url';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { readSeries } from '../src/aws/metrics.js';
 import { AwsSimulator, realisticTimings } from '../src/aws/simulator/index.js';
 import { createBakery, type Bakery } from '../src/bakery.js';
@@ -25,7 +26,7 @@ import { requestRef } from '../src/pipelines/canary/approval.js';
 import { queriesOf } from '../src/pipelines/canary/judging.js';
 import { canaryState } from '../src/pipelines/canary/state.js';
 import { createDocumentClient } from '../src/store/dynamo.js';
-import { Store } from '../src/store/store.js';
+import { keys, Store } from '../src/store/store.js';
 import { ensureTable } from '../src/store/table.js';
 import { alice, bob, releaseApp } from '../test/support/lifecycle.js';
 import { RecordingChat } from '../test/support/recording-chat.js';
@@ -35,6 +36,7 @@ import { VirtualThenRealClock } from './virtual-then-real-clock.js';
 
 const region = 'us-east-1';
 const leaseMs = 60_000; // BAKERY_LEASE_SECONDS' default
+const watchMs = 1_000; // the runner's default: how often an owner looks at its running operations' items
 const pollIntervalMs = 15_000; // BAKERY_POLL_SECONDS' default outside local mode
 /** Presses timed per path (each on a canary of its own app). */
 const PRESSES = 5;
@@ -63,6 +65,7 @@ function replica(world: { store: Store; sim: AwsSimulator; chat: RecordingChat; 
     log: silentLogger,
     owner,
     leaseMs,
+    watchMs,
     pollIntervalMs,
     // Bench commands come from the app's own channel, as the access model asks.
     access: { workspace: 'T0BENCH', channels: 'app' },
@@ -209,27 +212,33 @@ async function benchPromotePress(doc: Doc): Promise<void> {
   // Same replica: one press at a time, so each is timed alone.
   const same: Press[] = [];
   for (const app of apps.slice(0, PRESSES)) same.push(await press(app, owners.get(app)!));
-  // Another replica: each waits for its owner's next heartbeat. The owners' heartbeats may keep step
-  // (their canaries ran together), so the presses are spread evenly over one heartbeat period.
-  const heartbeat = leaseMs / 3;
+  // Another replica: each waits for its owner's next look at the item. The owners' looks may keep
+  // step (their canaries ran together), so the presses are spread evenly over one look's period.
   const other = await Promise.all(
     apps.slice(PRESSES).map(async (app, i) => {
-      await clock.sleep((i * heartbeat) / PRESSES);
+      await clock.sleep((i * watchMs) / PRESSES);
       return press(app, bystander);
     }),
   );
+  // What the looks cost: one eventually consistent GetItem per watchMs per running operation, billed
+  // on the whole item (half a read unit per 4 KB, rounded up), whatever the projection returns.
+  const item = (await doc.send(new GetCommand({ TableName: table, Key: keys.operation((await deployOperation(store, apps[0]!)).operation.id) }))).Item ?? {};
+  const itemBytes = Buffer.byteLength(JSON.stringify(item));
+  const readsPerHour = 3_600_000 / watchMs;
+  const unitsPerHour = readsPerHour * 0.5 * Math.ceil(itemBytes / 4096);
 
   for (const bakery of [...owners.values(), bystander]) await bakery.runner.stop();
 
   console.log(`\n## Promote press → StartInstanceRefresh (wall clock, real time; ${PRESSES} presses per path, leaseMs ${leaseMs / 1000} s, Slack = an in-process recording chat)`);
   console.log(`${'who takes the press'.padEnd(46)}${'handler'.padStart(10)}${'→ refresh p50'.padStart(15)}${'max'.padStart(10)}${'approved → refresh'.padStart(20)}`);
-  for (const [name, runs] of [['the replica running the canary (wakes it)', same], [`another replica (owner's heartbeat, ≤ ${heartbeat / 1000} s)`, other]] as const) {
+  for (const [name, runs] of [['the replica running the canary (wakes it)', same], [`another replica (owner's look, every ${watchMs / 1000} s)`, other]] as const) {
     const handler = median(runs.map((r) => r.handler));
     const toRefresh = runs.map((r) => r.toRefresh).sort((a, b) => a - b);
     console.log(`${name.padEnd(46)}${`${handler.toFixed(0)} ms`.padStart(10)}${`${median(toRefresh).toFixed(0)} ms`.padStart(15)}${`${toRefresh.at(-1)!.toFixed(0)} ms`.padStart(10)}${`${median(runs.map((r) => r.afterApproval)).toFixed(0)} ms`.padStart(20)}`);
   }
   console.log('(handler = the button handler, press to decision written and returned; → refresh = from its return to StartInstanceRefresh being sent;');
   console.log(' approved → refresh = from the approval step ending, its "Approved by" shown, to the same call: p50)');
+  console.log(`DynamoDB for those looks: ${readsPerHour} eventually consistent GetItem an hour per running operation = ${unitsPerHour} read units an hour for a canary's item of ~${(itemBytes / 1024).toFixed(1)} KB (JSON size); the lease renewals stay ${3_600_000 / (leaseMs / 3)} writes an hour`);
 }
 
 /** releaseApp()'s deploy section pointed at `<app>`'s seeded fleet. */

@@ -28,6 +28,8 @@ export interface BakeryOptions {
   /** This replica's name: leases carry it. */
   owner: string;
   leaseMs: number;
+  /** How often owners and replicas look for what another replica delivered or gave up (default 1 s); see RunnerOptions. */
+  watchMs?: number;
   pollIntervalMs: number;
   access: AccessSettings;
   onEvent?: (event: RunnerEvent) => void;
@@ -45,7 +47,7 @@ export interface Bakery {
 
 /** Puts the core together; the same whether it talks to Slack or the terminal, AWS or the simulator. */
 export function createBakery(options: BakeryOptions): Bakery {
-  const { store, aws, surface, clock, log, owner, leaseMs, pollIntervalMs, access, onEvent } = options;
+  const { store, aws, surface, clock, log, owner, leaseMs, watchMs, pollIntervalMs, access, onEvent } = options;
   const metered = meterAwsCalls(aws);
   const survey = new StaleSurvey({ aws: metered, store, clock, log });
   const home = new HomeTab({ survey, chat: surface, clock, log, access });
@@ -68,6 +70,7 @@ export function createBakery(options: BakeryOptions): Bakery {
     log,
     owner,
     leaseMs,
+    watchMs,
     pipelines,
   });
   const sweep = new SweepJob({ aws: metered, store, clock, log, owner });

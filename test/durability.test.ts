@@ -3,7 +3,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { bakePipeline } from '../src/pipelines/bake/pipeline.js';
 import { VirtualClock } from '../src/clock.js';
 import { cancelAction } from '../src/pipelines/bake/messages.js';
-import { bob, pressOn } from './support/lifecycle.js';
+import { bob, pressOn, tickEvery, until } from './support/lifecycle.js';
 import { TestWorld } from './support/world.js';
 
 const stepNames = bakePipeline({} as never).steps.map((step) => step.name);
@@ -148,6 +148,45 @@ describe('a deploy of Bakery itself', () => {
 
     const next = world.replica('replica-new');
     await next.runner.resumeAbandoned(); // no waiting for the old lease to lapse
+    await next.runner.idle();
+    await expectBakedOnce(world);
+  });
+});
+
+describe('a deploy of Bakery itself, with a replica watching', () => {
+  let world: TestWorld;
+  beforeEach(async () => {
+    world = await TestWorld.create();
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('is taken over by the watching replica within two seconds of the old one stopping', async () => {
+    let resumedAt: number | undefined;
+    let stopTicking = (): void => undefined;
+    const next = world.replica('replica-new', {
+      watchMs: 1_000,
+      onEvent: (event) => {
+        if (event.type === 'resumed') resumedAt = world.clock.now();
+      },
+    });
+    next.runner.watch();
+    let stoppedAt = 0;
+    const old = world.replica('replica-old', {
+      onEvent: (event, self) => {
+        if (event.type === 'step-started' && event.step === 'provision') {
+          stopTicking = tickEvery(world, 10);
+          stoppedAt = world.clock.now();
+          void self.runner.stop({ handOver: true });
+        }
+      },
+    });
+    await old.handlers.onCommand(world.command('demo v1'));
+    await until(world, () => resumedAt !== undefined, 10 * 60_000);
+    stopTicking();
+    expect(resumedAt! - stoppedAt).toBeLessThan(2_000);
+    await until(world, async () => (await world.store.getLock('demo')) === undefined);
     await next.runner.idle();
     await expectBakedOnce(world);
   });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Bakery } from '../src/bakery.js';
 import type { RunnerEvent } from '../src/operations/runner.js';
 import { canaryState } from '../src/pipelines/canary/state.js';
-import { alice, approvalRequest, bake, bob, deployEnded, pressOn, releaseApp, until } from './support/lifecycle.js';
+import { alice, approvalRequest, bake, bob, deployEnded, pressOn, releaseApp, tickEvery, until } from './support/lifecycle.js';
 import { TestWorld } from './support/world.js';
 
 /** A replica that dies (as a crash would) the first time `when` holds for one of its events. */
@@ -134,5 +134,50 @@ describe('a release across restarts', () => {
     await deployEnded(world, owner);
     expect((await world.store.getLive('demo'))?.live.version).toBe('v1');
     expect(world.events.filter((event) => event.type === 'finished').map((event) => event.replica).at(-1)).toBe('replica-a');
+  });
+});
+
+describe('a press, a cancel or a hand-over on another replica', () => {
+  let world: TestWorld;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  /** demo v1's canary on its owner, up to the approval request; a bystander replica beside it. Both look every second, as in production. */
+  async function canaryAwaitingApproval(): Promise<{ owner: Bakery; other: Bakery }> {
+    world = await TestWorld.create({ demo: releaseApp() });
+    world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
+    const owner = world.replica('replica-a', { watchMs: 1_000 });
+    const other = world.replica('replica-b', { watchMs: 1_000 });
+    await bake(world, owner, 'v1');
+    await owner.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
+    await until(world, () => approvalRequest(world) !== undefined);
+    return { owner, other };
+  }
+
+  const firstCall = (command: string): number | undefined => world.sim.calls().find((call) => call.command === command)?.at;
+
+  it('reaches the owner within two seconds: a Promote pressed on the other replica starts the refresh', async () => {
+    const { other } = await canaryAwaitingApproval();
+    const stopTicking = tickEvery(world, 10);
+    const pressedAt = world.clock.now();
+    expect((await other.handlers.onButton(pressOn(approvalRequest(world)!, 'release.promote', bob)))?.text).toContain('Promoting');
+    await until(world, () => firstCall('StartInstanceRefresh') !== undefined);
+    stopTicking();
+    expect(firstCall('StartInstanceRefresh')! - pressedAt).toBeLessThan(2_000);
+  });
+
+  it('reaches the owner within two seconds: a /rollback confirmed on the other replica rolls the refresh back', async () => {
+    const { owner, other } = await canaryAwaitingApproval();
+    await owner.handlers.onButton(pressOn(approvalRequest(world)!, 'release.promote', bob));
+    await until(world, () => world.events.some((event) => event.type === 'step-waiting' && event.step === 'refresh'));
+    const confirm = await other.handlers.onCommand(world.command('demo', { command: '/rollback', user: bob }));
+    const stopTicking = tickEvery(world, 10);
+    const confirmedAt = world.clock.now();
+    await other.handlers.onButton(pressOn(confirm!, 'rollback.confirm', bob));
+    const undone = (): number | undefined => firstCall('RollbackInstanceRefresh') ?? firstCall('CancelInstanceRefresh');
+    await until(world, () => undone() !== undefined);
+    stopTicking();
+    expect(undone()! - confirmedAt).toBeLessThan(2_000);
   });
 });

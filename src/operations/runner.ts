@@ -33,6 +33,11 @@ export interface RunnerOptions {
   owner: string;
   /** How long a lease lasts without a heartbeat; a dead replica's operations are taken over after it. */
   leaseMs: number;
+  /**
+   * How often an owner looks at its running operations' items for a press or a cancel taken on another
+   * replica, and every replica at the hand-over count for work a stopping replica gave up (default 1 s).
+   */
+  watchMs?: number;
   pipelines: { [K in OperationKind]?: Pipeline<any> };
 }
 
@@ -97,7 +102,7 @@ export class OperationRunner {
 
   /**
    * Tells a waiting step that its operation was answered (an approval was written). A run on this
-   * replica looks again at once; one on another replica sees it at its next heartbeat.
+   * replica looks again at once; one on another replica sees it at its owner's next look (watchMs).
    */
   notify(operationId: string): void {
     this.runs.get(operationId)?.control.wake();
@@ -107,26 +112,47 @@ export class OperationRunner {
    * Takes over running operations whose owner stopped renewing its lease (a crash, a restart), and
    * posts what finished operations still have to say.
    */
-  async resumeAbandoned(): Promise<void> {
+  async resumeAbandoned(options: { handedOver?: boolean } = {}): Promise<void> {
     const active = await this.options.store.listActiveOperations((error) => this.options.log.error({ err: error.message }, 'skipped an operation that cannot be read'));
     const now = this.options.clock.now();
     for (const operation of active) {
-      const leaseAlive = operation.lease && operation.lease.until >= now && operation.lease.owner !== this.options.owner;
+      // After a hand-over the index may still show the lease just given up: the claim's own condition decides.
+      const leaseAlive = !options.handedOver && operation.lease && operation.lease.until >= now && operation.lease.owner !== this.options.owner;
       if (!leaseAlive && !this.runs.has(operation.id)) this.launch(operation.id);
     }
     await this.outbox.deliverUnannounced(this.watching?.signal);
   }
 
-  /** Keeps looking for abandoned operations until stopped. */
+  /**
+   * Keeps looking for abandoned operations until stopped: every lease/2 for a crashed replica's (its
+   * lease must lapse first), and at once when the hand-over count rises (a replica stopping gave its
+   * leases up), glanced at every watchMs.
+   */
   watch(): void {
+    const { store, clock, log, leaseMs } = this.options;
     const watching = new AbortController();
     this.watching = watching;
+    const signal = watching.signal;
     void (async () => {
-      while (!watching.signal.aborted) {
-        await this.resumeAbandoned().catch((error: unknown) => this.options.log.error({ err: error }, 'looking for abandoned operations failed'));
-        await this.options.clock.sleep(this.options.leaseMs / 2, watching.signal).catch(() => undefined);
+      let handOvers = await store.handOverCount().catch(() => 0);
+      let handedOver = false;
+      while (!signal.aborted) {
+        await this.resumeAbandoned({ handedOver }).catch((error: unknown) => log.error({ err: error }, 'looking for abandoned operations failed'));
+        handedOver = false;
+        const nextLook = clock.now() + leaseMs / 2;
+        while (!signal.aborted && !handedOver && clock.now() < nextLook) {
+          await clock.sleep(Math.min(this.watchMs, nextLook - clock.now()), signal).catch(() => undefined);
+          if (signal.aborted) return;
+          const count = await store.handOverCount().catch(() => handOvers);
+          handedOver = count > handOvers;
+          handOvers = count;
+        }
       }
     })();
+  }
+
+  private get watchMs(): number {
+    return this.options.watchMs ?? 1_000;
   }
 
   /** Waits until every run in this process has ended. */
@@ -144,7 +170,11 @@ export class OperationRunner {
     this.watching?.abort();
     for (const run of this.runs.values()) run.control.leave(new Shutdown('replica stopping'));
     await this.idle();
-    if (options.handOver) await Promise.all([...this.leftBehind].map((handle) => handle.update((op) => ({ ...op, lease: undefined, announcing: undefined })).catch(() => undefined)));
+    if (options.handOver && this.leftBehind.size > 0) {
+      await Promise.all([...this.leftBehind].map((handle) => handle.update((op) => ({ ...op, lease: undefined, announcing: undefined })).catch(() => undefined)));
+      // The other replicas watch this count, and take the work over at once rather than at their next look.
+      await this.options.store.countHandOver().catch((error: unknown) => this.options.log.warn({ err: error }, 'could not tell the other replicas of the hand-over'));
+    }
     this.leftBehind.clear();
   }
 
@@ -325,21 +355,31 @@ export class OperationRunner {
     return { operation: handle.current, state: this.stateOf(pipeline, handle.current), signal, ...chat };
   }
 
-  /** Renews the lease (through cleanup too) and notices a cancel asked for on another replica. */
+  /**
+   * Renews the lease every lease/3 (through cleanup too), and in between looks at the item every
+   * watchMs for a cancel or a decision taken on another replica, so it reaches the run within about
+   * a second rather than at the next renewal.
+   */
   private heartbeat(handle: OperationHandle, control: RunControl): { stop(): Promise<void> } {
-    const { clock, owner, leaseMs } = this.options;
+    const { clock, owner, leaseMs, store, log } = this.options;
     const stopped = new AbortController();
     const done = (): boolean => stopped.signal.aborted || control.leaving.signal.aborted;
     const beating = (async () => {
+      let renewAt = clock.now() + leaseMs / 3;
       while (!done()) {
-        await clock.sleep(leaseMs / 3, stopped.signal).catch(() => undefined);
+        await clock.sleep(Math.max(0, Math.min(this.watchMs, renewAt - clock.now())), stopped.signal).catch(() => undefined);
         if (done()) return;
         try {
           const before = handle.current;
-          const renewed = await handle.update((op) => ({ ...op, lease: { owner, until: clock.now() + leaseMs } }));
-          if (renewed.cancelRequested) control.cancel(renewed.cancelRequested.by);
+          const renewing = clock.now() >= renewAt;
+          const seen = renewing
+            ? await handle.update((op) => ({ ...op, lease: { owner, until: clock.now() + leaseMs } }))
+            : await store.getOperationSignals(before.id).catch((error: unknown) => log.debug({ err: error }, 'a look at the operation failed; the next one may not'));
+          if (renewing) renewAt = clock.now() + leaseMs / 3;
+          if (seen?.status !== 'running') continue;
+          if (seen.cancelRequested) control.cancel(seen.cancelRequested.by);
           // An approval written on another replica: the waiting step looks again now, not at its next interval.
-          if (renewed.approval && !before.approval) control.wake();
+          if (seen.approval && !before.approval) control.wake();
         } catch (error) {
           if (stopped.signal.aborted) return;
           const reason = error instanceof StaleOperationError ? 'another replica took this operation over' : `the lease could not be renewed: ${(error as Error).message}`;

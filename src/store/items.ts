@@ -187,6 +187,10 @@ export const operation = z.object({
 });
 export type Operation = z.infer<typeof operation>;
 
+/** What others deliver to a running operation without a new revision (a cancel, a decision), and whether it still runs. */
+export const operationSignals = operation.pick({ status: true, cancelRequested: true, approval: true });
+export type OperationSignals = z.infer<typeof operationSignals>;
+
 /** What an operation's standing is, without its params and state: whether it still holds what it made. */
 export const operationStanding = operation.pick({ id: true, kind: true, status: true, lease: true, updatedAt: true }).extend({
   /** Of its state, only what it made and could not remove (a bake's undeletable failed copy): the sweep's. */

@@ -21,6 +21,7 @@ import {
   laneOf,
   liveRelease,
   operation as operationSchema,
+  operationSignals,
   operationStanding,
   release as releaseSchema,
   retirement as retirementSchema,
@@ -34,6 +35,7 @@ import {
   type LiveRelease,
   type LockLane,
   type Operation,
+  type OperationSignals,
   type OperationStanding,
   type Release,
   type ReleaseEvent,
@@ -103,6 +105,7 @@ export const keys = {
   /** The digest keeps the key it always had: `DIGEST#<minute>`; the sweep's is `SWEEP#<minute>`. */
   jobSlot: (job: SlotJob, slot: string) => ({ pk: `${job.toUpperCase()}#${slot}`, sk: 'SLOT' }),
   lastSweep: () => ({ pk: 'SWEEP', sk: 'LAST' }),
+  handOvers: () => ({ pk: 'REPLICAS', sk: 'HANDOVERS' }),
 };
 
 /** The value of gsi1pk on a running operation; the `active` index holds only those. */
@@ -487,6 +490,43 @@ export class Store {
         }
       })
       .filter((op) => op.status === 'running');
+  }
+
+  /**
+   * A running operation's cancel and decision, and its status, as its owner looks every second for
+   * what another replica delivered. Eventually consistent (half the price of a consistent read): a
+   * cancel or a decision, once written, is never taken back while the operation runs, so a look that
+   * misses one sees it the next second. DynamoDB bills the whole item, however little is projected.
+   */
+  async getOperationSignals(id: string): Promise<OperationSignals | undefined> {
+    const result = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.operation(id),
+        ProjectionExpression: '#status, #cancel, #approval',
+        ExpressionAttributeNames: { '#status': 'status', '#cancel': 'cancelRequested', '#approval': 'approval' },
+      }),
+    );
+    return result.Item ? parseItem(result.Item, operationSignals, keys.operation(id)) : undefined;
+  }
+
+  /** Counts one replica's hand-over (a SIGTERM that gave its leases up): the others watch the count to take the work at once. */
+  async countHandOver(): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.handOvers(),
+        UpdateExpression: 'SET #type = :type ADD #count :one',
+        ExpressionAttributeNames: { '#type': 'type', '#count': 'count' },
+        ExpressionAttributeValues: { ':type': 'handOvers', ':one': 1 },
+      }),
+    );
+  }
+
+  /** How many hand-overs there have been; eventually consistent (it only rises; one item, half a read unit). */
+  async handOverCount(): Promise<number> {
+    const result = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.handOvers() }));
+    return result.Item ? parseItem(result.Item, z.object({ count: z.number().int().nonnegative() }), keys.handOvers()).count : 0;
   }
 
   /** Finished operations with an announcement still to post, oldest first (the same sparse index, under its own key). */

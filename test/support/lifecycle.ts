@@ -51,6 +51,21 @@ export async function until(world: TestWorld, done: () => boolean | Promise<bool
   }
 }
 
+/**
+ * Keeps virtual time from leaping ahead while real I/O is in flight (the clock jumps to the next
+ * sleeper whenever the process is idle): it moves in steps of `stepMs` until stopped, so a latency
+ * read off the clock is the one a person would see.
+ */
+export function tickEvery(world: TestWorld, stepMs: number): () => void {
+  let ticking = true;
+  void (async () => {
+    while (ticking) await world.clock.sleep(stepMs);
+  })();
+  return () => {
+    ticking = false;
+  };
+}
+
 /** Bakes a version to the end, as /bake does. */
 export async function bake(world: TestWorld, bakery: Bakery, version: string): Promise<void> {
   await bakery.handlers.onCommand(world.command(`demo ${version}`, { user: alice }));

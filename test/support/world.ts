@@ -57,7 +57,7 @@ export class TestWorld {
   }
 
   /** A Bakery replica on this world's table; `onEvent` lets a test act at a chosen moment (a kill). */
-  replica(owner = 'replica-a', options: { surface?: ChatSurface; pollIntervalMs?: number; clock?: VirtualClock; access?: AccessSettings; onEvent?: (event: RunnerEvent, bakery: Bakery) => void } = {}): Bakery {
+  replica(owner = 'replica-a', options: { surface?: ChatSurface; pollIntervalMs?: number; watchMs?: number; clock?: VirtualClock; access?: AccessSettings; onEvent?: (event: RunnerEvent, bakery: Bakery) => void } = {}): Bakery {
     const bakery: Bakery = createBakery({
       store: this.store,
       aws: this.sim.clients(),
@@ -66,6 +66,8 @@ export class TestWorld {
       log: process.env.DEBUG_LOG ? createLogger({ pretty: false, level: 'warn' }) : silentLogger,
       owner,
       leaseMs: 60_000,
+      // A look per lease/3, as the heartbeat renews, keeps virtual hours quick; specs of cross-replica latency ask for 1 s, as in production.
+      watchMs: options.watchMs ?? 20_000,
       pollIntervalMs: options.pollIntervalMs ?? 15_000,
       // Slack's: the workspace T0HOME, commands in the app's channel (#demo is C0DEMO).
       access: options.access ?? { workspace: 'T0HOME', channels: 'app', channelIds: { '#demo': 'C0DEMO' } },
