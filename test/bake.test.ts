@@ -63,6 +63,8 @@ describe('/bake', () => {
     expect(summary.text).toContain('Baked demo v1');
     expect(summary.lines?.join('\n')).toContain(release!.amis['us-east-1']);
     expect(summary.lines?.join('\n')).toContain('Total:');
+    // The release ran as root on the builder: its smoke test is its own word, and the summary says so.
+    expect(summary.lines).toContain('Smoke test: reported by the builder. It guards against mistakes, not malice: the canary and the approval are the gate.');
   });
 
   it('gives the builder IMDSv2 with a hop limit of 1, so nothing beyond the builder itself can use its role', async () => {

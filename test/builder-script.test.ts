@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -46,7 +46,7 @@ true
 let runs = 0;
 
 /** Bakes `archive` (file name → content) with these scripts; returns what Bakery would read and what is left. */
-function runBuilder(options: { provision: string; smokeTest: string; archive: Record<string, string>; artifactSha256?: string; published?: (sha256: string) => string }) {
+function runBuilder(options: { provision: string; smokeTest: string; archive: Record<string, string>; artifactSha256?: string; published?: (sha256: string) => string; metadataForScripts?: 'open' }) {
   const dir = join(scratch, `run-${++runs}`);
   mkdirSync(join(dir, 'bin'), { recursive: true });
   mkdirSync(join(dir, 'archive'));
@@ -62,7 +62,7 @@ function runBuilder(options: { provision: string; smokeTest: string; archive: Re
   if (options.published) writeFileSync(join(dir, 'published'), options.published(sha256));
   const userData = builderUserData({
     app: 'demo',
-    config: { ...demoApp, provision: options.provision, smokeTest: options.smokeTest, artifactDigest: options.published ? 'published' : 'given' },
+    config: { ...demoApp, provision: options.provision, smokeTest: options.smokeTest, artifactDigest: options.published ? 'published' : 'given', metadataForScripts: options.metadataForScripts ?? 'closed' },
     version: 'v1',
     operationId: 'op-test-00000001',
     resultKey: key,
@@ -82,6 +82,7 @@ function runBuilder(options: { provision: string; smokeTest: string; archive: Re
     shutdownArgs: readFileSync(join(dir, 'shutdown-args'), 'utf8').trim(),
     left: readFileSync(join(dir, 'left'), 'utf8').split('\n').filter(Boolean),
     sha256,
+    dir,
   };
 }
 
@@ -146,6 +147,37 @@ describe.skipIf(!sandboxAvailable)('the builder’s user data, run in bash', () 
     expect(garbled.report).toMatchObject({ state: 'failed', phase: 'download', reason: 'the published sha256 is not 64 hex digits' });
     const other = runBuilder({ provision: 'true', smokeTest: 'true', archive: install('true'), published: (sha) => sha, artifactSha256: 'a'.repeat(64) });
     expect(other.report).toMatchObject({ state: 'failed', phase: 'download', reason: `the published sha256 is ${other.sha256}, not the ${'a'.repeat(64)} asked for` });
+  });
+
+  /*
+   * What a provision script can read without setting out to attack the control script: the files its
+   * parent holds open (fd 3, the console, is a file only in this sandbox), its command line and
+   * environment, every file Bakery and cloud-init keep, and the instance metadata service.
+   */
+  const snoop = (to: string) => `mkdir -p "$SANDBOX/${to}"
+for fd in /proc/$PPID/fd/*; do n=\${fd##*/}; [ "$n" = 3 ] || [ ! -f "$fd" ] || cat "$fd" > "$SANDBOX/${to}/fd-$n" 2>/dev/null || true; done
+cat /proc/$PPID/cmdline /proc/$PPID/environ > "$SANDBOX/${to}/proc" || true
+find /run /var/lib/cloud /var/tmp -type f -exec cat {} + > "$SANDBOX/${to}/files" 2>/dev/null || true
+(exec 5<>/dev/tcp/169.254.169.254/80) 2> "$SANDBOX/${to}/imds" || true`;
+  const snooped = (dir: string, to: string) => readdirSync(join(dir, to)).map((name) => readFileSync(join(dir, to, name), 'utf8')).join('\n');
+
+  it('keeps the bake’s key out of the reach of provision and the smoke test: no open file, no file, no IMDS', () => {
+    const run = runBuilder({ provision: snoop('provision'), smokeTest: snoop('smoke'), archive: install('true') });
+    expect(run.report).toMatchObject({ state: 'succeeded' });
+    for (const phase of ['provision', 'smoke']) {
+      const seen = snooped(run.dir, phase);
+      // It did read what the control script holds open (its own text), just not the key.
+      expect(seen).toContain('say "provision started"');
+      expect(seen).not.toContain(key);
+      // On EC2 the metadata service is a route away; here there is none, so only the rule tells "prohibited" from "unreachable".
+      expect(readFileSync(join(run.dir, phase, 'imds'), 'utf8')).toContain('Permission denied');
+    }
+  });
+
+  it('lets the scripts reach IMDS when the app opens it for them (and so its user data, with the key)', () => {
+    const run = runBuilder({ provision: snoop('provision'), smokeTest: 'true', archive: install('true'), metadataForScripts: 'open' });
+    expect(run.report).toMatchObject({ state: 'succeeded' });
+    expect(readFileSync(join(run.dir, 'provision', 'imds'), 'utf8')).toContain('Network is unreachable');
   });
 
   it('arms its own shutdown at boot, the app’s builder timeout twice plus a margin, even when the bake fails', () => {

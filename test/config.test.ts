@@ -81,7 +81,7 @@ describe('the apps file', () => {
     expect(() => fits(good.replace('./install.sh', script(12_500)))).toThrow(
       /^apps\.yml: app "demo", field "provision": the builder's user data would be \d{5} bytes \(provision 12501, smokeTest 10\), over EC2's limit of 16384 bytes/,
     );
-    expect(() => fits(good.replace('./install.sh', script(10_000)))).not.toThrow();
+    expect(() => fits(good.replace('./install.sh', script(9_500)))).not.toThrow();
   });
 
   it('fetches artifacts over https only', () => {

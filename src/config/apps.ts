@@ -65,6 +65,12 @@ export const appConfig = z.strictObject({
    * artifact at `{artifactUrl}.sha256` (sha256sum's format), and --sha256 too when given.
    */
   artifactDigest: z.enum(['given', 'published']).default('given'),
+  /**
+   * Whether provision and the smoke test may reach the builder's instance metadata service (IMDS): `closed`
+   * (the default), since its user data holds the bake's key; `open` for scripts that need the builder
+   * role's credentials, which lets them read the key (src/pipelines/bake/README.md).
+   */
+  metadataForScripts: z.enum(['closed', 'open']).default('closed'),
   provision: z.string().min(1, 'the provision script is empty'),
   smokeTest: z.string().min(1, 'the smoke test is empty'),
   shareWith: z.array(awsAccountId).default([]),

@@ -43,6 +43,8 @@ const failedRegions = (state: BakeState): [string, RegionCopy][] => Object.entri
 
 const regionOf = (operation: Operation): string => bakeParams.parse(operation.params).config.region;
 
+export const smokeTestLine = 'Smoke test: reported by the builder. It guards against mistakes, not malice: the canary and the approval are the gate.';
+
 /** Whether, and against what, the builder checked the artifact's sha256 before provision ran. */
 export function digestCheck(checked: BakeState['artifactChecked']): string {
   switch (checked) {
@@ -148,6 +150,8 @@ export function bakeMessages(clock: Clock, steps: { name: string; title: string 
             `Name: \`${state.imageName}\``,
             `Base: \`${state.baseAmi}\` ${state.baseAmiName ?? ''}`,
             `Artifact: sha256 \`${state.artifactSha256 ?? 'not reported'}\`, ${digestCheck(state.artifactChecked)}`,
+            // The release ran as root on the builder that reports it: its word, not proof.
+            smokeTestLine,
             `Steps: ${timings.join(' · ')}`,
             `Total: ${elapsed(operation)} · AWS: ${state.awsCalls ?? 0} calls${state.awsRetries ? ` (${state.awsRetries} retried)` : ''}`,
             ...cleanup,

@@ -207,7 +207,7 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       async run(input) {
         const config = appOf(input.operation);
         await waitForBuilder(input, config, 'smoke');
-        return { detail: 'smoke test passed' };
+        return { detail: 'smoke test passed, as the builder reports it' };
       },
     },
     {

@@ -16,8 +16,13 @@ import { ConfigError, type AppConfig } from '../../config/apps.js';
  *   not in the directory provision works in; the smoke script is written only after provision ends.
  * - The artifact, the working directory and the scripts are removed before success is reported, so
  *   the image is made without them.
- * A provision running as root that sets out to read this process's memory or the instance's user
- * data from IMDS can still find the key; that is a deliberate attack, not a stray line or file.
+ * - The key is out of the scripts' cheap reach: the user data (which holds it) only writes the key to
+ *   a root-only file and the control script beside it, and execs that script, which reads the key and
+ *   removes the file: no process holds the user data open and no file holds the key when provision
+ *   starts. Provision and the smoke test cannot reach IMDS either (an `ip rule` prohibits it; the
+ *   app's `metadataForScripts: open` lifts that, for scripts that need the builder role).
+ * Provision runs as root: one that sets out to read the control script's memory, or to undo the rule,
+ * still finds the key. The smoke test guards against mistakes, not malice; the canary and approval are the gate.
  *
  * Before anything else the script arms a shutdown at the builder's deadline (builderDeadlineMinutes);
  * Bakery launches builders with "shutdown means terminate", so a builder whose bot died goes away alone.
@@ -29,6 +34,9 @@ export type Phase = (typeof phases)[number];
 
 const eventPrefix = (key: string): string => `bakery:${key} `;
 const resultPrefixFor = (key: string): string => `${resultPrefix}${key} `;
+
+/** Ends the control script's heredoc: no line of it is this (every outside value in it is base64). */
+const controlDelimiter = 'BAKERY_CONTROL_SCRIPT_END';
 
 /** Where the builder keeps Bakery's own files: root-only, on a tmpfs. */
 export const controlDir = '/run/bakery';
@@ -67,22 +75,21 @@ export function builderUserData(b: BuilderScript): string {
   const deadline = builderDeadlineMinutes(b.config);
   // The config's zod schema makes it a whole number; checked again because it goes into the script.
   if (!Number.isSafeInteger(deadline) || deadline < 1) throw new Error('the builder deadline must be a whole number of minutes');
-  const script = `#!/bin/bash
-# Bakery builder (operation ${b.operationId}): download, provision, smoke test, report on the console.
-set -uo pipefail
-umask 077
-# Armed before anything can fail: at its deadline the builder powers off, which terminates it.
-shutdown -P +${deadline} >/dev/null 2>&1; armed=$?
+  // The scripts do not reach IMDS, whose user data holds the key; the reboot for the image drops the rule.
+  const imds = b.config.metadataForScripts === 'open' ? '' : `
+ip rule add prohibit to 169.254.169.254/32 priority 90 || fail provision "the instance metadata service could not be closed to provision"
+ip -6 rule add prohibit to fd00:ec2::254/128 priority 90 2>/dev/null || true`;
+  // The control script, written to a root-only file and run in place of this one: once the exec is done,
+  // no process holds this text (and its key) open, and the key is in no file (it reads and removes it).
+  const control = `set -uo pipefail
 control=${controlDir}
-rm -rf "$control" && mkdir -m 700 "$control" || exit 1
+key=$(<"$control/key") && rm -f "$control/key" || exit 1
 exec 3>/dev/console
 exec >"$control/build.log" 2>&1
-key='${b.resultKey}'
 say() { echo "${eventPrefix('$key')}$*" >&3; }
 report() { echo "${resultPrefixFor('$key')}$*" >&3; }
 fail() { say "$1 failed\${2:+: $2}"; tail -n 40 "$control/build.log" | sed 's/^/| /' >&3; report "failure phase=$1"; exit 1; }
-[ "$armed" -eq 0 ] || say "could not arm the shutdown deadline"
-rm -f /var/lib/cloud/instances/*/user-data.txt* /var/lib/cloud/instances/*/obj.pkl /var/lib/cloud/instances/*/scripts/part-*
+[ "$1" -eq 0 ] || say "could not arm the shutdown deadline"
 export BAKERY_APP=${encoded(b.app)}
 export BAKERY_VERSION=${encoded(b.version)}
 url=${encoded(artifactUrlFor(b.config, b.version))}
@@ -106,7 +113,7 @@ sha=$(sha256sum "$BAKERY_ARTIFACT") || fail download
 sha=\${sha%% *}
 say "artifact sha256=$sha"
 [ -z "$expected" ] || [ "$sha" = "$expected" ] || fail download "the artifact's sha256 is $sha, not the expected $expected"
-say "download done"
+say "download done"${imds}
 say "provision started"
 printf '%s' ${quoted64(b.config.provision)} | base64 -d > "$control/provision.sh" || fail provision
 bash -e "$control/provision.sh" </dev/null 3>&- || fail provision
@@ -119,6 +126,21 @@ say "scrub started"
 cd / && rm -rf "$work" "$control" || fail scrub
 say "scrub done"
 report success
+`;
+  const script = `#!/bin/bash
+# Bakery builder (operation ${b.operationId}): download, provision, smoke test, report on the console.
+set -uo pipefail
+umask 077
+# Armed before anything can fail: at its deadline the builder powers off, which terminates it.
+shutdown -P +${deadline} >/dev/null 2>&1; armed=$?
+control=${controlDir}
+rm -rf "$control" && mkdir -m 700 "$control" || exit 1
+rm -f /var/lib/cloud/instances/*/user-data.txt* /var/lib/cloud/instances/*/obj.pkl /var/lib/cloud/instances/*/scripts/part-*
+key='${b.resultKey}'
+printf '%s' "$key" > "$control/key" || exit 1
+cat > "$control/bake.sh" <<'${controlDelimiter}' || exit 1
+${control}${controlDelimiter}
+exec bash "$control/bake.sh" "$armed"
 `;
   return Buffer.from(script, 'utf8').toString('base64');
 }
