@@ -10,7 +10,7 @@ import type { Clock } from './clock.js';
 import type { Core } from './core.js';
 import type { Logger } from './log.js';
 import { auditTrail } from './operations/audit.js';
-import { ProgressReporter } from './operations/progress.js';
+import { ProgressReporter } from './chat/progress.js';
 import { OperationRunner, type RunnerEvent } from './operations/runner.js';
 import { DigestJob } from './jobs/digest.js';
 import { SweepJob } from './jobs/sweep.js';

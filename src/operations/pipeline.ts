@@ -27,6 +27,9 @@ export interface StepInput<S> {
  * `key` names it for good (a step run again announces the same key once); a `file` is drawn by the
  * pipeline when it is posted.
  */
+/** What a step may write in its operation's thread. */
+export type StepChat = Pick<StepInput<unknown>, 'note' | 'say'>;
+
 export type ToAnnounce = { key: string } & ({ message: ChatMessage } | { file: string });
 
 export interface StepOutcome<S> {

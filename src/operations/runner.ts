@@ -5,8 +5,7 @@ import { laneOf, type Announcement, type AppLock, type Operation, type Operation
 import { StaleOperationError, type StartOperationResult, type Store } from '../store/store.js';
 import { OperationHandle } from './handle.js';
 import { Outbox, withAnnouncements } from './outbox.js';
-import { Cancelled, LeaseLost, Shutdown, StepFailure, type Pipeline, type StepInput } from './pipeline.js';
-import type { StepChat } from './progress.js';
+import { Cancelled, LeaseLost, Shutdown, StepFailure, type Pipeline, type StepChat, type StepInput } from './pipeline.js';
 
 /**
  * Where an operation's progress is shown. The runner asks it only to open the thread before the

@@ -1,15 +1,12 @@
-import { SlackPace } from '../chat/pace.js';
-import { ProgressThread } from '../chat/thread.js';
-import type { ChatSurface } from '../chat/surface.js';
+import { SlackPace } from './pace.js';
+import { ProgressThread } from './thread.js';
+import type { ChatSurface } from './surface.js';
 import type { MessageRef } from '../message.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Announcement, Operation, OperationKind } from '../store/items.js';
-import type { Pipeline, StepInput } from './pipeline.js';
-import type { RunnerEvent } from './runner.js';
-
-/** What a step may write in its operation's thread. */
-export type StepChat = Pick<StepInput<unknown>, 'note' | 'say'>;
+import type { Pipeline, StepChat } from '../operations/pipeline.js';
+import type { RunnerEvent } from '../operations/runner.js';
 
 /**
  * An operation's progress in chat, fed by the runner's events: the root message kept current (the
