@@ -21,6 +21,7 @@ function describeOutcome(outcome: SweepOutcome): string[] {
   return [
     ...(dryRun ? capped(plan.remove, 'Would remove', 'to remove') : capped(removed, 'Removed', 'removed')),
     ...left.slice(0, SHOWN).map((decision) => `${line('Left for the next sweep', decision)} (${decision.error})`),
+    ...capped(plan.unrecorded, 'Left alone', 'left alone, tagged but never recorded by their operation'),
     ...unlisted.map(({ region, error }) => `Not swept: ${region} could not be listed (${error})`),
     `Kept ${plan.keep.length} of Bakery's resources: running operations, baked images and what is not this Bakery's (${outcome.regions.join(', ') || 'no regions'}).`,
   ];

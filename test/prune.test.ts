@@ -294,3 +294,42 @@ describe('the digest’s Old images', () => {
     expect((await bakery.handlers.onButton(pressOn(dryRun, pruneAction, bob)))?.text).toBe('*Pruned demo*: 2 images removed');
   });
 });
+
+describe('a prune of images shared with other accounts', () => {
+  const partner = '210987654321';
+  let world: TestWorld;
+  let bakery: Bakery;
+  const ami = async (version: string): Promise<string> => (await world.store.getRelease('demo', version))!.amis['us-east-1']!;
+  const prune = (text: string) => bakery.handlers.onCommand(world.command(`prune demo ${text}`, { command: '/bakery', user: alice }));
+
+  beforeEach(async () => {
+    world = await TestWorld.create({ demo: { ...releaseApp(), shareWith: [partner] } });
+    bakery = world.replica();
+    for (const version of ['v1', 'v2']) {
+      await bakery.handlers.onCommand(world.command(`demo ${version}`, { user: alice }));
+      await bakery.runner.idle();
+      world.clock.advance(DAY);
+    }
+    await world.store.putLive({ app: 'demo', live: { version: 'v2', ami: await ami('v2') }, since: world.clock.now(), by: bob.id, operationId: 'op-test' });
+  });
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('keeps an image another account launched within the retention, saying so, and lets it go once that launch is older', async () => {
+    // The partner account's Auto Scaling group launches v1; EC2 reports it a day later.
+    world.sim.launchInAccount(await ami('v1'), partner);
+    world.clock.advance(DAY + 60_000);
+
+    const kept = await prune('--keep 1 --dry-run');
+    expect(kept?.text).toBe('*Prune demo*: nothing to remove');
+    expect(kept?.lines).toContainEqual(expect.stringMatching(new RegExp(`^Kept: v1 \\(\`${await ami('v1')}\` us-east-1\\): shared with ${partner} and last launched .* UTC, within the 30d retention \\(us-east-1\\)$`)));
+
+    world.clock.advance(30 * DAY);
+    expect((await prune('--keep 1 --dry-run'))?.text).toBe('*Prune demo* (dry run): 1 bake would go');
+  });
+
+  it('lets a shared image nobody ever launched go', async () => {
+    expect((await prune('--keep 1 --dry-run'))?.text).toBe('*Prune demo* (dry run): 1 bake would go');
+  });
+});

@@ -496,3 +496,29 @@ describe('simulated AWS', () => {
     });
   });
 });
+
+describe('an image’s last launch (lastLaunchedTime)', () => {
+  it('is empty until a launch, reported a day after it, by this account or one the image is shared with', async () => {
+    const { clock, sim, ec2 } = setup();
+    const [own] = sim.seedImages(region, [{ name: 'demo-v1', tags: {}, createdAt: clock.now() - 3_600_000 }]);
+    const lastLaunch = async () => (await ec2.send(new DescribeImageAttributeCommand({ ImageId: own, Attribute: 'lastLaunchedTime' }))).LastLaunchedTime;
+    expect(await lastLaunch()).toEqual({});
+
+    const launchedAt = clock.now();
+    await ec2.send(new RunInstancesCommand({ ImageId: own, InstanceType: 't3.small', MinCount: 1, MaxCount: 1 }));
+    clock.advance(23 * 3_600_000);
+    expect(await lastLaunch()).toEqual({});
+    clock.advance(3_600_000);
+    expect(await lastLaunch()).toEqual({ Value: new Date(launchedAt).toISOString().replace(/\.\d{3}Z$/, 'Z') });
+    const { Images = [] } = await ec2.send(new DescribeImagesCommand({ ImageIds: [own!] }));
+    expect(Images[0]?.LastLaunchedTime).toBe((await lastLaunch())?.Value);
+
+    // Another account may launch it only once it is shared with it; the owner sees that launch too.
+    expect(() => sim.launchInAccount(own!, '210987654321')).toThrow(/not shared/);
+    await ec2.send(new ModifyImageAttributeCommand({ ImageId: own, LaunchPermission: { Add: [{ UserId: '210987654321' }] } }));
+    const elsewhereAt = clock.now();
+    sim.launchInAccount(own!, '210987654321');
+    clock.advance(24 * 3_600_000);
+    expect(await lastLaunch()).toEqual({ Value: new Date(elsewhereAt).toISOString().replace(/\.\d{3}Z$/, 'Z') });
+  });
+});

@@ -1,4 +1,4 @@
-import { DescribeVolumesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, DescribeVolumesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { launchBuilder } from '../src/aws/builder.js';
@@ -14,10 +14,11 @@ const region = 'us-east-1';
 const HOUR = 3_600_000;
 
 /** An operation as Bakery keeps it, written straight to the table (a bake that ran in an earlier life). */
-async function recordOperation(world: TestWorld, id: string, status: OperationStatus, leaseUntil?: number): Promise<void> {
+async function recordOperation(world: TestWorld, id: string, status: OperationStatus, options: { leaseUntil?: number; state?: Record<string, unknown> } = {}): Promise<void> {
+  const { leaseUntil, state = {} } = options;
   const now = world.clock.now();
   const operation: Operation = {
-    id, kind: 'bake', app: 'demo', version: 'v1', requestedBy: alice.id, channel: 'C0DEMO', params: {}, state: {}, steps: [],
+    id, kind: 'bake', app: 'demo', version: 'v1', requestedBy: alice.id, channel: 'C0DEMO', params: {}, state, steps: [],
     status, createdAt: now - HOUR, updatedAt: now, revision: 3,
     ...(status === 'running' ? { lease: { owner: 'replica-gone', until: leaseUntil ?? now + 60_000 } } : { finishedAt: now }),
   };
@@ -35,7 +36,9 @@ async function leftoversOf(world: TestWorld, operationId: string) {
   const volume = world.sim.seedVolume({ region, tags });
   world.clock.advance(15 * 60_000);
   const snapshot = world.sim.snapshot().images.find((candidate) => candidate.imageId === image)!.snapshotId;
-  return { builder, image, snapshot, volume };
+  // What the bake wrote down of them (its image's snapshot EC2 names; the loose volume was its builder's).
+  const recorded = { builderId: builder, imageId: image, builderVolumes: [volume] };
+  return { builder, image, snapshot, volume, recorded };
 }
 
 async function looseVolumes(world: TestWorld): Promise<string[]> {
@@ -57,7 +60,7 @@ describe('the sweep', () => {
 
   it('removes what a failed bake left behind: its builder first, then its image, the image’s snapshot, and its volume', async () => {
     const left = await leftoversOf(world, 'op-failed-00000001');
-    await recordOperation(world, 'op-failed-00000001', 'failed');
+    await recordOperation(world, 'op-failed-00000001', 'failed', { state: left.recorded });
     const bakery = world.replica();
     const from = world.sim.calls().length;
 
@@ -94,9 +97,39 @@ describe('the sweep', () => {
     expect(outcome.plan.keep.find(({ resource }) => resource.id === strangers.builder)?.why).toBe("its operation op-elsewhere-00000001 is not in this Bakery's table");
   });
 
+  it('removes only what the operation recorded: a resource tagged with an ended operation’s id is reported, never deleted', async () => {
+    const left = await leftoversOf(world, 'op-failed-00000008');
+    await recordOperation(world, 'op-failed-00000008', 'failed', { state: left.recorded });
+    // Anyone with ec2:CreateTags can tag a production volume and snapshot (and an image) as that bake's.
+    const ec2 = world.sim.clients().ec2(region);
+    const forged = Object.entries({ 'bakery:created-by': 'bakery', 'bakery:role': 'builder', 'bakery:operation': 'op-failed-00000008', 'bakery:app': 'demo' }).map(([Key, Value]) => ({ Key, Value }));
+    const production = world.sim.seedVolume({ region, tags: { Name: 'orders-db' } });
+    const [productionImage] = world.sim.seedImages(region, [{ name: 'orders-golden', tags: { Name: 'orders' }, createdAt: world.clock.now() }]);
+    const productionSnapshot = world.sim.snapshot().images.find((image) => image.imageId === productionImage)!.snapshotId;
+    world.clock.advance(10 * 60_000); // visible to EC2's API
+    await ec2.send(new CreateTagsCommand({ Resources: [production, productionImage!, productionSnapshot], Tags: forged }));
+    const bakery = world.replica();
+    const from = world.sim.calls().length;
+
+    const outcome = await bakery.sweep.sweep({ dryRun: false, by: 'schedule' });
+
+    expect(outcome.removed.map(({ resource }) => resource.id)).toEqual([left.builder, left.image, left.snapshot, left.volume]);
+    expect(removals(world, from)).toEqual(['TerminateInstances', 'DeregisterImage', 'DeleteSnapshot', 'DeleteVolume']);
+    expect(await looseVolumes(world)).toEqual([production]);
+    expect(world.sim.snapshot().images.map((image) => image.imageId)).toContain(productionImage);
+    expect(world.sim.snapshot().snapshots.map((snapshot) => snapshot.snapshotId)).toContain(productionSnapshot);
+    expect(outcome.plan.unrecorded.map(({ resource, why }) => `${resource.kind} ${resource.id}: ${why}`).sort()).toEqual(
+      [`image ${productionImage}`, `volume ${production}`].map((what) => `${what}: tagged as bake op-failed-00000008's, which never recorded it: left alone`).sort(),
+    );
+    expect(await world.store.getLastSweep()).toMatchObject({ removed: { builder: 1, image: 1, snapshot: 1, volume: 1 }, unrecorded: 2 });
+
+    const dry = await bakery.handlers.onCommand(world.command('sweep --dry-run', { command: '/bakery', user: mallory }));
+    expect(dry?.lines).toContain(`Left alone: volume \`${production}\` us-east-1 (demo): tagged as bake op-failed-00000008's, which never recorded it: left alone`);
+  });
+
   it('never touches a running bake’s builder, image or volume, even hours after its lease lapsed', async () => {
     await leftoversOf(world, 'op-running-00000001');
-    await recordOperation(world, 'op-running-00000001', 'running', world.clock.now() - 3 * HOUR);
+    await recordOperation(world, 'op-running-00000001', 'running', { leaseUntil: world.clock.now() - 3 * HOUR });
     const from = world.sim.calls().length;
 
     const outcome = await world.replica().sweep.sweep({ dryRun: false, by: 'schedule' });
@@ -109,7 +142,7 @@ describe('the sweep', () => {
 
   it('takes an abandoned bake’s leftovers once its lease has lapsed for a day', async () => {
     const left = await leftoversOf(world, 'op-abandoned-00000001');
-    await recordOperation(world, 'op-abandoned-00000001', 'running', world.clock.now() - ABANDONED_AFTER_MS - HOUR);
+    await recordOperation(world, 'op-abandoned-00000001', 'running', { leaseUntil: world.clock.now() - ABANDONED_AFTER_MS - HOUR, state: left.recorded });
 
     const outcome = await world.replica().sweep.sweep({ dryRun: false, by: 'schedule' });
 
@@ -135,7 +168,7 @@ describe('the sweep', () => {
 
   it('changes nothing on a dry run, and records no sweep', async () => {
     const left = await leftoversOf(world, 'op-failed-00000002');
-    await recordOperation(world, 'op-failed-00000002', 'cancelled');
+    await recordOperation(world, 'op-failed-00000002', 'cancelled', { state: left.recorded });
     const from = world.sim.calls().length;
 
     const outcome = await world.replica().sweep.sweep({ dryRun: true, by: alice.id });
@@ -149,7 +182,7 @@ describe('the sweep', () => {
 
   it('leaves what AWS refuses for the next sweep, which removes it', async () => {
     const left = await leftoversOf(world, 'op-failed-00000003');
-    await recordOperation(world, 'op-failed-00000003', 'failed');
+    await recordOperation(world, 'op-failed-00000003', 'failed', { state: left.recorded });
     world.sim.inject({ kind: 'api-error', command: 'DeregisterImage', code: 'InvalidAMIID.Unavailable', message: 'The image is not available yet' });
     const bakery = world.replica();
 
@@ -165,8 +198,8 @@ describe('the sweep', () => {
   });
 
   it('runs once per slot however many replicas share it', async () => {
-    await leftoversOf(world, 'op-failed-00000004');
-    await recordOperation(world, 'op-failed-00000004', 'failed');
+    const left = await leftoversOf(world, 'op-failed-00000004');
+    await recordOperation(world, 'op-failed-00000004', 'failed', { state: left.recorded });
     const slot = world.clock.now();
     const ran = [await world.replica('replica-a').sweep.runSlot(slot), await world.replica('replica-b').sweep.runSlot(slot)];
     expect(ran).toEqual([true, false]);
@@ -185,7 +218,7 @@ describe('/bakery sweep', () => {
 
   it('shows anyone what would go, and lets only an approver remove it', async () => {
     const left = await leftoversOf(world, 'op-failed-00000005');
-    await recordOperation(world, 'op-failed-00000005', 'failed');
+    await recordOperation(world, 'op-failed-00000005', 'failed', { state: left.recorded });
     const bakery = world.replica();
 
     const dry = await bakery.handlers.onCommand(world.command('sweep --dry-run', { command: '/bakery', user: mallory }));
@@ -202,8 +235,8 @@ describe('/bakery sweep', () => {
   });
 
   it('lets a member of an approvers\' user group sweep for real', async () => {
-    await leftoversOf(world, 'op-failed-00000007');
-    await recordOperation(world, 'op-failed-00000007', 'failed');
+    const left = await leftoversOf(world, 'op-failed-00000007');
+    await recordOperation(world, 'op-failed-00000007', 'failed', { state: left.recorded });
     const config = (await world.store.getAppConfig('demo'))!;
     await world.store.putAppConfig('demo', { ...config, deploy: { ...config.deploy!, approvers: ['S0RELEASE'] } });
     world.chat.userGroups.set('S0RELEASE', [mallory.id]);
@@ -214,8 +247,8 @@ describe('/bakery sweep', () => {
   });
 
   it('is reported in the digest: what the last sweep removed', async () => {
-    await leftoversOf(world, 'op-failed-00000006');
-    await recordOperation(world, 'op-failed-00000006', 'failed');
+    const left = await leftoversOf(world, 'op-failed-00000006');
+    await recordOperation(world, 'op-failed-00000006', 'failed', { state: left.recorded });
     const bakery = world.replica();
     await bakery.sweep.sweep({ dryRun: false, by: 'schedule' });
 

@@ -35,6 +35,8 @@ export interface TaggedResource {
   attachedTo?: string;
   /** An image's snapshots. */
   snapshotIds?: string[];
+  /** A builder's ClientToken: set by the RunInstances that made it, and by nothing after (unlike a tag). */
+  clientToken?: string;
 }
 
 const ours = { Name: `tag:${tagKeys.createdBy}`, Values: ['bakery'] };
@@ -55,7 +57,7 @@ export async function listTagged(aws: AwsClients, region: string): Promise<Tagge
   for await (const page of instances) {
     for (const instance of (page.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? [])) {
       if (!instance.InstanceId) continue;
-      found.push({ kind: 'builder', id: instance.InstanceId, region, ...fromTags(instance.Tags), createdAt: instance.LaunchTime?.getTime(), state: instance.State?.Name });
+      found.push({ kind: 'builder', id: instance.InstanceId, region, ...fromTags(instance.Tags), createdAt: instance.LaunchTime?.getTime(), state: instance.State?.Name, ...(instance.ClientToken ? { clientToken: instance.ClientToken } : {}) });
     }
   }
   for await (const page of paginateDescribeVolumes({ client: aws.ec2(region), pageSize: 500 }, { Filters: [ours, builders] })) {

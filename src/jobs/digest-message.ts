@@ -73,7 +73,8 @@ const counted = (n: number, word: string): string => `${n} ${word}${n === 1 ? ''
 export function sweepLine(sweep: SweepSummary, now: number): string {
   const kinds = (['builder', 'volume', 'image', 'snapshot'] as const).filter((kind) => (sweep.removed[kind] ?? 0) > 0).map((kind) => counted(sweep.removed[kind]!, kind));
   const what = kinds.length === 0 ? 'found nothing that ended operations left behind' : `removed ${kinds.length > 1 ? `${kinds.slice(0, -1).join(', ')} and ${kinds.at(-1)}` : kinds[0]} that ended operations left behind`;
-  return `Last sweep (${formatTime(sweep.at, now)}) ${what}${sweep.left ? `; ${sweep.left} left for the next sweep` : ''}.`;
+  const unrecorded = sweep.unrecorded ? `; ${counted(sweep.unrecorded, 'tagged resource')} no operation recorded left alone (\`/bakery sweep --dry-run\` names them)` : '';
+  return `Last sweep (${formatTime(sweep.at, now)}) ${what}${sweep.left ? `; ${sweep.left} left for the next sweep` : ''}${unrecorded}.`;
 }
 
 /** "Retirement moved on: demo v3 disabled; demo v2 deregistered (1 image, 2 snapshots)." */

@@ -1,10 +1,13 @@
+import { clientToken } from '../aws/provenance.js';
 import type { TaggedKind, TaggedResource } from '../aws/tagged.js';
 import type { OperationStanding } from '../store/items.js';
 
 /*
  * What the sweep removes, decided without I/O from what Bakery tagged and what the store says of the
  * operations that made it. Only Bakery's tagged resources ever reach this; of those, only the leftovers
- * of an operation that has ended (or was abandoned long ago) go, and never a baked image.
+ * of an operation that has ended (or was abandoned long ago) go, and never a baked image. A tag is no
+ * proof (anyone with ec2:CreateTags can set it): only an id the operation recorded goes; a tagged
+ * resource it never recorded is reported, never removed.
  */
 
 const HOUR_MS = 3_600_000;
@@ -28,6 +31,19 @@ export interface SweepDecision {
 export interface SweepPlan {
   remove: SweepDecision[];
   keep: SweepDecision[];
+  /** Tagged as an ended operation's, which never recorded it: kept, and said, for a person to look at. */
+  unrecorded: SweepDecision[];
+}
+
+/**
+ * The ids an operation recorded of what it made (a bake's builder, its volumes, image, snapshots,
+ * copies and leftovers), and a builder the RunInstances Bakery sent for it made (its ClientToken).
+ */
+export function recordedBy(operation: OperationStanding): Set<string> {
+  const state = operation.state ?? {};
+  const copies = Object.values(state.regions ?? {}).flatMap((copy) => [copy.imageId, ...(copy.snapshotIds ?? [])]);
+  const ids = [state.builderId, ...(state.builderVolumes ?? []), state.imageId, ...(state.snapshotIds ?? []), ...copies, ...(state.leftovers ?? [])];
+  return new Set(ids.filter((id): id is string => id !== undefined));
 }
 
 export interface SweepFacts {
@@ -53,10 +69,29 @@ function ended(operation: OperationStanding, now: number, abandonedAfterMs: numb
 export function planSweep(facts: SweepFacts): SweepPlan {
   const { resources, operations, releasedImages, now } = facts;
   const abandonedAfterMs = facts.abandonedAfterMs ?? ABANDONED_AFTER_MS;
-  const plan: SweepPlan = { remove: [], keep: [] };
+  const plan: SweepPlan = { remove: [], keep: [], unrecorded: [] };
   const keep = (resource: TaggedResource, why: string): void => void plan.keep.push({ resource, why });
-  const remove = (resource: TaggedResource, why: string): void => void plan.remove.push({ resource, why });
+  const removeIfRecorded = (resource: TaggedResource, operation: OperationStanding, why: string): void => {
+    if (isRecorded(resource, operation)) return void plan.remove.push({ resource, why });
+    plan.unrecorded.push({ resource, why: `tagged as ${operation.kind} ${operation.id}'s, which never recorded it: left alone` });
+  };
   const snapshotsOfKeptImages = new Set<string>();
+  const recorded = new Map<string, Set<string>>();
+  const recordedOf = (operation: OperationStanding): Set<string> => {
+    if (!recorded.has(operation.id)) recorded.set(operation.id, recordedBy(operation));
+    return recorded.get(operation.id)!;
+  };
+  // What EC2 says of a recorded image is as good as a record: its snapshots are the bake's.
+  const snapshotsOfRecordedImages = new Set(
+    resources.flatMap((resource) => {
+      const operation = resource.kind === 'image' && resource.operationId ? operations.get(resource.operationId) : undefined;
+      return operation && recordedOf(operation).has(resource.id) ? (resource.snapshotIds ?? []) : [];
+    }),
+  );
+  const isRecorded = (resource: TaggedResource, operation: OperationStanding): boolean =>
+    recordedOf(operation).has(resource.id) ||
+    (resource.kind === 'snapshot' && snapshotsOfRecordedImages.has(resource.id)) ||
+    (resource.kind === 'builder' && resource.clientToken === clientToken(operation.id, 'builder'));
 
   const decide = (resource: TaggedResource): void => {
     const operation = resource.operationId ? operations.get(resource.operationId) : undefined;
@@ -68,21 +103,21 @@ export function planSweep(facts: SweepFacts): SweepPlan {
     const succeeded = operation.status === 'succeeded';
     switch (resource.kind) {
       case 'builder':
-        return remove(resource, `a builder left running: ${gone}`);
+        return removeIfRecorded(resource, operation, `a builder left running: ${gone}`);
       case 'volume':
         if (resource.attachedTo) return keep(resource, `attached to ${resource.attachedTo}; it goes with it, or with the next sweep`);
-        return remove(resource, `a builder's volume left behind: ${gone}`);
+        return removeIfRecorded(resource, operation, `a builder's volume left behind: ${gone}`);
       case 'image':
         // A baked image is a product, not a leak: prune retires it.
         if (releasedImages.has(resource.id)) return keep(resource, `the image of release ${resource.app ?? '?'} ${resource.version ?? '?'}`);
-        if (operation.state?.leftovers?.includes(resource.id)) return remove(resource, `a failed region's copy its bake could not delete: ${gone}`);
+        if (operation.state?.leftovers?.includes(resource.id)) return removeIfRecorded(resource, operation, `a failed region's copy its bake could not delete: ${gone}`);
         if (succeeded) return keep(resource, 'baked by a bake that succeeded (`/bakery prune` retires old images)');
-        return remove(resource, `a half-made image: ${gone}`);
+        return removeIfRecorded(resource, operation, `a half-made image: ${gone}`);
       case 'snapshot': {
         if (snapshotsOfKeptImages.has(resource.id)) return keep(resource, 'a snapshot of an image that stays');
         // A successful bake's snapshot without its image (its deregistration went only half way) goes only once old.
         if (succeeded && now - (resource.createdAt ?? now) < abandonedAfterMs) return keep(resource, 'a snapshot of a bake that succeeded, less than a day old');
-        return remove(resource, `a snapshot left behind: ${gone}`);
+        return removeIfRecorded(resource, operation, `a snapshot left behind: ${gone}`);
       }
     }
   };

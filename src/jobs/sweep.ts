@@ -67,6 +67,8 @@ export class SweepJob {
     const operations = await this.operations(resources);
     const plan = planSweep({ resources, operations, releasedImages: await this.releasedImages(resources, operations), now: clock.now() });
     const outcome: SweepOutcome = { dryRun: options.dryRun, regions, plan, removed: [], left: [], unlisted };
+    // Someone tagged these as Bakery's, or Bakery lost its record of them: a person should look, Bakery does not delete.
+    for (const { resource, why } of plan.unrecorded) log.warn({ kind: resource.kind, id: resource.id, region: resource.region, operation: resource.operationId }, `the sweep left a tagged resource alone: ${why}`);
     if (options.dryRun) return outcome;
 
     // In order (builders, images, snapshots, volumes); one refusal does not stop the rest.
@@ -128,6 +130,7 @@ export class SweepJob {
       by,
       removed,
       left: outcome.left.length,
+      ...(outcome.plan.unrecorded.length ? { unrecorded: outcome.plan.unrecorded.length } : {}),
       items: outcome.removed.slice(0, MAX_SUMMARY_ITEMS).map(({ resource }) => `${resource.kind} ${resource.id} ${resource.region} ${resource.app ?? '?'}`),
     };
     await store.putLastSweep(summary);

@@ -1,5 +1,6 @@
 import { paginateDescribeAutoScalingGroups } from '@aws-sdk/client-auto-scaling';
 import {
+  DescribeImageAttributeCommand,
   DescribeImagesCommand,
   DescribeLaunchTemplateVersionsCommand,
   DisableImageCommand,
@@ -16,6 +17,7 @@ import { tagKeys } from '../aws/provenance.js';
 import type { Clock } from '../clock.js';
 import type { AppConfig } from '../config/apps.js';
 import type { Logger } from '../log.js';
+import { formatDuration, formatTime } from '../operations/format.js';
 import type { RetireStage } from '../store/items.js';
 import type { Store } from '../store/store.js';
 import { planPrune, type Bake, type BakedImage, type PruneOptions, type PrunePlan } from './plan.js';
@@ -114,14 +116,55 @@ async function imagesInUse(deps: RetireDependencies, app: string, config: AppCon
   return inUse;
 }
 
+/** How recently a shared image's last launch keeps it, when the prune names no --older-than. */
+export const SHARED_LAUNCH_RETENTION_MS = 30 * 24 * 3_600_000;
+
+/**
+ * The shared images among `images` some account launched within `retentionMs`, with the rule that
+ * keeps each. EC2 reports a launch a day late and not at all for an image never launched
+ * (DescribeImageAttribute `lastLaunchedTime` without a Value): such an image is not kept by this rule.
+ * A disabled image is not asked: no account can launch it, and its last launch came before it was disabled.
+ */
+async function launchedWithin(aws: AwsClients, config: AppConfig, images: BakedImage[], retentionMs: number, now: number): Promise<Map<string, string>> {
+  const kept = new Map<string, string>();
+  for (const image of images.filter((candidate) => candidate.state !== 'disabled')) {
+    const attribute = await aws
+      .ec2(image.region)
+      .send(new DescribeImageAttributeCommand({ ImageId: image.imageId, Attribute: 'lastLaunchedTime' }))
+      .catch((error: unknown) => {
+        if (gone(error)) return undefined;
+        throw error;
+      });
+    const value = attribute?.LastLaunchedTime?.Value;
+    if (value === undefined) continue;
+    const at = Date.parse(value);
+    if (now - at >= retentionMs) continue;
+    const when = Number.isNaN(at) ? `its last launch is given as "${value.slice(0, 40)}", which Bakery cannot read` : `last launched ${formatTime(at, now)}, within the ${formatDuration(retentionMs)} retention`;
+    kept.set(image.imageId, `shared with ${config.shareWith.join(', ')} and ${when}`);
+  }
+  return kept;
+}
+
 /** Plans and carries out the retirement of an app's old images. */
 export class Retirement {
   constructor(private readonly deps: RetireDependencies) {}
 
+  /**
+   * The plan, from the facts. An app that shares its images (`shareWith`) is planned twice: the bakes
+   * the first plan would retire are asked when any account last launched them, and one launched within
+   * the retention is kept (or given back) like one in use: only those few images cost a call each.
+   */
   async plan(app: string, config: AppConfig, options: PruneOptions): Promise<PrunePlan> {
     const [images, records] = await Promise.all([bakedImages(this.deps.aws, app, config), this.deps.store.listRetirements(app)]);
     const inUse = await imagesInUse(this.deps, app, config, images);
-    return planPrune(images, inUse, new Map(records.map((record) => [record.bake, record])), config.retire, options);
+    const retiring = new Map(records.map((record) => [record.bake, record]));
+    const plan = planPrune(images, inUse, retiring, config.retire, options);
+    if (config.shareWith.length === 0) return plan;
+    const candidates = plan.retire.flatMap(({ bake }) => bake.images);
+    const launched = await launchedWithin(this.deps.aws, config, candidates, options.olderThanMs ?? SHARED_LAUNCH_RETENTION_MS, options.now);
+    if (launched.size === 0) return plan;
+    for (const [imageId, why] of launched) inUse.set(imageId, [...(inUse.get(imageId) ?? []), why]);
+    return planPrune(images, inUse, retiring, config.retire, options);
   }
 
   /**

@@ -193,8 +193,20 @@ export type OperationSignals = z.infer<typeof operationSignals>;
 
 /** What an operation's standing is, without its params and state: whether it still holds what it made. */
 export const operationStanding = operation.pick({ id: true, kind: true, status: true, lease: true, updatedAt: true }).extend({
-  /** Of its state, only what it made and could not remove (a bake's undeletable failed copy): the sweep's. */
-  state: z.object({ leftovers: z.array(z.string()).optional() }).optional(),
+  /**
+   * Of its state, only the ids of what it made (a bake's builder, its volumes, image, snapshots, copies
+   * and what it could not remove): the sweep removes nothing else (src/jobs/README.md).
+   */
+  state: z
+    .object({
+      builderId: z.string().optional(),
+      builderVolumes: z.array(z.string()).optional(),
+      imageId: z.string().optional(),
+      snapshotIds: z.array(z.string()).optional(),
+      regions: z.record(z.string(), z.object({ imageId: z.string().optional(), snapshotIds: z.array(z.string()).optional() })).optional(),
+      leftovers: z.array(z.string()).optional(),
+    })
+    .optional(),
 });
 export type OperationStanding = z.infer<typeof operationStanding>;
 
@@ -267,6 +279,8 @@ export const sweepSummary = z.object({
   removed: z.record(z.enum(['builder', 'volume', 'image', 'snapshot']), z.number().int().nonnegative()),
   /** What the sweep meant to remove but AWS refused this time (a dependency, eventual consistency). */
   left: z.number().int().nonnegative(),
+  /** Resources tagged as an ended operation's that it never recorded: reported, never removed. */
+  unrecorded: z.number().int().nonnegative().optional(),
   /** Removed resources, `kind id region app`, at most 100. */
   items: z.array(z.string()).max(100),
 });

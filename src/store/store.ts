@@ -703,8 +703,12 @@ export class Store {
     const found = new Map<string, OperationStanding>();
     const unique = [...new Set(ids)];
     const projection = {
-      ProjectionExpression: '#id, #kind, #status, #lease, #updatedAt, #state.#leftovers',
-      ExpressionAttributeNames: { '#id': 'id', '#kind': 'kind', '#status': 'status', '#lease': 'lease', '#updatedAt': 'updatedAt', '#state': 'state', '#leftovers': 'leftovers' },
+      // The ids an operation recorded of what it made; its regions' other fields (reasons, times) come along, small.
+      ProjectionExpression: '#id, #kind, #status, #lease, #updatedAt, #state.#builderId, #state.#builderVolumes, #state.#imageId, #state.#snapshotIds, #state.#regions, #state.#leftovers',
+      ExpressionAttributeNames: {
+        '#id': 'id', '#kind': 'kind', '#status': 'status', '#lease': 'lease', '#updatedAt': 'updatedAt', '#state': 'state',
+        '#builderId': 'builderId', '#builderVolumes': 'builderVolumes', '#imageId': 'imageId', '#snapshotIds': 'snapshotIds', '#regions': 'regions', '#leftovers': 'leftovers',
+      },
     };
     for (let start = 0; start < unique.length; start += 100) {
       const wanted = unique.slice(start, start + 100).map((id) => keys.operation(id));

@@ -17,6 +17,7 @@ import { fail } from './errors.js';
 import { applyFilters, tagList, tagsFromSpecifications } from './filters.js';
 import { page } from './pagination.js';
 import { imageSettled, requireSettledImages } from './ec2-visibility.js';
+import { lastLaunchedTime } from './image-launches.js';
 import { defaultEbsKey, isAwsManaged, resolveKey } from './kms.js';
 import { imageState, instanceState, nextId, type ImageRecord, type SnapshotRecord } from './world.js';
 
@@ -36,6 +37,7 @@ const visibleTags = (ctx: HandlerContext, image: ImageRecord): Record<string, st
 function describe(ctx: HandlerContext, image: ImageRecord): Image {
   const kmsKeyId = snapshotOf(ctx, image)?.kmsKeyId;
   const current = imageState(image, ctx.now);
+  const launched = lastLaunchedTime(image, ctx.now);
   return {
     ImageId: image.imageId,
     Name: image.name,
@@ -58,6 +60,7 @@ function describe(ctx: HandlerContext, image: ImageRecord): Image {
     RootDeviceType: 'ebs',
     VirtualizationType: 'hvm',
     Hypervisor: 'xen',
+    ...(launched ? { LastLaunchedTime: launched } : {}),
     EnaSupport: true,
     SourceInstanceId: image.sourceInstanceId,
     SourceImageId: image.sourceImageId,
@@ -306,6 +309,11 @@ function describeImageAttribute(ctx: HandlerContext, input: DescribeImageAttribu
       };
     case 'description':
       return { ImageId: image.imageId, Description: { Value: image.description } };
+    case 'lastLaunchedTime': {
+      // Never launched (or not reported yet): the attribute comes back empty, with no Value.
+      const at = lastLaunchedTime(image, ctx.now);
+      return { ImageId: image.imageId, LastLaunchedTime: at === undefined ? {} : { Value: at } };
+    }
     default:
       return fail('UnsupportedOperation', `The simulated AWS does not model the image attribute '${input.Attribute}'`);
   }

@@ -14,6 +14,7 @@ import { findImage, findInstances, idempotent, required, state, type HandlerCont
 import { defaultVolumeKey } from './kms.js';
 import { fail } from './errors.js';
 import { applyFilters, tagList, tagsFromSpecifications } from './filters.js';
+import { recordLaunch } from './image-launches.js';
 import { page } from './pagination.js';
 import { imageState, instanceState, instanceStateCodes, instanceVisible, nextId, type InstanceRecord } from './world.js';
 
@@ -85,6 +86,7 @@ function runInstances(ctx: HandlerContext, input: RunInstancesCommandInput) {
   const region = state(ctx);
   const { id: reservationId } = idempotent(ctx, 'RunInstances', input.ClientToken, input, () => {
     const reservationId = nextId(ctx.world, 'r');
+    recordLaunch(image, ctx.now);
     const instanceTags = tags.instance ?? {};
     const profile = input.IamInstanceProfile;
     for (let n = 0; n < max; n++) {

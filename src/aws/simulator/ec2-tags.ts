@@ -1,9 +1,9 @@
 import type { CreateTagsCommandInput, DeleteTagsCommandInput } from '@aws-sdk/client-ec2';
-import { findImage, findInstances, findSnapshot, required, type HandlerContext } from './context.js';
+import { findImage, findInstances, findSnapshot, required, state, type HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { requireSettledImages, requireSettledInstances } from './ec2-visibility.js';
 import { validateTags } from './filters.js';
-import type { Tags } from './world.js';
+import { instanceState, type Tags } from './world.js';
 
 /** The tags of any taggable resource, by its id's prefix; an unknown id fails with that resource's NotFound code. */
 function tagsOf(ctx: HandlerContext, id: string): Tags {
@@ -18,6 +18,14 @@ function tagsOf(ctx: HandlerContext, id: string): Tags {
     return image.tags;
   }
   if (id.startsWith('snap-')) return findSnapshot(ctx, id).tags;
+  if (id.startsWith('vol-')) {
+    // A volume on its own, or an instance's root volume (its tags are kept with the instance).
+    const volume = state(ctx).volumes.find((candidate) => candidate.volumeId === id);
+    if (volume) return volume.tags;
+    const instance = state(ctx).instances.find((candidate) => candidate.volumeId === id && instanceState(candidate, ctx.now) !== 'terminated');
+    if (instance) return instance.volumeTags;
+    return fail('InvalidVolume.NotFound', `The volume '${id}' does not exist.`);
+  }
   return fail('InvalidID', `The ID '${id}' is not valid`);
 }
 

@@ -10,6 +10,7 @@ import { cloudWatchHandlers } from './cloudwatch.js';
 import type { HandlerContext, Handler } from './context.js';
 import { ec2Handlers } from './ec2.js';
 import { seedImage } from './ec2-images.js';
+import { recordLaunch } from './image-launches.js';
 import { createCustomerKey } from './kms.js';
 import { elbv2Handlers } from './elbv2.js';
 import { SimulatedError, serviceError, throttlingError, type Service } from './errors.js';
@@ -187,6 +188,21 @@ export class AwsSimulator {
     const ids = images.map((image) => seedImage(ctx, image).imageId);
     this.save();
     return ids;
+  }
+
+  /**
+   * Another account launches an instance of this account's image, as one it is shared with may (its
+   * own instance is not in this world): the image's lastLaunchedTime says so a day later. Refused, as
+   * EC2 would, when the image is not shared with that account, not available, or disabled.
+   */
+  launchInAccount(imageId: string, accountId: string): void {
+    const image = Object.values(this.world.regions).flatMap((region) => region.images).find((candidate) => candidate.imageId === imageId);
+    if (!image) throw new Error(`no image ${imageId} in the simulated world`);
+    const now = this.clock.now();
+    if (!image.public && !image.launchPermissions.includes(accountId)) throw new Error(`image ${imageId} is not shared with ${accountId}`);
+    if (image.disabled || imageState(image, now) !== 'available') throw new Error(`image ${imageId} cannot be launched (${imageState(image, now)})`);
+    recordLaunch(image, now);
+    this.save();
   }
 
   /** The image's owner (Amazon, for a base) deprecates it from `at` on, as EnableImageDeprecation does. */

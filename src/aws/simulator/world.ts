@@ -119,6 +119,8 @@ export interface ImageRecord {
   deprecateAt?: number;
   /** DisableImage: state 'disabled', left out of describes unless IncludeDisabled, cannot be launched. */
   disabled?: boolean;
+  /** When instances were launched from it, by any account: the newest reported one and those not reported yet (image-launches.ts). */
+  launches?: number[];
 }
 
 export interface SnapshotRecord {

@@ -2,7 +2,7 @@ import { metered } from '../metered.js';
 import { randomBytes } from 'node:crypto';
 import type { AwsClients } from '../../aws/clients.js';
 import { builderConsole, describeInstance, findLiveBuilders, launchBuilder, terminateInstances } from '../../aws/builder.js';
-import { copyImage, createImage, deleteImage, describeImage, findBakedImages, findImagesOfOperation, resolveBaseImage, shareImage } from '../../aws/images.js';
+import { copyImage, createImage, deleteImage, describeImage, findBakedImages, findImagesOfOperation, resolveBaseImage, shareImage, snapshotIdsOf } from '../../aws/images.js';
 import { describeAwsError, errorCode, isNotFound, isTransient } from '../../aws/errors.js';
 import { backoff, waitFor } from '../../aws/poll.js';
 import { clientToken, imageName, type Provenance } from '../../aws/provenance.js';
@@ -224,8 +224,12 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
             return id ? { done: true, value: id } : { done: false, seen: 'its name taken by an image describes do not show yet' };
           },
         );
-        await waitForImage(input, config.region, imageId, config.timeouts.imageMinutes, createdAt);
-        return { state: { imageId, imageName: name }, detail: `${imageId} (${name})` };
+        // Recorded even when it fails, so that the sweep knows the image as the bake's.
+        await waitForImage(input, config.region, imageId, config.timeouts.imageMinutes, createdAt).catch((error: unknown) => {
+          throw error instanceof StepFailure ? error.keeping({ imageId, imageName: name }) : error;
+        });
+        const snapshotIds = snapshotIdsOf((await describeImage(aws, config.region, imageId)) ?? {});
+        return { state: { imageId, imageName: name, snapshotIds }, detail: `${imageId} (${name})` };
       },
     },
     {
@@ -235,8 +239,11 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       async run({ operation, state }) {
         const config = appOf(operation);
         const live = await findLiveBuilders(aws, config.region, operation.id);
+        // Its volumes, written down before they are detached: a volume left behind goes with the sweep only if recorded.
+        const builder = state.builderId ? await describeInstance(aws, config.region, state.builderId) : undefined;
+        const builderVolumes = [...new Set([...(state.builderVolumes ?? []), ...(builder?.BlockDeviceMappings ?? []).flatMap((mapping) => mapping.Ebs?.VolumeId ?? [])])];
         await terminateInstances(aws, config.region, live);
-        return { detail: live.length > 0 ? `${live.join(', ')} terminated` : `${state.builderId ?? 'builder'} already gone` };
+        return { state: { builderVolumes }, detail: live.length > 0 ? `${live.join(', ')} terminated` : `${state.builderId ?? 'builder'} already gone` };
       },
     },
     {
@@ -384,9 +391,10 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
       if (clock.now() < (copy.startedAt ?? 0) + timeoutMs) return copy;
       return { status: 'failed', imageId, reason: `copy ${imageId} was still ${image.State} after ${config.timeouts.copyMinutes} min (timeouts.copyMinutes)` };
     }
-    if (config.shareWith.length === 0) return { ...copy, status: 'available' };
+    const snapshotIds = snapshotIdsOf(image);
+    if (config.shareWith.length === 0) return { ...copy, status: 'available', snapshotIds };
     await shareImage(aws, region, image, config.shareWith);
-    return { ...copy, status: 'shared' };
+    return { ...copy, status: 'shared', snapshotIds };
   }
 
   /**

@@ -11,6 +11,8 @@ export const regionCopy = z.object({
   startedAt: z.number().optional(),
   /** Why it failed, as AWS said it (and what to do, when Bakery knows). */
   reason: z.string().optional(),
+  /** The copy's snapshots, once it is available: the sweep removes only what the bake recorded. */
+  snapshotIds: z.array(z.string()).optional(),
 });
 export type RegionCopy = z.infer<typeof regionCopy>;
 
@@ -31,8 +33,12 @@ export const bakeState = z.object({
   builderId: z.string().optional(),
   /** When RunInstances returned the builder: until a grace after it, EC2 may not know the id yet. */
   builderLaunchedAt: z.number().optional(),
+  /** The builder's volumes, as EC2 showed them before it was terminated: the sweep removes only what the bake recorded. */
+  builderVolumes: z.array(z.string()).optional(),
   imageName: z.string().optional(),
   imageId: z.string().optional(),
+  /** The image's snapshots, once it is available (for the sweep, as builderVolumes). */
+  snapshotIds: z.array(z.string()).optional(),
   /** Region → its copy, for each region the app copies to (a region retry: that one). */
   regions: z.record(z.string(), regionCopy).optional(),
   /** The thread reply showing each region's copy, kept current. */
