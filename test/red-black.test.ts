@@ -1,7 +1,22 @@
-import { DeleteAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  CreateOrUpdateTagsCommand,
+  DeleteAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+  DescribeLifecycleHooksCommand,
+  DescribePoliciesCommand,
+  DescribeScheduledActionsCommand,
+  DescribeWarmPoolCommand,
+  EnableMetricsCollectionCommand,
+  PutLifecycleHookCommand,
+  PutScalingPolicyCommand,
+  PutScheduledUpdateGroupActionCommand,
+  PutWarmPoolCommand,
+  SuspendProcessesCommand,
+  UpdateAutoScalingGroupCommand,
+} from '@aws-sdk/client-auto-scaling';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Bakery } from '../src/bakery.js';
-import { alice, approvalRequest, bake, bob, groupNames, pressOn, releaseApp, until } from './support/lifecycle.js';
+import { alice, approvalRequest, bake, bob, deployEnded, everything, groupNames, pressOn, releaseApp, until } from './support/lifecycle.js';
 import { TestWorld } from './support/world.js';
 
 async function group(world: TestWorld, name: string) {
@@ -20,9 +35,11 @@ describe('a red-black promotion', () => {
     await world.close();
   });
 
-  async function switched(): Promise<Bakery> {
-    world = await TestWorld.create({ demo: releaseApp({ strategy: 'red-black' }) });
+  async function switched(options: { before?: () => Promise<void>; onUncopied?: 'switch' } = {}): Promise<Bakery> {
+    const app = releaseApp({ strategy: 'red-black' });
+    world = await TestWorld.create({ demo: options.onUncopied ? { ...app, deploy: { ...app.deploy!, redBlack: { ...app.deploy!.redBlack, onUncopied: options.onUncopied } } } : app });
     world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
+    await options.before?.();
     const bakery = world.replica();
     await bake(world, bakery, 'v1');
     await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
@@ -39,7 +56,8 @@ describe('a red-black promotion', () => {
     expect(live?.standby?.group).toBe('demo-live');
     const grown = await group(world, live!.live.group!);
     expect(grown?.DesiredCapacity).toBe(3);
-    expect(grown?.MinSize).toBe(3);
+    // Back to the live group's own bounds once it takes the traffic (the seeded group: 2 to 6).
+    expect([grown?.MinSize, grown?.MaxSize]).toEqual([2, 6]);
     const old = await group(world, 'demo-live');
     expect(old?.DesiredCapacity).toBe(3);
     expect(old?.TargetGroupARNs ?? []).toEqual([]);
@@ -80,5 +98,88 @@ describe('a red-black promotion', () => {
     const live = await world.store.getLive('demo');
     expect(live?.live).toMatchObject({ ami: oldImage, group: expect.stringMatching(/^demo-canary-v1-/) });
     expect((await world.store.getRelease('demo', 'v1'))?.status).toBe('rolled-back');
+  });
+
+  describe("keeps the fleet's scaling", () => {
+    const asg = () => world.sim.clients().autoScaling('us-east-1');
+    const scaled = async () => {
+      const send = asg();
+      await send.send(new UpdateAutoScalingGroupCommand({
+        AutoScalingGroupName: 'demo-live', TerminationPolicies: ['OldestInstance'], MaxInstanceLifetime: 604_800, CapacityRebalance: true,
+        DefaultInstanceWarmup: 120, DefaultCooldown: 120, InstanceMaintenancePolicy: { MinHealthyPercentage: 90, MaxHealthyPercentage: 120 },
+      }));
+      await send.send(new CreateOrUpdateTagsCommand({ Tags: [{ ResourceId: 'demo-live', ResourceType: 'auto-scaling-group', Key: 'cost-center', Value: 'web', PropagateAtLaunch: false }] }));
+      await send.send(new PutScalingPolicyCommand({
+        AutoScalingGroupName: 'demo-live', PolicyName: 'cpu-50', PolicyType: 'TargetTrackingScaling',
+        TargetTrackingConfiguration: { TargetValue: 50, PredefinedMetricSpecification: { PredefinedMetricType: 'ASGAverageCPUUtilization' } },
+      }));
+      await send.send(new PutScalingPolicyCommand({
+        AutoScalingGroupName: 'demo-live', PolicyName: 'latency', PolicyType: 'TargetTrackingScaling',
+        TargetTrackingConfiguration: { TargetValue: 150, CustomizedMetricSpecification: { Namespace: 'Demo/App', MetricName: 'LatencyP99', Statistic: 'Average', Dimensions: [{ Name: 'AutoScalingGroupName', Value: 'demo-live' }] } },
+      }));
+      await send.send(new PutScheduledUpdateGroupActionCommand({ AutoScalingGroupName: 'demo-live', ScheduledActionName: 'nightly', Recurrence: '0 22 * * *', MinSize: 2, MaxSize: 4 }));
+      await send.send(new PutLifecycleHookCommand({ AutoScalingGroupName: 'demo-live', LifecycleHookName: 'warm-cache', LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING', HeartbeatTimeout: 300, DefaultResult: 'CONTINUE' }));
+      await send.send(new PutWarmPoolCommand({ AutoScalingGroupName: 'demo-live', MinSize: 1, PoolState: 'Stopped' }));
+      await send.send(new SuspendProcessesCommand({ AutoScalingGroupName: 'demo-live', ScalingProcesses: ['AZRebalance'] }));
+      await send.send(new EnableMetricsCollectionCommand({ AutoScalingGroupName: 'demo-live', Granularity: '1Minute', Metrics: ['GroupInServiceInstances'] }));
+    };
+
+    it('makes the new fleet a copy of the live group: settings, tags, policies, schedule, hooks, warm pool, processes, metrics', async () => {
+      await switched({ before: scaled });
+      const name = (await world.store.getLive('demo'))!.live.group!;
+      const grown = (await group(world, name))!;
+      expect(grown).toMatchObject({
+        TerminationPolicies: ['OldestInstance'], MaxInstanceLifetime: 604_800, CapacityRebalance: true, DefaultInstanceWarmup: 120, DefaultCooldown: 120,
+        InstanceMaintenancePolicy: { MinHealthyPercentage: 90, MaxHealthyPercentage: 120 }, HealthCheckType: 'ELB', HealthCheckGracePeriod: 60,
+        MinSize: 2, MaxSize: 6, DesiredCapacity: 3,
+      });
+      expect(grown.Tags?.find((tag) => tag.Key === 'cost-center')).toMatchObject({ Value: 'web', PropagateAtLaunch: false });
+      expect(grown.Tags?.find((tag) => tag.Key === 'app')).toMatchObject({ PropagateAtLaunch: true });
+      expect(grown.SuspendedProcesses?.map((p) => p.ProcessName)).toEqual(['AZRebalance']);
+      expect(grown.EnabledMetrics?.map((m) => m.Metric)).toEqual(['GroupInServiceInstances']);
+      const policies = (await asg().send(new DescribePoliciesCommand({ AutoScalingGroupName: name }))).ScalingPolicies ?? [];
+      expect(policies.map((p) => p.PolicyName).sort()).toEqual(['cpu-50', 'latency']);
+      // The copied policy measures the group that now takes the traffic, not the old one.
+      expect(policies.find((p) => p.PolicyName === 'latency')?.TargetTrackingConfiguration?.CustomizedMetricSpecification?.Dimensions).toEqual([{ Name: 'AutoScalingGroupName', Value: name }]);
+      expect((await asg().send(new DescribeScheduledActionsCommand({ AutoScalingGroupName: name }))).ScheduledUpdateGroupActions?.map((a) => [a.ScheduledActionName, a.Recurrence])).toEqual([['nightly', '0 22 * * *']]);
+      expect((await asg().send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: name }))).LifecycleHooks?.map((h) => [h.LifecycleHookName, h.DefaultResult])).toEqual([['warm-cache', 'CONTINUE']]);
+      expect((await asg().send(new DescribeWarmPoolCommand({ AutoScalingGroupName: name }))).WarmPoolConfiguration).toMatchObject({ MinSize: 1, PoolState: 'Stopped' });
+      expect(everything(world)).toContain('2 scaling policies, 1 scheduled action, 1 lifecycle hook, the warm pool');
+    });
+
+    it('still scales once the old group and everything that belonged to it are gone', async () => {
+      const bakery = await switched({ before: scaled });
+      await deployEnded(world, bakery);
+      const name = (await world.store.getLive('demo'))!.live.group!;
+      expect(await groupNames(world)).toEqual([name]);
+      expect((await asg().send(new DescribePoliciesCommand({ AutoScalingGroupName: 'demo-live' }))).ScalingPolicies).toEqual([]);
+      expect((await asg().send(new DescribePoliciesCommand({ AutoScalingGroupName: name }))).ScalingPolicies).toHaveLength(2);
+    });
+
+    it('names what it cannot copy and refuses, before the canary, to switch without it', async () => {
+      world = await TestWorld.create({ demo: releaseApp({ strategy: 'red-black' }) });
+      world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
+      await asg().send(new PutScalingPolicyCommand({ AutoScalingGroupName: 'demo-live', PolicyName: 'step-out', PolicyType: 'StepScaling', AdjustmentType: 'ChangeInCapacity', StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }] }));
+      const bakery = world.replica();
+      await bake(world, bakery, 'v1');
+      await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
+      await deployEnded(world, bakery);
+      expect(everything(world)).toContain("the new fleet cannot have all of demo-live's configuration, so the traffic stays on demo-live. Not copyable: step scaling policy step-out");
+      expect(everything(world)).toContain('deploy.redBlack.onUncopied: switch');
+      expect(approvalRequest(world)).toBeUndefined();
+      expect(await groupNames(world)).toEqual(['demo-live']);
+      expect((await group(world, 'demo-live'))?.TargetGroupARNs).toHaveLength(1);
+    });
+
+    it('switches without what it cannot copy when the app says so, naming it in the thread', async () => {
+      await switched({
+        onUncopied: 'switch',
+        before: async () => {
+          await asg().send(new PutScalingPolicyCommand({ AutoScalingGroupName: 'demo-live', PolicyName: 'step-out', PolicyType: 'StepScaling', AdjustmentType: 'ChangeInCapacity', StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }] }));
+        },
+      });
+      expect(everything(world)).toContain('Not copied (deploy.redBlack.onUncopied: switch): step scaling policy step-out');
+      expect((await world.store.getLive('demo'))?.live.version).toBe('v1');
+    });
   });
 });

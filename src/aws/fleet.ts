@@ -39,7 +39,8 @@ export interface LiveGroup {
   min: number;
   max: number;
   desired: number;
-  tags: { key: string; value: string }[];
+  /** `propagate`: PropagateAtLaunch (absent in a state saved before it was kept: propagated, as then). */
+  tags: { key: string; value: string; propagate?: boolean }[];
 }
 
 export async function describeGroup(aws: AwsClients, region: string, name: string): Promise<AutoScalingGroup | undefined> {
@@ -74,7 +75,7 @@ export async function readLiveGroup(aws: AwsClients, region: string, name: strin
     max: group.MaxSize ?? 0,
     desired: group.DesiredCapacity ?? 0,
     // aws: tags are AWS's own and cannot be set by anyone else.
-    tags: (group.Tags ?? []).filter((tag) => tag.Key && !tag.Key.startsWith('aws:')).map((tag) => ({ key: tag.Key!, value: tag.Value ?? '' })),
+    tags: (group.Tags ?? []).filter((tag) => tag.Key && !tag.Key.startsWith('aws:')).map((tag) => ({ key: tag.Key!, value: tag.Value ?? '', propagate: tag.PropagateAtLaunch ?? false })),
   };
 }
 
@@ -164,7 +165,7 @@ export async function createGroup(
   region: string,
   input: { name: string; live: LiveGroup; launchTemplateVersion: string; size: number; targetGroups: string[]; tags: Record<string, string> },
 ): Promise<void> {
-  const tags = [...input.live.tags.filter((tag) => !tag.key.startsWith('bakery:')), ...Object.entries(input.tags).map(([key, value]) => ({ key, value }))];
+  const tags = [...input.live.tags.filter((tag) => !tag.key.startsWith('bakery:')), ...Object.entries(input.tags).map(([key, value]) => ({ key, value, propagate: true }))];
   try {
     await aws.autoScaling(region).send(
       new CreateAutoScalingGroupCommand({
@@ -177,7 +178,7 @@ export async function createGroup(
         TargetGroupARNs: input.targetGroups,
         HealthCheckType: input.live.healthCheckType,
         HealthCheckGracePeriod: input.live.healthCheckGracePeriod,
-        Tags: tags.map((tag) => ({ Key: tag.key, Value: tag.value, PropagateAtLaunch: true, ResourceId: input.name, ResourceType: 'auto-scaling-group' })),
+        Tags: tags.map((tag) => ({ Key: tag.key, Value: tag.value, PropagateAtLaunch: tag.propagate ?? true, ResourceId: input.name, ResourceType: 'auto-scaling-group' })),
       }),
     );
   } catch (error) {

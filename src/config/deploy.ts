@@ -107,7 +107,17 @@ export const deployConfig = z
         alarms: z.array(alarmName).default([]),
       })
       .prefault({}),
-    redBlack: z.strictObject({ keepOldFor: duration.prefault('1h') }).prefault({}),
+    redBlack: z
+      .strictObject({
+        keepOldFor: duration.prefault('1h'),
+        /**
+         * What a switch does when the new fleet cannot have all of the live group's configuration (a
+         * step scaling policy's alarms, a mixed instances policy…): `refuse` names it and switches
+         * nothing; `switch` names it and switches without it.
+         */
+        onUncopied: z.enum(['refuse', 'switch']).default('refuse'),
+      })
+      .prefault({}),
   })
   .superRefine((deploy, ctx) => {
     if (deploy.canary.interval !== 60_000 && ![10_000, 30_000].includes(deploy.canary.interval) && deploy.canary.interval % 60_000 !== 0) {

@@ -15,14 +15,16 @@ import type {
   SetDesiredCapacityCommandInput,
   StartInstanceRefreshCommandInput,
   UpdateAutoScalingGroupCommandInput,
+  WarmPoolState,
 } from '@aws-sdk/client-auto-scaling';
 import { required, state, type Handler, type HandlerContext } from './context.js';
 import { findLaunchTemplate, resolveVersion } from './ec2-launch-templates.js';
 import { SimulatedError, fail } from './errors.js';
 import { activeMembers, findGroup, groupConfig, lifecycleAt, listedMembers, live, retire, targetGroupsOf, wakeGroup } from './fleet.js';
 import { register, deregister } from './elbv2.js';
+import { scalingHandlers, scalingOf } from './scaling.js';
 import { ACTIVE_REFRESH, activeRefresh, progress, startRollback, toReplace } from './refresh.js';
-import { instanceState, nextUuid, type GroupRecord, type LaunchTemplateSpec, type RefreshRecord } from './world.js';
+import { instanceState, nextUuid, type GroupRecord, type GroupSettingsRecord, type LaunchTemplateSpec, type RefreshRecord } from './world.js';
 
 /** EC2 Auto Scaling: groups on launch templates, their instances (fleet.ts) and instance refreshes (refresh.ts). */
 
@@ -85,6 +87,8 @@ function launchTemplateOut(spec: { launchTemplateId: string; launchTemplateName:
 }
 
 function describeGroup(ctx: HandlerContext, group: GroupRecord): AutoScalingGroup {
+  const settings = group.settings ?? DEFAULT_SETTINGS;
+  const scaling = scalingOf(group);
   return {
     AutoScalingGroupName: group.name,
     AutoScalingGroupARN: group.arn,
@@ -92,7 +96,7 @@ function describeGroup(ctx: HandlerContext, group: GroupRecord): AutoScalingGrou
     MinSize: group.minSize,
     MaxSize: group.maxSize,
     DesiredCapacity: group.desired,
-    DefaultCooldown: 300,
+    DefaultCooldown: settings.defaultCooldown,
     AvailabilityZones: [...new Set(group.subnets.map((s) => zoneOf(ctx, group, s)))],
     LoadBalancerNames: [],
     TargetGroupARNs: [...group.targetGroupArns],
@@ -108,9 +112,9 @@ function describeGroup(ctx: HandlerContext, group: GroupRecord): AutoScalingGrou
       ProtectedFromScaleIn: false,
     })),
     CreatedTime: new Date(group.createdAt),
-    SuspendedProcesses: [],
+    SuspendedProcesses: scaling.suspendedProcesses.map((ProcessName) => ({ ProcessName, SuspensionReason: 'User suspended at ' + new Date(group.createdAt).toISOString() })),
     VPCZoneIdentifier: group.subnets.join(','),
-    EnabledMetrics: [],
+    EnabledMetrics: scaling.enabledMetrics.metrics.map((Metric) => ({ Metric, Granularity: scaling.enabledMetrics.granularity })),
     Status: group.deleteRequestedAt !== undefined ? 'Delete in progress' : undefined,
     Tags: group.tags.map((tag) => ({
       ResourceId: group.name,
@@ -119,10 +123,55 @@ function describeGroup(ctx: HandlerContext, group: GroupRecord): AutoScalingGrou
       Value: tag.value,
       PropagateAtLaunch: tag.propagate,
     })),
-    TerminationPolicies: ['Default'],
-    NewInstancesProtectedFromScaleIn: false,
+    TerminationPolicies: [...settings.terminationPolicies],
+    NewInstancesProtectedFromScaleIn: settings.newInstancesProtectedFromScaleIn,
     ServiceLinkedRoleARN: `arn:aws:iam::${ctx.world.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
-    CapacityRebalance: false,
+    MaxInstanceLifetime: settings.maxInstanceLifetime,
+    CapacityRebalance: settings.capacityRebalance,
+    DefaultInstanceWarmup: settings.defaultInstanceWarmup,
+    InstanceMaintenancePolicy: settings.instanceMaintenancePolicy && {
+      MinHealthyPercentage: settings.instanceMaintenancePolicy.minHealthyPercentage,
+      MaxHealthyPercentage: settings.instanceMaintenancePolicy.maxHealthyPercentage,
+    },
+    WarmPoolConfiguration: scaling.warmPool && { MinSize: scaling.warmPool.minSize, MaxGroupPreparedCapacity: scaling.warmPool.maxGroupPreparedCapacity, PoolState: scaling.warmPool.poolState as WarmPoolState },
+  };
+}
+
+const DEFAULT_SETTINGS: GroupSettingsRecord = { terminationPolicies: ['Default'], capacityRebalance: false, defaultCooldown: 300, newInstancesProtectedFromScaleIn: false };
+const TERMINATION_POLICIES = ['Default', 'AllocationStrategy', 'OldestLaunchTemplate', 'OldestLaunchConfiguration', 'ClosestToNextInstanceHour', 'NewestInstance', 'OldestInstance'];
+
+/**
+ * The settings CreateAutoScalingGroup and UpdateAutoScalingGroup take as given, checked as AWS checks
+ * them (MaxInstanceLifetime 0 or 86,400–31,536,000 s; InstanceMaintenancePolicy -1 or 0–100 and
+ * 100–200, at most 100 apart); an update changes only what it names.
+ */
+function settingsFrom(input: CreateAutoScalingGroupCommandInput | UpdateAutoScalingGroupCommandInput, base: GroupSettingsRecord): GroupSettingsRecord {
+  const policies = input.TerminationPolicies ?? base.terminationPolicies;
+  const unknown = policies.find((policy) => !TERMINATION_POLICIES.includes(policy) && !policy.startsWith('arn:aws:lambda:'));
+  if (unknown) fail('ValidationError', `Termination policy '${unknown}' is not valid.`);
+  const lifetime = input.MaxInstanceLifetime ?? base.maxInstanceLifetime;
+  if (lifetime !== undefined && lifetime !== 0 && (lifetime < 86_400 || lifetime > 31_536_000)) fail('ValidationError', 'MaxInstanceLifetime must be 0, or between 86400 and 31536000 seconds.');
+  const maintenance = input.InstanceMaintenancePolicy;
+  if (maintenance) {
+    const min = maintenance.MinHealthyPercentage ?? -1;
+    const max = maintenance.MaxHealthyPercentage ?? -1;
+    const unset = min === -1 && max === -1;
+    if (!unset && (min < 0 || min > 100 || max < 100 || max > 200 || max - min > 100)) {
+      fail('ValidationError', 'InstanceMaintenancePolicy: MinHealthyPercentage 0-100 and MaxHealthyPercentage 100-200, at most 100 apart (or both -1).');
+    }
+  }
+  return {
+    terminationPolicies: [...policies],
+    maxInstanceLifetime: lifetime === 0 ? undefined : lifetime,
+    capacityRebalance: input.CapacityRebalance ?? base.capacityRebalance,
+    defaultInstanceWarmup: input.DefaultInstanceWarmup ?? base.defaultInstanceWarmup,
+    instanceMaintenancePolicy: maintenance
+      ? maintenance.MinHealthyPercentage === -1 && maintenance.MaxHealthyPercentage === -1
+        ? undefined
+        : { minHealthyPercentage: maintenance.MinHealthyPercentage, maxHealthyPercentage: maintenance.MaxHealthyPercentage }
+      : base.instanceMaintenancePolicy,
+    defaultCooldown: input.DefaultCooldown ?? base.defaultCooldown,
+    newInstancesProtectedFromScaleIn: input.NewInstancesProtectedFromScaleIn ?? base.newInstancesProtectedFromScaleIn,
   };
 }
 
@@ -152,6 +201,7 @@ export function createGroup(ctx: HandlerContext, input: CreateAutoScalingGroupCo
     healthCheckType,
     graceSeconds: input.HealthCheckGracePeriod ?? 0,
     tags: tagsFrom(name, input.Tags),
+    settings: settingsFrom(input, DEFAULT_SETTINGS),
     launches: 0,
     activities: [],
     refreshes: [],
@@ -209,6 +259,7 @@ function updateAutoScalingGroup(ctx: HandlerContext, input: UpdateAutoScalingGro
     group.healthCheckType = input.HealthCheckType;
   }
   if (input.HealthCheckGracePeriod !== undefined) group.graceSeconds = input.HealthCheckGracePeriod;
+  group.settings = settingsFrom(input, group.settings ?? DEFAULT_SETTINGS);
   group.minSize = min;
   group.maxSize = max;
   changeCapacity(ctx, group, desired);
@@ -452,4 +503,5 @@ export const autoScalingHandlers: Record<string, Handler> = {
   DescribeInstanceRefreshes: describeInstanceRefreshes,
   CancelInstanceRefresh: cancelInstanceRefresh,
   RollbackInstanceRefresh: rollbackInstanceRefresh,
+  ...scalingHandlers,
 };

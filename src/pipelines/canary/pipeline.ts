@@ -7,7 +7,8 @@ import type { Clock } from '../../clock.js';
 import { StepFailure, type Pipeline, type Step } from '../../operations/pipeline.js';
 import type { Operation, OperationStatus } from '../../store/items.js';
 import type { Store } from '../../store/store.js';
-import { redBlackSteps } from '../promote/red-black.js';
+import { readGroupCopy } from '../../aws/group-copy.js';
+import { redBlackSteps, uncopiedRefusal } from '../promote/red-black.js';
 import { promoteSteps } from '../promote/steps.js';
 import { answeredMessage, approvalMessage, mention, newRequestKey, requestAnnouncement, requestRef } from './approval.js';
 import { canaryChart } from './chart.js';
@@ -58,6 +59,11 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
         const liveAmi = await imageOfTemplateVersion(aws, region, live.launchTemplateId, live.launchTemplateVersion);
         if (!liveAmi) throw new StepFailure(`launch template ${live.launchTemplateName} version ${live.launchTemplateVersion} names no image`);
         const liveVersion = liveRecord?.live.ami === liveAmi ? liveRecord.live.version : undefined;
+        // A red-black switch that will be refused is refused now, before a canary window is spent on it.
+        if (deploy.strategy === 'red-black' && deploy.redBlack.onUncopied === 'refuse') {
+          const copy = await readGroupCopy(aws, region, live.name, { group: canaryGroupName(operation), targetGroups: live.targetGroups }, clock.now());
+          if (copy && copy.uncopied.length > 0) throw new StepFailure(uncopiedRefusal(live.name, copy.uncopied));
+        }
         return {
           state: { live, liveAmi, liveVersion },
           detail: `${live.name}: ${live.desired} instances of ${liveVersion ?? liveAmi} (launch template ${live.launchTemplateName} v${live.launchTemplateVersion})`,

@@ -16,7 +16,7 @@ export const liveGroupState = z.object({
   min: z.number(),
   max: z.number(),
   desired: z.number(),
-  tags: z.array(z.object({ key: z.string(), value: z.string() })),
+  tags: z.array(z.object({ key: z.string(), value: z.string(), propagate: z.boolean().optional() })),
 });
 
 const series = z.record(z.string(), z.array(z.number().nullable()));
@@ -68,6 +68,8 @@ export const canaryState = z.object({
   refreshId: z.string().optional(),
   refreshStartedAt: z.number().optional(),
   promotedAt: z.number().optional(),
+  /** Red-black: the live group's own capacity and suspended processes, given to the new fleet once it takes the traffic. */
+  liveScaling: z.object({ min: z.number(), max: z.number(), desired: z.number(), suspendedProcesses: z.array(z.string()) }).optional(),
   /** Red-black: when traffic moved to the new fleet (a rollback after it switches back). */
   switchedAt: z.number().optional(),
   cleanup: z.array(z.string()).optional(),

@@ -1,30 +1,59 @@
 import { attachTargetGroups, describeGroup, detachTargetGroups, inService, removeGroupNamed, resizeGroup } from '../../aws/fleet.js';
 import { changeForward, deleteTargetGroupWhenUnused, describeForward, membersHealth, switchedBack, switchedTo, targetGroupName, targetReports, TrafficRefused, withoutIdle } from '../../aws/traffic.js';
+import { applyGroupCopy, readGroupCopy, suspendLikeLive } from '../../aws/group-copy.js';
 import { formatDuration, formatTime } from '../../operations/format.js';
 import { StepFailure, type Step } from '../../operations/pipeline.js';
 import { deployOf, regionOf, required } from '../canary/operation.js';
 import type { CanaryState } from '../canary/state.js';
 import { recordLive, type PromoteDependencies } from './steps.js';
 
+/** Why a red-black switch is refused: what the new fleet could not have, and how to switch anyway. */
+export function uncopiedRefusal(live: string, uncopied: string[]): string {
+  return `the new fleet cannot have all of ${live}'s configuration, so the traffic stays on ${live}. Not copyable: ${uncopied.join('; ')}. To switch without them, set deploy.redBlack.onUncopied: switch`;
+}
+
 /**
- * Red-black, as Asgard did it: the canary grows into a full fleet beside the old one, traffic moves
- * to it at once, and the old group is kept, scaled as it was, as an instant rollback target for a
- * while before it is removed. Min is pinned to the new size during the switch so scale-in cannot
- * shrink the new fleet while it takes the whole load.
+ * Red-black, as Asgard did it: the canary becomes a copy of the live group's configuration (settings,
+ * tags, scaling policies, scheduled actions, lifecycle hooks, warm pool…), grows into a full fleet
+ * beside the old one, traffic moves to it at once, and it is given the live group's own Min/Max/Desired
+ * and suspended processes. Min is pinned to the new size until the switch so scale-in cannot shrink
+ * the new fleet before it takes the whole load. The old group is kept, scaled as it was, as an instant
+ * rollback target for a while before it is removed.
  */
 export function redBlackSteps(deps: PromoteDependencies): Step<CanaryState>[] {
   const { aws, store, clock, pollIntervalMs } = deps;
   return [
+    {
+      name: 'copy-live',
+      title: "Copy the live group's configuration to the new fleet",
+      async run({ operation, state }) {
+        const deploy = deployOf(operation);
+        const region = regionOf(operation);
+        const live = required(state.live, 'live group');
+        const name = required(state.canaryGroup, 'canary group');
+        const targetGroups = state.canaryTargetGroup ? [state.canaryTargetGroup] : live.targetGroups;
+        // Read now, not when the canary began: the live group may have scaled or been changed since.
+        const copy = await readGroupCopy(aws, region, live.name, { group: name, targetGroups }, clock.now());
+        if (!copy) throw new StepFailure(`the live group ${live.name} is gone, so there is nothing to copy and nothing to switch from`);
+        if (copy.uncopied.length > 0 && deploy.redBlack.onUncopied === 'refuse') throw new StepFailure(uncopiedRefusal(live.name, copy.uncopied));
+        const copied = await applyGroupCopy(aws, region, name, copy);
+        return {
+          state: { liveScaling: { ...copy.capacity, suspendedProcesses: copy.suspendedProcesses } },
+          detail: `${name} has ${live.name}'s ${copied.join(', ')}${copy.uncopied.length > 0 ? `. Not copied (deploy.redBlack.onUncopied: switch): ${copy.uncopied.join('; ')}` : ''}`,
+        };
+      },
+    },
     {
       name: 'grow',
       title: 'Grow the canary into the new fleet',
       async run({ operation, state }) {
         const region = regionOf(operation);
         const live = required(state.live, 'live group');
+        const scaling = required(state.liveScaling, "live group's scaling");
         const name = required(state.canaryGroup, 'canary group');
-        const size = Math.max(live.desired, 1);
+        const size = Math.max(scaling.desired, 1);
         const group = await describeGroup(aws, region, name);
-        if ((group?.DesiredCapacity ?? 0) < size) await resizeGroup(aws, region, name, { min: size, max: Math.max(live.max, size), desired: size });
+        if ((group?.DesiredCapacity ?? 0) < size) await resizeGroup(aws, region, name, { min: size, max: Math.max(scaling.max, size), desired: size });
         const targetGroups = state.canaryTargetGroup ? [state.canaryTargetGroup] : live.targetGroups;
         const { healthy } = await membersHealth(aws, region, group ? inService(group) : [], targetGroups);
         if (healthy.length < size) return { wait: { until: clock.now() + pollIntervalMs, detail: `${healthy.length} of ${size} in service and healthy` } };
@@ -45,6 +74,20 @@ export function redBlackSteps(deps: PromoteDependencies): Step<CanaryState>[] {
         }
         await detachTargetGroups(aws, region, live.name, live.targetGroups);
         return { state: { switchedAt: clock.now() }, detail: `${live.name} takes no traffic; it stays up as the rollback target` };
+      },
+    },
+    {
+      name: 'unpin',
+      title: "Give the new fleet the live group's own scaling",
+      async run({ operation, state }) {
+        const region = regionOf(operation);
+        const live = required(state.live, 'live group');
+        const scaling = required(state.liveScaling, "live group's scaling");
+        const name = required(state.canaryGroup, 'canary group');
+        // Desired as the live group had it when copied: the old group, out of traffic, may be scaling in since.
+        await resizeGroup(aws, region, name, { min: scaling.min, max: scaling.max, desired: Math.min(scaling.max, Math.max(scaling.min, scaling.desired)) });
+        await suspendLikeLive(aws, region, name, scaling.suspendedProcesses);
+        return { detail: `${name}: min ${scaling.min}, max ${scaling.max}, desired ${scaling.desired}, as ${live.name} had${scaling.suspendedProcesses.length ? `; ${scaling.suspendedProcesses.join(', ')} suspended` : ''}; its own scaling policies take it from here` };
       },
     },
     {
