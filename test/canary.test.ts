@@ -1,4 +1,5 @@
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeLaunchTemplateVersionsCommand } from '@aws-sdk/client-ec2';
 import { DescribeListenersCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestWorld } from './support/world.js';
@@ -53,6 +54,23 @@ describe('/canary', () => {
     expect((await world.store.getRelease('demo', 'v1'))?.status).toBe('live');
     expect(everything(world)).toContain('demo v1 is live');
   });
+
+  it('keeps on the launch template only the versions still live or a rollback target, canary after canary', async () => {
+    world = await fleetWorld();
+    const bakery = world.replica();
+    for (const version of ['v1', 'v2', 'v3']) {
+      await bake(world, bakery, version);
+      await bakery.handlers.onCommand(world.command(`demo ${version}`, { command: '/canary', user: alice }));
+      await until(world, () => approvalRequest(world)?.text.includes(`*demo ${version}*`) === true);
+      await bakery.handlers.onButton(pressOn(approvalRequest(world)!, 'release.promote', bob));
+      await deployEnded(world, bakery);
+    }
+    const { LaunchTemplateVersions: left = [] } = await world.sim.clients().ec2('us-east-1').send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateName: 'demo' }));
+    const live = await world.store.getLive('demo');
+    // The platform's own version 1 (the default), v2's (the rollback target) and v3's (live, and the latest).
+    expect(left.map((v) => String(v.VersionNumber)).sort()).toEqual(['1', live!.previous!.launchTemplateVersion, live!.live.launchTemplateVersion]);
+    expect(everything(world)).toContain('deleted demo versions 2, no longer live nor a rollback target');
+  }, 300_000);
 
   it('rolls a bad release back by itself, naming the metric that failed', async () => {
     world = await fleetWorld();

@@ -34,6 +34,7 @@ import {
   CreateImageCommand,
   CreateLaunchTemplateCommand,
   CreateLaunchTemplateVersionCommand,
+  DeleteLaunchTemplateVersionsCommand,
   DescribeInstancesCommand,
   DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
@@ -305,6 +306,27 @@ describe('the simulated fleet', () => {
 
       const missing = await failure<EC2ServiceException>(env.ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateName: 'demo', Versions: ['9'] })));
       expect(missing.name).toBe('InvalidLaunchTemplateId.VersionNotFound');
+    });
+
+    it('deletes versions one by one as EC2 does: never the default, each refusal with its code, numbers never reused', async () => {
+      const env = setup();
+      const imageId = await bake(env, 'demo-v1');
+      for (let i = 0; i < 3; i++) await env.ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateName: 'demo', SourceVersion: '1', LaunchTemplateData: { ImageId: imageId } }));
+      const answer = await env.ec2.send(new DeleteLaunchTemplateVersionsCommand({ LaunchTemplateId: env.fleet.launchTemplateId, Versions: ['1', '2', '4', '9', 'x'] }));
+      expect(answer.SuccessfullyDeletedLaunchTemplateVersions!.map((v) => v.VersionNumber)).toEqual([2, 4]);
+      expect(answer.UnsuccessfullyDeletedLaunchTemplateVersions!.map((v) => [v.VersionNumber, v.ResponseError?.Code])).toEqual([
+        [1, 'unexpectedError'],
+        [9, 'launchTemplateVersionDoesNotExist'],
+        [undefined, 'launchTemplateVersionDoesNotExist'],
+      ]);
+      // With the latest (4) gone, $Latest is the newest left; the next version is still 5.
+      const { LaunchTemplates } = await env.ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [env.fleet.launchTemplateId] }));
+      expect(LaunchTemplates![0]).toMatchObject({ DefaultVersionNumber: 1, LatestVersionNumber: 3 });
+      const next = await env.ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateName: 'demo', SourceVersion: '$Latest', LaunchTemplateData: { ImageId: imageId } }));
+      expect(next.LaunchTemplateVersion!.VersionNumber).toBe(5);
+      const unknown = await env.ec2.send(new DeleteLaunchTemplateVersionsCommand({ LaunchTemplateId: 'lt-0123456789abcdef0', Versions: ['2'] }));
+      expect(unknown.UnsuccessfullyDeletedLaunchTemplateVersions!.map((v) => v.ResponseError?.Code)).toEqual(['launchTemplateIdDoesNotExist']);
+      expect((await failure(env.ec2.send(new DeleteLaunchTemplateVersionsCommand({ LaunchTemplateName: 'demo', Versions: Array.from({ length: 201 }, (_, i) => String(i + 10)) })))).name).toBe('InvalidParameterValue');
     });
 
     it('treats a repeated client token as the same request', async () => {

@@ -2,6 +2,9 @@ import type {
   CreateLaunchTemplateCommandInput,
   CreateLaunchTemplateVersionCommandInput,
   DeleteLaunchTemplateCommandInput,
+  DeleteLaunchTemplateVersionsCommandInput,
+  DeleteLaunchTemplateVersionsResponseErrorItem,
+  DeleteLaunchTemplateVersionsResponseSuccessItem,
   DescribeLaunchTemplatesCommandInput,
   DescribeLaunchTemplateVersionsCommandInput,
   LaunchTemplate,
@@ -29,7 +32,7 @@ function describeTemplate(ctx: HandlerContext, template: LaunchTemplateRecord): 
     CreateTime: new Date(template.createdAt),
     CreatedBy: createdBy(ctx),
     DefaultVersionNumber: template.defaultVersion,
-    LatestVersionNumber: template.latestVersion,
+    LatestVersionNumber: latestNumber(template),
     Tags: tagList(template.tags),
   };
 }
@@ -63,9 +66,17 @@ export function findLaunchTemplate(ctx: HandlerContext, ref: { LaunchTemplateId?
   return fail('MissingParameter', 'The request must contain the parameter LaunchTemplateName or LaunchTemplateId');
 }
 
+/**
+ * The highest version still there. `latestVersion` counts every version ever made, so numbers are
+ * never reused; once the latest is deleted, $Latest is the newest one left.
+ */
+function latestNumber(template: LaunchTemplateRecord): number {
+  return Math.max(...template.versions.map((v) => v.number));
+}
+
 /** A version by number string, '$Latest' or '$Default'; undefined when there is no such version. */
 export function resolveVersion(template: LaunchTemplateRecord, version: string | undefined): LaunchTemplateVersionRecord | undefined {
-  const number = version === undefined || version === '$Default' ? template.defaultVersion : version === '$Latest' ? template.latestVersion : Number(version);
+  const number = version === undefined || version === '$Default' ? template.defaultVersion : version === '$Latest' ? latestNumber(template) : Number(version);
   return template.versions.find((v) => v.number === number);
 }
 
@@ -170,6 +181,46 @@ function modifyLaunchTemplate(ctx: HandlerContext, input: ModifyLaunchTemplateCo
   return { LaunchTemplate: describeTemplate(ctx, template) };
 }
 
+/**
+ * DeleteLaunchTemplateVersions, as the EC2 API reference describes it: at most 200 versions a
+ * request; each version succeeds or fails on its own (UnsuccessfullyDeletedLaunchTemplateVersions,
+ * with a ResponseError code), and the call itself succeeds. The default version cannot be deleted
+ * (make another the default first); a group launching from a deleted version is not checked by EC2.
+ */
+function deleteLaunchTemplateVersions(ctx: HandlerContext, input: DeleteLaunchTemplateVersionsCommandInput) {
+  const versions = required(input.Versions, 'Versions');
+  if (versions.length === 0 || versions.length > 200) fail('InvalidParameterValue', 'You can delete 1 to 200 launch template versions in a single request.');
+  if (input.LaunchTemplateId && input.LaunchTemplateName) fail('InvalidParameterCombination', 'Specify either the launch template ID or the launch template name, but not both.');
+  const templates = state(ctx).launchTemplates;
+  const template = input.LaunchTemplateId ? templates.find((t) => t.launchTemplateId === input.LaunchTemplateId) : templates.find((t) => t.name === input.LaunchTemplateName);
+  const deleted: DeleteLaunchTemplateVersionsResponseSuccessItem[] = [];
+  const refused: DeleteLaunchTemplateVersionsResponseErrorItem[] = [];
+  const refuse = (version: string, Code: string, Message: string) =>
+    refused.push({
+      LaunchTemplateId: template?.launchTemplateId ?? input.LaunchTemplateId,
+      LaunchTemplateName: template?.name ?? input.LaunchTemplateName,
+      ...(/^\d+$/.test(version) ? { VersionNumber: Number(version) } : {}),
+      ResponseError: { Code: Code as never, Message },
+    });
+  for (const version of versions) {
+    if (!template) {
+      if (input.LaunchTemplateId) refuse(version, 'launchTemplateIdDoesNotExist', `The launch template ID '${input.LaunchTemplateId}' does not exist`);
+      else refuse(version, 'launchTemplateNameDoesNotExist', `The launch template name '${input.LaunchTemplateName ?? ''}' does not exist`);
+      continue;
+    }
+    const found = /^\d+$/.test(version) ? template.versions.find((v) => v.number === Number(version)) : undefined;
+    if (!found) {
+      refuse(version, 'launchTemplateVersionDoesNotExist', `The launch template version ${version} does not exist`);
+    } else if (found.number === template.defaultVersion) {
+      refuse(version, 'unexpectedError', `The default version of a launch template cannot be deleted; make another version the default first`);
+    } else {
+      template.versions = template.versions.filter((v) => v !== found);
+      deleted.push({ LaunchTemplateId: template.launchTemplateId, LaunchTemplateName: template.name, VersionNumber: found.number });
+    }
+  }
+  return { SuccessfullyDeletedLaunchTemplateVersions: deleted, UnsuccessfullyDeletedLaunchTemplateVersions: refused };
+}
+
 function deleteLaunchTemplate(ctx: HandlerContext, input: DeleteLaunchTemplateCommandInput) {
   const template = findLaunchTemplate(ctx, input);
   state(ctx).launchTemplates = state(ctx).launchTemplates.filter((t) => t !== template);
@@ -183,4 +234,5 @@ export const launchTemplateHandlers = {
   DescribeLaunchTemplateVersions: describeLaunchTemplateVersions,
   ModifyLaunchTemplate: modifyLaunchTemplate,
   DeleteLaunchTemplate: deleteLaunchTemplate,
+  DeleteLaunchTemplateVersions: deleteLaunchTemplateVersions,
 };

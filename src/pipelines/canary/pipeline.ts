@@ -17,6 +17,7 @@ import { extendWindow, judge, SETTLE_PERIODS, verdictLines, type Groups } from '
 import { canaryMessages, verdictTable } from './messages.js';
 import { baselineGroupName, canaryGroupName, canaryTargetGroupName, deployOf, formatMinute, regionOf, required } from './operation.js';
 import { removeCanary } from './removal.js';
+import { dropUnneededTemplateVersions } from './template-versions.js';
 import { canaryParams, canaryState, type CanaryState } from './state.js';
 
 export interface CanaryDependencies {
@@ -261,7 +262,9 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
       return deploy.canary.baseline === 'fresh' ? steps : steps.filter((step) => step.name !== 'remove-baseline');
     },
     async cleanup({ operation, state }, status: OperationStatus) {
-      return removeCanary({ aws, store, clock, pollIntervalMs }, operation, state, status);
+      const removed = await removeCanary({ aws, store, clock, pollIntervalMs }, operation, state, status);
+      // Every canary adds a launch template version; those no longer live nor a rollback target go.
+      return [...removed, ...(await dropUnneededTemplateVersions({ aws, store }, operation, state))];
     },
     async draw(operation, state) {
       const verdict = required(state.verdict, 'verdict');
