@@ -52,7 +52,7 @@ export const releases: Command = {
     const message: ChatMessage = {
       text: `*Releases of ${app}*`,
       lines: [
-        live ? `Live: ${image(live.live)} since ${formatTime(live.since, now)}, by <@${live.by}>` : 'Live: not promoted by Bakery yet',
+        live ? `Live: ${image(live.live)} since ${formatTime(live.since, now)}${live.askedBy ? `, asked by <@${live.askedBy}>` : ''}${live.approvedBy ? `, approved by <@${live.approvedBy}>` : ''}` : 'Live: not promoted by Bakery yet',
         ...(lock ? [`Under way: ${lock.kind} of ${lock.version} since ${formatTime(lock.since, now)}, by ${mention(lock.requestedBy)}`] : []),
         live?.previous ? `Rollback target: ${image(live.previous)}` : 'Rollback target: none yet',
         '',

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { authorize } from '../src/access/access.js';
 import type { ButtonPress, SlashCommand } from '../src/chat/surface.js';
-import type { ChatMessage } from '../src/message.js';
+import { mention, type ChatMessage } from '../src/message.js';
 import type { AppConfig } from '../src/config/apps.js';
-import { appName, version } from '../src/config/names.js';
+import { amiId, appName, version } from '../src/config/names.js';
 import { newOperationId, type Core } from '../src/core.js';
-import { formatTime } from '../src/operations/format.js';
+import { formatDuration, formatTime } from '../src/operations/format.js';
 import type { RollbackParams } from '../src/pipelines/rollback/state.js';
-import type { AppLock, FleetImage, LiveRelease, Operation } from '../src/store/items.js';
+import { rollbackTarget, type TargetAnswer } from '../src/pipelines/rollback/target.js';
+import type { AppLock, LiveRelease, Operation } from '../src/store/items.js';
 import { unknownApp } from './apps.js';
 import { busy } from './busy.js';
 import type { Command } from './command.js';
@@ -22,7 +23,8 @@ export const help: ChatMessage = {
     `Usage: \`${usage}\``,
     'During a canary: removes it. During a promotion: stops the refresh and returns the fleet to what it ran.',
     'After: rolls the fleet to the previous release, or to `<version>`, from the release history (its old group need not exist).',
-    'For the app’s approvers and whoever started the release; you confirm once, no approval wait.',
+    'Only to a release that was live before and was neither rejected nor pruned; a new version goes through `/canary`.',
+    'For the app’s approvers; whoever asked for a release may stop it or return it to the one it replaced. You confirm once (within 5 minutes), no approval wait.',
   ],
   tone: 'info',
 };
@@ -41,8 +43,27 @@ export function parseRollback(text: string): Parsed<RollbackRequest | 'help'> {
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: firstIssue(parsed.error, input) };
 }
 
-/** What the confirm button carries: the app, the operation it would stop (if any), and the version asked for. */
-const confirmValue = jsonButtonValue(300, z.strictObject({ app: appName, stop: z.string().regex(/^op-[a-z0-9]+-[0-9a-f]{8}$/).optional(), to: version.optional() }));
+const operationId = z.string().regex(/^op-[a-z0-9]+-[0-9a-f]{8}$/);
+
+/** How long a confirm may be pressed: it acts on what it showed, and the fleet moves on. */
+export const confirmFor = 5 * 60_000;
+
+/**
+ * What the confirm button carries: the app, and what it showed, so a stale press is refused rather than
+ * replayed onto whatever is live by then: the operation it would stop, or the live release it was shown
+ * against (its operation id, new with every deploy, is the confirm's nonce) and the target image; who it
+ * was shown to, and until when it may be pressed.
+ */
+const confirmValue = jsonButtonValue(400, z.strictObject({
+  app: appName,
+  stop: operationId.optional(),
+  to: version.optional(),
+  ami: amiId.optional(),
+  live: operationId.optional(),
+  for: z.string().regex(/^[UW][A-Z0-9]{2,20}$/),
+  until: z.number().int().positive(),
+}));
+type ConfirmValue = z.infer<typeof confirmValue>;
 
 interface Situation {
   config: AppConfig;
@@ -58,20 +79,20 @@ async function situation(core: Core, app: string): Promise<Situation | undefined
   return { config, lock, running: running?.status === 'running' ? running : undefined, live };
 }
 
-/** Whoever started what is rolled back: the running operation, or else the promotion that made the live release. */
-function startedBy(running?: Operation, live?: LiveRelease): string | undefined {
-  return running ? running.requestedBy : live?.by;
+async function targetOf(core: Core, app: string, config: AppConfig, live: LiveRelease | undefined, to: string | undefined): Promise<TargetAnswer> {
+  const named = to ?? live?.previous?.version;
+  const release = named ? await core.store.getRelease(app, named) : undefined;
+  return rollbackTarget({ app, region: config.region, version: to }, live, release, core.clock.now());
 }
 
-async function targetOf(core: Core, app: string, config: AppConfig, live: LiveRelease | undefined, version: string | undefined): Promise<FleetImage | string> {
-  if (version) {
-    const release = await core.store.getRelease(app, version);
-    const ami = release?.amis[config.region];
-    if (!release || !ami) return `${app} ${version} was never baked in ${config.region}`;
-    return { version, ami, launchTemplateVersion: live?.previous?.ami === ami ? live.previous.launchTemplateVersion : undefined };
-  }
-  if (!live?.previous) return `there is no earlier release of ${app} to return to (Bakery has not promoted one yet); name a version: \`${usage}\``;
-  return live.previous;
+/**
+ * Who "started" what is rolled back: the running operation's requester may stop it; whoever asked
+ * for the live release may return it to the release it replaced (and hears why any other target is
+ * refused). Anything else takes the `rollback` permission.
+ */
+function ownerOf(running: Operation | undefined, live: LiveRelease | undefined, target: TargetAnswer | undefined): string | undefined {
+  if (running) return running.requestedBy;
+  return !target?.ok || target.target.replaced ? live?.askedBy : undefined;
 }
 
 export const rollback: Command = {
@@ -90,24 +111,28 @@ export const rollback: Command = {
     const found = await situation(core, app);
     if (!found) return usageError(`unknown app "${app}"`, usage);
     const { config, running, live } = found;
-    const refused = await authorize(core, command, { app, config, action: 'rollback', startedBy: startedBy(running, live), operationId: running?.id });
+    const target = running ? undefined : await targetOf(core, app, config, live, to);
+    const refused = await authorize(core, command, { app, config, action: 'rollback', startedBy: ownerOf(running, live, target), operationId: running?.id });
     if (refused) return refused;
     if (!config.deploy) return { text: `Not done: ${app} has no deploy config.`, tone: 'failed' };
-
-    let what: string;
     if (running?.kind === 'rollback') return busy(found.lock!, now);
+
+    const value: ConfirmValue = { app, for: command.user.id, until: now + confirmFor };
+    let what: string;
     if (running) {
       what = `Stop the ${running.kind} of *${app} ${running.version}* (since ${formatTime(running.createdAt, now)}) and return the fleet to what it ran before?`;
+      value.stop = running.id;
     } else {
-      const target = await targetOf(core, app, config, live, to);
-      if (typeof target === 'string') return { text: `Nothing to roll back to: ${target}.`, tone: 'failed' };
-      what = `Roll *${app}* back from ${live?.live.version ?? live?.live.ami ?? 'the live release'} to ${target.version ?? target.ami}?`;
+      if (!target?.ok) return { text: `Nothing to roll back to: ${target?.reason ?? 'no target'}.`, tone: 'failed' };
+      const { image, history } = target.target;
+      what = `Roll *${app}* back from ${live?.live.version ?? live?.live.ami ?? 'the live release'} to ${image.version ?? image.ami} (${history})?`;
+      Object.assign(value, { to, ami: image.ami, live: live?.operationId });
     }
     return {
       text: what,
-      lines: ['Nothing happens until you press *Roll back now*.'],
+      lines: [`Nothing happens until you press *Roll back now*; the button is good until ${formatTime(value.until, now)}.`],
       tone: 'info',
-      buttons: [{ actionId: confirmAction, label: 'Roll back now', style: 'danger', value: JSON.stringify({ app, stop: running?.id, to }) }],
+      buttons: [{ actionId: confirmAction, label: 'Roll back now', style: 'danger', value: JSON.stringify(value) }],
     };
   },
 
@@ -120,29 +145,29 @@ export const rollback: Command = {
       const found = await situation(core, app);
       if (!found) return { text: `Unknown app "${app}".`, tone: 'failed' };
       const { config, running, live } = found;
+      const target = running ? undefined : await targetOf(core, app, config, live, to);
       // The confirm is only ever shown to the one who asked (an ephemeral answer to /rollback).
-      const refused = await authorize(core, press, { app, config, action: 'rollback', startedBy: startedBy(running, live), operationId: running?.id, messages: { on: [], ephemeralCopies: true } });
+      const refused = await authorize(core, press, { app, config, action: 'rollback', startedBy: ownerOf(running, live, target), operationId: running?.id, messages: { on: [], ephemeralCopies: true } });
       if (refused) return refused;
       if (!config.deploy) return { text: `Not done: ${app} has no deploy config.`, tone: 'failed' };
-      if (running && running.id !== stop) {
-        return running.kind === 'rollback' ? busy(found.lock!, now) : { text: `Things changed since you asked: ${running.kind} ${running.version} is running now. \`/rollback ${app}\` again.`, tone: 'failed' };
-      }
+      const stale = staleness(value.data, press.user.id, found, target, now);
+      if (stale) return stale;
       if (running) {
         await core.runner.cancel(running.id, `@${press.user.name}`, { rollback: true });
         await core.store.appendAudit({ app, at: now, actor: press.user.id, action: 'rollback requested', operationId: running.id, detail: `stopping the ${running.kind} of ${running.version}` });
         return { text: `Rolling back ${app}: stopping the ${running.kind} of ${running.version}; the thread shows when the fleet is back.`, tone: 'info' };
       }
       if (stop) return { text: `The ${app} release you wanted to stop has already ended; \`/rollback ${app}\` again to return to an earlier one.`, tone: 'info' };
-      const target = await targetOf(core, app, config, live, to);
-      if (typeof target === 'string') return { text: `Nothing to roll back to: ${target}.`, tone: 'failed' };
+      if (!target?.ok) return { text: `Nothing to roll back to: ${target?.reason ?? 'no target'}.`, tone: 'failed' };
 
+      const { image } = target.target;
       const id = newOperationId(core.clock);
-      const params: RollbackParams = { config, target, from: live?.live, requestedByName: `@${press.user.name}` };
-      const label = target.version ?? target.ami;
+      const params: RollbackParams = { config, target: image, from: live?.live, requestedByName: `@${press.user.name}` };
+      const label = image.version ?? image.ami;
       const result = await core.runner.start({
         requestId: press.requestId,
-        operation: { id, kind: 'rollback', app, version: target.version ?? 'previous', requestedBy: press.user.id, channel: press.channel, params, state: {}, steps: [], status: 'running', createdAt: now, updatedAt: now, revision: 0 },
-        lock: { app, operationId: id, kind: 'rollback', version: target.version ?? 'previous', requestedBy: press.user.id, since: now, requestId: press.requestId },
+        operation: { id, kind: 'rollback', app, version: image.version ?? 'previous', requestedBy: press.user.id, channel: press.channel, params, state: {}, steps: [], status: 'running', createdAt: now, updatedAt: now, revision: 0 },
+        lock: { app, operationId: id, kind: 'rollback', version: image.version ?? 'previous', requestedBy: press.user.id, since: now, requestId: press.requestId },
       });
       switch (result.outcome) {
         case 'started':
@@ -158,3 +183,25 @@ export const rollback: Command = {
     },
   },
 };
+
+/**
+ * Why a confirm may no longer be pressed: shown to someone else, what it showed has changed (another
+ * operation runs, the live release or the target moved: said first, as it says more), or expired.
+ * Undefined while it still holds.
+ */
+function staleness(value: ConfirmValue, presser: string, found: Situation, target: TargetAnswer | undefined, now: number): ChatMessage | undefined {
+  const again = `\`/rollback ${value.app}${value.to ? ` ${value.to}` : ''}\` again to see what it would do now`;
+  if (value.for !== presser) return { text: `Not done: that confirm was shown to ${mention(value.for)}, not to you; ${again}.`, tone: 'failed' };
+  const { running, live, lock } = found;
+  if (running && running.id !== value.stop) {
+    return running.kind === 'rollback' ? busy(lock!, now) : { text: `Not done: things changed since you asked: ${running.kind} ${running.version} is running now; ${again}.`, tone: 'failed' };
+  }
+  const expired: ChatMessage | undefined = now >= value.until ? { text: `Not done: that confirm expired at ${formatTime(value.until, now)} (a confirm is good for ${formatDuration(confirmFor)}); ${again}.`, tone: 'failed' } : undefined;
+  if (running || value.stop) return expired;
+  if (live?.operationId !== value.live) {
+    const current = live ? `${live.live.version ?? live.live.ami} is live since ${formatTime(live.since, now)}` : 'nothing is recorded live';
+    return { text: `Not done: that confirm is stale: the live release changed since it was shown (${current}); ${again}.`, tone: 'failed' };
+  }
+  if (target?.ok && target.target.image.ami !== value.ami) return { text: `Not done: that confirm is stale: ${value.app}'s rollback target changed since it was shown; ${again}.`, tone: 'failed' };
+  return expired;
+}

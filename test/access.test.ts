@@ -132,8 +132,8 @@ describe('who may do what', () => {
       await world.store.putAppConfig('demo', releaseApp());
       const bakery = world.replica();
       const reply = await bakery.handlers.onCommand(world.command('demo', { command: '/rollback', user: mallory }));
-      expect(reply?.text).toBe('Not done: only <@U0BOB>, <@U0ALICE> and whoever started it may roll back demo.');
-      expect(await refusals()).toEqual([['U0MALLORY', 'rollback refused', 'only <@U0BOB>, <@U0ALICE> and whoever started it may roll back demo']]);
+      expect(reply?.text).toBe('Not done: only <@U0BOB>, <@U0ALICE> may roll back demo; whoever asked for a release may stop it or return it to the one it replaced.');
+      expect(await refusals()).toEqual([['U0MALLORY', 'rollback refused', 'only <@U0BOB>, <@U0ALICE> may roll back demo; whoever asked for a release may stop it or return it to the one it replaced']]);
     });
   });
 

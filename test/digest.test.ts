@@ -179,7 +179,7 @@ describe('what makes a live image stale', () => {
     await bakery.runner.idle();
     const v1 = (await world.store.getRelease('demo', 'v1'))!.amis['us-east-1']!;
     const v2 = (await world.store.getRelease('demo', 'v2'))!.amis['us-east-1']!;
-    await world.store.putLive({ app: 'demo', live: { version: 'v2', ami: v2 }, since: world.clock.now(), by: 'U0BOB', operationId: 'op-test' });
+    await world.store.putLive({ app: 'demo', live: { version: 'v2', ami: v2 }, since: world.clock.now(), askedBy: 'U0BOB', operationId: 'op-test' });
     await runOnFleet(world, v1);
     expect(await reasonsOf(bakery)).toEqual([`the fleet runs v1 (\`${v1}\`), not the recorded live release v2`]);
   });

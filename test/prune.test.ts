@@ -27,7 +27,7 @@ async function preparedWorld(config: AppConfig): Promise<{ world: TestWorld; bak
     world.clock.advance(DAY);
   }
   const ami = async (version: string): Promise<string> => (await world.store.getRelease('demo', version))!.amis['us-east-1']!;
-  await world.store.putLive({ app: 'demo', live: { version: 'v5', ami: await ami('v5') }, previous: { version: 'v4', ami: await ami('v4') }, since: world.clock.now(), by: bob.id, operationId: 'op-test' });
+  await world.store.putLive({ app: 'demo', live: { version: 'v5', ami: await ami('v5') }, previous: { version: 'v4', ami: await ami('v4') }, since: world.clock.now(), askedBy: bob.id, operationId: 'op-test' });
   const ec2 = world.sim.clients().ec2('us-east-1');
   const template = await ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateName: 'demo', SourceVersion: '1', LaunchTemplateData: { ImageId: await ami('v3') } }));
   await world.sim.clients().autoScaling('us-east-1').send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-live', LaunchTemplate: { LaunchTemplateName: 'demo', Version: String(template.LaunchTemplateVersion?.VersionNumber) } }));

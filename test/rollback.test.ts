@@ -2,11 +2,12 @@ import { DescribeLaunchTemplateVersionsCommand } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Bakery } from '../src/bakery.js';
 import type { ChatMessage } from '../src/message.js';
+import type { AppConfig } from '../src/config/apps.js';
 import { alice, approvalRequest, bake, bob, deployEnded, everything, groupNames, liveGroup, mallory, operationOf, pressOn, releaseApp, until } from './support/lifecycle.js';
 import { TestWorld } from './support/world.js';
 
-async function fleetWorld(): Promise<TestWorld> {
-  const world = await TestWorld.create({ demo: releaseApp() });
+async function fleetWorld(config: AppConfig = releaseApp()): Promise<TestWorld> {
+  const world = await TestWorld.create({ demo: config });
   world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
   return world;
 }
@@ -26,6 +27,12 @@ async function imagesServed(world: TestWorld): Promise<string[]> {
 
 async function canary(world: TestWorld, bakery: Bakery, version: string): Promise<void> {
   await bakery.handlers.onCommand(world.command(`demo ${version}`, { command: '/canary', user: alice }));
+}
+
+/** The demo app approved by bob alone: alice, who asks for releases, is a member of #demo and no approver. */
+function bobApproves(strategy: 'rolling' | 'red-black' = 'rolling'): AppConfig {
+  const config = releaseApp({ strategy });
+  return { ...config, deploy: { ...config.deploy!, approvers: ['U0BOB'] } };
 }
 
 async function promoted(world: TestWorld, bakery: Bakery, version: string): Promise<void> {
@@ -131,9 +138,9 @@ describe('/rollback', () => {
     await bake(world, bakery, 'v1');
     await canary(world, bakery, 'v1');
     const refused = await bakery.handlers.onCommand(world.command('demo', { command: '/rollback', user: mallory }));
-    expect(refused?.text).toContain('Not done: only <@U0BOB>, <@U0ALICE> and whoever started it may roll back demo');
+    expect(refused?.text).toContain('Not done: only <@U0BOB>, <@U0ALICE> may roll back demo; whoever asked for a release may stop it or return it to the one it replaced');
     expect(refused?.buttons ?? []).toEqual([]);
-    const forged = await bakery.handlers.onButton({ actionId: 'rollback.confirm', value: '{"app":"demo"}', user: mallory, team: 'T0HOME', channel: 'C0DEMO', channelName: 'demo', message: { channel: 'C0DEMO', ts: '0.000001', ephemeral: true }, requestId: 'forged' });
+    const forged = await bakery.handlers.onButton({ actionId: 'rollback.confirm', value: JSON.stringify({ app: 'demo', for: mallory.id, until: world.clock.now() + 60_000 }), user: mallory, team: 'T0HOME', channel: 'C0DEMO', channelName: 'demo', message: { channel: 'C0DEMO', ts: '0.000001', ephemeral: true }, requestId: 'forged' });
     expect(forged?.text).toContain('Not done');
     expect((await world.store.listAudit('demo')).some((entry) => entry.action === 'rollback refused' && entry.actor === 'U0MALLORY')).toBe(true);
     const running = await operationOf(world, 'canary');
@@ -146,5 +153,116 @@ describe('/rollback', () => {
     const bakery = world.replica();
     const answer = await bakery.handlers.onCommand(world.command('demo', { command: '/rollback', user: bob }));
     expect(answer?.text).toContain('Nothing to roll back to');
+  });
+
+  describe('a target', () => {
+    it('is refused when it was never live, saying how it ships instead, and the fleet stays as it is', async () => {
+      world = await fleetWorld();
+      const bakery = world.replica();
+      await promoted(world, bakery, 'v1');
+      await bake(world, bakery, 'v2');
+      const before = await imagesServed(world);
+
+      const answer = await bakery.handlers.onCommand(world.command('demo v2', { command: '/rollback', user: bob }));
+      expect(answer?.text).toBe('Nothing to roll back to: demo v2 was never live, and a rollback returns only to a release that was; a new version reaches the fleet through a canary and an approval: `/canary demo v2`.');
+      expect(answer?.buttons ?? []).toEqual([]);
+      expect(await world.store.getLock('demo', 'deploy')).toBeUndefined();
+      expect(await imagesServed(world)).toEqual(before);
+    });
+
+    it('is refused when its canary rejected it since, by name or as the previous release', async () => {
+      world = await fleetWorld();
+      const bakery = world.replica();
+      await promoted(world, bakery, 'v1');
+      await promoted(world, bakery, 'v2');
+      // A later canary of v1 failed: what the canary records when its judge fails it.
+      await world.store.setReleaseStatus('demo', 'v1', 'rejected', { at: world.clock.now(), by: alice.id, note: 'errors: x3.1 the baseline' });
+
+      for (const text of ['demo v1', 'demo']) {
+        const answer = await bakery.handlers.onCommand(world.command(text, { command: '/rollback', user: bob }));
+        expect(answer?.text).toContain('demo v1 was rejected by its canary, so no rollback takes it to the fleet; to ship it, `/bake demo v1 --force` and `/canary demo v1`');
+        expect(answer?.buttons ?? []).toEqual([]);
+      }
+    });
+
+    it('is named in the confirm with its history: how long it was live, until when, and how it came to be', async () => {
+      world = await fleetWorld();
+      const bakery = world.replica();
+      await promoted(world, bakery, 'v1');
+      await promoted(world, bakery, 'v2');
+      const confirm = await bakery.handlers.onCommand(world.command('demo v1', { command: '/rollback', user: bob }));
+      expect(confirm?.text).toMatch(/^Roll \*demo\* back from v2 to v1 \(live \d+[hm] \d\d[ms] until \d\d:\d\d UTC, asked by <@U0ALICE>, approved by <@U0BOB>\)\?$/);
+      expect(confirm?.buttons?.[0]?.label).toBe('Roll back now');
+    });
+  });
+
+  describe('who may', () => {
+    it('lets whoever asked for a rolling release return it to the one it replaced, though she is no approver', async () => {
+      world = await fleetWorld(bobApproves());
+      const bakery = world.replica();
+      const original = await imagesServed(world);
+      await promoted(world, bakery, 'v1');
+      const live = await world.store.getLive('demo');
+      expect([live?.askedBy, live?.approvedBy]).toEqual(['U0ALICE', 'U0BOB']);
+
+      const answer = await rollBack(world, bakery, 'demo', alice);
+      expect(answer?.text).toContain('Rolling demo back to');
+      await deployEnded(world, bakery);
+      expect(await imagesServed(world)).toEqual(original);
+    });
+
+    it('does not make whoever stopped a red-black promotion in its keep-old window the owner of the release it restored', async () => {
+      world = await fleetWorld(bobApproves('red-black'));
+      const bakery = world.replica();
+      await bake(world, bakery, 'v1');
+      await canary(world, bakery, 'v1');
+      await until(world, () => approvalRequest(world) !== undefined);
+      await bakery.handlers.onButton(pressOn(approvalRequest(world)!, 'release.promote', bob));
+      await until(world, async () => (await world.store.getLive('demo'))?.standby !== undefined);
+      // alice asked for v1, so she may stop it: the old group takes the traffic again.
+      expect((await rollBack(world, bakery, 'demo', alice))?.text).toContain('stopping the canary of v1');
+      await deployEnded(world, bakery);
+      const restored = await world.store.getLive('demo');
+      expect(restored?.live.group).toBe('demo-live');
+      expect(restored?.askedBy).toBeUndefined();
+
+      // v1 was live for a while, so it is a rollback target, but only for those the app names.
+      const refused = await bakery.handlers.onCommand(world.command('demo v1', { command: '/rollback', user: alice }));
+      expect(refused?.text).toBe('Not done: only <@U0BOB> may roll back demo; whoever asked for a release may stop it or return it to the one it replaced.');
+      expect((await rollBack(world, bakery, 'demo v1', bob))?.text).toBe('Rolling demo back to v1.');
+    });
+  });
+
+  describe('the confirm button', () => {
+    it('does nothing once it has expired, and says how to ask again', async () => {
+      world = await fleetWorld();
+      const bakery = world.replica();
+      await promoted(world, bakery, 'v1');
+      const confirm = await bakery.handlers.onCommand(world.command('demo', { command: '/rollback', user: bob }));
+      expect(confirm?.lines?.[0]).toMatch(/good until \d\d:\d\d UTC/);
+      world.clock.advance(6 * 60_000);
+      const answer = await bakery.handlers.onButton(pressOn(confirm!, 'rollback.confirm', bob));
+      expect(answer?.text).toMatch(/^Not done: that confirm expired at \d\d:\d\d UTC \(a confirm is good for 5m 00s\); `\/rollback demo` again to see what it would do now\.$/);
+      expect(await world.store.getLock('demo', 'deploy')).toBeUndefined();
+      expect((await world.store.getLive('demo'))?.live.version).toBe('v1');
+    });
+
+    it('is not replayed onto the release that is live by the time it is pressed', async () => {
+      world = await fleetWorld();
+      const bakery = world.replica();
+      await promoted(world, bakery, 'v1');
+      await promoted(world, bakery, 'v2');
+      const first = await bakery.handlers.onCommand(world.command('demo', { command: '/rollback', user: bob }));
+      expect(first?.text).toContain('from v2 to v1');
+      await rollBack(world, bakery, 'demo', bob);
+      await deployEnded(world, bakery);
+      expect((await world.store.getLive('demo'))?.live.version).toBe('v1');
+
+      // The first confirm showed v2 → v1; pressed now it would take the fleet back to v2.
+      const answer = await bakery.handlers.onButton(pressOn(first!, 'rollback.confirm', bob));
+      expect(answer?.text).toMatch(/^Not done: that confirm is stale: the live release changed since it was shown \(v1 is live since \d\d:\d\d UTC\); `\/rollback demo` again/);
+      expect(await world.store.getLock('demo', 'deploy')).toBeUndefined();
+      expect((await world.store.getLive('demo'))?.live.version).toBe('v1');
+    });
   });
 });

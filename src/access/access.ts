@@ -47,7 +47,10 @@ export interface Request {
   app: string;
   config: AppConfig;
   action: Action;
-  /** Who started the operation acted on: they may cancel or roll back their own; four eyes keeps them from approving it. */
+  /**
+   * Who started what is acted on: they may cancel their bake, stop their canary, or return their live
+   * release to the one it replaced (the caller names them only then); four eyes keeps them from approving it.
+   */
   startedBy?: string;
   operationId?: string;
   /** For a button: the messages of the operation it may be on, and whether an ephemeral copy (shown only to its reader) counts. */
@@ -175,8 +178,8 @@ async function whoRefusal(core: AccessContext, asker: Asker, request: Request): 
   if (allowed.length === 0) return action === 'pin' || action === 'prune' ? `${app} has no approvers (deploy.approvers)` : `${app} has no deploy config`;
   if (await isAmong(core, asker, allowed, config.channel)) return undefined;
   const who = allowed.map((principal) => principalMention(principal, config)).join(', ');
-  const own = action === 'cancel' || action === 'rollback' ? ' and whoever started it' : '';
-  return `only ${who}${own} may ${verbs[action]} ${app}`;
+  if (action === 'rollback') return `only ${who} may roll back ${app}; whoever asked for a release may stop it or return it to the one it replaced`;
+  return `only ${who}${action === 'cancel' ? ' and whoever started it' : ''} may ${verbs[action]} ${app}`;
 }
 
 const verbs: Record<Exclude<Action, 'promote'>, string> = { bake: 'bake', cancel: 'cancel a bake of', canary: 'canary', rollback: 'roll back', pin: 'pin or unpin images of', prune: 'prune images of' };

@@ -85,7 +85,14 @@ export const liveRelease = z.object({
   /** A red-black promotion keeps the old group, scaled as it was, as an instant rollback target until `until`. */
   standby: z.object({ group: z.string(), targetGroups: z.array(z.string()), until: z.number() }).optional(),
   since: z.number(),
-  by: z.string(),
+  /**
+   * Who asked for it (the canary's requester, or whoever rolled back to it) and who approved it: the
+   * asker may return it to `previous`. Both are absent when neither is known: a red-black switch back
+   * restores the release before, whose people were not kept, and items written before both were
+   * recorded (their one `by` is dropped, so it grants nobody the asker's rights).
+   */
+  askedBy: z.string().optional(),
+  approvedBy: z.string().optional(),
   operationId: z.string(),
 });
 export type LiveRelease = z.infer<typeof liveRelease>;

@@ -156,7 +156,8 @@ export async function switchBack(deps: PromoteDependencies, operation: Parameter
   const record = await store.getLive(operation.app);
   if (record?.operationId === operation.id && record.previous) {
     const now = clock.now();
-    await store.putLive({ app: operation.app, live: record.previous, previous: undefined, since: now, by: operation.cancelRequested ? operation.requestedBy : record.by, operationId: operation.id });
+    // The release before comes back, not a new one: whoever stopped the switch does not become its asker.
+    await store.putLive({ app: operation.app, live: record.previous, previous: undefined, since: now, operationId: operation.id });
     if (record.previous.version) await store.setReleaseStatus(operation.app, record.previous.version, 'live', { at: now, by: operation.requestedBy, operationId: operation.id, note: 'switched back' });
     await store.setReleaseStatus(operation.app, operation.version, 'rolled-back', { at: now, by: operation.requestedBy, operationId: operation.id });
   }

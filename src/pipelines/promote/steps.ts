@@ -23,7 +23,8 @@ export async function recordLive(deps: PromoteDependencies, operation: Operation
   const { store, clock } = deps;
   const live = required(state.live, 'live group');
   const { ami } = canaryParams.parse(operation.params);
-  const by = operation.approval?.by ?? operation.requestedBy;
+  const approvedBy = operation.approval?.by;
+  const by = approvedBy ?? operation.requestedBy;
   const now = clock.now();
   await store.putLive({
     app: operation.app,
@@ -31,10 +32,11 @@ export async function recordLive(deps: PromoteDependencies, operation: Operation
     previous: { version: state.liveVersion, ami: required(state.liveAmi, 'live image'), launchTemplateVersion: live.launchTemplateVersion, group: live.name },
     standby: where.standby,
     since: now,
-    by,
+    askedBy: operation.requestedBy,
+    approvedBy,
     operationId: operation.id,
   });
-  await store.setReleaseStatus(operation.app, operation.version, 'live', { at: now, by, operationId: operation.id });
+  await store.setReleaseStatus(operation.app, operation.version, 'live', { at: now, by, operationId: operation.id, note: `asked by <@${operation.requestedBy}>${approvedBy ? `, approved by <@${approvedBy}>` : ''}` });
   if (state.liveVersion && state.liveVersion !== operation.version) {
     await store.setReleaseStatus(operation.app, state.liveVersion, 'previous', { at: now, by, operationId: operation.id, note: `replaced by ${operation.version}` });
   }

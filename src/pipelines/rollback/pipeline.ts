@@ -94,10 +94,10 @@ export function rollbackPipeline(deps: RollbackDependencies): Pipeline<RollbackS
           live: { ...target, launchTemplateVersion: required(state.templateVersion, 'launch template version'), group: live.name },
           previous: from ? { ...from, group: live.name } : undefined,
           since: now,
-          by: operation.requestedBy,
+          askedBy: operation.requestedBy,
           operationId: operation.id,
         });
-        if (target.version) await store.setReleaseStatus(operation.app, target.version, 'live', { at: now, by: operation.requestedBy, operationId: operation.id, note: 'rolled back to' });
+        if (target.version) await store.setReleaseStatus(operation.app, target.version, 'live', { at: now, by: operation.requestedBy, operationId: operation.id, note: `rolled back from ${from?.version ?? from?.ami ?? 'the live release'} by <@${operation.requestedBy}>` });
         if (from?.version && from.version !== target.version) {
           await store.setReleaseStatus(operation.app, from.version, 'rolled-back', { at: now, by: operation.requestedBy, operationId: operation.id, note: `rolled back to ${target.version ?? target.ami}` });
         }
