@@ -5,7 +5,7 @@ import { duration } from '../src/config/deploy.js';
 import { appName, version } from '../src/config/names.js';
 import { newOperationId, type Core } from '../src/core.js';
 import { formatTime } from '../src/operations/format.js';
-import { authorize } from '../src/access/access.js';
+import { authorize, refusalOf, refuse as refuseAccess } from '../src/access/access.js';
 import { approvalValue, promoteAction, requestRef, rollbackAction } from '../src/pipelines/canary/approval.js';
 import type { CanaryParams } from '../src/pipelines/canary/state.js';
 import { canaryParams, canaryState } from '../src/pipelines/canary/state.js';
@@ -115,8 +115,9 @@ export const canary: Command = {
 
 /**
  * A press of Promote or Roll back on an approval request. Who may press is checked against the
- * config the canary started with; the decision is a conditional write, so a double press, two
- * people at once, a stale or an expired request do nothing and are told why.
+ * config the canary started with and the current one (the stricter wins); the decision is a
+ * conditional write, so a double press, two people at once, a stale or an expired request do nothing
+ * and are told why.
  */
 async function decide(core: Core, press: ButtonPress, decision: 'promote' | 'rollback'): Promise<ChatMessage> {
   const value = approvalValue.safeParse(press.value);
@@ -130,15 +131,14 @@ async function decide(core: Core, press: ButtonPress, decision: 'promote' | 'rol
   // The request's own message, or the copy /promote showed the presser. The key in the value ties
   // either to the open request; until the request's message is recorded, the key alone does.
   const ref = canaryRequestOf(operation)?.ref;
-  const refused = await authorize(core, press, {
-    app: operation.app,
-    config: canaryParams.parse(operation.params).config,
-    action: decision,
-    startedBy: operation.requestedBy,
-    operationId: operation.id,
-    messages: ref ? { on: [ref], ephemeralCopies: true } : undefined,
-  });
-  if (refused) return refused;
+  const request = { app: operation.app, action: decision, startedBy: operation.requestedBy, operationId: operation.id, messages: ref ? { on: [ref], ephemeralCopies: true } : undefined };
+  // The config the canary started with and the one applied now must both allow it: an approver removed
+  // since (or four eyes turned on) counts at once, not after the approval's TTL.
+  const current = await core.store.getAppConfig(operation.app);
+  const reason =
+    (await refusalOf(core, press, { ...request, config: canaryParams.parse(operation.params).config })) ??
+    (current ? await refusalOf(core, press, { ...request, config: current }) : `${operation.app} is no longer configured`);
+  if (reason !== undefined) return refuseAccess(core, press, request, reason);
 
   const now = core.clock.now();
   const { taken, operation: after } = await core.store.decideApproval(operation.id, { decision, by: press.user.id, byName: `@${press.user.name}`, at: now, request: value.data.key });

@@ -224,6 +224,28 @@ describe('the approval', () => {
     expect((await operationOf(world, 'canary'))?.approval).toBeUndefined();
   });
 
+  it('is refused to an approver removed from the config since the canary started', async () => {
+    const { request } = await awaitingApproval();
+    const config = releaseApp();
+    // The apps file now names alice alone, applied at a restart while the canary waits.
+    await world.store.putAppConfig('demo', { ...config, deploy: { ...config.deploy!, approvers: ['U0ALICE'] } });
+    const removed = await world.replica('replica-b').handlers.onButton(pressOn(request, 'release.promote', bob));
+    expect(removed?.text).toBe('Not done: only the approvers of demo may promote it (<@U0ALICE>).');
+    expect((await world.store.listAudit('demo')).some((entry) => entry.action === 'promote refused' && entry.actor === 'U0BOB')).toBe(true);
+    expect((await operationOf(world, 'canary'))?.approval).toBeUndefined();
+  });
+
+  it('never lets whoever asked for the canary approve it, by the button, /promote’s copy or a user group, whatever fourEyes says', async () => {
+    const config = releaseApp({ fourEyes: false });
+    const { bakery, request } = await awaitingApproval({ ...config, deploy: { ...config.deploy!, approvers: ['S0DEPLOY'] } });
+    world.chat.userGroups.set('S0DEPLOY', ['U0ALICE', 'U0BOB']);
+    const own = await bakery.handlers.onButton(pressOn(request, 'release.promote', alice));
+    expect(own?.text).toBe('Not done: you started this canary, so someone else must approve it (four eyes); ask <!subteam^S0DEPLOY>.');
+    const copy = await bakery.handlers.onCommand(world.command('demo', { command: '/promote', user: alice }));
+    expect((await bakery.handlers.onButton(pressOn(copy!, 'release.promote', alice)))?.text).toContain('four eyes');
+    expect((await operationOf(world, 'canary'))?.approval).toBeUndefined();
+  });
+
   it('acts once on a double press, and says who approved to the second', async () => {
     const { bakery, request } = await awaitingApproval();
     const [first, second] = await Promise.all([

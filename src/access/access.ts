@@ -167,7 +167,7 @@ async function whoRefusal(core: AccessContext, asker: Asker, request: Request): 
   if (action === 'promote') {
     if (!deploy) return `${app} has no deploy config`;
     if (!(await isAmong(core, asker, deploy.approvers, config.channel))) return `only the approvers of ${app} may promote it (${deploy.approvers.map(mention).join(', ')})`;
-    if (deploy.fourEyes && user === startedBy) {
+    if (fourEyes(core, deploy) && user === startedBy) {
       const others = deploy.approvers.filter((id) => id !== user).map(mention);
       return `you started this canary, so someone else must approve it (four eyes); ask ${others.join(', ') || 'another approver'}`;
     }
@@ -180,6 +180,15 @@ async function whoRefusal(core: AccessContext, asker: Asker, request: Request): 
   const who = allowed.map((principal) => principalMention(principal, config)).join(', ');
   if (action === 'rollback') return `only ${who} may roll back ${app}; whoever asked for a release may stop it or return it to the one it replaced`;
   return `only ${who}${action === 'cancel' ? ' and whoever started it' : ''} may ${verbs[action]} ${app}`;
+}
+
+/**
+ * Four eyes: whoever asked for a canary never approves it, on any path (the button, /promote's copy,
+ * a user group they are in). `fourEyes: false` counts only on the local terminal, where one person
+ * plays every part; in Slack it is ignored (and `/bakery apps` says so).
+ */
+export function fourEyes(core: Pick<Core, 'access'>, deploy: { fourEyes: boolean }): boolean {
+  return deploy.fourEyes || core.access.channels === 'app';
 }
 
 const verbs: Record<Exclude<Action, 'promote'>, string> = { bake: 'bake', cancel: 'cancel a bake of', canary: 'canary', rollback: 'roll back', pin: 'pin or unpin images of', prune: 'prune images of' };
