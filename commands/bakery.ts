@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { channelMention, inChannel } from '../src/access/access.js';
 import { channelShown, presenceInAppChannels, presenceProblem } from '../src/access/channel-presence.js';
+import { accessRisks } from '../src/access/risks.js';
 import { ChannelMembers, notSeen } from '../src/access/visibility.js';
 import type { SlashCommand } from '../src/chat/surface.js';
 import type { ChatMessage, ChatUser } from '../src/message.js';
@@ -54,7 +55,7 @@ export function bakeryCommand(all: () => Command[]): Command {
           const app = apps[name]!;
           const problem = presenceProblem(app.channel, presence[app.channel]);
           const line = `• *${name}* — channel ${channelShown(app.channel, core.access.channelIds)}, ${app.region}, ${app.instanceType}${app.copyTo.length ? `, copies to ${app.copyTo.join(', ')}` : ''}`;
-          return problem ? [line, `   :warning: ${problem}`] : [line];
+          return [line, ...[...(problem ? [problem] : []), ...accessRisks(app, core.access)].map((warning) => `   :warning: ${warning}`)];
         }),
         tone: 'info',
       };

@@ -147,6 +147,17 @@ describe('who may do what', () => {
       ]);
     });
 
+    it('names a user group that approves as a risk, since its members may edit it, and an ignored fourEyes: false', async () => {
+      const config = releaseApp({ fourEyes: false });
+      await world.store.putAppConfig('demo', { ...config, deploy: { ...config.deploy!, approvers: ['S0DEPLOY', 'U0BOB'] } });
+      const reply = await world.replica().handlers.onCommand(world.command('apps', { command: '/bakery' }));
+      expect(reply?.lines).toEqual([
+        '• *demo* — channel #demo (C0DEMO), us-east-1, t3.small',
+        '   :warning: <!subteam^S0DEPLOY> approves releases: its members can edit who is in it (and so add anyone) unless the workspace settings keep editing user groups to admins, which Slack does not tell Bakery; name people instead, or check that setting',
+        '   :warning: `fourEyes: false` is ignored in Slack: whoever asks for a canary never approves it',
+      ]);
+    });
+
     it('lists an app whose channel Bakery is in without a warning', async () => {
       const reply = await world.replica().handlers.onCommand(world.command('apps', { command: '/bakery' }));
       expect(reply?.lines).toEqual(['• *demo* — channel #demo (C0DEMO), us-east-1, t3.small, copies to eu-west-1']);

@@ -167,7 +167,7 @@ async function whoRefusal(core: AccessContext, asker: Asker, request: Request): 
   if (action === 'promote') {
     if (!deploy) return `${app} has no deploy config`;
     if (!(await isAmong(core, asker, deploy.approvers, config.channel))) return `only the approvers of ${app} may promote it (${deploy.approvers.map(mention).join(', ')})`;
-    if (fourEyes(core, deploy) && user === startedBy) {
+    if (fourEyes(core.access, deploy) && user === startedBy) {
       const others = deploy.approvers.filter((id) => id !== user).map(mention);
       return `you started this canary, so someone else must approve it (four eyes); ask ${others.join(', ') || 'another approver'}`;
     }
@@ -187,8 +187,8 @@ async function whoRefusal(core: AccessContext, asker: Asker, request: Request): 
  * a user group they are in). `fourEyes: false` counts only on the local terminal, where one person
  * plays every part; in Slack it is ignored (and `/bakery apps` says so).
  */
-export function fourEyes(core: Pick<Core, 'access'>, deploy: { fourEyes: boolean }): boolean {
-  return deploy.fourEyes || core.access.channels === 'app';
+export function fourEyes(access: AccessSettings, deploy: { fourEyes: boolean }): boolean {
+  return deploy.fourEyes || access.channels === 'app';
 }
 
 const verbs: Record<Exclude<Action, 'promote'>, string> = { bake: 'bake', cancel: 'cancel a bake of', canary: 'canary', rollback: 'roll back', pin: 'pin or unpin images of', prune: 'prune images of' };
