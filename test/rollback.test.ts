@@ -29,6 +29,9 @@ async function canary(world: TestWorld, bakery: Bakery, version: string): Promis
   await bakery.handlers.onCommand(world.command(`demo ${version}`, { command: '/canary', user: alice }));
 }
 
+/** Two promotions and a rollback take a minute of real time on a busy machine (virtual time runs their hours). */
+const twoPromotions = 120_000;
+
 /** The demo app approved by bob alone: alice, who asks for releases, is a member of #demo and no approver. */
 function bobApproves(strategy: 'rolling' | 'red-black' = 'rolling'): AppConfig {
   const config = releaseApp({ strategy });
@@ -183,7 +186,7 @@ describe('/rollback', () => {
         expect(answer?.text).toContain('demo v1 was rejected by its canary, so no rollback takes it to the fleet; to ship it, `/bake demo v1 --force` and `/canary demo v1`');
         expect(answer?.buttons ?? []).toEqual([]);
       }
-    });
+    }, twoPromotions);
 
     it('is named in the confirm with its history: how long it was live, until when, and how it came to be', async () => {
       world = await fleetWorld();
@@ -193,7 +196,7 @@ describe('/rollback', () => {
       const confirm = await bakery.handlers.onCommand(world.command('demo v1', { command: '/rollback', user: bob }));
       expect(confirm?.text).toMatch(/^Roll \*demo\* back from v2 to v1 \(live \d+[hm] \d\d[ms] until \d\d:\d\d UTC, asked by <@U0ALICE>, approved by <@U0BOB>\)\?$/);
       expect(confirm?.buttons?.[0]?.label).toBe('Roll back now');
-    });
+    }, twoPromotions);
   });
 
   describe('who may', () => {
@@ -263,6 +266,6 @@ describe('/rollback', () => {
       expect(answer?.text).toMatch(/^Not done: that confirm is stale: the live release changed since it was shown \(v1 is live since \d\d:\d\d UTC\); `\/rollback demo` again/);
       expect(await world.store.getLock('demo', 'deploy')).toBeUndefined();
       expect((await world.store.getLive('demo'))?.live.version).toBe('v1');
-    });
+    }, twoPromotions);
   });
 });
