@@ -310,7 +310,7 @@ describe('a prune of images shared with other accounts', () => {
       await bakery.runner.idle();
       world.clock.advance(DAY);
     }
-    await world.store.putLive({ app: 'demo', live: { version: 'v2', ami: await ami('v2') }, since: world.clock.now(), by: bob.id, operationId: 'op-test' });
+    await world.store.putLive({ app: 'demo', live: { version: 'v2', ami: await ami('v2') }, since: world.clock.now(), askedBy: bob.id, operationId: 'op-test' });
   });
   afterEach(async () => {
     await world.close();
