@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { judgeWindow } from '../src/judge/judge.js';
+import { effectiveMinutes, lagOneAutocorrelation, meanVarianceFactor } from '../src/judge/dependence.js';
 import type { MetricConfigInput, Verdict, WindowInput } from '../src/judge/judge.js';
 import { seededRandom } from './support/random.js';
 
@@ -106,5 +107,55 @@ describe('canary judge on a visible regression that is not yet significant', () 
     expect(planEnd.summary).toMatch(/^inconclusive: ~.* \(5xx rate: leaning High\)$/);
     // Extended to its cap, it never turns into a silent pass: the stage then asks a person.
     expect(run.looks.slice(17).map((v) => v.outcome)).not.toContain('pass');
+  });
+});
+
+describe('canary judge on minutes that move together', () => {
+  const gauge = { durationMinutes: 30, warmupMinutes: 5, recentMinutes: 10, confidence: 0.99, metrics: [{ name: 'latency', kind: 'gauge', unit: 'ms', tolerance: '+10%' }] };
+
+  /** A canary exactly at the +10 % tolerance whose own noise lingers: AR(1), ρ = 0.8, under shared drift. */
+  function lingering(seed: number): WindowInput {
+    const next = seededRandom(seed);
+    const baseline: number[] = [];
+    const canary: number[] = [];
+    let noise = normal(next) / 0.6;
+    for (let t = 0; t < 30; t++) {
+      const drift = 200 * (1 + 0.2 * Math.sin(t / 5));
+      noise = 0.8 * noise + normal(next);
+      baseline.push(Math.round(drift * Math.exp(0.02 * normal(next)) * 10) / 10);
+      canary.push(Math.round(drift * 1.1 * Math.exp(0.04 * noise) * 10) / 10);
+    }
+    return { intervalMinutes: 1, baseline: { latency: baseline }, canary: { latency: canary } };
+  }
+
+  it('does not count 25 minutes that move together as 25 independent ones, and says so', () => {
+    // A slow stretch at the tolerance: the rank tests, counting minutes as independent, failed it at minute 24.
+    const data = lingering(8);
+    const looks = Array.from({ length: 30 }, (_, t) => judgeWindow(prefix(data, t + 1), gauge));
+    expect(looks.map((v) => v.outcome)).not.toContain('fail');
+    const end = metric(looks[29]!, 'latency');
+    expect(end.verdict).toBe('Inconclusive');
+    expect(end.effectiveIntervals).toBeLessThan(10);
+    expect(end.explanation).toMatch(/25 vs 25 minutes; minutes move together here, so 25 minutes count as about \d\): Inconclusive, leaning High/);
+  });
+
+  it('computes the variance of a mean of AR(1) minutes exactly, and estimates their autocorrelation without its small-sample bias', () => {
+    expect(meanVarianceFactor(2, 0.5)).toBeCloseTo(1.5, 12);
+    expect(meanVarianceFactor(3, 0.5)).toBeCloseTo(1 + 2 * ((2 / 3) * 0.5 + (1 / 3) * 0.25), 12);
+    expect(meanVarianceFactor(30, 0)).toBe(1);
+    // Long windows: the effective sample size tends to m(1 − ρ)/(1 + ρ).
+    expect(effectiveMinutes(10_000, 0.5) / (10_000 / 3)).toBeCloseTo(1, 2);
+    // 2,000 windows of 40 minutes at ρ = 0.6: the plain lag-1 estimate averages about 0.54, the corrected one 0.6.
+    const next = seededRandom(5);
+    let sum = 0;
+    for (let k = 0; k < 2_000; k++) {
+      let x = normal(next) / 0.8;
+      const values = Array.from({ length: 40 }, () => (x = 0.6 * x + normal(next)));
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      sum += lagOneAutocorrelation(values.map((v) => v - mean));
+    }
+    expect(sum / 2_000).toBeCloseTo(0.6, 1);
+    // Too few minutes to estimate from: taken as independent.
+    expect(lagOneAutocorrelation([0.1, -0.1, 0.2, 0.1, -0.2])).toBe(0);
   });
 });

@@ -19,6 +19,8 @@ import {
   rateRatioPLow,
 } from './stats.js';
 import type { RateCounts } from './stats.js';
+import { normalQuantile, normalUpper } from './stats.js';
+import { lagOneAutocorrelation, meanVarianceFactor } from './dependence.js';
 import { loneSpikes } from './spikes.js';
 import type { ScoredMinute } from './spikes.js';
 
@@ -105,7 +107,7 @@ export function countEvidence(metric: CountMetricConfig, window: Window): CountE
       const noData = t.canaryRequests === 0 || t.baselineRequests === 0;
       const ratio = ratioOf(t);
       const interval = noData || t.canaryEvents + t.baselineEvents === 0 ? null : rateRatioInterval(t, confidence);
-      return { canary, baseline, ratio, interval };
+      return { canary, baseline, ratio, interval, effectiveIntervals: null };
     },
     logRatios(side, ratio, idx) {
       const rows = SCAN_ALTERNATIVES.map(() => [] as number[]);
@@ -190,14 +192,16 @@ export function gaugeEvidence(metric: GaugeMetricConfig, window: Window): GaugeE
     level?: number,
   ): { p: number; smaller: number } => {
     const paired = excesses(side, ratio, idx).map((m) => m.score - (lowered.get(m.i) ?? 0));
-    const signedRank = paired.length < 3 ? 1 : signedRankGreater(paired).p;
+    // Minutes that move together carry less evidence than their count (dependence.ts).
+    const factor = varianceFactorOf(paired);
+    const signedRank = paired.length < 3 ? 1 : deflatedP(signedRankGreater(paired).p, factor);
     const c: number[] = [];
     for (const i of idx) {
       const v = canary[i];
       if (v != null) c.push(Math.log(Math.max(v, LOG_FLOOR)) - (lowered.get(i) ?? 0) * (side === 'High' ? 1 : -1));
     }
     const b = logs(baseline, idx, Math.log(ratio));
-    const twoSample = c.length < 3 || b.length < 3 ? 1 : side === 'High' ? mannWhitneyGreater(b, c).p : mannWhitneyGreater(c, b).p;
+    const twoSample = c.length < 3 || b.length < 3 ? 1 : deflatedP(side === 'High' ? mannWhitneyGreater(b, c).p : mannWhitneyGreater(c, b).p, factor);
     const smaller = Math.min(signedRank, twoSample);
     if (level !== undefined && !(2 * 2 ** -paired.length < level)) return { p: twoSample, smaller };
     return { p: Math.min(1, 2 * smaller), smaller };
@@ -224,15 +228,19 @@ export function gaugeEvidence(metric: GaugeMetricConfig, window: Window): GaugeE
       const b = logs(baseline, idx);
       const canaryFigures: Figures = { kind: 'gauge', median: Math.exp(median(c)), values: c.length };
       const baselineFigures: Figures = { kind: 'gauge', median: Math.exp(median(b)), values: b.length };
-      if (c.length === 0 || b.length === 0) return { canary: canaryFigures, baseline: baselineFigures, ratio: null, interval: null };
-      // The ratio the test judged: paired minute by minute where both groups have data.
+      if (c.length === 0 || b.length === 0) return { canary: canaryFigures, baseline: baselineFigures, ratio: null, interval: null, effectiveIntervals: null };
+      // The ratio the test judged: paired minute by minute where both groups have data, its
+      // interval widened when those minutes move together.
       const paired = excesses('High', 1, idx).map((m) => m.score);
-      const shift = paired.length > 0 ? hodgesLehmannPaired(paired, confidence) : hodgesLehmann(b, c, confidence);
+      const factor = varianceFactorOf(paired);
+      const shift = paired.length > 0 ? hodgesLehmannPaired(paired, confidence, factor) : hodgesLehmann(b, c, confidence);
+      const effective = Math.max(1, Math.round(paired.length / factor));
       return {
         canary: canaryFigures,
         baseline: baselineFigures,
         ratio: Math.exp(shift.estimate),
         interval: [Math.exp(shift.lower), Math.exp(shift.upper)],
+        effectiveIntervals: factor > 1 && effective < paired.length ? effective : null,
       };
     },
     ratioWithoutSpike(side, idx, allowance) {
@@ -268,6 +276,26 @@ export function gaugeEvidence(metric: GaugeMetricConfig, window: Window): GaugeE
       return { ok: false, moreIntervals: need - Math.min(c, b) };
     },
   };
+}
+
+/**
+ * How much more the mean of these paired minutes varies than independent minutes' would:
+ * the AR(1) variance factor at the lag-1 autocorrelation of their residuals (dependence.ts).
+ */
+function varianceFactorOf(paired: readonly number[]): number {
+  const mean = paired.reduce((a, b) => a + b, 0) / Math.max(1, paired.length);
+  return meanVarianceFactor(paired.length, lagOneAutocorrelation(paired.map((d) => d - mean)));
+}
+
+/**
+ * A one-sided p-value from a test that counted the minutes as independent, corrected for
+ * their autocorrelation: its z-score shrinks by the square root of the variance factor (the
+ * effective-sample-size correction of Hamed & Rao 1998 for rank tests, and of Yue & Wang
+ * 2002 for Mann–Whitney on serially correlated data).
+ */
+export function deflatedP(p: number, factor: number): number {
+  if (!(factor > 1) || !(p < 0.5)) return p;
+  return normalUpper(normalQuantile(1 - p) / Math.sqrt(factor));
 }
 
 /**

@@ -119,9 +119,18 @@ function evidenceText(v: Unexplained, unit: string, intervalMinutes: number): st
     const informative = v.interval !== null && (v.interval[0] > 0 || Number.isFinite(v.interval[1]));
     const interval = v.interval && informative ? `, CI ${formatRatio(v.interval[0])}–${formatRatio(v.interval[1])}` : '';
     const values = `${v.canary.values} vs ${periodsText(v.baseline.values, intervalMinutes)}`;
-    return `${formatRatio(v.ratio)}${interval}, ${values}`;
+    return `${formatRatio(v.ratio)}${interval}, ${values}${togetherText(v, intervalMinutes)}`;
   }
   return formatRatio(v.ratio);
+}
+
+// Say so when autocorrelation widened the interval: "minutes move together here, so 30 minutes count as about 9".
+function togetherText(v: Unexplained, intervalMinutes: number): string {
+  if (v.effectiveIntervals === null || v.canary.kind !== 'gauge' || v.baseline.kind !== 'gauge') return '';
+  const n = Math.min(v.canary.values, v.baseline.values);
+  if (!(v.effectiveIntervals < n)) return '';
+  const word = periodWord(intervalMinutes, 2);
+  return `; ${word} move together here, so ${n} ${word} count as about ${v.effectiveIntervals}`;
 }
 
 function conclusion(v: Unexplained, metric: MetricConfig, confidence: number, intervalMinutes: number): string {

@@ -345,7 +345,7 @@ export function signedRankGreater(differences: readonly number[]): { p: number; 
  * Hodges–Lehmann centre of paired differences (the median of their Walsh averages) with
  * a two-sided interval at `confidence`, from the signed-rank distribution.
  */
-export function hodgesLehmannPaired(differences: readonly number[], confidence: number): Shift {
+export function hodgesLehmannPaired(differences: readonly number[], confidence: number, varianceFactor = 1): Shift {
   const n = differences.length;
   if (n === 0) return { estimate: NaN, lower: -Infinity, upper: Infinity };
   const walsh = new Float64Array((n * (n + 1)) / 2);
@@ -354,7 +354,8 @@ export function hodgesLehmannPaired(differences: readonly number[], confidence: 
   const mid = walsh.length / 2;
   const estimate = walsh.length % 2 === 1 ? select(walsh, Math.floor(mid)) : (select(walsh, mid - 1) + select(walsh, mid)) / 2;
   const z = normalQuantile(1 - (1 - confidence) / 2);
-  const c = Math.floor(walsh.length / 2 - z * Math.sqrt((n * (n + 1) * (2 * n + 1)) / 24));
+  // The signed-rank statistic's variance, times the variance factor of minutes that move together (dependence.ts).
+  const c = Math.floor(walsh.length / 2 - z * Math.sqrt((varianceFactor * n * (n + 1) * (2 * n + 1)) / 24));
   if (c < 0) return { estimate, lower: -Infinity, upper: Infinity };
   return { estimate, lower: select(walsh, c), upper: select(walsh, walsh.length - 1 - c) };
 }

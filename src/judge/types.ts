@@ -64,6 +64,8 @@ export interface MetricVerdict {
   ratio: number | null;
   /** Interval on the ratio at the level this look used. */
   interval: [number, number] | null;
+  /** Gauges: the independent intervals the judged ones count as, when they move together (else null). */
+  effectiveIntervals: number | null;
   test: TestResult;
   tolerance: string;
   critical: string | null;
@@ -165,4 +167,10 @@ export interface Summary {
   baseline: Figures;
   ratio: number | null;
   interval: [number, number] | null;
+  /**
+   * Gauges whose minutes move together: how many independent minutes the paired minutes
+   * count as (their number over the AR(1) variance factor, dependence.ts); null when they
+   * count as themselves.
+   */
+  effectiveIntervals: number | null;
 }

@@ -4,6 +4,8 @@
 
 import type { GaugeEvidence, PairedMinute, TestResult } from '../types.js';
 import { signCusum, signCusumExtension, signCusumP, signCusumThreshold } from '../sequential.js';
+import { lagOneAutocorrelation, meanVarianceFactor, signAutocorrelation } from '../dependence.js';
+import { deflatedP } from '../evidence.js';
 import type { SignCusumDesign } from '../sequential.js';
 import { loneSpikes, SPIKE_ALLOWANCE } from '../spikes.js';
 import { LEANING_P, alphaOf, boundFor, fewestSpikes, range } from './shape.js';
@@ -58,7 +60,9 @@ export const signRun: JudgeTest<GaugeEvidence> = {
     if (threshold === undefined || !(run.value >= threshold)) return null;
     const extended = extendedRun(run, design, j.look.judged);
     const level = signRun.level(j);
-    if (run.valueWithout >= threshold) {
+    // Past the plan the thresholds are for independent signs: the corrected p-value must clear the level too.
+    if (run.factor > 1 && !(extended.p < level)) return null;
+    if (run.valueWithout >= threshold && !(run.factor > 1 && !(extended.pWithout < level))) {
       return { decision: { verdict: side, reason: 'beyond-tolerance-run', test: runResult(extended, level, against), moreIntervals: null, spikes: [], idx: run.idx } };
     }
     return {
@@ -123,6 +127,8 @@ interface RunOutcome {
   pWithout: number;
   valueWithout: number;
   spikes: number[];
+  /** The variance factor its p-values were corrected by (1: independent minutes). */
+  factor: number;
   /** The intervals from the run's first minute to the latest. */
   idx: number[];
   run: NonNullable<TestResult['run']> | undefined;
@@ -131,6 +137,13 @@ interface RunOutcome {
 function runTest(minutes: PairedMinute[], design: SignCusumDesign, allowance = SPIKE_ALLOWANCE): RunOutcome {
   const run = signCusum(minutes.map((m) => m.beyond), design);
   const inRun = minutes.slice(run.from);
+  // Signs of minutes that move together come in runs of their own: the exact p-value (for
+  // independent signs) is corrected by the variance factor of the run's scores, at the signs'
+  // autocorrelation (dependence.ts), estimated on the minutes before the run: a run beyond the
+  // tolerance after minutes within it would itself read as minutes moving together.
+  const before = minutes.slice(0, run.from).map((m) => m.gap);
+  const factor = meanVarianceFactor(Math.max(1, inRun.length), signAutocorrelation(autocorrelationOf(before)));
+  const correctedP = (value: number): number => deflatedP(signCusumP(value, design), factor);
   const { spikes, reference } = loneSpikes(minutes.map((m) => ({ i: m.i, score: m.gap })), allowance);
   const referenceBeyond = minutes.find((m) => m.i === reference)?.beyond ?? false;
   const capped = minutes.map((m) => (spikes.includes(m.i) ? referenceBeyond && m.beyond : m.beyond));
@@ -138,11 +151,12 @@ function runTest(minutes: PairedMinute[], design: SignCusumDesign, allowance = S
   const first = inRun[0];
   const last = minutes[minutes.length - 1];
   return {
-    p: signCusumP(run.value, design),
+    p: correctedP(run.value),
     value: run.value,
-    pWithout: signCusumP(without.value, design),
+    pWithout: correctedP(without.value),
     valueWithout: without.value,
     spikes,
+    factor,
     idx: first && last ? range(first.i, last.i + 1) : [],
     run:
       first && last && run.value > 0
@@ -157,7 +171,13 @@ function runTest(minutes: PairedMinute[], design: SignCusumDesign, allowance = S
  */
 function extendedRun(run: RunOutcome, design: SignCusumDesign, judged: number): RunOutcome {
   const soFar: SignCusumDesign = { ...design, looks: judged };
-  return { ...run, p: signCusumP(run.value, soFar), pWithout: signCusumP(run.valueWithout, soFar) };
+  return { ...run, p: deflatedP(signCusumP(run.value, soFar), run.factor), pWithout: deflatedP(signCusumP(run.valueWithout, soFar), run.factor) };
+}
+
+/** The lag-1 autocorrelation of the minutes' gaps to the tolerance, around their mean. */
+function autocorrelationOf(gaps: readonly number[]): number {
+  const mean = gaps.reduce((a, b) => a + b, 0) / Math.max(1, gaps.length);
+  return lagOneAutocorrelation(gaps.map((g) => g - mean));
 }
 
 /** The extra looks a continuation is computed for: enough for this one, in doublings so it is cached. */
