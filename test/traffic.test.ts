@@ -7,8 +7,11 @@ import {
   DescribeTargetHealthCommand,
   ModifyListenerCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SeededFleet } from '../src/aws/simulator/index.js';
+import { AwsSimulator, fastTimings, type SeededFleet } from '../src/aws/simulator/index.js';
+import { VirtualClock } from '../src/clock.js';
+import { parseAppsFile } from '../src/config/apps.js';
 import type { Bakery } from '../src/bakery.js';
 import { alice, approvalRequest, bake, bob, deployEnded, everything, groupNames, pressOn, releaseApp, until } from './support/lifecycle.js';
 import { TestWorld } from './support/world.js';
@@ -175,4 +178,47 @@ describe('waiting for the canary to be healthy', () => {
     expect(everything(world)).toMatch(/canary instance i-[0-9a-f]+ .*after its 60 s health-check grace period.*unhealthy \(Target\.FailedHealthChecks: Health checks failed\) in demo-live/);
     expect(await groupNames(world)).toEqual(['demo-live']);
   });
+});
+
+describe('the local demo’s red-black app (config/apps.example.yml)', () => {
+  const example = parseAppsFile('config/apps.example.yml', readFileSync('config/apps.example.yml', 'utf8'));
+  let world: TestWorld;
+  afterEach(async () => {
+    await world?.close();
+  });
+
+  it('names the listener local mode seeds for it', () => {
+    // As local mode does (src/main.ts): one fleet per app, in the file's order.
+    const sim = new AwsSimulator({ clock: new VirtualClock(), timings: fastTimings });
+    const fleets = Object.keys(example).map((app) => sim.seedFleet({ region, app }));
+    const deploy = example['demo-rb']!.deploy!;
+    expect(deploy).toMatchObject({ strategy: 'red-black', traffic: { mode: 'weighted', listener: fleets.find((f) => f.app === 'demo-rb')!.listenerArn } });
+  });
+
+  it('ends a promotion with all traffic on the new fleet', async () => {
+    // The app's own channel is the test chat's #demo; the demo's approver, U0LOCAL, may approve their own canary.
+    const app = { ...example['demo-rb']!, channel: '#demo' };
+    world = await TestWorld.create({ demo: example.demo!, 'demo-rb': app });
+    for (const name of Object.keys(example)) world.sim.seedFleet({ region, app: name });
+    const elb = world.sim.clients().elbv2(region);
+    const listener = app.deploy!.traffic.mode === 'weighted' ? app.deploy!.traffic.listener : '';
+    const bakery = world.replica();
+    const local = { id: 'U0LOCAL', name: 'you' };
+    await bakery.handlers.onCommand(world.command('demo-rb v1', { user: local }));
+    await until(world, async () => (await world.store.getRelease('demo-rb', 'v1')) !== undefined && (await world.store.getLock('demo-rb')) === undefined);
+    await bakery.handlers.onCommand(world.command('demo-rb v1', { command: '/canary', user: local }));
+    await until(world, () => approvalRequest(world) !== undefined);
+    await bakery.handlers.onButton(pressOn(approvalRequest(world)!, 'release.promote', local));
+    await until(world, async () => (await world.store.getLock('demo-rb', 'deploy')) === undefined);
+    await bakery.runner.idle();
+
+    const live = await world.store.getLive('demo-rb');
+    expect(live?.live).toMatchObject({ version: 'v1', group: expect.stringMatching(/^demo-rb-canary-v1-/) });
+    const forward = (await elb.send(new DescribeListenersCommand({ ListenerArns: [listener] }))).Listeners![0]!.DefaultActions![0]!.ForwardConfig!.TargetGroups!;
+    expect(forward).toHaveLength(1);
+    const { TargetHealthDescriptions } = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: forward[0]!.TargetGroupArn }));
+    expect(TargetHealthDescriptions!.filter((target) => target.TargetHealth?.State === 'healthy')).toHaveLength(3);
+    expect(everything(world)).toMatch(/✓ Live on demo-rb-canary-v1-[0-9a-f]+, approved by @you/);
+    expect(everything(world)).toMatch(/removed demo-rb-live after 2m 00s; listener forwards demo-rb-v1-[0-9a-f]+ 1/);
+  }, 60_000);
 });

@@ -81,7 +81,8 @@ export function canaryMessages(clock: Clock, steps: { name: string; title: strin
         return `⏳ ${whereItIs(operation, titleOf)} · ${elapsed(operation)} so far`;
       }
       case 'succeeded':
-        return `✓ Live on ${state.live?.name ?? 'the fleet'}${state.approvedBy ? `, approved by ${state.approvedBy}` : ''}, ${elapsed(operation)} after the canary began`;
+        // A red-black switch made the canary's group the live one.
+        return `✓ Live on ${(state.switchedAt !== undefined ? state.canaryGroup : state.live?.name) ?? 'the fleet'}${state.approvedBy ? `, approved by ${state.approvedBy}` : ''}, ${elapsed(operation)} after the canary began`;
       case 'failed':
         return `✗ Rolled back: ${operation.error?.message ?? 'the canary failed'}`;
       case 'cancelled':
