@@ -123,7 +123,7 @@ async function startBakery(apiUrl: string, dynamoEndpoint: string) {
     owner: 'bench',
     leaseMs: 60_000,
     pollIntervalMs: 15_000,
-    access: { workspace: slack.workspace, channels: 'app' },
+    access: { workspace: slack.workspace, channels: 'app', channelIds: { '#demo': 'C0BENCH' } },
   });
   handlers = bakery.handlers;
   return {

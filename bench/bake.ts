@@ -26,7 +26,7 @@ export async function benchBake(): Promise<void> {
     await store.putAppConfig('demo', demoApp);
     const simulator = new AwsSimulator({ clock, timings: realisticTimings });
     const chat = new RecordingChat();
-    const bakery = createBakery({ store, aws: simulator.clients(), surface: chat, clock, log: silentLogger, owner: 'bench', leaseMs: 60_000, pollIntervalMs: 15_000, access: { workspace: 'T0BENCH', channels: 'app' } });
+    const bakery = createBakery({ store, aws: simulator.clients(), surface: chat, clock, log: silentLogger, owner: 'bench', leaseMs: 60_000, pollIntervalMs: 15_000, access: { workspace: 'T0BENCH', channels: 'app', channelIds: { '#demo': 'C0BENCH' } } });
 
     const cpuBefore = process.cpuUsage();
     const wallBefore = performance.now();

@@ -252,7 +252,7 @@ interface Press {
 function fleetApp(app: string): AppConfig {
   const config = releaseApp();
   const deploy = config.deploy!;
-  return { ...config, channel: `#${app}`, deploy: { ...deploy, group: `${app}-live`, launchTemplate: app, rolling: { ...deploy.rolling, alarms: [`${app}-5xx-high`] } } };
+  return { ...config, channel: channelOf(app), deploy: { ...deploy, group: `${app}-live`, launchTemplate: app, rolling: { ...deploy.rolling, alarms: [`${app}-5xx-high`] } } };
 }
 
 function channelOf(app: string): string {
