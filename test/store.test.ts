@@ -261,6 +261,20 @@ describe('store', () => {
     expect(await store.listAudit('demo')).toEqual([{ app: 'demo', at: 7_000, actor: 'U123', action: 'bake requested' }]);
   });
 
+  it('lets a rejected or retired release expire after 400 days, and keeps one that can still be rolled back to', async () => {
+    const day = 24 * 3_600_000;
+    const ttlOf = async (version: string) => (await doc.send(new GetCommand({ TableName: tableName, Key: keys.release('demo', version) }))).Item?.expiresAt as number | undefined;
+    for (const version of ['v1', 'v2', 'v3']) await store.putRelease(release(version, 1_000));
+    await store.setReleaseStatus('demo', 'v1', 'rejected', { at: 5_000, by: 'U123' });
+    await store.setReleaseStatus('demo', 'v2', 'retired', { at: 6_000, by: 'U123' });
+    await store.setReleaseStatus('demo', 'v3', 'rolled-back', { at: 7_000, by: 'U123' });
+    expect([await ttlOf('v1'), await ttlOf('v2'), await ttlOf('v3')]).toEqual([Math.floor((5_000 + 400 * day) / 1000), Math.floor((6_000 + 400 * day) / 1000), undefined]);
+    // Baked again (a forced re-bake), it is history worth keeping once more.
+    await store.setReleaseStatus('demo', 'v1', 'baked', { at: 8_000, by: 'U123' });
+    expect(await ttlOf('v1')).toBeUndefined();
+    expect((await store.getRelease('demo', 'v1'))?.status).toBe('baked');
+  });
+
   it('lists the audit trail newest first', async () => {
     for (const [at, action] of [[1_000, 'bake'], [3_000, 'cancel'], [2_000, 'bake'], [3_000, 'retry']] as const) {
       await store.appendAudit({ app: 'demo', at, actor: 'U123', action, operationId: 'op-1' });

@@ -43,7 +43,7 @@ import {
   type ReleaseStatus,
   type Retirement,
 } from './items.js';
-import { expiresAt } from './retention.js';
+import { expiresAt, releaseEnds } from './retention.js';
 import { activeIndex } from './table.js';
 
 /*
@@ -231,17 +231,21 @@ export class Store {
     );
   }
 
-  /** Moves a release to `status`, appending to its history; a release that is not there is left alone. */
+  /**
+   * Moves a release to `status`, appending to its history; a release that is not there is left alone.
+   * A rejected or retired release expires after its retention (retention.ts); any other status keeps it.
+   */
   async setReleaseStatus(app: string, version: string, status: ReleaseStatus, event: Omit<ReleaseEvent, 'status'>): Promise<void> {
+    const ends = releaseEnds.includes(status);
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.release(app, version),
-          UpdateExpression: 'SET #status = :status, #history = list_append(if_not_exists(#history, :none), :event)',
+          UpdateExpression: `SET #status = :status, #history = list_append(if_not_exists(#history, :none), :event)${ends ? ', #expiresAt = :expiresAt' : ' REMOVE #expiresAt'}`,
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#status': 'status', '#history': 'history' },
-          ExpressionAttributeValues: { ':status': status, ':none': [], ':event': [{ ...event, status }] },
+          ExpressionAttributeNames: { '#status': 'status', '#history': 'history', '#expiresAt': 'expiresAt' },
+          ExpressionAttributeValues: { ':status': status, ':none': [], ':event': [{ ...event, status }], ...(ends ? { ':expiresAt': expiresAt('release', event.at) } : {}) },
         }),
       );
     } catch (error) {
