@@ -196,13 +196,14 @@ describe('the local demo’s red-black app (config/apps.example.yml)', () => {
   });
 
   it('ends a promotion with all traffic on the new fleet', async () => {
-    // The app's own channel is the test chat's #demo; the demo's approver, U0LOCAL, may approve their own canary.
+    // The app's own channel is the test chat's #demo; the demo's approver, U0LOCAL, approves their own canary.
     const app = { ...example['demo-rb']!, channel: '#demo' };
     world = await TestWorld.create({ demo: example.demo!, 'demo-rb': app });
     for (const name of Object.keys(example)) world.sim.seedFleet({ region, app: name });
     const elb = world.sim.clients().elbv2(region);
     const listener = app.deploy!.traffic.mode === 'weighted' ? app.deploy!.traffic.listener : '';
-    const bakery = world.replica();
+    // As on the local terminal, where fourEyes: false counts.
+    const bakery = world.replica('replica-a', { access: { workspace: 'T0HOME', channels: 'any' } });
     const local = { id: 'U0LOCAL', name: 'you' };
     await bakery.handlers.onCommand(world.command('demo-rb v1', { user: local }));
     await until(world, async () => (await world.store.getRelease('demo-rb', 'v1')) !== undefined && (await world.store.getLock('demo-rb')) === undefined);
