@@ -186,6 +186,13 @@ ${metrics}`;
     expect(() => parseAppsFile('apps.yml', deploy(latency, '{ duration: soon }'))).toThrow('field "deploy.canary.duration": a duration is a number and s, m or h');
   });
 
+  it('refuses a red-black switch that cannot copy everything unless told to switch anyway, and names a wrong answer', () => {
+    const redBlack = (value: string) => deploy(latency).replace('      launchTemplate: demo\n', `      launchTemplate: demo\n      strategy: red-black\n      redBlack: { onUncopied: ${value} }\n`);
+    expect(parseAppsFile('apps.yml', deploy(latency)).demo!.deploy?.redBlack.onUncopied).toBe('refuse');
+    expect(parseAppsFile('apps.yml', redBlack('switch')).demo!.deploy?.redBlack).toEqual({ keepOldFor: 3_600_000, onUncopied: 'switch' });
+    expect(() => parseAppsFile('apps.yml', redBlack('maybe'))).toThrow('apps.yml: app "demo", field "deploy.redBlack.onUncopied"');
+  });
+
   it('compares with the live group unless asked for a fresh baseline, which needs shared traffic', () => {
     expect(parseAppsFile('apps.yml', deploy(latency)).demo!.deploy?.canary.baseline).toBe('live');
     expect(parseAppsFile('apps.yml', deploy(latency, '{ baseline: fresh }')).demo!.deploy?.canary.baseline).toBe('fresh');
