@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { SlashCommand } from '../src/chat/surface.js';
+import { ChannelMembers, notSeen } from '../src/access/visibility.js';
 import { appName } from '../src/config/names.js';
 import type { Core } from '../src/core.js';
 import { approvalMessage } from '../src/pipelines/canary/approval.js';
@@ -25,6 +26,10 @@ export const promote: Command = {
     const { app } = parsed.data;
     const unknown = await unknownApp(core, app, usage);
     if (unknown) return unknown;
+
+    // The request names the app's version, verdict and approvers: only for those who see the app.
+    const config = (await core.store.listAppConfigs())[app]!;
+    if (!(await new ChannelMembers(core).sees(command, config))) return notSeen(app, config);
 
     const lock = await core.store.getLock(app, 'deploy');
     const operation = lock ? await core.store.getOperation(lock.operationId) : undefined;

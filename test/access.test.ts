@@ -137,6 +137,14 @@ describe('who may do what', () => {
     });
   });
 
+  describe('/promote', () => {
+    it('shows nothing of an app to someone outside its channel', async () => {
+      await world.store.putAppConfig('demo', releaseApp());
+      const reply = await world.replica().handlers.onCommand(world.command('demo', { command: '/promote', user: mallory, channel: 'C0RANDOM', channelName: 'random' }));
+      expect(reply?.text).toBe('Not shown: demo is shown only to the members of #demo.');
+    });
+  });
+
   describe('/bakery apps', () => {
     it('says plainly when Bakery is not in an app’s channel, and how to invite it', async () => {
       world.chat.notInvitedTo.add('#demo');
