@@ -133,7 +133,7 @@ describe('/rollback', () => {
     expect(await imagesServed(world)).toEqual(v1);
     expect((await world.store.getLive('demo'))?.live.version).toBe('v1');
     expect((await world.store.getRelease('demo', 'v2'))?.status).toBe('rolled-back');
-  });
+  }, twoPromotions);
 
   it('is refused to someone who is neither an approver nor the one who started the release, and audited', async () => {
     world = await fleetWorld();
