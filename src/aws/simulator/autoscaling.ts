@@ -20,7 +20,8 @@ import type {
 import { required, state, type Handler, type HandlerContext } from './context.js';
 import { findLaunchTemplate, resolveVersion } from './ec2-launch-templates.js';
 import { SimulatedError, fail } from './errors.js';
-import { activeMembers, findGroup, groupConfig, lifecycleAt, listedMembers, live, retire, targetGroupsOf, wakeGroup } from './fleet.js';
+import { findGroup, groupConfig, live, wakeGroup } from './fleet.js';
+import { activeMembers, lifecycleAt, listedMembers, retire, targetGroupsOf } from './members.js';
 import { register, deregister } from './elbv2.js';
 import { scalingHandlers, scalingOf } from './scaling.js';
 import { ACTIVE_REFRESH, activeRefresh, progress, startRollback, toReplace } from './refresh.js';

@@ -1,5 +1,5 @@
 import { alarmStateAt } from './alarms.js';
-import { activeMembers, membersOf, readyAt, retire } from './fleet.js';
+import { activeMembers, membersOf, readyAt, retire } from './members.js';
 import { state, type HandlerContext } from './context.js';
 import type { GroupRecord, InstanceRecord, RefreshRecord, RefreshStatus } from './world.js';
 

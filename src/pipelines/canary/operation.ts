@@ -1,7 +1,18 @@
+import type { AwsClients } from '../../aws/clients.js';
+import type { Clock } from '../../clock.js';
 import type { DeployConfig } from '../../config/deploy.js';
 import { StepFailure } from '../../operations/pipeline.js';
 import type { Operation } from '../../store/items.js';
+import type { Store } from '../../store/store.js';
 import { canaryParams } from './state.js';
+
+/** What the canary's steps, its promotion and its removal work with. */
+export interface CanaryDependencies {
+  aws: AwsClients;
+  store: Store;
+  clock: Clock;
+  pollIntervalMs: number;
+}
 
 /** What every canary step reads from its operation: the deploy config as it was when asked, and the region. */
 export const deployOf = (operation: Operation): DeployConfig => {

@@ -1,12 +1,9 @@
 import { metered } from '../metered.js';
-import type { AwsClients } from '../../aws/clients.js';
-import { createGroup, createTemplateVersion, describeGroup, imageOfTemplateVersion, inService, readLiveGroup, removeGroupNamed } from '../../aws/fleet.js';
+import { createGroup, createTemplateVersion, imageOfTemplateVersion, readLiveGroup, removeGroupNamed } from '../../aws/fleet.js';
 import { waitFor } from '../../aws/poll.js';
 import { canaryAt, changeForward, createTargetGroupLike, describeForward, joinAtZero, listenerForward } from '../../aws/traffic.js';
-import type { Clock } from '../../clock.js';
 import { StepFailure, type Pipeline, type Step } from '../../operations/pipeline.js';
 import type { Operation, OperationStatus } from '../../store/items.js';
-import type { Store } from '../../store/store.js';
 import { readGroupCopy } from '../../aws/group-copy.js';
 import { redBlackSteps, uncopiedRefusal } from '../promote/red-black.js';
 import { promoteSteps } from '../promote/steps.js';
@@ -15,17 +12,10 @@ import { canaryChart } from './chart.js';
 import { HealthLooks } from './health.js';
 import { extendWindow, judge, SETTLE_PERIODS, verdictLines, type Groups } from './judging.js';
 import { canaryMessages, verdictTable } from './messages.js';
-import { baselineGroupName, canaryGroupName, canaryTargetGroupName, deployOf, formatMinute, regionOf, required } from './operation.js';
+import { baselineGroupName, canaryGroupName, canaryTargetGroupName, deployOf, formatMinute, regionOf, required, type CanaryDependencies } from './operation.js';
 import { removeCanary } from './removal.js';
 import { dropUnneededTemplateVersions } from './template-versions.js';
 import { canaryParams, canaryState, type CanaryState } from './state.js';
-
-export interface CanaryDependencies {
-  aws: AwsClients;
-  store: Store;
-  clock: Clock;
-  pollIntervalMs: number;
-}
 
 /**
  * The canary, as an operator's runbook: read the live fleet, make a launch template version with the

@@ -3,9 +3,8 @@ import { describeRefreshes, groupsOfOperation, isActive, removeGroup, undoRefres
 import { waitFor } from '../../aws/poll.js';
 import { changeForward, deleteTargetGroupWhenUnused, describeForward, leaving, listenerForward } from '../../aws/traffic.js';
 import type { Operation, OperationStatus } from '../../store/items.js';
-import { switchBack } from '../promote/red-black.js';
-import type { CanaryDependencies } from './pipeline.js';
-import { deployOf, regionOf } from './operation.js';
+import { switchBack } from '../promote/switch-back.js';
+import { deployOf, regionOf, type CanaryDependencies } from './operation.js';
 import { canaryParams, type CanaryState } from './state.js';
 
 /**

@@ -1,11 +1,12 @@
-import { attachTargetGroups, describeGroup, detachTargetGroups, inService, removeGroupNamed, resizeGroup } from '../../aws/fleet.js';
-import { changeForward, deleteTargetGroupWhenUnused, describeForward, membersHealth, switchedBack, switchedTo, targetGroupName, targetReports, TrafficRefused, withoutIdle } from '../../aws/traffic.js';
+import { describeGroup, detachTargetGroups, inService, removeGroupNamed, resizeGroup } from '../../aws/fleet.js';
+import { changeForward, deleteTargetGroupWhenUnused, describeForward, membersHealth, switchedTo, targetGroupName, targetReports, withoutIdle } from '../../aws/traffic.js';
 import { applyGroupCopy, readGroupCopy, suspendLikeLive } from '../../aws/group-copy.js';
 import { formatDuration, formatTime } from '../../operations/format.js';
 import { StepFailure, type Step } from '../../operations/pipeline.js';
 import { deployOf, regionOf, required } from '../canary/operation.js';
 import type { CanaryState } from '../canary/state.js';
 import { recordLive, type PromoteDependencies } from './steps.js';
+import { liveTargetGroup } from './switch-back.js';
 
 /** Why a red-black switch is refused: what the new fleet could not have, and how to switch anyway. */
 export function uncopiedRefusal(live: string, uncopied: string[]): string {
@@ -129,37 +130,4 @@ export function redBlackSteps(deps: PromoteDependencies): Step<CanaryState>[] {
       },
     },
   ];
-}
-
-/** The live target group the canary's weight was set beside: the old fleet's, in a red-black switch. */
-function liveTargetGroup(state: CanaryState): string {
-  return required(required(state.live, 'live group').targetGroups[0], 'live target group');
-}
-
-/** Puts the old fleet back in front of the traffic: the first thing a rollback of a red-black switch does. */
-export async function switchBack(deps: PromoteDependencies, operation: Parameters<Step<CanaryState>['run']>[0]['operation'], state: CanaryState): Promise<string[]> {
-  const { aws, store, clock } = deps;
-  const deploy = deployOf(operation);
-  const region = regionOf(operation);
-  const live = required(state.live, 'live group');
-  if (deploy.traffic.mode === 'weighted') {
-    try {
-      await changeForward(aws, region, deploy.traffic.listener, switchedBack(liveTargetGroup(state), required(state.canaryTargetGroup, 'canary target group')));
-    } catch (error) {
-      // The old fleet has no healthy target (removed by hand?): the traffic stays where it is, on the new one.
-      if (!(error instanceof TrafficRefused)) throw error;
-      return [`${live.name} cannot take the traffic back, so it stays on ${state.canaryGroup}: ${error.message}`];
-    }
-  } else {
-    await attachTargetGroups(aws, region, live.name, live.targetGroups);
-  }
-  const record = await store.getLive(operation.app);
-  if (record?.operationId === operation.id && record.previous) {
-    const now = clock.now();
-    // The release before comes back, not a new one: whoever stopped the switch does not become its asker.
-    await store.putLive({ app: operation.app, live: record.previous, previous: undefined, since: now, operationId: operation.id });
-    if (record.previous.version) await store.setReleaseStatus(operation.app, record.previous.version, 'live', { at: now, by: operation.requestedBy, operationId: operation.id, note: 'switched back' });
-    await store.setReleaseStatus(operation.app, operation.version, 'rolled-back', { at: now, by: operation.requestedBy, operationId: operation.id });
-  }
-  return [`${live.name} serves the traffic again`];
 }
