@@ -102,7 +102,7 @@ describe('/bakery', () => {
       const help = await bakery.handlers.onCommand(world.command('help', { command: '/bakery' }));
       expect(help?.lines).toEqual(['/bake', '/canary', '/promote', '/rollback', '/releases', '/bakery'].map((name) => expect.stringContaining(`\`${name}\` —`)));
       const apps = await bakery.handlers.onCommand(world.command('apps', { command: '/bakery' }));
-      expect(apps?.lines).toEqual([expect.stringContaining('*demo* — channel #demo, us-east-1, t3.small, copies to eu-west-1')]);
+      expect(apps?.lines).toEqual([expect.stringContaining('*demo* — channel #demo (C0DEMO), us-east-1, t3.small, copies to eu-west-1')]);
       const unknown = await bakery.handlers.onCommand(world.command('deploy', { command: '/bakery' }));
       expect(unknown?.text).toContain('unknown subcommand "deploy"');
     } finally {
