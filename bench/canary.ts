@@ -68,7 +68,7 @@ function replica(world: { store: Store; sim: AwsSimulator; chat: RecordingChat; 
     watchMs,
     pollIntervalMs,
     // Bench commands come from the app's own channel, as the access model asks.
-    access: { workspace: 'T0BENCH', channels: 'app' },
+    access: { workspace: 'T0BENCH', channels: 'app', channelIds: { '#demo': 'C0DEMO' } },
     onEvent,
   });
 }
@@ -203,7 +203,10 @@ async function benchPromotePress(doc: Doc): Promise<void> {
     const before = performance.now();
     const answer = await on.handlers.onButton(pressed);
     const returned = performance.now();
-    if (!answer?.text.startsWith('Promoting')) throw new Error(`bench: the press on ${app} answered "${answer?.text}"`);
+    if (!answer?.text.startsWith('Promoting')) {
+      const failed = operation.steps.filter((step) => step.status === 'failed').map((step) => `${step.name}: ${step.detail ?? ''}`);
+      throw new Error(`bench: the press on ${app} answered "${answer?.text}" (${operation.status}; ${failed.join('; ') || 'no step failed'})`);
+    }
     await sent;
     const refresh = refreshSent.get(`${app}-live`)!;
     return { handler: returned - before, toRefresh: refresh - returned, afterApproval: refresh - approved.get(app)! };
