@@ -108,4 +108,21 @@ describe('a finished operation', () => {
     await world.clock.sleep(120_000);
     expect((await world.store.getOperation(operation!.id))?.revision).toBe(stored?.revision);
   });
+
+  it('reads finished, with its summary posted once, when this replica looks for unposted work just as it ends', async () => {
+    const bakery = world.replica('replica-a');
+    // The replica's own look for work (its watch) comes between the operation's last write and its summary's post.
+    const releaseLock = world.store.releaseLock.bind(world.store);
+    world.store.releaseLock = async (...args) => {
+      await releaseLock(...args);
+      await bakery.runner.resumeAbandoned();
+    };
+    await bakery.handlers.onCommand(world.command('demo v1'));
+    await until(world, async () => (await world.store.getLock('demo')) === undefined);
+    await bakery.runner.idle();
+
+    expect(world.chat.roots[0]!.message.tone).toBe('succeeded');
+    expect(world.chat.allReplies().filter(isSummary)).toHaveLength(1);
+    expect(world.events.filter((event) => event.type === 'finished')).toHaveLength(1);
+  });
 });

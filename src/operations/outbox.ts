@@ -86,13 +86,18 @@ export class Outbox {
     }
   }
 
-  /** Posts what finished operations still have to say, for each whose claim is free, lapsed or ours. */
-  async deliverUnannounced(signal?: AbortSignal): Promise<void> {
+  /**
+   * Posts what finished operations still have to say, for each whose claim is free, lapsed or ours,
+   * leaving alone those `running` here (their run posts its own, and a second writer would make its
+   * handle stale between its last write and its first post).
+   */
+  async deliverUnannounced(options: { signal?: AbortSignal; running?: (operationId: string) => boolean } = {}): Promise<void> {
     const { store, clock, log, owner } = this.options;
+    const { signal, running } = options;
     for (const operation of await store.listUnannounced()) {
       if (signal?.aborted) return;
       const claim = operation.announcing;
-      if ((claim && claim.until >= clock.now() && claim.owner !== owner) || this.delivering.has(operation.id)) continue;
+      if ((claim && claim.until >= clock.now() && claim.owner !== owner) || this.delivering.has(operation.id) || running?.(operation.id)) continue;
       const handle = new OperationHandle(store, operation);
       try {
         await handle.update((op) => ({ ...op, announcing: this.claim() }));

@@ -119,7 +119,7 @@ export class OperationRunner {
       const leaseAlive = !options.handedOver && operation.lease && operation.lease.until >= now && operation.lease.owner !== this.options.owner;
       if (!leaseAlive && !this.runs.has(operation.id)) this.launch(operation.id);
     }
-    await this.outbox.deliverUnannounced(this.watching?.signal);
+    await this.outbox.deliverUnannounced({ signal: this.watching?.signal, running: (id) => this.runs.has(id) });
   }
 
   /**
