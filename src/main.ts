@@ -95,8 +95,9 @@ async function simulatedAws(settings: Settings, apps: Record<string, AppConfig>,
   for (const fault of settings.simulatedFaults) simulator.inject(fault);
   if (settings.simulatedNewerBase) simulator.publishNewerAmazonLinux();
   for (const [app, config] of Object.entries(apps)) {
-    // A 10-second alarm period (Demo/App is high-resolution) lets a bad release's rollback show within a minute.
-    if (fleetSeedable(app)) simulator.seedFleet({ region: config.region, app, alarmPeriodSeconds: 10 });
+    // A 10-second alarm period (Demo/App is high-resolution) lets a bad release's rollback show within a minute;
+    // scaling as a real fleet has it, so a red-black promotion shows it carried over.
+    if (fleetSeedable(app)) simulator.seedFleet({ region: config.region, app, alarmPeriodSeconds: 10, scaling: true });
     else log.warn({ app }, 'no simulated fleet for this app: its name is too long for the load balancer names "<app>-live"');
   }
   return simulator.clients();

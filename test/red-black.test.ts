@@ -144,7 +144,7 @@ describe('a red-black promotion', () => {
       expect((await asg().send(new DescribeScheduledActionsCommand({ AutoScalingGroupName: name }))).ScheduledUpdateGroupActions?.map((a) => [a.ScheduledActionName, a.Recurrence])).toEqual([['nightly', '0 22 * * *']]);
       expect((await asg().send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: name }))).LifecycleHooks?.map((h) => [h.LifecycleHookName, h.DefaultResult])).toEqual([['warm-cache', 'CONTINUE']]);
       expect((await asg().send(new DescribeWarmPoolCommand({ AutoScalingGroupName: name }))).WarmPoolConfiguration).toMatchObject({ MinSize: 1, PoolState: 'Stopped' });
-      expect(everything(world)).toContain('2 scaling policies, 1 scheduled action, 1 lifecycle hook, the warm pool');
+      expect(everything(world)).toContain('2 scaling policies (cpu-50, latency), 1 scheduled action (nightly), 1 lifecycle hook (warm-cache), the warm pool');
     });
 
     it('still scales once the old group and everything that belonged to it are gone', async () => {

@@ -1,4 +1,4 @@
-import { DeleteAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { DeleteAutoScalingGroupCommand, DescribePoliciesCommand } from '@aws-sdk/client-auto-scaling';
 import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   CreateTargetGroupCommand,
@@ -190,16 +190,16 @@ describe('the local demo’s red-black app (config/apps.example.yml)', () => {
   it('names the listener local mode seeds for it', () => {
     // As local mode does (src/main.ts): one fleet per app, in the file's order.
     const sim = new AwsSimulator({ clock: new VirtualClock(), timings: fastTimings });
-    const fleets = Object.keys(example).map((app) => sim.seedFleet({ region, app }));
+    const fleets = Object.keys(example).map((app) => sim.seedFleet({ region, app, scaling: true }));
     const deploy = example['demo-rb']!.deploy!;
     expect(deploy).toMatchObject({ strategy: 'red-black', traffic: { mode: 'weighted', listener: fleets.find((f) => f.app === 'demo-rb')!.listenerArn } });
   });
 
-  it('ends a promotion with all traffic on the new fleet', async () => {
+  it('ends a promotion with all traffic on the new fleet, scaling as the old one did', async () => {
     // The app's own channel is the test chat's #demo; the demo's approver, U0LOCAL, approves their own canary.
     const app = { ...example['demo-rb']!, channel: '#demo' };
     world = await TestWorld.create({ demo: example.demo!, 'demo-rb': app });
-    for (const name of Object.keys(example)) world.sim.seedFleet({ region, app: name });
+    for (const name of Object.keys(example)) world.sim.seedFleet({ region, app: name, scaling: true });
     const elb = world.sim.clients().elbv2(region);
     const listener = app.deploy!.traffic.mode === 'weighted' ? app.deploy!.traffic.listener : '';
     // As on the local terminal, where fourEyes: false counts.
@@ -221,5 +221,10 @@ describe('the local demo’s red-black app (config/apps.example.yml)', () => {
     expect(TargetHealthDescriptions!.filter((target) => target.TargetHealth?.State === 'healthy')).toHaveLength(3);
     expect(everything(world)).toMatch(/✓ Live on demo-rb-canary-v1-[0-9a-f]+, approved by @you/);
     expect(everything(world)).toMatch(/removed demo-rb-live after 2m 00s; listener forwards demo-rb-v1-[0-9a-f]+ 1/);
+    // The seeded fleet's scaling, copied before the switch and read back once the old group (and what belonged to it) is gone.
+    expect(everything(world)).toMatch(/has demo-rb-live's settings \(.*\), 1 tag \(app, propagated\), 1 scaling policy \(cpu-50\), 1 scheduled action \(weekday-mornings\)/);
+    expect(everything(world)).toMatch(/demo-rb-canary-v1-[0-9a-f]+ scales on its own: 1 scaling policy \(cpu-50\), 1 scheduled action \(weekday-mornings\), 0 lifecycle hooks/);
+    const policies = (await world.sim.clients().autoScaling(region).send(new DescribePoliciesCommand({ AutoScalingGroupName: live!.live.group! }))).ScalingPolicies ?? [];
+    expect(policies.map((policy) => [policy.PolicyName, policy.TargetTrackingConfiguration?.TargetValue])).toEqual([['cpu-50', 50]]);
   }, 60_000);
 });

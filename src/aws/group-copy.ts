@@ -199,26 +199,42 @@ export async function applyGroupCopy(aws: AwsClients, region: string, group: str
   return copiedLines(copy);
 }
 
+/**
+ * The group's own scaling as read back now (policies, scheduled actions, lifecycle hooks, suspended
+ * processes), for the thread once the group it was copied from is gone; undefined if it is gone too.
+ */
+export async function ownScaling(aws: AwsClients, region: string, group: { group: string; targetGroups: string[] }, now: number): Promise<string | undefined> {
+  const own = await readGroupCopy(aws, region, group.group, group, now);
+  if (!own) return undefined;
+  return [
+    count(own.policies.map((policy) => policy.PolicyName ?? ''), 'scaling policy', 'scaling policies'),
+    count(own.scheduledActions.map((action) => action.ScheduledActionName ?? ''), 'scheduled action'),
+    count(own.lifecycleHooks.map((hook) => hook.name), 'lifecycle hook'),
+    ...(own.suspendedProcesses.length ? [`${own.suspendedProcesses.join(', ')} suspended`] : []),
+  ].join(', ');
+}
+
 /** The live group's suspended processes, for the new fleet once it is grown. */
 export async function suspendLikeLive(aws: AwsClients, region: string, group: string, processes: string[]): Promise<void> {
   if (processes.length) await aws.autoScaling(region).send(new SuspendProcessesCommand({ AutoScalingGroupName: group, ScalingProcesses: processes }));
 }
 
-function count(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
+/** "2 scaling policies (cpu-50, latency)", "0 lifecycle hooks". */
+function count(names: string[], one: string, many = `${one}s`): string {
+  return `${names.length} ${names.length === 1 ? one : many}${names.length ? ` (${names.join(', ')})` : ''}`;
 }
 
 /** What was copied, one short phrase each, for the thread. */
 function copiedLines(copy: GroupCopy): string[] {
   return [
     `settings (${Object.keys(copy.settings).join(', ') || 'none set'})`,
-    count(copy.tags.length, 'tag'),
-    count(copy.policies.length, 'scaling policy', 'scaling policies'),
-    count(copy.scheduledActions.length, 'scheduled action'),
-    count(copy.lifecycleHooks.length, 'lifecycle hook'),
+    count(copy.tags.map((tag) => `${tag.key}${tag.propagate ? ', propagated' : ''}`), 'tag'),
+    count(copy.policies.map((policy) => policy.PolicyName ?? ''), 'scaling policy', 'scaling policies'),
+    count(copy.scheduledActions.map((action) => action.ScheduledActionName ?? ''), 'scheduled action'),
+    count(copy.lifecycleHooks.map((hook) => hook.name), 'lifecycle hook'),
     ...(copy.warmPool ? ['the warm pool'] : []),
     ...(copy.enabledMetrics.length ? [`metrics collection (${copy.enabledMetrics.length} metrics)`] : []),
-    ...(copy.notifications.length ? [count(copy.notifications.length, 'notification topic')] : []),
+    ...(copy.notifications.length ? [count(copy.notifications.map((n) => n.topicArn.split(':').at(-1) ?? n.topicArn), 'notification topic')] : []),
     ...(copy.suspendedProcesses.length ? [`${copy.suspendedProcesses.join(', ')} suspended once grown`] : []),
   ];
 }

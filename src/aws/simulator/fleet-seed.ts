@@ -4,6 +4,7 @@ import { state, type HandlerContext } from './context.js';
 import { seedImage } from './ec2-images.js';
 import { launchTemplateHandlers } from './ec2-launch-templates.js';
 import { elbv2Handlers, listenerArn, loadBalancerArn, loadBalancerDimension, targetGroupDimension } from './elbv2.js';
+import { scalingHandlers } from './scaling.js';
 import { nextId } from './world.js';
 
 /** The live fleet an app's deploys start from, with the names and ids Bakery's deploy config needs. */
@@ -38,7 +39,15 @@ export interface FleetSeedOptions {
   instanceType?: string;
   /** The 5xx alarm's period (default 60; 'Demo/App' is high-resolution, so 10 or 30 work too). */
   alarmPeriodSeconds?: number;
+  /**
+   * Give the group the scaling a real fleet has: target-tracking policy `cpu-50` and a recurring
+   * scheduled action `weekday-mornings` (local mode does, so a red-black demo shows them carried over).
+   */
+  scaling?: boolean;
 }
+
+/** The seeded group's scaling, as `scaling: true` lays it down. */
+export const SEED_SCALING = { policy: 'cpu-50', scheduledAction: 'weekday-mornings' } as const;
 
 const SEED_SUBNET = 'subnet-0a1b2c3d4e5f60718';
 const SEED_SECURITY_GROUP = 'sg-0a1b2c3d4e5f60718';
@@ -150,6 +159,21 @@ export function seedFleet(ctx: HandlerContext, options: FleetSeedOptions): Seede
     HealthCheckGracePeriod: 60,
     Tags: [{ Key: 'app', Value: app, PropagateAtLaunch: true }],
   });
+  if (options.scaling) {
+    scalingHandlers.PutScalingPolicy!(ctx, {
+      AutoScalingGroupName: `${app}-live`,
+      PolicyName: SEED_SCALING.policy,
+      PolicyType: 'TargetTrackingScaling',
+      TargetTrackingConfiguration: { TargetValue: 50, PredefinedMetricSpecification: { PredefinedMetricType: 'ASGAverageCPUUtilization' } },
+    });
+    scalingHandlers.PutScheduledUpdateGroupAction!(ctx, {
+      AutoScalingGroupName: `${app}-live`,
+      ScheduledActionName: SEED_SCALING.scheduledAction,
+      Recurrence: '0 7 * * MON-FRI',
+      TimeZone: 'Etc/UTC',
+      MinSize: 3,
+    });
+  }
 
   const periodSeconds = options.alarmPeriodSeconds ?? 60;
   // Three standard deviations above the fleet's normal 5xx count (0.4 % of its requests, Poisson-like):

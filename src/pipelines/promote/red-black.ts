@@ -1,6 +1,6 @@
 import { describeGroup, detachTargetGroups, inService, removeGroupNamed, resizeGroup } from '../../aws/fleet.js';
 import { changeForward, deleteTargetGroupWhenUnused, describeForward, membersHealth, switchedTo, targetGroupName, targetReports, withoutIdle } from '../../aws/traffic.js';
-import { applyGroupCopy, readGroupCopy, suspendLikeLive } from '../../aws/group-copy.js';
+import { applyGroupCopy, ownScaling, readGroupCopy, suspendLikeLive } from '../../aws/group-copy.js';
 import { formatDuration, formatTime } from '../../operations/format.js';
 import { StepFailure, type Step } from '../../operations/pipeline.js';
 import { deployOf, regionOf, required } from '../canary/operation.js';
@@ -126,7 +126,10 @@ export function redBlackSteps(deps: PromoteDependencies): Step<CanaryState>[] {
           retired = `; listener forwards ${describeForward(forward)}${deleted === 'deleted' ? `; deleted target group ${targetGroupName(oldTarget)}` : ''}`;
         }
         await store.putLive({ ...record, standby: undefined });
-        return { detail: `removed ${live.name} after ${formatDuration(deploy.redBlack.keepOldFor)}${retired}` };
+        // Read back, now that what belonged to the old group went with it: the new fleet scales on its own.
+        const name = required(state.canaryGroup, 'canary group');
+        const scaling = await ownScaling(aws, region, { group: name, targetGroups: state.canaryTargetGroup ? [state.canaryTargetGroup] : live.targetGroups }, clock.now());
+        return { detail: `removed ${live.name} after ${formatDuration(deploy.redBlack.keepOldFor)}${retired}${scaling ? `; ${name} scales on its own: ${scaling}` : ''}` };
       },
     },
   ];
