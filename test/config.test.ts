@@ -125,6 +125,7 @@ describe('the environment', () => {
   it('reads the faults local mode should simulate', () => {
     expect(readSettings({ BAKERY_SIM_FAULTS: 'provision-fails, image-stuck:demo' }).simulatedFaults).toEqual([{ kind: 'provision-fails' }, { kind: 'image-stuck', app: 'demo' }]);
     expect(readSettings({ BAKERY_SIM_FAULTS: 'bad-release:demo,unhealthy-release' }).simulatedFaults).toEqual([{ kind: 'bad-release', app: 'demo' }, { kind: 'unhealthy-release' }]);
+    expect(readSettings({ BAKERY_SIM_FAULTS: 'slow-start:demo-rb' }).simulatedFaults).toEqual([{ kind: 'slow-start', app: 'demo-rb' }]);
     expect(readSettings({ BAKERY_SIM_FAULTS: 'copy-fails:eu-west-1' }).simulatedFaults).toEqual([{ kind: 'copy-fails', region: 'eu-west-1' }]);
     expect(() => readSettings({ BAKERY_SIM_FAULTS: 'meteor-strike' })).toThrow(/BAKERY_SIM_FAULTS.*each fault is one of/);
   });

@@ -7,7 +7,7 @@ import { defaultDigestSchedule, defaultSweepSchedule, scheduleProblem, type JobS
  */
 
 const slackToken = (prefix: string) => z.string().regex(new RegExp(`^${prefix}-[A-Za-z0-9-]+$`), `must look like ${prefix}-…`);
-const simulatedFault = /^(download-fails|provision-fails|smoke-fails|builder-hangs|image-stuck|bad-release|unhealthy-release|copy-fails)(:[a-z][a-z0-9-]*)?$/;
+const simulatedFault = /^(download-fails|provision-fails|smoke-fails|builder-hangs|image-stuck|bad-release|unhealthy-release|slow-start|copy-fails)(:[a-z][a-z0-9-]*)?$/;
 const positiveSeconds = z.coerce.number().positive().max(86_400);
 
 export const envSchema = z
@@ -29,7 +29,7 @@ export const envSchema = z
     BAKERY_SIM_FAULTS: z
       .string()
       .transform((text) => text.split(',').map((item) => item.trim()).filter(Boolean))
-      .pipe(z.array(z.string().regex(simulatedFault, 'each fault is one of download-fails, provision-fails, smoke-fails, builder-hangs, image-stuck, bad-release, unhealthy-release, optionally :<app>; or copy-fails, optionally :<region>')))
+      .pipe(z.array(z.string().regex(simulatedFault, 'each fault is one of download-fails, provision-fails, smoke-fails, builder-hangs, image-stuck, bad-release, unhealthy-release, slow-start, optionally :<app>; or copy-fails, optionally :<region>')))
       .optional(),
     /** Local mode only: Amazon publishes a newer Amazon Linux base at start, so the digest has a superseded base to show. */
     BAKERY_SIM_NEWER_BASE: z.enum(['0', '1']).optional(),
@@ -79,7 +79,7 @@ export interface Settings {
   /** Local mode: publish a newer simulated Amazon Linux base at start. */
   simulatedNewerBase: boolean;
   simulatedFaults: (
-    | { kind: 'download-fails' | 'provision-fails' | 'smoke-fails' | 'builder-hangs' | 'image-stuck' | 'bad-release' | 'unhealthy-release'; app?: string }
+    | { kind: 'download-fails' | 'provision-fails' | 'smoke-fails' | 'builder-hangs' | 'image-stuck' | 'bad-release' | 'unhealthy-release' | 'slow-start'; app?: string }
     | { kind: 'copy-fails'; region?: string }
   )[];
 }
