@@ -1,4 +1,5 @@
 import { DeleteAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { ModifyTargetGroupAttributesCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alice, approvalRequest, bake, bob, deployEnded, everything, pressOn, releaseApp, until } from './support/lifecycle.js';
 import { createGroup, readLiveGroup } from '../src/aws/fleet.js';
@@ -16,7 +17,9 @@ describe('deletions take time', () => {
 
   it('a canary started again right after one was removed gets a group of its own, not the one still being deleted', async () => {
     world = await TestWorld.create({ demo: releaseApp() });
-    world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
+    const fleet = world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
+    // ELB's default deregistration delay: the removed canary's group stays "Delete in progress" while its instance drains.
+    await world.sim.clients().elbv2('us-east-1').send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: fleet.targetGroupArn, Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '300' }] }));
     const bakery = world.replica();
     await bake(world, bakery, 'v1');
     await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));

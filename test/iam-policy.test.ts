@@ -167,6 +167,7 @@ const supportedKeys: Record<string, string[]> = {
   'elasticloadbalancing:AddTags': ['elasticloadbalancing:CreateAction', 'aws:RequestTag/', 'aws:TagKeys', ...resourceTags],
   'elasticloadbalancing:ModifyListener': resourceTags,
   'elasticloadbalancing:DeleteTargetGroup': resourceTags,
+  'elasticloadbalancing:ModifyTargetGroupAttributes': resourceTags,
   'kms:CreateGrant': ['kms:ViaService'],
   'kms:Decrypt': ['kms:ViaService'],
   'kms:DescribeKey': ['kms:ViaService'],

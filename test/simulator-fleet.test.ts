@@ -46,12 +46,17 @@ import {
 import {
   CreateTargetGroupCommand,
   DeleteTargetGroupCommand,
+  DeregisterTargetsCommand,
   DescribeListenersCommand,
   DescribeTagsCommand,
+  DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
+  InvalidConfigurationRequestException,
   ListenerNotFoundException,
   ModifyListenerCommand,
+  ModifyTargetGroupAttributesCommand,
+  RegisterTargetsCommand,
   ResourceInUseException,
   TargetGroupNotFoundException,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -61,9 +66,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../src/clock.js';
-import { AwsSimulator, realisticTimings as t, type Fault, type SeededFleet } from '../src/aws/simulator/index.js';
+import { AwsSimulator, SEED_DEREGISTRATION_DELAY_SECONDS, realisticTimings as t, type Fault, type SeededFleet } from '../src/aws/simulator/index.js';
 
 const region = 'us-east-1';
+/** How long a target of the seeded target group drains (its deregistration delay). */
+const drainMs = SEED_DEREGISTRATION_DELAY_SECONDS * t.configSecondMs;
 const AL2023 = '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64';
 
 function setup(options: { dataFile?: string; clock?: VirtualClock } = {}) {
@@ -374,20 +381,57 @@ describe('the simulated fleet', () => {
       expect(Activities![0]!.Cause).toContain('increasing the capacity from 3 to 5');
     });
 
-    it('scales in newest first; the removed targets drain', async () => {
+    it('scales in newest first, deregistering it and terminating it only once it has drained', async () => {
       const env = setup();
       await env.asg.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: 'demo-live', DesiredCapacity: 4 }));
       env.clock.advance(t.scalingDelayMs);
-      const newest = (await group(env))!.Instances!.find((i) => i.LifecycleState === 'Pending')!.InstanceId;
+      const newest = (await group(env))!.Instances!.find((i) => i.LifecycleState === 'Pending')!.InstanceId!;
       await until(env, async () => (await health(env)).every((s) => s === 'healthy') && (await health(env)).length === 4);
       await env.asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-live', DesiredCapacity: 3 }));
       env.clock.advance(t.scalingDelayMs);
       const leaving = (await group(env))!.Instances!.find((i) => i.LifecycleState === 'Terminating');
       expect(leaving?.InstanceId).toBe(newest);
+      // DeregisterTargets, ELB API reference: no new requests, in-flight ones complete during the deregistration delay.
       expect(await health(env)).toEqual(['draining:Target.DeregistrationInProgress', 'healthy', 'healthy', 'healthy']);
-      env.clock.advance(t.drainMs);
+      env.clock.advance(drainMs - t.scalingDelayMs - 1);
+      const state = async () => (await env.ec2.send(new DescribeInstancesCommand({ InstanceIds: [newest] }))).Reservations![0]!.Instances![0]!.State!.Name;
+      expect(await state()).toBe('running');
+      env.clock.advance(t.scalingDelayMs + 1);
       expect(await health(env)).toEqual(['healthy', 'healthy', 'healthy']);
+      expect(await state()).toBe('shutting-down');
+      env.clock.advance(t.terminateMs + t.scalingDelayMs);
       expect(await lifecycle(env)).toEqual(Array(3).fill('InService/Healthy/v1'));
+    });
+
+    it('drains a deregistered target for its target group’s deregistration delay: 300 s unless changed', async () => {
+      const env = setup();
+      const { TargetGroups } = await env.elb.send(new CreateTargetGroupCommand({ Name: 'demo-drain', Protocol: 'HTTP', Port: 8080, VpcId: env.fleet.vpcId, HealthCheckIntervalSeconds: 10, HealthyThresholdCount: 2 }));
+      const arn = TargetGroups![0]!.TargetGroupArn!;
+      const delay = async () => (await env.elb.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }))).Attributes!.find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value;
+      expect(await delay()).toBe('300');
+      const listener = (await env.elb.send(new DescribeListenersCommand({ ListenerArns: [env.fleet.listenerArn] }))).Listeners![0]!;
+      await env.elb.send(new ModifyListenerCommand({ ListenerArn: listener.ListenerArn, DefaultActions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: env.fleet.targetGroupArn, Weight: 1 }, { TargetGroupArn: arn, Weight: 0 }] } }] }));
+      const [first, second] = (await group(env))!.Instances!.map((i) => ({ Id: i.InstanceId! }));
+      await env.elb.send(new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: [first!, second!] }));
+      await env.elb.send(new DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: [first!] }));
+      env.clock.advance(299_000);
+      expect(await health(env, arn)).toContain('draining:Target.DeregistrationInProgress');
+      env.clock.advance(1_000);
+      expect(await health(env, arn)).not.toContain('draining:Target.DeregistrationInProgress');
+
+      await env.elb.send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: arn, Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '45' }] }));
+      expect(await delay()).toBe('45');
+      await env.elb.send(new DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: [second!] }));
+      env.clock.advance(44_000);
+      expect(await health(env, arn)).toEqual(['draining:Target.DeregistrationInProgress']);
+      // A target group a listener no longer forwards to may be deleted with its targets still draining
+      // ("Deleting a target group does not affect its registered targets", DeleteTargetGroup, ELB API reference).
+      expect(await failure(env.elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: arn })))).toBeInstanceOf(ResourceInUseException);
+      await env.elb.send(new ModifyListenerCommand({ ListenerArn: listener.ListenerArn, DefaultActions: [{ Type: 'forward', TargetGroupArn: env.fleet.targetGroupArn }] }));
+      await env.elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: arn }));
+
+      const refused = await failure(env.elb.send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: env.fleet.targetGroupArn, Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '3601' }] })));
+      expect(refused).toBeInstanceOf(InvalidConfigurationRequestException);
     });
 
     it('replaces an instance terminated behind its back', async () => {
@@ -748,7 +792,7 @@ describe('the simulated fleet', () => {
       const done = await refreshUntil(env, ['Successful', 'Failed'], 3);
       expect(done).toMatchObject({ Status: 'Successful', PercentageComplete: 100, InstancesToUpdate: 0 });
       expect((await group(env))!.LaunchTemplate).toMatchObject({ LaunchTemplateId: env.fleet.launchTemplateId, Version: version });
-      env.clock.advance(t.terminateMs + t.scalingDelayMs);
+      env.clock.advance(drainMs + t.terminateMs + t.scalingDelayMs);
       expect(await lifecycle(env)).toEqual(Array(3).fill(`InService/Healthy/v${version}`));
     });
 
@@ -761,7 +805,7 @@ describe('the simulated fleet', () => {
       expect(rolledBack.StatusReason).toBe('The instance refresh was stopped because alarm demo-5xx-high is in ALARM state.');
       expect(rolledBack.RollbackDetails).toMatchObject({ RollbackReason: rolledBack.StatusReason, PercentageCompleteOnRollback: 100, InstancesToUpdateOnRollback: 0 });
       expect((await group(env))!.LaunchTemplate!.Version).toBe('1');
-      env.clock.advance(t.terminateMs + t.scalingDelayMs);
+      env.clock.advance(drainMs + t.terminateMs + t.scalingDelayMs);
       expect(await lifecycle(env)).toEqual(Array(3).fill('InService/Healthy/v1'));
     });
 
@@ -773,7 +817,7 @@ describe('the simulated fleet', () => {
       await env.asg.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: 'demo-live' }));
       expect((await refresh(env)).Status).toBe('RollbackInProgress');
       expect(await refreshUntil(env, ['RollbackSuccessful', 'RollbackFailed'], 2)).toMatchObject({ Status: 'RollbackSuccessful' });
-      env.clock.advance(t.terminateMs + t.scalingDelayMs);
+      env.clock.advance(drainMs + t.terminateMs + t.scalingDelayMs);
       expect(await lifecycle(env)).toEqual(Array(3).fill('InService/Healthy/v1'));
       expect(await failure(env.asg.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: 'demo-live' })))).toBeInstanceOf(ActiveInstanceRefreshNotFoundFault);
 
@@ -802,7 +846,7 @@ describe('the simulated fleet', () => {
         Status: 'RollbackSuccessful',
         RollbackDetails: { PercentageCompleteOnRollback: 100, InstancesToUpdateOnRollback: 0 },
       });
-      env.clock.advance(t.terminateMs + t.scalingDelayMs);
+      env.clock.advance(drainMs + t.terminateMs + t.scalingDelayMs);
       expect(await lifecycle(env)).toEqual(Array(3).fill('InService/Healthy/v1'));
       expect((await group(env))!.LaunchTemplate!.Version).toBe('1');
     });
@@ -815,7 +859,7 @@ describe('the simulated fleet', () => {
       const { InstanceRefreshId } = await env.asg.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: 'demo-live' }));
       expect(await refresh(env)).toMatchObject({ InstanceRefreshId, Status: 'Cancelling' });
       expect(await refreshUntil(env, ['Cancelled'])).toMatchObject({ Status: 'Cancelled', StatusReason: 'Cancelled due to user request.' });
-      env.clock.advance(t.terminateMs + t.scalingDelayMs);
+      env.clock.advance(drainMs + t.terminateMs + t.scalingDelayMs);
       // The replaced instance stays; the group keeps its own launch template.
       expect(await lifecycle(env)).toEqual(['InService/Healthy/v1', 'InService/Healthy/v1', `InService/Healthy/v${version}`]);
       expect((await group(env))!.LaunchTemplate!.Version).toBe('1');
@@ -828,7 +872,7 @@ describe('the simulated fleet', () => {
       await startRefresh(env, version, { MinHealthyPercentage: 100, MaxHealthyPercentage: 150 });
       const failed = await refreshUntil(env, ['Failed', 'Successful'], 3);
       expect(failed).toMatchObject({ Status: 'Failed', StatusReason: '3 replacement instances failed their health checks.' });
-      env.clock.advance(t.terminateMs + t.scalingDelayMs);
+      env.clock.advance(drainMs + t.terminateMs + t.scalingDelayMs);
       expect(await lifecycle(env)).toEqual(Array(3).fill('InService/Healthy/v1'));
     });
 

@@ -18,10 +18,12 @@ import {
   type CreateAutoScalingGroupCommandInput,
 } from '@aws-sdk/client-auto-scaling';
 import { describe, expect, it } from 'vitest';
-import { AwsSimulator, realisticTimings as t } from '../src/aws/simulator/index.js';
+import { AwsSimulator, SEED_DEREGISTRATION_DELAY_SECONDS, realisticTimings as t } from '../src/aws/simulator/index.js';
 import { VirtualClock } from '../src/clock.js';
 
 const region = 'us-east-1';
+/** How long a target of the seeded target group drains (its deregistration delay). */
+const drainMs = SEED_DEREGISTRATION_DELAY_SECONDS * t.configSecondMs;
 
 function setup() {
   const clock = new VirtualClock();
@@ -79,7 +81,7 @@ describe('the simulated Auto Scaling group, as it is configured and deleted', ()
     await env.asg.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-canary', ForceDelete: true }));
     const pending = await failure(env.asg.send(new PutScalingPolicyCommand({ AutoScalingGroupName: 'demo-canary', PolicyName: 'more', PolicyType: 'SimpleScaling', ScalingAdjustment: 1 })));
     expect(pending.message).toContain('pending delete');
-    env.clock.advance(t.drainMs + t.terminateMs + t.scalingDelayMs);
+    env.clock.advance(drainMs + t.terminateMs + t.scalingDelayMs);
     expect(await status(env, 'demo-canary')).toBe('gone');
     expect((await env.asg.send(new DescribePoliciesCommand({ AutoScalingGroupName: 'demo-canary' }))).ScalingPolicies).toEqual([]);
     expect((await env.asg.send(new DescribeScheduledActionsCommand({ AutoScalingGroupName: 'demo-canary' }))).ScheduledUpdateGroupActions).toEqual([]);
@@ -106,7 +108,7 @@ describe('the simulated Auto Scaling group, as it is configured and deleted', ()
     expect(await status(env, 'demo-canary')).toBe('Delete in progress');
     const taken = await failure(env.asg.send(new CreateAutoScalingGroupCommand(env.canary)));
     expect(taken).toBeInstanceOf(AlreadyExistsFault);
-    env.clock.advance(t.drainMs);
+    env.clock.advance(drainMs);
     expect(await status(env, 'demo-canary')).toBe('gone');
     await env.asg.send(new CreateAutoScalingGroupCommand(env.canary));
   });

@@ -2,10 +2,12 @@ import {
   CreateTargetGroupCommand,
   DeleteTargetGroupCommand,
   DescribeListenersCommand,
+  DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   DescribeTagsCommand,
   DescribeTargetHealthCommand,
   ModifyListenerCommand,
+  ModifyTargetGroupAttributesCommand,
   type Action,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AwsClients } from './clients.js';
@@ -56,11 +58,22 @@ export async function membersHealth(aws: AwsClients, region: string, members: st
   return { healthy };
 }
 
+const DEREGISTRATION_DELAY = 'deregistration_delay.timeout_seconds';
+
 /**
- * A target group for the canary, a copy of the live one (protocol, port, VPC, health check) under
- * its own name. Made again after a crash it is found by name instead.
+ * A target group for the canary, a copy of the live one (protocol, port, VPC, health check, and its
+ * deregistration delay, so the canary's targets drain as the live fleet's do) under its own name.
+ * Made again after a crash it is found by name instead.
  */
 export async function createTargetGroupLike(aws: AwsClients, region: string, liveArn: string, name: string, tags: Record<string, string>): Promise<string> {
+  const arn = await createTargetGroupCopy(aws, region, liveArn, name, tags);
+  const elb = aws.elbv2(region);
+  const delay = (await elb.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: liveArn }))).Attributes?.find((a) => a.Key === DEREGISTRATION_DELAY);
+  if (delay?.Value !== undefined) await elb.send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: arn, Attributes: [{ Key: DEREGISTRATION_DELAY, Value: delay.Value }] }));
+  return arn;
+}
+
+async function createTargetGroupCopy(aws: AwsClients, region: string, liveArn: string, name: string, tags: Record<string, string>): Promise<string> {
   const elb = aws.elbv2(region);
   const live = (await elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [liveArn] }))).TargetGroups?.[0];
   if (!live) throw new Error(`the live target group ${liveArn} is not there`);

@@ -7,17 +7,19 @@ import type {
   DescribeLoadBalancersCommandInput,
   DescribeRulesCommandInput,
   DescribeTagsCommandInput,
+  DescribeTargetGroupAttributesCommandInput,
   DescribeTargetGroupsCommandInput,
   DescribeTargetHealthCommandInput,
   Listener,
   LoadBalancer,
   ModifyListenerCommandInput,
+  ModifyTargetGroupAttributesCommandInput,
   RegisterTargetsCommandInput,
   TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { required, state, type Handler, type HandlerContext } from './context.js';
 import { fail } from './errors.js';
-import { forwardAt, instanceOf, targetHealthAt } from './target-health.js';
+import { DEFAULT_DEREGISTRATION_DELAY_SECONDS, forwardAt, instanceOf, listedAt, targetHealthAt } from './target-health.js';
 import { instanceState, nextHex, type ForwardTarget, type ListenerRecord, type LoadBalancerRecord, type TargetGroupRecord } from './world.js';
 
 /** Elastic Load Balancing v2: application load balancers, listeners with weighted forwards, target groups. */
@@ -141,8 +143,8 @@ function createTargetGroup(ctx: HandlerContext, input: CreateTargetGroupCommandI
   const fields = targetGroupRecord(ctx, input);
   const existing = state(ctx).targetGroups.find((g) => g.name === fields.name);
   if (existing) {
-    // Creating the same group again returns it; the same name with other settings is refused.
-    const same = JSON.stringify({ ...fields, tags: {} }) === JSON.stringify({ ...existing, arn: undefined, createdAt: undefined, targets: undefined, tags: {} });
+    // Creating the same group again returns it; the same name with other settings is refused (attributes are not CreateTargetGroup's).
+    const same = JSON.stringify({ ...fields, tags: {} }) === JSON.stringify({ ...existing, arn: undefined, createdAt: undefined, targets: undefined, tags: {}, deregistrationDelaySeconds: undefined });
     if (!same) fail('DuplicateTargetGroupName', `A target group with the same name '${fields.name}' exists, but with different settings`);
     return { TargetGroups: [describeTargetGroup(ctx, existing)] };
   }
@@ -151,6 +153,11 @@ function createTargetGroup(ctx: HandlerContext, input: CreateTargetGroupCommandI
   return { TargetGroups: [describeTargetGroup(ctx, group)] };
 }
 
+/**
+ * DeleteTargetGroup: refused (ResourceInUse) only while a listener's action forwards to the group; its
+ * targets, draining ones included, do not hold it up ("Deleting a target group does not affect its
+ * registered targets", ELB API reference), so a caller who wants in-flight requests finished waits for the drain.
+ */
 function deleteTargetGroup(ctx: HandlerContext, input: DeleteTargetGroupCommandInput) {
   const arn = required(input.TargetGroupArn, 'TargetGroupArn');
   const group = state(ctx).targetGroups.find((g) => g.arn === arn);
@@ -199,9 +206,7 @@ function deregisterTargets(ctx: HandlerContext, input: DeregisterTargetsCommandI
 
 function describeTargetHealth(ctx: HandlerContext, input: DescribeTargetHealthCommandInput) {
   const group = findTargetGroup(ctx, input.TargetGroupArn);
-  const visible = group.targets.filter(
-    (t) => t.registeredAt <= ctx.now && (t.deregisteredAt === undefined || ctx.now < t.deregisteredAt + ctx.timings.drainMs),
-  );
+  const visible = group.targets.filter((t) => listedAt(ctx, group, t, ctx.now));
   const latest = new Map(visible.map((t) => [t.id, t]));
   const asked = input.Targets?.length ? input.Targets.map((t) => required(t.Id, 'Targets.member.Id')) : [...latest.keys()];
   return {
@@ -218,6 +223,49 @@ function describeTargetHealth(ctx: HandlerContext, input: DescribeTargetHealthCo
       };
     }),
   };
+}
+
+const DEREGISTRATION_DELAY = 'deregistration_delay.timeout_seconds';
+
+/** A target group's attributes as ELB lists them for an HTTP instance target group; only the deregistration delay can be changed here. */
+function attributesOf(group: TargetGroupRecord) {
+  return [
+    { Key: 'stickiness.enabled', Value: 'false' },
+    { Key: DEREGISTRATION_DELAY, Value: String(group.deregistrationDelaySeconds ?? DEFAULT_DEREGISTRATION_DELAY_SECONDS) },
+    { Key: 'stickiness.type', Value: 'lb_cookie' },
+    { Key: 'slow_start.duration_seconds', Value: '0' },
+    { Key: 'load_balancing.algorithm.type', Value: 'round_robin' },
+  ];
+}
+
+function describeTargetGroupAttributes(ctx: HandlerContext, input: DescribeTargetGroupAttributesCommandInput) {
+  return { Attributes: attributesOf(findTargetGroup(ctx, input.TargetGroupArn)) };
+}
+
+/**
+ * ModifyTargetGroupAttributes: `deregistration_delay.timeout_seconds`, 0 to 3,600 (default 300, ALB
+ * guide, target group attributes), applies to targets deregistered from then on. An attribute set to
+ * the value it has is accepted; other changes are refused, since the simulator does not model them.
+ */
+function modifyTargetGroupAttributes(ctx: HandlerContext, input: ModifyTargetGroupAttributesCommandInput) {
+  const group = findTargetGroup(ctx, input.TargetGroupArn);
+  const current = new Map(attributesOf(group).map((a) => [a.Key, a.Value]));
+  let delay = group.deregistrationDelaySeconds;
+  for (const attribute of required(input.Attributes, 'Attributes')) {
+    const key = required(attribute.Key, 'Attributes.member.Key');
+    const value = attribute.Value ?? '';
+    if (key === DEREGISTRATION_DELAY) {
+      const seconds = Number(value);
+      if (!/^\d+$/.test(value) || seconds > 3600) fail('InvalidConfigurationRequest', `The value of '${DEREGISTRATION_DELAY}' must be between 0 and 3600 seconds`);
+      delay = seconds;
+    } else if (!current.has(key)) {
+      fail('ValidationError', `Target group attribute key '${key}' is not recognized`);
+    } else if (current.get(key) !== value) {
+      fail('ValidationError', `The simulated AWS models only the target group attribute '${DEREGISTRATION_DELAY}', not changes to '${key}'`);
+    }
+  }
+  group.deregistrationDelaySeconds = delay;
+  return { Attributes: attributesOf(group) };
 }
 
 function describeLoadBalancer(ctx: HandlerContext, lb: LoadBalancerRecord): LoadBalancer {
@@ -346,6 +394,8 @@ export const elbv2Handlers: Record<string, Handler> = {
   DescribeTargetGroups: describeTargetGroups,
   CreateTargetGroup: createTargetGroup,
   DeleteTargetGroup: deleteTargetGroup,
+  DescribeTargetGroupAttributes: describeTargetGroupAttributes,
+  ModifyTargetGroupAttributes: modifyTargetGroupAttributes,
   RegisterTargets: registerTargets,
   DeregisterTargets: deregisterTargets,
   DescribeTargetHealth: describeTargetHealth,

@@ -46,6 +46,9 @@ export interface FleetSeedOptions {
   scaling?: boolean;
 }
 
+/** The seeded target group's deregistration delay (ELB's default is 300). */
+export const SEED_DEREGISTRATION_DELAY_SECONDS = 30;
+
 /** The seeded group's scaling, as `scaling: true` lays it down. */
 export const SEED_SCALING = { policy: 'cpu-50', scheduledAction: 'weekday-mornings' } as const;
 
@@ -65,6 +68,8 @@ function describe(ctx: HandlerContext, app: string): SeededFleet | undefined {
   if (!lb) return undefined;
   const listener = region.listeners.find((l) => l.loadBalancerArn === lb.arn)!;
   const targetGroup = region.targetGroups.find((tg) => tg.name === `${app}-live`)!;
+  // Short requests, so a shorter deregistration delay than ELB's 300 s default, as web fleets often set.
+  elbv2Handlers.ModifyTargetGroupAttributes!(ctx, { TargetGroupArn: targetGroup.arn, Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: String(SEED_DEREGISTRATION_DELAY_SECONDS) }] });
   const template = region.launchTemplates.find((t) => t.name === app)!;
   const image = region.images.find((i) => i.name === `${app}-v0`)!;
   return {
@@ -127,6 +132,8 @@ export function seedFleet(ctx: HandlerContext, options: FleetSeedOptions): Seede
     UnhealthyThresholdCount: 2,
   });
   const targetGroup = region.targetGroups.find((tg) => tg.name === `${app}-live`)!;
+  // Short requests, so a shorter deregistration delay than ELB's 300 s default, as web fleets often set.
+  elbv2Handlers.ModifyTargetGroupAttributes!(ctx, { TargetGroupArn: targetGroup.arn, Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: String(SEED_DEREGISTRATION_DELAY_SECONDS) }] });
 
   const lbArn = loadBalancerArn(ctx, app);
   const requestsPerMinute = options.requestsPerMinute ?? 3000;

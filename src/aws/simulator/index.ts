@@ -38,7 +38,7 @@ import {
 
 export { fastTimings, realisticTimings, type SimulatorTimings } from './timings.js';
 export type { Fault } from './faults.js';
-export { fleetSeedable, type FleetSeedOptions, type SeededFleet } from './fleet-seed.js';
+export { fleetSeedable, SEED_DEREGISTRATION_DELAY_SECONDS, type FleetSeedOptions, type SeededFleet } from './fleet-seed.js';
 
 const handlers: Record<Service, Record<string, Handler>> = {
   ec2: ec2Handlers,

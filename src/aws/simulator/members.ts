@@ -5,7 +5,7 @@
  */
 import { state, type HandlerContext } from './context.js';
 import { deregister } from './elbv2.js';
-import { healthyFrom, registrationAt, targetGroupInUse, unhealthyFrom } from './target-health.js';
+import { drainMs, healthyFrom, registrationAt, targetGroupInUse, unhealthyFrom } from './target-health.js';
 import { nextUuid, type GroupRecord, type InstanceRecord, type TargetGroupRecord } from './world.js';
 
 export type Lifecycle = 'Pending' | 'InService' | 'Terminating' | 'Terminated';
@@ -54,27 +54,28 @@ export function activity(ctx: HandlerContext, group: GroupRecord, description: s
 }
 
 /**
- * When the instance's connections have drained from target groups it was detached from: a detached
- * target group stays `Removing` while ELB drains its instances (LoadBalancerTargetGroupState, Auto
- * Scaling API reference), and Auto Scaling terminates a member only once it is deregistered, so a
- * group deleted right after a detach stays `Delete in progress` for the deregistration delay. A target
- * group no listener forwards to drains nothing. (The drain of a scale-in itself is not modelled.)
+ * When the instance's connections have drained from every target group it was deregistered from: a
+ * scale-in, a refresh or a deletion deregisters a member first and terminates it only once it is
+ * deregistered (the activity waits in WaitingForELBConnectionDraining), and a detached target group
+ * stays `Removing` while ELB drains its instances (LoadBalancerTargetGroupState, Auto Scaling API
+ * reference), so a group deleted right after a detach stays `Delete in progress` for the
+ * deregistration delay. A target group no listener forwards to drains nothing.
  */
 function drainedAt(ctx: HandlerContext, instance: InstanceRecord): number {
   let at = ctx.now;
   for (const tg of state(ctx).targetGroups.filter((tg) => targetGroupInUse(ctx, tg))) {
     for (const target of tg.targets.filter((t) => t.id === instance.instanceId && t.deregisteredAt !== undefined)) {
-      at = Math.max(at, target.deregisteredAt! + ctx.timings.drainMs);
+      at = Math.max(at, target.deregisteredAt! + drainMs(ctx, tg));
     }
   }
   return at;
 }
 
-/** Takes a member out of service: deregistered from the group's target groups, then terminated. */
+/** Takes a member out of service: deregistered from the group's target groups, drained, then terminated. */
 export function retire(ctx: HandlerContext, group: GroupRecord, instance: InstanceRecord, cause: string): void {
   instance.autoScaling!.leftAt = ctx.now;
-  const waitMs = instance.terminatedAt === undefined ? drainedAt(ctx, instance) - ctx.now : 0;
   for (const tg of targetGroupsOf(ctx, group)) deregister(tg, [instance.instanceId], ctx.now);
+  const waitMs = instance.terminatedAt === undefined ? drainedAt(ctx, instance) - ctx.now : 0;
   if (instance.terminatedAt === undefined) {
     instance.terminateRequestedAt = ctx.now + waitMs;
     instance.terminatedAt = ctx.now + waitMs + ctx.timings.terminateMs;

@@ -81,10 +81,25 @@ export function unhealthyFrom(ctx: HandlerContext, group: TargetGroupRecord, tar
   return instance.release?.unhealthy || failed < answersFrom(ctx, instance) ? failed : Infinity;
 }
 
+/** ELB's default deregistration delay (target group attribute deregistration_delay.timeout_seconds). */
+export const DEFAULT_DEREGISTRATION_DELAY_SECONDS = 300;
+
+/**
+ * How long a deregistered target of the group stays `draining`: its deregistration delay, the whole of
+ * it (ELB ends a drain early when a target has no connection left; the simulator keeps it deterministic).
+ */
+export function drainMs(ctx: HandlerContext, group: TargetGroupRecord): number {
+  return (group.deregistrationDelaySeconds ?? DEFAULT_DEREGISTRATION_DELAY_SECONDS) * ctx.timings.configSecondMs;
+}
+
+/** Whether the registration is listed at `at`: registered, and not yet drained out. */
+export function listedAt(ctx: HandlerContext, group: TargetGroupRecord, target: TargetRecord, at: number): boolean {
+  return target.registeredAt <= at && (target.deregisteredAt === undefined || at < target.deregisteredAt + drainMs(ctx, group));
+}
+
 /** The registration of `id` in force at `at`, draining ones included. */
 export function registrationAt(ctx: HandlerContext, group: TargetGroupRecord, id: string, at: number): TargetRecord | undefined {
-  const records = group.targets.filter((t) => t.id === id && t.registeredAt <= at && (t.deregisteredAt === undefined || at < t.deregisteredAt + ctx.timings.drainMs));
-  return records.at(-1);
+  return group.targets.filter((t) => t.id === id && listedAt(ctx, group, t, at)).at(-1);
 }
 
 export function targetHealthAt(ctx: HandlerContext, group: TargetGroupRecord, target: TargetRecord, at: number): TargetHealthAt {

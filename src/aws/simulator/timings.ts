@@ -18,11 +18,9 @@ export interface SimulatorTimings {
   inServiceMs: number;
   /**
    * One second of a duration the caller configures: health-check interval, grace period, instance
-   * warm-up, checkpoint delay, bake time (compressed in fast mode, so a demo fleet turns over in seconds).
+   * warm-up, checkpoint delay, bake time, a target group's deregistration delay (compressed in fast mode, so a demo fleet turns over in seconds).
    */
   configSecondMs: number;
-  /** A deregistered target stays 'draining' this long (the target group's deregistration delay). */
-  drainMs: number;
   /** StartInstanceRefresh → InProgress. */
   refreshStartMs: number;
   /** A CloudWatch period's datapoint shows in GetMetricData this long after the period ends (ingestion). */
@@ -42,7 +40,6 @@ export const realisticTimings: SimulatorTimings = {
   scalingDelayMs: 10_000,
   inServiceMs: 15_000,
   configSecondMs: 1_000,
-  drainMs: 300_000,
   refreshStartMs: 30_000,
   metricDelayMs: 60_000,
   newIdInvisibleMs: 5_000,
@@ -62,7 +59,6 @@ export const fastTimings: SimulatorTimings = {
   scalingDelayMs: 500,
   inServiceMs: 1_000,
   configSecondMs: 100,
-  drainMs: 3_000,
   refreshStartMs: 1_000,
   metricDelayMs: 2_000,
   newIdInvisibleMs: 1_000,

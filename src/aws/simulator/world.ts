@@ -399,6 +399,8 @@ export interface TargetGroupRecord {
   /** Registrations, past ones included (metrics of past periods need them). */
   targets: TargetRecord[];
   tags: Tags;
+  /** Attribute deregistration_delay.timeout_seconds; absent: ELB's default, 300. */
+  deregistrationDelaySeconds?: number;
 }
 
 export interface AlarmRecord {
