@@ -12,6 +12,8 @@ const pngSignature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a
 const canaryOrange = [0xd9, 0x48, 0x0f];
 const baselineBlue = [0x1c, 0x7e, 0xd6];
 const warmupGrey = [0xe9, 0xec, 0xef];
+const toleranceBlue = [0x74, 0xc0, 0xfc];
+const basisYellow = [0xff, 0xf3, 0xbf];
 
 function metric(label: string, unit: string, verdict: CanaryChartMetric['verdict'], seed: number, shift = 0): CanaryChartMetric {
   const next = seededRandom(seed);
@@ -20,7 +22,7 @@ function metric(label: string, unit: string, verdict: CanaryChartMetric['verdict
 }
 
 function window(metrics: CanaryChartMetric[], overrides: Partial<CanaryChartInput> = {}): CanaryChartInput {
-  return { title: 'demo v42: canary', intervalMinutes: 1, warmupMinutes: 5, verdictMinute: 22, outcome: 'fail', metrics, ...overrides };
+  return { title: 'demo v42: canary', start: Date.UTC(2026, 11, 7, 12, 0), intervalMinutes: 1, warmupMinutes: 5, verdictMinute: 22, outcome: 'fail', metrics, ...overrides };
 }
 
 const fourMetrics = [
@@ -74,7 +76,32 @@ describe('The canary chart', () => {
     expect(svg).toContain('p99 latency (ms): Pass');
     expect(svg).toContain('CPU (%): Inconclusive · shadow, never fails');
     expect(svg).toContain('Requests (req/min): Low');
-    expect(svg).toContain('Canary failed: verdict at minute 22');
+    expect(svg).toContain('Canary failed: verdict at 12:22 UTC');
+  });
+
+  it('reads wall-clock time on whole minutes of the clock, and says each point is one interval', async () => {
+    const svg = await canaryChartSvg(window([metric('p99 latency', 'ms', 'Pass', 2)], { start: Date.UTC(2026, 11, 7, 12, 3, 20), intervalMinutes: 1 / 6 }));
+    expect(svg).toContain('>12:05<');
+    expect(svg).not.toContain('12:03:20');
+    expect(svg).toContain('One point per 10-s interval');
+  });
+
+  it("draws each metric's tolerance beside its baseline, and puts the judged figures in the panel's title", async () => {
+    const judged = { ...metric('p99 latency', 'ms', 'High', 2, 3), tolerance: { upper: 1.1, text: '+10 %' }, figures: 'canary 13.4 ms vs baseline 10.5 ms' };
+    const svg = await canaryChartSvg(window([judged]));
+    expect(svg).toContain('canary 13.4 ms vs baseline 10.5 ms · tolerance +10 %');
+    const withTolerance = image(await renderCanaryChart(window([judged])));
+    const without = image(await renderCanaryChart(window([{ ...judged, tolerance: undefined }])));
+    expect(withTolerance.count(toleranceBlue)).toBeGreaterThan(without.count(toleranceBlue) + 500);
+  });
+
+  it('shades the minutes a verdict rests on when they are only a part of the window', async () => {
+    const shifted = { ...metric('p99 latency', 'ms', 'High', 2), basis: { fromMinute: 18, toMinute: 22, label: 'since a shift (shaded)' } };
+    const shaded = image(await renderCanaryChart(window([shifted])));
+    const whole = image(await renderCanaryChart(window([{ ...shifted, basis: undefined }])));
+    expect(shaded.count(basisYellow)).toBeGreaterThan(5_000);
+    expect(whole.count(basisYellow)).toBeLessThan(100);
+    expect(await canaryChartSvg(window([shifted]))).toContain('since a shift (shaded)');
   });
 
   it('draws the canary and the baseline in their own colours, and shades the warm-up', async () => {
@@ -135,7 +162,14 @@ describe('sparkline', () => {
       { label: 'CPU', unit: '%', verdict: 'Pass', gating: false, canary: [], baseline: [50] },
     ]);
     expect(canaryChartAltText(input)).toBe(
-      'Chart of demo v42: canary: the canary failed, verdict at minute 22. Error rate: High, last canary 4.25 % against baseline 1 %. CPU: Pass (shadow), last canary no data against baseline 50 %.',
+      'Chart of demo v42: canary: the canary failed, verdict at 12:22 UTC, minute 22. Error rate: High, last canary 4.25 % against baseline 1 %. CPU: Pass (shadow), last canary no data against baseline 50 %.',
+    );
+  });
+
+  it('rounds the numbers it reads out', () => {
+    const input = window([{ label: 'Error rate', unit: '%', verdict: 'High', gating: true, canary: [4.123456], baseline: [1], figures: 'canary 4.1 % vs baseline 1.0 %', tolerance: { upper: 1.5, text: '×1.5' } }], { verdictMinute: 4 / 3 });
+    expect(canaryChartAltText(input)).toBe(
+      'Chart of demo v42: canary: the canary failed, verdict at 12:01 UTC, minute 1. Error rate: High (canary 4.1 % vs baseline 1.0 %, tolerance ×1.5), last canary 4.12 % against baseline 1 %.',
     );
   });
 

@@ -15,6 +15,7 @@ const signingSecret = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
 
 const window: CanaryChartInput = {
   title: 'demo v42: canary',
+  start: Date.UTC(2026, 11, 7, 12, 0),
   intervalMinutes: 1,
   warmupMinutes: 2,
   verdictMinute: 6,

@@ -2,7 +2,7 @@
  * The canary chart as text: sparkline lines for a chat without pictures (ChatSurface.upload's
  * fallback), and the alt text a screen reader reads out in Slack.
  */
-import { outcomeWords, type CanaryChartInput } from './canary-chart-input.js';
+import { clockAt, outcomeWords, type CanaryChartInput } from './canary-chart-input.js';
 import { isNumber, rangeOf, sparkline } from './sparkline.js';
 
 /** Per metric its verdict, then canary and baseline as sparklines on one shared scale, with their last values. */
@@ -22,14 +22,15 @@ export function canaryChartLines(input: CanaryChartInput): string[] {
 
 /** What the picture shows, in a sentence per metric, for a screen reader (Slack keeps the first 1000 characters). */
 export function canaryChartAltText(input: CanaryChartInput): string {
-  const verdict = input.verdictMinute === null ? 'no verdict yet' : `verdict at minute ${input.verdictMinute}`;
+  const verdict = input.verdictMinute === null ? 'no verdict yet' : `verdict at ${clockAt(input.start, input.verdictMinute)}, minute ${Math.round(input.verdictMinute)}`;
   const metrics = input.metrics.map((metric) => {
     const unit = metric.unit ? ` ${metric.unit}` : '';
     const values = (series: (number | null)[]): string => {
       const value = lastValue(series);
       return value === undefined ? 'no data' : `${value}${unit}`;
     };
-    return `${metric.label}: ${metric.verdict}${metric.gating ? '' : ' (shadow)'}, last canary ${values(metric.canary)} against baseline ${values(metric.baseline)}.`;
+    const figures = metric.figures ? ` (${metric.figures}${metric.tolerance ? `, tolerance ${metric.tolerance.text}` : ''})` : '';
+    return `${metric.label}: ${metric.verdict}${metric.gating ? '' : ' (shadow)'}${figures}, last canary ${values(metric.canary)} against baseline ${values(metric.baseline)}.`;
   });
   return [`Chart of ${input.title}: the canary ${outcomeWords[input.outcome]}, ${verdict}.`, ...metrics].join(' ');
 }

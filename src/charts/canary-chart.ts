@@ -8,15 +8,16 @@ import { Resvg } from '@resvg/resvg-js';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { CanaryChartInput, CanaryChartMetric, MetricVerdict } from './canary-chart-input.js';
-import { outcomeWords } from './canary-chart-input.js';
+import { clockAt, intervalWords, outcomeWords } from './canary-chart-input.js';
 import { chartFont } from './font.js';
 
 type Panel = Extract<TopLevelSpec, { concat: unknown }>['concat'][number];
 type Layer = Extract<Panel, { layer: unknown }>['layer'][number];
 
-const colors = { canary: '#d9480f', baseline: '#1c7ed6', warmup: '#e9ecef', verdict: '#495057' };
+const colors = { canary: '#d9480f', baseline: '#1c7ed6', tolerance: '#74c0fc', warmup: '#e9ecef', basis: '#fff3bf', verdict: '#495057' };
 const verdictColors: Record<MetricVerdict, string> = { Pass: '#2b8a3e', High: '#c92a2a', Low: '#c92a2a', Inconclusive: '#868e96' };
-const panel = { width: 360, height: 150 };
+// Slack's preview shrinks a picture to the message's width: few, large letters read there; small ones do not.
+const panel = { width: 320, height: 140 };
 /** Pixels per SVG unit: crisp on high-density screens, still small to upload. */
 const zoom = 2;
 const margin = 16;
@@ -66,7 +67,8 @@ function canaryChartSpec(input: CanaryChartInput): TopLevelSpec {
       text: input.title,
       subtitle: subtitle(input),
       anchor: 'start',
-      fontSize: 16,
+      fontSize: 18,
+      subtitleFontSize: 13,
       subtitleColor: input.outcome === 'fail' ? verdictColors.High : input.outcome === 'pass' ? verdictColors.Pass : verdictColors.Inconclusive,
     },
     columns: Math.min(2, panels.length),
@@ -77,31 +79,50 @@ function canaryChartSpec(input: CanaryChartInput): TopLevelSpec {
       background: 'transparent',
       padding: 0,
       view: { stroke: '#dee2e6' },
-      axis: { labelFontSize: 11, titleFontSize: 11, titleFontWeight: 'normal', gridColor: '#f1f3f5' },
+      axis: { labelFontSize: 13, titleFontSize: 12, titleFontWeight: 'normal', gridColor: '#f1f3f5' },
       // A fixed room for the y axis lines the panels up whatever their numbers' widths.
-      axisY: { minExtent: 44, maxExtent: 44 },
-      legend: { orient: 'top', labelFontSize: 12, title: null },
+      axisY: { minExtent: 48, maxExtent: 48 },
+      legend: { orient: 'top', labelFontSize: 13, title: null },
       concat: { spacing: 24 },
     },
   };
 }
 
 function subtitle(input: CanaryChartInput): string[] {
-  const verdict = input.verdictMinute === null ? 'no verdict yet' : `verdict at minute ${fmt(input.verdictMinute)} (dotted line)`;
-  const warmup = input.warmupMinutes > 0 ? `First ${fmt(input.warmupMinutes)} min warm-up (shaded), not judged. ` : '';
-  return [`Canary ${outcomeWords[input.outcome]}: ${verdict}.`, `${warmup}One point per ${fmt(positive(input.intervalMinutes, 1))} min.`];
+  const verdict = input.verdictMinute === null ? 'no verdict yet' : `verdict at ${clockAt(input.start, input.verdictMinute)} (dotted line)`;
+  const warmup = input.warmupMinutes > 0 ? `Warm-up until ${clockAt(input.start, input.warmupMinutes)} (grey), not judged. ` : '';
+  const basis = input.metrics.some((m) => m.basis) ? 'Yellow: the minutes a verdict rests on. ' : '';
+  const tolerance = input.metrics.some((m) => m.tolerance) ? 'Dashed: the baseline at its tolerance. ' : '';
+  return [`Canary ${outcomeWords[input.outcome]}: ${verdict}.`, `${warmup}${basis}${tolerance}One point per ${intervalWords(positive(input.intervalMinutes, 1))} interval.`];
 }
 
 function metricPanel(metric: CanaryChartMetric, input: CanaryChartInput, step: number, end: number): Panel {
-  const points = [...series(metric.canary, 'canary', step), ...series(metric.baseline, 'baseline', step)];
-  const x = { field: 'minute', type: 'quantitative' as const, title: 'minute', scale: { domain: [0, end], nice: false } };
+  const at = (minute: number): number => input.start + minute * 60_000;
+  const points = [...series(metric.canary, 'canary', step, at), ...series(metric.baseline, 'baseline', step, at)];
+  const x = {
+    field: 'time',
+    type: 'temporal' as const,
+    title: null,
+    scale: { type: 'utc' as const, domain: [at(0), at(end)], nice: false },
+    axis: { format: '%H:%M', values: clockTicks(at(0), at(end)) },
+  };
   const layers: Layer[] = [];
+  const span = (from: number, to: number, color: string): Layer => ({
+    data: { values: [{ from: at(from), to: at(to) }] },
+    mark: { type: 'rect', color },
+    encoding: { x: { field: 'from', type: 'temporal' }, x2: { field: 'to' } },
+  });
   const warmup = Math.min(Math.max(0, input.warmupMinutes), end);
-  if (warmup > 0) {
+  if (warmup > 0) layers.push(span(0, warmup, colors.warmup));
+  if (metric.basis) layers.push(span(Math.max(0, metric.basis.fromMinute - step), Math.min(end, metric.basis.toMinute), colors.basis));
+  const y = { field: 'value', type: 'quantitative' as const, title: metric.unit, scale: { zero: false } };
+  for (const [ratio, side] of [[metric.tolerance?.upper, 'upper'], [metric.tolerance?.lower, 'lower']] as const) {
+    if (ratio === undefined) continue;
+    const bound = metric.baseline.map((value) => (typeof value === 'number' && Number.isFinite(value) ? value * ratio : null));
     layers.push({
-      data: { values: [{ from: 0, to: warmup }] },
-      mark: { type: 'rect', color: colors.warmup },
-      encoding: { x: { field: 'from', type: 'quantitative' }, x2: { field: 'to' } },
+      data: { values: series(bound, `tolerance-${side}`, step, at) },
+      mark: { type: 'line', color: colors.tolerance, strokeWidth: 1.5, strokeDash: [5, 3] },
+      encoding: { x, y },
     });
   }
   layers.push({
@@ -109,7 +130,7 @@ function metricPanel(metric: CanaryChartMetric, input: CanaryChartInput, step: n
     mark: { type: 'line', point: { size: 18 }, strokeWidth: 2, ...(metric.gating ? {} : { strokeDash: [4, 3] }) },
     encoding: {
       x,
-      y: { field: 'value', type: 'quantitative', title: metric.unit, scale: { zero: false } },
+      y,
       color: {
         field: 'group',
         type: 'nominal',
@@ -120,30 +141,32 @@ function metricPanel(metric: CanaryChartMetric, input: CanaryChartInput, step: n
   if (points.every((point) => point.value === null)) {
     layers.push({
       data: { values: [{ text: 'No data in this window' }] },
-      mark: { type: 'text', fontSize: 13, color: verdictColors.Inconclusive },
+      mark: { type: 'text', fontSize: 14, color: verdictColors.Inconclusive },
       encoding: { x: { value: panel.width / 2 }, y: { value: panel.height / 2 }, text: { field: 'text' } },
     });
   }
   if (input.verdictMinute !== null && Number.isFinite(input.verdictMinute)) {
     layers.push({
-      data: { values: [{ minute: input.verdictMinute, label: 'verdict' }] },
+      data: { values: [{ time: at(input.verdictMinute), label: 'verdict' }] },
       layer: [
-        { mark: { type: 'rule', color: colors.verdict, strokeWidth: 1.5, strokeDash: [2, 2] }, encoding: { x: { field: 'minute', type: 'quantitative' } } },
+        { mark: { type: 'rule', color: colors.verdict, strokeWidth: 1.5, strokeDash: [2, 2] }, encoding: { x } },
         {
-          mark: { type: 'text', color: colors.verdict, align: 'left', baseline: 'top', dx: 3, dy: 2, fontSize: 10 },
-          encoding: { x: { field: 'minute', type: 'quantitative' }, y: { value: 0 }, text: { field: 'label' } },
+          mark: { type: 'text', color: colors.verdict, align: 'left', baseline: 'top', dx: 3, dy: 2, fontSize: 12 },
+          encoding: { x, y: { value: 0 }, text: { field: 'label' } },
         },
       ],
     });
   }
+  const figures = [metric.figures, metric.tolerance && `tolerance ${metric.tolerance.text}`, metric.basis?.label].filter(Boolean).join(' · ');
   return {
     width: panel.width,
     height: panel.height,
     title: {
       text: `${metric.label}${metric.unit ? ` (${metric.unit})` : ''}: ${metric.verdict}${metric.gating ? '' : ' · shadow, never fails'}`,
+      ...(figures ? { subtitle: figures, subtitleFontSize: 12, subtitleColor: '#495057' } : {}),
       color: verdictColors[metric.verdict],
       anchor: 'start',
-      fontSize: 13,
+      fontSize: 15,
     },
     layer: layers,
   };
@@ -160,15 +183,21 @@ function emptyPanel(): Panel {
   };
 }
 
-/** One point per interval, at the minute the interval ends; a gap (null, NaN, ∞) stays a gap. */
-function series(values: (number | null)[], group: 'canary' | 'baseline', step: number): { minute: number; group: string; value: number | null }[] {
-  return values.map((value, index) => ({ minute: (index + 1) * step, group, value: typeof value === 'number' && Number.isFinite(value) ? value : null }));
+/** One point per interval, at the time the interval ends; a gap (null, NaN, ∞) stays a gap. */
+function series(values: (number | null)[], group: string, step: number, at: (minute: number) => number): { time: number; group: string; value: number | null }[] {
+  return values.map((value, index) => ({ time: at((index + 1) * step), group, value: typeof value === 'number' && Number.isFinite(value) ? value : null }));
+}
+
+/** Ticks on whole minutes of the clock, about six across the window, at a step a clock reads (1, 2, 5, 10, 15, 30, 60 min). */
+function clockTicks(from: number, to: number): number[] {
+  const minute = 60_000;
+  const step = ([1, 2, 5, 10, 15, 30, 60].find((m) => (to - from) / (m * minute) <= 6) ?? 60) * minute;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(from / step) * step; t <= to; t += step) ticks.push(t);
+  return ticks;
 }
 
 function positive(value: number, fallback: number): number {
   return Number.isFinite(value) && value > 0 ? value : fallback;
 }
 
-function fmt(minutes: number): string {
-  return Number.isInteger(minutes) ? String(minutes) : minutes.toFixed(1);
-}

@@ -1,12 +1,22 @@
 import { canaryChartAltText, canaryChartLines } from '../../charts/canary-chart-text.js';
-import type { CanaryChartInput } from '../../charts/canary-chart-input.js';
+import type { CanaryChartInput, CanaryChartMetric } from '../../charts/canary-chart-input.js';
 import type { ChatFile } from '../../message.js';
-import { requestsSeries, type DeployConfig } from '../../config/deploy.js';
+import { judgeConfigOf, requestsSeries, type DeployConfig } from '../../config/deploy.js';
 import type { Operation } from '../../store/items.js';
 import type { CanaryState } from './state.js';
 
 type Window = NonNullable<CanaryState['window']>;
 type Verdict = NonNullable<CanaryState['verdict']>;
+
+const basisWords = { recent: 'the latest minutes', run: 'a run of minutes', since: 'since a shift' } as const;
+
+/** The minutes a High or Low rests on, when a part of the window: the range its test named, else the latest minutes up to the verdict. */
+function basisOf(line: Verdict['metrics'][number], verdict: Verdict, recentMinutes: number): CanaryChartMetric['basis'] {
+  if (!line.basis) return undefined;
+  const toMinute = line.basis.toMinute ?? verdict.minute;
+  const fromMinute = line.basis.fromMinute ?? Math.max(1, toMinute - recentMinutes + 1);
+  return { fromMinute, toMinute, label: `${basisWords[line.basis.scope]} (shaded)` };
+}
 
 /** A count metric drawn as its rate per interval (errors per 100 requests), as people compare it. */
 function rates(events: (number | null)[], requests: (number | null)[]): (number | null)[] {
@@ -18,14 +28,18 @@ function rates(events: (number | null)[], requests: (number | null)[]): (number 
 
 /** The whole window as a picture for the thread, with text lines for a chat that shows none. */
 export async function canaryChart(operation: Operation, deploy: DeployConfig, window: Window, verdict: Verdict): Promise<ChatFile> {
+  const judged = judgeConfigOf(deploy);
   const input: CanaryChartInput = {
     title: `Canary ${operation.app} ${operation.version}`,
+    start: window.start,
     intervalMinutes: deploy.canary.interval / 60_000,
     warmupMinutes: deploy.canary.warmup / 60_000,
     verdictMinute: verdict.outcome === 'wait' ? null : verdict.minute,
     outcome: verdict.outcome,
     metrics: deploy.metrics.map((metric) => {
       const line = verdict.metrics.find((m) => m.name === metric.name);
+      const bound = judged.metrics.find((m) => m.name === metric.name);
+      const basis = line && basisOf(line, verdict, judged.recentMinutes);
       const series = (group: 'canary' | 'baseline'): (number | null)[] =>
         metric.kind === 'count' ? rates(window[group][metric.name] ?? [], window[group][requestsSeries(metric)] ?? []) : (window[group][metric.name] ?? []);
       return {
@@ -35,6 +49,11 @@ export async function canaryChart(operation: Operation, deploy: DeployConfig, wi
         gating: metric.gating ?? true,
         canary: series('canary'),
         baseline: series('baseline'),
+        ...(bound
+          ? { tolerance: { ...(bound.direction !== 'decrease' ? { upper: bound.tolerance.upper } : {}), ...(bound.direction !== 'increase' ? { lower: bound.tolerance.lower } : {}), text: bound.tolerance.text } }
+          : {}),
+        ...(line ? { figures: `canary ${line.canary} vs baseline ${line.baseline}` } : {}),
+        ...(basis ? { basis } : {}),
       };
     }),
   };
@@ -42,7 +61,8 @@ export async function canaryChart(operation: Operation, deploy: DeployConfig, wi
   // replica should not carry it (bench/README.md, idle memory).
   const { renderCanaryChart } = await import('../../charts/canary-chart.js');
   return {
-    filename: `canary-${operation.app}-${operation.version}.png`,
+    // One file per canary operation: a second canary of the same version does not replace the first one's picture.
+    filename: `canary-${operation.app}-${operation.version}-${operation.id}.png`,
     title: `Canary ${operation.app} ${operation.version}: the window, canary vs baseline`,
     altText: canaryChartAltText(input),
     png: await renderCanaryChart(input),

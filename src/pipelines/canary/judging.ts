@@ -110,5 +110,13 @@ export function verdictLines(verdict: Verdict): MetricLine[] {
     canary: formatFigure(metric.canary, metric.kind === 'gauge' ? metric.unit : ''),
     baseline: formatFigure(metric.baseline, metric.kind === 'gauge' ? metric.unit : ''),
     explanation: metric.explanation,
+    ...basisOf(metric),
   }));
+}
+
+function basisOf(metric: Verdict['metrics'][number]): Pick<MetricLine, 'basis'> {
+  const { scope } = metric.test;
+  if ((metric.verdict !== 'High' && metric.verdict !== 'Low') || (scope !== 'recent' && scope !== 'run' && scope !== 'since')) return {};
+  const range = metric.test.since ?? metric.test.run;
+  return { basis: { scope, ...(range ? { fromMinute: range.fromMinute, toMinute: range.toMinute } : {}) } };
 }

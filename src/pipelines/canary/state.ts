@@ -32,6 +32,8 @@ export const metricLine = z.object({
   canary: z.string(),
   baseline: z.string(),
   explanation: z.string(),
+  /** A High or Low that rests on a part of the window: which part (the latest minutes; since a shift or a run's start), for the chart to shade. */
+  basis: z.object({ scope: z.enum(['recent', 'run', 'since']), fromMinute: z.number().optional(), toMinute: z.number().optional() }).optional(),
 });
 export type MetricLine = z.infer<typeof metricLine>;
 
