@@ -10,11 +10,14 @@ type Verdict = NonNullable<CanaryState['verdict']>;
 
 const basisWords = { recent: 'the latest minutes', run: 'a run of minutes', since: 'since a shift' } as const;
 
-/** The minutes a High or Low rests on, when a part of the window: the range its test named, else the latest minutes up to the verdict. */
-function basisOf(line: Verdict['metrics'][number], verdict: Verdict, recentMinutes: number): CanaryChartMetric['basis'] {
+/**
+ * The minutes a High or Low rests on, when a part of the window: the range its test named, else the
+ * latest minutes up to the verdict (each bound the end of an interval `step` minutes long, as the judge's).
+ */
+function shadedMinutes(line: Verdict['metrics'][number], verdict: Verdict, recentMinutes: number, step: number): CanaryChartMetric['basis'] {
   if (!line.basis) return undefined;
   const toMinute = line.basis.toMinute ?? verdict.minute;
-  const fromMinute = line.basis.fromMinute ?? Math.max(1, toMinute - recentMinutes + 1);
+  const fromMinute = line.basis.fromMinute ?? Math.max(step, toMinute - recentMinutes + step);
   return { fromMinute, toMinute, label: `${basisWords[line.basis.scope]} (shaded)` };
 }
 
@@ -39,7 +42,7 @@ export async function canaryChart(operation: Operation, deploy: DeployConfig, wi
     metrics: deploy.metrics.map((metric) => {
       const line = verdict.metrics.find((m) => m.name === metric.name);
       const bound = judged.metrics.find((m) => m.name === metric.name);
-      const basis = line && basisOf(line, verdict, judged.recentMinutes);
+      const basis = line && shadedMinutes(line, verdict, judged.recentMinutes, deploy.canary.interval / 60_000);
       const series = (group: 'canary' | 'baseline'): (number | null)[] =>
         metric.kind === 'count' ? rates(window[group][metric.name] ?? [], window[group][requestsSeries(metric)] ?? []) : (window[group][metric.name] ?? []);
       return {
