@@ -71,13 +71,13 @@ export function parseBake(text: string): Parsed<BakeRequest | 'help'> {
  */
 export async function startBake(
   core: Core,
-  input: { request: BakeRequest; user: ChatUser; channel: string; requestId: string; known?: AppAtVersion; audit?: string },
+  input: { request: BakeRequest; user: ChatUser; channel: string; requestId: string; known?: AppAtVersion; audit?: string; why?: string },
 ): Promise<ChatMessage | undefined> {
   const { request, user, channel, requestId } = input;
   const { config, lock } = input.known ?? (await core.store.getAppAtVersion(request.app, request.version));
   if (!config) return { text: `Unknown app "${request.app}".`, tone: 'failed' };
   if (lock) return lock.requestId === requestId ? undefined : busy(lock, core.clock.now());
-  const params: BakeParams = { config, base: request.base, commit: request.commit, artifactSha256: request.sha256, force: request.force, requestedByName: `@${user.name}` };
+  const params: BakeParams = { config, base: request.base, commit: request.commit, artifactSha256: request.sha256, force: request.force, why: input.why, requestedByName: `@${user.name}` };
   return launchBake(core, { app: request.app, version: request.version, user, channel, requestId, params, audit: input.audit ?? 'bake requested', detail: `${request.version}${request.force ? ' --force' : ''}` });
 }
 

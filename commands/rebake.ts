@@ -26,6 +26,7 @@ async function rebake(core: Core, target: RebakeTarget, press: ButtonPress, requ
     requestId,
     known,
     audit: 'rebake requested',
+    why: 'rebaked with the Rebake button: the image was stale',
   });
 }
 

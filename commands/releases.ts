@@ -56,9 +56,16 @@ export const releases: Command = {
         ...(lock ? [`Under way: ${lock.kind} of ${lock.version} since ${formatTime(lock.since, now)}, by ${mention(lock.requestedBy)}`] : []),
         live?.previous ? `Rollback target: ${image(live.previous)}` : 'Rollback target: none yet',
         '',
-        ...all.slice(0, SHOWN).map((release) => {
+        ...all.slice(0, SHOWN).flatMap((release) => {
           const last = release.history.at(-1);
-          return `${icons[release.status] ?? '•'} *${release.version}* ${release.status} · ${amiLink(config.region, release.amis[config.region] ?? '')} · baked ${formatTime(release.bakedAt, now)} by <@${release.bakedBy}>${last && last.status !== 'baked' ? ` · ${last.status} ${formatTime(last.at, now)} by <@${last.by}>` : ''}${release.pin ? ` · 📌 pinned by ${mention(release.pin.by)} ${formatTime(release.pin.at, now)}` : ''}${copyGaps(release)}`;
+          const line = `${icons[release.status] ?? '•'} *${release.version}* ${release.status} · ${amiLink(config.region, release.amis[config.region] ?? '')} · baked ${formatTime(release.bakedAt, now)} by <@${release.bakedBy}>${last && last.status !== 'baked' ? ` · ${last.status} ${formatTime(last.at, now)} by <@${last.by}>` : ''}${release.pin ? ` · 📌 pinned by ${mention(release.pin.by)} ${formatTime(release.pin.at, now)}` : ''}${copyGaps(release)}`;
+          // Earlier bakes a rebake replaced: their images are there until pruned, and the fleet may still run one.
+          const earlier = [...(release.superseded ?? [])].reverse().map((bake) => {
+            const ami = bake.amis[config.region] ?? '';
+            const standing = ami === live?.live.ami ? ' · *live*' : ami === live?.previous?.ami ? ' · the rollback target' : '';
+            return `    ↳ replaced: ${amiLink(config.region, ami)} on base \`${bake.baseAmi}\` · baked ${formatTime(bake.bakedAt, now)} by <@${bake.bakedBy}>${standing}`;
+          });
+          return [line, ...earlier];
         }),
         ...(all.length > SHOWN ? [`…and ${all.length - SHOWN} older`] : []),
         ...(all.length === 0 ? ['No releases baked yet.'] : []),

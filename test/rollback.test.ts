@@ -1,16 +1,8 @@
 import { DescribeLaunchTemplateVersionsCommand } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Bakery } from '../src/bakery.js';
-import type { ChatMessage } from '../src/message.js';
 import type { AppConfig } from '../src/config/apps.js';
-import { alice, approvalRequest, bake, bob, deployEnded, everything, groupNames, liveGroup, mallory, operationOf, pressOn, releaseApp, until } from './support/lifecycle.js';
+import { alice, approvalRequest, bake, bob, canary, deployEnded, everything, fleetWorld, groupNames, liveGroup, mallory, operationOf, pressOn, promoted, releaseApp, rollBack, until } from './support/lifecycle.js';
 import { TestWorld } from './support/world.js';
-
-async function fleetWorld(config: AppConfig = releaseApp()): Promise<TestWorld> {
-  const world = await TestWorld.create({ demo: config });
-  world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
-  return world;
-}
 
 /** The images the live group's instances run now, from their launch template versions. */
 async function imagesServed(world: TestWorld): Promise<string[]> {
@@ -25,10 +17,6 @@ async function imagesServed(world: TestWorld): Promise<string[]> {
   return [...images];
 }
 
-async function canary(world: TestWorld, bakery: Bakery, version: string): Promise<void> {
-  await bakery.handlers.onCommand(world.command(`demo ${version}`, { command: '/canary', user: alice }));
-}
-
 /** Two promotions and a rollback take a minute of real time on a busy machine (virtual time runs their hours). */
 const twoPromotions = 120_000;
 
@@ -36,21 +24,6 @@ const twoPromotions = 120_000;
 function bobApproves(strategy: 'rolling' | 'red-black' = 'rolling'): AppConfig {
   const config = releaseApp({ strategy });
   return { ...config, deploy: { ...config.deploy!, approvers: ['U0BOB'] } };
-}
-
-async function promoted(world: TestWorld, bakery: Bakery, version: string): Promise<void> {
-  await bake(world, bakery, version);
-  await canary(world, bakery, version);
-  await until(world, () => approvalRequest(world)?.text.includes(`demo ${version}`) === true);
-  await bakery.handlers.onButton(pressOn(approvalRequest(world)!, 'release.promote', bob));
-  await deployEnded(world, bakery);
-}
-
-/** Types /rollback and presses its confirm button, as a person would. */
-async function rollBack(world: TestWorld, bakery: Bakery, text = 'demo', user = bob): Promise<ChatMessage | undefined> {
-  const confirm = await bakery.handlers.onCommand(world.command(text, { command: '/rollback', user }));
-  if (!confirm?.buttons?.length) return confirm;
-  return bakery.handlers.onButton(pressOn(confirm, 'rollback.confirm', user));
 }
 
 describe('/rollback', () => {

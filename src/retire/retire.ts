@@ -223,8 +223,9 @@ export class Retirement {
   private async markRetired(app: string, actor: string, bake: Bake): Promise<void> {
     if (!bake.version) return;
     const release = await this.deps.store.getRelease(app, bake.version);
-    // A version baked again since (--force) has another bake's images: that release stays.
-    if (release?.operationId !== bake.operationId) return;
+    // A version baked again since (--force, a Rebake) has another bake's images: that release stays, and forgets the pruned bake.
+    if (release && release.operationId !== bake.operationId) return this.deps.store.dropSupersededBake(app, bake.version, bake.operationId);
+    if (!release) return;
     await this.deps.store.setReleaseStatus(app, bake.version, 'retired', { at: this.deps.clock.now(), by: actor, operationId: bake.operationId, note: 'images pruned' });
   }
 

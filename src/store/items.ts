@@ -29,6 +29,12 @@ export const releaseEvent = z.object({
   by: z.string(),
   operationId: z.string().optional(),
   note: z.string().optional(),
+  /** The image (home region) it is about: the one baked, put live, rolled back; absent on events written before it was recorded. */
+  ami: amiId.optional(),
+  /** A bake's base image. */
+  baseAmi: amiId.optional(),
+  /** A bake that replaced an earlier one of the version (--force, a Rebake): that bake's image and base. */
+  replaced: z.object({ ami: amiId, baseAmi: amiId }).optional(),
 });
 export type ReleaseEvent = z.infer<typeof releaseEvent>;
 
@@ -36,7 +42,7 @@ export type ReleaseEvent = z.infer<typeof releaseEvent>;
 export const releasePin = z.object({ by: z.string(), at: z.number() });
 export type ReleasePin = z.infer<typeof releasePin>;
 
-export const release = z.object({
+const releaseFields = z.object({
   app: appName,
   version,
   /** AMI id per region: the home region first, then each good copy (copied and shared): every one is launchable. */
@@ -61,6 +67,17 @@ export const release = z.object({
   thread: z.object({ channel: z.string(), ts: z.string() }).optional(),
   history: z.array(releaseEvent).default([]),
   pin: releasePin.optional(),
+});
+
+/** One earlier bake of a version, as the release recorded it before a rebake replaced it. */
+export const supersededBake = releaseFields
+  .pick({ amis: true, amiName: true, baseAmi: true, baseAmiName: true, baseAmiCreatedAt: true, artifactSha256: true, recipeHash: true, commit: true, bakedBy: true, bakedAt: true, operationId: true, thread: true })
+  .extend({ supersededAt: z.number() });
+export type SupersededBake = z.infer<typeof supersededBake>;
+
+export const release = releaseFields.extend({
+  /** Earlier bakes of the version that a later one replaced, oldest first: their images are still there (a fleet may run one) until pruned. */
+  superseded: z.array(supersededBake).optional(),
 });
 export type Release = z.infer<typeof release>;
 

@@ -25,6 +25,8 @@ import {
   operationStanding,
   release as releaseSchema,
   retirement as retirementSchema,
+  supersededBake,
+  type SupersededBake,
   storedAppConfig,
   type AppLock,
   type AuditEntry,
@@ -180,7 +182,10 @@ export class Store {
     return this.get(keys.release(app, version), releaseSchema);
   }
 
-  /** One item per app and version: a forced re-bake replaces its image but keeps its history. */
+  /**
+   * One item per app and version: a re-bake (--force, a Rebake) replaces its current image but never
+   * its history, and the bake it replaced is kept in `superseded` (its images stay until pruned).
+   */
   async putRelease(release: Release): Promise<void> {
     const previous = await this.getRelease(release.app, release.version);
     const kept = previous?.history ?? [];
@@ -188,9 +193,32 @@ export class Store {
     const history = [...kept, ...release.history.filter((event) => !kept.some((old) => old.status === event.status && old.operationId !== undefined && old.operationId === event.operationId))];
     // A pin stays through a re-bake: it protects the version, whichever image it has now.
     const pin = release.pin ?? previous?.pin;
+    const superseded = [...(previous?.superseded ?? []), ...(previous && replacedBy(previous, release.operationId) ? [supersededOf(previous, this.clock.now())] : [])];
     await this.doc.send(
-      new PutCommand({ TableName: this.tableName, Item: { ...keys.release(release.app, release.version), type: 'release', ...release, history, ...(pin ? { pin } : {}) } }),
+      new PutCommand({ TableName: this.tableName, Item: { ...keys.release(release.app, release.version), type: 'release', ...release, history, ...(superseded.length > 0 ? { superseded } : {}), ...(pin ? { pin } : {}) } }),
     );
+  }
+
+  /** Forgets an earlier bake of a release once its images are pruned; a release or bake that is not there is left alone. */
+  async dropSupersededBake(app: string, version: string, operationId: string): Promise<void> {
+    const release = await this.getRelease(app, version);
+    const index = release?.superseded?.findIndex((bake) => bake.operationId === operationId) ?? -1;
+    if (index < 0) return;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.release(app, version),
+          UpdateExpression: `REMOVE #superseded[${index}]`,
+          // The list as read: a rebake meanwhile moves the indexes.
+          ConditionExpression: '#superseded[' + index + '].#operationId = :id',
+          ExpressionAttributeNames: { '#superseded': 'superseded', '#operationId': 'operationId' },
+          ExpressionAttributeValues: { ':id': operationId },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   /** Pins a release (or, with undefined, unpins it); false when there is no such release. */
@@ -843,6 +871,16 @@ function appRecordsOf(app: string, items: Item[]): AppRecords {
     releases: of('RELEASE#').map((item) => parseItem(item, releaseSchema)).sort((a, b) => b.bakedAt - a.bakedAt),
     locks: of('LOCK').map((item) => parseItem(item, appLock)),
   };
+}
+
+/** Whether a bake by `operationId` replaces the release's current one (not the same bake's record step run again, nor a pruned bake's, whose images are gone). */
+function replacedBy(previous: Release, operationId: string): boolean {
+  return previous.operationId !== operationId && previous.status !== 'retired';
+}
+
+function supersededOf(release: Release, at: number): SupersededBake {
+  const { amis, amiName, baseAmi, baseAmiName, baseAmiCreatedAt, artifactSha256, recipeHash, commit, bakedBy, bakedAt, operationId, thread } = release;
+  return supersededBake.parse({ amis, amiName, baseAmi, baseAmiName, baseAmiCreatedAt, artifactSha256, recipeHash, commit, bakedBy, bakedAt, operationId, thread, supersededAt: at });
 }
 
 function activeKeys(operation: Operation): { gsi1pk?: string; gsi1sk?: string } {

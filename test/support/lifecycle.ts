@@ -4,7 +4,7 @@ import type { ButtonPress } from '../../src/chat/surface.js';
 import type { ChatMessage, ChatUser } from '../../src/message.js';
 import { parseAppsFile, type AppConfig } from '../../src/config/apps.js';
 import { whereIs } from './recording-chat.js';
-import type { TestWorld } from './world.js';
+import { TestWorld } from './world.js';
 
 /** People in the lifecycle's stories: alice asks, bob approves, mallory may do neither. */
 export const alice: ChatUser = { id: 'U0ALICE', name: 'alice' };
@@ -42,6 +42,13 @@ apps:
 `).demo!;
 }
 
+/** A world whose demo app has the simulator's seeded fleet to deploy to. */
+export async function fleetWorld(config: AppConfig = releaseApp()): Promise<TestWorld> {
+  const world = await TestWorld.create({ demo: config });
+  world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
+  return world;
+}
+
 /** Lets virtual time run until `done` holds (or fails the test after `limitMs` of it). */
 export async function until(world: TestWorld, done: () => boolean | Promise<boolean>, limitMs = 6 * 3_600_000): Promise<void> {
   const deadline = world.clock.now() + limitMs;
@@ -70,6 +77,27 @@ export function tickEvery(world: TestWorld, stepMs: number): () => void {
 export async function bake(world: TestWorld, bakery: Bakery, version: string): Promise<void> {
   await bakery.handlers.onCommand(world.command(`demo ${version}`, { user: alice }));
   await until(world, async () => (await world.store.getRelease('demo', version)) !== undefined && (await world.store.getLock('demo')) === undefined);
+}
+
+/** Asks for a canary of a baked version, as alice. */
+export async function canary(world: TestWorld, bakery: Bakery, version: string): Promise<void> {
+  await bakery.handlers.onCommand(world.command(`demo ${version}`, { command: '/canary', user: alice }));
+}
+
+/** Bakes a version, canaries it and has bob promote it, to the end of the promotion. */
+export async function promoted(world: TestWorld, bakery: Bakery, version: string): Promise<void> {
+  await bake(world, bakery, version);
+  await canary(world, bakery, version);
+  await until(world, () => approvalRequest(world)?.text.includes(`demo ${version}`) === true);
+  await bakery.handlers.onButton(pressOn(approvalRequest(world)!, 'release.promote', bob));
+  await deployEnded(world, bakery);
+}
+
+/** Types /rollback and presses its confirm button, as a person would. */
+export async function rollBack(world: TestWorld, bakery: Bakery, text = 'demo', user = bob): Promise<ChatMessage | undefined> {
+  const confirm = await bakery.handlers.onCommand(world.command(text, { command: '/rollback', user }));
+  if (!confirm?.buttons?.length) return confirm;
+  return bakery.handlers.onButton(pressOn(confirm, 'rollback.confirm', user));
 }
 
 /** Every message of every thread, latest content, as text. */

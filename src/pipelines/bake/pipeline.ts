@@ -277,9 +277,11 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
         const params = bakeParams.parse(operation.params);
         const imageId = required(state.imageId, 'image');
         const replaced = await store.getRelease(operation.app, operation.version);
-        // A forced re-bake replaces the version's image; its history says what was there before.
-        const how = replaced?.status === 'retired' ? 'baked again after its images were pruned' : 're-baked with --force';
-        const note = replaced && replaced.operationId !== operation.id ? `${how}, replacing ${Object.values(replaced.amis).join(', ')} (base ${replaced.baseAmi})` : undefined;
+        // A re-bake adds to the version's history what it replaced and why; the replaced bake stays listed (store.putRelease).
+        const rebake = replaced && replaced.operationId !== operation.id && replaced.status !== 'retired' ? replaced : undefined;
+        const why = params.why ?? (replaced?.status === 'retired' ? 'baked again after its images were pruned' : 're-baked with --force');
+        const note = replaced && replaced.operationId !== operation.id ? `${why}${rebake ? `, replacing ${Object.values(rebake.amis).join(', ')} (base ${rebake.baseAmi})` : ''}` : undefined;
+        const replacedAmi = rebake?.amis[config.region];
         const regions = Object.entries(state.regions ?? {});
         const failed = regions.filter(([, copy]) => copy.status === 'failed');
         await store.putRelease({
@@ -301,7 +303,18 @@ export function bakePipeline(deps: BakeDependencies): Pipeline<BakeState> {
           bakedAt: clock.now(),
           operationId: operation.id,
           thread: operation.thread,
-          history: [{ status: 'baked', at: clock.now(), by: operation.requestedBy, operationId: operation.id, ...(note ? { note } : {}) }],
+          history: [
+            {
+              status: 'baked',
+              at: clock.now(),
+              by: operation.requestedBy,
+              operationId: operation.id,
+              ami: imageId,
+              baseAmi: required(state.baseAmi, 'base AMI'),
+              ...(note ? { note } : {}),
+              ...(rebake && replacedAmi ? { replaced: { ami: replacedAmi, baseAmi: rebake.baseAmi } } : {}),
+            },
+          ],
         });
         return { detail: `${operation.app} ${operation.version} → ${imageId}${failed.length > 0 ? ` (not in ${failed.map(([region]) => region).join(', ')})` : ''}` };
       },

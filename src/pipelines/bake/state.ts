@@ -72,6 +72,8 @@ export const bakeParams = z.object({
   force: z.boolean().default(false),
   /** `/bake --retry-region`: only copy and share the baked image to this region, and add it to the release. */
   retryRegion: awsRegion.optional(),
+  /** Why the version is baked again, for its history (a Rebake says what was stale); /bake --force says so itself. */
+  why: z.string().max(300).optional(),
   requestedByName: z.string(),
 });
 export type BakeParams = z.infer<typeof bakeParams>;
