@@ -35,7 +35,8 @@ async function main(): Promise<void> {
   await applyAppConfigs(store, apps, settings.table);
   log.info({ apps: Object.keys(apps), file: settings.appsFile }, 'app configs applied');
 
-  const aws = settings.aws === 'simulated' ? await simulatedAws(settings, apps, log) : realAwsClients();
+  const simulated = settings.aws === 'simulated' ? await simulatedAws(settings, apps, log) : undefined;
+  const aws = simulated?.clients ?? realAwsClients();
 
   // The chat is up before the core exists (the core posts through it), so its handlers are bound late.
   let handlers: ChatHandlers | undefined;
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
     onCommand: async (command) => (handlers ? handlers.onCommand(command) : { text: 'Bakery is still starting; try again in a moment.' }),
     onButton: async (press) => (handlers ? handlers.onButton(press) : { text: 'Bakery is still starting; try again in a moment.' }),
   };
-  const chat = await openChat(settings, lateHandlers, log);
+  const chat = await openChat(settings, lateHandlers, log, simulated?.withCommand);
   // Before the first request is taken: an app's channel is matched by the id its #name had now.
   // Said at start, not at the first bake: an app whose channel Bakery is not in cannot hear from it.
   const channelIds = await resolveAppChannels(chat.surface, apps, log);
@@ -86,21 +87,26 @@ async function main(): Promise<void> {
 
 /**
  * The simulated AWS of local mode, in the data folder, with the faults BAKERY_SIM_FAULTS asks for this
- * run, and a live fleet for each app to deploy to (seeded once; see src/aws/simulator/fleet-seed.ts).
+ * run, and a live fleet for each app to deploy to (seeded once; see src/aws/simulator/fleet-seed.ts);
+ * and `/sim`, for the terminal to change the simulated world while Bakery runs.
  */
-async function simulatedAws(settings: Settings, apps: Record<string, AppConfig>, log: Logger): Promise<AwsClients> {
+async function simulatedAws(
+  settings: Settings,
+  apps: Record<string, AppConfig>,
+  log: Logger,
+): Promise<{ clients: AwsClients; withCommand(handlers: ChatHandlers): ChatHandlers }> {
   const { AwsSimulator, fastTimings, fleetSeedable } = await import('./aws/simulator/index.js');
+  const { withSimulatorCommand } = await import('./aws/simulator/local-command.js');
   const simulator = new AwsSimulator({ clock: systemClock, timings: fastTimings, dataFile: join(settings.dataDir, 'aws-simulator.json') });
   simulator.clearFaults();
   for (const fault of settings.simulatedFaults) simulator.inject(fault);
-  if (settings.simulatedNewerBase) simulator.publishNewerAmazonLinux();
   for (const [app, config] of Object.entries(apps)) {
     // A 10-second alarm period (Demo/App is high-resolution) lets a bad release's rollback show within a minute;
     // scaling as a real fleet has it, so a red-black promotion shows it carried over.
     if (fleetSeedable(app)) simulator.seedFleet({ region: config.region, app, alarmPeriodSeconds: 10, scaling: true });
     else log.warn({ app }, 'no simulated fleet for this app: its name is too long for the load balancer names "<app>-live"');
   }
-  return simulator.clients();
+  return { clients: simulator.clients(), withCommand: (handlers) => withSimulatorCommand(handlers, simulator) };
 }
 
 /** Writes the apps file's configs to the table; a missing table says how to create it. */
@@ -132,7 +138,8 @@ interface OpenChat {
   stop(): Promise<void>;
 }
 
-async function openChat(settings: Settings, handlers: ChatHandlers, log: Logger): Promise<OpenChat> {
+/** `localCommands`: what the terminal answers besides Bakery's commands (the simulator's `/sim`). */
+async function openChat(settings: Settings, handlers: ChatHandlers, log: Logger, localCommands?: (handlers: ChatHandlers) => ChatHandlers): Promise<OpenChat> {
   if (settings.slack) {
     const { startSlack } = await import('./chat/slack.js');
     const slack = await startSlack({ ...settings.slack, port: settings.port, handlers, log, commands: commandNames });
@@ -143,7 +150,7 @@ async function openChat(settings: Settings, handlers: ChatHandlers, log: Logger)
   const user = userInfo().username.replace(/[^\w.-]/g, '') || 'you';
   // The terminal is one person in one channel of a workspace of its own; the id is the one the example config names.
   const terminal = startTerminal({
-    handlers,
+    handlers: localCommands ? localCommands(handlers) : handlers,
     input: process.stdin,
     output: process.stdout,
     // A Slack-shaped id, so the demo app's config can name the local user as its approver.
@@ -155,6 +162,7 @@ async function openChat(settings: Settings, handlers: ChatHandlers, log: Logger)
       'Bakery — local mode: a terminal chat, an embedded DynamoDB and a simulated AWS.',
       `State is kept in ${settings.dataDir}/ (delete it to start afresh).`,
       'Try:  /bake demo v1   then  /canary demo v1   (Promote when the table passes),  /releases demo,  /rollback demo.',
+      'Stale images:  /sim publish-base  (Amazon publishes a newer base in the simulated AWS), then  /bakery digest  and press Rebake.',
       'Press a button by typing its number. quit (or Ctrl-D) leaves.',
     ],
   });

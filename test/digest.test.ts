@@ -1,5 +1,6 @@
 import { CreateLaunchTemplateVersionCommand, DeregisterImageCommand } from '@aws-sdk/client-ec2';
 import { UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { DeleteParameterCommand } from '@aws-sdk/client-ssm';
 import { createTask } from 'node-cron';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Bakery } from '../src/bakery.js';
@@ -158,6 +159,21 @@ describe('what makes a live image stale', () => {
       'could not check the newest base: no available image named golden-* owned by self in us-east-1',
       `its base \`${golden}\` no longer exists (deregistered)`,
     ]);
+  });
+
+  it('says what it could not check, and counts an app it could not check neither stale nor fresh', async () => {
+    ({ world, bakery } = await bakedWorld());
+    await world.sim.clients().ssm('us-east-1').send(new DeleteParameterCommand({ Name: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64' }));
+    const why = 'could not check the newest base: SSM parameter /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64 does not exist in us-east-1';
+    expect(await reasonsOf(bakery)).toEqual([why]);
+    const pictures = await bakery.core.survey.survey();
+    const message = digestMessage(pictures, world.clock.now());
+    expect(message.text).toBe('*Image digest*: nothing is stale; 1 could not be checked');
+    expect(message.lines).toEqual([`• *demo* v1 (last baked) · baked today · ${why}`]);
+    expect(message.buttons ?? []).toEqual([]);
+    const home = homeView(pictures, world.clock.now(), (_ref, label) => label);
+    expect(home.title).toBe('Bakery · 0 of 1 apps stale');
+    expect(home.sections).toEqual([{ text: '*demo* · v1 (last baked) · baked today', lines: [`• ${why}`], buttons: [] }]);
   });
 
   it('has a changed recipe when the provision script, smoke test, instance type or builder settings change', async () => {

@@ -123,6 +123,37 @@ describe('simulated AWS', () => {
     expect(mine).toEqual([]);
   });
 
+  it('publishes a newer Amazon Linux on request: the parameter moves to an image anyone can describe at once, also after a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sim-base-'));
+    try {
+      const clock = new VirtualClock();
+      const dataFile = join(dir, 'aws.json');
+      const first = setup({ dataFile, clock });
+      const old = await baseImage(first.ssm);
+      const published = first.sim.publishNewerAmazonLinux();
+      expect(published.name).toMatch(/^al2023-ami-2023\.7\.\d{8}\.0-kernel-6\.1-x86_64$/);
+      for (const r of ['us-east-1', 'eu-west-1']) {
+        const id = await baseImage(first.aws.ssm(r));
+        expect(id).toBe(published.images[r]);
+        // No wait for EC2's eventual consistency: the image was registered before the parameter moved.
+        const { Images } = await first.aws.ec2(r).send(new DescribeImagesCommand({ ImageIds: [id], Owners: ['amazon'] }));
+        expect(Images![0]).toMatchObject({ Name: published.name, State: 'available', Description: expect.stringContaining('2023.7.') });
+      }
+      expect(published.images[region]).not.toBe(old);
+
+      // Bakery restarts: the parameter and the images it points at come back together; a second publish is newer still.
+      const second = setup({ dataFile, clock });
+      expect(await baseImage(second.ssm)).toBe(published.images[region]);
+      const again = second.sim.publishNewerAmazonLinux();
+      expect(again.name).toMatch(/\.1-kernel-6\.1-x86_64$/);
+      expect(await baseImage(second.ssm)).toBe(again.images[region]);
+      const { Images } = await second.ec2.send(new DescribeImagesCommand({ Owners: ['amazon'], Filters: [{ Name: 'name', Values: ['al2023-ami-2023.*-x86_64'] }] }));
+      expect(Images!.map((image) => image.Name)).toEqual([expect.stringContaining('2023.6.'), published.name, again.name]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('boots an instance, and terminates it; a terminated instance stays visible for a while', async () => {
     const env = setup();
     const instanceId = await launch(env);

@@ -31,8 +31,6 @@ export const envSchema = z
       .transform((text) => text.split(',').map((item) => item.trim()).filter(Boolean))
       .pipe(z.array(z.string().regex(simulatedFault, 'each fault is one of download-fails, provision-fails, smoke-fails, builder-hangs, image-stuck, bad-release, unhealthy-release, slow-start, optionally :<app>; or copy-fails, optionally :<region>')))
       .optional(),
-    /** Local mode only: Amazon publishes a newer Amazon Linux base at start, so the digest has a superseded base to show. */
-    BAKERY_SIM_NEWER_BASE: z.enum(['0', '1']).optional(),
     /** When the stale-image digest is posted (node-cron, five fields), or "off". */
     BAKERY_DIGEST_CRON: z.string().max(100).default(defaultDigestSchedule.expression),
     BAKERY_DIGEST_TIMEZONE: z.string().max(64).default(defaultDigestSchedule.timezone),
@@ -76,8 +74,6 @@ export interface Settings {
   digest?: JobSchedule;
   /** Undefined when BAKERY_SWEEP_CRON is off. */
   sweep?: JobSchedule;
-  /** Local mode: publish a newer simulated Amazon Linux base at start. */
-  simulatedNewerBase: boolean;
   simulatedFaults: (
     | { kind: 'download-fails' | 'provision-fails' | 'smoke-fails' | 'builder-hangs' | 'image-stuck' | 'bad-release' | 'unhealthy-release' | 'slow-start'; app?: string }
     | { kind: 'copy-fails'; region?: string }
@@ -118,7 +114,6 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
       ? undefined
       : { expression: e.BAKERY_DIGEST_CRON, timezone: e.BAKERY_DIGEST_TIMEZONE, graceMs: e.BAKERY_DIGEST_GRACE_MINUTES * 60_000 },
     sweep: e.BAKERY_SWEEP_CRON === 'off' ? undefined : { ...defaultSweepSchedule, expression: e.BAKERY_SWEEP_CRON },
-    simulatedNewerBase: e.BAKERY_SIM_NEWER_BASE === '1',
     simulatedFaults: (e.BAKERY_SIM_FAULTS ?? []).map((item): Settings['simulatedFaults'][number] => {
       const [kind, where] = item.split(':') as [Settings['simulatedFaults'][number]['kind'], string | undefined];
       if (kind === 'copy-fails') return where ? { kind, region: where } : { kind };

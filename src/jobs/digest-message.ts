@@ -3,7 +3,7 @@ import type { Button, ChatMessage } from '../message.js';
 import { appName, version } from '../config/names.js';
 import { formatTime } from '../operations/format.js';
 import { describeReason } from '../stale/reasons.js';
-import { isStale, type AppPicture } from '../stale/survey.js';
+import { isFresh, isStale, type AppPicture } from '../stale/survey.js';
 import type { SweepSummary } from '../store/items.js';
 
 /*
@@ -57,7 +57,7 @@ export function staleLine(picture: AppPicture, now: number): string {
 }
 
 export function freshLine(pictures: AppPicture[], now: number): string | undefined {
-  const fresh = pictures.filter((picture) => !isStale(picture));
+  const fresh = pictures.filter(isFresh);
   if (fresh.length === 0) return undefined;
   return `Fresh: ${fresh.map((picture) => `${picture.app}${picture.live ? ` ${picture.live.release.version}` : ''} (${ageOf(picture, now)})`).join(', ')}`;
 }
@@ -99,9 +99,12 @@ export interface RetirementMove {
 export function digestMessage(pictures: AppPicture[], now: number, also: { sweep?: SweepSummary; retired?: RetirementMove[] } = {}): ChatMessage {
   const stale = pictures.filter(isStale);
   const fresh = freshLine(pictures, now);
+  // Neither stale nor fresh: said with why, and not counted.
+  const unchecked = pictures.filter((picture) => !isStale(picture) && !isFresh(picture)).map((picture) => staleLine(picture, now));
+  const notChecked = unchecked.length ? `; ${unchecked.length} could not be checked` : '';
   const swept = [...(also.retired?.length ? [retirementLine(also.retired)] : []), ...(also.sweep ? [sweepLine(also.sweep, now)] : [])];
   if (stale.length === 0) {
-    return { text: '*Image digest*: nothing is stale', lines: [fresh ?? 'No apps are configured here.', ...swept], tone: 'info' };
+    return { text: `*Image digest*: nothing is stale${notChecked}`, lines: [...unchecked, ...(fresh ? [fresh] : []), ...(pictures.length === 0 ? ['No apps are configured here.'] : []), ...swept], tone: 'info' };
   }
   const buttons = stale.flatMap((picture) => rebakeButton(picture) ?? []).slice(0, MAX_REBAKE_BUTTONS);
   // Only approvers may press it (the press is checked); shown where at least one app has approvers.
@@ -120,8 +123,8 @@ export function digestMessage(pictures: AppPicture[], now: number, also: { sweep
   const pruneValue = prunable.reduce((all, app) => (all.length + app.length + 1 <= 2000 ? (all ? `${all},${app}` : app) : all), '');
   if (pruneValue) buttons.push({ actionId: pruneAppsAction, label: 'Old images (dry run)', value: pruneValue });
   return {
-    text: `*Image digest*: ${stale.length} of ${pictures.length} app${pictures.length === 1 ? '' : 's'} stale`,
-    lines: [...stale.map((picture) => staleLine(picture, now)), ...(fresh ? [fresh] : []), ...swept],
+    text: `*Image digest*: ${stale.length} of ${pictures.length} app${pictures.length === 1 ? '' : 's'} stale${notChecked}`,
+    lines: [...stale.map((picture) => staleLine(picture, now)), ...unchecked, ...(fresh ? [fresh] : []), ...swept],
     tone: 'info',
     buttons,
   };

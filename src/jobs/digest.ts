@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Retirement } from '../retire/retire.js';
 import type { StaleSurvey } from '../stale/survey.js';
-import { isStale } from '../stale/survey.js';
+import { isFresh } from '../stale/survey.js';
 import type { Store } from '../store/store.js';
 import { digestMessage, type RetirementMove } from './digest-message.js';
 import { slotOf, takeSlot } from './schedule.js';
@@ -56,7 +56,7 @@ export class DigestJob {
   }
 
   /**
-   * Posts every channel's digest now: a channel with a stale app, or whose retirements moved on;
+   * Posts every channel's digest now: a channel with an app stale or not checked, or whose retirements moved on;
    * returns the channels posted to. A channel that cannot be posted to does not stop the others.
    */
   async postAll(moves: RetirementMove[] = []): Promise<string[]> {
@@ -67,7 +67,7 @@ export class DigestJob {
     const posted: string[] = [];
     for (const [channel, apps] of byChannel) {
       const retired = moves.filter((move) => apps.some((picture) => picture.app === move.app));
-      if (!apps.some(isStale) && retired.length === 0) continue;
+      if (apps.every(isFresh) && retired.length === 0) continue;
       try {
         await chat.post(channel, digestMessage(apps, clock.now(), { sweep, retired }));
         posted.push(channel);

@@ -4,7 +4,7 @@ import type { ChatMessage, HomeView } from '../message.js';
 import { ageOf, freshLine, rebakeButton } from '../jobs/digest-message.js';
 import { formatTime } from '../operations/format.js';
 import { describeReason } from './reasons.js';
-import { isStale, type AppPicture } from './survey.js';
+import { isFresh, isStale, type AppPicture } from './survey.js';
 
 const doing = { bake: 'Baking', canary: 'Releasing', rollback: 'Rolling back' } as const;
 
@@ -15,7 +15,7 @@ const doing = { bake: 'Baking', canary: 'Releasing', rollback: 'Rolling back' } 
  * is checked as /bake is (src/access). Fresh apps with nothing running share one line at the end.
  */
 export function homeView(pictures: AppPicture[], now: number, linkTo: ChatSurface['linkTo'], othersHidden = false): HomeView {
-  const shown = pictures.filter((picture) => isStale(picture) || picture.running.length > 0);
+  const shown = pictures.filter((picture) => !isFresh(picture) || picture.running.length > 0);
   const sections: ChatMessage[] = shown.map((picture) => appSection(picture, now, linkTo));
   const quiet = freshLine(pictures.filter((picture) => picture.running.length === 0), now);
   if (quiet) sections.push({ text: quiet });
@@ -32,7 +32,7 @@ function appSection(picture: AppPicture, now: number, linkTo: ChatSurface['linkT
   const button = picture.running.some(({ lock }) => lock.kind === 'bake') ? undefined : rebakeButton(picture);
   return {
     text: `*${picture.app}* · ${live} · ${ageOf(picture, now)}`,
-    lines: [...running, ...picture.reasons.map((reason) => `• ${describeReason(reason)}`), ...(isStale(picture) ? [] : ['Fresh.'])],
+    lines: [...running, ...picture.reasons.map((reason) => `• ${describeReason(reason)}`), ...(isFresh(picture) ? ['Fresh.'] : [])],
     buttons: button ? [button] : [],
   };
 }

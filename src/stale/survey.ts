@@ -25,7 +25,9 @@ export interface AppPicture {
   running: { lock: AppLock; operation?: Operation }[];
 }
 
-export const isStale = (picture: AppPicture): boolean => picture.reasons.length > 0;
+/** Stale: something was found that a person can act on. What could not be checked is said, never counted (neither stale nor fresh). */
+export const isStale = (picture: AppPicture): boolean => picture.reasons.some((reason) => reason.kind !== 'unchecked');
+export const isFresh = (picture: AppPicture): boolean => picture.reasons.length === 0;
 
 export interface SurveyDependencies {
   aws: AwsClients;

@@ -134,17 +134,21 @@ export class AwsSimulator {
   }
 
   /**
-   * Amazon publishes today's Amazon Linux 2023 (made now) and points the public parameter at it, in
-   * every seeded region; a second call on the same day changes nothing. Local mode's
-   * BAKERY_SIM_NEWER_BASE, so that the digest has a superseded base to show.
+   * Amazon publishes a newer Amazon Linux 2023 and points the public parameter at it, in every seeded
+   * region; each call a newer build of the day (local mode's `/sim publish-base`). The image is
+   * registered before the parameter moves, as Amazon does, so whoever reads the parameter can see it.
    */
-  publishNewerAmazonLinux(): string[] {
-    const day = new Date(this.clock.now()).toISOString().slice(0, 10).replace(/-/g, '');
-    const name = `al2023-ami-2023.7.${day}.0-kernel-6.1-x86_64`;
-    return SEEDED_REGIONS.map((region) => {
-      const existing = this.world.regions[region]?.images.find((image) => image.name === name);
-      return existing?.imageId ?? this.seedBaseImage({ region, name, ownerAlias: 'amazon', ssmParameter: AL2023_PARAMETER, createdAt: this.clock.now() });
-    });
+  publishNewerAmazonLinux(): { name: string; parameter: string; images: Record<string, string> } {
+    const now = this.clock.now();
+    const day = new Date(now).toISOString().slice(0, 10).replace(/-/g, '');
+    const prefix = `al2023-ami-2023.7.${day}.`;
+    const builds = this.world.regions[SEEDED_REGIONS[0]!]?.images.filter((image) => image.name.startsWith(prefix)).length ?? 0;
+    const name = `${prefix}${builds}-kernel-6.1-x86_64`;
+    const createdAt = now - this.faults.invisibleMs(this.timings.newIdInvisibleMs);
+    const images = Object.fromEntries(
+      SEEDED_REGIONS.map((region) => [region, this.seedBaseImage({ region, name, ownerAlias: 'amazon', ssmParameter: AL2023_PARAMETER, createdAt })]),
+    );
+    return { name, parameter: AL2023_PARAMETER, images };
   }
 
   /**
@@ -153,7 +157,8 @@ export class AwsSimulator {
    */
   seedBaseImage(input: { region: string; name: string; ownerAlias?: 'amazon'; ownerId?: string; ssmParameter?: string; createdAt?: number; kmsKeyId?: string; tags?: Record<string, string> }): string {
     const ctx = this.context(input.region);
-    const description = input.ownerAlias === 'amazon' ? 'Amazon Linux 2023 AMI 2023.6.20260101.0 x86_64 HVM kernel-6.1' : undefined;
+    const release = /^al2023-ami-([\d.]+)-kernel/.exec(input.name)?.[1];
+    const description = input.ownerAlias === 'amazon' && release ? `Amazon Linux 2023 AMI ${release} x86_64 HVM kernel-6.1` : undefined;
     const { imageId } = seedImage(ctx, { name: input.name, ownerAlias: input.ownerAlias, ownerId: input.ownerId, description, createdAt: input.createdAt, kmsKeyId: input.kmsKeyId, tags: input.tags });
     if (input.ssmParameter) {
       putParameter(ctx, { Name: input.ssmParameter, Value: imageId, Type: 'String', DataType: 'aws:ec2:image', Overwrite: true });
