@@ -61,7 +61,11 @@ export function redactSecrets(text: string): string {
     .replace(secretPattern, '[redacted]');
 }
 
-export function createLogger(options: { pretty: boolean; level?: string; destination?: NodeJS.WritableStream }): Logger {
+/**
+ * The one logger. `file`: lines go to that file (its folder made), not to stdout, as local mode needs
+ * when the terminal is the chat; pretty there is plain text, without colours.
+ */
+export function createLogger(options: { pretty: boolean; level?: string; destination?: NodeJS.WritableStream; file?: string }): Logger {
   const settings: pino.LoggerOptions = {
     level: options.level ?? 'info',
     redact: { paths: secretPaths, censor: '[redacted]' },
@@ -73,10 +77,12 @@ export function createLogger(options: { pretty: boolean; level?: string; destina
       streamWrite: redactSecrets,
     },
     ...(options.pretty
-      ? { transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname', destination: 2 } } }
+      ? { transport: { target: 'pino-pretty', options: { colorize: !options.file, ignore: 'pid,hostname', destination: options.file ?? 2, mkdir: true } } }
       : {}),
   };
-  return options.destination ? pino(settings, options.destination as pino.DestinationStream) : pino(settings);
+  if (options.destination) return pino(settings, options.destination as pino.DestinationStream);
+  if (options.file && !options.pretty) return pino(settings, pino.destination({ dest: options.file, mkdir: true, sync: false }));
+  return pino(settings);
 }
 
 export const silentLogger: Logger = pino({ level: 'silent' });

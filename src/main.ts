@@ -26,8 +26,9 @@ const LOCAL_USER_ID = 'U0LOCAL';
  */
 async function main(): Promise<void> {
   const settings = readSettings(process.env);
-  const log = createLogger({ pretty: settings.logFormat === 'pretty', level: settings.logLevel });
+  const log = createLogger({ pretty: settings.logFormat === 'pretty', level: settings.logLevel, file: settings.logFile });
   keepRunningOnStrayErrors(log);
+  logProcessWarnings(log);
 
   const apps = await loadAppsFile(settings.appsFile);
   assertUserDataFits(settings.appsFile, apps);
@@ -160,13 +161,19 @@ async function openChat(settings: Settings, handlers: ChatHandlers, log: Logger,
     dataDir: settings.dataDir,
     banner: [
       'Bakery — local mode: a terminal chat, an embedded DynamoDB and a simulated AWS.',
-      `State is kept in ${settings.dataDir}/ (delete it to start afresh).`,
+      `State is kept in ${settings.dataDir}/ (delete it to start afresh); the log goes to ${settings.logFile}.`,
       'Try:  /bake demo v1   then  /canary demo v1   (Promote when the table passes),  /releases demo,  /rollback demo.',
       'Stale images:  /sim publish-base  (Amazon publishes a newer base in the simulated AWS), then  /bakery digest  and press Rebake.',
       'Press a button by typing its number. quit (or Ctrl-D) leaves.',
     ],
   });
   return { surface: terminal.surface, access: { workspace: 'local', channels: 'any' }, done: terminal.done, stop: async () => undefined };
+}
+
+/** Node's warnings (the AWS SDK's about Node versions, say) go to the log like any other line, not to the terminal's chat. */
+function logProcessWarnings(log: Logger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => log.warn({ warning: { name: warning.name, message: warning.message } }, 'process warning'));
 }
 
 /** A stray error from a malformed request must not take every running bake down with it. */

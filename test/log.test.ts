@@ -1,9 +1,37 @@
-import { describe, expect, it } from 'vitest';
-import { redactSecrets } from '../src/log.js';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { readSettings } from '../src/config/env.js';
+import { createLogger, redactSecrets } from '../src/log.js';
 import { untrustedText } from '../src/message.js';
 import { capturedLog } from './support/captured-log.js';
 
 describe('logs', () => {
+  it('go to a file in the data folder in local mode, so that the terminal shows only the chat', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'bakery-log-')), 'data');
+    const settings = readSettings({ BAKERY_DATA_DIR: dataDir });
+    expect(settings.logFile).toBe(join(dataDir, 'bakery.log'));
+    expect(readSettings({ SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_SIGNING_SECRET: 'a1b2c3d4e5f60718293a4b5c6d7e8f90' }).logFile).toBeUndefined();
+
+    const stdout = vi.spyOn(process.stdout, 'write');
+    const stderr = vi.spyOn(process.stderr, 'write');
+    try {
+      const log = createLogger({ pretty: settings.logFormat === 'pretty', level: settings.logLevel, file: settings.logFile });
+      log.warn({ app: 'demo' }, 'operation failed');
+      // The pretty printer runs in a worker: the line is there once it has written it.
+      for (let i = 0; i < 100 && !(existsSync(settings.logFile!) && readFileSync(settings.logFile!, 'utf8').includes('operation failed')); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      const written = readFileSync(settings.logFile!, 'utf8');
+      expect(written).toMatch(/WARN.*: operation failed/);
+      expect(written).toContain('app: "demo"');
+      expect(written).not.toContain('\x1b[');
+      expect([...stdout.mock.calls, ...stderr.mock.calls].map(([chunk]) => String(chunk)).join('')).not.toContain('operation failed');
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+  });
+
   it('never carry a Slack token or an AWS key, wherever it appears in a message', () => {
     const { log, text } = capturedLog('info');
     log.error('auth failed for xoxb-1234-5678-abcdefABCDEF with key AKIAABCDEFGHIJKLMNOP and xapp-1-A0-123-abc');

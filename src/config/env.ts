@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { z } from 'zod';
 import { defaultDigestSchedule, defaultSweepSchedule, scheduleProblem, type JobSchedule } from './schedule.js';
 
@@ -70,6 +71,8 @@ export interface Settings {
   pollIntervalMs: number;
   logLevel: string;
   logFormat: 'json' | 'pretty';
+  /** Local mode: where the log goes, so that the terminal shows only the chat. Elsewhere stdout. */
+  logFile?: string;
   /** Undefined when BAKERY_DIGEST_CRON is off. */
   digest?: JobSchedule;
   /** Undefined when BAKERY_SWEEP_CRON is off. */
@@ -107,9 +110,9 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     replica: e.BAKERY_REPLICA,
     leaseMs: e.BAKERY_LEASE_SECONDS * 1000,
     pollIntervalMs: (e.BAKERY_POLL_SECONDS ?? (local ? 1 : 15)) * 1000,
-    // Locally the log shares the terminal with the chat: only what needs attention.
-    logLevel: e.LOG_LEVEL ?? (local ? 'warn' : 'info'),
+    logLevel: e.LOG_LEVEL ?? 'info',
     logFormat: e.LOG_FORMAT ?? (local ? 'pretty' : 'json'),
+    logFile: local ? join(e.BAKERY_DATA_DIR, 'bakery.log') : undefined,
     digest: e.BAKERY_DIGEST_CRON === 'off'
       ? undefined
       : { expression: e.BAKERY_DIGEST_CRON, timezone: e.BAKERY_DIGEST_TIMEZONE, graceMs: e.BAKERY_DIGEST_GRACE_MINUTES * 60_000 },
