@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { amiLink } from '../src/message.js';
+import { amiLink, mention } from '../src/message.js';
 import { cancelAction } from '../src/pipelines/bake/messages.js';
 import { authorize } from '../src/access/access.js';
 import { chooseBase } from '../src/pipelines/bake/base.js';
@@ -77,7 +77,7 @@ export async function startBake(
   const { config, lock } = input.known ?? (await core.store.getAppAtVersion(request.app, request.version));
   if (!config) return { text: `Unknown app "${request.app}".`, tone: 'failed' };
   if (lock) return lock.requestId === requestId ? undefined : busy(lock, core.clock.now());
-  const params: BakeParams = { config, base: request.base, commit: request.commit, artifactSha256: request.sha256, force: request.force, why: input.why, requestedByName: `@${user.name}` };
+  const params: BakeParams = { config, base: request.base, commit: request.commit, artifactSha256: request.sha256, force: request.force, why: input.why, requestedByName: mention(user.id) };
   return launchBake(core, { app: request.app, version: request.version, user, channel, requestId, params, audit: input.audit ?? 'bake requested', detail: `${request.version}${request.force ? ' --force' : ''}` });
 }
 
@@ -127,7 +127,7 @@ export const bake: Command = {
       return {
         text: `*${release.app} ${release.version}* is already baked: ${Object.entries(release.amis).map(([region, id]) => amiLink(region, id)).join(', ')} (${release.amiName})`,
         lines: [
-          `Base \`${release.baseAmi}\` ${release.baseAmiName}, by ${release.bakedBy}, ${formatTime(release.bakedAt, core.clock.now())}.`,
+          `Base \`${release.baseAmi}\` ${release.baseAmiName}, by ${mention(release.bakedBy)}, ${formatTime(release.bakedAt, core.clock.now())}.`,
           // A region without a copy needs only its copy, not a new bake.
           ...config.copyTo.filter((region) => !release.amis[region]).map((region) => `No copy in ${region}: \`${retryCommand(release, region)}\` copies it from this image.`),
           'Add `--force` to bake it again.',
@@ -155,7 +155,7 @@ export const bake: Command = {
         messages: { on: named.thread ? [named.thread] : [], ephemeralCopies: false },
       });
       if (refused) return refused;
-      const operation = await core.runner.cancel(id.data, `@${press.user.name}`);
+      const operation = await core.runner.cancel(id.data, mention(press.user.id));
       if (!operation) return { text: 'No such bake.', tone: 'failed' };
       if (operation.status !== 'running') return { text: `That bake already ${operation.status === 'succeeded' ? 'finished' : operation.status}.`, tone: 'info' };
       await core.store.appendAudit({ app: operation.app, at: core.clock.now(), actor: press.user.id, action: 'bake cancel requested', operationId: operation.id, detail: operation.version });

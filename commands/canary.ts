@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ButtonPress, SlashCommand } from '../src/chat/surface.js';
-import type { ChatMessage } from '../src/message.js';
+import { mention, type ChatMessage } from '../src/message.js';
 import { duration } from '../src/config/deploy.js';
 import { appName, version } from '../src/config/names.js';
 import { newOperationId, type Core } from '../src/core.js';
@@ -83,7 +83,7 @@ export const canary: Command = {
       ami,
       instances: request.instances ?? config.deploy.canary.instances,
       durationMs: request.for ?? config.deploy.canary.duration,
-      requestedByName: `@${command.user.name}`,
+      requestedByName: mention(command.user.id),
       releaseThread: release.thread,
     };
     // The lifecycle continues in the bake's thread when that is in this channel; else a new thread here.
@@ -141,7 +141,7 @@ async function decide(core: Core, press: ButtonPress, decision: 'promote' | 'rol
   if (reason !== undefined) return refuseAccess(core, press, request, reason);
 
   const now = core.clock.now();
-  const { taken, operation: after } = await core.store.decideApproval(operation.id, { decision, by: press.user.id, byName: `@${press.user.name}`, at: now, request: value.data.key });
+  const { taken, operation: after } = await core.store.decideApproval(operation.id, { decision, by: press.user.id, byName: mention(press.user.id), at: now, request: value.data.key });
   if (!taken) return refuse(whyNot(after ?? operation, value.data.key, now));
   core.runner.notify(operation.id);
   await core.store.appendAudit({ app: operation.app, at: now, actor: press.user.id, action: decision === 'promote' ? 'promotion approved' : 'canary rolled back', operationId: operation.id, detail: operation.version });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { authorize } from '../src/access/access.js';
-import { amiLink } from '../src/message.js';
+import { amiLink, mention } from '../src/message.js';
 import type { ButtonPress } from '../src/chat/surface.js';
 import type { ChatMessage, ChatUser } from '../src/message.js';
 import { appName, awsRegion, version } from '../src/config/names.js';
@@ -51,7 +51,7 @@ export async function startRegionRetry(
   const home = release.amis[config.region];
   if (!home) return { text: `*${app} ${ver}* has no image recorded in ${config.region}, the app’s home region, to copy from.`, tone: 'failed' };
   if (lock) return lock.requestId === requestId ? undefined : busy(lock, core.clock.now());
-  const params: BakeParams = { config, commit: release.commit, force: false, retryRegion: region, requestedByName: `@${user.name}` };
+  const params: BakeParams = { config, commit: release.commit, force: false, retryRegion: region, requestedByName: mention(user.id) };
   // What the bake learned, as its release recorded it: the copy is of that image, tagged as that bake's.
   const state: BakeState = {
     imageId: home,

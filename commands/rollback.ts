@@ -153,7 +153,7 @@ export const rollback: Command = {
       const stale = staleness(value.data, press.user.id, found, target, now);
       if (stale) return stale;
       if (running) {
-        await core.runner.cancel(running.id, `@${press.user.name}`, { rollback: true });
+        await core.runner.cancel(running.id, mention(press.user.id), { rollback: true });
         await core.store.appendAudit({ app, at: now, actor: press.user.id, action: 'rollback requested', operationId: running.id, detail: `stopping the ${running.kind} of ${running.version}` });
         return { text: `Rolling back ${app}: stopping the ${running.kind} of ${running.version}; the thread shows when the fleet is back.`, tone: 'info' };
       }
@@ -162,7 +162,7 @@ export const rollback: Command = {
 
       const { image } = target.target;
       const id = newOperationId(core.clock);
-      const params: RollbackParams = { config, target: image, from: live?.live, requestedByName: `@${press.user.name}` };
+      const params: RollbackParams = { config, target: image, from: live?.live, requestedByName: mention(press.user.id) };
       const label = image.version ?? image.ami;
       const result = await core.runner.start({
         requestId: press.requestId,

@@ -23,6 +23,11 @@ export interface ChatMessage {
   text: string;
   /** Further lines shown under the headline. */
   lines?: string[];
+  /**
+   * Small print under the lines: who asked, the operation's id, timings. Slack's context block;
+   * a few short items, each mrkdwn.
+   */
+  context?: string[];
   tone?: Tone;
   buttons?: Button[];
   /** A thread reply that is also shown in the channel (failures, approval requests, rollbacks). */

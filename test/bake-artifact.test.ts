@@ -16,7 +16,7 @@ describe('/bake: the artifact’s sha256, checked on the builder before provisio
   });
 
   const summaryOf = () => world.chat.roots[0]!.replies.at(-1)!;
-  const said = () => [summaryOf().text, ...(summaryOf().lines ?? [])].join('\n');
+  const said = () => [summaryOf().text, ...(summaryOf().lines ?? []), ...(summaryOf().context ?? [])].join('\n');
 
   it('checks the artifact against --sha256, and records the digest on the release and the image', async () => {
     const bakery = world.replica();
@@ -35,7 +35,7 @@ describe('/bake: the artifact’s sha256, checked on the builder before provisio
     await bakery.runner.idle();
     const root = world.chat.roots[0]!;
     expect(root.message.tone).toBe('failed');
-    expect(said()).toContain(`at step *provision*`);
+    expect(said()).toContain(`at *Download and provision*`);
     expect(said()).toContain(`Why: the builder's download phase failed: the artifact's sha256 is ${publishedSha256(url)}, not the expected ${wrong}`);
     expect(world.bakedImages()).toEqual([]);
     expect(world.liveInstances()).toEqual([]);

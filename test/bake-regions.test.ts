@@ -245,7 +245,7 @@ describe('/bake of an encrypted image: a KMS key per destination region', () => 
     await bakery.handlers.onCommand(world.command('demo v1'));
     await bakery.runner.idle();
     const summary = world.chat.roots[0]!.replies.at(-1)!;
-    expect(summary.text).toContain('at step *share*');
+    expect(summary.text).toContain('at *Share with accounts*');
     expect(text(summary)).toContain("Why: InvalidParameter: Snapshots encrypted with the AWS Managed CMK can't be shared. Specify another snapshot. The image is encrypted with the AWS managed key");
     expect(world.bakedImages()).toEqual([]);
     expect(await world.store.getRelease('demo', 'v1')).toBeUndefined();

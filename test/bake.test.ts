@@ -4,6 +4,7 @@ import { keys } from '../src/store/store.js';
 import { cancelAction } from '../src/pipelines/bake/messages.js';
 import { bob, pressOn } from './support/lifecycle.js';
 import { demoApp, TestWorld } from './support/world.js';
+import type { Button } from '../src/message.js';
 
 describe('/bake', () => {
   let world: TestWorld;
@@ -62,7 +63,7 @@ describe('/bake', () => {
     const summary = thread.replies.at(-1)!;
     expect(summary.text).toContain('Baked demo v1');
     expect(summary.lines?.join('\n')).toContain(release!.amis['us-east-1']);
-    expect(summary.lines?.join('\n')).toContain('Total:');
+    expect(summary.context?.join('\n')).toContain('Total:');
     // The release ran as root on the builder: its smoke test is its own word, and the summary says so.
     expect(summary.lines).toContain('Smoke test: reported by the builder. It guards against mistakes, not malice: the canary and the approval are the gate.');
   });
@@ -178,10 +179,12 @@ describe('/bake', () => {
     expect(world.bakedImages().filter((image) => image.region === 'us-east-1')).toHaveLength(1);
   });
 
-  it('stops and cleans up when the Cancel button is pressed', async () => {
+  it('stops and cleans up when the Cancel button is pressed and confirmed', async () => {
+    let cancel: Button | undefined;
     const bakery = world.replica('replica-a', {
       onEvent: (event, self) => {
         if (event.type === 'step-started' && event.step === 'provision') {
+          cancel = world.chat.roots[0]!.message.buttons?.find((button) => button.actionId === cancelAction);
           void self.handlers.onButton(pressOn(world.chat.roots[0]!.message, cancelAction, bob, 'press-1'));
         }
       },
@@ -190,7 +193,9 @@ describe('/bake', () => {
     await bakery.runner.idle();
     const root = world.chat.roots[0]!.message;
     expect(root.tone).toBe('cancelled');
-    expect(root.lines?.join('\n')).toContain('Cancelled by @bob');
+    // Cancel is a danger button: Slack asks before the press counts, as for Promote and Roll back.
+    expect(cancel).toMatchObject({ style: 'danger', confirm: { title: 'Cancel the bake?', confirm: 'Cancel the bake', deny: 'Keep baking' } });
+    expect(root.lines?.join('\n')).toContain('Cancelled by <@U0BOB>');
     expect(world.liveInstances()).toEqual([]);
     expect(world.bakedImages()).toEqual([]);
     expect(await world.store.getLock('demo')).toBeUndefined();

@@ -108,7 +108,7 @@ describe('/canary', () => {
     await bakery.handlers.onButton(pressOn(request, 'release.rollback', alice));
     await deployEnded(world, bakery);
     expect(await groupNames(world)).toEqual(['demo-live']);
-    expect(everything(world)).toContain('rolled back by @alice');
+    expect(everything(world)).toContain('rolled back by <@U0ALICE>');
   });
 
   it('never passes on too little data: it extends the window, then asks a human', async () => {
@@ -254,7 +254,7 @@ describe('the approval', () => {
       bakery.handlers.onButton(pressOn(request, 'release.promote', bob)),
     ]);
     const texts = [first?.text, second?.text].sort();
-    expect(texts[0]).toContain('Not done: already approved by @bob');
+    expect(texts[0]).toContain('Not done: already approved by <@U0BOB>');
     expect(texts[1]).toContain('Promoting demo v1');
     await deployEnded(world, bakery);
     expect((await world.store.getLive('demo'))?.live.version).toBe('v1');

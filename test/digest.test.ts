@@ -273,7 +273,8 @@ describe('the digest', () => {
     const release = (await world.store.getRelease('demo', 'v1'))!;
     expect(release.baseAmi).toBe(newer);
     expect(release.bakedBy).toBe(bob.id);
-    expect(everything(world)).toContain('*Bake demo v1* · asked by @bob');
+    expect(everything(world)).toContain('*Bake demo v1*');
+    expect(everything(world)).toContain('asked by <@U0BOB>');
     expect((await world.store.listAudit('demo'))[1]).toMatchObject({ actor: bob.id, action: 'rebake requested' });
     expect(await reasonsOf(bakery)).toEqual([]);
   });
@@ -420,7 +421,7 @@ describe('who sees what', () => {
   });
 
   const digests = () => world.chat.roots.filter((root) => root.message.text.startsWith('*Image digest*'));
-  const text = (message: ChatMessage | undefined): string => [message?.text, ...(message?.lines ?? [])].join('\n');
+  const text = (message: ChatMessage | undefined): string => [message?.text, ...(message?.lines ?? []), ...(message?.context ?? [])].join('\n');
 
   it('`/bakery digest` outside an app’s channel posts nothing there, and shows the person only the apps of their channels', async () => {
     const answer = await bakery.handlers.onCommand(world.command('digest', { command: '/bakery', user: alice, ...inPartners }));

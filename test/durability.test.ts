@@ -6,7 +6,7 @@ import { cancelAction } from '../src/pipelines/bake/messages.js';
 import { bob, pressOn, tickEvery, until } from './support/lifecycle.js';
 import { TestWorld } from './support/world.js';
 
-const stepNames = bakePipeline({} as never).steps.map((step) => step.name);
+const bakeSteps = bakePipeline({} as never).steps;
 
 /** After any interruption, the world must look as if the bake had run once, without a hitch. */
 async function expectBakedOnce(world: TestWorld, options: { ignoreUnreadable?: boolean } = {}) {
@@ -32,7 +32,7 @@ describe('a bake survives a restart', () => {
     await world.close();
   });
 
-  for (const step of stepNames) {
+  for (const { name: step, title } of bakeSteps) {
     it(`resumes in the same thread after the bot is killed during ${step}`, async () => {
       const first = world.replica('replica-a', {
         onEvent: (event, self) => {
@@ -49,7 +49,7 @@ describe('a bake survives a restart', () => {
       await restarted.runner.idle();
 
       await expectBakedOnce(world);
-      expect(world.chat.threadText()).toContain(`Resumed after a restart, at step *${step}*`);
+      expect(world.chat.threadText()).toContain(`Resumed after a restart, at *${title}*`);
     });
   }
 });
@@ -95,9 +95,9 @@ describe('cleanup is never skipped', () => {
     await restarted.runner.resumeAbandoned();
     await restarted.runner.idle();
     expect(world.events.filter((e) => e.replica === 'replica-b' && e.type === 'step-started')).toEqual([]);
-    expect(world.chat.threadText()).toContain('Resumed after a restart, at step *cleanup*');
+    expect(world.chat.threadText()).toContain('Resumed after a restart, at *the cleanup*');
     expect(world.chat.roots[0]!.message.tone).toBe('failed');
-    expect(world.chat.roots[0]!.message.lines?.join('\n')).toContain('Failed at *smoke-test*');
+    expect(world.chat.roots[0]!.message.lines?.join('\n')).toContain('Failed at *Smoke test*');
     expect(world.liveInstances()).toEqual([]);
   });
 });

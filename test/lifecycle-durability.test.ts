@@ -73,7 +73,7 @@ describe('a release across restarts', () => {
     expect(window.periods).toBeLessThanOrEqual(30 + 15);
     for (const series of [...Object.values(window.canary), ...Object.values(window.baseline)]) expect(series).toHaveLength(window.periods);
     expect(approvalRequest(world)?.lines?.[0]).toContain(`Verdict at minute ${window.periods}:`);
-    expect(world.chat.allReplies().some((reply) => reply.text.startsWith('Resumed after a restart, at step *judge*'))).toBe(true);
+    expect(world.chat.allReplies().some((reply) => reply.text.startsWith('Resumed after a restart, at *Judge the canary*'))).toBe(true);
     await second.runner.stop();
   });
 
@@ -103,7 +103,7 @@ describe('a release across restarts', () => {
     expect((await world.store.getLive('demo'))?.live.version).toBe('v1');
     // One request was posted, not one per replica, and it now says who approved it.
     const requests = world.chat.allReplies().filter((reply) => reply.text.startsWith('Promote *demo v1*') || reply.text.startsWith('*demo v1*: approved'));
-    expect(requests.map((reply) => reply.text)).toEqual([expect.stringContaining('*demo v1*: approved by @bob')]);
+    expect(requests.map((reply) => reply.text)).toEqual([expect.stringContaining('*demo v1*: approved by <@U0BOB>')]);
   });
 
   it('finishes a refresh that was under way when the bot died, starting no second one', async () => {

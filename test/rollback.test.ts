@@ -48,7 +48,7 @@ describe('/rollback', () => {
 
     expect(await groupNames(world)).toEqual(['demo-live']);
     expect(await imagesServed(world)).toEqual(before);
-    expect(everything(world)).toMatch(/rolled back\*? by @bob/i);
+    expect(everything(world)).toMatch(/rolled back\*? by <@U0BOB>/i);
     expect((await world.store.getRelease('demo', 'v1'))?.status).toBe('baked');
   });
 

@@ -64,7 +64,7 @@ describe('/bake from Slack', () => {
     return response.status;
   }
 
-  it('posts one root message with a Cancel button, a reply per step in its thread, and turns the root green', async () => {
+  it('posts one root message with a Cancel button, a reply per step in its thread, and marks the root succeeded', async () => {
     expect(await slash('demo v1', { trigger: 't-1' })).toBe(200);
     await fake.waitFor(() => world.events.some((e) => e.type === 'finished'), 20_000);
     await bakery.runner.idle();
@@ -79,7 +79,8 @@ describe('/bake from Slack', () => {
     expect(String(replies.at(-1)!.body.text)).toContain('Baked demo v1');
 
     const lastUpdate = fake.callsTo('chat.update').at(-1)!;
-    expect(JSON.stringify(lastUpdate.body)).toContain('#2eb67d');
+    expect(JSON.stringify(lastUpdate.body.blocks)).toContain('🟢 Succeeded');
+    expect(lastUpdate.body.attachments).toEqual([]);
     expect(JSON.stringify(lastUpdate.body)).not.toContain('bake.cancel');
     expect(await world.store.getRelease('demo', 'v1')).toBeDefined();
   });

@@ -373,12 +373,12 @@ describe('Slack over HTTP', () => {
     expect(post?.body).toMatchObject({ channel: 'C0RELEASES', text: 'Baking *demo v1*' });
     expect(threaded?.body).toMatchObject({ channel: 'C0RELEASES', thread_ts: root.ts, text: 'resolve base: 2s' });
     const update = fake.callsTo('chat.update').at(-1);
-    expect(update?.body).toMatchObject({ channel: 'C0RELEASES', ts: root.ts, text: failed.text, blocks: [] });
-    const [attachment] = update?.body.attachments as { color: string; blocks: Record<string, unknown>[] }[];
-    expect(attachment?.color).toBe('#d40e0d'); // the root turns red
-    expect(attachment?.blocks).toEqual([
+    // Top-level blocks only; the empty attachments clear a legacy one an older Bakery posted.
+    expect(update?.body).toMatchObject({ channel: 'C0RELEASES', ts: root.ts, text: failed.text, attachments: [] });
+    expect(update?.body.blocks).toEqual([
       { type: 'section', text: { type: 'mrkdwn', text: failed.text } },
       { type: 'section', text: { type: 'mrkdwn', text: 'exit code 2\nsee the thread' } },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: '🔴 Failed' }] }, // the root says it failed, in red
       { type: 'actions', elements: [{ type: 'button', action_id: 'bake.retry', text: { type: 'plain_text', text: 'Retry', emoji: true }, value: 'op-1', style: 'primary' }] },
     ]);
   });
@@ -443,8 +443,21 @@ describe('Block Kit rendering', () => {
     );
   });
 
-  it('colours the message by tone, and leaves untoned messages as plain blocks', () => {
-    expect(renderMessage({ text: 'done', tone: 'succeeded' }).attachments?.[0]?.color).toBe('#2eb67d');
+  it('shows the tone as a coloured mark in the small print, with no legacy attachment', () => {
+    expect(renderMessage({ text: 'done', tone: 'succeeded', context: ['Operation `op-1`'] })).toEqual({
+      text: 'done',
+      blocks: [
+        { type: 'section', text: { type: 'mrkdwn', text: 'done' } },
+        { type: 'context', elements: [{ type: 'mrkdwn', text: '🟢 Succeeded' }, { type: 'mrkdwn', text: 'Operation `op-1`' }] },
+      ],
+    });
     expect(renderMessage({ text: 'hello' })).toEqual({ text: 'hello', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'hello' } }] });
+  });
+
+  it('keeps small print within the 10 elements of a context block', () => {
+    const context = Array.from({ length: 14 }, (_, n) => `item ${n}`);
+    const [block] = renderMessage({ text: 'many', context }).blocks.filter((b) => b.type === 'context');
+    expect(block?.type === 'context' && block.elements.length).toBe(10);
+    expect(block?.type === 'context' && block.elements.at(-1)?.text).toBe('item 9 · item 10 · item 11 · item 12 · item 13');
   });
 });

@@ -167,4 +167,14 @@ describe('Terminal chat', () => {
     expect(mrkdwnToText('*bold*', true)).toBe('\x1b[1mbold\x1b[22m');
     expect(mrkdwnToText('log: \x1b[31mred\x1b[0m', false)).toBe('log: [31mred[0m');
   });
+
+  it('names the person at the terminal by one display name, however a message mentions them', async () => {
+    const t = terminal();
+    await t.surface.post('local', { text: '*Bake demo v1*', lines: ['✗ Cancelled by <@local> after 12s'], context: ['asked by <@local>', 'Operation `op-1`'], tone: 'cancelled' });
+    expect(t.printed()).toContain('✗ Cancelled by @you after 12s');
+    expect(t.printed()).toContain('asked by @you · Operation `op-1`');
+    expect(t.printed()).not.toContain('@local');
+    t.input.end();
+    await t.done;
+  });
 });

@@ -1,8 +1,10 @@
 /*
- * Renders a neutral ChatMessage as a Slack message: Block Kit for the content, and — when the
- * message has a tone — the blocks inside one attachment whose colour bar shows the state at a
- * glance (a failed bake's root turns red). Everything is kept within Slack's size limits, since
- * an over-long field makes Slack reject the whole message.
+ * Renders a neutral ChatMessage as a Slack message, in top-level Block Kit only: the headline once,
+ * as the first section (top-level `text` is the notification fallback Slack shows where blocks
+ * cannot be), the lines in sections, the small print and the tone in one context block, then the
+ * buttons. No legacy attachment: a tone shows as a coloured emoji and a word, the colour Block Kit
+ * allows. Everything is kept within Slack's size limits, since an over-long field makes Slack
+ * reject the whole message.
  */
 import type { Button, ChatMessage, HomeView, Tone } from '../message.js';
 
@@ -16,18 +18,23 @@ export const limits = {
   /** Slack truncates notification text anyway; a sane bound keeps payloads small. */
   fallbackText: 3000,
   headerText: 150,
+  /** Blocks in one message. */
+  messageBlocks: 50,
+  /** Elements in one context block. */
+  contextElements: 10,
   /** Blocks in a Home tab view (views.publish). */
   viewBlocks: 100,
   /** Sections a message's lines may fill (Slack allows 50 blocks; a longer message is not read anyway). */
   lineSections: 10,
 } as const;
 
-export const toneColors: Record<Tone, string | undefined> = {
+/** A tone at a glance, where a legacy attachment had its colour bar. */
+export const toneMarks: Record<Tone, string | undefined> = {
   info: undefined,
-  running: '#1d9bd1',
-  succeeded: '#2eb67d',
-  failed: '#d40e0d',
-  cancelled: '#9e9e9e',
+  running: '🔵 Running',
+  succeeded: '🟢 Succeeded',
+  failed: '🔴 Failed',
+  cancelled: '⚪ Cancelled',
 };
 
 // Block Kit shapes, only as much as we emit (the SDK's own types are a union too wide to build by hand).
@@ -50,15 +57,10 @@ export interface ButtonElement {
   style?: 'primary' | 'danger';
   confirm?: { title: TextObject; text: TextObject; confirm: TextObject; deny: TextObject; style?: 'primary' | 'danger' };
 }
-export interface Attachment {
-  color: string;
-  fallback: string;
-  blocks: Block[];
-}
 export interface SlackMessage {
+  /** The notification fallback: Slack shows the blocks, and this only where blocks cannot be shown. */
   text: string;
-  blocks?: Block[];
-  attachments?: Attachment[];
+  blocks: Block[];
 }
 
 export function renderMessage(message: ChatMessage): SlackMessage {
@@ -66,26 +68,28 @@ export function renderMessage(message: ChatMessage): SlackMessage {
   const blocks: Block[] = [{ type: 'section', text: { type: 'mrkdwn', text: headline } }];
   const lines = (message.lines ?? []).filter((line) => line.length > 0);
   for (const section of lineSections(lines.map(escapeStrayAngles))) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: section } });
+  const context = [message.tone === undefined ? undefined : toneMarks[message.tone], ...(message.context ?? [])].filter((item): item is string => item !== undefined && item.trim() !== '');
+  if (context.length > 0) blocks.push({ type: 'context', elements: contextElements(context) });
   const buttons = (message.buttons ?? []).slice(0, limits.actionsElements).map(renderButton);
   if (buttons.length > 0) blocks.push({ type: 'actions', elements: buttons });
+  return { text: truncateMrkdwn(escapeStrayAngles(message.text.trim()) || ' ', limits.fallbackText), blocks };
+}
 
-  const text = truncateMrkdwn(escapeStrayAngles(message.text.trim()) || ' ', limits.fallbackText);
-  const color = message.tone === undefined ? undefined : toneColors[message.tone];
-  if (color === undefined) return { text, blocks };
-  return { text, attachments: [{ color, fallback: text, blocks }] };
+/** At most Slack's 10 elements: the items past the ninth share the last one. */
+function contextElements(items: string[]): TextObject[] {
+  const kept = items.length <= limits.contextElements ? items : [...items.slice(0, limits.contextElements - 1), items.slice(limits.contextElements - 1).join(' · ')];
+  return kept.map((item) => ({ type: 'mrkdwn', text: truncateMrkdwn(escapeStrayAngles(item), limits.sectionText) }));
 }
 
 /**
- * A Home tab view: the title as a header, each section's blocks (a Home view has no attachments, so a
- * tone shows only as text) after a divider, and no more than Slack's 100 blocks: the sections that do
+ * A Home tab view: the title as a header, each section's blocks after a divider, and no more than Slack's 100 blocks: the sections that do
  * not fit are counted in a last line.
  */
 export function renderHome(view: HomeView): { type: 'home'; blocks: Block[] } {
   const blocks: Block[] = [{ type: 'header', text: { type: 'plain_text', text: truncatePlain(view.title, limits.headerText), emoji: true } }];
   const room = limits.viewBlocks - 1;
   for (const [index, section] of view.sections.entries()) {
-    const rendered = renderMessage(section);
-    const own = [{ type: 'divider' } as const, ...(rendered.blocks ?? rendered.attachments?.[0]?.blocks ?? [])];
+    const own = [{ type: 'divider' } as const, ...renderMessage(section).blocks];
     const left = view.sections.length - index - 1;
     if (blocks.length + own.length > room - (left > 0 ? 1 : 0)) {
       blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${view.sections.length - index} more: \`/bakery stale\` lists them all.` }] });

@@ -83,7 +83,7 @@ export class ProgressReporter {
     const pipeline = this.pipelineOf(event.operation);
     switch (event.type) {
       case 'resumed':
-        await thread.reply({ text: `Resumed after a restart, at step *${event.at}*.`, tone: 'info' });
+        await thread.reply({ text: `Resumed after a restart, at *${this.titleOf(event.operation, event.at)}*.`, tone: 'info' });
         return;
       case 'step-finished': {
         const step = event.operation.steps.find((s) => s.name === event.step);
@@ -124,6 +124,13 @@ export class ProgressReporter {
     const pipeline = this.options.pipelines[operation.kind];
     if (!pipeline) throw new Error(`no pipeline for ${operation.kind} operations`);
     return pipeline;
+  }
+
+  /** A step as people read it (its title), never its internal name; the cleanup after the steps is "the cleanup". */
+  private titleOf(operation: Operation, step: string): string {
+    const pipeline = this.pipelineOf(operation);
+    const title = (pipeline.stepsFor?.(operation) ?? pipeline.steps).find((s) => s.name === step)?.title;
+    return title ?? (step === 'cleanup' ? 'the cleanup' : step);
   }
 
   private root(operation: Operation) {

@@ -190,16 +190,9 @@ function webApiSurface(app: InstanceType<typeof App>, workspaceUrl = 'https://sl
       return { channel: result.channel ?? thread.channel, ts: requireTs(result.ts) };
     },
     async update(ref: MessageRef, message) {
-      const rendered = renderMessage(message);
-      // chat.update keeps fields it is not given: send both, empty when unused, so a message that
-      // loses its tone (or gains one) does not keep a stale colour bar or stale blocks.
-      await app.client.chat.update({
-        channel: ref.channel,
-        ts: ref.ts,
-        text: rendered.text,
-        blocks: rendered.blocks ?? [],
-        attachments: rendered.attachments ?? [],
-      });
+      // chat.update keeps fields it is not given: an empty attachments list clears the legacy
+      // attachment a root posted by an earlier Bakery carried, which would show its headline twice.
+      await app.client.chat.update({ channel: ref.channel, ts: ref.ts, ...renderMessage(message), attachments: [] });
     },
     upload: (thread, file) => uploadToThread(app.client, thread, file),
     async publishHome(user, view) {

@@ -72,7 +72,8 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
     if (tty && !closed) rl.prompt(true);
   }
 
-  const fmt = (text: string): string => mrkdwnToText(text, tty);
+  // The person at the terminal has one name here, however a message mentions them (<@U0LOCAL>).
+  const fmt = (text: string): string => mrkdwnToText(text, tty, { [user.id]: user.name });
 
   /** The message as indented text lines; its buttons get the next numbers. */
   function render(head: string, indent: string, message: ChatMessage, messageId: number | undefined, where: string): string {
@@ -80,6 +81,7 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
     const [first = '', ...rest] = fmt(message.text).split('\n');
     const out = [`${head}${icon}${first}`, ...rest.map((l) => indent + l)];
     for (const line of message.lines ?? []) out.push(...fmt(line).split('\n').map((l) => indent + l));
+    if (message.context?.length) out.push(indent + fmt(message.context.join(' · ')));
     const labels = buttonLabels(message, messageId, where);
     if (labels) out.push(`${indent}${labels}`);
     return out.join('\n');
@@ -210,7 +212,7 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
     const { button } = shown;
     if (button.confirm && !confirmed) {
       confirming = id;
-      return ephemeral({ text: `*${button.confirm.title}* ${button.confirm.text}`, lines: [`Type y to ${button.confirm.confirm.toLowerCase()}, anything else to ${button.confirm.deny.toLowerCase()}.`] });
+      return ephemeral({ text: `*${button.confirm.title}* ${button.confirm.text}`, lines: [`Type y to ${button.confirm.confirm.toLowerCase()}, or anything else for “${button.confirm.deny}”.`] });
     }
     return answer(`[${id}] ${sanitize(button.label)}`, () =>
       handlers.onButton({
@@ -266,11 +268,13 @@ function sanitize(text: string): string {
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '');
 }
 
-/** Slack mrkdwn → readable text: links as `label (url)`, mentions as @id, *bold* in ANSI bold on a TTY. */
-export function mrkdwnToText(text: string, tty: boolean): string {
+/** Slack mrkdwn → readable text: links as `label (url)`, mentions as @name (@id for people not in `names`), *bold* in ANSI bold on a TTY. */
+export function mrkdwnToText(text: string, tty: boolean, names: Record<string, string> = {}): string {
   return sanitize(text)
     .replace(new RegExp(slackLinkPattern.source, 'g'), (_, inner: string) => {
       const bar = inner.indexOf('|');
+      const known = inner.startsWith('@') ? names[inner.slice(1)] : undefined;
+      if (known !== undefined && bar < 0) return `@${known}`;
       return bar < 0 ? link(inner, undefined) : link(inner.slice(0, bar), inner.slice(bar + 1));
     })
     .replace(/\*([^*\n]+)\*/g, (_, bold: string) => (tty ? `\x1b[1m${bold}\x1b[22m` : bold))

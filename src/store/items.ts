@@ -138,6 +138,7 @@ export type ChatThread = z.infer<typeof chatThread>;
 export const storedMessage = z.object({
   text: z.string(),
   lines: z.array(z.string()).optional(),
+  context: z.array(z.string()).optional(),
   tone: z.enum(['info', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
   buttons: z
     .array(

@@ -102,7 +102,7 @@ export async function rollBack(world: TestWorld, bakery: Bakery, text = 'demo', 
 
 /** Every message of every thread, latest content, as text. */
 export function everything(world: TestWorld): string {
-  const text = (m: ChatMessage): string => [m.text, ...(m.lines ?? [])].join('\n');
+  const text = (m: ChatMessage): string => [m.text, ...(m.lines ?? []), ...(m.context ?? [])].join('\n');
   return world.chat.roots.flatMap((root) => [text(root.message), ...root.replies.map(text)]).join('\n');
 }
 

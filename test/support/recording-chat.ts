@@ -93,7 +93,7 @@ export class RecordingChat implements ChatSurface {
   threadText(index = 0): string {
     const root = this.roots[index];
     if (!root) return '';
-    const text = (m: ChatMessage): string => [m.text, ...(m.lines ?? [])].join('\n');
+    const text = (m: ChatMessage): string => [m.text, ...(m.lines ?? []), ...(m.context ?? [])].join('\n');
     return [...root.replies.map(text), text(root.message)].join('\n');
   }
 

@@ -1,4 +1,4 @@
-import { amiLink } from '../../message.js';
+import { amiLink, mention } from '../../message.js';
 import type { Button, ChatMessage } from '../../message.js';
 import { untrustedText } from '../../message.js';
 import type { Clock } from '../../clock.js';
@@ -57,6 +57,11 @@ export function digestCheck(checked: BakeState['artifactChecked']): string {
   }
 }
 
+/** Slack's confirm dialog on the danger button, like every other one that stops or removes something. */
+function cancelConfirm(operation: Operation): NonNullable<Button['confirm']> {
+  return { title: 'Cancel the bake?', text: `Stop baking ${operation.app} ${operation.version} and clean up its builder; nothing is released.`, confirm: 'Cancel the bake', deny: 'Keep baking' };
+}
+
 const icons = { done: '✓', failed: '✗', running: '⏳', skipped: '–' } as const;
 
 /** How a bake looks in a chat: the root message kept current, one reply per step, and a summary. */
@@ -87,7 +92,7 @@ export function bakeMessages(clock: Clock, steps: { name: string; title: string 
         return `✓ Baked ${amiLink(regionOf(operation), state.imageId ?? '')} in ${elapsed(operation)}${failed.length > 0 ? ` · ✗ not copied to ${failed.join(', ')}` : ''}`;
       }
       case 'failed':
-        return `✗ Failed at *${operation.error?.step}*: ${operation.error?.message}`;
+        return `✗ Failed at *${titleOf(operation.error?.step ?? '', operation)}*: ${operation.error?.message}`;
       case 'cancelled':
         return `✗ Cancelled by ${operation.cancelRequested?.by ?? 'someone'} after ${elapsed(operation)}`;
     }
@@ -98,17 +103,17 @@ export function bakeMessages(clock: Clock, steps: { name: string; title: string 
       const params = bakeParams.parse(operation.params);
       return {
         text: params.retryRegion
-          ? `*Copy ${operation.app} ${operation.version} to ${params.retryRegion}* (a retry, from the baked image) · asked by ${params.requestedByName}`
-          : `*Bake ${operation.app} ${operation.version}* · asked by ${params.requestedByName}`,
+          ? `*Copy ${operation.app} ${operation.version} to ${params.retryRegion}* (a retry, from the baked image)`
+          : `*Bake ${operation.app} ${operation.version}*`,
         lines: [
           statusLine(operation, state),
           ...(state.baseAmi ? [`Base: \`${state.baseAmi}\` ${state.baseAmiName ?? ''}`] : []),
           ...(params.commit ? [`Commit: \`${params.commit}\``] : []),
-          `Operation \`${operation.id}\``,
         ],
+        context: [`asked by ${mention(operation.requestedBy)}`, `Operation \`${operation.id}\``],
         tone: operation.status,
         buttons: operation.status === 'running' && !operation.cancelRequested && !operation.ending
-          ? [{ actionId: cancelAction, label: 'Cancel', value: operation.id, style: 'danger' }]
+          ? [{ actionId: cancelAction, label: 'Cancel', value: operation.id, style: 'danger', confirm: cancelConfirm(operation) }]
           : [],
       };
     },
@@ -131,7 +136,8 @@ export function bakeMessages(clock: Clock, steps: { name: string; title: string 
         const copy = state.regions?.[retried];
         return {
           text: `*Copied ${operation.app} ${operation.version} to ${retried}* in ${elapsed(operation)}: ${amiLink(retried, copy?.imageId ?? '')}`,
-          lines: [`${copy?.status === 'shared' ? 'Shared with the app’s accounts and added' : 'Added'} to the release; its other regions are as they were.`, `Steps: ${timings.join(' · ')}`, ...cleanup],
+          lines: [`${copy?.status === 'shared' ? 'Shared with the app’s accounts and added' : 'Added'} to the release; its other regions are as they were.`, ...cleanup],
+          context: [`Steps: ${timings.join(' · ')}`],
           tone: 'succeeded',
         };
       }
@@ -152,10 +158,9 @@ export function bakeMessages(clock: Clock, steps: { name: string; title: string 
             `Artifact: sha256 \`${state.artifactSha256 ?? 'not reported'}\`, ${digestCheck(state.artifactChecked)}`,
             // The release ran as root on the builder that reports it: its word, not proof.
             smokeTestLine,
-            `Steps: ${timings.join(' · ')}`,
-            `Total: ${elapsed(operation)} · AWS: ${state.awsCalls ?? 0} calls${state.awsRetries ? ` (${state.awsRetries} retried)` : ''}`,
             ...cleanup,
           ],
+          context: [`Steps: ${timings.join(' · ')}`, `Total: ${elapsed(operation)} · AWS: ${state.awsCalls ?? 0} calls${state.awsRetries ? ` (${state.awsRetries} retried)` : ''}`],
           tone: 'succeeded',
           buttons: retryButtons(operation, failed.map(([region]) => region)),
         };
@@ -164,21 +169,22 @@ export function bakeMessages(clock: Clock, steps: { name: string; title: string 
         const verb = operation.status === 'cancelled' ? 'Cancelled' : 'Failed';
         return {
           text: `*${verb}: copy of ${operation.app} ${operation.version} to ${retried}*`,
-          lines: [`Why: ${operation.error?.message ?? 'unknown'}`, `The release and its other regions are as they were. Try again: \`${retryCommand(operation, retried)}\`.`, `Steps: ${timings.join(' · ')}`, ...cleanup],
+          lines: [`Why: ${operation.error?.message ?? 'unknown'}`, `The release and its other regions are as they were. Try again: \`${retryCommand(operation, retried)}\`.`, ...cleanup],
+          context: [`Steps: ${timings.join(' · ')}`],
           tone: operation.status,
           buttons: operation.status === 'failed' ? retryButtons(operation, [retried]) : [],
         };
       }
       const verb = operation.status === 'cancelled' ? 'Cancelled' : 'Failed';
       return {
-        text: `*${verb}: bake ${operation.app} ${operation.version}* at step *${operation.error?.step}*`,
+        text: `*${verb}: bake ${operation.app} ${operation.version}*${operation.error?.step ? ` at *${titleOf(operation.error.step, operation)}*` : ''}`,
         lines: [
           `Why: ${operation.error?.message ?? 'unknown'}`,
           // The log is the builder's text, not Bakery's: shown so that it cannot format, link or mention.
           ...(operation.error?.log ? [`Builder log (last lines):\n\`\`\`${untrustedText(operation.error.log.slice(-2500))}\`\`\``] : []),
-          `Steps: ${timings.join(' · ')}`,
           ...cleanup,
         ],
+        context: [`Steps: ${timings.join(' · ')}`],
         tone: operation.status,
       };
     },

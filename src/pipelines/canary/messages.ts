@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../../message.js';
+import { mention, type ChatMessage } from '../../message.js';
 import type { Clock } from '../../clock.js';
 import type { DeployConfig } from '../../config/deploy.js';
 import { formatDuration, whereItIs } from '../../operations/format.js';
@@ -95,7 +95,8 @@ export function canaryMessages(clock: Clock, steps: { name: string; title: strin
       const params = canaryParams.parse(operation.params);
       return {
         text: `*Release ${operation.app} ${operation.version}* · ${path(operation)}`,
-        lines: [statusLine(operation, state), `Image \`${params.ami}\` · canary asked by ${params.requestedByName} · operation \`${operation.id}\``],
+        lines: [statusLine(operation, state), `Image \`${params.ami}\``],
+        context: [`canary asked by ${mention(operation.requestedBy)}`, `Operation \`${operation.id}\``],
         tone: operation.status,
       };
     },
@@ -116,8 +117,8 @@ export function canaryMessages(clock: Clock, steps: { name: string; title: strin
           ...(rolledBack ? [`The fleet stays on ${state.liveVersion ?? state.liveAmi ?? 'its previous version'}.${fromCommand !== undefined ? ` From the rollback to the canary gone: ${formatDuration(fromCommand)}.` : ''}`] : []),
           ...(state.verdict ? [`Verdict at minute ${formatMinute(state.verdict.minute)}: ${state.verdict.summary}`] : []),
           ...(state.cleanup?.length ? [`Cleanup: ${state.cleanup.join('; ')}`] : []),
-          `Total ${elapsed(operation)} · ${state.awsCalls ?? 0} AWS calls (${state.awsRetries ?? 0} retried)`,
         ],
+        context: [`Total ${elapsed(operation)} · ${state.awsCalls ?? 0} AWS calls (${state.awsRetries ?? 0} retried)`],
         tone: operation.status,
         broadcast: rolledBack,
       };

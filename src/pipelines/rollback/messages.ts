@@ -1,4 +1,5 @@
 import type { Clock } from '../../clock.js';
+import { mention } from '../../message.js';
 import { formatDuration, whereItIs } from '../../operations/format.js';
 import type { Pipeline } from '../../operations/pipeline.js';
 import type { Operation } from '../../store/items.js';
@@ -18,7 +19,6 @@ export function rollbackMessages(clock: Clock, steps: { name: string; title: str
 
   return {
     root(operation) {
-      const params = rollbackParams.parse(operation.params);
       const status =
         operation.status === 'running'
           ? `⏳ ${whereItIs(operation, titleOf)} · ${formatDuration(clock.now() - operation.createdAt)} so far`
@@ -26,8 +26,9 @@ export function rollbackMessages(clock: Clock, steps: { name: string; title: str
             ? `✓ ${target(operation)} is live again`
             : `✗ ${operation.error?.message ?? operation.status}`;
       return {
-        text: `*Rollback ${operation.app}* · ${from(operation)} → ${target(operation)} · asked by ${params.requestedByName}`,
-        lines: [status, `Operation \`${operation.id}\``],
+        text: `*Rollback ${operation.app}* · ${from(operation)} → ${target(operation)}`,
+        lines: [status],
+        context: [`asked by ${mention(operation.requestedBy)}`, `Operation \`${operation.id}\``],
         tone: operation.status,
       };
     },
@@ -42,7 +43,7 @@ export function rollbackMessages(clock: Clock, steps: { name: string; title: str
           operation.status === 'succeeded'
             ? `*${operation.app} rolled back* from ${from(operation)} to ${target(operation)}${serving ? `: the fleet served it ${serving} after /rollback` : ''}`
             : `*Rollback of ${operation.app} failed*: ${operation.error?.message ?? operation.status}`,
-        lines: [`Total ${formatDuration((operation.finishedAt ?? clock.now()) - operation.createdAt)} · ${state.awsCalls ?? 0} AWS calls (${state.awsRetries ?? 0} retried)`],
+        context: [`Total ${formatDuration((operation.finishedAt ?? clock.now()) - operation.createdAt)} · ${state.awsCalls ?? 0} AWS calls (${state.awsRetries ?? 0} retried)`],
         tone: operation.status,
         broadcast: true,
       };
