@@ -15,7 +15,7 @@ import { homeView } from '../src/stale/home-view.js';
 import { describeReason } from '../src/stale/reasons.js';
 import type { AppPicture } from '../src/stale/survey.js';
 import type { Release } from '../src/store/items.js';
-import { alice, bob, everything, mallory, pressOn, releaseApp, until } from './support/lifecycle.js';
+import { alice, approvalRequest, bob, canary, deployEnded, everything, fleetWorld, mallory, pressOn, promoted, releaseApp, until } from './support/lifecycle.js';
 import { demoApp, TestWorld } from './support/world.js';
 
 const withProvision = (provision: string): AppConfig => ({ ...demoApp, provision });
@@ -501,4 +501,35 @@ describe('who sees what', () => {
     await bakery.runner.idle();
     expect((await world.store.getRelease('demo', 'v1'))?.bakedBy).toBe(bob.id);
   });
+});
+
+describe('the digest of a fleet', () => {
+  let world: TestWorld;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('judges the image the fleet runs, not the newest bake: a rebake not yet live is named with its canary', async () => {
+    world = await fleetWorld();
+    const bakery = world.replica();
+    await promoted(world, bakery, 'v1');
+    world.sim.seedBaseImage({ region: 'us-east-1', name: 'al2023-ami-2023.7.20260201.0-kernel-6.1-x86_64', ownerAlias: 'amazon', ssmParameter: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64' });
+    const digestNow = async (): Promise<ChatMessage> => digestMessage(await bakery.core.survey.survey(), world.clock.now());
+    const stale = await digestNow();
+    await bakery.handlers.onButton(pressOn(stale, rebakeAction, bob));
+    await bakery.runner.idle();
+    expect((await world.store.getRelease('demo', 'v1'))?.history.at(-1)).toMatchObject({ status: 'baked', by: bob.id, note: expect.stringContaining('Rebake') });
+
+    const after = await digestNow();
+    expect(after.text).toBe('*Image digest*: 1 of 1 app stale');
+    expect(after.lines?.[0]).toMatch(/^• \*demo\* v1 · baked today · a newer base is out.* · rebaked, not yet live: `\/canary demo v1`$/);
+    expect(after.buttons?.map((button) => button.label) ?? []).not.toContain('Rebake demo v1');
+
+    const first = approvalRequest(world);
+    await canary(world, bakery, 'v1');
+    await until(world, () => approvalRequest(world) !== first);
+    await bakery.handlers.onButton(pressOn(approvalRequest(world)!, 'release.promote', bob));
+    await deployEnded(world, bakery);
+    expect((await digestNow()).text).toBe('*Image digest*: nothing is stale');
+  }, 120_000);
 });

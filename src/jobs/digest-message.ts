@@ -48,18 +48,25 @@ export function rebakeTargetOf(picture: AppPicture): string | undefined {
   return `${picture.app}:${picture.live.release.version}${newIdentity ? '' : ':force'}`;
 }
 
+/** "rebaked, not yet live: `/canary demo v2`": the live version's newer image, which a canary ships. */
+export function rebakedNote(picture: AppPicture): string | undefined {
+  const rebaked = picture.rebaked;
+  return rebaked ? `rebaked, not yet live: \`/canary ${picture.app} ${rebaked.version}\`` : undefined;
+}
+
 /** "*demo* v1 · 41 days old (live) · why: …" */
 export function staleLine(picture: AppPicture, now: number): string {
   const version = picture.live ? ` ${picture.live.release.version}` : '';
   const recorded = picture.live && picture.live.recorded !== 'live' ? ` (${picture.live.recorded})` : '';
   const running = picture.running.map(({ lock }) => `${lock.kind === 'bake' ? 'baking' : lock.kind === 'canary' ? 'releasing' : 'rolling back'} ${lock.version} since ${formatTime(lock.since, now)}`);
-  return `• *${picture.app}*${version}${recorded} · ${ageOf(picture, now)} · ${picture.reasons.map(describeReason).join('; ')}${running.length ? ` · now ${running.join(', ')}` : ''}`;
+  const rebaked = rebakedNote(picture);
+  return `• *${picture.app}*${version}${recorded} · ${ageOf(picture, now)} · ${picture.reasons.map(describeReason).join('; ')}${rebaked ? ` · ${rebaked}` : ''}${running.length ? ` · now ${running.join(', ')}` : ''}`;
 }
 
 export function freshLine(pictures: AppPicture[], now: number): string | undefined {
   const fresh = pictures.filter(isFresh);
   if (fresh.length === 0) return undefined;
-  return `Fresh: ${fresh.map((picture) => `${picture.app}${picture.live ? ` ${picture.live.release.version}` : ''} (${ageOf(picture, now)})`).join(', ')}`;
+  return `Fresh: ${fresh.map((picture) => `${picture.app}${picture.live ? ` ${picture.live.release.version}` : ''} (${[ageOf(picture, now), rebakedNote(picture) ?? []].flat().join('; ')})`).join(', ')}`;
 }
 
 export function rebakeButton(picture: AppPicture, actionId = rebakeAction): Button | undefined {

@@ -1,7 +1,7 @@
 import { mention } from '../message.js';
 import type { ChatSurface } from '../chat/surface.js';
 import type { ChatMessage, HomeView } from '../message.js';
-import { ageOf, freshLine, rebakeButton } from '../jobs/digest-message.js';
+import { ageOf, freshLine, rebakeButton, rebakedNote } from '../jobs/digest-message.js';
 import { formatTime } from '../operations/format.js';
 import { describeReason } from './reasons.js';
 import { isFresh, isStale, type AppPicture } from './survey.js';
@@ -32,7 +32,7 @@ function appSection(picture: AppPicture, now: number, linkTo: ChatSurface['linkT
   const button = picture.running.some(({ lock }) => lock.kind === 'bake') ? undefined : rebakeButton(picture);
   return {
     text: `*${picture.app}* · ${live} · ${ageOf(picture, now)}`,
-    lines: [...running, ...picture.reasons.map((reason) => `• ${describeReason(reason)}`), ...(isFresh(picture) ? ['Fresh.'] : [])],
+    lines: [...running, ...picture.reasons.map((reason) => `• ${describeReason(reason)}`), ...(isFresh(picture) ? ['Fresh.'] : []), ...[rebakedNote(picture) ?? []].flat()],
     buttons: button ? [button] : [],
   };
 }

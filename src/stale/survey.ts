@@ -18,6 +18,13 @@ export interface AppPicture {
   config: AppConfig;
   /** The release standing for the live one: the recorded live release, else what the fleet runs, else the last baked. */
   live?: { release: Release; ami: string; recorded: 'live' | 'fleet' | 'last baked' };
+  /**
+   * The live version baked again (--force, a Rebake) into an image the fleet does not run yet: the
+   * live one is still judged (`live.release` is then the earlier bake's record), and this is shipped by a canary.
+   */
+  rebaked?: Release;
+  /** The newest release, baked or not live: what Bakery has for an app whose fleet runs none of its images. */
+  latest?: Release;
   reasons: StaleReason[];
   /** Whether a Rebake (this version on the newest base) would fix something. */
   rebake: boolean;
@@ -116,7 +123,10 @@ export class StaleSurvey {
         }
         // What could not be checked is the operator's to look into: the person sees it as a reason.
         for (const reason of reasons) if (reason.kind === 'unchecked') this.deps.log.warn({ app: app.app, what: reason.what, why: reason.why }, 'stale survey could not check');
-        return { app: app.app, config: app.config, live, reasons, rebake: live !== undefined && reasons.some(fixedByRebake), running: app.running };
+        const rebaked = live ? rebakedOf(app, live.release, live.ami) : undefined;
+        // A rebake not yet live is what fixes it: a canary ships it, a Rebake would bake it again.
+        const rebake = live !== undefined && !rebaked && reasons.some(fixedByRebake);
+        return { app: app.app, config: app.config, live, ...(rebaked ? { rebaked } : {}), ...(app.releases[0] ? { latest: app.releases[0] } : {}), reasons, rebake, running: app.running };
       }),
     );
   }
@@ -126,10 +136,10 @@ export class StaleSurvey {
     const { liveItem, releases } = app;
     if (liveItem) {
       const release = releases.find((candidate) => candidate.version === liveItem.live.version);
-      return release ? { release, ami: liveItem.live.ami, recorded: 'live' } : undefined;
+      return release ? { release: bakeOf(release, liveItem.live.ami, app.config.region), ami: liveItem.live.ami, recorded: 'live' } : undefined;
     }
     const running = typeof fleetAmi === 'string' ? releaseOf(app, fleetAmi) : undefined;
-    if (running) return { release: running, ami: fleetAmi as string, recorded: 'fleet' };
+    if (running) return { release: bakeOf(running, fleetAmi as string, app.config.region), ami: fleetAmi as string, recorded: 'fleet' };
     const lastBaked = releases.find((release) => !['rejected', 'retired', 'rolled-back'].includes(release.status)) ?? releases[0];
     return lastBaked ? { release: lastBaked, ami: lastBaked.amis[app.config.region] ?? '', recorded: 'last baked' } : undefined;
   }
@@ -171,6 +181,22 @@ export class StaleSurvey {
   }
 }
 
+/** The release one of whose bakes made `ami`: its current bake, or one a rebake replaced. */
 function releaseOf(app: StoredApp, ami: string): Release | undefined {
-  return app.releases.find((release) => release.amis[app.config.region] === ami);
+  const { region } = app.config;
+  return app.releases.find((release) => release.amis[region] === ami || release.superseded?.some((bake) => bake.amis[region] === ami));
+}
+
+/** The release as the bake that made `ami` recorded it: what is judged is the image the fleet runs, not the version's newest bake. */
+function bakeOf(release: Release, ami: string, region: string): Release {
+  const earlier = release.amis[region] === ami ? undefined : release.superseded?.findLast((bake) => bake.amis[region] === ami);
+  if (!earlier) return release;
+  const { supersededAt: _replacedAt, ...bake } = earlier;
+  return { ...release, ...bake, baseAmiCreatedAt: bake.baseAmiCreatedAt, artifactSha256: bake.artifactSha256, recipeHash: bake.recipeHash, commit: bake.commit, thread: bake.thread };
+}
+
+/** The live version's newer bake, when the live image is an earlier one. */
+function rebakedOf(app: StoredApp, live: Release, ami: string): Release | undefined {
+  const current = app.releases.find((release) => release.version === live.version);
+  return current && current.amis[app.config.region] !== ami && current.status !== 'retired' ? current : undefined;
 }
