@@ -88,6 +88,31 @@ describe('weighted traffic', () => {
     expect(await targetGroupNames()).toEqual(['demo-live', 'demo-spare']);
   });
 
+  it('lets the canary’s in-flight requests drain before its entry leaves the listener and its target group goes', async () => {
+    const bakery = await weightedWorld();
+    await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
+    await until(world, () => world.events.some((event) => event.type === 'step-waiting' && event.step === 'judge'));
+    const canary = (await forward()).find((group) => group.arn !== fleet.targetGroupArn)!.arn;
+
+    await rollBack(bakery);
+    // Looked at every 5 virtual seconds while the canary goes: what the listener forwards to it, and how its targets stand.
+    const seen: string[] = [];
+    await until(world, async () => {
+      const entry = (await forward()).find((group) => group.arn === canary);
+      const gone = !(await targetGroupNames()).some((name) => name.startsWith('demo-v1-'));
+      const states = gone ? [] : ((await elb().send(new DescribeTargetHealthCommand({ TargetGroupArn: canary }))).TargetHealthDescriptions ?? []).map((t) => t.TargetHealth!.State!);
+      seen.push(`${entry ? `weight ${entry.weight}` : 'no entry'}${gone ? ', deleted' : `, ${states.join(' ') || 'no targets'}`}`);
+      return (await world.store.getLock('demo', 'deploy')) === undefined;
+    });
+    await bakery.runner.idle();
+    // Draining with the listener still using its group at weight 0 (DeregisterTargets: in-flight requests complete), and never draining without it.
+    expect(seen).toContain('weight 0, draining');
+    expect(seen.filter((look) => look.startsWith('no entry') && look.includes('draining'))).toEqual([]);
+    expect(seen.at(-1)).toBe('no entry, deleted');
+    expect(everything(world)).toContain("the canary's targets drained, its entry left the listener");
+    expect(await forward()).toEqual([{ arn: fleet.targetGroupArn, weight: 1 }]);
+  });
+
   it('deletes the canary’s target group after a successful rolling promotion too', async () => {
     const bakery = await weightedWorld();
     await canaryUntilApproval(bakery);

@@ -283,9 +283,21 @@ function unscaled(groups: WeightedTargetGroup[], scale: number): WeightedTargetG
   return groups.map((g) => ({ ...g, weight: g.weight / scale }));
 }
 
-/** The canary's entry goes; the others get back the weights they had before it came. */
-export function leaving(canary: string, scale = 1): (groups: WeightedTargetGroup[]) => WeightedTargetGroup[] {
-  return (groups) => (groups.some((g) => g.arn === canary) ? unscaled(groups.filter((g) => g.arn !== canary), scale) : groups);
+/**
+ * The canary stops taking traffic: its entry stays at weight 0, so its targets drain while a listener
+ * still uses their group (it goes with withoutIdle once they have), and the others get back the
+ * weights they had before it came. At 0 already (a resumed step): as it is.
+ */
+export function idled(canary: string, scale = 1): (groups: WeightedTargetGroup[]) => WeightedTargetGroup[] {
+  return (groups) => {
+    if (!groups.some((g) => g.arn === canary && g.weight > 0)) return groups;
+    return [...unscaled(groups.filter((g) => g.arn !== canary), scale), { arn: canary, weight: 0 }];
+  };
+}
+
+/** How many of the target group's targets are still draining (deregistered, finishing their in-flight requests). */
+export async function drainingTargets(aws: AwsClients, region: string, targetGroupArn: string): Promise<number> {
+  return [...(await targetReports(aws, region, targetGroupArn)).values()].filter((report) => report.state === 'draining').length;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { CreateTagsCommand } from '@aws-sdk/client-ec2';
 import { describeRefreshes, groupsOfOperation, isActive, removeGroup, undoRefresh } from '../../aws/fleet.js';
 import { waitFor } from '../../aws/poll.js';
-import { changeForward, deleteTargetGroupWhenUnused, describeForward, leaving, listenerForward } from '../../aws/traffic.js';
+import { changeForward, deleteTargetGroupWhenUnused, describeForward, drainingTargets, idled, listenerForward, targetGroupName, withoutIdle } from '../../aws/traffic.js';
 import type { Operation, OperationStatus } from '../../store/items.js';
 import { switchBack } from '../promote/switch-back.js';
 import { deployOf, regionOf, type CanaryDependencies } from './operation.js';
@@ -9,7 +9,8 @@ import { canaryParams, type CanaryState } from './state.js';
 
 /**
  * Takes the canary out, in the order that never drops a request: traffic weight to zero, out of the
- * target groups, scaled to zero, deleted. A promotion cut short is undone first. The launch template
+ * target groups, scaled to zero, deleted; its weighted entry leaves the listener, and its target group
+ * is deleted, only once its targets have drained. A promotion cut short is undone first. The launch template
  * version stays (it is cheap, and the release history points at it).
  */
 export async function removeCanary(deps: CanaryDependencies, operation: Operation, state: CanaryState, status: OperationStatus): Promise<string[]> {
@@ -37,13 +38,11 @@ export async function removeCanary(deps: CanaryDependencies, operation: Operatio
   // A red-black promotion turns the canary into the live group, its target group into the live one: those stay.
   const liveRecord = await store.getLive(operation.app);
   const canaryIsLive = state.canaryGroup !== undefined && liveRecord?.live.group === state.canaryGroup;
-  if (deploy.traffic.mode === 'weighted' && state.canaryTargetGroup && !canaryIsLive) {
-    const listener = deploy.traffic.listener;
-    if ((await listenerForward(aws, region, listener)).some((group) => group.arn === state.canaryTargetGroup)) {
-      // Only the canary's entry goes; the others get back the weights they had before it came.
-      const after = await changeForward(aws, region, listener, leaving(state.canaryTargetGroup, state.listenerScale));
-      done.push(`listener back to ${describeForward(after)}`);
-    }
+  const weighted = deploy.traffic.mode === 'weighted' && state.canaryTargetGroup && !canaryIsLive ? { listener: deploy.traffic.listener, canary: state.canaryTargetGroup } : undefined;
+  if (weighted && (await listenerForward(aws, region, weighted.listener)).some((group) => group.arn === weighted.canary && group.weight > 0)) {
+    // Only the canary's weight goes; the others get back the weights they had before it came.
+    const after = await changeForward(aws, region, weighted.listener, idled(weighted.canary, state.listenerScale));
+    done.push(`listener back to ${describeForward(after.filter((group) => group.arn !== weighted.canary))}`);
   }
 
   for (const group of await groupsOfOperation(aws, region, operation.id)) {
@@ -51,6 +50,15 @@ export async function removeCanary(deps: CanaryDependencies, operation: Operatio
     if (!name || name === liveRecord?.live.group || group.Status === 'Delete in progress') continue;
     await removeGroup(aws, region, group);
     done.push(`removed ${name === state.baselineGroup ? 'baseline' : 'canary'} group ${name}`);
+  }
+  if (weighted && (await listenerForward(aws, region, weighted.listener)).some((group) => group.arn === weighted.canary)) {
+    // Its entry, at 0, goes only once the canary's in-flight requests have drained (the target group's deregistration delay).
+    await waitFor({ clock, what: `the canary's targets to drain from ${targetGroupName(weighted.canary)}`, timeoutMs: 65 * 60_000, intervalMs: pollIntervalMs }, async () => {
+      const draining = await drainingTargets(aws, region, weighted.canary);
+      return draining > 0 ? { done: false, seen: `${draining} draining` } : { done: true, value: undefined };
+    });
+    await changeForward(aws, region, weighted.listener, withoutIdle(weighted.canary));
+    done.push(`the canary's targets drained, its entry left the listener`);
   }
   // Whatever the ending: after a rolling promotion the canary's target group serves nobody either.
   if (state.canaryTargetGroup && !canaryIsLive && (await deleteTargetGroupWhenUnused(aws, region, state.canaryTargetGroup)) === 'deleted') {

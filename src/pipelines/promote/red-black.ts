@@ -1,5 +1,5 @@
 import { describeGroup, detachTargetGroups, inService, removeGroupNamed, resizeGroup } from '../../aws/fleet.js';
-import { changeForward, deleteTargetGroupWhenUnused, describeForward, membersHealth, switchedTo, targetGroupName, targetReports, withoutIdle } from '../../aws/traffic.js';
+import { changeForward, deleteTargetGroupWhenUnused, describeForward, drainingTargets, membersHealth, switchedTo, targetGroupName, withoutIdle } from '../../aws/traffic.js';
 import { applyGroupCopy, ownScaling, readGroupCopy, suspendLikeLive } from '../../aws/group-copy.js';
 import { formatDuration, formatTime } from '../../operations/format.js';
 import { StepFailure, type Step } from '../../operations/pipeline.js';
@@ -119,7 +119,7 @@ export function redBlackSteps(deps: PromoteDependencies): Step<CanaryState>[] {
         if (deploy.traffic.mode === 'weighted') {
           // The old entry, at weight 0 since the switch, goes only once the old fleet has drained out of its target group.
           const oldTarget = liveTargetGroup(state);
-          const draining = [...(await targetReports(aws, region, oldTarget)).values()].filter((report) => report.state === 'draining').length;
+          const draining = await drainingTargets(aws, region, oldTarget);
           if (draining > 0) return { wait: { until: clock.now() + pollIntervalMs, detail: `${draining} of ${live.name}'s targets still draining from ${targetGroupName(oldTarget)}` } };
           const forward = await changeForward(aws, region, deploy.traffic.listener, withoutIdle(oldTarget));
           const deleted = await deleteTargetGroupWhenUnused(aws, region, oldTarget);
