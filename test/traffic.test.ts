@@ -249,6 +249,9 @@ describe('the local demo’s red-black app (config/apps.example.yml)', () => {
     // The seeded fleet's scaling, copied before the switch and read back once the old group (and what belonged to it) is gone.
     expect(everything(world)).toMatch(/has demo-rb-live's settings \(.*\), 1 tag \(app, propagated\), 1 scaling policy \(cpu-50\), 1 scheduled action \(weekday-mornings\)/);
     expect(everything(world)).toMatch(/demo-rb-canary-v1-[0-9a-f]+ scales on its own: 1 scaling policy \(cpu-50\), 1 scheduled action \(weekday-mornings\), 0 lifecycle hooks/);
+    // The summary says where it is live and what scaling it kept.
+    expect(everything(world)).toMatch(/\*demo-rb v1 is live\* on demo-rb-canary-v1-[0-9a-f]+/);
+    expect(everything(world)).toMatch(/Kept from demo-rb-live: settings \(.*\), 1 tag \(app, propagated\), 1 scaling policy \(cpu-50\), 1 scheduled action \(weekday-mornings\), 0 lifecycle hooks/);
     const policies = (await world.sim.clients().autoScaling(region).send(new DescribePoliciesCommand({ AutoScalingGroupName: live!.live.group! }))).ScalingPolicies ?? [];
     expect(policies.map((policy) => [policy.PolicyName, policy.TargetTrackingConfiguration?.TargetValue])).toEqual([['cpu-50', 50]]);
   }, 60_000);

@@ -112,9 +112,13 @@ export function canaryMessages(clock: Clock, steps: { name: string; title: strin
       return {
         text: rolledBack
           ? `*${operation.app} ${operation.version} rolled back*${operation.status === 'cancelled' ? ` by ${rolledBackBy(operation) ?? 'someone'}` : operation.error ? `: ${operation.error.message}` : ''}`
-          : `*${operation.app} ${operation.version} is live* on ${state.live?.name ?? 'the fleet'}`,
+          : `*${operation.app} ${operation.version} is live* on ${(state.switchedAt !== undefined ? state.canaryGroup : state.live?.name) ?? 'the fleet'}`,
         lines: [
           ...(rolledBack ? [`The fleet stays on ${state.liveVersion ?? state.liveAmi ?? 'its previous version'}.${fromCommand !== undefined ? ` From the rollback to the canary gone: ${formatDuration(fromCommand)}.` : ''}`] : []),
+          // A red-black switch: the scaling the new fleet has, since what belonged to the old group went with it.
+          ...(!rolledBack && state.switchedAt !== undefined && state.groupCopy
+            ? [`Kept from ${state.groupCopy.from}: ${state.groupCopy.copied.join(', ')}${state.groupCopy.uncopied.length ? `. Not copied: ${state.groupCopy.uncopied.join('; ')}` : ''}`]
+            : []),
           ...(state.verdict ? [`Verdict at minute ${formatMinute(state.verdict.minute)}: ${state.verdict.summary}`] : []),
           ...(state.cleanup?.length ? [`Cleanup: ${state.cleanup.join('; ')}`] : []),
         ],

@@ -72,6 +72,8 @@ export const canaryState = z.object({
   promotedAt: z.number().optional(),
   /** Red-black: the live group's own capacity and suspended processes, given to the new fleet once it takes the traffic. */
   liveScaling: z.object({ min: z.number(), max: z.number(), desired: z.number(), suspendedProcesses: z.array(z.string()) }).optional(),
+  /** Red-black: what the new fleet was given of the live group's configuration, and what it could not have, for the summary. */
+  groupCopy: z.object({ from: z.string(), copied: z.array(z.string()), uncopied: z.array(z.string()) }).optional(),
   /** Red-black: when traffic moved to the new fleet (a rollback after it switches back). */
   switchedAt: z.number().optional(),
   cleanup: z.array(z.string()).optional(),

@@ -39,7 +39,7 @@ export function redBlackSteps(deps: PromoteDependencies): Step<CanaryState>[] {
         if (copy.uncopied.length > 0 && deploy.redBlack.onUncopied === 'refuse') throw new StepFailure(uncopiedRefusal(live.name, copy.uncopied));
         const copied = await applyGroupCopy(aws, region, name, copy);
         return {
-          state: { liveScaling: { ...copy.capacity, suspendedProcesses: copy.suspendedProcesses } },
+          state: { liveScaling: { ...copy.capacity, suspendedProcesses: copy.suspendedProcesses }, groupCopy: { from: live.name, copied, uncopied: copy.uncopied } },
           detail: `${name} has ${live.name}'s ${copied.join(', ')}${copy.uncopied.length > 0 ? `. Not copied (deploy.redBlack.onUncopied: switch): ${copy.uncopied.join('; ')}` : ''}`,
         };
       },
