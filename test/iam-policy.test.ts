@@ -161,6 +161,7 @@ const supportedKeys: Record<string, string[]> = {
   'autoscaling:PutLifecycleHook': resourceTags,
   'autoscaling:PutWarmPool': resourceTags,
   'autoscaling:SuspendProcesses': resourceTags,
+  'autoscaling:ResumeProcesses': resourceTags,
   'autoscaling:EnableMetricsCollection': resourceTags,
   'autoscaling:PutNotificationConfiguration': resourceTags,
   'elasticloadbalancing:CreateTargetGroup': ['aws:RequestTag/', 'aws:TagKeys'],

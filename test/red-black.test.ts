@@ -74,6 +74,28 @@ describe('a red-black promotion', () => {
     expect((await world.store.getRelease('demo', 'v1'))?.status).toBe('rolled-back');
   });
 
+  it('keeps the old group from scaling while it stands by, and lets it scale again once switched back to', async () => {
+    const bakery = await switched({
+      // The live group's own: a target-tracking policy (out of traffic it would scale in) and a process it keeps suspended.
+      before: async () => {
+        const asg = world.sim.clients().autoScaling('us-east-1');
+        await asg.send(new PutScalingPolicyCommand({ AutoScalingGroupName: 'demo-live', PolicyName: 'cpu-50', PolicyType: 'TargetTrackingScaling', TargetTrackingConfiguration: { TargetValue: 50, PredefinedMetricSpecification: { PredefinedMetricType: 'ASGAverageCPUUtilization' } } }));
+        await asg.send(new SuspendProcessesCommand({ AutoScalingGroupName: 'demo-live', ScalingProcesses: ['AZRebalance'] }));
+      },
+    });
+    const suspended = async () => ((await group(world, 'demo-live'))?.SuspendedProcesses ?? []).map((p) => p.ProcessName).sort();
+    expect(await suspended()).toEqual(['AZRebalance', 'AlarmNotification', 'ScheduledActions']);
+    expect((await group(world, 'demo-live'))?.DesiredCapacity).toBe(3);
+    expect(everything(world)).toContain('demo-live takes no traffic; it stays up as the rollback target, its AlarmNotification, ScheduledActions, AZRebalance suspended so it keeps its instances');
+
+    await rollBack(world, bakery);
+    await until(world, async () => (await world.store.getLock('demo', 'deploy')) === undefined);
+    await bakery.runner.idle();
+    // Its own scaling back, and the process it had suspended itself still suspended.
+    expect(await suspended()).toEqual(['AZRebalance']);
+    expect(everything(world)).toContain('demo-live serves the traffic again, its AlarmNotification, ScheduledActions resumed');
+  });
+
   it('still ends well when someone removed the old group by hand while it was kept', async () => {
     const bakery = await switched();
     const operationId = (await world.store.getLock('demo', 'deploy'))!.operationId;

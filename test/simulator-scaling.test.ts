@@ -13,6 +13,7 @@ import {
   PutScalingPolicyCommand,
   PutScheduledUpdateGroupActionCommand,
   PutWarmPoolCommand,
+  ResumeProcessesCommand,
   SuspendProcessesCommand,
   UpdateAutoScalingGroupCommand,
   type CreateAutoScalingGroupCommandInput,
@@ -89,6 +90,23 @@ describe('the simulated Auto Scaling group, as it is configured and deleted', ()
     await env.asg.send(new CreateAutoScalingGroupCommand(env.canary));
     expect((await env.asg.send(new DescribePoliciesCommand({ AutoScalingGroupName: 'demo-canary' }))).ScalingPolicies).toEqual([]);
     expect((await env.asg.send(new DescribeWarmPoolCommand({ AutoScalingGroupName: 'demo-canary' }))).WarmPoolConfiguration).toBeUndefined();
+  });
+
+  it('suspends and resumes the processes named, all of them when none are, and refuses an unknown one', async () => {
+    const env = setup();
+    const suspended = async () => ((await env.asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['demo-live'] }))).AutoScalingGroups![0]!.SuspendedProcesses ?? []).map((p) => p.ProcessName).sort();
+    await env.asg.send(new SuspendProcessesCommand({ AutoScalingGroupName: 'demo-live', ScalingProcesses: ['AlarmNotification', 'ScheduledActions'] }));
+    await env.asg.send(new SuspendProcessesCommand({ AutoScalingGroupName: 'demo-live', ScalingProcesses: ['ScheduledActions', 'AZRebalance'] }));
+    expect(await suspended()).toEqual(['AZRebalance', 'AlarmNotification', 'ScheduledActions']);
+    await env.asg.send(new ResumeProcessesCommand({ AutoScalingGroupName: 'demo-live', ScalingProcesses: ['AlarmNotification', 'ScheduledActions'] }));
+    expect(await suspended()).toEqual(['AZRebalance']);
+    // "If you omit this property, all processes are specified" (SuspendProcesses / ResumeProcesses, Auto Scaling API reference).
+    await env.asg.send(new SuspendProcessesCommand({ AutoScalingGroupName: 'demo-live' }));
+    expect(await suspended()).toHaveLength(9);
+    await env.asg.send(new ResumeProcessesCommand({ AutoScalingGroupName: 'demo-live' }));
+    expect(await suspended()).toEqual([]);
+    const unknown = await failure(env.asg.send(new SuspendProcessesCommand({ AutoScalingGroupName: 'demo-live', ScalingProcesses: ['Scale'] })));
+    expect(unknown.name).toBe('ValidationError');
   });
 
   it('refuses a scheduled action whose start time has passed', async () => {

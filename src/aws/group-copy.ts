@@ -9,6 +9,7 @@ import {
   PutScalingPolicyCommand,
   PutScheduledUpdateGroupActionCommand,
   PutWarmPoolCommand,
+  ResumeProcessesCommand,
   SuspendProcessesCommand,
   UpdateAutoScalingGroupCommand,
   paginateDescribePolicies,
@@ -212,6 +213,25 @@ export async function ownScaling(aws: AwsClients, region: string, group: { group
     count(own.lifecycleHooks.map((hook) => hook.name), 'lifecycle hook'),
     ...(own.suspendedProcesses.length ? [`${own.suspendedProcesses.join(', ')} suspended`] : []),
   ].join(', ');
+}
+
+/**
+ * What an old group standing by after a red-black switch must not do, so it keeps the capacity it
+ * had for an instant switch back: scale by its policies' alarms (AlarmNotification; out of traffic,
+ * target tracking would scale it in), run its scheduled actions, or rebalance across zones. It still
+ * replaces unhealthy instances, so it stays fit to take the traffic back (Spinnaker's disabled server group).
+ */
+export const STANDBY_PROCESSES = ['AlarmNotification', 'ScheduledActions', 'AZRebalance'];
+
+export async function holdStandby(aws: AwsClients, region: string, group: string): Promise<void> {
+  await aws.autoScaling(region).send(new SuspendProcessesCommand({ AutoScalingGroupName: group, ScalingProcesses: STANDBY_PROCESSES }));
+}
+
+/** The standby group takes the traffic back: its scaling resumes, but what it had suspended itself stays so. */
+export async function releaseStandby(aws: AwsClients, region: string, group: string, ownSuspended: string[]): Promise<string[]> {
+  const resumed = STANDBY_PROCESSES.filter((process) => !ownSuspended.includes(process));
+  if (resumed.length) await aws.autoScaling(region).send(new ResumeProcessesCommand({ AutoScalingGroupName: group, ScalingProcesses: resumed }));
+  return resumed;
 }
 
 /** The live group's suspended processes, for the new fleet once it is grown. */

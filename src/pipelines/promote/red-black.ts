@@ -1,6 +1,6 @@
 import { describeGroup, detachTargetGroups, inService, removeGroupNamed, resizeGroup } from '../../aws/fleet.js';
 import { changeForward, deleteTargetGroupWhenUnused, describeForward, drainingTargets, membersHealth, switchedTo, targetGroupName, withoutIdle } from '../../aws/traffic.js';
-import { applyGroupCopy, ownScaling, readGroupCopy, suspendLikeLive } from '../../aws/group-copy.js';
+import { applyGroupCopy, holdStandby, ownScaling, readGroupCopy, STANDBY_PROCESSES, suspendLikeLive } from '../../aws/group-copy.js';
 import { formatDuration, formatTime } from '../../operations/format.js';
 import { StepFailure, type Step } from '../../operations/pipeline.js';
 import { deployOf, regionOf, required } from '../canary/operation.js';
@@ -18,8 +18,8 @@ export function uncopiedRefusal(live: string, uncopied: string[]): string {
  * tags, scaling policies, scheduled actions, lifecycle hooks, warm pool…), grows into a full fleet
  * beside the old one, traffic moves to it at once, and it is given the live group's own Min/Max/Desired
  * and suspended processes. Min is pinned to the new size until the switch so scale-in cannot shrink
- * the new fleet before it takes the whole load. The old group is kept, scaled as it was, as an instant
- * rollback target for a while before it is removed.
+ * the new fleet before it takes the whole load. The old group is kept, scaled as it was and its own
+ * scaling suspended, as an instant rollback target for a while before it is removed.
  */
 export function redBlackSteps(deps: PromoteDependencies): Step<CanaryState>[] {
   const { aws, store, clock, pollIntervalMs } = deps;
@@ -68,13 +68,17 @@ export function redBlackSteps(deps: PromoteDependencies): Step<CanaryState>[] {
         const deploy = deployOf(operation);
         const region = regionOf(operation);
         const live = required(state.live, 'live group');
+        // Out of traffic, its policies would scale it in: it keeps its capacity until removed or switched back to.
+        const held = `its ${STANDBY_PROCESSES.join(', ')} suspended so it keeps its instances`;
         if (deploy.traffic.mode === 'weighted') {
           // The new fleet's group takes the old one's weight; the old one stays at 0, health-checked, for an instant switch back.
           const forward = await changeForward(aws, region, deploy.traffic.listener, switchedTo(required(state.canaryTargetGroup, 'canary target group'), liveTargetGroup(state), state.listenerScale));
-          return { state: { switchedAt: clock.now(), listenerScale: 1 }, detail: `listener forwards ${describeForward(forward)}; ${live.name} takes no traffic and stays up as the rollback target` };
+          await holdStandby(aws, region, live.name);
+          return { state: { switchedAt: clock.now(), listenerScale: 1 }, detail: `listener forwards ${describeForward(forward)}; ${live.name} takes no traffic and stays up as the rollback target, ${held}` };
         }
         await detachTargetGroups(aws, region, live.name, live.targetGroups);
-        return { state: { switchedAt: clock.now() }, detail: `${live.name} takes no traffic; it stays up as the rollback target` };
+        await holdStandby(aws, region, live.name);
+        return { state: { switchedAt: clock.now() }, detail: `${live.name} takes no traffic; it stays up as the rollback target, ${held}` };
       },
     },
     {

@@ -2,7 +2,8 @@
  * Switching a red-black promotion back, apart from the promotion's steps: the canary's removal does it
  * when a rollback comes while the old fleet is kept, and needs nothing else of the promotion.
  */
-import { attachTargetGroups } from '../../aws/fleet.js';
+import { attachTargetGroups, describeGroup } from '../../aws/fleet.js';
+import { releaseStandby } from '../../aws/group-copy.js';
 import { changeForward, switchedBack, TrafficRefused } from '../../aws/traffic.js';
 import type { Step } from '../../operations/pipeline.js';
 import { deployOf, regionOf, required, type CanaryDependencies } from '../canary/operation.js';
@@ -30,6 +31,9 @@ export async function switchBack(deps: CanaryDependencies, operation: Parameters
   } else {
     await attachTargetGroups(aws, region, live.name, live.targetGroups);
   }
+  // Held while it stood by; it scales again now that it serves, keeping what it had suspended itself.
+  const group = await describeGroup(aws, region, live.name);
+  const resumed = group && group.Status !== 'Delete in progress' ? await releaseStandby(aws, region, live.name, state.liveScaling?.suspendedProcesses ?? []) : [];
   const record = await store.getLive(operation.app);
   if (record?.operationId === operation.id && record.previous) {
     const now = clock.now();
@@ -38,5 +42,5 @@ export async function switchBack(deps: CanaryDependencies, operation: Parameters
     if (record.previous.version) await store.setReleaseStatus(operation.app, record.previous.version, 'live', { at: now, by: operation.requestedBy, operationId: operation.id, note: 'switched back' });
     await store.setReleaseStatus(operation.app, operation.version, 'rolled-back', { at: now, by: operation.requestedBy, operationId: operation.id });
   }
-  return [`${live.name} serves the traffic again`];
+  return [`${live.name} serves the traffic again${resumed.length ? `, its ${resumed.join(', ')} resumed` : ''}`];
 }
