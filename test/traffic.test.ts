@@ -92,24 +92,19 @@ describe('weighted traffic', () => {
     const bakery = await weightedWorld();
     await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
     await until(world, () => world.events.some((event) => event.type === 'step-waiting' && event.step === 'judge'));
-    const canary = (await forward()).find((group) => group.arn !== fleet.targetGroupArn)!.arn;
 
+    const rolledBackAt = world.clock.now();
     await rollBack(bakery);
-    // Looked at every 5 virtual seconds while the canary goes: what the listener forwards to it, and how its targets stand.
-    const seen: string[] = [];
-    await until(world, async () => {
-      const entry = (await forward()).find((group) => group.arn === canary);
-      const gone = !(await targetGroupNames()).some((name) => name.startsWith('demo-v1-'));
-      const states = gone ? [] : ((await elb().send(new DescribeTargetHealthCommand({ TargetGroupArn: canary }))).TargetHealthDescriptions ?? []).map((t) => t.TargetHealth!.State!);
-      seen.push(`${entry ? `weight ${entry.weight}` : 'no entry'}${gone ? ', deleted' : `, ${states.join(' ') || 'no targets'}`}`);
-      return (await world.store.getLock('demo', 'deploy')) === undefined;
-    });
-    await bakery.runner.idle();
-    // Draining with the listener still using its group at weight 0 (DeregisterTargets: in-flight requests complete), and never draining without it.
-    expect(seen).toContain('weight 0, draining');
-    expect(seen.filter((look) => look.startsWith('no entry') && look.includes('draining'))).toEqual([]);
-    expect(seen.at(-1)).toBe('no entry, deleted');
+    await deployEnded(world, bakery);
+    // The order of the calls that took the canary out: weight to 0, out of its target group (its targets drain), and only
+    // a whole deregistration delay later (30 s on the seeded fleet's target group, which the canary's copies) off the listener and deleted.
+    const calls = world.sim.calls().filter((call) => call.at >= rolledBackAt && ['ModifyListener', 'DetachLoadBalancerTargetGroups', 'DeleteTargetGroup'].includes(call.command));
+    expect(calls.map((call) => call.command)).toEqual(['ModifyListener', 'DetachLoadBalancerTargetGroups', 'ModifyListener', 'DeleteTargetGroup']);
+    const [, detached, removed, deleted] = calls;
+    expect(removed!.at - detached!.at).toBeGreaterThanOrEqual(30_000);
+    expect(deleted!.at).toBeGreaterThanOrEqual(removed!.at);
     expect(everything(world)).toContain("the canary's targets drained, its entry left the listener");
+    expect(await targetGroupNames()).toEqual(['demo-live']);
     expect(await forward()).toEqual([{ arn: fleet.targetGroupArn, weight: 1 }]);
   });
 
@@ -244,7 +239,7 @@ describe('the local demo’s red-black app (config/apps.example.yml)', () => {
     expect(forward).toHaveLength(1);
     const { TargetHealthDescriptions } = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: forward[0]!.TargetGroupArn }));
     expect(TargetHealthDescriptions!.filter((target) => target.TargetHealth?.State === 'healthy')).toHaveLength(3);
-    expect(everything(world)).toMatch(/✓ Live on demo-rb-canary-v1-[0-9a-f]+, approved by @you/);
+    expect(everything(world)).toMatch(/✓ Live on demo-rb-canary-v1-[0-9a-f]+, approved by <@U0LOCAL>/);
     expect(everything(world)).toMatch(/removed demo-rb-live after 2m 00s; listener forwards demo-rb-v1-[0-9a-f]+ 1/);
     // The seeded fleet's scaling, copied before the switch and read back once the old group (and what belonged to it) is gone.
     expect(everything(world)).toMatch(/has demo-rb-live's settings \(.*\), 1 tag \(app, propagated\), 1 scaling policy \(cpu-50\), 1 scheduled action \(weekday-mornings\)/);
