@@ -58,9 +58,10 @@ export function createBakery(options: BakeryOptions): Bakery {
   };
   // Threads and the audit trail listen to the runner's events; the runner itself only runs steps.
   const progress = new ProgressReporter({ surface, clock, log, pipelines });
-  // A finished operation changes what the Homes show (running operations, stale images).
+  // An operation's start and end change what the Homes show (what is running, the live release, stale images).
   const refreshHomes = (event: RunnerEvent): void => {
-    if (event.type === 'finished') home.refresh().catch((error: unknown) => log.warn({ err: error }, 'could not refresh the Homes'));
+    const started = event.type === 'step-started' && event.operation.steps.length === 1;
+    if (started || event.type === 'finished') home.refresh().catch((error: unknown) => log.warn({ err: error }, 'could not refresh the Homes'));
   };
   const runner = new OperationRunner({
     store,

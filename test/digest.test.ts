@@ -15,7 +15,7 @@ import { homeView } from '../src/stale/home-view.js';
 import { describeReason } from '../src/stale/reasons.js';
 import type { AppPicture } from '../src/stale/survey.js';
 import type { Release } from '../src/store/items.js';
-import { alice, approvalRequest, bob, canary, deployEnded, everything, fleetWorld, mallory, pressOn, promoted, releaseApp, until } from './support/lifecycle.js';
+import { alice, approvalRequest, bob, canary, deployEnded, everything, fleetWorld, mallory, pressOn, promoted, releaseApp, rollBack, until } from './support/lifecycle.js';
 import { demoApp, TestWorld } from './support/world.js';
 
 const withProvision = (provision: string): AppConfig => ({ ...demoApp, provision });
@@ -503,7 +503,7 @@ describe('who sees what', () => {
   });
 });
 
-describe('the digest of a fleet', () => {
+describe('a fleet’s digest and Home', () => {
   let world: TestWorld;
   afterEach(async () => {
     await world.close();
@@ -532,4 +532,28 @@ describe('the digest of a fleet', () => {
     await deployEnded(world, bakery);
     expect((await digestNow()).text).toBe('*Image digest*: nothing is stale');
   }, 120_000);
+
+  it('the Home names the release a rollback left, and is redrawn when an operation starts and ends', async () => {
+    world = await fleetWorld({ ...releaseApp(), channel: 'C0DEMO' });
+    const bakery = world.replica();
+    await promoted(world, bakery, 'v1');
+    await bakery.handlers.onHomeOpened!(bob);
+    await rollBack(world, bakery);
+    await deployEnded(world, bakery);
+    const section = (): ChatMessage | undefined => world.chat.homes.get(bob.id)?.sections[0];
+    await until(world, () => section()?.text !== '*demo* · v1 live · baked today', 60_000);
+    expect(section()?.text).toBe('*demo* · v1 rolled-back · no Bakery release live');
+
+    // Every Home bob is shown from now on, as he would see it if he kept the tab open.
+    const seen: string[] = [];
+    const publish = world.chat.publishHome.bind(world.chat);
+    world.chat.publishHome = async (user, view) => {
+      seen.push(view.sections.map((shown) => [shown.text, ...(shown.lines ?? [])].join('\n')).join('\n'));
+      return publish(user, view);
+    };
+    await bakery.handlers.onCommand(world.command('demo v2', { user: alice }));
+    await bakery.runner.idle();
+    await until(world, () => section()?.text === '*demo* · v2 baked · no Bakery release live', 60_000);
+    expect(seen.some((home) => /Baking v2 since \d\d:\d\d UTC, asked by <@U0ALICE>/.test(home))).toBe(true);
+  });
 });

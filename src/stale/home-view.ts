@@ -24,7 +24,8 @@ export function homeView(pictures: AppPicture[], now: number, linkTo: ChatSurfac
 }
 
 function appSection(picture: AppPicture, now: number, linkTo: ChatSurface['linkTo']): ChatMessage {
-  const live = picture.live ? `${picture.live.release.version}${picture.live.recorded === 'live' ? ' live' : ` (${picture.live.recorded})`}` : 'nothing baked yet';
+  // With none of Bakery's images live (a rollback to the image before it), the newest release says where it stands.
+  const live = picture.live ? `${picture.live.release.version}${picture.live.recorded === 'live' ? ' live' : ` (${picture.live.recorded})`}` : picture.latest ? `${picture.latest.version} ${picture.latest.status}` : 'nothing baked yet';
   const running = picture.running.map(({ lock, operation }) => {
     const where = operation?.thread ? ` · ${linkTo(operation.thread, 'its thread')}` : '';
     return `${doing[lock.kind]} ${lock.version} since ${formatTime(lock.since, now)}, asked by ${mention(lock.requestedBy)}${where}`;
