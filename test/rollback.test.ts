@@ -131,6 +131,35 @@ describe('/rollback', () => {
     expect(answer?.text).toContain('Nothing to roll back to');
   });
 
+  describe('after a rollback', () => {
+    it('never offers the release it rolled back as the next target', async () => {
+      world = await fleetWorld();
+      const bakery = world.replica();
+      await promoted(world, bakery, 'v1');
+      await rollBack(world, bakery);
+      await deployEnded(world, bakery);
+
+      const releases = await bakery.handlers.onCommand(world.command('demo', { command: '/releases', user: bob }));
+      expect(releases?.lines).toContain('Rollback target: none yet');
+      expect((await bakery.handlers.onCommand(world.command('demo', { command: '/rollback', user: bob })))?.text).toContain('Nothing to roll back to');
+      const named = await bakery.handlers.onCommand(world.command('demo v1', { command: '/rollback', user: bob }));
+      expect(named?.text).toBe('Nothing to roll back to: demo v1 was rolled back from the fleet, so no rollback takes it there again; to ship it, `/bake demo v1 --force` and `/canary demo v1`.');
+    });
+
+    it('offers the release live before the one it returned to, once a release between was rolled back', async () => {
+      world = await fleetWorld();
+      const bakery = world.replica();
+      await promoted(world, bakery, 'v1');
+      await promoted(world, bakery, 'v2');
+      await promoted(world, bakery, 'v3');
+      await rollBack(world, bakery);
+      await deployEnded(world, bakery);
+      expect((await world.store.getLive('demo'))?.live.version).toBe('v2');
+      const confirm = await bakery.handlers.onCommand(world.command('demo', { command: '/rollback', user: bob }));
+      expect(confirm?.text).toMatch(/^Roll \*demo\* back from v2 to v1 /);
+    }, 2 * twoPromotions);
+  });
+
   describe('a target', () => {
     it('is refused when it was never live, saying how it ships instead, and the fleet stays as it is', async () => {
       world = await fleetWorld();
@@ -202,10 +231,10 @@ describe('/rollback', () => {
       expect(restored?.live.group).toBe('demo-live');
       expect(restored?.askedBy).toBeUndefined();
 
-      // v1 was live for a while, so it is a rollback target, but only for those the app names.
+      // Asking for v1 again takes the rollback permission, which only the app's people have; and v1, rolled back, is no target.
       const refused = await bakery.handlers.onCommand(world.command('demo v1', { command: '/rollback', user: alice }));
       expect(refused?.text).toBe('Not done: only <@U0BOB> may roll back demo; whoever asked for a release may stop it or return it to the one it replaced.');
-      expect((await rollBack(world, bakery, 'demo v1', bob))?.text).toBe('Rolling demo back to v1.');
+      expect((await rollBack(world, bakery, 'demo v1', bob))?.text).toContain('Nothing to roll back to: demo v1 was rolled back from the fleet');
     });
   });
 

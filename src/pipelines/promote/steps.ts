@@ -36,9 +36,9 @@ export async function recordLive(deps: PromoteDependencies, operation: Operation
     approvedBy,
     operationId: operation.id,
   });
-  await store.setReleaseStatus(operation.app, operation.version, 'live', { at: now, by, operationId: operation.id, note: `asked by <@${operation.requestedBy}>${approvedBy ? `, approved by <@${approvedBy}>` : ''}` });
+  await store.setReleaseStatus(operation.app, operation.version, 'live', { at: now, by, operationId: operation.id, ami, note: `asked by <@${operation.requestedBy}>${approvedBy ? `, approved by <@${approvedBy}>` : ''}` });
   if (state.liveVersion && state.liveVersion !== operation.version) {
-    await store.setReleaseStatus(operation.app, state.liveVersion, 'previous', { at: now, by, operationId: operation.id, note: `replaced by ${operation.version}` });
+    await store.setReleaseStatus(operation.app, state.liveVersion, 'previous', { at: now, by, operationId: operation.id, ami: required(state.liveAmi, 'live image'), note: `replaced by ${operation.version}` });
   }
 }
 

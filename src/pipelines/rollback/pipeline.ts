@@ -11,6 +11,7 @@ import { required } from '../canary/operation.js';
 import { lookAtRefresh, refreshPlan } from '../promote/refresh.js';
 import { rollbackMessages } from './messages.js';
 import { rollbackParams, rollbackState, type RollbackState } from './state.js';
+import { nextTarget } from './target.js';
 
 export interface RollbackDependencies {
   aws: AwsClients;
@@ -89,17 +90,20 @@ export function rollbackPipeline(deps: RollbackDependencies): Pipeline<RollbackS
         const { target, from } = paramsOf(operation);
         const live = required(state.live, 'live group');
         const now = clock.now();
+        const returned = { ...target, launchTemplateVersion: required(state.templateVersion, 'launch template version'), group: live.name };
+        // Never the release just rolled back from: the next rollback goes further back, or nowhere.
+        const previous = nextTarget(await store.listReleases(operation.app), returned, paramsOf(operation).config.region);
         await store.putLive({
           app: operation.app,
-          live: { ...target, launchTemplateVersion: required(state.templateVersion, 'launch template version'), group: live.name },
-          previous: from ? { ...from, group: live.name } : undefined,
+          live: returned,
+          previous,
           since: now,
           askedBy: operation.requestedBy,
           operationId: operation.id,
         });
-        if (target.version) await store.setReleaseStatus(operation.app, target.version, 'live', { at: now, by: operation.requestedBy, operationId: operation.id, note: `rolled back from ${from?.version ?? from?.ami ?? 'the live release'} by <@${operation.requestedBy}>` });
+        if (target.version) await store.setReleaseStatus(operation.app, target.version, 'live', { at: now, by: operation.requestedBy, operationId: operation.id, ami: target.ami, note: `rolled back from ${from?.version ?? from?.ami ?? 'the live release'} by <@${operation.requestedBy}>` });
         if (from?.version && from.version !== target.version) {
-          await store.setReleaseStatus(operation.app, from.version, 'rolled-back', { at: now, by: operation.requestedBy, operationId: operation.id, note: `rolled back to ${target.version ?? target.ami}` });
+          await store.setReleaseStatus(operation.app, from.version, 'rolled-back', { at: now, by: operation.requestedBy, operationId: operation.id, ami: from.ami, note: `rolled back to ${target.version ?? target.ami}` });
         }
         const took = state.servingAt !== undefined ? formatDuration(state.servingAt - operation.createdAt) : undefined;
         return { detail: `${target.version ?? target.ami} is live again${took ? `, ${took} after /rollback` : ''}` };

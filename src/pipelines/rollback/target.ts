@@ -29,7 +29,8 @@ export function rollbackTarget(request: { app: string; region: string; version?:
     if (refused) return { ok: false, reason: refused };
     return { ok: true, target: { image: live.previous, replaced: true, history: release ? historyOf(release, now) : 'the image the fleet ran before Bakery promoted a release' } };
   }
-  const ami = release?.amis[request.region];
+  // The image it was live with: a rebake since gave the version a newer one that never was.
+  const ami = release ? (liveImageOf(release) ?? release.amis[request.region]) : undefined;
   if (!release || !ami) return { ok: false, reason: `${app} ${version} was never baked in ${request.region}` };
   if (live?.live.ami === ami) return { ok: false, reason: `${app} ${version} is the live release` };
   const refused = unfit(app, release);
@@ -38,11 +39,31 @@ export function rollbackTarget(request: { app: string; region: string; version?:
   return { ok: true, target: { image: { version, ami, launchTemplateVersion: replaced ? live.previous!.launchTemplateVersion : undefined }, replaced, history: historyOf(release, now) } };
 }
 
+/** The image a release was last live with, when its history recorded it. */
+function liveImageOf(release: Release): string | undefined {
+  return release.history.findLast((event) => event.status === 'live')?.ami;
+}
+
+/**
+ * What a fleet a rollback returned to `live` may in turn be rolled back to: the release live most
+ * recently before that is still fit (never one rolled back, rejected or pruned); none when Bakery knows of none.
+ */
+export function nextTarget(releases: Release[], live: FleetImage, region: string): FleetImage | undefined {
+  const lastLive = (release: Release): number => release.history.findLast((event) => event.status === 'live')?.at ?? 0;
+  const fit = releases.filter((release) => release.status === 'previous' && release.version !== live.version && lastLive(release) > 0);
+  const newest = fit.sort((a, b) => lastLive(b) - lastLive(a))[0];
+  const ami = newest ? (liveImageOf(newest) ?? newest.amis[region]) : undefined;
+  return newest && ami ? { version: newest.version, ami } : undefined;
+}
+
 /** Why a release may not be rolled back to, with the way to ship it instead; undefined when it may. */
 function unfit(app: string, release: Release): string | undefined {
   const { version } = release;
   if (release.status === 'rejected') {
     return `${app} ${version} was rejected by its canary, so no rollback takes it to the fleet; to ship it, \`/bake ${app} ${version} --force\` and \`/canary ${app} ${version}\``;
+  }
+  if (release.status === 'rolled-back') {
+    return `${app} ${version} was rolled back from the fleet, so no rollback takes it there again; to ship it, \`/bake ${app} ${version} --force\` and \`/canary ${app} ${version}\``;
   }
   if (release.status === 'retired') return `${app} ${version} was pruned (its images are deregistered); to ship it, \`/bake ${app} ${version}\` and \`/canary ${app} ${version}\``;
   if (!release.history.some((event) => event.status === 'live')) {
