@@ -162,11 +162,14 @@ export const rollback: Command = {
 
       const { image } = target.target;
       const id = newOperationId(core.clock);
-      const params: RollbackParams = { config, target: image, from: live?.live, requestedByName: mention(press.user.id) };
+      // It continues the thread whose root shows the live release (the operation that made it live), when that is in this channel.
+      const shownIn = live ? (await core.store.getOperation(live.operationId))?.thread : undefined;
+      const thread = shownIn?.channel === press.channel ? shownIn : undefined;
+      const params: RollbackParams = { config, target: image, from: live?.live, requestedByName: mention(press.user.id), ...(thread ? { inReleaseThread: true } : {}) };
       const label = image.version ?? image.ami;
       const result = await core.runner.start({
         requestId: press.requestId,
-        operation: { id, kind: 'rollback', app, version: image.version ?? 'previous', requestedBy: press.user.id, channel: press.channel, params, state: {}, steps: [], status: 'running', createdAt: now, updatedAt: now, revision: 0 },
+        operation: { id, kind: 'rollback', app, version: image.version ?? 'previous', requestedBy: press.user.id, channel: press.channel, params, state: {}, steps: [], status: 'running', thread, createdAt: now, updatedAt: now, revision: 0 },
         lock: { app, operationId: id, kind: 'rollback', version: image.version ?? 'previous', requestedBy: press.user.id, since: now, requestId: press.requestId },
       });
       switch (result.outcome) {

@@ -158,6 +158,22 @@ describe('/rollback', () => {
       const confirm = await bakery.handlers.onCommand(world.command('demo', { command: '/rollback', user: bob }));
       expect(confirm?.text).toMatch(/^Roll \*demo\* back from v2 to v1 /);
     }, 2 * twoPromotions);
+
+    it('continues in the release’s thread, broadcast to the channel, and its root no longer reads live', async () => {
+      world = await fleetWorld();
+      const bakery = world.replica();
+      await promoted(world, bakery, 'v1');
+      const thread = world.chat.roots[0]!;
+      expect(thread.message.text).toMatch(/live\*? ✓/);
+      await rollBack(world, bakery);
+      await deployEnded(world, bakery);
+
+      expect(world.chat.roots).toHaveLength(1);
+      const broadcast = thread.replies.filter((reply) => reply.broadcast).map((reply) => reply.text);
+      expect(broadcast).toEqual([expect.stringMatching(/^\*Rolling back demo\* from v1 to ami-/), expect.stringMatching(/^\*demo rolled back\* from v1 to ami-/)]);
+      expect(thread.message.text).not.toMatch(/live\*? ✓/);
+      expect([thread.message.text, ...(thread.message.lines ?? [])].join('\n')).toMatch(/is live again/);
+    });
   });
 
   describe('a target', () => {

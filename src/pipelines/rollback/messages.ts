@@ -1,6 +1,7 @@
 import type { Clock } from '../../clock.js';
 import { mention } from '../../message.js';
 import { formatDuration, whereItIs } from '../../operations/format.js';
+import type { ChatMessage } from '../../message.js';
 import type { Pipeline } from '../../operations/pipeline.js';
 import type { Operation } from '../../store/items.js';
 import { rollbackParams, type RollbackState } from './state.js';
@@ -48,5 +49,16 @@ export function rollbackMessages(clock: Clock, steps: { name: string; title: str
         broadcast: true,
       };
     },
+  };
+}
+
+/** A rollback's start, broadcast from the release's thread it continues: the channel hears it began, not only how it ended. */
+export function rollbackStarted(operation: Operation): ChatMessage {
+  const { target, from } = rollbackParams.parse(operation.params);
+  return {
+    text: `*Rolling back ${operation.app}* from ${from?.version ?? from?.ami ?? 'the live release'} to ${target.version ?? target.ami}`,
+    context: [`asked by ${mention(operation.requestedBy)}`],
+    tone: 'running',
+    broadcast: true,
   };
 }

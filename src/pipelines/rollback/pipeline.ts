@@ -9,7 +9,7 @@ import type { Operation } from '../../store/items.js';
 import type { Store } from '../../store/store.js';
 import { required } from '../canary/operation.js';
 import { lookAtRefresh, refreshPlan } from '../promote/refresh.js';
-import { rollbackMessages } from './messages.js';
+import { rollbackMessages, rollbackStarted } from './messages.js';
 import { rollbackParams, rollbackState, type RollbackState } from './state.js';
 import { nextTarget } from './target.js';
 
@@ -49,7 +49,9 @@ export function rollbackPipeline(deps: RollbackDependencies): Pipeline<RollbackS
         if (running === target.ami) {
           return { state: { live }, detail: `${group} already runs ${target.version ?? target.ami}`, finish: `${operation.app} already runs ${target.version ?? target.ami}; nothing to roll back.` };
         }
-        return { state: { live }, detail: `${group}: ${live.desired} instances on launch template v${live.launchTemplateVersion}` };
+        // In the release's thread, the channel still hears that a rollback began (its summary is broadcast too).
+        const started = paramsOf(operation).inReleaseThread ? [{ key: 'started', message: rollbackStarted(operation) }] : [];
+        return { state: { live }, detail: `${group}: ${live.desired} instances on launch template v${live.launchTemplateVersion}`, announce: started };
       },
     },
     {

@@ -11,6 +11,8 @@ export const rollbackParams = z.object({
   /** What the fleet ran when the rollback was asked for. */
   from: fleetImage.optional(),
   requestedByName: z.string(),
+  /** It continues the thread of the release it rolls back (whose root read live): its start is broadcast to the channel from there. */
+  inReleaseThread: z.boolean().optional(),
 });
 export type RollbackParams = z.infer<typeof rollbackParams>;
 
