@@ -31,6 +31,9 @@ describe('/canary', () => {
     expect(text).toMatch(/PASS/);
     expect(text).toContain('5xx rate');
     expect(text).toContain('p99 latency');
+    // A launch template version is never written like an app version (v5).
+    expect(text).toMatch(/launch template `[\w-]+` version \d+ with ami-/);
+    expect(text).not.toMatch(/launch template [\w-]+ v\d/);
     const request = approvalRequest(world)!;
     expect(request.text).toContain('Promote *demo v1* to the whole fleet?');
     expect(request.text).toContain('<@U0BOB>');

@@ -212,7 +212,7 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
     const { button } = shown;
     if (button.confirm && !confirmed) {
       confirming = id;
-      return ephemeral({ text: `*${button.confirm.title}* ${button.confirm.text}`, lines: [`Type y to ${button.confirm.confirm.toLowerCase()}, or anything else for “${button.confirm.deny}”.`] });
+      return ephemeral({ text: `*${button.confirm.title}* ${button.confirm.text}`, lines: [`Type y to ${button.confirm.confirm.toLowerCase()}; anything else answers “${button.confirm.deny}”.`] });
     }
     return answer(`[${id}] ${sanitize(button.label)}`, () =>
       handlers.onButton({

@@ -23,5 +23,5 @@ export function whereItIs(operation: Operation, titleOf: (step: string) => strin
   const current = operation.steps.findLast((s) => s.status === 'running');
   if (current) return `${titleOf(current.name)}${current.detail ? ` · ${current.detail}` : ''}`;
   const last = operation.steps.at(-1);
-  return last ? `${titleOf(last.name)} done` : 'Starting';
+  return last ? `Starting the step after “${titleOf(last.name)}”` : 'Starting';
 }

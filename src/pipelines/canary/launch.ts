@@ -33,7 +33,7 @@ export function readLive({ aws, store, clock }: CanaryDependencies): Step<Canary
       }
       return {
         state: { live, liveAmi, liveVersion },
-        detail: `${live.name}: ${live.desired} instances of ${liveVersion ?? liveAmi} (launch template ${live.launchTemplateName} v${live.launchTemplateVersion})`,
+        detail: `${live.name}: ${live.desired} instances of ${liveVersion ?? liveAmi} (launch template \`${live.launchTemplateName}\` version ${live.launchTemplateVersion})`,
       };
     },
   };
@@ -54,7 +54,7 @@ export function launchTemplate({ aws }: CanaryDependencies): Step<CanaryState> {
         description: `Bakery: ${operation.app} ${operation.version} (${operation.id})`,
         clientToken: `${operation.id}-template`,
       });
-      return { state: { templateVersion: version }, detail: `${live.launchTemplateName} v${version} with ${ami}` };
+      return { state: { templateVersion: version }, detail: `launch template \`${live.launchTemplateName}\` version ${version} with ${ami}` };
     },
   };
 }

@@ -51,7 +51,7 @@ export function rollbackPipeline(deps: RollbackDependencies): Pipeline<RollbackS
         }
         // In the release's thread, the channel still hears that a rollback began (its summary is broadcast too).
         const started = paramsOf(operation).inReleaseThread ? [{ key: 'started', message: rollbackStarted(operation) }] : [];
-        return { state: { live }, detail: `${group}: ${live.desired} instances on launch template v${live.launchTemplateVersion}`, announce: started };
+        return { state: { live }, detail: `${group}: ${live.desired} instances on launch template \`${live.launchTemplateName}\` version ${live.launchTemplateVersion}`, announce: started };
       },
     },
     {
@@ -63,7 +63,7 @@ export function rollbackPipeline(deps: RollbackDependencies): Pipeline<RollbackS
         const kept = target.launchTemplateVersion
           ? await imageOfTemplateVersion(aws, region(operation), live.launchTemplateId, target.launchTemplateVersion).catch(() => undefined)
           : undefined;
-        if (kept === target.ami) return { state: { templateVersion: target.launchTemplateVersion }, detail: `reusing v${target.launchTemplateVersion} (${target.ami})` };
+        if (kept === target.ami) return { state: { templateVersion: target.launchTemplateVersion }, detail: `reusing launch template \`${live.launchTemplateName}\` version ${target.launchTemplateVersion} (${target.ami})` };
         const version = await createTemplateVersion(aws, region(operation), {
           templateId: live.launchTemplateId,
           sourceVersion: live.launchTemplateVersion,
@@ -71,7 +71,7 @@ export function rollbackPipeline(deps: RollbackDependencies): Pipeline<RollbackS
           description: `Bakery rollback: ${operation.app} ${target.version ?? target.ami} (${operation.id})`,
           clientToken: `${operation.id}-template`,
         });
-        return { state: { templateVersion: version }, detail: `new v${version} with ${target.ami}` };
+        return { state: { templateVersion: version }, detail: `launch template \`${live.launchTemplateName}\` version ${version} with ${target.ami}` };
       },
     },
     {
