@@ -1,15 +1,19 @@
 import type { ChatMessage } from '../src/message.js';
 import { mention } from '../src/message.js';
-import { formatTime } from '../src/operations/format.js';
+import { formatTime, lockActivity } from '../src/operations/format.js';
 import type { AppLock } from '../src/store/items.js';
-
-const doing: Record<AppLock['kind'], string> = { bake: 'baking', canary: 'releasing', rollback: 'rolling back' };
 
 /** "busy: baking demo v41 since 12:03 UTC, asked by @alice", and the way out. */
 export function busy(lock: AppLock, now: number): ChatMessage {
   return {
-    text: `busy: ${doing[lock.kind]} ${lock.app} ${lock.version} since ${formatTime(lock.since, now)}, asked by ${mention(lock.requestedBy)}`,
-    lines: [lock.kind === 'bake' ? 'Wait for it to finish, or press its *Cancel* button.' : `Wait for it to finish, or \`/rollback ${lock.app}\` to stop it and return to the live release.`],
+    text: `busy: ${lockActivity(lock, lock.app)} since ${formatTime(lock.since, now)}, asked by ${mention(lock.requestedBy)}`,
+    lines: [
+      lock.kind === 'bake'
+        ? 'Wait for it to finish, or press its *Cancel* button.'
+        : lock.kind === 'rollback'
+          ? 'Its thread shows when the fleet is back; nothing more to press.'
+          : `Wait for it to finish, or \`/rollback ${lock.app}\` to stop it and return to the live release.`,
+    ],
     tone: 'failed',
   };
 }

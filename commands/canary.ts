@@ -156,9 +156,16 @@ function whyNot(operation: Operation, key: string, now: number): string {
     const verb = operation.approval.decision === 'promote' ? 'approved' : 'rolled back';
     return `already ${verb} by ${operation.approval.byName} at ${formatTime(operation.approval.at, now)}`;
   }
-  if (operation.status !== 'running') return `this canary has ended (${operation.status})`;
+  // An unanswered request ends its canary: say so, and how to try the release again.
+  if (request?.key === key && request.expiresAt <= now) {
+    const removal = operation.status === 'running' ? 'is being removed' : 'was removed';
+    return `this approval request expired unanswered at ${formatTime(request.expiresAt, now)}, so the canary ${removal} and the fleet stays as it was; \`/canary ${operation.app} ${operation.version}\` judges it again`;
+  }
+  if (operation.status !== 'running') {
+    const ended = operation.finishedAt !== undefined ? ` at ${formatTime(operation.finishedAt, now)}` : '';
+    return `this canary has ended${ended} (${operation.status}${operation.error ? `: ${operation.error.message}` : ''})`;
+  }
   if (!request || request.key !== key) return 'this request is no longer current (a newer one replaced it)';
-  if (request.expiresAt <= now) return `the request expired at ${formatTime(request.expiresAt, now)}; \`/canary ${operation.app} ${operation.version}\` again or \`/rollback ${operation.app}\``;
   return 'the request could not be answered; try again';
 }
 

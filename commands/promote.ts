@@ -4,6 +4,7 @@ import { ChannelMembers, notSeen } from '../src/access/visibility.js';
 import { appName } from '../src/config/names.js';
 import type { Core } from '../src/core.js';
 import { approvalMessage } from '../src/pipelines/canary/approval.js';
+import { windowMoment } from '../src/pipelines/canary/operation.js';
 import { canaryParams, canaryState } from '../src/pipelines/canary/state.js';
 import { unknownApp } from './apps.js';
 import type { Command } from './command.js';
@@ -39,7 +40,7 @@ export const promote: Command = {
     const state = canaryState.parse(operation.state);
     const deploy = canaryParams.parse(operation.params).config.deploy;
     if (!state.approvalRequest || !deploy) {
-      const minute = state.verdict ? `at minute ${state.verdict.minute}, ${state.verdict.outcome}` : 'starting';
+      const minute = state.verdict ? `at ${windowMoment(state.verdict.minute, deploy?.canary.interval ?? 60_000)}, ${state.verdict.outcome}` : 'starting';
       return { text: `The canary of ${app} ${operation.version} is still being judged (${minute}); it asks for approval once it passes.`, tone: 'info' };
     }
     return { ...approvalMessage(operation, state, deploy, core.clock.now()), broadcast: false };

@@ -152,6 +152,10 @@ export const rollback: Command = {
       if (!config.deploy) return { text: `Not done: ${app} has no deploy config.`, tone: 'failed' };
       const stale = staleness(value.data, press.user.id, found, target, now);
       if (stale) return stale;
+      if (running?.cancelRequested) {
+        const { by, at } = running.cancelRequested;
+        return { text: `Already rolling back ${app}: ${by} asked to stop the ${running.kind} of ${running.version} at ${formatTime(at, now)}; the thread shows when the fleet is back.`, tone: 'info' };
+      }
       if (running) {
         await core.runner.cancel(running.id, mention(press.user.id), { rollback: true });
         await core.store.appendAudit({ app, at: now, actor: press.user.id, action: 'rollback requested', operationId: running.id, detail: `stopping the ${running.kind} of ${running.version}` });
@@ -170,7 +174,7 @@ export const rollback: Command = {
       const result = await core.runner.start({
         requestId: press.requestId,
         operation: { id, kind: 'rollback', app, version: image.version ?? 'previous', requestedBy: press.user.id, channel: press.channel, params, state: {}, steps: [], status: 'running', thread, createdAt: now, updatedAt: now, revision: 0 },
-        lock: { app, operationId: id, kind: 'rollback', version: image.version ?? 'previous', requestedBy: press.user.id, since: now, requestId: press.requestId },
+        lock: { app, operationId: id, kind: 'rollback', version: label, requestedBy: press.user.id, since: now, requestId: press.requestId },
       });
       switch (result.outcome) {
         case 'started':

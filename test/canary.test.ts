@@ -123,7 +123,7 @@ describe('/canary', () => {
     await until(world, () => approvalRequest(world) !== undefined);
     const request = approvalRequest(world)!;
     expect(request.text).toContain('stayed undecided: roll it back, or promote it anyway?');
-    expect(everything(world)).toMatch(/minute 45 of 30 \(extended; at most 45\) · \*WAIT\*/);
+    expect(everything(world)).toMatch(/minute 45 of 30 \(extended; at most 45 minutes\) · \*WAIT\*/);
     expect(everything(world)).toContain('too little');
     expect(await world.store.getLive('demo')).toBeUndefined();
   });
@@ -277,6 +277,13 @@ describe('the approval', () => {
     expect(everything(world)).toContain('expired — `/canary demo v1` again or `/rollback demo`');
     expect(await groupNames(world)).toEqual(['demo-live']);
     const late = await bakery.handlers.onButton(pressOn(request, 'release.promote', bob));
-    expect(late?.text).toContain('Not done');
+    expect(late?.text).toMatch(/^Not done: this approval request expired unanswered at \d\d:\d\d UTC, so the canary was removed and the fleet stays as it was; `\/canary demo v1` judges it again/);
+  });
+
+  it('says approval times in the one duration format', async () => {
+    const { bakery } = await awaitingApproval(releaseApp({ approvalTtl: '2h' }));
+    await deployEnded(world, bakery);
+    expect(everything(world)).toMatch(/it expires in (59m \d\ds|1h 00m)\./);
+    expect(everything(world)).toContain('nobody approved within 2h 00m; the canary is removed');
   });
 });

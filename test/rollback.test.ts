@@ -268,6 +268,35 @@ describe('/rollback', () => {
       expect((await world.store.getLive('demo'))?.live.version).toBe('v1');
     });
 
+    it('pressed twice to return to a release, rolls back once and names the version to the second press', async () => {
+      world = await fleetWorld();
+      const bakery = world.replica();
+      await promoted(world, bakery, 'v1');
+      await promoted(world, bakery, 'v2');
+      const confirm = await bakery.handlers.onCommand(world.command('demo', { command: '/rollback', user: bob }));
+      const first = await bakery.handlers.onButton(pressOn(confirm!, 'rollback.confirm', bob));
+      const second = await bakery.handlers.onButton(pressOn(confirm!, 'rollback.confirm', bob));
+      expect(first?.text).toBe('Rolling demo back to v1.');
+      expect(second?.text).toMatch(/^busy: rolling demo back to v1 since \d\d:\d\d UTC, asked by <@U0BOB>$/);
+      expect(second?.lines).toEqual(['Its thread shows when the fleet is back; nothing more to press.']);
+      await deployEnded(world, bakery);
+      expect((await world.store.listAudit('demo')).filter((entry) => entry.action === 'rollback requested')).toHaveLength(1);
+    }, twoPromotions);
+
+    it('pressed twice to stop a canary, stops it once and says who asked first', async () => {
+      world = await fleetWorld();
+      const bakery = world.replica();
+      await bake(world, bakery, 'v1');
+      await canary(world, bakery, 'v1');
+      await until(world, () => world.events.some((event) => event.type === 'step-waiting' && event.step === 'judge'));
+      const confirm = await bakery.handlers.onCommand(world.command('demo', { command: '/rollback', user: bob }));
+      await bakery.handlers.onButton(pressOn(confirm!, 'rollback.confirm', bob));
+      const second = await bakery.handlers.onButton(pressOn(confirm!, 'rollback.confirm', bob));
+      expect(second?.text).toMatch(/^Already rolling back demo: <@U0BOB> asked to stop the canary of v1 at \d\d:\d\d UTC; the thread shows when the fleet is back\.$/);
+      await deployEnded(world, bakery);
+      expect((await world.store.listAudit('demo')).filter((entry) => entry.action === 'rollback requested')).toHaveLength(1);
+    });
+
     it('is not replayed onto the release that is live by the time it is pressed', async () => {
       world = await fleetWorld();
       const bakery = world.replica();

@@ -13,7 +13,7 @@ import { AwsSimulator, fastTimings, type SeededFleet } from '../src/aws/simulato
 import { VirtualClock } from '../src/clock.js';
 import { parseAppsFile } from '../src/config/apps.js';
 import type { Bakery } from '../src/bakery.js';
-import { alice, approvalRequest, bake, bob, deployEnded, everything, groupNames, pressOn, releaseApp, until } from './support/lifecycle.js';
+import { alice, approvalRequest, bake, bob, deployEnded, everything, groupNames, operationOf, pressOn, releaseApp, until } from './support/lifecycle.js';
 import { TestWorld } from './support/world.js';
 
 const region = 'us-east-1';
@@ -214,6 +214,26 @@ describe('the local demo’s red-black app (config/apps.example.yml)', () => {
     const deploy = example['demo-rb']!.deploy!;
     expect(deploy).toMatchObject({ strategy: 'red-black', traffic: { mode: 'weighted', listener: fleets.find((f) => f.app === 'demo-rb')!.listenerArn } });
   });
+
+  it('says where a 10-second canary is as time, never as a fraction of a minute', async () => {
+    world = await TestWorld.create({ demo: example.demo! });
+    world.sim.seedFleet({ region, app: 'demo', scaling: true });
+    const bakery = world.replica('replica-a', { access: { workspace: 'T0HOME', channels: 'any' } });
+    const local = { id: 'U0LOCAL', name: 'you' };
+    await bakery.handlers.onCommand(world.command('demo v1', { user: local }));
+    await until(world, async () => (await world.store.getRelease('demo', 'v1')) !== undefined && (await world.store.getLock('demo')) === undefined);
+    await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: local }));
+    // A look between whole minutes: 1 min 20 s, say, where the window was once "minute 1.3333333333333333".
+    await until(world, async () => {
+      const operation = await operationOf(world, 'canary');
+      const minute = (operation?.state as { verdict?: { minute: number } } | undefined)?.verdict?.minute;
+      return minute !== undefined && minute > 1 && !Number.isInteger(minute);
+    });
+    const answer = await bakery.handlers.onCommand(world.command('demo', { command: '/promote', user: local }));
+    expect(answer?.text).toMatch(/is still being judged \(at \d+ min \d+ s, wait\)/);
+    expect(everything(world)).toMatch(/Canary demo v1\* · \d+ min \d+ s of 3 minutes · \*WAIT\*/);
+    expect(everything(world)).not.toMatch(/minute \d+\.\d/);
+  }, 60_000);
 
   it('ends a promotion with all traffic on the new fleet, scaling as the old one did', async () => {
     // The app's own channel is the test chat's #demo; the demo's approver, U0LOCAL, approves their own canary.

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Button, ChatMessage } from '../message.js';
 import { appName, version } from '../config/names.js';
-import { formatTime } from '../operations/format.js';
+import { formatTime, lockActivity } from '../operations/format.js';
 import { describeReason } from '../stale/reasons.js';
 import { isFresh, isStale, type AppPicture } from '../stale/survey.js';
 import type { SweepSummary } from '../store/items.js';
@@ -58,7 +58,7 @@ export function rebakedNote(picture: AppPicture): string | undefined {
 export function staleLine(picture: AppPicture, now: number): string {
   const version = picture.live ? ` ${picture.live.release.version}` : '';
   const recorded = picture.live && picture.live.recorded !== 'live' ? ` (${picture.live.recorded})` : '';
-  const running = picture.running.map(({ lock }) => `${lock.kind === 'bake' ? 'baking' : lock.kind === 'canary' ? 'releasing' : 'rolling back'} ${lock.version} since ${formatTime(lock.since, now)}`);
+  const running = picture.running.map(({ lock }) => `${lockActivity(lock)} since ${formatTime(lock.since, now)}`);
   const rebaked = rebakedNote(picture);
   return `• *${picture.app}*${version}${recorded} · ${ageOf(picture, now)} · ${picture.reasons.map(describeReason).join('; ')}${rebaked ? ` · ${rebaked}` : ''}${running.length ? ` · now ${running.join(', ')}` : ''}`;
 }

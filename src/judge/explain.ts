@@ -84,7 +84,7 @@ function shortDuration(minutes: number): string {
 }
 
 /** A point in the window: "minute 12", or "2 min 30 s" when an interval is not a minute. */
-function momentText(minutes: number, intervalMinutes: number): string {
+export function momentText(minutes: number, intervalMinutes: number): string {
   return intervalMinutes === 1 ? `minute ${minutes}` : formatDuration(minutes);
 }
 

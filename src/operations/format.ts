@@ -1,4 +1,4 @@
-import type { Operation } from '../store/items.js';
+import type { AppLock, Operation } from '../store/items.js';
 
 /** "4m 07s", "52s", "1h 03m", "7d", "1d 06h": how long something took (or will take), as people read it. */
 export function formatDuration(ms: number): string {
@@ -24,4 +24,12 @@ export function whereItIs(operation: Operation, titleOf: (step: string) => strin
   if (current) return `${titleOf(current.name)}${current.detail ? ` · ${current.detail}` : ''}`;
   const last = operation.steps.at(-1);
   return last ? `Starting the step after “${titleOf(last.name)}”` : 'Starting';
+}
+
+/** What holds an app's lock, as chat says it: "baking v41", "releasing v41", "rolling back to v40" (with the app: "rolling demo back to v40"). */
+export function lockActivity(lock: Pick<AppLock, 'kind' | 'version'>, app?: string): string {
+  const named = app ? `${app} ${lock.version}` : lock.version;
+  if (lock.kind === 'bake') return `baking ${named}`;
+  if (lock.kind === 'canary') return `releasing ${named}`;
+  return app ? `rolling ${app} back to ${lock.version}` : `rolling back to ${lock.version}`;
 }

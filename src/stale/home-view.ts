@@ -2,11 +2,10 @@ import { mention } from '../message.js';
 import type { ChatSurface } from '../chat/surface.js';
 import type { ChatMessage, HomeView } from '../message.js';
 import { ageOf, freshLine, rebakeButton, rebakedNote } from '../jobs/digest-message.js';
-import { formatTime } from '../operations/format.js';
+import { formatTime, lockActivity } from '../operations/format.js';
 import { describeReason } from './reasons.js';
 import { isFresh, isStale, type AppPicture } from './survey.js';
 
-const doing = { bake: 'Baking', canary: 'Releasing', rollback: 'Rolling back' } as const;
 
 /**
  * Bakery's App Home, from the same pictures as the digest: per app the live release and its age,
@@ -28,7 +27,8 @@ function appSection(picture: AppPicture, now: number, linkTo: ChatSurface['linkT
   const live = picture.live ? `${picture.live.release.version}${picture.live.recorded === 'live' ? ' live' : ` (${picture.live.recorded})`}` : picture.latest ? `${picture.latest.version} ${picture.latest.status}` : 'nothing baked yet';
   const running = picture.running.map(({ lock, operation }) => {
     const where = operation?.thread ? ` · ${linkTo(operation.thread, 'its thread')}` : '';
-    return `${doing[lock.kind]} ${lock.version} since ${formatTime(lock.since, now)}, asked by ${mention(lock.requestedBy)}${where}`;
+    const activity = lockActivity(lock);
+    return `${activity[0]!.toUpperCase()}${activity.slice(1)} since ${formatTime(lock.since, now)}, asked by ${mention(lock.requestedBy)}${where}`;
   });
   const button = picture.running.some(({ lock }) => lock.kind === 'bake') ? undefined : rebakeButton(picture);
   return {

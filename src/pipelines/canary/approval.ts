@@ -6,6 +6,7 @@ import { formatDuration, formatTime } from '../../operations/format.js';
 import { postedRef } from '../../operations/outbox.js';
 import { mention } from '../../message.js';
 import type { ChatThread, Operation } from '../../store/items.js';
+import { windowMoment } from './operation.js';
 import type { CanaryState } from './state.js';
 
 /*
@@ -70,7 +71,7 @@ export function approvalMessage(operation: Operation, state: CanaryState, deploy
   return {
     text: `${heading} ${asked}`,
     lines: [
-      verdict ? `Verdict at minute ${verdict.minute}: ${verdict.summary}` : '',
+      verdict ? `Verdict at ${windowMoment(verdict.minute, deploy.canary.interval)}: ${verdict.summary}` : '',
       `Target: ${target}. Asked by ${canaryAskedBy(operation)}${deploy.fourEyes ? ', who may not approve it (four eyes)' : ''}.`,
       request ? `Expires ${formatTime(request.expiresAt, now)} (in ${formatDuration(request.expiresAt - now)}); then the canary is removed.` : '',
     ],

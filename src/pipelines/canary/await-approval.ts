@@ -1,6 +1,7 @@
+import { formatDuration } from '../../operations/format.js';
 import { StepFailure, type Step } from '../../operations/pipeline.js';
 import { answeredMessage, approvalMessage, mention, newRequestKey, requestAnnouncement, requestRef } from './approval.js';
-import { deployOf, formatMinute, type CanaryDependencies } from './operation.js';
+import { deployOf, type CanaryDependencies } from './operation.js';
 import type { CanaryState } from './state.js';
 
 /** A waiting step: posts the request, reminds at half its TTL, and ends on a press or at its expiry. */
@@ -30,10 +31,10 @@ export function awaitApproval({ clock }: CanaryDependencies): Step<CanaryState> 
       }
       if (now >= request.expiresAt) {
         if (ref) await input.say(answeredMessage(operation, 'expired', now), ref);
-        throw new StepFailure(`nobody approved within ${formatMinute(deploy.approvalTtl / 60_000)} min; the canary is removed`);
+        throw new StepFailure(`nobody approved within ${formatDuration(deploy.approvalTtl)}; the canary is removed`);
       }
       if (!request.reminded && now >= request.postedAt + deploy.approvalTtl / 2) {
-        const reminder = { text: `Reminder: ${operation.app} ${operation.version} is waiting for approval ${deploy.approvers.map(mention).join(' ')}; it expires in ${formatMinute((request.expiresAt - now) / 60_000)} min.`, tone: 'info' as const };
+        const reminder = { text: `Reminder: ${operation.app} ${operation.version} is waiting for approval ${deploy.approvers.map(mention).join(' ')}; it expires in ${formatDuration(request.expiresAt - now)}.`, tone: 'info' as const };
         return { state: { approvalRequest: { ...request, reminded: true } }, announce: [{ key: requestAnnouncement(request.key, true), message: reminder }], wait: { until: request.expiresAt, detail: 'reminded the approvers' } };
       }
       return { wait: { until: request.reminded ? request.expiresAt : request.postedAt + deploy.approvalTtl / 2, detail: 'waiting for approval' } };

@@ -4,7 +4,8 @@ import type { DeployConfig } from '../../config/deploy.js';
 import { formatDuration, whereItIs } from '../../operations/format.js';
 import type { Pipeline } from '../../operations/pipeline.js';
 import type { Operation } from '../../store/items.js';
-import { formatMinute } from './operation.js';
+import { windowMoment, windowPosition } from './operation.js';
+import { formatDuration as formatMinutes } from '../../judge/explain.js';
 import { canaryParams, type CanaryState } from './state.js';
 
 /*
@@ -52,13 +53,15 @@ function rolledBackBy(operation: Operation): string | undefined {
   return undefined;
 }
 
+/** The canary's interval as it was asked for; a minute for an operation that has no deploy config. */
+export const intervalOf = (operation: Operation): number => canaryParams.parse(operation.params).config.deploy?.canary.interval ?? 60_000;
+
 export function verdictTable(operation: Operation, verdict: NonNullable<CanaryState['verdict']>, durationMs: number, deploy: DeployConfig): ChatMessage {
   const rows = verdict.metrics.map((m) => [m.gating ? m.label : `${m.label} (shadow)`, m.verdict, m.canary, m.baseline]);
   const table = align([['metric', 'verdict', 'canary', 'baseline'], ...rows]);
-  const planned = durationMs / 60_000;
-  const extended = verdict.minute > planned ? ` (extended; at most ${formatMinute(planned + deploy.canary.maxExtension / 60_000)})` : '';
+  const extended = verdict.minute > durationMs / 60_000 ? ` (extended; at most ${formatMinutes((durationMs + deploy.canary.maxExtension) / 60_000)})` : '';
   return {
-    text: `*Canary ${operation.app} ${operation.version}* · minute ${formatMinute(verdict.minute)} of ${formatMinute(planned)}${extended} · *${verdict.outcome.toUpperCase()}*`,
+    text: `*Canary ${operation.app} ${operation.version}* · ${windowPosition(verdict.minute, durationMs, deploy)}${extended} · *${verdict.outcome.toUpperCase()}*`,
     lines: ['```', ...table, '```', ...verdict.metrics.map((m) => `• ${m.explanation}`)],
     tone: verdict.outcome === 'fail' ? 'failed' : verdict.outcome === 'pass' ? 'succeeded' : 'running',
   };
@@ -119,7 +122,7 @@ export function canaryMessages(clock: Clock, steps: { name: string; title: strin
           ...(!rolledBack && state.switchedAt !== undefined && state.groupCopy
             ? [`Kept from ${state.groupCopy.from}: ${state.groupCopy.copied.join(', ')}${state.groupCopy.uncopied.length ? `. Not copied: ${state.groupCopy.uncopied.join('; ')}` : ''}`]
             : []),
-          ...(state.verdict ? [`Verdict at minute ${formatMinute(state.verdict.minute)}: ${state.verdict.summary}`] : []),
+          ...(state.verdict ? [`Verdict at ${windowMoment(state.verdict.minute, intervalOf(operation))}: ${state.verdict.summary}`] : []),
           ...(state.cleanup?.length ? [`Cleanup: ${state.cleanup.join('; ')}`] : []),
         ],
         context: [`Total ${elapsed(operation)} · ${state.awsCalls ?? 0} AWS calls (${state.awsRetries ?? 0} retried)`],

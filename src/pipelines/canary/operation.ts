@@ -1,6 +1,7 @@
 import type { AwsClients } from '../../aws/clients.js';
 import type { Clock } from '../../clock.js';
 import type { DeployConfig } from '../../config/deploy.js';
+import { momentText, positionText } from '../../judge/explain.js';
 import { StepFailure } from '../../operations/pipeline.js';
 import type { Operation } from '../../store/items.js';
 import type { Store } from '../../store/store.js';
@@ -38,9 +39,12 @@ const operationSuffix = (operation: Operation): string => operation.id.slice(-8)
 export const canaryTargetGroupName = (operation: Operation): string =>
   `${operation.app.slice(0, 12)}-${operation.version.replace(/[^A-Za-z0-9]/g, '').slice(0, 8)}-${operation.id.slice(-8)}`.replace(/-+/g, '-');
 
-export function formatMinute(minutes: number): string {
-  return Number.isInteger(minutes) ? String(minutes) : minutes.toFixed(1);
-}
+/** A point in the canary's window as its verdict lines say it: "minute 12", or "1 min 20 s" with 10-second intervals. */
+export const windowMoment = (minutes: number, intervalMs: number): string => momentText(minutes, intervalMs / 60_000);
+
+/** Where a look is in the window: "minute 12 of 30", or "1 min 20 s of 3 minutes". */
+export const windowPosition = (minutes: number, durationMs: number, deploy: DeployConfig): string =>
+  positionText(minutes, durationMs / 60_000, deploy.canary.interval / 60_000);
 
 export function required<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new StepFailure(`the ${what} is not known yet; an earlier step did not record it`);

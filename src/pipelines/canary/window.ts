@@ -3,7 +3,7 @@ import { StepFailure, type Step } from '../../operations/pipeline.js';
 import type { Operation } from '../../store/items.js';
 import { extendWindow, judge, SETTLE_PERIODS, verdictLines, type Groups } from './judging.js';
 import { verdictTable } from './messages.js';
-import { deployOf, formatMinute, regionOf, required, type CanaryDependencies } from './operation.js';
+import { deployOf, regionOf, windowMoment, windowPosition, required, type CanaryDependencies } from './operation.js';
 import { canaryParams, type CanaryState } from './state.js';
 
 /** The groups a look reads: the baseline (fresh, or the live group) and the canary, with their target groups. */
@@ -40,7 +40,7 @@ export function judgeCanary({ aws, store, clock }: CanaryDependencies): Step<Can
       const saved = { window, verdict: summary, tableRef: tableRef ?? state.tableRef };
       if (verdict.outcome === 'wait' && !atLimit) {
         const more = verdict.moreMinutes !== null ? `, ~${Math.ceil(verdict.moreMinutes)} more min` : '';
-        return { state: saved, wait: { until: nextLook, detail: `minute ${formatMinute(verdict.minute)} of ${durationMs / 60_000}: ${verdict.outcome}${more}` } };
+        return { state: saved, wait: { until: nextLook, detail: `${windowPosition(verdict.minute, durationMs, deploy)}: ${verdict.outcome}${more}` } };
       }
       // The window's chart is drawn from the state saved with this outcome, when the outbox posts it.
       const chart = [{ key: 'chart', file: 'chart' }];
@@ -49,7 +49,7 @@ export function judgeCanary({ aws, store, clock }: CanaryDependencies): Step<Can
         throw new StepFailure(`canary ${verdict.summary}`).keeping(saved, chart);
       }
       const needsHuman = verdict.outcome === 'fail' ? 'failed' : atLimit ? 'undecided' : undefined;
-      return { state: { ...saved, needsHuman }, detail: `${verdict.outcome} at minute ${formatMinute(verdict.minute)}: ${verdict.summary}`, announce: chart };
+      return { state: { ...saved, needsHuman }, detail: `${verdict.outcome} at ${windowMoment(verdict.minute, period)}: ${verdict.summary}`, announce: chart };
     },
   };
 }
