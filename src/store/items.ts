@@ -35,6 +35,11 @@ export const releaseEvent = z.object({
   baseAmi: amiId.optional(),
   /** A bake that replaced an earlier one of the version (--force, a Rebake): that bake's image and base. */
   replaced: z.object({ ami: amiId, baseAmi: amiId }).optional(),
+  /**
+   * The release on the other side of a change of the fleet (its version, or its image when it has none):
+   * what replaced it (previous), what it was rolled back to (rolled-back), what a rollback returned from (live).
+   */
+  other: z.string().optional(),
 });
 export type ReleaseEvent = z.infer<typeof releaseEvent>;
 
