@@ -2,11 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Bakery } from '../src/bakery.js';
 import type { ChatSurface } from '../src/chat/surface.js';
 import type { ChatMessage, MessageRef } from '../src/message.js';
-import { approvalRequest, bake, bob, canary, deployEnded, fleetWorld, pressOn, promoted, until } from './support/lifecycle.js';
+import { approvalRequest, bake, bob, canary, deployEnded, fleetWorld, pressOn, promoted, rollBack, until } from './support/lifecycle.js';
 import type { RecordingChat } from './support/recording-chat.js';
 import type { TestWorld } from './support/world.js';
 
-/** Two promotions take a minute of real time on a busy machine (virtual time runs their hours). */
+/** Two promotions and a rollback take a minute of real time on a busy machine (virtual time runs their hours). */
 const twoPromotions = 120_000;
 
 /** A root as a person reads it: its headline, then its lines. */
@@ -48,6 +48,23 @@ describe('a release’s own thread', () => {
     expect(v1.message.text).toMatch(/^\*Release demo v1\* · .* → live ✓ → \*replaced by v2\*$/);
     expect(v1.message.lines?.[0]).toMatch(/^Replaced by v2 at \d\d:\d\d UTC$/);
     expect(world.chat.roots[1]!.message.text).toMatch(/^\*Release demo v2\* · .*\*live\* ✓$/);
+  }, twoPromotions);
+
+  it('reads live again after a rollback to it, and the release rolled back reads rolled back, by whom and to what', async () => {
+    world = await fleetWorld();
+    const bakery = world.replica();
+    await promoted(world, bakery, 'v1');
+    await promoted(world, bakery, 'v2');
+    await rollBack(world, bakery);
+    await deployEnded(world, bakery);
+
+    // The rollback continued v2's thread; v1's, the first, reads live again.
+    expect(world.chat.roots).toHaveLength(2);
+    const [v1, v2] = world.chat.roots;
+    expect(v1!.message.text).toMatch(/ → \*live again\*$/);
+    expect(v1!.message.lines?.[0]).toMatch(/^✓ Live again since \d\d:\d\d UTC \(rollback by <@U0BOB>\)$/);
+    expect(shown(v2!)).toContainEqual(expect.stringMatching(/^✗ Rolled back at \d\d:\d\d UTC \(to v1\) by <@U0BOB>$/));
+    expect(shown(v2!)).toContain('✓ v1 is live again');
   }, twoPromotions);
 
   it('is redrawn by the replica that takes the promotion over, when the bot died just before redrawing it', async () => {
