@@ -1,5 +1,5 @@
 import { SlackPace } from './pace.js';
-import { ProgressThread } from './thread.js';
+import { errorMessage, ProgressThread } from './thread.js';
 import type { ChatSurface } from './surface.js';
 import type { MessageRef } from '../message.js';
 import type { Clock } from '../clock.js';
@@ -47,10 +47,12 @@ export class ProgressReporter {
 
   /**
    * Posts an announcement in its operation's thread, after the replies before it; on a replica that
-   * took a finished operation's outbox over, in the thread continued from the operation's ref.
+   * took a finished operation's outbox over, in the thread continued from the operation's ref. A
+   * redraw updates the other thread's root it names, paced like every root update.
    */
   async announce(operation: Operation, announcement: Announcement): Promise<{ ref?: MessageRef } | undefined> {
     const { surface, clock, log } = this.options;
+    if (announcement.redraw) return this.redraw(operation, announcement.key, announcement.redraw);
     const open = this.threads.get(operation.id);
     if (!open && !operation.thread) return undefined;
     const thread = open ?? (await ProgressThread.open(surface, clock, operation.channel, this.root(operation), operation.thread, { log: log.child({ operationId: operation.id }), pace: this.pace }));
@@ -70,6 +72,17 @@ export class ProgressReporter {
       return undefined;
     } finally {
       if (!open) await thread.flush();
+    }
+  }
+
+  private async redraw(operation: Operation, key: string, redraw: NonNullable<Announcement['redraw']>): Promise<{ ref?: MessageRef } | undefined> {
+    try {
+      await this.pace.update();
+      await this.options.surface.update(redraw.thread, redraw.message);
+      return { ref: redraw.thread };
+    } catch (error) {
+      this.options.log.warn({ err: errorMessage(error), operationId: operation.id, key, ref: redraw.thread }, 'could not redraw a thread’s root');
+      return undefined;
     }
   }
 

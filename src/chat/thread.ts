@@ -178,6 +178,6 @@ export class ProgressThread {
 }
 
 /** Only the message: Web API errors carry their HTTP request, token included. */
-function errorMessage(error: unknown): string {
+export function errorMessage(error: unknown): string {
   return redactSecrets(error instanceof Error ? error.message : String(error));
 }

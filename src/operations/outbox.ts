@@ -6,20 +6,22 @@ import { OperationHandle } from './handle.js';
 import type { ToAnnounce } from './pipeline.js';
 
 /*
- * An operation's outbox: what it must say in its thread (its summary, an approval request, a
- * chart) is written into the operation with the outcome that says it, in one conditional write,
- * and posted from there. The owner posts at once; a replica that takes a running operation over
- * posts what the dead owner did not; a finished operation's announcements are posted by whichever
- * replica claims them (`announcing`, like a lease but only for posting) on its look for work.
+ * An operation's outbox: what it must say in its thread (its summary, an approval request, a chart),
+ * or in another thread's root (a release it replaced or rolled back), is written into the operation
+ * with the outcome that says it, in one conditional write, and posted from there. The owner posts at
+ * once; a replica that takes a running operation over posts what the dead owner did not; a finished
+ * operation's announcements are posted by whichever replica claims them (`announcing`, like a lease
+ * but only for posting) on its look for work.
  *
  * Slack's chat.postMessage takes no idempotency key, so a post and its record cannot be one act: each
  * attempt is written before it is made and the post after it. An announcement found with an attempt
  * but no post was cut short by a crash, before or after Slack took it: it is posted again (at least
  * once), logged as a possible repeat, and carries its key and attempt in Slack's message metadata,
- * so two copies can be told apart. A crash before the attempt's write never repeats.
+ * so two copies can be told apart. A crash before the attempt's write never repeats. A redraw is an
+ * update of a message that exists: made again, it shows the same root.
  */
 
-/** Posts one announcement in the operation's thread; undefined when the chat refused it. */
+/** Posts one announcement in the operation's thread (or redraws the root it names); undefined when the chat refused it. */
 export type PostAnnouncement = (operation: Operation, announcement: Announcement) => Promise<{ ref?: ChatThread } | undefined>;
 
 /** Refusals after which an announcement is given up (a channel Bakery was removed from), so no replica tries forever. */
@@ -31,7 +33,7 @@ export function withAnnouncements(operation: Operation, announce: ToAnnounce[] |
   const outbox = [...(operation.outbox ?? [])];
   for (const item of announce) {
     if (outbox.some((entry) => entry.key === item.key)) continue;
-    outbox.push({ key: item.key, ...('message' in item ? { message: item.message } : { file: item.file }), attempts: 0 });
+    outbox.push({ key: item.key, ...('message' in item ? { message: item.message } : 'file' in item ? { file: item.file } : { redraw: item.redraw }), attempts: 0 });
   }
   return { ...operation, outbox };
 }

@@ -21,16 +21,17 @@ export interface StepInput<S> {
   say(message: ChatMessage, existing?: MessageRef): Promise<MessageRef | undefined>;
 }
 
+/** What a step may write in its operation's thread. */
+export type StepChat = Pick<StepInput<unknown>, 'note' | 'say'>;
+
 /**
  * What an operation must not fail to say (an approval request, a chart, a summary): kept in its
  * outbox with the outcome that says it, and posted at least once from there, on whichever replica.
  * `key` names it for good (a step run again announces the same key once); a `file` is drawn by the
- * pipeline when it is posted.
+ * pipeline when it is posted; a `redraw` is another thread's root (a release's, whose fate the
+ * operation changed) updated to `message`.
  */
-/** What a step may write in its operation's thread. */
-export type StepChat = Pick<StepInput<unknown>, 'note' | 'say'>;
-
-export type ToAnnounce = { key: string } & ({ message: ChatMessage } | { file: string });
+export type ToAnnounce = { key: string } & ({ message: ChatMessage } | { file: string } | { redraw: { thread: MessageRef; message: ChatMessage } });
 
 export interface StepOutcome<S> {
   state?: Partial<S>;

@@ -35,6 +35,11 @@ export const releaseEvent = z.object({
   baseAmi: amiId.optional(),
   /** A bake that replaced an earlier one of the version (--force, a Rebake): that bake's image and base. */
   replaced: z.object({ ami: amiId, baseAmi: amiId }).optional(),
+  /**
+   * The release on the other side of a change of the fleet (its version, or its image when it has none):
+   * what replaced it (previous), what it was rolled back to (rolled-back), what a rollback returned from (live).
+   */
+  other: z.string().optional(),
 });
 export type ReleaseEvent = z.infer<typeof releaseEvent>;
 
@@ -155,8 +160,9 @@ export const storedMessage = z.object({
 });
 
 /**
- * One announcement in an operation's outbox (its summary, an approval request, a chart): written in
- * the same conditional write as what it announces, posted at least once, then marked posted.
+ * One announcement in an operation's outbox (its summary, an approval request, a chart, another
+ * thread's root redrawn): written in the same conditional write as what it announces, posted at least
+ * once, then marked posted.
  */
 export const announcement = z.object({
   /** Names it for good: one key is one post in the thread, however often it is tried. */
@@ -164,6 +170,8 @@ export const announcement = z.object({
   /** A message as it was written; or `file`, which the pipeline draws when it is posted (a chart is too big to keep). */
   message: storedMessage.optional(),
   file: z.string().optional(),
+  /** Or the root of another operation's thread (a release's, whose fate this one changed), drawn again as `message`. */
+  redraw: z.object({ thread: chatThread, message: storedMessage }).optional(),
   /** Posts begun: more than one without `posted` means a post may have gone out before a crash. */
   attempts: z.number().int().nonnegative(),
   /** When it was posted, and where (a file has no message of its own). */

@@ -1,4 +1,4 @@
-import { mention, type ChatMessage } from '../../message.js';
+import { mention, type ChatMessage, type Tone } from '../../message.js';
 import type { Clock } from '../../clock.js';
 import type { DeployConfig } from '../../config/deploy.js';
 import { formatDuration, whereItIs } from '../../operations/format.js';
@@ -45,6 +45,26 @@ function path(operation: Operation): string {
   return stages
     .map((stage, i) => (i < at ? `${stage} ✓` : i === at ? (ended && stage === 'live' ? `*${stage}* ✓` : ended ? `~${stage}~` : `*${stage}*`) : stage))
     .join(' → ');
+}
+
+/** Who asked for the canary, and which operation it is: the small print of its root, however it reads. */
+function rootContext(operation: Operation): string[] {
+  return [`canary asked by ${mention(operation.requestedBy)}`, `Operation \`${operation.id}\``];
+}
+
+/**
+ * A release's root once a later operation changed what became of it (replaced, rolled back, live
+ * again): the path it went to live, then where it stands now instead of how its canary ended.
+ */
+export function releaseRoot(operation: Operation, fate: { stage: string; line: string; tone: Tone }): ChatMessage {
+  // A canary of long ago may not read as today's params do; its fate is still worth showing.
+  const ami = canaryParams.safeParse(operation.params).data?.ami;
+  return {
+    text: `*Release ${operation.app} ${operation.version}* · ${stages.map((stage) => `${stage} ✓`).join(' → ')} → *${fate.stage}*`,
+    lines: [fate.line, ...(ami ? [`Image \`${ami}\``] : [])],
+    context: rootContext(operation),
+    tone: fate.tone,
+  };
 }
 
 function rolledBackBy(operation: Operation): string | undefined {
@@ -99,7 +119,7 @@ export function canaryMessages(clock: Clock, steps: { name: string; title: strin
       return {
         text: `*Release ${operation.app} ${operation.version}* · ${path(operation)}`,
         lines: [statusLine(operation, state), `Image \`${params.ami}\``],
-        context: [`canary asked by ${mention(operation.requestedBy)}`, `Operation \`${operation.id}\``],
+        context: rootContext(operation),
         tone: operation.status,
       };
     },

@@ -103,8 +103,8 @@ export function redBlackSteps(deps: PromoteDependencies): Step<CanaryState>[] {
         const live = required(state.live, 'live group');
         const now = clock.now();
         const until = now + deploy.redBlack.keepOldFor;
-        await recordLive(deps, operation, state, { group: required(state.canaryGroup, 'canary group'), standby: { group: live.name, targetGroups: live.targetGroups, until } });
-        return { state: { promotedAt: now }, detail: `${operation.version} is live on ${state.canaryGroup}; ${live.name} kept until ${formatTime(until, now)}` };
+        const announce = await recordLive(deps, operation, state, { group: required(state.canaryGroup, 'canary group'), standby: { group: live.name, targetGroups: live.targetGroups, until } });
+        return { state: { promotedAt: now }, detail: `${operation.version} is live on ${state.canaryGroup}; ${live.name} kept until ${formatTime(until, now)}`, announce };
       },
     },
     {

@@ -1,11 +1,12 @@
 import type { AwsClients } from '../../aws/clients.js';
 import type { Clock } from '../../clock.js';
-import type { Step } from '../../operations/pipeline.js';
+import type { Step, ToAnnounce } from '../../operations/pipeline.js';
 import type { LiveRelease, Operation } from '../../store/items.js';
 import type { Store } from '../../store/store.js';
 import { deployOf, regionOf, required } from '../canary/operation.js';
 import { removeCanary } from '../canary/removal.js';
 import { canaryParams, type CanaryState } from '../canary/state.js';
+import { releaseRedraw } from '../release-threads.js';
 import { lookAtRefresh, refreshPlan } from './refresh.js';
 
 export interface PromoteDependencies {
@@ -17,9 +18,10 @@ export interface PromoteDependencies {
 
 /**
  * Records the release live on `group` and the fleet's former image as its rollback target (for
- * red-black, with the old group kept as standby), and moves both releases' statuses.
+ * red-black, with the old group kept as standby), and moves both releases' statuses. Returns the
+ * redraw of the former release's own thread, which read live until now, for the step to announce.
  */
-export async function recordLive(deps: PromoteDependencies, operation: Operation, state: CanaryState, where: { group: string; standby?: LiveRelease['standby'] }): Promise<void> {
+export async function recordLive(deps: PromoteDependencies, operation: Operation, state: CanaryState, where: { group: string; standby?: LiveRelease['standby'] }): Promise<ToAnnounce[]> {
   const { store, clock } = deps;
   const live = required(state.live, 'live group');
   const { ami } = canaryParams.parse(operation.params);
@@ -38,8 +40,10 @@ export async function recordLive(deps: PromoteDependencies, operation: Operation
   });
   await store.setReleaseStatus(operation.app, operation.version, 'live', { at: now, by, operationId: operation.id, ami, note: `asked by <@${operation.requestedBy}>${approvedBy ? `, approved by <@${approvedBy}>` : ''}` });
   if (state.liveVersion && state.liveVersion !== operation.version) {
-    await store.setReleaseStatus(operation.app, state.liveVersion, 'previous', { at: now, by, operationId: operation.id, ami: required(state.liveAmi, 'live image'), note: `replaced by ${operation.version}` });
+    await store.setReleaseStatus(operation.app, state.liveVersion, 'previous', { at: now, by, operationId: operation.id, ami: required(state.liveAmi, 'live image'), note: `replaced by ${operation.version}`, other: operation.version });
+    return (await releaseRedraw(store, { app: operation.app, version: state.liveVersion }, now, operation.thread)).announce;
   }
+  return [];
 }
 
 /**
@@ -66,8 +70,8 @@ export function promoteSteps(deps: PromoteDependencies): Step<CanaryState>[] {
       title: 'Record the live release',
       async run({ operation, state }) {
         const live = required(state.live, 'live group');
-        await recordLive(deps, operation, state, { group: live.name });
-        return { detail: `${operation.version} is live; rollback target: ${state.liveVersion ?? state.liveAmi}` };
+        const announce = await recordLive(deps, operation, state, { group: live.name });
+        return { detail: `${operation.version} is live; rollback target: ${state.liveVersion ?? state.liveAmi}`, announce };
       },
     },
     {

@@ -19,7 +19,7 @@ export function rollbackMessages(clock: Clock, steps: { name: string; title: str
   };
 
   return {
-    root(operation) {
+    root(operation, state) {
       const status =
         operation.status === 'running'
           ? `⏳ ${whereItIs(operation, titleOf)} · ${formatDuration(clock.now() - operation.createdAt)} so far`
@@ -28,7 +28,8 @@ export function rollbackMessages(clock: Clock, steps: { name: string; title: str
             : `✗ ${operation.error?.message ?? operation.status}`;
       return {
         text: `*Rollback ${operation.app}* · ${from(operation)} → ${target(operation)}`,
-        lines: [status],
+        // In the thread of the release it rolled back, the root says that release's fate too.
+        lines: [status, ...(operation.status === 'succeeded' && state.rolledBack ? [state.rolledBack] : [])],
         context: [`asked by ${mention(operation.requestedBy)}`, `Operation \`${operation.id}\``],
         tone: operation.status,
       };

@@ -9,6 +9,7 @@ import type { Operation } from '../../store/items.js';
 import type { Store } from '../../store/store.js';
 import { required } from '../canary/operation.js';
 import { lookAtRefresh, refreshPlan } from '../promote/refresh.js';
+import { releaseRedraw } from '../release-threads.js';
 import { rollbackMessages, rollbackStarted } from './messages.js';
 import { rollbackParams, rollbackState, type RollbackState } from './state.js';
 import { nextTarget } from './target.js';
@@ -103,12 +104,20 @@ export function rollbackPipeline(deps: RollbackDependencies): Pipeline<RollbackS
           askedBy: operation.requestedBy,
           operationId: operation.id,
         });
-        if (target.version) await store.setReleaseStatus(operation.app, target.version, 'live', { at: now, by: operation.requestedBy, operationId: operation.id, ami: target.ami, note: `rolled back from ${from?.version ?? from?.ami ?? 'the live release'} by <@${operation.requestedBy}>` });
+        const was = from?.version ?? from?.ami;
+        if (target.version) await store.setReleaseStatus(operation.app, target.version, 'live', { at: now, by: operation.requestedBy, operationId: operation.id, ami: target.ami, note: `rolled back from ${was ?? 'the live release'} by <@${operation.requestedBy}>`, ...(was ? { other: was } : {}) });
         if (from?.version && from.version !== target.version) {
-          await store.setReleaseStatus(operation.app, from.version, 'rolled-back', { at: now, by: operation.requestedBy, operationId: operation.id, ami: from.ami, note: `rolled back to ${target.version ?? target.ami}` });
+          await store.setReleaseStatus(operation.app, from.version, 'rolled-back', { at: now, by: operation.requestedBy, operationId: operation.id, ami: from.ami, note: `rolled back to ${target.version ?? target.ami}`, other: target.version ?? target.ami });
         }
+        // Both releases' own threads say what became of them; the one this rollback continues says it in its root.
+        const liveAgain = target.version ? await releaseRedraw(store, { app: operation.app, version: target.version }, now, operation.thread) : undefined;
+        const rolledBack = from?.version && from.version !== target.version ? await releaseRedraw(store, { app: operation.app, version: from.version }, now, operation.thread) : undefined;
         const took = state.servingAt !== undefined ? formatDuration(state.servingAt - operation.createdAt) : undefined;
-        return { detail: `${target.version ?? target.ami} is live again${took ? `, ${took} after /rollback` : ''}` };
+        return {
+          state: paramsOf(operation).inReleaseThread && rolledBack?.fate ? { rolledBack: rolledBack.fate.line } : {},
+          detail: `${target.version ?? target.ami} is live again${took ? `, ${took} after /rollback` : ''}`,
+          announce: [...(liveAgain?.announce ?? []), ...(rolledBack?.announce ?? [])],
+        };
       },
     },
   ];

@@ -23,6 +23,8 @@ export const rollbackState = z.object({
   refreshStartedAt: z.number().optional(),
   /** When the fleet served the target again. */
   servingAt: z.number().optional(),
+  /** What became of the release rolled back, for the root of its thread when the rollback continues it. */
+  rolledBack: z.string().optional(),
   cleanup: z.array(z.string()).optional(),
   awsCalls: z.number().int().nonnegative().optional(),
   awsRetries: z.number().int().nonnegative().optional(),
