@@ -4,7 +4,7 @@ import { mention, type ChatMessage } from '../src/message.js';
 import { duration } from '../src/config/deploy.js';
 import { appName, version } from '../src/config/names.js';
 import { newOperationId, type Core } from '../src/core.js';
-import { formatTime } from '../src/operations/format.js';
+import { formatDuration, formatTime } from '../src/operations/format.js';
 import { authorize, refusalOf, refuse as refuseAccess } from '../src/access/access.js';
 import { approvalValue, promoteAction, requestRef, rollbackAction } from '../src/pipelines/canary/approval.js';
 import type { CanaryParams } from '../src/pipelines/canary/state.js';
@@ -96,8 +96,9 @@ export const canary: Command = {
     switch (result.outcome) {
       case 'started':
         await core.store.setReleaseStatus(request.app, request.version, 'canary', { at: now, by: command.user.id, operationId: id });
-        await core.store.appendAudit({ app: request.app, at: now, actor: command.user.id, action: 'canary requested', operationId: id, detail: `${request.version} on ${params.instances} instance(s) for ${params.durationMs / 60_000} min` });
-        return undefined;
+        await core.store.appendAudit({ app: request.app, at: now, actor: command.user.id, action: 'canary requested', operationId: id, detail: `${request.version} on ${params.instances} instance(s) for ${formatDuration(params.durationMs)}` });
+        // A new thread is its own answer; one continued may be far up the channel, so say where it went.
+        return thread ? { text: `Canary of ${request.app} ${request.version} started: it continues in the thread where ${request.version} was baked.`, tone: 'info' } : undefined;
       case 'duplicate-request':
         return undefined;
       case 'not-posted':

@@ -23,7 +23,8 @@ describe('/canary', () => {
     await bake(world, bakery, 'v1');
     const before = await liveGroup(world);
 
-    expect(await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }))).toBeUndefined();
+    // The canary continues the bake's thread, so the one who asked is told where it went (the terminal once said "a repeat").
+    expect((await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice })))?.text).toBe('Canary of demo v1 started: it continues in the thread where v1 was baked.');
     await until(world, () => approvalRequest(world) !== undefined);
 
     const text = everything(world);
