@@ -118,6 +118,34 @@ describe('store', () => {
     expect(await store.listReleases('nothing')).toEqual([]);
   });
 
+  it('keeps a status a canary wrote while a rebake was recording the same version', async () => {
+    await store.putRelease(release('v1', 1_000));
+    // A second client whose first read of the release lets a canary's status change in before the rebake writes.
+    const racing = createDocumentClient({ endpoint: dynamo.endpoint, local: true });
+    let raced = false;
+    racing.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        const input = args.input as { Key?: { sk?: string } };
+        if (!raced && input.Key?.sk === 'RELEASE#v1') {
+          raced = true;
+          await store.setReleaseStatus('demo', 'v1', 'canary', { at: 2_000, by: 'U0ALICE', operationId: 'op-canary' });
+        }
+        return result;
+      },
+      { step: 'initialize' },
+    );
+    try {
+      await new Store(racing, tableName, clock).putRelease({ ...release('v1', 3_000), operationId: 'op-rebake', history: [{ status: 'baked', at: 3_000, by: 'U123', operationId: 'op-rebake' }] });
+    } finally {
+      racing.destroy();
+    }
+    const after = await store.getRelease('demo', 'v1');
+    expect(raced).toBe(true);
+    expect(after?.history.map((event) => event.operationId)).toEqual(['op-canary', 'op-rebake']);
+    expect(after?.superseded?.map((bake) => bake.operationId)).toEqual(['op-v1']);
+  });
+
   it('starts one operation per app, and a retried request only once', async () => {
     const first = bake('op-1');
     expect(await start(first, 'req-1')).toEqual({ outcome: 'started', operation: first });

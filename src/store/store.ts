@@ -94,6 +94,12 @@ export interface AppAtVersion {
 }
 
 /** Key layout, in one place. */
+/**
+ * A release record with its count of writes (every write of one adds to it), which only the store reads: a
+ * rebake's read-merge-write is conditional on it, so a status a canary wrote meanwhile is not lost.
+ */
+const releaseWrites = releaseSchema.extend({ changes: z.number().int().nonnegative().optional() });
+
 export const keys = {
   appConfig: (app: string) => ({ pk: `APP#${app}`, sk: 'CONFIG' }),
   release: (app: string, version: string) => ({ pk: `APP#${app}`, sk: `RELEASE#${version}` }),
@@ -187,16 +193,31 @@ export class Store {
    * its history, and the bake it replaced is kept in `superseded` (its images stay until pruned).
    */
   async putRelease(release: Release): Promise<void> {
-    const previous = await this.getRelease(release.app, release.version);
-    const kept = previous?.history ?? [];
-    // A record step run again after a restart brings the same events: they are in the history once.
-    const history = [...kept, ...release.history.filter((event) => !kept.some((old) => old.status === event.status && old.operationId !== undefined && old.operationId === event.operationId))];
-    // A pin stays through a re-bake: it protects the version, whichever image it has now.
-    const pin = release.pin ?? previous?.pin;
-    const superseded = [...(previous?.superseded ?? []), ...(previous && replacedBy(previous, release.operationId) ? [supersededOf(previous, this.clock.now())] : [])];
-    await this.doc.send(
-      new PutCommand({ TableName: this.tableName, Item: { ...keys.release(release.app, release.version), type: 'release', ...release, history, ...(superseded.length > 0 ? { superseded } : {}), ...(pin ? { pin } : {}) } }),
-    );
+    // Read, merge, write if nothing wrote the record meanwhile (a canary of the version setting its status); else read again.
+    for (let attempt = 1; ; attempt++) {
+      const previous = await this.get(keys.release(release.app, release.version), releaseWrites);
+      const kept = previous?.history ?? [];
+      // A record step run again after a restart brings the same events: they are in the history once.
+      const history = [...kept, ...release.history.filter((event) => !kept.some((old) => old.status === event.status && old.operationId !== undefined && old.operationId === event.operationId))];
+      // A pin stays through a re-bake: it protects the version, whichever image it has now.
+      const pin = release.pin ?? previous?.pin;
+      const superseded = [...(previous?.superseded ?? []), ...(previous && replacedBy(previous, release.operationId) ? [supersededOf(previous, this.clock.now())] : [])];
+      const changes = previous?.changes;
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...keys.release(release.app, release.version), type: 'release', ...release, history, ...(superseded.length > 0 ? { superseded } : {}), ...(pin ? { pin } : {}), changes: (changes ?? 0) + 1 },
+            ConditionExpression: !previous ? 'attribute_not_exists(pk)' : changes === undefined ? 'attribute_not_exists(#changes)' : '#changes = :changes',
+            ...(previous ? { ExpressionAttributeNames: { '#changes': 'changes' } } : {}),
+            ...(changes !== undefined ? { ExpressionAttributeValues: { ':changes': changes } } : {}),
+          }),
+        );
+        return;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException) || attempt === 5) throw error;
+      }
+    }
   }
 
   /** Forgets an earlier bake of a release once its images are pruned; a release or bake that is not there is left alone. */
@@ -209,11 +230,11 @@ export class Store {
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.release(app, version),
-          UpdateExpression: `REMOVE #superseded[${index}]`,
+          UpdateExpression: `REMOVE #superseded[${index}] ADD #changes :one`,
           // The list as read: a rebake meanwhile moves the indexes.
           ConditionExpression: '#superseded[' + index + '].#operationId = :id',
-          ExpressionAttributeNames: { '#superseded': 'superseded', '#operationId': 'operationId' },
-          ExpressionAttributeValues: { ':id': operationId },
+          ExpressionAttributeNames: { '#superseded': 'superseded', '#operationId': 'operationId', '#changes': 'changes' },
+          ExpressionAttributeValues: { ':id': operationId, ':one': 1 },
         }),
       );
     } catch (error) {
@@ -228,10 +249,10 @@ export class Store {
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.release(app, version),
-          UpdateExpression: pin ? 'SET #pin = :pin' : 'REMOVE #pin',
+          UpdateExpression: `${pin ? 'SET #pin = :pin' : 'REMOVE #pin'} ADD #changes :one`,
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#pin': 'pin' },
-          ...(pin ? { ExpressionAttributeValues: { ':pin': pin } } : {}),
+          ExpressionAttributeNames: { '#pin': 'pin', '#changes': 'changes' },
+          ExpressionAttributeValues: { ':one': 1, ...(pin ? { ':pin': pin } : {}) },
         }),
       );
       return true;
@@ -251,10 +272,10 @@ export class Store {
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.release(release.app, release.version),
-        UpdateExpression: `SET #amis.#region = :ami${failed ? ' REMOVE #failed.#region' : ''}`,
+        UpdateExpression: `SET #amis.#region = :ami${failed ? ' REMOVE #failed.#region' : ''} ADD #changes :one`,
         ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#amis': 'amis', '#region': region, ...(failed ? { '#failed': 'failedRegions' } : {}) },
-        ExpressionAttributeValues: { ':ami': ami },
+        ExpressionAttributeNames: { '#amis': 'amis', '#region': region, '#changes': 'changes', ...(failed ? { '#failed': 'failedRegions' } : {}) },
+        ExpressionAttributeValues: { ':ami': ami, ':one': 1 },
       }),
     );
   }
@@ -270,10 +291,10 @@ export class Store {
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.release(app, version),
-          UpdateExpression: `SET #status = :status, #history = list_append(if_not_exists(#history, :none), :event)${ends ? ', #expiresAt = :expiresAt' : ' REMOVE #expiresAt'}`,
+          UpdateExpression: `SET #status = :status, #history = list_append(if_not_exists(#history, :none), :event)${ends ? ', #expiresAt = :expiresAt' : ' REMOVE #expiresAt'} ADD #changes :one`,
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#status': 'status', '#history': 'history', '#expiresAt': 'expiresAt' },
-          ExpressionAttributeValues: { ':status': status, ':none': [], ':event': [{ ...event, status }], ...(ends ? { ':expiresAt': expiresAt('release', event.at) } : {}) },
+          ExpressionAttributeNames: { '#status': 'status', '#history': 'history', '#expiresAt': 'expiresAt', '#changes': 'changes' },
+          ExpressionAttributeValues: { ':status': status, ':none': [], ':event': [{ ...event, status }], ':one': 1, ...(ends ? { ':expiresAt': expiresAt('release', event.at) } : {}) },
         }),
       );
     } catch (error) {
