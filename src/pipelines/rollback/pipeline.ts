@@ -42,7 +42,7 @@ export function rollbackPipeline(deps: RollbackDependencies): Pipeline<RollbackS
       title: 'Read the live fleet',
       async run({ operation }) {
         const { target } = paramsOf(operation);
-        const group = (await store.getLive(operation.app))?.live.group ?? deployOf(operation).group;
+        const group = (await store.getLive(operation.app, operation.environment))?.live.group ?? deployOf(operation).group;
         const live = await readLiveGroup(aws, region(operation), group);
         if (!live) throw new StepFailure(`the live group ${group} is not there in ${region(operation)}`);
         const running = await imageOfTemplateVersion(aws, region(operation), live.launchTemplateId, live.launchTemplateVersion);
@@ -97,15 +97,16 @@ export function rollbackPipeline(deps: RollbackDependencies): Pipeline<RollbackS
         const previous = nextTarget(await store.listReleases(operation.app), returned, paramsOf(operation).config.region);
         await store.putLive({
           app: operation.app,
+          environment: operation.environment,
           live: returned,
           previous,
           since: now,
           askedBy: operation.requestedBy,
           operationId: operation.id,
         });
-        if (target.version) await store.setReleaseStatus(operation.app, target.version, 'live', { at: now, by: operation.requestedBy, operationId: operation.id, ami: target.ami, note: `rolled back from ${from?.version ?? from?.ami ?? 'the live release'} by <@${operation.requestedBy}>` });
+        if (target.version) await store.setReleaseStatus(operation.app, target.version, 'live', { at: now, by: operation.requestedBy, operationId: operation.id, environment: operation.environment, ami: target.ami, note: `rolled back from ${from?.version ?? from?.ami ?? 'the live release'} by <@${operation.requestedBy}>` });
         if (from?.version && from.version !== target.version) {
-          await store.setReleaseStatus(operation.app, from.version, 'rolled-back', { at: now, by: operation.requestedBy, operationId: operation.id, ami: from.ami, note: `rolled back to ${target.version ?? target.ami}` });
+          await store.setReleaseStatus(operation.app, from.version, 'rolled-back', { at: now, by: operation.requestedBy, operationId: operation.id, environment: operation.environment, ami: from.ami, note: `rolled back to ${target.version ?? target.ami}` });
         }
         const took = state.servingAt !== undefined ? formatDuration(state.servingAt - operation.createdAt) : undefined;
         return { detail: `${target.version ?? target.ami} is live again${took ? `, ${took} after /rollback` : ''}` };
