@@ -8,8 +8,8 @@ const doing: Record<AppLock['kind'], string> = { bake: 'baking', canary: 'releas
 /** "busy: baking demo v41 since 12:03 UTC, asked by @alice", and the way out. */
 export function busy(lock: AppLock, now: number): ChatMessage {
   return {
-    text: `busy: ${doing[lock.kind]} ${lock.app} ${lock.version} since ${formatTime(lock.since, now)}, asked by ${mention(lock.requestedBy)}`,
-    lines: [lock.kind === 'bake' ? 'Wait for it to finish, or press its *Cancel* button.' : `Wait for it to finish, or \`/rollback ${lock.app}\` to stop it and return to the live release.`],
+    text: `busy: ${doing[lock.kind]} ${lock.app} ${lock.version}${lock.environment ? ` in ${lock.environment}` : ''} since ${formatTime(lock.since, now)}, asked by ${mention(lock.requestedBy)}`,
+    lines: [lock.kind === 'bake' ? 'Wait for it to finish, or press its *Cancel* button.' : `Wait for it to finish, or \`/rollback ${lock.app}${lock.environment ? ` --env ${lock.environment}` : ''}\` to stop it and return to the live release.`],
     tone: 'failed',
   };
 }
