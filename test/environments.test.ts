@@ -127,6 +127,9 @@ describe('/canary through environments', () => {
     // Production was not touched: nothing is recorded live there, nor under the one-fleet key.
     expect(await world.store.getLive('demo', 'production')).toBeUndefined();
     expect(await world.store.getLive('demo')).toBeUndefined();
+    const releases = await bakery.handlers.onCommand(world.command('demo', { command: '/releases', user: alice }));
+    expect(releases?.lines).toContainEqual(expect.stringMatching(/^Live in staging: \*v1\* \(.*ami-[0-9a-f]+.*\) since /));
+    expect(releases?.lines).toContain('Live in production: not promoted by Bakery yet');
 
     await world.clock.sleep(40 * 60_000);
     const early = await canary(bakery, 'demo v1 --to production');
@@ -175,6 +178,12 @@ describe('/canary through environments', () => {
     // A second canary in production is still refused while the first runs there.
     expect((await canary(bakery, 'demo v2 --to production'))?.text).toMatch(/^busy: releasing demo v1 in production since/);
     await until(world, async () => (await groupNames(world)).filter((name) => /^demo-canary-v[12]-/.test(name)).length === 2);
+
+    // Promote's request, shown again, is of the environment named when two are waiting.
+    const shown = (text: string) => bakery.handlers.onCommand(world.command(text, { command: '/promote', user: bob }));
+    await until(world, () => ['staging', 'production'].every((name) => world.chat.allReplies().some((reply) => reply.text.includes(`whole fleet in ${name}`))));
+    expect((await shown('demo'))?.text).toBe('canaries of demo are running in staging and production; name one with --env');
+    expect((await shown('demo --env production'))?.text).toMatch(/^Promote \*demo v1\* to the whole fleet in production\?/);
   }, 300_000);
 });
 
