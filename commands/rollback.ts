@@ -72,7 +72,6 @@ type ConfirmValue = z.infer<typeof confirmValue>;
 interface Situation {
   /** The app's config as the environment sees it. */
   config: FleetAppConfig;
-  environment?: string;
   lock?: AppLock;
   running?: Operation;
   live?: LiveRelease;
@@ -87,7 +86,7 @@ async function situation(core: Core, app: string, env: string | undefined): Prom
   if (appConfig.deploy && environment?.name !== env) return noSuchEnvironment(app, appConfig, env, '--env');
   const config = environment ? configIn(appConfig, environment) : { ...appConfig, deploy: undefined };
   const running = lock ? await core.store.getOperation(lock.operationId) : undefined;
-  return { config, environment: env, lock, running: running?.status === 'running' ? running : undefined, live };
+  return { config, lock, running: running?.status === 'running' ? running : undefined, live };
 }
 
 async function targetOf(core: Core, app: string, config: FleetAppConfig, live: LiveRelease | undefined, to: string | undefined): Promise<TargetAnswer> {
