@@ -19,7 +19,7 @@ import { createBakery, type Bakery } from '../src/bakery.js';
 import type { ButtonPress, SlashCommand } from '../src/chat/surface.js';
 import type { ChatUser } from '../src/message.js';
 import { VirtualClock, type Clock } from '../src/clock.js';
-import type { AppConfig } from '../src/config/apps.js';
+import type { FleetAppConfig } from '../src/config/apps.js';
 import type { RunnerEvent } from '../src/operations/runner.js';
 import { silentLogger } from '../src/log.js';
 import { requestRef } from '../src/pipelines/canary/approval.js';
@@ -252,7 +252,7 @@ interface Press {
   afterApproval: number;
 }
 
-function fleetApp(app: string): AppConfig {
+function fleetApp(app: string): FleetAppConfig {
   const config = releaseApp();
   const deploy = config.deploy!;
   return { ...config, channel: channelOf(app), deploy: { ...deploy, group: `${app}-live`, launchTemplate: app, rolling: { ...deploy.rolling, alarms: [`${app}-5xx-high`] } } };

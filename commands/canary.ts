@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { ButtonPress, SlashCommand } from '../src/chat/surface.js';
 import { mention, type ChatMessage } from '../src/message.js';
+import { configIn, type AppConfig } from '../src/config/apps.js';
 import { duration } from '../src/config/deploy.js';
+import { environmentName, environmentOf } from '../src/config/environments.js';
 import { appName, version } from '../src/config/names.js';
 import { newOperationId, type Core } from '../src/core.js';
 import { formatDuration, formatTime } from '../src/operations/format.js';
@@ -9,21 +11,24 @@ import { authorize, refusalOf, refuse as refuseAccess } from '../src/access/acce
 import { approvalValue, promoteAction, requestRef, rollbackAction } from '../src/pipelines/canary/approval.js';
 import type { CanaryParams } from '../src/pipelines/canary/state.js';
 import { canaryParams, canaryState } from '../src/pipelines/canary/state.js';
+import { soakGate } from '../src/pipelines/canary/soak.js';
 import type { Operation } from '../src/store/items.js';
 import { unknownApp } from './apps.js';
 import { busy } from './busy.js';
+import { noSuchEnvironment } from './environment.js';
 import type { Command } from './command.js';
 import { firstIssue, splitWords, usageError, type Parsed } from './grammar.js';
 
-export const usage = '/canary <app> <version> [--instances N] [--for <duration, e.g. 30m>]';
+export const usage = '/canary <app> <version> [--to <environment>] [--instances N] [--for <duration, e.g. 30m>]';
 
 export const help: ChatMessage = {
   text: '*/canary* — put a baked release beside the live fleet, judge it, and ask for approval to promote it',
   lines: [
     `Usage: \`${usage}\``,
+    '`--to production` canaries it in that environment (default: the app’s first), once it has been live in the one before for its soak',
     '`--instances N` sizes the canary group (default: the app’s config); `--for 45m` judges it longer or shorter',
     'A table in the thread shows every metric, canary vs baseline, kept current. A pass asks the app’s approvers to *Promote*; a failure removes the canary.',
-    '`/rollback <app>` stops it at any point.',
+    '`/rollback <app>` (`--env <environment>` for an app of several) stops it at any point.',
   ],
   tone: 'info',
 };
@@ -31,6 +36,7 @@ export const help: ChatMessage = {
 export const canaryRequest = z.object({
   app: appName,
   version,
+  to: environmentName.optional(),
   instances: z.coerce.number().int().min(1, 'at least one instance').max(20, 'at most 20 instances').optional(),
   for: duration.refine((ms) => ms >= 60_000 && ms <= 6 * 3_600_000, 'between 1m and 6h').optional(),
 });
@@ -38,11 +44,11 @@ export type CanaryRequest = z.infer<typeof canaryRequest>;
 
 export function parseCanary(text: string): Parsed<CanaryRequest | 'help'> {
   if (/^\s*(help)?\s*$/i.test(text)) return { ok: true, value: 'help' };
-  const words = splitWords(text, ['instances', 'for'], []);
+  const words = splitWords(text, ['to', 'instances', 'for'], []);
   if (!words.ok) return words;
   const { positional, flags } = words.value;
   if (positional.length > 2) return { ok: false, error: `unexpected "${positional[2]!.slice(0, 40)}": give one app and one version` };
-  const input = { app: positional[0], version: positional[1], instances: flags.instances, for: flags.for };
+  const input = { app: positional[0], version: positional[1], to: flags.to, instances: flags.instances, for: flags.for };
   const parsed = canaryRequest.safeParse(input);
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: firstIssue(parsed.error, input) };
 }
@@ -60,11 +66,17 @@ export const canary: Command = {
 
     const unknown = await unknownApp(core, request.app, usage);
     if (unknown) return unknown;
-    const { config, lock, release, live } = await core.store.getAppAtVersion(request.app, request.version, 'deploy');
-    if (!config) return usageError(`app "${request.app}" is not configured in the table; restart Bakery to apply its apps file`, usage);
-    const refused = await authorize(core, command, { app: request.app, config, action: 'canary' });
+    // The environment's name picks its lock and live record, read with the config; that config must still name it.
+    const named = environmentOf((await core.store.listAppConfigs())[request.app]!, request.to)?.name ?? request.to;
+    const { config: appConfig, lock, release, live } = await core.store.getAppAtVersion(request.app, request.version, 'deploy', named);
+    if (!appConfig) return usageError(`app "${request.app}" is not configured in the table; restart Bakery to apply its apps file`, usage);
+    const refused = await authorize(core, command, { app: request.app, config: appConfig, action: 'canary' });
     if (refused) return refused;
-    if (!config.deploy) return { text: `${request.app} has no \`deploy\` section in its config, so Bakery does not know its fleet.`, lines: ['Add one (see the README’s deploy config) and restart Bakery.'], tone: 'failed' };
+    if (!appConfig.deploy) return { text: `${request.app} has no \`deploy\` section in its config, so Bakery does not know its fleet.`, lines: ['Add one (see the README’s deploy config) and restart Bakery.'], tone: 'failed' };
+    const environment = environmentOf(appConfig, named);
+    if (!environment || environment.name !== named) return usageError(noSuchEnvironment(request.app, appConfig, request.to, '--to'), usage);
+    const config = configIn(appConfig, environment);
+    const where = environment.name ? ` in ${environment.name}` : '';
     if (lock) return lock.requestId === command.requestId ? undefined : busy(lock, core.clock.now());
     const ami = release?.amis[config.region];
     if (!release || !ami) return { text: `${request.app} ${request.version} is not baked in ${config.region}: \`/bake ${request.app} ${request.version}\` first.`, tone: 'failed' };
@@ -74,7 +86,10 @@ export const canary: Command = {
     if (release.status === 'rejected') {
       return { text: `${request.app} ${request.version} was rejected by its last canary.`, lines: ['Bake a fixed version, or `/bake … --force` this one to try again.'], tone: 'failed' };
     }
-    if (live?.live.ami === ami) return { text: `${request.app} ${request.version} is already live (since ${formatTime(live.since, core.clock.now())}).`, tone: 'info' };
+    if (live?.live.ami === ami) return { text: `${request.app} ${request.version} is already live${where} (since ${formatTime(live.since, core.clock.now())}).`, tone: 'info' };
+    const after = environment.after === undefined ? undefined : environmentOf(appConfig, environment.after);
+    const soak = soakGate({ release, to: environment, after, afterLive: after && (await core.store.getLive(request.app, after.name)), now: core.clock.now() });
+    if (!soak.ok) return { text: `Not yet: ${soak.reason}.`, tone: 'failed' };
 
     const now = core.clock.now();
     const id = newOperationId(core.clock);
@@ -90,15 +105,15 @@ export const canary: Command = {
     const thread = release.thread?.channel === command.channel ? release.thread : undefined;
     const result = await core.runner.start({
       requestId: command.requestId,
-      operation: { id, kind: 'canary', app: request.app, version: request.version, requestedBy: command.user.id, channel: command.channel, params, state: {}, steps: [], status: 'running', thread, createdAt: now, updatedAt: now, revision: 0 },
-      lock: { app: request.app, operationId: id, kind: 'canary', version: request.version, requestedBy: command.user.id, since: now, requestId: command.requestId },
+      operation: { id, kind: 'canary', app: request.app, version: request.version, environment: environment.name, requestedBy: command.user.id, channel: command.channel, params, state: {}, steps: [], status: 'running', thread, createdAt: now, updatedAt: now, revision: 0 },
+      lock: { app: request.app, operationId: id, kind: 'canary', version: request.version, environment: environment.name, requestedBy: command.user.id, since: now, requestId: command.requestId },
     });
     switch (result.outcome) {
       case 'started':
-        await core.store.setReleaseStatus(request.app, request.version, 'canary', { at: now, by: command.user.id, operationId: id });
-        await core.store.appendAudit({ app: request.app, at: now, actor: command.user.id, action: 'canary requested', operationId: id, detail: `${request.version} on ${params.instances} instance(s) for ${formatDuration(params.durationMs)}` });
+        await core.store.setReleaseStatus(request.app, request.version, 'canary', { at: now, by: command.user.id, operationId: id, environment: environment.name });
+        await core.store.appendAudit({ app: request.app, at: now, actor: command.user.id, action: 'canary requested', operationId: id, detail: `${request.version}${where} on ${params.instances} instance(s) for ${formatDuration(params.durationMs)}` });
         // A new thread is its own answer; one continued may be far up the channel, so say where it went.
-        return thread ? { text: `Canary of ${request.app} ${request.version} started: it continues in the thread where ${request.version} was baked.`, tone: 'info' } : undefined;
+        return thread ? { text: `Canary of ${request.app} ${request.version}${where} started: it continues in the thread where ${request.version} was baked.`, tone: 'info' } : undefined;
       case 'duplicate-request':
         return undefined;
       case 'not-posted':
@@ -138,7 +153,7 @@ async function decide(core: Core, press: ButtonPress, decision: 'promote' | 'rol
   const current = await core.store.getAppConfig(operation.app);
   const reason =
     (await refusalOf(core, press, { ...request, config: canaryParams.parse(operation.params).config })) ??
-    (current ? await refusalOf(core, press, { ...request, config: current }) : `${operation.app} is no longer configured`);
+    (current ? await refusalOf(core, press, { ...request, config: currentIn(current, operation) }) : `${operation.app} is no longer configured`);
   if (reason !== undefined) return refuseAccess(core, press, request, reason);
 
   const now = core.clock.now();
@@ -149,6 +164,12 @@ async function decide(core: Core, press: ButtonPress, decision: 'promote' | 'rol
   return decision === 'promote'
     ? { text: `Promoting ${operation.app} ${operation.version}; the thread shows the roll-out.`, tone: 'info' }
     : { text: `Rolling back ${operation.app} ${operation.version}: the canary is being removed.`, tone: 'info' };
+}
+
+/** The app's config now, as the canary's environment sees it; one without that environment any more approves nothing. */
+function currentIn(current: AppConfig, operation: Operation): AppConfig {
+  const environment = environmentOf(current, operation.environment);
+  return environment && environment.name === operation.environment ? configIn(current, environment) : { ...current, deploy: undefined };
 }
 
 function whyNot(operation: Operation, key: string, now: number): string {

@@ -1,16 +1,19 @@
 import { z } from 'zod';
 import type { SlashCommand } from '../src/chat/surface.js';
 import { ChannelMembers, notSeen } from '../src/access/visibility.js';
+import { environmentName, environmentsOf } from '../src/config/environments.js';
 import { appName } from '../src/config/names.js';
 import type { Core } from '../src/core.js';
 import { approvalMessage } from '../src/pipelines/canary/approval.js';
 import { windowMoment } from '../src/pipelines/canary/operation.js';
 import { canaryParams, canaryState } from '../src/pipelines/canary/state.js';
+import type { Operation } from '../src/store/items.js';
 import { unknownApp } from './apps.js';
 import type { Command } from './command.js';
-import { firstIssue, usageError } from './grammar.js';
+import { noSuchEnvironment } from './environment.js';
+import { firstIssue, splitWords, usageError } from './grammar.js';
 
-export const usage = '/promote <app>';
+export const usage = '/promote <app> [--env <environment>]';
 
 /** Shows the open approval request again, buttons and all. It never skips the approval. */
 export const promote: Command = {
@@ -19,12 +22,15 @@ export const promote: Command = {
   usage,
 
   async handle(core: Core, command: SlashCommand) {
-    const words = command.text.trim().split(/\s+/).filter(Boolean);
-    if (words.length === 0 || words[0] === 'help') return { text: '*/promote* — show the open approval request of an app’s canary again; only its approvers can press Promote', lines: [`Usage: \`${usage}\``], tone: 'info' };
-    if (words.length > 1) return usageError(`unexpected "${words[1]!.slice(0, 40)}": give one app`, usage);
-    const parsed = z.object({ app: appName }).safeParse({ app: words[0] });
-    if (!parsed.success) return usageError(firstIssue(parsed.error, { app: words[0] }), usage);
-    const { app } = parsed.data;
+    const words = splitWords(command.text, ['env'], []);
+    if (!words.ok) return usageError(words.error, usage);
+    const [first, extra] = words.value.positional;
+    if (!first || first === 'help') return { text: '*/promote* — show the open approval request of an app’s canary again; only its approvers can press Promote', lines: [`Usage: \`${usage}\``], tone: 'info' };
+    if (extra) return usageError(`unexpected "${extra.slice(0, 40)}": give one app`, usage);
+    const input = { app: first, env: words.value.flags.env };
+    const parsed = z.object({ app: appName, env: environmentName.optional() }).safeParse(input);
+    if (!parsed.success) return usageError(firstIssue(parsed.error, input), usage);
+    const { app, env } = parsed.data;
     const unknown = await unknownApp(core, app, usage);
     if (unknown) return unknown;
 
@@ -32,10 +38,14 @@ export const promote: Command = {
     const config = (await core.store.listAppConfigs())[app]!;
     if (!(await new ChannelMembers(core).sees(command, config))) return notSeen(app, config);
 
-    const lock = await core.store.getLock(app, 'deploy');
-    const operation = lock ? await core.store.getOperation(lock.operationId) : undefined;
-    if (!operation || operation.kind !== 'canary' || operation.status !== 'running') {
-      return { text: `No canary of ${app} is running: \`/canary ${app} <version>\` first; a passing canary asks for approval.`, tone: 'failed' };
+    // The named environment's canary, or the one running when there is only one (an app of one fleet has one lane).
+    const names = environmentsOf(config).map((environment) => environment.name);
+    if (env !== undefined && !names.includes(env)) return usageError(noSuchEnvironment(app, config, env, '--env'), usage);
+    const running = (await Promise.all((env !== undefined ? [env] : names).map((name) => runningCanary(core, app, name)))).flatMap((operation) => operation ?? []);
+    if (running.length > 1) return usageError(`canaries of ${app} are running in ${running.map((operation) => operation.environment).join(' and ')}; name one with --env`, usage);
+    const operation = running[0];
+    if (!operation) {
+      return { text: `No canary of ${app} is running${env ? ` in ${env}` : ''}: \`/canary ${app} <version>\` first; a passing canary asks for approval.`, tone: 'failed' };
     }
     const state = canaryState.parse(operation.state);
     const deploy = canaryParams.parse(operation.params).config.deploy;
@@ -46,3 +56,9 @@ export const promote: Command = {
     return { ...approvalMessage(operation, state, deploy, core.clock.now()), broadcast: false };
   },
 };
+
+async function runningCanary(core: Core, app: string, environment: string | undefined): Promise<Operation | undefined> {
+  const lock = await core.store.getLock(app, 'deploy', environment);
+  const operation = lock ? await core.store.getOperation(lock.operationId) : undefined;
+  return operation?.kind === 'canary' && operation.status === 'running' ? operation : undefined;
+}

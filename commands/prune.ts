@@ -4,6 +4,7 @@ import { ChannelMembers, notSeen } from '../src/access/visibility.js';
 import type { ButtonPress, SlashCommand } from '../src/chat/surface.js';
 import type { Button, ChatMessage } from '../src/message.js';
 import type { AppConfig } from '../src/config/apps.js';
+import { approversOf } from '../src/config/environments.js';
 import { appName } from '../src/config/names.js';
 import { longDuration, type RetireConfig } from '../src/config/retire.js';
 import { formatDuration } from '../src/operations/format.js';
@@ -59,7 +60,7 @@ export async function planMessage(core: Core, app: string, config: AppConfig, re
   const plan = await core.retirement.plan(app, config, { keep: request.keep, olderThanMs: request.olderThan, now });
   const lines = describePlan(app, plan, now);
   if (!actsNow(plan)) return { text: `*Prune ${app}*: nothing to remove`, lines, tone: 'info' };
-  const approvers = config.deploy?.approvers ?? [];
+  const approvers = approversOf(config);
   const acting = plan.restore.length + plan.retire.filter(({ step }) => step.kind !== 'wait').length;
   const onlyRemoves = plan.restore.length === 0 && plan.retire.every(({ step }) => step.kind === 'deregister' || step.kind === 'wait');
   return {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { SlashCommand } from '../src/chat/surface.js';
 import type { ChatMessage } from '../src/message.js';
 import { amiLink } from '../src/message.js';
+import { environmentsOf } from '../src/config/environments.js';
 import { appName } from '../src/config/names.js';
 import type { Core } from '../src/core.js';
 import { formatTime } from '../src/operations/format.js';
@@ -46,15 +47,26 @@ export const releases: Command = {
     if (share && core.access.channels === 'app' && !inChannel(config.channel, command, core.access.channelIds)) {
       return { text: `Not posted: \`--share\` posts ${app}'s releases only in its channel, ${channelMention(config.channel)}. Without it they are shown only to you.`, tone: 'failed' };
     }
-    const [live, lock, all] = await Promise.all([core.store.getLive(app), core.store.getLock(app, 'deploy'), core.store.listReleases(app)]);
+    // Each environment's fleet (an app of one fleet has one, with no name); the version × environment matrix comes later.
+    const environments: { name?: string; region: string }[] = environmentsOf(config).length > 0 ? environmentsOf(config) : [{ region: config.region }];
+    const [fleets, all] = await Promise.all([
+      Promise.all(environments.map(async ({ name, region }) => ({ name, region, live: await core.store.getLive(app, name), lock: await core.store.getLock(app, 'deploy', name) }))),
+      core.store.listReleases(app),
+    ]);
+    const lives = fleets.flatMap((fleet) => fleet.live ?? []);
     const now = core.clock.now();
-    const image = (fleet: FleetImage): string => `${fleet.version ? `*${fleet.version}*` : 'an image Bakery did not bake'} (${amiLink(config.region, fleet.ami)})`;
+    const image = (fleet: FleetImage, region: string): string => `${fleet.version ? `*${fleet.version}*` : 'an image Bakery did not bake'} (${amiLink(region, fleet.ami)})`;
     const message: ChatMessage = {
       text: `*Releases of ${app}*`,
       lines: [
-        live ? `Live: ${image(live.live)} since ${formatTime(live.since, now)}${live.askedBy ? `, asked by <@${live.askedBy}>` : ''}${live.approvedBy ? `, approved by <@${live.approvedBy}>` : ''}` : 'Live: not promoted by Bakery yet',
-        ...(lock ? [`Under way: ${lock.kind} of ${lock.version} since ${formatTime(lock.since, now)}, by ${mention(lock.requestedBy)}`] : []),
-        live?.previous ? `Rollback target: ${image(live.previous)}` : 'Rollback target: none yet',
+        ...fleets.flatMap(({ name, region, live, lock }) => {
+          const where = name ? ` in ${name}` : '';
+          return [
+            live ? `Live${where}: ${image(live.live, region)} since ${formatTime(live.since, now)}${live.askedBy ? `, asked by <@${live.askedBy}>` : ''}${live.approvedBy ? `, approved by <@${live.approvedBy}>` : ''}` : `Live${where}: not promoted by Bakery yet`,
+            ...(lock ? [`Under way${where}: ${lock.kind} of ${lock.version} since ${formatTime(lock.since, now)}, by ${mention(lock.requestedBy)}`] : []),
+            live?.previous ? `Rollback target${where}: ${image(live.previous, region)}` : `Rollback target${where}: none yet`,
+          ];
+        }),
         '',
         ...all.slice(0, SHOWN).flatMap((release) => {
           const last = release.history.at(-1);
@@ -62,7 +74,7 @@ export const releases: Command = {
           // Earlier bakes a rebake replaced: their images are there until pruned, and the fleet may still run one.
           const earlier = [...(release.superseded ?? [])].reverse().map((bake) => {
             const ami = bake.amis[config.region] ?? '';
-            const standing = ami === live?.live.ami ? ' · *live*' : ami === live?.previous?.ami ? ' · the rollback target' : '';
+            const standing = lives.some((live) => live.live.ami === ami) ? ' · *live*' : lives.some((live) => live.previous?.ami === ami) ? ' · the rollback target' : '';
             return `    ↳ replaced: ${amiLink(config.region, ami)} on base \`${bake.baseAmi}\` · baked ${formatTime(bake.bakedAt, now)} by <@${bake.bakedBy}>${standing}`;
           });
           return [line, ...earlier];

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { authorize } from '../src/access/access.js';
 import type { ButtonPress, SlashCommand } from '../src/chat/surface.js';
 import { mention, type ChatMessage } from '../src/message.js';
-import type { AppConfig } from '../src/config/apps.js';
+import { configIn, type FleetAppConfig } from '../src/config/apps.js';
+import { environmentName, environmentOf } from '../src/config/environments.js';
 import { amiId, appName, version } from '../src/config/names.js';
 import { newOperationId, type Core } from '../src/core.js';
 import { formatDuration, formatTime } from '../src/operations/format.js';
@@ -11,10 +12,11 @@ import { rollbackTarget, type TargetAnswer } from '../src/pipelines/rollback/tar
 import type { AppLock, LiveRelease, Operation } from '../src/store/items.js';
 import { unknownApp } from './apps.js';
 import { busy } from './busy.js';
+import { noSuchEnvironment } from './environment.js';
 import type { Command } from './command.js';
 import { firstIssue, jsonButtonValue, splitWords, usageError, type Parsed } from './grammar.js';
 
-export const usage = '/rollback <app> [<version>]';
+export const usage = '/rollback <app> [<version>] [--env <environment>]';
 export const confirmAction = 'rollback.confirm';
 
 export const help: ChatMessage = {
@@ -24,21 +26,22 @@ export const help: ChatMessage = {
     'During a canary: removes it. During a promotion: stops the refresh and returns the fleet to what it ran.',
     'After: rolls the fleet to the previous release, or to `<version>`, from the release history (its old group need not exist).',
     'Only to a release that was live before and was neither rejected nor pruned; a new version goes through `/canary`.',
+    'An app of several environments names one: `--env production`.',
     'For the app’s approvers; whoever asked for a release may stop it or return it to the one it replaced. You confirm once (within 5 minutes), no approval wait.',
   ],
   tone: 'info',
 };
 
-const rollbackRequest = z.object({ app: appName, version: version.optional() });
+const rollbackRequest = z.object({ app: appName, version: version.optional(), env: environmentName.optional() });
 type RollbackRequest = z.infer<typeof rollbackRequest>;
 
 export function parseRollback(text: string): Parsed<RollbackRequest | 'help'> {
   if (/^\s*(help)?\s*$/i.test(text)) return { ok: true, value: 'help' };
-  const words = splitWords(text, [], []);
+  const words = splitWords(text, ['env'], []);
   if (!words.ok) return words;
-  const { positional } = words.value;
+  const { positional, flags } = words.value;
   if (positional.length > 2) return { ok: false, error: `unexpected "${positional[2]!.slice(0, 40)}": give one app and at most one version` };
-  const input = { app: positional[0], version: positional[1] };
+  const input = { app: positional[0], version: positional[1], env: flags.env };
   const parsed = rollbackRequest.safeParse(input);
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: firstIssue(parsed.error, input) };
 }
@@ -56,6 +59,7 @@ export const confirmFor = 5 * 60_000;
  */
 const confirmValue = jsonButtonValue(400, z.strictObject({
   app: appName,
+  env: environmentName.optional(),
   stop: operationId.optional(),
   to: version.optional(),
   ami: amiId.optional(),
@@ -66,20 +70,26 @@ const confirmValue = jsonButtonValue(400, z.strictObject({
 type ConfirmValue = z.infer<typeof confirmValue>;
 
 interface Situation {
-  config: AppConfig;
+  /** The app's config as the environment sees it. */
+  config: FleetAppConfig;
   lock?: AppLock;
   running?: Operation;
   live?: LiveRelease;
 }
 
-async function situation(core: Core, app: string): Promise<Situation | undefined> {
-  const [config, lock, live] = await Promise.all([core.store.getAppConfig(app), core.store.getLock(app, 'deploy'), core.store.getLive(app)]);
-  if (!config) return undefined;
+/** The environment's config, lock, running deploy and live release; a string when `env` picks no environment of the app. */
+async function situation(core: Core, app: string, env: string | undefined): Promise<Situation | string | undefined> {
+  const [appConfig, lock, live] = await Promise.all([core.store.getAppConfig(app), core.store.getLock(app, 'deploy', env), core.store.getLive(app, env)]);
+  if (!appConfig) return undefined;
+  const environment = environmentOf(appConfig, env);
+  // An app of several environments is never rolled back in one by default: the wrong fleet would move.
+  if (appConfig.deploy && environment?.name !== env) return noSuchEnvironment(app, appConfig, env, '--env');
+  const config = environment ? configIn(appConfig, environment) : { ...appConfig, deploy: undefined };
   const running = lock ? await core.store.getOperation(lock.operationId) : undefined;
   return { config, lock, running: running?.status === 'running' ? running : undefined, live };
 }
 
-async function targetOf(core: Core, app: string, config: AppConfig, live: LiveRelease | undefined, to: string | undefined): Promise<TargetAnswer> {
+async function targetOf(core: Core, app: string, config: FleetAppConfig, live: LiveRelease | undefined, to: string | undefined): Promise<TargetAnswer> {
   const named = to ?? live?.previous?.version;
   const release = named ? await core.store.getRelease(app, named) : undefined;
   return rollbackTarget({ app, region: config.region, version: to }, live, release, core.clock.now());
@@ -104,12 +114,13 @@ export const rollback: Command = {
     const parsed = parseRollback(command.text);
     if (!parsed.ok) return usageError(parsed.error, usage);
     if (parsed.value === 'help') return help;
-    const { app, version: to } = parsed.value;
+    const { app, version: to, env } = parsed.value;
     const unknown = await unknownApp(core, app, usage);
     if (unknown) return unknown;
     const now = core.clock.now();
-    const found = await situation(core, app);
+    const found = await situation(core, app, env);
     if (!found) return usageError(`unknown app "${app}"`, usage);
+    if (typeof found === 'string') return usageError(found, usage);
     const { config, running, live } = found;
     const target = running ? undefined : await targetOf(core, app, config, live, to);
     const refused = await authorize(core, command, { app, config, action: 'rollback', startedBy: ownerOf(running, live, target), operationId: running?.id });
@@ -117,15 +128,16 @@ export const rollback: Command = {
     if (!config.deploy) return { text: `Not done: ${app} has no deploy config.`, tone: 'failed' };
     if (running?.kind === 'rollback') return busy(found.lock!, now);
 
-    const value: ConfirmValue = { app, for: command.user.id, until: now + confirmFor };
+    const value: ConfirmValue = { app, env, for: command.user.id, until: now + confirmFor };
+    const where = env ? ` in ${env}` : '';
     let what: string;
     if (running) {
-      what = `Stop the ${running.kind} of *${app} ${running.version}* (since ${formatTime(running.createdAt, now)}) and return the fleet to what it ran before?`;
+      what = `Stop the ${running.kind} of *${app} ${running.version}*${where} (since ${formatTime(running.createdAt, now)}) and return the fleet to what it ran before?`;
       value.stop = running.id;
     } else {
       if (!target?.ok) return { text: `Nothing to roll back to: ${target?.reason ?? 'no target'}.`, tone: 'failed' };
       const { image, history } = target.target;
-      what = `Roll *${app}* back from ${live?.live.version ?? live?.live.ami ?? 'the live release'} to ${image.version ?? image.ami} (${history})?`;
+      what = `Roll *${app}*${where} back from ${live?.live.version ?? live?.live.ami ?? 'the live release'} to ${image.version ?? image.ami} (${history})?`;
       Object.assign(value, { to, ami: image.ami, live: live?.operationId });
     }
     return {
@@ -140,10 +152,11 @@ export const rollback: Command = {
     async [confirmAction](core: Core, press: ButtonPress) {
       const value = confirmValue.safeParse(press.value);
       if (!value.success) return { text: 'That button is not one Bakery made.', tone: 'failed' };
-      const { app, stop, to } = value.data;
+      const { app, env, stop, to } = value.data;
       const now = core.clock.now();
-      const found = await situation(core, app);
+      const found = await situation(core, app, env);
       if (!found) return { text: `Unknown app "${app}".`, tone: 'failed' };
+      if (typeof found === 'string') return { text: `Not done: ${found}.`, tone: 'failed' };
       const { config, running, live } = found;
       const target = running ? undefined : await targetOf(core, app, config, live, to);
       // The confirm is only ever shown to the one who asked (an ephemeral answer to /rollback).
@@ -173,8 +186,8 @@ export const rollback: Command = {
       const label = image.version ?? image.ami;
       const result = await core.runner.start({
         requestId: press.requestId,
-        operation: { id, kind: 'rollback', app, version: image.version ?? 'previous', requestedBy: press.user.id, channel: press.channel, params, state: {}, steps: [], status: 'running', thread, createdAt: now, updatedAt: now, revision: 0 },
-        lock: { app, operationId: id, kind: 'rollback', version: label, requestedBy: press.user.id, since: now, requestId: press.requestId },
+        operation: { id, kind: 'rollback', app, version: image.version ?? 'previous', environment: env, requestedBy: press.user.id, channel: press.channel, params, state: {}, steps: [], status: 'running', thread, createdAt: now, updatedAt: now, revision: 0 },
+        lock: { app, operationId: id, kind: 'rollback', version: label, environment: env, requestedBy: press.user.id, since: now, requestId: press.requestId },
       });
       switch (result.outcome) {
         case 'started':
@@ -197,7 +210,7 @@ export const rollback: Command = {
  * Undefined while it still holds.
  */
 function staleness(value: ConfirmValue, presser: string, found: Situation, target: TargetAnswer | undefined, now: number): ChatMessage | undefined {
-  const again = `\`/rollback ${value.app}${value.to ? ` ${value.to}` : ''}\` again to see what it would do now`;
+  const again = `\`/rollback ${value.app}${value.to ? ` ${value.to}` : ''}${value.env ? ` --env ${value.env}` : ''}\` again to see what it would do now`;
   if (value.for !== presser) return { text: `Not done: that confirm was shown to ${mention(value.for)}, not to you; ${again}.`, tone: 'failed' };
   const { running, live, lock } = found;
   if (running && running.id !== value.stop) {

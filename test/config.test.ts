@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadAppsFile, parseAppsFile } from '../src/config/apps.js';
+import { fleetOf } from '../src/config/environments.js';
 import { assertUserDataFits } from '../src/pipelines/bake/user-data.js';
 import { readSettings } from '../src/config/env.js';
 
@@ -189,14 +190,14 @@ ${metrics}`;
 
   it('refuses a red-black switch that cannot copy everything unless told to switch anyway, and names a wrong answer', () => {
     const redBlack = (value: string) => deploy(latency).replace('      launchTemplate: demo\n', `      launchTemplate: demo\n      strategy: red-black\n      redBlack: { onUncopied: ${value} }\n`);
-    expect(parseAppsFile('apps.yml', deploy(latency)).demo!.deploy?.redBlack.onUncopied).toBe('refuse');
-    expect(parseAppsFile('apps.yml', redBlack('switch')).demo!.deploy?.redBlack).toEqual({ keepOldFor: 3_600_000, onUncopied: 'switch' });
+    expect(fleetOf(parseAppsFile('apps.yml', deploy(latency)).demo!)?.redBlack.onUncopied).toBe('refuse');
+    expect(fleetOf(parseAppsFile('apps.yml', redBlack('switch')).demo!)?.redBlack).toEqual({ keepOldFor: 3_600_000, onUncopied: 'switch' });
     expect(() => parseAppsFile('apps.yml', redBlack('maybe'))).toThrow('apps.yml: app "demo", field "deploy.redBlack.onUncopied"');
   });
 
   it('compares with the live group unless asked for a fresh baseline, which needs shared traffic', () => {
-    expect(parseAppsFile('apps.yml', deploy(latency)).demo!.deploy?.canary.baseline).toBe('live');
-    expect(parseAppsFile('apps.yml', deploy(latency, '{ baseline: fresh }')).demo!.deploy?.canary.baseline).toBe('fresh');
+    expect(fleetOf(parseAppsFile('apps.yml', deploy(latency)).demo!)?.canary.baseline).toBe('live');
+    expect(fleetOf(parseAppsFile('apps.yml', deploy(latency, '{ baseline: fresh }')).demo!)?.canary.baseline).toBe('fresh');
     const weighted = deploy(latency, '{ baseline: fresh }').replace('      launchTemplate: demo\n', '      launchTemplate: demo\n      traffic: { mode: weighted, listener: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/demo/0123456789abcdef/0123456789abcdef", weight: 10 }\n');
     expect(() => parseAppsFile('apps.yml', weighted)).toThrow('apps.yml: app "demo", field "deploy.canary.baseline": a fresh baseline joins the live target groups, so it needs traffic: shared');
   });

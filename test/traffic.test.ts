@@ -13,7 +13,7 @@ import { AwsSimulator, fastTimings, type SeededFleet } from '../src/aws/simulato
 import { VirtualClock } from '../src/clock.js';
 import { parseAppsFile } from '../src/config/apps.js';
 import type { Bakery } from '../src/bakery.js';
-import { alice, approvalRequest, bake, bob, deployEnded, everything, groupNames, operationOf, pressOn, releaseApp, until } from './support/lifecycle.js';
+import { alice, approvalRequest, bake, bob, deployEnded, everything, fleetConfig, groupNames, operationOf, pressOn, releaseApp, until } from './support/lifecycle.js';
 import { TestWorld } from './support/world.js';
 
 const region = 'us-east-1';
@@ -237,7 +237,7 @@ describe('the local demo’s red-black app (config/apps.example.yml)', () => {
 
   it('ends a promotion with all traffic on the new fleet, scaling as the old one did', async () => {
     // The app's own channel is the test chat's #demo; the demo's approver, U0LOCAL, approves their own canary.
-    const app = { ...example['demo-rb']!, channel: '#demo' };
+    const app = { ...fleetConfig(example['demo-rb']!), channel: '#demo' };
     world = await TestWorld.create({ demo: example.demo!, 'demo-rb': app });
     for (const name of Object.keys(example)) world.sim.seedFleet({ region, app: name, scaling: true });
     const elb = world.sim.clients().elbv2(region);

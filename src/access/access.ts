@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import { mention, type ChatMessage, type ChatUser, type MessageRef } from '../message.js';
 import type { Store } from '../store/store.js';
 import type { ChannelIds } from './channel-presence.js';
+import { approversOf, fleetOf } from '../config/environments.js';
 
 /*
  * One authorization model for every command and button (see README.md here): the workspace, then
@@ -95,7 +96,7 @@ export async function refuse(core: AccessContext, asker: Asker, request: Pick<Re
  * reaches every app's resources (a real sweep) requires. People are matched before any group is asked.
  */
 export async function approvesSomeApp(core: AccessContext, asker: Asker, configs: AppConfig[]): Promise<boolean> {
-  const approvers = configs.map((config) => ({ config, principals: (config.deploy?.approvers ?? []).filter((p) => p !== 'channel') }));
+  const approvers = configs.map((config) => ({ config, principals: approversOf(config).filter((p) => p !== 'channel') }));
   if (approvers.some(({ principals }) => principals.includes(asker.user.id))) return true;
   for (const { config, principals } of approvers) {
     try {
@@ -163,8 +164,9 @@ export function channelId(configured: string, ids: ChannelIds | undefined): stri
 async function whoRefusal(core: AccessContext, asker: Asker, request: Request): Promise<string | undefined> {
   const { config, app, action, startedBy } = request;
   const user = asker.user.id;
-  const deploy = config.deploy;
   if (action === 'promote') {
+    // A promotion is of one environment's canary: its config is narrowed to that fleet (environments.ts configIn).
+    const deploy = fleetOf(config);
     if (!deploy) return `${app} has no deploy config`;
     if (!(await isAmong(core, asker, deploy.approvers, config.channel))) return `only the approvers of ${app} may promote it (${deploy.approvers.map(mention).join(', ')})`;
     if (fourEyes(core.access, deploy) && user === startedBy) {
@@ -194,7 +196,7 @@ export function fourEyes(access: AccessSettings, deploy: { fourEyes: boolean }):
 const verbs: Record<Exclude<Action, 'promote'>, string> = { bake: 'bake', cancel: 'cancel a bake of', canary: 'canary', rollback: 'roll back', pin: 'pin or unpin images of', prune: 'prune images of' };
 
 function principalsFor(config: AppConfig, action: Exclude<Action, 'promote'>): Principal[] {
-  const { access, deploy } = config;
+  const { access } = config;
   switch (action) {
     case 'bake':
       return access.bake;
@@ -203,10 +205,10 @@ function principalsFor(config: AppConfig, action: Exclude<Action, 'promote'>): P
     case 'canary':
       return access.canary;
     case 'rollback':
-      return access.rollback ?? deploy?.approvers ?? [];
+      return access.rollback ?? approversOf(config);
     case 'pin':
     case 'prune':
-      return deploy?.approvers ?? [];
+      return approversOf(config);
   }
 }
 

@@ -3,7 +3,8 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { supportsLatestConsole } from '../aws/instance-types.js';
 import { accessConfig } from './access.js';
-import { deployConfig } from './deploy.js';
+import { deployConfig, type DeployConfig } from './deploy.js';
+import { deploySection, environmentsOf, type Environment } from './environments.js';
 import { retireConfig } from './retire.js';
 import { amiId, appName, awsAccountId, awsRegion, ssmParameterName } from './names.js';
 
@@ -28,7 +29,8 @@ const kmsKeyArn = z
   .string()
   .regex(/^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:(key\/[0-9a-zA-Z-]{1,64}|alias\/[A-Za-z0-9/_-]{1,250})$/, 'a KMS key is given by its ARN, arn:aws:kms:<region>:<account>:key/<id> (or alias/<name>)');
 
-export const appConfig = z.strictObject({
+/** An app's fields; `deploy` here is one fleet's, as an operation keeps the config of the environment it deploys to. */
+const appFields = z.strictObject({
   channel: z.string().regex(/^[#A-Za-z0-9_-]{1,80}$/, 'a Slack channel id (C0123ABC) or name (#deploys)'),
   region: awsRegion,
   baseImage: baseImageSource,
@@ -95,7 +97,9 @@ export const appConfig = z.strictObject({
   retire: retireConfig.optional(),
   /** Who may bake, cancel, canary and roll back; by default the members of the app's channel (see src/access/). */
   access: accessConfig.default({ bake: ['channel'], canary: ['channel'] }),
-}).superRefine((config, context) => {
+});
+
+function checkKmsKeys(config: Pick<z.infer<typeof appFields>, 'kmsKeys' | 'copyTo'>, context: z.RefinementCtx): void {
   for (const [region, arn] of Object.entries(config.kmsKeys)) {
     const keyRegion = arn.split(':')[3];
     if (!config.copyTo.includes(region)) {
@@ -104,8 +108,28 @@ export const appConfig = z.strictObject({
       context.addIssue({ code: 'custom', path: ['kmsKeys', region], message: `KMS keys are regional: this key is in ${keyRegion}, so it cannot encrypt the copy in ${region}` });
     }
   }
+}
+
+/** The config of an app narrowed to one fleet (environments.ts configIn): what a canary's or a rollback's params hold. */
+export const fleetAppConfig = appFields.superRefine(checkKmsKeys);
+export type FleetAppConfig = z.infer<typeof fleetAppConfig>;
+
+/** An app's config as the apps file gives it: its `deploy` section is one fleet or a list of environments. */
+export const appConfig = appFields.extend({ deploy: deploySection.optional() }).superRefine((config, context) => {
+  checkKmsKeys(config, context);
+  // An environment's canary launches the release's image in its region: the bake must put one there.
+  environmentsOf(config).forEach((environment, i) => {
+    if (environment.region !== config.region && !config.copyTo.includes(environment.region)) {
+      context.addIssue({ code: 'custom', path: ['deploy', 'environments', i, 'region'], message: `${environment.region} is neither the app's region (${config.region}) nor in copyTo, so no image is baked there; add it to copyTo` });
+    }
+  });
 });
 export type AppConfig = z.infer<typeof appConfig>;
+
+/** The app's config as one environment sees it: its fleet as the deploy section, its region as the app's. What an operation keeps in its params. */
+export function configIn(config: AppConfig, environment: Environment): FleetAppConfig & { deploy: DeployConfig } {
+  return { ...config, region: environment.region, deploy: environment.deploy };
+}
 
 export const appsFile = z.strictObject({
   apps: z

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Button, ChatMessage } from '../message.js';
 import { appName, version } from '../config/names.js';
+import { approversOf } from '../config/environments.js';
 import { formatTime, lockActivity } from '../operations/format.js';
 import { describeReason } from '../stale/reasons.js';
 import { isFresh, isStale, type AppPicture } from '../stale/survey.js';
@@ -115,7 +116,7 @@ export function digestMessage(pictures: AppPicture[], now: number, also: { sweep
   }
   const buttons = stale.flatMap((picture) => rebakeButton(picture) ?? []).slice(0, MAX_REBAKE_BUTTONS);
   // Only approvers may press it (the press is checked); shown where at least one app has approvers.
-  const targets = stale.filter((picture) => picture.config.deploy?.approvers.length).flatMap((picture) => rebakeTargetOf(picture) ?? []);
+  const targets = stale.filter((picture) => approversOf(picture.config).length).flatMap((picture) => rebakeTargetOf(picture) ?? []);
   const value = targets.reduce((all, target) => (all.length + target.length + 1 <= 2000 ? (all ? `${all},${target}` : target) : all), '');
   if (targets.length > 1) {
     buttons.push({
@@ -126,7 +127,7 @@ export function digestMessage(pictures: AppPicture[], now: number, also: { sweep
     });
   }
   // A dry run anyone may look at; shown where an app has approvers, who alone may then go ahead.
-  const prunable = pictures.filter((picture) => picture.config.deploy?.approvers.length).map((picture) => picture.app);
+  const prunable = pictures.filter((picture) => approversOf(picture.config).length).map((picture) => picture.app);
   const pruneValue = prunable.reduce((all, app) => (all.length + app.length + 1 <= 2000 ? (all ? `${all},${app}` : app) : all), '');
   if (pruneValue) buttons.push({ actionId: pruneAppsAction, label: 'Old images (dry run)', value: pruneValue });
   return {

@@ -235,7 +235,7 @@ export class OperationRunner {
       // Nothing has started yet: end the operation so the app is free, and tell whoever asked.
       const reason = `could not post in the channel (${error instanceof Error ? error.message : String(error)}); invite Bakery to the channel and try again`;
       await handle.update((op) => ({ ...op, status: 'failed', finishedAt: clock.now(), lease: undefined, error: { step: 'start', message: reason } }));
-      await store.releaseLock(operation.app, operation.id, laneOf(operation.kind));
+      await store.releaseLock(operation.app, operation.id, laneOf(operation.kind), operation.environment);
       posted?.(new Error(reason));
       return false;
     }
@@ -342,7 +342,7 @@ export class OperationRunner {
       const ended = { ...op, status: ending, finishedAt: clock.now(), lease: undefined, state: { ...op.state, cleanup } };
       return { ...withAnnouncements(ended, [{ key: 'summary', message: pipeline.summary(ended, this.stateOf(pipeline, ended)) }]), announcing: this.outbox.claim() };
     });
-    await store.releaseLock(final.app, final.id, laneOf(final.kind));
+    await store.releaseLock(final.app, final.id, laneOf(final.kind), final.environment);
     await this.outbox.deliver(handle, leaving);
     if (leaving.aborted && leaving.reason instanceof Shutdown) this.leftBehind.add(handle);
     await this.emit({ type: 'finished', operationId: final.id, operation: handle.current, status: ending });

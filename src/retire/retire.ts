@@ -70,14 +70,15 @@ async function imagesInUse(deps: RetireDependencies, app: string, config: AppCon
   const add = (imageId: string | undefined, why: string): void => {
     if (imageId) inUse.set(imageId, [...(inUse.get(imageId) ?? []), why]);
   };
-  const [live, releases] = await Promise.all([deps.store.getLive(app), deps.store.listReleases(app)]);
-  if (live) {
-    add(live.live.ami, 'live');
-    add(live.previous?.ami, 'the rollback target');
+  const [lives, releases] = await Promise.all([deps.store.listLive(app), deps.store.listReleases(app)]);
+  for (const live of lives) {
+    const where = live.environment ? ` in ${live.environment}` : '';
+    add(live.live.ami, `live${where}`);
+    add(live.previous?.ami, `the rollback target${where}`);
   }
   const wanted: Record<string, string> = { live: 'live', canary: 'in canary', previous: 'the rollback target' };
   // Without a recorded live release, the last baked one stands for it.
-  const standIn = live ? undefined : releases.find((release) => !['rejected', 'retired', 'rolled-back'].includes(release.status));
+  const standIn = lives.length > 0 ? undefined : releases.find((release) => !['rejected', 'retired', 'rolled-back'].includes(release.status));
   for (const release of releases) {
     const why = wanted[release.status] ?? (release === standIn ? 'the last baked release (nothing recorded live)' : undefined);
     if (why) for (const ami of Object.values(release.amis)) add(ami, why);

@@ -6,6 +6,7 @@ import { describeImagesById, resolveBaseImage, timeOf, type BaseImage } from '..
 import { tagKeys } from '../aws/provenance.js';
 import type { Clock } from '../clock.js';
 import type { AppConfig } from '../config/apps.js';
+import { fleetOf } from '../config/environments.js';
 import type { Logger } from '../log.js';
 import { recipeHash } from '../pipelines/bake/recipe.js';
 import type { AppLock, LiveRelease, Operation, Release } from '../store/items.js';
@@ -93,10 +94,14 @@ export class StaleSurvey {
   /** The pictures of one region's apps: their fleets read together, then every image they name in one go. */
   private async region(region: string, apps: StoredApp[], newestBase: (config: AppConfig) => Promise<BaseImage>): Promise<AppPicture[]> {
     const { aws, clock } = this.deps;
-    const groups = apps.flatMap((app) => (app.config.deploy ? [app.config.deploy.group] : []));
+    // An app of several environments is surveyed by its images alone until the Home shows each environment.
+    const groupOf = (app: StoredApp): string | undefined => fleetOf(app.config)?.group;
+    const groups = apps.flatMap((app) => groupOf(app) ?? []);
     const fleetImages: Map<string, string | Failed> | Failed = groups.length ? await imagesOfGroups(aws, region, groups).catch(failed) : new Map();
-    const fleetAmiOf = (app: StoredApp): string | Failed | undefined =>
-      app.config.deploy ? ('error' in fleetImages ? fleetImages : fleetImages.get(app.config.deploy.group)) : undefined;
+    const fleetAmiOf = (app: StoredApp): string | Failed | undefined => {
+      const group = groupOf(app);
+      return group === undefined ? undefined : 'error' in fleetImages ? fleetImages : fleetImages.get(group);
+    };
 
     const lives = apps.map((app) => this.liveOf(app, fleetAmiOf(app)));
     // The live releases' bases, and fleet images that are no release: one batched describe.

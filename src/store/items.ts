@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { appConfig } from '../config/apps.js';
+import { environmentName } from '../config/environments.js';
 import { amiId, appName, version } from '../config/names.js';
 
 /*
@@ -28,6 +29,8 @@ export const releaseEvent = z.object({
   /** Slack user id of who caused it (the approver, whoever rolled back). */
   by: z.string(),
   operationId: z.string().optional(),
+  /** The environment it happened in; absent for an app of one fleet, a bake and a prune. */
+  environment: environmentName.optional(),
   note: z.string().optional(),
   /** The image (home region) it is about: the one baked, put live, rolled back; absent on events written before it was recorded. */
   ami: amiId.optional(),
@@ -102,6 +105,8 @@ export type FleetImage = z.infer<typeof fleetImage>;
 
 export const liveRelease = z.object({
   app: appName,
+  /** The environment whose fleet this is; absent for an app of one fleet (its record keeps the key it always had). */
+  environment: environmentName.optional(),
   live: fleetImage,
   previous: fleetImage.optional(),
   /** A red-black promotion keeps the old group, scaled as it was, as an instant rollback target until `until`. */
@@ -186,6 +191,8 @@ export const operation = z.object({
   kind: operationKind,
   app: appName,
   version,
+  /** The environment a deploy (canary, promotion, rollback) is of; absent for an app of one fleet and for a bake. */
+  environment: environmentName.optional(),
   requestedBy: z.string(),
   channel: z.string(),
   /** The request's own parameters (e.g. --base, --commit, --force), as the command parsed them. */
@@ -243,7 +250,7 @@ export const operationStanding = operation.pick({ id: true, kind: true, status: 
 });
 export type OperationStanding = z.infer<typeof operationStanding>;
 
-/** One bake and one deploy (canary, promotion, rollback) per app at a time. */
+/** One bake per app, and one deploy (canary, promotion, rollback) per app and environment, at a time. */
 export const lockLane = z.enum(['bake', 'deploy']);
 export type LockLane = z.infer<typeof lockLane>;
 export const laneOf = (kind: OperationKind): LockLane => (kind === 'bake' ? 'bake' : 'deploy');
@@ -253,6 +260,8 @@ export const appLock = z.object({
   operationId: z.string(),
   kind: operationKind,
   version,
+  /** A deploy lane's environment: staging moves while production is mid-canary. */
+  environment: environmentName.optional(),
   /** Slack user id of who asked. */
   requestedBy: z.string(),
   since: z.number(),

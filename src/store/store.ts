@@ -103,9 +103,10 @@ const releaseWrites = releaseSchema.extend({ changes: z.number().int().nonnegati
 export const keys = {
   appConfig: (app: string) => ({ pk: `APP#${app}`, sk: 'CONFIG' }),
   release: (app: string, version: string) => ({ pk: `APP#${app}`, sk: `RELEASE#${version}` }),
-  /** The bake lane keeps the key it always had. */
-  lock: (app: string, lane: LockLane = 'bake') => ({ pk: `APP#${app}`, sk: lane === 'bake' ? 'LOCK' : `LOCK#${lane}` }),
-  live: (app: string) => ({ pk: `APP#${app}`, sk: 'LIVE' }),
+  /** The bake lane, and the deploy lane of an app of one fleet, keep the keys they always had; each environment has a deploy lane of its own. */
+  lock: (app: string, lane: LockLane = 'bake', environment?: string) => ({ pk: `APP#${app}`, sk: lane === 'bake' ? 'LOCK' : `LOCK#${lane}${environment ? `#${environment}` : ''}` }),
+  /** What an environment's fleet runs; an app of one fleet keeps the key it always had. */
+  live: (app: string, environment?: string) => ({ pk: `APP#${app}`, sk: environment ? `LIVE#${environment}` : 'LIVE' }),
   operation: (id: string) => ({ pk: `OP#${id}`, sk: 'OP' }),
   request: (requestId: string) => ({ pk: `REQUEST#${requestId}`, sk: 'REQUEST' }),
   auditPk: (app: string) => `AUDIT#${app}`,
@@ -131,7 +132,7 @@ const timeKey = (ms: number): string => String(Math.max(0, Math.trunc(ms))).padS
 
 /** Operation fields saveOperation writes: everything but cancelRequested (owned by requestCancel) and the bookkeeping. */
 const savedFields = [
-  'kind', 'app', 'version', 'requestedBy', 'channel', 'params', 'state', 'steps', 'status',
+  'kind', 'app', 'version', 'environment', 'requestedBy', 'channel', 'params', 'state', 'steps', 'status',
   'thread', 'error', 'ending', 'lease', 'outbox', 'announcing', 'createdAt', 'finishedAt',
 ] as const satisfies readonly Exclude<keyof Operation, 'id' | 'cancelRequested' | 'revision' | 'updatedAt'>[];
 
@@ -304,12 +305,22 @@ export class Store {
 
   // ---- the live release ----
 
-  async getLive(app: string): Promise<LiveRelease | undefined> {
-    return this.get(keys.live(app), liveRelease);
+  async getLive(app: string, environment?: string): Promise<LiveRelease | undefined> {
+    return this.get(keys.live(app, environment), liveRelease);
   }
 
   async putLive(live: LiveRelease): Promise<void> {
-    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...keys.live(live.app), type: 'live', ...live } }));
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...keys.live(live.app, live.environment), type: 'live', ...live } }));
+  }
+
+  /** What every environment of the app runs (one record for an app of one fleet). */
+  async listLive(app: string): Promise<LiveRelease[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :live)',
+      ExpressionAttributeValues: { ':pk': `APP#${app}`, ':live': keys.live(app).sk },
+      ConsistentRead: true,
+    });
+    return items.map((item) => parseItem(item, liveRelease));
   }
 
   /** Newest bakedAt first. */
@@ -361,7 +372,7 @@ export class Store {
     mayRetry: boolean,
   ): Promise<StartOperationResult> {
     const { operation, lock, requestId } = input;
-    if (lock.app !== operation.app || lock.operationId !== operation.id) {
+    if (lock.app !== operation.app || lock.operationId !== operation.id || lock.environment !== operation.environment) {
       throw new Error(`the lock (${lock.app}, ${lock.operationId}) is not for operation ${operation.id} of ${operation.app}`);
     }
     const now = this.clock.now();
@@ -380,7 +391,7 @@ export class Store {
             {
               Put: {
                 TableName: this.tableName,
-                Item: { ...keys.lock(lock.app, laneOf(lock.kind)), type: 'lock', ...lock },
+                Item: { ...keys.lock(lock.app, laneOf(lock.kind), lock.environment), type: 'lock', ...lock },
                 ConditionExpression: notThere,
               },
             },
@@ -411,7 +422,7 @@ export class Store {
         const mark = await this.get(keys.request(requestId), requestMark);
         if (mark) return { outcome: 'duplicate-request', operationId: mark.operationId };
       } else if (failed(lockReason)) {
-        const held = await this.getLock(lock.app, laneOf(lock.kind));
+        const held = await this.getLock(lock.app, laneOf(lock.kind), lock.environment);
         if (held) return { outcome: 'busy', lock: held };
       } else if (failed(opReason)) {
         throw new Error(`operation ${operation.id} already exists: operation ids must be unique`, { cause: error });
@@ -646,11 +657,12 @@ export class Store {
   // ---- locks ----
 
   /**
-   * What /bake reads before it starts, in one round trip: the app's config, its lock and its release
-   * of this version. Keys DynamoDB leaves unprocessed (it may, under load) are read one by one.
+   * What /bake and /canary read before they start, in one round trip: the app's config, its lock (of
+   * the lane, and the environment's), its release of this version and what the environment runs. Keys
+   * DynamoDB leaves unprocessed (it may, under load) are read one by one.
    */
-  async getAppAtVersion(app: string, version: string, lane: LockLane = 'bake'): Promise<AppAtVersion> {
-    const wanted = [keys.appConfig(app), keys.lock(app, lane), keys.release(app, version), keys.live(app)];
+  async getAppAtVersion(app: string, version: string, lane: LockLane = 'bake', environment?: string): Promise<AppAtVersion> {
+    const wanted = [keys.appConfig(app), keys.lock(app, lane, environment), keys.release(app, version), keys.live(app, environment)];
     const result = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: wanted, ConsistentRead: true } } }));
     const found = [...(result.Responses?.[this.tableName] ?? [])];
     for (const key of result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) {
@@ -667,17 +679,17 @@ export class Store {
     };
   }
 
-  async getLock(app: string, lane: LockLane = 'bake'): Promise<AppLock | undefined> {
-    return this.get(keys.lock(app, lane), appLock);
+  async getLock(app: string, lane: LockLane = 'bake', environment?: string): Promise<AppLock | undefined> {
+    return this.get(keys.lock(app, lane, environment), appLock);
   }
 
   /** Deletes the app's lock iff it belongs to operationId; a lock that is gone or held by another is left alone. */
-  async releaseLock(app: string, operationId: string, lane: LockLane = 'bake'): Promise<void> {
+  async releaseLock(app: string, operationId: string, lane: LockLane = 'bake', environment?: string): Promise<void> {
     try {
       await this.doc.send(
         new DeleteCommand({
           TableName: this.tableName,
-          Key: keys.lock(app, lane),
+          Key: keys.lock(app, lane, environment),
           ConditionExpression: 'operationId = :id',
           ExpressionAttributeValues: { ':id': operationId },
         }),

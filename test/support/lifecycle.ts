@@ -2,7 +2,8 @@ import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import type { Bakery } from '../../src/bakery.js';
 import type { ButtonPress } from '../../src/chat/surface.js';
 import type { ChatMessage, ChatUser } from '../../src/message.js';
-import { parseAppsFile, type AppConfig } from '../../src/config/apps.js';
+import { configIn, parseAppsFile, type AppConfig, type FleetAppConfig } from '../../src/config/apps.js';
+import { environmentOf } from '../../src/config/environments.js';
 import { whereIs } from './recording-chat.js';
 import { TestWorld } from './world.js';
 
@@ -12,8 +13,8 @@ export const bob: ChatUser = { id: 'U0BOB', name: 'bob' };
 export const mallory: ChatUser = { id: 'U0MALLORY', name: 'mallory' };
 
 /** The demo app with a fleet to deploy to: the simulator's seeded demo fleet, judged minute by minute for 30 minutes. */
-export function releaseApp(overrides: { strategy?: 'rolling' | 'red-black'; onFail?: 'rollback' | 'ask'; fourEyes?: boolean; approvalTtl?: string; weightedListener?: string; baseline?: 'live' | 'fresh' } = {}): AppConfig {
-  return parseAppsFile('test apps', `
+export function releaseApp(overrides: { strategy?: 'rolling' | 'red-black'; onFail?: 'rollback' | 'ask'; fourEyes?: boolean; approvalTtl?: string; weightedListener?: string; baseline?: 'live' | 'fresh' } = {}): FleetAppConfig {
+  return fleetConfig(parseAppsFile('test apps', `
 apps:
   demo:
     channel: "#demo"
@@ -39,7 +40,14 @@ apps:
       fourEyes: ${overrides.fourEyes ?? true}
       approvalTtl: ${overrides.approvalTtl ?? '4h'}
       rolling: { minHealthyPercent: 66, warmup: 60s, alarms: [demo-5xx-high] }
-`).demo!;
+`).demo!);
+}
+
+/** A config of one fleet, typed as such, so a spec reads its deploy fields directly. */
+export function fleetConfig(config: AppConfig): FleetAppConfig {
+  const environment = environmentOf(config);
+  if (!environment || environment.name !== undefined) throw new Error('not an app of one fleet');
+  return configIn(config, environment);
 }
 
 /** A world whose demo app has the simulator's seeded fleet to deploy to. */

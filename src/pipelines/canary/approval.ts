@@ -6,7 +6,7 @@ import { formatDuration, formatTime } from '../../operations/format.js';
 import { postedRef } from '../../operations/outbox.js';
 import { mention } from '../../message.js';
 import type { ChatThread, Operation } from '../../store/items.js';
-import { windowMoment } from './operation.js';
+import { inEnvironment, windowMoment } from './operation.js';
 import type { CanaryState } from './state.js';
 
 /*
@@ -48,10 +48,10 @@ export function approvalMessage(operation: Operation, state: CanaryState, deploy
   const asked = deploy.approvers.map(mention).join(' ');
   const heading =
     state.needsHuman === 'failed'
-      ? `The canary of *${operation.app} ${operation.version}* failed: roll it back, or promote it anyway?`
+      ? `The canary of *${operation.app} ${operation.version}*${inEnvironment(operation)} failed: roll it back, or promote it anyway?`
       : state.needsHuman === 'undecided'
-        ? `The canary of *${operation.app} ${operation.version}* stayed undecided: roll it back, or promote it anyway?`
-        : `Promote *${operation.app} ${operation.version}* to the whole fleet?`;
+        ? `The canary of *${operation.app} ${operation.version}*${inEnvironment(operation)} stayed undecided: roll it back, or promote it anyway?`
+        : `Promote *${operation.app} ${operation.version}* to the whole fleet${inEnvironment(operation)}?`;
   const confirm = {
     title: 'Promote?',
     text: `${operation.app} ${operation.version} → ${target}. Canary verdict: ${verdict?.outcome ?? 'none'}${verdict ? ` (${verdict.summary.slice(0, 200)})` : ''}.`,

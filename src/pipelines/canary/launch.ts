@@ -19,7 +19,7 @@ export function readLive({ aws, store, clock }: CanaryDependencies): Step<Canary
     async run({ operation }) {
       const deploy = deployOf(operation);
       const region = regionOf(operation);
-      const liveRecord = await store.getLive(operation.app);
+      const liveRecord = await store.getLive(operation.app, operation.environment);
       const groupName = liveRecord?.live.group ?? deploy.group;
       const live = await readLiveGroup(aws, region, groupName);
       if (!live) throw new StepFailure(`the live group ${groupName} is not there in ${region}, or has no launch template`);

@@ -4,7 +4,7 @@ import type { DeployConfig } from '../../config/deploy.js';
 import { formatDuration, whereItIs } from '../../operations/format.js';
 import type { Pipeline } from '../../operations/pipeline.js';
 import type { Operation } from '../../store/items.js';
-import { windowMoment, windowPosition } from './operation.js';
+import { inEnvironment, windowMoment, windowPosition } from './operation.js';
 import { formatDuration as formatMinutes } from '../../judge/explain.js';
 import { canaryParams, type CanaryState } from './state.js';
 
@@ -81,7 +81,7 @@ export function verdictTable(operation: Operation, verdict: NonNullable<CanarySt
   const table = align([['metric', 'verdict', 'canary', 'baseline'], ...rows]);
   const extended = verdict.minute > durationMs / 60_000 ? ` (extended; at most ${formatMinutes((durationMs + deploy.canary.maxExtension) / 60_000)})` : '';
   return {
-    text: `*Canary ${operation.app} ${operation.version}* · ${windowPosition(verdict.minute, durationMs, deploy)}${extended} · *${verdict.outcome.toUpperCase()}*`,
+    text: `*Canary ${operation.app} ${operation.version}${inEnvironment(operation)}* · ${windowPosition(verdict.minute, durationMs, deploy)}${extended} · *${verdict.outcome.toUpperCase()}*`,
     lines: ['```', ...table, '```', ...verdict.metrics.map((m) => `• ${m.explanation}`)],
     tone: verdict.outcome === 'fail' ? 'failed' : verdict.outcome === 'pass' ? 'succeeded' : 'running',
   };
@@ -117,7 +117,7 @@ export function canaryMessages(clock: Clock, steps: { name: string; title: strin
     root(operation, state) {
       const params = canaryParams.parse(operation.params);
       return {
-        text: `*Release ${operation.app} ${operation.version}* · ${path(operation)}`,
+        text: `*Release ${operation.app} ${operation.version}${inEnvironment(operation)}* · ${path(operation)}`,
         lines: [statusLine(operation, state), `Image \`${params.ami}\``],
         context: rootContext(operation),
         tone: operation.status,
@@ -134,8 +134,8 @@ export function canaryMessages(clock: Clock, steps: { name: string; title: strin
       const fromCommand = operation.cancelRequested && operation.finishedAt ? operation.finishedAt - operation.cancelRequested.at : undefined;
       return {
         text: rolledBack
-          ? `*${operation.app} ${operation.version} rolled back*${operation.status === 'cancelled' ? ` by ${rolledBackBy(operation) ?? 'someone'}` : operation.error ? `: ${operation.error.message}` : ''}`
-          : `*${operation.app} ${operation.version} is live* on ${(state.switchedAt !== undefined ? state.canaryGroup : state.live?.name) ?? 'the fleet'}`,
+          ? `*${operation.app} ${operation.version} rolled back${inEnvironment(operation)}*${operation.status === 'cancelled' ? ` by ${rolledBackBy(operation) ?? 'someone'}` : operation.error ? `: ${operation.error.message}` : ''}`
+          : `*${operation.app} ${operation.version} is live${inEnvironment(operation)}* on ${(state.switchedAt !== undefined ? state.canaryGroup : state.live?.name) ?? 'the fleet'}`,
         lines: [
           ...(rolledBack ? [`The fleet stays on ${state.liveVersion ?? state.liveAmi ?? 'its previous version'}.${fromCommand !== undefined ? ` From the rollback to the canary gone: ${formatDuration(fromCommand)}.` : ''}`] : []),
           // A red-black switch: the scaling the new fleet has, since what belonged to the old group went with it.

@@ -21,6 +21,8 @@ export const deployOf = (operation: Operation): DeployConfig => {
   if (!deploy) throw new StepFailure(`${operation.app} has no deploy section in its config`);
   return deploy;
 };
+/** " in staging": where a deploy of an app of several environments goes, for its messages; nothing for an app of one fleet. */
+export const inEnvironment = (operation: Operation): string => (operation.environment ? ` in ${operation.environment}` : '');
 export const regionOf = (operation: Operation): string => canaryParams.parse(operation.params).config.region;
 
 /**

@@ -36,7 +36,7 @@ export async function removeCanary(deps: CanaryDependencies, operation: Operatio
   if (status !== 'succeeded' && state.switchedAt !== undefined) done.push(...(await switchBack(deps, operation, state)));
 
   // A red-black promotion turns the canary into the live group, its target group into the live one: those stay.
-  const liveRecord = await store.getLive(operation.app);
+  const liveRecord = await store.getLive(operation.app, operation.environment);
   const canaryIsLive = state.canaryGroup !== undefined && liveRecord?.live.group === state.canaryGroup;
   const weighted = deploy.traffic.mode === 'weighted' && state.canaryTargetGroup && !canaryIsLive ? { listener: deploy.traffic.listener, canary: state.canaryTargetGroup } : undefined;
   if (weighted && (await listenerForward(aws, region, weighted.listener)).some((group) => group.arn === weighted.canary && group.weight > 0)) {
@@ -70,7 +70,7 @@ export async function removeCanary(deps: CanaryDependencies, operation: Operatio
     await aws.ec2(region).send(new CreateTagsCommand({ Resources: [ami], Tags: [{ Key: 'bakery:status', Value: 'rejected' }] }));
     done.push(`tagged ${ami} rejected`);
   } else if (status !== 'succeeded' && state.switchedAt === undefined) {
-    await store.setReleaseStatus(operation.app, operation.version, 'baked', { at: clock.now(), by: operation.cancelRequested ? operation.requestedBy : operation.approval?.by ?? operation.requestedBy, operationId: operation.id, note: 'canary removed' });
+    await store.setReleaseStatus(operation.app, operation.version, 'baked', { at: clock.now(), by: operation.cancelRequested ? operation.requestedBy : operation.approval?.by ?? operation.requestedBy, operationId: operation.id, environment: operation.environment, note: 'canary removed' });
   }
   return done;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { appConfig } from '../../config/apps.js';
+import { fleetAppConfig } from '../../config/apps.js';
 import { amiId } from '../../config/names.js';
 import { chatThread } from '../../store/items.js';
 
@@ -84,7 +84,7 @@ export type CanaryState = z.infer<typeof canaryState>;
 
 /** The request, and the app's config as it was when asked (a restart with a new config changes nothing under way). */
 export const canaryParams = z.object({
-  config: appConfig,
+  config: fleetAppConfig,
   ami: amiId,
   instances: z.number().int().positive(),
   durationMs: z.number().int().positive(),

@@ -19,7 +19,7 @@ export async function dropUnneededTemplateVersions(deps: { aws: AwsClients; stor
   if (!live) return [];
   const region = regionOf(operation);
   try {
-    const record = await deps.store.getLive(operation.app);
+    const record = await deps.store.getLive(operation.app, operation.environment);
     const keep = [live.launchTemplateVersion, record?.live.launchTemplateVersion, record?.previous?.launchTemplateVersion];
     for (const name of new Set([live.name, record?.live.group, record?.standby?.group])) {
       const group = name ? await describeGroup(deps.aws, region, name) : undefined;

@@ -45,7 +45,7 @@ export function judgeCanary({ aws, store, clock }: CanaryDependencies): Step<Can
       // The window's chart is drawn from the state saved with this outcome, when the outbox posts it.
       const chart = [{ key: 'chart', file: 'chart' }];
       if (verdict.outcome === 'fail' && deploy.onFail === 'rollback') {
-        await store.setReleaseStatus(operation.app, operation.version, 'rejected', { at: clock.now(), by: operation.requestedBy, operationId: operation.id, note: verdict.summary });
+        await store.setReleaseStatus(operation.app, operation.version, 'rejected', { at: clock.now(), by: operation.requestedBy, operationId: operation.id, environment: operation.environment, note: verdict.summary });
         throw new StepFailure(`canary ${verdict.summary}`).keeping(saved, chart);
       }
       const needsHuman = verdict.outcome === 'fail' ? 'failed' : atLimit ? 'undecided' : undefined;

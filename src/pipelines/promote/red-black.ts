@@ -115,7 +115,7 @@ export function redBlackSteps(deps: PromoteDependencies): Step<CanaryState>[] {
         const live = required(state.live, 'live group');
         const until = required(state.promotedAt, 'promotion time') + deploy.redBlack.keepOldFor;
         if (clock.now() < until) return { wait: { until, detail: `${live.name} stays up for an instant \`/rollback ${operation.app}\` until ${formatTime(until, clock.now())}` } };
-        const record = await store.getLive(operation.app);
+        const record = await store.getLive(operation.app, operation.environment);
         if (record?.standby?.group !== live.name) throw new StepFailure(`the live release changed since; ${live.name} is left as it is`);
         const region = regionOf(operation);
         await removeGroupNamed(aws, region, live.name);

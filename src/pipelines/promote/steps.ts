@@ -30,6 +30,7 @@ export async function recordLive(deps: PromoteDependencies, operation: Operation
   const now = clock.now();
   await store.putLive({
     app: operation.app,
+    environment: operation.environment,
     live: { version: operation.version, ami, launchTemplateVersion: required(state.templateVersion, 'launch template version'), group: where.group },
     previous: { version: state.liveVersion, ami: required(state.liveAmi, 'live image'), launchTemplateVersion: live.launchTemplateVersion, group: live.name },
     standby: where.standby,
@@ -38,9 +39,9 @@ export async function recordLive(deps: PromoteDependencies, operation: Operation
     approvedBy,
     operationId: operation.id,
   });
-  await store.setReleaseStatus(operation.app, operation.version, 'live', { at: now, by, operationId: operation.id, ami, note: `asked by <@${operation.requestedBy}>${approvedBy ? `, approved by <@${approvedBy}>` : ''}` });
+  await store.setReleaseStatus(operation.app, operation.version, 'live', { at: now, by, operationId: operation.id, environment: operation.environment, ami, note: `asked by <@${operation.requestedBy}>${approvedBy ? `, approved by <@${approvedBy}>` : ''}` });
   if (state.liveVersion && state.liveVersion !== operation.version) {
-    await store.setReleaseStatus(operation.app, state.liveVersion, 'previous', { at: now, by, operationId: operation.id, ami: required(state.liveAmi, 'live image'), note: `replaced by ${operation.version}`, other: operation.version });
+    await store.setReleaseStatus(operation.app, state.liveVersion, 'previous', { at: now, by, operationId: operation.id, environment: operation.environment, ami: required(state.liveAmi, 'live image'), note: `replaced by ${operation.version}`, other: operation.version });
     return (await releaseRedraw(store, { app: operation.app, version: state.liveVersion }, now, operation.thread)).announce;
   }
   return [];

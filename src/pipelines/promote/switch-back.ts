@@ -34,13 +34,13 @@ export async function switchBack(deps: CanaryDependencies, operation: Parameters
   // Held while it stood by; it scales again now that it serves, keeping what it had suspended itself.
   const group = await describeGroup(aws, region, live.name);
   const resumed = group && group.Status !== 'Delete in progress' ? await releaseStandby(aws, region, live.name, state.liveScaling?.suspendedProcesses ?? []) : [];
-  const record = await store.getLive(operation.app);
+  const record = await store.getLive(operation.app, operation.environment);
   if (record?.operationId === operation.id && record.previous) {
     const now = clock.now();
     // The release before comes back, not a new one: whoever stopped the switch does not become its asker.
-    await store.putLive({ app: operation.app, live: record.previous, previous: undefined, since: now, operationId: operation.id });
-    if (record.previous.version) await store.setReleaseStatus(operation.app, record.previous.version, 'live', { at: now, by: operation.requestedBy, operationId: operation.id, note: 'switched back' });
-    await store.setReleaseStatus(operation.app, operation.version, 'rolled-back', { at: now, by: operation.requestedBy, operationId: operation.id });
+    await store.putLive({ app: operation.app, environment: operation.environment, live: record.previous, previous: undefined, since: now, operationId: operation.id });
+    if (record.previous.version) await store.setReleaseStatus(operation.app, record.previous.version, 'live', { at: now, by: operation.requestedBy, operationId: operation.id, environment: operation.environment, note: 'switched back' });
+    await store.setReleaseStatus(operation.app, operation.version, 'rolled-back', { at: now, by: operation.requestedBy, operationId: operation.id, environment: operation.environment });
   }
   return [`${live.name} serves the traffic again${resumed.length ? `, its ${resumed.join(', ')} resumed` : ''}`];
 }

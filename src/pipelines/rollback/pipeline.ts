@@ -43,7 +43,7 @@ export function rollbackPipeline(deps: RollbackDependencies): Pipeline<RollbackS
       title: 'Read the live fleet',
       async run({ operation }) {
         const { target } = paramsOf(operation);
-        const group = (await store.getLive(operation.app))?.live.group ?? deployOf(operation).group;
+        const group = (await store.getLive(operation.app, operation.environment))?.live.group ?? deployOf(operation).group;
         const live = await readLiveGroup(aws, region(operation), group);
         if (!live) throw new StepFailure(`the live group ${group} is not there in ${region(operation)}`);
         const running = await imageOfTemplateVersion(aws, region(operation), live.launchTemplateId, live.launchTemplateVersion);
@@ -98,6 +98,7 @@ export function rollbackPipeline(deps: RollbackDependencies): Pipeline<RollbackS
         const previous = nextTarget(await store.listReleases(operation.app), returned, paramsOf(operation).config.region);
         await store.putLive({
           app: operation.app,
+          environment: operation.environment,
           live: returned,
           previous,
           since: now,
@@ -105,9 +106,9 @@ export function rollbackPipeline(deps: RollbackDependencies): Pipeline<RollbackS
           operationId: operation.id,
         });
         const was = from?.version ?? from?.ami;
-        if (target.version) await store.setReleaseStatus(operation.app, target.version, 'live', { at: now, by: operation.requestedBy, operationId: operation.id, ami: target.ami, note: `rolled back from ${was ?? 'the live release'} by <@${operation.requestedBy}>`, ...(was ? { other: was } : {}) });
+        if (target.version) await store.setReleaseStatus(operation.app, target.version, 'live', { at: now, by: operation.requestedBy, operationId: operation.id, environment: operation.environment, ami: target.ami, note: `rolled back from ${was ?? 'the live release'} by <@${operation.requestedBy}>`, ...(was ? { other: was } : {}) });
         if (from?.version && from.version !== target.version) {
-          await store.setReleaseStatus(operation.app, from.version, 'rolled-back', { at: now, by: operation.requestedBy, operationId: operation.id, ami: from.ami, note: `rolled back to ${target.version ?? target.ami}`, other: target.version ?? target.ami });
+          await store.setReleaseStatus(operation.app, from.version, 'rolled-back', { at: now, by: operation.requestedBy, operationId: operation.id, environment: operation.environment, ami: from.ami, note: `rolled back to ${target.version ?? target.ami}`, other: target.version ?? target.ami });
         }
         // Both releases' own threads say what became of them; the one this rollback continues says it in its root.
         const liveAgain = target.version ? await releaseRedraw(store, { app: operation.app, version: target.version }, now, operation.thread) : undefined;

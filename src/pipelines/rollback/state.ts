@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { appConfig } from '../../config/apps.js';
+import { fleetAppConfig } from '../../config/apps.js';
 import { fleetImage } from '../../store/items.js';
 import { liveGroupState } from '../canary/state.js';
 
 /** The request: the app's config as it was when asked, and the release to return to. */
 export const rollbackParams = z.object({
-  config: appConfig,
+  config: fleetAppConfig,
   /** The release to return to: a named version's image, or the live release's recorded predecessor. */
   target: fleetImage,
   /** What the fleet ran when the rollback was asked for. */

@@ -1,0 +1,30 @@
+import type { Environment } from '../../config/environments.js';
+import { formatDuration, formatTime } from '../../operations/format.js';
+import type { LiveRelease, Release } from '../../store/items.js';
+
+/*
+ * Whether a release may be canaried in an environment that names another in `after`: its very image
+ * must be live there, and have been for the soak. It is read from the live record of `after`, which a
+ * rollback or a newer promotion there replaces, so a release rolled back (or passed over) since is
+ * refused; a release whose canary failed is rejected and never canaried again.
+ */
+export type SoakAnswer = { ok: true } | { ok: false; reason: string };
+
+export function soakGate(input: { release: Release; to: Environment; after?: Environment; afterLive?: LiveRelease; now: number }): SoakAnswer {
+  const { release, to, after, afterLive, now } = input;
+  if (!to.after || !after) return { ok: true };
+  const { app, version } = release;
+  const first = `\`/canary ${app} ${version} --to ${after.name}\` first`;
+  if (afterLive?.live.version !== version) {
+    return { ok: false, reason: `${version} is not live in ${after.name}; it can go to ${to.name} once it has been live there for ${formatDuration(to.soakMs)}: ${first}` };
+  }
+  // A rebake since gave the version another image: the one tested there is what goes on, or nothing.
+  if (afterLive.live.ami !== release.amis[after.region]) {
+    return { ok: false, reason: `${version} was baked again since it went live in ${after.name}, so its image now is not the one tested there: ${first}` };
+  }
+  const soaked = now - afterLive.since;
+  if (soaked < to.soakMs) {
+    return { ok: false, reason: `${version} has been live in ${after.name} for ${formatDuration(soaked)} of ${formatDuration(to.soakMs)}; it can go to ${to.name} at ${formatTime(afterLive.since + to.soakMs, now)}` };
+  }
+  return { ok: true };
+}
