@@ -2,11 +2,15 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Bakery } from '../src/bakery.js';
 import type { ButtonPress, ChatHandlers, SlashCommand } from '../src/chat/surface.js';
 import { mrkdwnToText, startTerminal } from '../src/chat/terminal.js';
+import { parseAppsFile } from '../src/config/apps.js';
 import type { ChatMessage } from '../src/message.js';
+import { until } from './support/lifecycle.js';
 import { Screen } from './support/screen.js';
+import { TestWorld } from './support/world.js';
 
 /** A terminal chat on a pipe, or on `screen` as a TTY. */
 function terminal(handlers: Partial<ChatHandlers> = {}, screen?: Screen) {
@@ -242,6 +246,41 @@ describe('Terminal chat', () => {
     expect(t.printed()).toContain('✗ Cancelled by @you after 12s');
     expect(t.printed()).toContain('asked by @you · Operation `op-1`');
     expect(t.printed()).not.toContain('@local');
+    t.input.end();
+    await t.done;
+  });
+});
+
+describe('a canary in the terminal', () => {
+  let world: TestWorld;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('shows the whole verdict table, as of the minute the root names, at every look of the window', async () => {
+    // The local demo's app: a 3-minute window judged every 10 seconds.
+    const { demo } = parseAppsFile('config/apps.example.yml', readFileSync('config/apps.example.yml', 'utf8'));
+    world = await TestWorld.create({ demo: demo! });
+    world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
+    let bakery: Bakery | undefined;
+    const t = terminal({ onCommand: (command) => bakery!.handlers.onCommand(command), onButton: (press) => bakery!.handlers.onButton(press) });
+    bakery = world.replica('local', { surface: t.surface, access: { workspace: 'local', channels: 'any' } });
+    await t.type('/bake demo v1');
+    await until(world, async () => (await world.store.getRelease('demo', 'v1')) !== undefined && (await world.store.getLock('demo')) === undefined);
+    await t.type('/canary demo v1');
+    await until(world, () => t.printed().includes('Canary demo v1: the window'));
+
+    // What was printed, message by message: each starts with its id (#1, or #1 ↳ for a reply).
+    const blocks = t.printed().split(/\n(?=#| {2}#)/);
+    const looks = blocks.flatMap((block, at) => {
+      const minute = /Judge the canary · minute ([\d.]+) of 3,/.exec(block)?.[1];
+      return minute === undefined ? [] : [{ minute, table: blocks.slice(0, at).findLast((b) => b.includes('Canary demo v1 · minute')) }];
+    });
+    expect(looks.length).toBeGreaterThanOrEqual(5);
+    for (const { minute, table } of looks) {
+      expect(table).toContain(`Canary demo v1 · minute ${minute} of 3`);
+      expect(table).toMatch(/metric +verdict +canary +baseline\n +5xx rate .+\n +p99 latency /);
+    }
     t.input.end();
     await t.done;
   });
