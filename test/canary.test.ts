@@ -203,6 +203,61 @@ describe('/canary', () => {
   });
 });
 
+describe('the canary’s estimate of its end', () => {
+  let world: TestWorld;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  /** What the root said of the judging at every update, in order: the minute judged and the end it named. */
+  function judgingStatuses(): { minute: number; status: string }[] {
+    return world.chat.roots.flatMap((root) => root.updates).flatMap((update) => {
+      const status = update.lines?.[0] ?? '';
+      const minute = /Judge the canary · minute ([\d.]+) of 30/.exec(status)?.[1];
+      return minute === undefined ? [] : [{ minute: Number(minute), status }];
+    });
+  }
+  const inMinutes = (time: string): number => Number(time.slice(0, 2)) * 60 + Number(time.slice(3, 5));
+
+  it('names one end, the plan’s, at every look while the judge waits for the plan', async () => {
+    world = await fleetWorld();
+    const bakery = world.replica();
+    await bake(world, bakery, 'v1');
+    await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
+    await until(world, () => approvalRequest(world) !== undefined);
+
+    const looks = judgingStatuses();
+    expect(new Set(looks.map((look) => look.minute)).size).toBeGreaterThanOrEqual(10);
+    const ends = looks.map(({ status }) => /, ends about (\d\d:\d\d UTC)/.exec(status)?.[1]);
+    expect(ends[0]).toMatch(/^\d\d:\d\d UTC$/);
+    expect(ends).toEqual(looks.map(() => ends[0]));
+    expect(looks.map((look) => look.status).join('\n')).not.toMatch(/more min/);
+  });
+
+  it('past the plan, says it was extended and by when at the latest, never earlier from look to look', async () => {
+    world = await TestWorld.create({ demo: releaseApp() });
+    world.sim.seedFleet({ region: 'us-east-1', app: 'demo', requestsPerMinute: 20 });
+    const bakery = world.replica();
+    await bake(world, bakery, 'v1');
+    await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
+    await until(world, () => approvalRequest(world) !== undefined);
+
+    const looks = judgingStatuses();
+    const planned = looks.filter((look) => look.minute < 30).map(({ status }) => /, ends about (\d\d:\d\d UTC)/.exec(status)?.[1]);
+    const extended = looks.filter((look) => look.minute >= 30).map(({ status }) => /, extended for more data: ends (?:about (\d\d:\d\d UTC), )?by (\d\d:\d\d UTC) at the latest/.exec(status));
+    expect(planned[0]).toMatch(/^\d\d:\d\d UTC$/);
+    expect(planned).toEqual(planned.map(() => planned[0]));
+    expect(extended.length).toBeGreaterThan(0);
+    expect(extended).not.toContain(null);
+    const latest = extended.map((match) => match?.[2]);
+    // maxExtension is 15m: the latest end is the plan's, 15 minutes on.
+    expect(latest).toEqual(extended.map(() => latest[0]));
+    expect(inMinutes(latest[0]!) - inMinutes(planned[0]!)).toBe(15);
+    const announced = extended.map((match) => inMinutes(match?.[1] ?? match![2]!));
+    expect(announced).toEqual([...announced].sort((a, b) => a - b));
+  });
+});
+
 describe('the approval', () => {
   let world: TestWorld;
   afterEach(async () => {

@@ -2,14 +2,21 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Bakery } from '../src/bakery.js';
 import type { ButtonPress, ChatHandlers, SlashCommand } from '../src/chat/surface.js';
 import { mrkdwnToText, startTerminal } from '../src/chat/terminal.js';
+import { parseAppsFile } from '../src/config/apps.js';
+import type { ChatMessage } from '../src/message.js';
+import { until } from './support/lifecycle.js';
+import { Screen } from './support/screen.js';
+import { TestWorld } from './support/world.js';
 
-function terminal(handlers: Partial<ChatHandlers> = {}) {
+/** A terminal chat on a pipe, or on `screen` as a TTY. */
+function terminal(handlers: Partial<ChatHandlers> = {}, screen?: Screen) {
   const dataDir = mkdtempSync(join(tmpdir(), 'bakery-terminal-'));
   const input = new PassThrough();
-  const output = new PassThrough();
+  const output = screen?.output ?? new PassThrough();
   let printed = '';
   output.on('data', (chunk: Buffer) => (printed += chunk.toString()));
   const commands: SlashCommand[] = [];
@@ -35,19 +42,84 @@ function terminal(handlers: Partial<ChatHandlers> = {}) {
 }
 
 describe('Terminal chat', () => {
-  it('shows a progress update in one line, and its Cancel keeps its number', async () => {
+  it('prints an updated message again in full, once per change, and its Cancel keeps its number', async () => {
     const t = terminal();
     const cancel = { actionId: 'bake.cancel', label: 'Cancel', value: 'op-1' };
     const root = await t.surface.post('local', { text: 'Bake demo v1', lines: ['starting'], tone: 'running', buttons: [cancel] });
-    await t.surface.update(root, { text: 'Bake demo v1', lines: ['Launch builder (step 3 of 10)', 'Operation op-1'], tone: 'running', buttons: [cancel] });
-    expect(t.printed()).toContain('#1 Launch builder (step 3 of 10)  [1] Cancel\n');
-    expect(t.printed()).not.toContain('Operation op-1');
+    const step3: ChatMessage = { text: 'Bake demo v1', lines: ['Launch builder (step 3 of 10)', 'Operation op-1'], tone: 'running', buttons: [cancel] };
+    await t.surface.update(root, step3);
+    await t.surface.update(root, step3);
+    const shown = '#1 updated: ⏳ Bake demo v1\n    Launch builder (step 3 of 10)\n    Operation op-1\n    [1] Cancel\n';
+    expect(t.printed().split(shown)).toHaveLength(2);
     await t.type('1');
     expect(t.presses).toMatchObject([{ actionId: 'bake.cancel', value: 'op-1' }]);
     await t.surface.update(root, { text: 'Bake demo v1', lines: ['Baked', 'Operation op-1'], tone: 'succeeded' });
-    expect(t.printed()).toContain('Operation op-1');
+    expect(t.printed()).toContain('#1 updated: ✓ Bake demo v1\n    Baked\n    Operation op-1\n');
     t.input.end();
     await t.done;
+  });
+
+  describe('on a TTY', () => {
+    const table = (minute: number): ChatMessage => ({
+      text: `*Canary demo v1* · minute ${minute} of 3 · *WAIT*`,
+      lines: ['```', 'metric    verdict       canary  baseline', `5xx rate  Inconclusive  ${minute} %     0.5 %`, '```'],
+      tone: 'running',
+    });
+    const root = (status: string): ChatMessage => ({ text: '*Release demo v1* · baked ✓ → *canary*', lines: [status], context: ['Operation `op-1`'], tone: 'running' });
+
+    it('keeps a canary’s root and verdict table current in place, what came after them below', async () => {
+      const screen = new Screen(24);
+      const t = terminal({}, screen);
+      const ref = await t.surface.post('local', root('⏳ Judge the canary · minute 1 of 3'));
+      const verdict = await t.surface.reply(ref, table(1));
+      await t.surface.reply(ref, { text: 'Resumed after a restart', tone: 'info' });
+      await t.type('help');
+      for (const minute of [1.5, 2, 2.5]) {
+        await t.surface.update(verdict, table(minute));
+        await t.surface.update(ref, root(`⏳ Judge the canary · minute ${minute} of 3`));
+      }
+      expect(screen.text()).toBe(
+        [
+          'Bakery, local mode. Try: /bake demo v1',
+          '#1 ⏳ Release demo v1 · baked ✓ → canary',
+          '    ⏳ Judge the canary · minute 2.5 of 3',
+          '    Operation `op-1`',
+          '  #1 ↳ ⏳ Canary demo v1 · minute 2.5 of 3 · WAIT',
+          '        ```',
+          '        metric    verdict       canary  baseline',
+          '        5xx rate  Inconclusive  2.5 %     0.5 %',
+          '        ```',
+          '  #1 ↳ ℹ Resumed after a restart',
+          '> help',
+          'Type a slash command (/bake help, /bakery help), a button number (1 or press 1), or quit.',
+          '>',
+        ].join('\n'),
+      );
+      t.input.end();
+      await t.done;
+    });
+
+    it('prints an updated message again in full once it has scrolled away, and redraws that one after', async () => {
+      const screen = new Screen(8);
+      const t = terminal({}, screen);
+      const ref = await t.surface.post('local', root('⏳ Judge the canary · minute 1 of 3'));
+      const verdict = await t.surface.reply(ref, table(1));
+      for (const step of ['one', 'two', 'three']) await t.surface.reply(ref, { text: `✓ Step ${step}`, tone: 'info' });
+      await t.surface.update(verdict, table(2));
+      await t.surface.update(verdict, table(3));
+      const lines = screen.text().split('\n');
+      expect(lines.filter((line) => line.includes('Canary demo v1'))).toEqual(['  #1 ↳ ⏳ Canary demo v1 · minute 1 of 3 · WAIT', '  #1 ↳ updated: ⏳ Canary demo v1 · minute 3 of 3 · WAIT']);
+      expect(lines.slice(-6)).toEqual([
+        '  #1 ↳ updated: ⏳ Canary demo v1 · minute 3 of 3 · WAIT',
+        '        ```',
+        '        metric    verdict       canary  baseline',
+        '        5xx rate  Inconclusive  3 %     0.5 %',
+        '        ```',
+        '>',
+      ]);
+      t.input.end();
+      await t.done;
+    });
   });
 
   it('gives a message from before a restart a short id, and makes its buttons pressable again', async () => {
@@ -174,6 +246,41 @@ describe('Terminal chat', () => {
     expect(t.printed()).toContain('✗ Cancelled by @you after 12s');
     expect(t.printed()).toContain('asked by @you · Operation `op-1`');
     expect(t.printed()).not.toContain('@local');
+    t.input.end();
+    await t.done;
+  });
+});
+
+describe('a canary in the terminal', () => {
+  let world: TestWorld;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('shows the whole verdict table, as of the minute the root names, at every look of the window', async () => {
+    // The local demo's app: a 3-minute window judged every 10 seconds.
+    const { demo } = parseAppsFile('config/apps.example.yml', readFileSync('config/apps.example.yml', 'utf8'));
+    world = await TestWorld.create({ demo: demo! });
+    world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
+    let bakery: Bakery | undefined;
+    const t = terminal({ onCommand: (command) => bakery!.handlers.onCommand(command), onButton: (press) => bakery!.handlers.onButton(press) });
+    bakery = world.replica('local', { surface: t.surface, access: { workspace: 'local', channels: 'any' } });
+    await t.type('/bake demo v1');
+    await until(world, async () => (await world.store.getRelease('demo', 'v1')) !== undefined && (await world.store.getLock('demo')) === undefined);
+    await t.type('/canary demo v1');
+    await until(world, () => t.printed().includes('Canary demo v1: the window'));
+
+    // What was printed, message by message: each starts with its id (#1, or #1 ↳ for a reply).
+    const blocks = t.printed().split(/\n(?=#| {2}#)/);
+    const looks = blocks.flatMap((block, at) => {
+      const minute = /Judge the canary · minute ([\d.]+) of 3,/.exec(block)?.[1];
+      return minute === undefined ? [] : [{ minute, table: blocks.slice(0, at).findLast((b) => b.includes('Canary demo v1 · minute')) }];
+    });
+    expect(looks.length).toBeGreaterThanOrEqual(5);
+    for (const { minute, table } of looks) {
+      expect(table).toContain(`Canary demo v1 · minute ${minute} of 3`);
+      expect(table).toMatch(/metric +verdict +canary +baseline\n +5xx rate .+\n +p99 latency /);
+    }
     t.input.end();
     await t.done;
   });

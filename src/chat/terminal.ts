@@ -1,8 +1,9 @@
 /*
  * The local terminal chat, as Hubot's shell: the same ChatSurface as Slack, printed as text.
- * Messages get short ids (#3), replies show under their root (#3 ↳), updates are printed again
- * (#3 updated: …), and buttons are numbered across the session: typing `1` presses [1]. A picture
- * (a canary's chart) is saved in the data folder; its text fallback and its path are printed.
+ * Messages get short ids (#3), replies show under their root (#3 ↳), and buttons are numbered across
+ * the session: typing `1` presses [1]. An updated message shows in full, as chat.update replaces it
+ * in Slack: redrawn in place while it is on screen (a TTY), printed again (#3 updated: …) otherwise.
+ * A picture (a canary's chart) is saved in the data folder; its text fallback and its path are printed.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
@@ -49,7 +50,11 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
   const rl = createInterface({ input, ...(tty ? { output, terminal: true } : { terminal: false }) });
   rl.setPrompt('> ');
 
-  const messages = new Map<string, { id: number; buttons: number[]; tone?: Tone; ephemeral?: boolean }>(); // by ts
+  /**
+   * By ts. A message shown in chat keeps how it was last printed (`head`, `indent`, `body`) to be
+   * redrawn or told from a repeat, and `again`, the head it is printed again with once updated.
+   */
+  const messages = new Map<string, { id: number; buttons: number[]; ephemeral?: boolean; shown?: { head: string; again: string; indent: string; body: string } }>();
   const buttons = new Map<number, ShownButton>();
   let lastMessageId = 0;
   let lastButtonId = 0;
@@ -66,10 +71,47 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
   // A prefix unique to this session, so a ts never collides with one from an earlier run.
   const session = Math.floor(Date.now() / 1000);
 
-  function print(text: string): void {
+  /** What was printed last, oldest first, as long as it fits on a TTY's screen: a message among it can be redrawn. */
+  const screen: { text: string; ts?: string }[] = [];
+  const screenRows = (): number => (output as { rows?: number }).rows ?? 24;
+  const rowsOf = (text: string): number => rowsOnScreen(text, (output as { columns?: number }).columns ?? 80);
+
+  /** Prints a block of lines; `ts` names the message it shows, so that an update can redraw it. */
+  function print(text: string, ts?: string): void {
     if (tty && !closed) output.write('\r\x1b[K'); // clear the prompt line, then redraw it below
     output.write(`${text}\n`);
     if (tty && !closed) rl.prompt(true);
+    onScreen(text, ts);
+  }
+
+  /** Remembers a block the TTY shows, to know where each message is from the bottom. */
+  function onScreen(text: string, ts?: string): void {
+    if (!tty) return;
+    screen.push({ text, ...(ts !== undefined ? { ts } : {}) });
+    fitScreen();
+  }
+
+  /** Forgets what scrolled away: the blocks and the prompt's row must fit. */
+  function fitScreen(): void {
+    let rows = screen.reduce((sum, block) => sum + rowsOf(block.text), 0);
+    while (screen.length > 0 && rows >= screenRows()) rows -= rowsOf(screen.shift()!.text);
+  }
+
+  /**
+   * Rewrites the message in place and prints again what came after it, when it is still on screen
+   * (`screen` forgets what scrolled away: the cursor cannot reach those rows).
+   */
+  function redraw(ts: string, text: string): boolean {
+    if (!tty || closed) return false;
+    const at = screen.findLastIndex((block) => block.ts === ts);
+    if (at < 0) return false;
+    const tail = screen.slice(at + 1);
+    const up = screen.slice(at).reduce((sum, block) => sum + rowsOf(block.text), 0);
+    screen[at] = { text, ts };
+    output.write(`\r\x1b[K\x1b[${up}A\x1b[J${[text, ...tail.map((block) => block.text)].join('\n')}\n`);
+    rl.prompt(true);
+    fitScreen();
+    return true;
   }
 
   // The person at the terminal has one name here, however a message mentions them (<@U0LOCAL>).
@@ -77,9 +119,14 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
 
   /** The message as indented text lines; its buttons get the next numbers. */
   function render(head: string, indent: string, message: ChatMessage, messageId: number | undefined, where: string): string {
+    return head + body(indent, message, messageId, where);
+  }
+
+  /** The message as text lines after its head, the first one included. */
+  function body(indent: string, message: ChatMessage, messageId: number | undefined, where: string): string {
     const icon = message.tone ? `${icons[message.tone]} ` : '';
     const [first = '', ...rest] = fmt(message.text).split('\n');
-    const out = [`${head}${icon}${first}`, ...rest.map((l) => indent + l)];
+    const out = [`${icon}${first}`, ...rest.map((l) => indent + l)];
     for (const line of message.lines ?? []) out.push(...fmt(line).split('\n').map((l) => indent + l));
     if (message.context?.length) out.push(indent + fmt(message.context.join(' · ')));
     const labels = buttonLabels(message, messageId, where);
@@ -102,14 +149,12 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
       .join('  ');
   }
 
-  /** A progress update in one line: the status line and the buttons. The whole message when its tone changes. */
-  function renderUpdate(ref: MessageRef, message: ChatMessage, shown: { id: number; tone?: Tone } | undefined): string {
-    if (!shown || shown.tone !== message.tone) return render(`${label(ref.ts)} updated: `, '    ', message, shown?.id, ref.channel);
-    // A root's first line is its status; a message that opens with a table (a verdict) says it in its headline.
-    const first = message.lines?.[0];
-    const status = fmt(first !== undefined && !first.startsWith('```') ? first : message.text).split('\n')[0];
-    const labels = buttonLabels(message, shown.id, ref.channel);
-    return `${label(ref.ts)} ${status}${labels ? `  ${labels}` : ''}`;
+  /** Prints a message new in chat, remembering how, so that its updates can redraw it. */
+  function show(ref: MessageRef, how: { head: string; again: string; indent: string }, message: ChatMessage): void {
+    const shown = messages.get(ref.ts);
+    const text = body(how.indent, message, shown?.id, ref.channel);
+    if (shown) shown.shown = { ...how, body: text };
+    print(how.head + text, ref.ts);
   }
 
   const tsById = new Map<number, string>();
@@ -128,32 +173,38 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
     async post(where, message) {
       markShown();
       const ref = newMessage(where);
-      const id = messages.get(ref.ts)?.id;
-      const posted = messages.get(ref.ts);
-      if (posted) posted.tone = message.tone;
-      print(render(`${label(ref.ts)} ${inChannel(where)}`, '    ', message, id, where));
+      show(ref, { head: `${label(ref.ts)} ${inChannel(where)}`, again: `${label(ref.ts)} updated: `, indent: '    ' }, message);
       return ref;
     },
     async reply(thread, message) {
       markShown();
       if (!messages.has(thread.ts)) newMessage(thread.channel, thread.ts);
       const ref = newMessage(thread.channel);
-      print(render(`  ${label(thread.ts)} ↳ `, '        ', message, messages.get(ref.ts)?.id, thread.channel));
+      show(ref, { head: `  ${label(thread.ts)} ↳ `, again: `  ${label(thread.ts)} ↳ updated: `, indent: '        ' }, message);
       return ref;
     },
     async update(ref, message) {
       markShown();
       // A message posted before a restart (a resumed bake's root) gets a short id now, and its buttons work again.
       if (!messages.has(ref.ts)) newMessage(ref.channel, ref.ts);
-      const shown = messages.get(ref.ts);
+      const shown = messages.get(ref.ts)!;
       // The old state's buttons go away with it.
-      for (const id of shown?.buttons ?? []) {
+      for (const id of shown.buttons) {
         const button = buttons.get(id);
         if (button) button.live = false;
       }
-      if (shown) shown.buttons = [];
-      print(renderUpdate(ref, message, shown));
-      if (shown) shown.tone = message.tone;
+      shown.buttons = [];
+      const { again, indent } = shown.shown ?? { again: `${label(ref.ts)} updated: `, indent: '    ' };
+      const now = body(indent, message, shown.id, ref.channel);
+      // The same content again (a repeated progress note) shows nothing new.
+      if (shown.shown && now === shown.shown.body) return;
+      if (shown.shown && redraw(ref.ts, shown.shown.head + now)) {
+        shown.shown.body = now;
+        return;
+      }
+      // Scrolled away, or not a TTY: the message again, in full, as it is now.
+      shown.shown = { head: again, again, indent, body: now };
+      print(again + now, ref.ts);
     },
     async upload(thread, file) {
       const path = await saveChartFile(options.dataDir, file.filename, file.png);
@@ -252,6 +303,8 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
     });
   });
   rl.on('line', (line) => {
+    // Readline left the typed line on screen, above what it prints.
+    onScreen(`> ${line}`);
     // Lines are handled concurrently, like Slack requests: a slow handler does not block typing.
     void handle(line);
     if (tty && !closed) rl.prompt();
@@ -266,6 +319,19 @@ export function startTerminal(options: TerminalOptions): { surface: ChatSurface;
 function sanitize(text: string): string {
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '');
+}
+
+/** How many rows the lines take on a terminal `columns` wide: long ones wrap, an emoji (⏳) is two columns. */
+function rowsOnScreen(text: string, columns: number): number {
+  return text.split('\n').reduce((rows, line) => rows + Math.max(1, Math.ceil(widthOf(line) / Math.max(1, columns))), 0);
+}
+
+function widthOf(line: string): number {
+  // eslint-disable-next-line no-control-regex
+  const visible = line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+  let width = 0;
+  for (const char of visible) width += /[\p{M}\u200d\ufe0e\ufe0f]/u.test(char) ? 0 : /[\p{Emoji_Presentation}\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\uff00-\uff60]/u.test(char) ? 2 : 1;
+  return width;
 }
 
 /** Slack mrkdwn → readable text: links as `label (url)`, mentions as @name (@id for people not in `names`), *bold* in ANSI bold on a TTY. */

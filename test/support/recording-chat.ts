@@ -35,12 +35,13 @@ export class RecordingChat implements ChatSurface {
   }
 
 
-  readonly roots: { ref: MessageRef; message: ChatMessage; replies: ChatMessage[]; updates: number; uploads: ChatFile[] }[] = [];
+  /** Each root as it is now, and `updates`: every content it was updated to, in order, as a person watching it saw them. */
+  readonly roots: { ref: MessageRef; message: ChatMessage; replies: ChatMessage[]; updates: ChatMessage[]; uploads: ChatFile[] }[] = [];
   private next = 1;
 
   async post(channel: string, message: ChatMessage): Promise<MessageRef> {
     const ref = { channel, ts: `${this.next++}.000100` };
-    this.roots.push({ ref, message, replies: [], updates: 0, uploads: [] });
+    this.roots.push({ ref, message, replies: [], updates: [], uploads: [] });
     posted.set(message, ref);
     return ref;
   }
@@ -66,7 +67,7 @@ export class RecordingChat implements ChatSurface {
     }
     const root = this.find(ref);
     root.message = message;
-    root.updates++;
+    root.updates.push(message);
   }
 
   /** Every reply in every thread, for a test looking for one message wherever it is. */

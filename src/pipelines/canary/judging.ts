@@ -50,6 +50,11 @@ export function queriesOf(deploy: DeployConfig, groups: Groups): { query: Series
   );
 }
 
+/** When a look can first judge the window's first `minutesMs`: once their last period has settled. */
+export function judgedBy(window: Window, periodMs: number, minutesMs: number): number {
+  return window.start + (Math.round(minutesMs / periodMs) + SETTLE_PERIODS) * periodMs;
+}
+
 /** The last period end that CloudWatch has settled by `now`. */
 export function settledEnd(window: Window, periodMs: number, now: number): number {
   const settled = Math.floor((now - SETTLE_PERIODS * periodMs - window.start) / periodMs);

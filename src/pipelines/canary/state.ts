@@ -60,6 +60,8 @@ export const canaryState = z.object({
   verdict: z
     .object({ outcome: z.enum(['pass', 'fail', 'wait']), summary: z.string(), minute: z.number(), metrics: z.array(metricLine) })
     .optional(),
+  /** Past the plan: the end announced for the extension, so that it never moves earlier from look to look. */
+  extendedUntil: z.number().optional(),
   /** Why a human is asked instead of the usual Promote request: the canary failed in `ask` mode, or stayed undecided. */
   needsHuman: z.enum(['failed', 'undecided']).optional(),
   tableRef: chatThread.optional(),

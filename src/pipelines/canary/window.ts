@@ -1,10 +1,14 @@
 import { removeGroupNamed } from '../../aws/fleet.js';
+import type { Verdict } from '../../judge/judge.js';
+import { formatTime } from '../../operations/format.js';
 import { StepFailure, type Step } from '../../operations/pipeline.js';
 import type { Operation } from '../../store/items.js';
-import { extendWindow, judge, SETTLE_PERIODS, verdictLines, type Groups } from './judging.js';
+import { extendWindow, judge, judgedBy, SETTLE_PERIODS, verdictLines, type Groups } from './judging.js';
 import { verdictTable } from './messages.js';
 import { deployOf, regionOf, windowMoment, windowPosition, required, type CanaryDependencies } from './operation.js';
 import { canaryParams, type CanaryState } from './state.js';
+
+type Window = NonNullable<CanaryState['window']>;
 
 /** The groups a look reads: the baseline (fresh, or the live group) and the canary, with their target groups. */
 function groupsOf(operation: Operation, state: CanaryState): Groups {
@@ -30,7 +34,8 @@ export function judgeCanary({ aws, store, clock }: CanaryDependencies): Step<Can
       const before = required(state.window, 'window');
       const window = await extendWindow(aws, regionOf(operation), deploy, groupsOf(operation, state), before, clock.now(), durationMs);
       const nextLook = window.start + (window.periods + 1 + SETTLE_PERIODS) * period;
-      if (window.periods === before.periods) return { wait: { until: nextLook, detail: 'waiting for the first minutes of metrics' } };
+      const plan = { window, periodMs: period, durationMs, maxExtensionMs: deploy.canary.maxExtension, nextLook, now: clock.now() };
+      if (window.periods === before.periods) return { wait: { until: nextLook, detail: `waiting for the first minutes of metrics, ${expectedEnd(plan).text}` } };
       const verdict = judge({ ...deploy, canary: { ...deploy.canary, duration: durationMs } }, window);
       const lines = verdictLines(verdict);
       const summary = { outcome: verdict.outcome, summary: verdict.summary, minute: verdict.minute, metrics: lines };
@@ -39,8 +44,8 @@ export function judgeCanary({ aws, store, clock }: CanaryDependencies): Step<Can
       const tableRef = await input.say(verdictTable(operation, summary, durationMs, deploy), state.tableRef);
       const saved = { window, verdict: summary, tableRef: tableRef ?? state.tableRef };
       if (verdict.outcome === 'wait' && !atLimit) {
-        const more = verdict.moreMinutes !== null ? `, ~${Math.ceil(verdict.moreMinutes)} more min` : '';
-        return { state: saved, wait: { until: nextLook, detail: `${windowPosition(verdict.minute, durationMs, deploy)}: ${verdict.outcome}${more}` } };
+        const { text, extendedUntil } = expectedEnd(plan, verdict, state.extendedUntil);
+        return { state: { ...saved, ...(extendedUntil !== undefined ? { extendedUntil } : {}) }, wait: { until: nextLook, detail: `${windowPosition(verdict.minute, durationMs, deploy)}, ${text}` } };
       }
       // The window's chart is drawn from the state saved with this outcome, when the outbox posts it.
       const chart = [{ key: 'chart', file: 'chart' }];
@@ -52,6 +57,26 @@ export function judgeCanary({ aws, store, clock }: CanaryDependencies): Step<Can
       return { state: { ...saved, needsHuman }, detail: `${verdict.outcome} at ${windowMoment(verdict.minute, period)}: ${verdict.summary}`, announce: chart };
     },
   };
+}
+
+/**
+ * When a waiting canary ends, steady from look to look: within the plan, the plan's end (the judge's
+ * per-metric guesses move with every look); past it, the end the judge asked for, never earlier than
+ * the one announced before, and at most the limit that maxExtension sets.
+ */
+function expectedEnd(
+  plan: { window: Window; periodMs: number; durationMs: number; maxExtensionMs: number; nextLook: number; now: number },
+  verdict?: Verdict,
+  announced?: number,
+): { text: string; extendedUntil?: number } {
+  const { window, periodMs, durationMs, nextLook, now } = plan;
+  const at = (time: number): string => formatTime(time, now);
+  if (!verdict || verdict.minute < durationMs / 60_000 - 1e-9) return { text: `ends about ${at(judgedBy(window, periodMs, durationMs))}` };
+  const limit = judgedBy(window, periodMs, durationMs + plan.maxExtensionMs);
+  const asked = verdict.moreMinutes === null ? limit : Math.max(nextLook, judgedBy(window, periodMs, (verdict.minute + verdict.moreMinutes) * 60_000));
+  const extendedUntil = Math.max(announced ?? 0, Math.min(asked, limit));
+  const latest = `by ${at(limit)} at the latest`;
+  return { text: `extended for more data: ends ${at(extendedUntil) === at(limit) ? latest : `about ${at(extendedUntil)}, ${latest}`}`, extendedUntil };
 }
 
 /**
