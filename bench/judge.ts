@@ -654,7 +654,7 @@ export async function benchJudge(): Promise<void> {
     console.log(`Bakery false rollbacks, all seeds, by lone spikes in the window: ${spikeText.join(', ')}${reasonText ? ` (failed on: ${reasonText})` : ''}`);
   }
   console.log(
-    `\nFalse alarms at the tolerance (one gauge at +10 %, shared drift, judged every minute over 30 at 99 %, goal ≤ 1 %; ${NOISE_CANARIES} canaries per noise; the t-tests assume roughly normal minutes): ${falseAlarmsUnderNoise().join(', ')}`,
+    `\nFalse alarms at the tolerance (one gauge at +10 %, shared drift, judged every minute over 30 at 99 %, goal ≤ 1 %; ${NOISE_CANARIES} canaries per noise; the t-tests assume roughly normal minutes; in brackets the test that failed them, and how many of those it failed on fewer than ten judged minutes): ${falseAlarmsUnderNoise().join(', ')}`,
   );
   console.log(`\n${shortWindows()}`);
   console.log(perLook());
@@ -763,6 +763,7 @@ function falseAlarmsUnderNoise(): string[] {
   const config = parseConfig({ durationMinutes: 30, warmupMinutes: WARMUP, recentMinutes: 10, confidence: 0.99, metrics: [{ name: 'latency', kind: 'gauge', unit: 'ms', tolerance: '+10%' }] });
   return noises.map(({ name, draw }) => {
     let failed = 0;
+    const byTest = new Map<string, { failed: number; early: number }>();
     for (let k = 0; k < NOISE_CANARIES; k++) {
       const next = seededRandom(k + 1);
       const normal = (): number => Math.sqrt(-2 * Math.log(Math.max(next(), 1e-12))) * Math.cos(2 * Math.PI * next());
@@ -777,14 +778,31 @@ function falseAlarmsUnderNoise(): string[] {
       }
       for (let t = 1; t <= 30; t++) {
         const window: Window = { intervalMinutes: 1, baseline: { latency: baseline.slice(0, t) }, canary: { latency: canary.slice(0, t) } };
-        if (judgeParsed(window, config).outcome === 'fail') {
+        const verdict = judgeParsed(window, config);
+        if (verdict.outcome === 'fail') {
           failed++;
+          const metric = verdict.metrics[0];
+          const entry = byTest.get(failingTest(metric?.test)) ?? { failed: 0, early: 0 };
+          entry.failed++;
+          if ((metric?.judgedIntervals ?? 0) < 10) entry.early++;
+          byTest.set(failingTest(metric?.test), entry);
           break;
         }
       }
     }
-    return `${name} ${percent(failed, NOISE_CANARIES)}`;
+    const tests = [...byTest.entries()].sort(([, x], [, y]) => y.failed - x.failed);
+    const breakdown = tests.map(([test, n]) => `${test} ${percent(n.failed, NOISE_CANARIES)}${n.early > 0 ? ` (${percent(n.early, NOISE_CANARIES)})` : ''}`);
+    return `${name} ${percent(failed, NOISE_CANARIES)}${breakdown.length > 0 ? ` [${breakdown.join(', ')}]` : ''}`;
   });
+}
+
+/** The gauge test a failing verdict came from, as tests/ names it. */
+function failingTest(test: { name: string; scope: string } | undefined): string {
+  if (test === undefined) return 'none';
+  if (test.name === 'paired t-test') return test.scope === 'since' ? 'since a shift' : 'first minutes';
+  if (test.scope === 'recent') return 'latest minutes';
+  if (test.scope === 'run') return 'sign CUSUM';
+  return test.scope === 'all' ? 'critical bound' : 'whole window';
 }
 
 function table(rows: string[][]): string {
