@@ -163,7 +163,7 @@ async function benchPromotePress(doc: Doc): Promise<void> {
 
   const refreshSent = new Map<string, number>();
   const refreshWaiters = new Map<string, () => void>();
-  watchRefreshes(sim.clients().autoScaling(region), (group) => {
+  watchRefreshes(await sim.clients().autoScaling(region), (group) => {
     refreshSent.set(group, performance.now());
     refreshWaiters.get(group)?.();
   });

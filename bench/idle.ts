@@ -4,6 +4,10 @@
  * mode (terminal chat, embedded DynamoDB, simulated AWS). The build is made first, so the figures are
  * of the code as it is. Baseline in the same run: a bare Bolt app that only acks, started the same way.
  *
+ * Every start is on a store of its own, as a first start is. Such a start catches up the hour's sweep,
+ * whose listing loads the EC2 client module (src/aws/clients.ts loads each at its first use); so each
+ * mode is also started with the sweep off, for what it holds before it has asked anything of AWS.
+ *
  * Run alone: npx tsx bench/idle.ts
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -32,10 +36,15 @@ export async function benchIdle(): Promise<void> {
   const slack = await startFakeSlackApi({ token: botToken });
   const dynamo = await startDynamoProcess();
   const scratch = mkdtempSync(join(tmpdir(), 'bakery-idle-'));
+  const doc = createDocumentClient({ endpoint: dynamo.endpoint, local: true });
+  let stores = 0;
   try {
-    const doc = createDocumentClient({ endpoint: dynamo.endpoint, local: true });
-    await ensureTable(doc, table);
-    doc.destroy();
+    /** A table (production) and a data folder (local) no start has used. */
+    const freshStore = async (): Promise<NodeJS.ProcessEnv> => {
+      const name = `${table}-${++stores}`;
+      await ensureTable(doc, name);
+      return { BAKERY_TABLE: name, BAKERY_DATA_DIR: join(scratch, name) };
+    };
     const production = {
       ...process.env,
       SLACK_BOT_TOKEN: botToken,
@@ -44,7 +53,6 @@ export async function benchIdle(): Promise<void> {
       PORT: '0',
       BAKERY_AWS: 'real',
       BAKERY_DYNAMODB: 'aws',
-      BAKERY_TABLE: table,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'AKIDIDLEBENCH',
@@ -62,21 +70,25 @@ export async function benchIdle(): Promise<void> {
         `console.log('Bakery is listening to Slack');`,
       ].join('\n'),
     );
+    const sweepOff = { BAKERY_SWEEP_CRON: 'off' };
     const modes = [
       { name: 'production (Slack HTTP, real AWS clients)', args: ['dist/src/main.js'], env: production, ready: 'Bakery is listening to Slack' },
-      { name: 'local (terminal, embedded DynamoDB, simulator)', args: ['dist/src/main.js'], env: { ...process.env, BAKERY_DATA_DIR: join(scratch, 'data') }, ready: 'Press a button' },
+      { name: '  the same, sweep off: nothing asked of AWS', args: ['dist/src/main.js'], env: { ...production, ...sweepOff }, ready: 'Bakery is listening to Slack' },
+      { name: 'local (terminal, embedded DynamoDB, simulator)', args: ['dist/src/main.js'], env: process.env, ready: 'Press a button' },
+      { name: '  the same, sweep off: nothing asked of AWS', args: ['dist/src/main.js'], env: { ...process.env, ...sweepOff }, ready: 'Press a button' },
       { name: 'baseline: bare Bolt app (ack only)', args: [bareBolt], env: production, ready: 'Bakery is listening to Slack' },
     ];
     console.log(`Idle memory (resident, after ${idleMs / 1000} s idle) and start to ready, compiled build, median of ${runs} starts`);
     console.log(`${'mode'.padEnd(50)}${'RSS'.padStart(9)}${'ready'.padStart(10)}`);
     for (const mode of modes) {
       const samples: Sample[] = [];
-      for (let i = 0; i < runs; i++) samples.push(await startAndMeasure(mode.args, mode.env, mode.ready));
+      for (let i = 0; i < runs; i++) samples.push(await startAndMeasure(mode.args, { ...mode.env, ...(await freshStore()) }, mode.ready));
       const rss = median(samples.map((s) => s.rssMb));
       const ready = median(samples.map((s) => s.readyMs));
       console.log(`${mode.name.padEnd(50)}${`${rss.toFixed(0)} MB`.padStart(9)}${`${(ready / 1000).toFixed(2)} s`.padStart(10)}`);
     }
   } finally {
+    doc.destroy();
     await slack.close();
     dynamo.stop();
     rmSync(scratch, { recursive: true, force: true });

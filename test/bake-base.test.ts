@@ -70,7 +70,7 @@ describe('/bake --base: only trusted bases, and a release is never silently repl
 
   it('refuses an image the SSM parameter points at when its owner is not trusted', async () => {
     const stranger = world.sim.seedBaseImage({ region: 'us-east-1', name: 'totally-legit-al2023', ownerId: STRANGER });
-    await world.sim.clients().ssm('us-east-1').send(new PutParameterCommand({ Name: '/aws/service/sneaky/base', Value: stranger, Type: 'String', Overwrite: true }));
+    await (await world.sim.clients().ssm('us-east-1')).send(new PutParameterCommand({ Name: '/aws/service/sneaky/base', Value: stranger, Type: 'String', Overwrite: true }));
     const bakery = world.replica();
     await bakery.handlers.onCommand(world.command('demo v1 --base ssm:/aws/service/sneaky/base'));
     await bakery.runner.idle();
@@ -79,7 +79,7 @@ describe('/bake --base: only trusted bases, and a release is never silently repl
   });
 
   it('refuses an SSM parameter outside the allowed prefixes, and never shows its value', async () => {
-    await world.sim.clients().ssm('us-east-1').send(new PutParameterCommand({ Name: '/team/db-password', Value: 'hunter2-very-secret', Type: 'String' }));
+    await (await world.sim.clients().ssm('us-east-1')).send(new PutParameterCommand({ Name: '/team/db-password', Value: 'hunter2-very-secret', Type: 'String' }));
     const bakery = world.replica();
     const reply = await bakery.handlers.onCommand(world.command('demo v1 --base ssm:/team/db-password'));
     expect(reply?.text).toContain('reads only parameters under /aws/service/');
@@ -89,7 +89,7 @@ describe('/bake --base: only trusted bases, and a release is never silently repl
   });
 
   it('does not show the value of an allowed parameter that holds no AMI id', async () => {
-    await world.sim.clients().ssm('us-east-1').send(new PutParameterCommand({ Name: '/aws/service/global-infrastructure/current-region', Value: 'us-east-1-with-secret-ish-text', Type: 'String' }));
+    await (await world.sim.clients().ssm('us-east-1')).send(new PutParameterCommand({ Name: '/aws/service/global-infrastructure/current-region', Value: 'us-east-1-with-secret-ish-text', Type: 'String' }));
     const bakery = world.replica();
     await bakery.handlers.onCommand(world.command('demo v1 --base ssm:/aws/service/global-infrastructure/current-region'));
     await bakery.runner.idle();

@@ -47,7 +47,7 @@ describe('a builder whose bot is gone', () => {
     await back.runner.idle();
     expect(world.chat.threadText()).toMatch(/builder i-\w+ is (terminated|gone|shutting-down) before finishing its provision phase/);
     expect(world.liveInstances()).toEqual([]);
-    const { Reservations = [] } = await world.sim.clients().ec2('us-east-1').send(new DescribeInstancesCommand({}));
+    const { Reservations = [] } = await (await world.sim.clients().ec2('us-east-1')).send(new DescribeInstancesCommand({}));
     expect(Reservations[0]?.Instances?.[0]?.StateTransitionReason).toMatch(/^Client\.InstanceInitiatedShutdown/);
   });
 });

@@ -70,7 +70,7 @@ describe('/canary', () => {
       await bakery.handlers.onButton(pressOn(approvalRequest(world)!, 'release.promote', bob));
       await deployEnded(world, bakery);
     }
-    const { LaunchTemplateVersions: left = [] } = await world.sim.clients().ec2('us-east-1').send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateName: 'demo' }));
+    const { LaunchTemplateVersions: left = [] } = await (await world.sim.clients().ec2('us-east-1')).send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateName: 'demo' }));
     const live = await world.store.getLive('demo');
     // The platform's own version 1 (the default), v2's (the rollback target) and v3's (live, and the latest).
     expect(left.map((v) => String(v.VersionNumber)).sort()).toEqual(['1', live!.previous!.launchTemplateVersion, live!.live.launchTemplateVersion]);
@@ -139,7 +139,7 @@ describe('/canary', () => {
     await bake(world, bakery, 'v1');
     await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
     await until(world, () => world.events.some((event) => event.type === 'step-waiting' && event.step === 'judge'));
-    const elb = world.sim.clients().elbv2('us-east-1');
+    const elb = await world.sim.clients().elbv2('us-east-1');
     const forward = async () => (await elb.send(new DescribeListenersCommand({ ListenerArns: [fleet.listenerArn] }))).Listeners![0]!.DefaultActions![0]!.ForwardConfig!.TargetGroups!;
     const during = await forward();
     // Weights are relative: the live group's 1 becomes 9 beside the canary's 1, so the canary gets 10 %.
@@ -161,7 +161,7 @@ describe('/canary', () => {
     await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
     await until(world, async () => (await groupNames(world)).some((name) => name.startsWith('demo-baseline-v1-')));
     const baselineName = (await groupNames(world)).find((name) => name.startsWith('demo-baseline-v1-'))!;
-    const groups = await world.sim.clients().autoScaling('us-east-1').send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [baselineName] }));
+    const groups = await (await world.sim.clients().autoScaling('us-east-1')).send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [baselineName] }));
     const baseline = groups.AutoScalingGroups![0]!;
     expect(baseline.DesiredCapacity).toBe(1);
     expect(baseline.LaunchTemplate?.Version).toBe(live?.LaunchTemplate?.Version);

@@ -6,7 +6,7 @@ import { createGroup, readLiveGroup } from '../src/aws/fleet.js';
 import { TestWorld } from './support/world.js';
 
 async function allGroups(world: TestWorld) {
-  return (await world.sim.clients().autoScaling('us-east-1').send(new DescribeAutoScalingGroupsCommand({}))).AutoScalingGroups ?? [];
+  return (await (await world.sim.clients().autoScaling('us-east-1')).send(new DescribeAutoScalingGroupsCommand({}))).AutoScalingGroups ?? [];
 }
 
 describe('deletions take time', () => {
@@ -19,7 +19,7 @@ describe('deletions take time', () => {
     world = await TestWorld.create({ demo: releaseApp() });
     const fleet = world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
     // ELB's default deregistration delay: the removed canary's group stays "Delete in progress" while its instance drains.
-    await world.sim.clients().elbv2('us-east-1').send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: fleet.targetGroupArn, Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '300' }] }));
+    await (await world.sim.clients().elbv2('us-east-1')).send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: fleet.targetGroupArn, Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '300' }] }));
     const bakery = world.replica();
     await bake(world, bakery, 'v1');
     await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
@@ -47,7 +47,7 @@ describe('deletions take time', () => {
     // …another operation (or someone by hand) is told the name is taken.
     await expect(createGroup(aws, 'us-east-1', canary('op-b'))).rejects.toThrow("a group named demo-canary-v1-x already exists and is not this operation's");
     await world.clock.sleep(120_000);
-    await aws.autoScaling('us-east-1').send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-canary-v1-x', ForceDelete: true }));
+    await (await aws.autoScaling('us-east-1')).send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-canary-v1-x', ForceDelete: true }));
     // Being deleted, it is nobody's to adopt, this operation's own included: its name is still taken.
     await expect(createGroup(aws, 'us-east-1', canary('op-a'))).rejects.toThrow('a group named demo-canary-v1-x is still being deleted');
   });

@@ -102,9 +102,9 @@ async function reasonsOf(bakery: Bakery, app = 'demo'): Promise<string[]> {
 
 /** Points the live group at a new launch template version launching `ami`, as someone outside Bakery might. */
 async function runOnFleet(world: TestWorld, ami: string): Promise<void> {
-  const ec2 = world.sim.clients().ec2('us-east-1');
+  const ec2 = await world.sim.clients().ec2('us-east-1');
   const version = await ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateName: 'demo', SourceVersion: '$Latest', LaunchTemplateData: { ImageId: ami } }));
-  await world.sim.clients().autoScaling('us-east-1').send(
+  await (await world.sim.clients().autoScaling('us-east-1')).send(
     new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-live', LaunchTemplate: { LaunchTemplateName: 'demo', Version: String(version.LaunchTemplateVersion?.VersionNumber) } }),
   );
 }
@@ -154,7 +154,7 @@ describe('what makes a live image stale', () => {
     bakery = world.replica();
     await bakery.handlers.onCommand(world.command('demo v1', { user: alice }));
     await bakery.runner.idle();
-    await world.sim.clients().ec2('us-east-1').send(new DeregisterImageCommand({ ImageId: golden }));
+    await (await world.sim.clients().ec2('us-east-1')).send(new DeregisterImageCommand({ ImageId: golden }));
     expect(await reasonsOf(bakery)).toEqual([
       'could not check the newest base: no available image named golden-* owned by self in us-east-1',
       `its base \`${golden}\` no longer exists (deregistered)`,
@@ -163,7 +163,7 @@ describe('what makes a live image stale', () => {
 
   it('says what it could not check, and counts an app it could not check neither stale nor fresh', async () => {
     ({ world, bakery } = await bakedWorld());
-    await world.sim.clients().ssm('us-east-1').send(new DeleteParameterCommand({ Name: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64' }));
+    await (await world.sim.clients().ssm('us-east-1')).send(new DeleteParameterCommand({ Name: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64' }));
     const why = 'could not check the newest base: SSM parameter /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64 does not exist in us-east-1';
     expect(await reasonsOf(bakery)).toEqual([why]);
     const pictures = await bakery.core.survey.survey();

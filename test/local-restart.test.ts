@@ -115,7 +115,7 @@ describe('local mode after a restart', () => {
     await restarted.type('/bakery digest');
     expect(restarted.printed()).toContain('nothing is stale');
     await restarted.type('/sim publish-base');
-    const published = (await world.sim.clients().ssm('us-east-1').send(new GetParameterCommand({ Name: AL2023_PARAMETER }))).Parameter!.Value!;
+    const published = (await (await world.sim.clients().ssm('us-east-1')).send(new GetParameterCommand({ Name: AL2023_PARAMETER }))).Parameter!.Value!;
     expect(restarted.printed()).toMatch(/\(only you\) ✓ Amazon published `al2023-ami-2023\.7\.\d+\.0-kernel-6\.1-x86_64` \(us-east-1 `ami-/);
     await restarted.type('/bakery digest');
     expect(restarted.printed()).toContain(`Image digest: 1 of 1 app stale`);

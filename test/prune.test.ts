@@ -28,9 +28,9 @@ async function preparedWorld(config: AppConfig): Promise<{ world: TestWorld; bak
   }
   const ami = async (version: string): Promise<string> => (await world.store.getRelease('demo', version))!.amis['us-east-1']!;
   await world.store.putLive({ app: 'demo', live: { version: 'v5', ami: await ami('v5') }, previous: { version: 'v4', ami: await ami('v4') }, since: world.clock.now(), askedBy: bob.id, operationId: 'op-test' });
-  const ec2 = world.sim.clients().ec2('us-east-1');
+  const ec2 = await world.sim.clients().ec2('us-east-1');
   const template = await ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateName: 'demo', SourceVersion: '1', LaunchTemplateData: { ImageId: await ami('v3') } }));
-  await world.sim.clients().autoScaling('us-east-1').send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-live', LaunchTemplate: { LaunchTemplateName: 'demo', Version: String(template.LaunchTemplateVersion?.VersionNumber) } }));
+  await (await world.sim.clients().autoScaling('us-east-1')).send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-live', LaunchTemplate: { LaunchTemplateName: 'demo', Version: String(template.LaunchTemplateVersion?.VersionNumber) } }));
   await ec2.send(new RunInstancesCommand({ ImageId: await ami('v2'), InstanceType: 't3.small', MinCount: 1, MaxCount: 1 }));
   // EC2's filtered lists show a new instance only after a moment (eventual consistency).
   world.clock.advance(10 * 60_000);
@@ -203,7 +203,7 @@ describe('retirement in stages', () => {
     world.clock.advance(DAY);
     await Promise.all([bakery.digest.advanceRetirements(), world.replica('replica-c').digest.advanceRetirements()]);
     expect(t.images(v1).map((image) => image.state)).toEqual(['disabled', 'disabled']);
-    const ec2 = world.sim.clients().ec2('us-east-1');
+    const ec2 = await world.sim.clients().ec2('us-east-1');
     expect((await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images?.map((image) => image.ImageId)).not.toContain(v1[0]);
     expect((await ec2.send(new DescribeImagesCommand({ Owners: ['self'], IncludeDeprecated: true, IncludeDisabled: true }))).Images?.map((image) => image.ImageId)).toContain(v1[0]);
     await expect(ec2.send(new RunInstancesCommand({ ImageId: v1[0], InstanceType: 't3.small', MinCount: 1, MaxCount: 1 }))).rejects.toMatchObject({ name: 'InvalidAMIID.NotFound' });

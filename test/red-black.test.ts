@@ -20,7 +20,7 @@ import { alice, approvalRequest, bake, bob, deployEnded, everything, groupNames,
 import { TestWorld } from './support/world.js';
 
 async function group(world: TestWorld, name: string) {
-  const result = await world.sim.clients().autoScaling('us-east-1').send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
+  const result = await (await world.sim.clients().autoScaling('us-east-1')).send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
   return result.AutoScalingGroups?.find((g) => g.Status !== 'Delete in progress');
 }
 
@@ -78,7 +78,7 @@ describe('a red-black promotion', () => {
     const bakery = await switched({
       // The live group's own: a target-tracking policy (out of traffic it would scale in) and a process it keeps suspended.
       before: async () => {
-        const asg = world.sim.clients().autoScaling('us-east-1');
+        const asg = await world.sim.clients().autoScaling('us-east-1');
         await asg.send(new PutScalingPolicyCommand({ AutoScalingGroupName: 'demo-live', PolicyName: 'cpu-50', PolicyType: 'TargetTrackingScaling', TargetTrackingConfiguration: { TargetValue: 50, PredefinedMetricSpecification: { PredefinedMetricType: 'ASGAverageCPUUtilization' } } }));
         await asg.send(new SuspendProcessesCommand({ AutoScalingGroupName: 'demo-live', ScalingProcesses: ['AZRebalance'] }));
       },
@@ -99,7 +99,7 @@ describe('a red-black promotion', () => {
   it('still ends well when someone removed the old group by hand while it was kept', async () => {
     const bakery = await switched();
     const operationId = (await world.store.getLock('demo', 'deploy'))!.operationId;
-    await world.sim.clients().autoScaling('us-east-1').send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-live', ForceDelete: true }));
+    await (await world.sim.clients().autoScaling('us-east-1')).send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-live', ForceDelete: true }));
     await until(world, async () => (await world.store.getLock('demo', 'deploy')) === undefined);
     await bakery.runner.idle();
     expect((await world.store.getOperation(operationId))?.status).toBe('succeeded');
@@ -125,7 +125,7 @@ describe('a red-black promotion', () => {
   describe("keeps the fleet's scaling", () => {
     const asg = () => world.sim.clients().autoScaling('us-east-1');
     const scaled = async () => {
-      const send = asg();
+      const send = await asg();
       await send.send(new UpdateAutoScalingGroupCommand({
         AutoScalingGroupName: 'demo-live', TerminationPolicies: ['OldestInstance'], MaxInstanceLifetime: 604_800, CapacityRebalance: true,
         DefaultInstanceWarmup: 120, DefaultCooldown: 120, InstanceMaintenancePolicy: { MinHealthyPercentage: 90, MaxHealthyPercentage: 120 },
@@ -159,13 +159,13 @@ describe('a red-black promotion', () => {
       expect(grown.Tags?.find((tag) => tag.Key === 'app')).toMatchObject({ PropagateAtLaunch: true });
       expect(grown.SuspendedProcesses?.map((p) => p.ProcessName)).toEqual(['AZRebalance']);
       expect(grown.EnabledMetrics?.map((m) => m.Metric)).toEqual(['GroupInServiceInstances']);
-      const policies = (await asg().send(new DescribePoliciesCommand({ AutoScalingGroupName: name }))).ScalingPolicies ?? [];
+      const policies = (await (await asg()).send(new DescribePoliciesCommand({ AutoScalingGroupName: name }))).ScalingPolicies ?? [];
       expect(policies.map((p) => p.PolicyName).sort()).toEqual(['cpu-50', 'latency']);
       // The copied policy measures the group that now takes the traffic, not the old one.
       expect(policies.find((p) => p.PolicyName === 'latency')?.TargetTrackingConfiguration?.CustomizedMetricSpecification?.Dimensions).toEqual([{ Name: 'AutoScalingGroupName', Value: name }]);
-      expect((await asg().send(new DescribeScheduledActionsCommand({ AutoScalingGroupName: name }))).ScheduledUpdateGroupActions?.map((a) => [a.ScheduledActionName, a.Recurrence])).toEqual([['nightly', '0 22 * * *']]);
-      expect((await asg().send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: name }))).LifecycleHooks?.map((h) => [h.LifecycleHookName, h.DefaultResult])).toEqual([['warm-cache', 'CONTINUE']]);
-      expect((await asg().send(new DescribeWarmPoolCommand({ AutoScalingGroupName: name }))).WarmPoolConfiguration).toMatchObject({ MinSize: 1, PoolState: 'Stopped' });
+      expect((await (await asg()).send(new DescribeScheduledActionsCommand({ AutoScalingGroupName: name }))).ScheduledUpdateGroupActions?.map((a) => [a.ScheduledActionName, a.Recurrence])).toEqual([['nightly', '0 22 * * *']]);
+      expect((await (await asg()).send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: name }))).LifecycleHooks?.map((h) => [h.LifecycleHookName, h.DefaultResult])).toEqual([['warm-cache', 'CONTINUE']]);
+      expect((await (await asg()).send(new DescribeWarmPoolCommand({ AutoScalingGroupName: name }))).WarmPoolConfiguration).toMatchObject({ MinSize: 1, PoolState: 'Stopped' });
       expect(everything(world)).toContain('2 scaling policies (cpu-50, latency), 1 scheduled action (nightly), 1 lifecycle hook (warm-cache), the warm pool');
     });
 
@@ -174,14 +174,14 @@ describe('a red-black promotion', () => {
       await deployEnded(world, bakery);
       const name = (await world.store.getLive('demo'))!.live.group!;
       expect(await groupNames(world)).toEqual([name]);
-      expect((await asg().send(new DescribePoliciesCommand({ AutoScalingGroupName: 'demo-live' }))).ScalingPolicies).toEqual([]);
-      expect((await asg().send(new DescribePoliciesCommand({ AutoScalingGroupName: name }))).ScalingPolicies).toHaveLength(2);
+      expect((await (await asg()).send(new DescribePoliciesCommand({ AutoScalingGroupName: 'demo-live' }))).ScalingPolicies).toEqual([]);
+      expect((await (await asg()).send(new DescribePoliciesCommand({ AutoScalingGroupName: name }))).ScalingPolicies).toHaveLength(2);
     });
 
     it('names what it cannot copy and refuses, before the canary, to switch without it', async () => {
       world = await TestWorld.create({ demo: releaseApp({ strategy: 'red-black' }) });
       world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
-      await asg().send(new PutScalingPolicyCommand({ AutoScalingGroupName: 'demo-live', PolicyName: 'step-out', PolicyType: 'StepScaling', AdjustmentType: 'ChangeInCapacity', StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }] }));
+      await (await asg()).send(new PutScalingPolicyCommand({ AutoScalingGroupName: 'demo-live', PolicyName: 'step-out', PolicyType: 'StepScaling', AdjustmentType: 'ChangeInCapacity', StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }] }));
       const bakery = world.replica();
       await bake(world, bakery, 'v1');
       await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
@@ -197,7 +197,7 @@ describe('a red-black promotion', () => {
       await switched({
         onUncopied: 'switch',
         before: async () => {
-          await asg().send(new PutScalingPolicyCommand({ AutoScalingGroupName: 'demo-live', PolicyName: 'step-out', PolicyType: 'StepScaling', AdjustmentType: 'ChangeInCapacity', StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }] }));
+          await (await asg()).send(new PutScalingPolicyCommand({ AutoScalingGroupName: 'demo-live', PolicyName: 'step-out', PolicyType: 'StepScaling', AdjustmentType: 'ChangeInCapacity', StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }] }));
         },
       });
       expect(everything(world)).toContain('Not copied (deploy.redBlack.onUncopied: switch): step scaling policy step-out');

@@ -11,7 +11,7 @@ async function imagesServed(world: TestWorld): Promise<string[]> {
   for (const instance of group?.Instances ?? []) {
     if (instance.LifecycleState !== 'InService') continue;
     const template = instance.LaunchTemplate!;
-    const versions = await world.sim.clients().ec2('us-east-1').send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: template.LaunchTemplateId, Versions: [template.Version!] }));
+    const versions = await (await world.sim.clients().ec2('us-east-1')).send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: template.LaunchTemplateId, Versions: [template.Version!] }));
     images.add(versions.LaunchTemplateVersions![0]!.LaunchTemplateData!.ImageId!);
   }
   return [...images];

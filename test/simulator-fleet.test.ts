@@ -73,7 +73,7 @@ const region = 'us-east-1';
 const drainMs = SEED_DEREGISTRATION_DELAY_SECONDS * t.configSecondMs;
 const AL2023 = '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64';
 
-function setup(options: { dataFile?: string; clock?: VirtualClock } = {}) {
+async function setup(options: { dataFile?: string; clock?: VirtualClock } = {}) {
   const clock = options.clock ?? new VirtualClock();
   const sim = new AwsSimulator({ clock, dataFile: options.dataFile });
   const fleet = sim.seedFleet({ region, app: 'demo' });
@@ -82,14 +82,14 @@ function setup(options: { dataFile?: string; clock?: VirtualClock } = {}) {
     clock,
     sim,
     fleet,
-    ec2: aws.ec2(region),
-    ssm: aws.ssm(region),
-    asg: aws.autoScaling(region),
-    elb: aws.elbv2(region),
-    cw: aws.cloudWatch(region),
+    ec2: await aws.ec2(region),
+    ssm: await aws.ssm(region),
+    asg: await aws.autoScaling(region),
+    elb: await aws.elbv2(region),
+    cw: await aws.cloudWatch(region),
   };
 }
-type Env = ReturnType<typeof setup>;
+type Env = Awaited<ReturnType<typeof setup>>;
 
 async function failure<E = Error & { name: string }>(promise: Promise<unknown>): Promise<E> {
   try {
@@ -242,7 +242,7 @@ async function refreshUntil(env: Env, statuses: string[], minHealthy = 0): Promi
 describe('the simulated fleet', () => {
   describe('the seeded demo fleet', () => {
     it('is InService, healthy and behind its load balancer at once', async () => {
-      const env = setup();
+      const env = await setup();
       const { fleet } = env;
       expect(fleet).toMatchObject({ groupName: 'demo-live', targetGroupName: 'demo-live', launchTemplateName: 'demo', loadBalancerName: 'demo', alarmName: 'demo-5xx-high', imageName: 'demo-v0' });
       expect(fleet.subnetIds).toContain('subnet-0a1b2c3d4e5f60718');
@@ -270,12 +270,12 @@ describe('the simulated fleet', () => {
       try {
         const dataFile = join(dir, 'aws.json');
         const clock = new VirtualClock();
-        const first = setup({ dataFile, clock });
+        const first = await setup({ dataFile, clock });
         await first.asg.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: 'demo-live', DesiredCapacity: 4 }));
         expect(await lifecycle(first)).toHaveLength(3);
 
         clock.advance(5 * 60_000);
-        const second = setup({ dataFile, clock });
+        const second = await setup({ dataFile, clock });
         expect(second.fleet).toEqual(first.fleet);
         expect(await lifecycle(second)).toEqual(['InService/Healthy/v1', 'InService/Healthy/v1', 'InService/Healthy/v1', 'InService/Healthy/v1']);
         expect(await health(second)).toEqual(['healthy', 'healthy', 'healthy', 'healthy']);
@@ -286,15 +286,15 @@ describe('the simulated fleet', () => {
       }
     });
 
-    it('refuses an app whose "<app>-live" would not fit ELB\'s 32-character names', () => {
-      const { sim } = setup();
+    it('refuses an app whose "<app>-live" would not fit ELB\'s 32-character names', async () => {
+      const { sim } = await setup();
       expect(() => sim.seedFleet({ region, app: 'a-very-long-application-name' })).toThrow(/longer than ELB's 32 characters/);
     });
   });
 
   describe('launch templates', () => {
     it('numbers versions upward, resolves $Latest and $Default, and inherits from a source version', async () => {
-      const env = setup();
+      const env = await setup();
       const imageId = await bake(env, 'demo-v1');
       const { LaunchTemplateVersion } = await env.ec2.send(
         new CreateLaunchTemplateVersionCommand({ LaunchTemplateName: 'demo', SourceVersion: '$Latest', VersionDescription: 'demo v1', LaunchTemplateData: { ImageId: imageId } }),
@@ -316,7 +316,7 @@ describe('the simulated fleet', () => {
     });
 
     it('deletes versions one by one as EC2 does: never the default, each refusal with its code, numbers never reused', async () => {
-      const env = setup();
+      const env = await setup();
       const imageId = await bake(env, 'demo-v1');
       for (let i = 0; i < 3; i++) await env.ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateName: 'demo', SourceVersion: '1', LaunchTemplateData: { ImageId: imageId } }));
       const answer = await env.ec2.send(new DeleteLaunchTemplateVersionsCommand({ LaunchTemplateId: env.fleet.launchTemplateId, Versions: ['1', '2', '4', '9', 'x'] }));
@@ -337,7 +337,7 @@ describe('the simulated fleet', () => {
     });
 
     it('treats a repeated client token as the same request', async () => {
-      const env = setup();
+      const env = await setup();
       const input = { LaunchTemplateName: 'other', ClientToken: 'op-1-template', LaunchTemplateData: { ImageId: env.fleet.imageId } };
       const first = await env.ec2.send(new CreateLaunchTemplateCommand(input));
       const again = await env.ec2.send(new CreateLaunchTemplateCommand(input));
@@ -352,7 +352,7 @@ describe('the simulated fleet', () => {
     });
 
     it("names an unknown template by EC2's own codes", async () => {
-      const env = setup();
+      const env = await setup();
       const byId = await failure<EC2ServiceException>(env.ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: ['lt-0123456789abcdef0'] })));
       expect(byId).toBeInstanceOf(EC2ServiceException);
       expect(byId.name).toBe('InvalidLaunchTemplateId.NotFound');
@@ -364,7 +364,7 @@ describe('the simulated fleet', () => {
 
   describe('Auto Scaling groups', () => {
     it('scales out a scaling delay after the change: Pending, then InService, then healthy in its target group', async () => {
-      const env = setup();
+      const env = await setup();
       await env.asg.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: 'demo-live', DesiredCapacity: 5 }));
       // Like AWS, the group has not acted yet when the call returns.
       expect(await lifecycle(env)).toHaveLength(3);
@@ -382,7 +382,7 @@ describe('the simulated fleet', () => {
     });
 
     it('scales in newest first, deregistering it and terminating it only once it has drained', async () => {
-      const env = setup();
+      const env = await setup();
       await env.asg.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: 'demo-live', DesiredCapacity: 4 }));
       env.clock.advance(t.scalingDelayMs);
       const newest = (await group(env))!.Instances!.find((i) => i.LifecycleState === 'Pending')!.InstanceId!;
@@ -404,7 +404,7 @@ describe('the simulated fleet', () => {
     });
 
     it('drains a deregistered target for its target group’s deregistration delay: 300 s unless changed', async () => {
-      const env = setup();
+      const env = await setup();
       const { TargetGroups } = await env.elb.send(new CreateTargetGroupCommand({ Name: 'demo-drain', Protocol: 'HTTP', Port: 8080, VpcId: env.fleet.vpcId, HealthCheckIntervalSeconds: 10, HealthyThresholdCount: 2 }));
       const arn = TargetGroups![0]!.TargetGroupArn!;
       const delay = async () => (await env.elb.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }))).Attributes!.find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value;
@@ -435,7 +435,7 @@ describe('the simulated fleet', () => {
     });
 
     it('replaces an instance terminated behind its back', async () => {
-      const env = setup();
+      const env = await setup();
       const victim = (await group(env))!.Instances![0]!.InstanceId!;
       await env.ec2.send(new TerminateInstancesCommand({ InstanceIds: [victim] }));
       env.clock.advance(t.scalingDelayMs);
@@ -445,7 +445,7 @@ describe('the simulated fleet', () => {
     });
 
     it('finds the instances of an unhealthy release Unhealthy after the grace period, and replaces them', async () => {
-      const env = setup();
+      const env = await setup();
       const imageId = await bake(env, 'demo-v1', { kind: 'unhealthy-release', app: 'demo' });
       const version = await templateVersion(env, imageId);
       const { TargetGroups } = await env.elb.send(new DescribeTargetGroupsCommand({ Names: ['demo-live'] }));
@@ -460,7 +460,7 @@ describe('the simulated fleet', () => {
     });
 
     it('lets a slow-starting release report unhealthy inside the grace period, then settle healthy, and keeps it', async () => {
-      const env = setup();
+      const env = await setup();
       const imageId = await bake(env, 'demo-v1', { kind: 'slow-start', app: 'demo' });
       const version = await templateVersion(env, imageId);
       await env.asg.send(new CreateAutoScalingGroupCommand(groupInput(env.fleet, { LaunchTemplate: { LaunchTemplateName: 'demo', Version: version }, TargetGroupARNs: [env.fleet.targetGroupArn] })));
@@ -478,7 +478,7 @@ describe('the simulated fleet', () => {
     });
 
     it('refuses to delete a group with instances, and with ForceDelete shows it deleting until they are gone', async () => {
-      const env = setup();
+      const env = await setup();
       await env.asg.send(new CreateAutoScalingGroupCommand(groupInput(env.fleet)));
       env.clock.advance(t.scalingDelayMs);
       const busy = await failure(env.asg.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-canary' })));
@@ -496,7 +496,7 @@ describe('the simulated fleet', () => {
     });
 
     it('finds groups by tag, and propagates tags to the instances it launches', async () => {
-      const env = setup();
+      const env = await setup();
       await env.asg.send(new CreateAutoScalingGroupCommand(groupInput(env.fleet, { Tags: [{ Key: 'bakery:release', Value: 'v2', PropagateAtLaunch: true }, { Key: 'team', Value: 'web' }] })));
       await env.asg.send(new CreateOrUpdateTagsCommand({ Tags: [{ ResourceId: 'demo-canary', ResourceType: 'auto-scaling-group', Key: 'app', Value: 'demo', PropagateAtLaunch: true }] }));
       const byTag = await env.asg.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag:app', Values: ['demo'] }] }));
@@ -512,7 +512,7 @@ describe('the simulated fleet', () => {
     });
 
     it("lets the SDK's own retry absorb throttling of Auto Scaling, ELB and CloudWatch calls", { timeout: 30_000 }, async () => {
-      const env = setup();
+      const env = await setup();
       env.sim.inject({ kind: 'throttle', command: 'DescribeAutoScalingGroups', times: 1 });
       env.sim.inject({ kind: 'throttle', command: 'DescribeTargetHealth', times: 1 });
       env.sim.inject({ kind: 'throttle', command: 'GetMetricData', times: 1 });
@@ -524,7 +524,7 @@ describe('the simulated fleet', () => {
     });
 
     it("answers mistakes with Auto Scaling's own exceptions", async () => {
-      const env = setup();
+      const env = await setup();
       const exists = await failure(env.asg.send(new CreateAutoScalingGroupCommand(groupInput(env.fleet, { AutoScalingGroupName: 'demo-live' }))));
       expect(exists).toBeInstanceOf(AlreadyExistsFault);
       expect(exists).toMatchObject({ name: 'AlreadyExistsFault', Code: 'AlreadyExists', $metadata: { httpStatusCode: 400 } });
@@ -544,7 +544,7 @@ describe('the simulated fleet', () => {
 
   describe('target groups and listeners', () => {
     it('creates a target group as given; its targets are unused until a listener forwards to it', async () => {
-      const env = setup();
+      const env = await setup();
       const { TargetGroups } = await env.elb.send(
         new CreateTargetGroupCommand({ Name: 'demo-canary', Protocol: 'HTTP', Port: 8080, VpcId: env.fleet.vpcId, HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: 15, HealthyThresholdCount: 3 }),
       );
@@ -588,7 +588,7 @@ describe('the simulated fleet', () => {
     });
 
     it('answers 503 itself for the share forwarded to a target group with no healthy target', async () => {
-      const env = setup();
+      const env = await setup();
       const { TargetGroups } = await env.elb.send(
         new CreateTargetGroupCommand({ Name: 'demo-empty', Protocol: 'HTTP', Port: 8080, VpcId: env.fleet.vpcId, Tags: [{ Key: 'bakery:created-by', Value: 'bakery' }] }),
       );
@@ -618,7 +618,7 @@ describe('the simulated fleet', () => {
     });
 
     it("refuses weights outside 0-999 and unknown ARNs with ELB's own exceptions", async () => {
-      const env = setup();
+      const env = await setup();
       const heavy = await failure(
         env.elb.send(new ModifyListenerCommand({ ListenerArn: env.fleet.listenerArn, DefaultActions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: env.fleet.targetGroupArn, Weight: 1000 }] } }] })),
       );
@@ -638,7 +638,7 @@ describe('the simulated fleet', () => {
 
   describe('CloudWatch metrics', () => {
     it('shows a period only once it has ended and the ingestion delay has passed', async () => {
-      const env = setup();
+      const env = await setup();
       env.clock.advance(MINUTE - (env.clock.now() % MINUTE) + 30_000);
       const query = [appMetric('requests', 'demo-live', 'Requests')];
       const last = async () => (await metrics(env, query)).requests!.timestamps.at(-1)!;
@@ -653,7 +653,7 @@ describe('the simulated fleet', () => {
     });
 
     it('has no datapoint, not a zero, for a period without traffic', async () => {
-      const env = setup();
+      const env = await setup();
       env.clock.advance(2 * MINUTE);
       // The fleet was laid down 15 minutes ago; the hour before it has no datapoints at all.
       const series = (await metrics(env, [appMetric('requests', 'demo-live', 'Requests')], 75)).requests!;
@@ -668,16 +668,16 @@ describe('the simulated fleet', () => {
     });
 
     it('gives the same numbers for the same world, in another process or a rerun', async () => {
-      const queries = [appMetric('errors', 'demo-live', 'Errors5xx'), appMetric('latency', 'demo-live', 'LatencyP99', 'Average'), albMetric('requests', setup().fleet, setup().fleet.targetGroupArn, 'RequestCount')];
-      const first = setup();
-      const second = setup();
+      const queries = [appMetric('errors', 'demo-live', 'Errors5xx'), appMetric('latency', 'demo-live', 'LatencyP99', 'Average'), albMetric('requests', (await setup()).fleet, (await setup()).fleet.targetGroupArn, 'RequestCount')];
+      const first = await setup();
+      const second = await setup();
       first.clock.advance(10 * MINUTE);
       second.clock.advance(10 * MINUTE);
       expect(await metrics(first, queries)).toEqual(await metrics(second, queries));
     });
 
     it('accepts high-resolution periods only for custom namespaces, aligned to the period', async () => {
-      const env = setup();
+      const env = await setup();
       const fine = (await metrics(env, [appMetric('requests', 'demo-live', 'Requests', 'Sum', 10)], 5)).requests!;
       expect(fine.timestamps.every((ts) => ts % 10_000 === 0)).toBe(true);
       expect(mean(fine.values)).toBeGreaterThan(400);
@@ -692,7 +692,7 @@ describe('the simulated fleet', () => {
     });
 
     it("refuses a query Id CloudWatch would refuse, and more than 500 queries, with CloudWatch's exceptions", async () => {
-      const env = setup();
+      const env = await setup();
       const badId = await failure<ValidationException & { Code: string }>(metrics(env, [appMetric('Errors', 'demo-live', 'Errors5xx')]));
       expect(badId).toBeInstanceOf(ValidationException);
       expect(badId).toBeInstanceOf(CloudWatchServiceException);
@@ -704,7 +704,7 @@ describe('the simulated fleet', () => {
     });
 
     it('shows a bad release serving more errors and slower than the live fleet beside it', async () => {
-      const env = setup();
+      const env = await setup();
       await canary(env, await bake(env, 'demo-v1', { kind: 'bad-release', app: 'demo' }));
       env.clock.advance(12 * MINUTE);
       const m = await metrics(env, [
@@ -728,7 +728,7 @@ describe('the simulated fleet', () => {
     });
 
     it('shows new instances slow while they warm up', async () => {
-      const env = setup();
+      const env = await setup();
       await env.asg.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: 'demo-live', DesiredCapacity: 6 }));
       await until(env, async () => (await health(env)).filter((s) => s === 'healthy').length === 6);
       env.clock.advance(2 * MINUTE + t.metricDelayMs);
@@ -739,7 +739,7 @@ describe('the simulated fleet', () => {
     });
 
     it("splits the load balancer's traffic over a listener's target groups by weight", async () => {
-      const env = setup();
+      const env = await setup();
       const { TargetGroups } = await env.elb.send(new CreateTargetGroupCommand({ Name: 'demo-canary', Protocol: 'HTTP', Port: 8080, VpcId: env.fleet.vpcId, HealthCheckIntervalSeconds: 10, HealthyThresholdCount: 2 }));
       const canaryGroup = TargetGroups![0]!.TargetGroupArn!;
       await env.asg.send(new CreateAutoScalingGroupCommand(groupInput(env.fleet, { TargetGroupARNs: [canaryGroup] })));
@@ -761,7 +761,7 @@ describe('the simulated fleet', () => {
     });
 
     it("computes the seeded 5xx alarm's state from the same metrics", async () => {
-      const env = setup();
+      const env = await setup();
       const alarm = async () => (await env.cw.send(new DescribeAlarmsCommand({ AlarmNames: ['demo-5xx-high'] }))).MetricAlarms![0]!;
       expect(await alarm()).toMatchObject({ StateValue: 'OK', Namespace: 'Demo/App', MetricName: 'Errors5xx', Statistic: 'Sum', Period: 60, Threshold: 23 });
       await canary(env, await bake(env, 'demo-v1', { kind: 'bad-release', app: 'demo', errorsX: 10 }), 3);
@@ -778,7 +778,7 @@ describe('the simulated fleet', () => {
 
   describe('instance refresh', () => {
     it("replaces the group within its healthy bounds, pauses at checkpoints, and makes the desired version the group's own", async () => {
-      const env = setup();
+      const env = await setup();
       const version = await templateVersion(env, await bake(env, 'demo-v1'));
       await startRefresh(env, version, { CheckpointPercentages: [33], CheckpointDelay: 300 });
       expect(await refresh(env)).toMatchObject({ Status: 'Pending', PercentageComplete: 0, InstancesToUpdate: 3 });
@@ -797,7 +797,7 @@ describe('the simulated fleet', () => {
     });
 
     it('rolls back by itself when an alarm of the refresh fires on a bad release', async () => {
-      const env = setup();
+      const env = await setup();
       const version = await templateVersion(env, await bake(env, 'demo-v1', { kind: 'bad-release', app: 'demo' }));
       await startRefresh(env, version, { AutoRollback: true, AlarmSpecification: { Alarms: ['demo-5xx-high'] }, BakeTime: 900 });
       const rolledBack = await refreshUntil(env, ['RollbackSuccessful', 'RollbackFailed', 'Successful', 'Failed']);
@@ -810,7 +810,7 @@ describe('the simulated fleet', () => {
     });
 
     it('rolls back on request, and refuses a rollback AWS could not do', async () => {
-      const env = setup();
+      const env = await setup();
       const version = await templateVersion(env, await bake(env, 'demo-v1'));
       await startRefresh(env, version, { MinHealthyPercentage: 66, MaxHealthyPercentage: undefined });
       await until(env, async () => (await refresh(env)).PercentageComplete! > 0);
@@ -829,7 +829,7 @@ describe('the simulated fleet', () => {
     });
 
     it('rolls back on request mid-refresh with a surge, the launch under way included', async () => {
-      const env = setup();
+      const env = await setup();
       const image = await bake(env, 'demo-v1');
       const version = await canary(env, image, 1);
       await startRefresh(env, version, {
@@ -852,7 +852,7 @@ describe('the simulated fleet', () => {
     });
 
     it('is cancelled once the batch under way is in', async () => {
-      const env = setup();
+      const env = await setup();
       const version = await templateVersion(env, await bake(env, 'demo-v1'));
       await startRefresh(env, version, { MinHealthyPercentage: 66, MaxHealthyPercentage: undefined });
       await until(env, async () => (await lifecycle(env)).some((s) => s.startsWith('Pending')));
@@ -867,7 +867,7 @@ describe('the simulated fleet', () => {
     });
 
     it('fails when its replacements keep failing their health checks', async () => {
-      const env = setup();
+      const env = await setup();
       const version = await templateVersion(env, await bake(env, 'demo-v1', { kind: 'unhealthy-release', app: 'demo' }));
       await startRefresh(env, version, { MinHealthyPercentage: 100, MaxHealthyPercentage: 150 });
       const failed = await refreshUntil(env, ['Failed', 'Successful'], 3);
@@ -881,11 +881,11 @@ describe('the simulated fleet', () => {
       try {
         const dataFile = join(dir, 'aws.json');
         const clock = new VirtualClock();
-        const first = setup({ dataFile, clock });
+        const first = await setup({ dataFile, clock });
         const version = await templateVersion(first, await bake(first, 'demo-v1'));
         await startRefresh(first, version, { MinHealthyPercentage: 66, MaxHealthyPercentage: undefined });
         await until(first, async () => (await refresh(first)).PercentageComplete! > 0);
-        const second = setup({ dataFile, clock });
+        const second = await setup({ dataFile, clock });
         expect(await refreshUntil(second, ['Successful', 'Failed'], 2)).toMatchObject({ Status: 'Successful' });
         expect((await group(second))!.LaunchTemplate!.Version).toBe(version);
       } finally {

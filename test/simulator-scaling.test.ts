@@ -26,11 +26,11 @@ const region = 'us-east-1';
 /** How long a target of the seeded target group drains (its deregistration delay). */
 const drainMs = SEED_DEREGISTRATION_DELAY_SECONDS * t.configSecondMs;
 
-function setup() {
+async function setup() {
   const clock = new VirtualClock();
   const sim = new AwsSimulator({ clock });
   const fleet = sim.seedFleet({ region, app: 'demo' });
-  const asg = sim.clients().autoScaling(region);
+  const asg = await sim.clients().autoScaling(region);
   const canary: CreateAutoScalingGroupCommandInput = {
     AutoScalingGroupName: 'demo-canary', LaunchTemplate: { LaunchTemplateId: fleet.launchTemplateId, Version: '1' },
     MinSize: 1, MaxSize: 1, DesiredCapacity: 1, VPCZoneIdentifier: fleet.subnetIds.join(','), TargetGroupARNs: [fleet.targetGroupArn],
@@ -47,12 +47,12 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
   throw new Error('expected the call to fail');
 }
 
-const status = async (env: ReturnType<typeof setup>, name: string) =>
+const status = async (env: Awaited<ReturnType<typeof setup>>, name: string) =>
   (await env.asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }))).AutoScalingGroups?.[0]?.Status ?? 'gone';
 
 describe('the simulated Auto Scaling group, as it is configured and deleted', () => {
   it('keeps the settings it is given and describes them back, checking them as AWS does', async () => {
-    const env = setup();
+    const env = await setup();
     await env.asg.send(new UpdateAutoScalingGroupCommand({
       AutoScalingGroupName: 'demo-live', TerminationPolicies: ['OldestInstance', 'Default'], MaxInstanceLifetime: 86_400, CapacityRebalance: true,
       DefaultInstanceWarmup: 90, DefaultCooldown: 60, InstanceMaintenancePolicy: { MinHealthyPercentage: 100, MaxHealthyPercentage: 110 },
@@ -67,7 +67,7 @@ describe('the simulated Auto Scaling group, as it is configured and deleted', ()
   });
 
   it('deletes scaling policies, scheduled actions, lifecycle hooks and the warm pool with their group', async () => {
-    const env = setup();
+    const env = await setup();
     await env.asg.send(new CreateAutoScalingGroupCommand(env.canary));
     env.clock.advance(t.scalingDelayMs + t.bootMs + t.inServiceMs);
     await env.asg.send(new PutScalingPolicyCommand({ AutoScalingGroupName: 'demo-canary', PolicyName: 'cpu', PolicyType: 'TargetTrackingScaling', TargetTrackingConfiguration: { TargetValue: 40, PredefinedMetricSpecification: { PredefinedMetricType: 'ASGAverageCPUUtilization' } } }));
@@ -93,7 +93,7 @@ describe('the simulated Auto Scaling group, as it is configured and deleted', ()
   });
 
   it('suspends and resumes the processes named, all of them when none are, and refuses an unknown one', async () => {
-    const env = setup();
+    const env = await setup();
     const suspended = async () => ((await env.asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['demo-live'] }))).AutoScalingGroups![0]!.SuspendedProcesses ?? []).map((p) => p.ProcessName).sort();
     await env.asg.send(new SuspendProcessesCommand({ AutoScalingGroupName: 'demo-live', ScalingProcesses: ['AlarmNotification', 'ScheduledActions'] }));
     await env.asg.send(new SuspendProcessesCommand({ AutoScalingGroupName: 'demo-live', ScalingProcesses: ['ScheduledActions', 'AZRebalance'] }));
@@ -110,13 +110,13 @@ describe('the simulated Auto Scaling group, as it is configured and deleted', ()
   });
 
   it('refuses a scheduled action whose start time has passed', async () => {
-    const env = setup();
+    const env = await setup();
     const past = await failure(env.asg.send(new PutScheduledUpdateGroupActionCommand({ AutoScalingGroupName: 'demo-live', ScheduledActionName: 'once', StartTime: new Date(env.clock.now() - 60_000), DesiredCapacity: 4 })));
     expect(past.message).toBe('Given start time is in the past');
   });
 
   it('stays "Delete in progress", its name taken, while the instances of a detached target group drain', async () => {
-    const env = setup();
+    const env = await setup();
     await env.asg.send(new CreateAutoScalingGroupCommand(env.canary));
     env.clock.advance(t.scalingDelayMs + t.bootMs + t.inServiceMs + 60_000);
     await env.asg.send(new DetachLoadBalancerTargetGroupsCommand({ AutoScalingGroupName: 'demo-canary', TargetGroupARNs: [env.fleet.targetGroupArn] }));

@@ -35,14 +35,14 @@ import { demoApp } from './support/world.js';
 const AL2023 = '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64';
 const region = 'us-east-1';
 
-function setup(options: { dataFile?: string; clock?: VirtualClock } = {}) {
+async function setup(options: { dataFile?: string; clock?: VirtualClock } = {}) {
   const clock = options.clock ?? new VirtualClock();
   const sim = new AwsSimulator({ clock, dataFile: options.dataFile });
   const aws = sim.clients();
-  return { clock, sim, ec2: aws.ec2(region), ssm: aws.ssm(region), aws };
+  return { clock, sim, ec2: await aws.ec2(region), ssm: await aws.ssm(region), aws };
 }
 
-async function baseImage(ssm: ReturnType<typeof setup>['ssm']): Promise<string> {
+async function baseImage(ssm: Awaited<ReturnType<typeof setup>>['ssm']): Promise<string> {
   const { Parameter } = await ssm.send(new GetParameterCommand({ Name: AL2023 }));
   return Parameter!.Value!;
 }
@@ -68,7 +68,7 @@ function builder(imageId: string, app = 'demo', extra: Partial<RunInstancesComma
 }
 
 /** Launches a builder and waits out EC2's eventual consistency, so that describes know the new id. */
-async function launch(env: ReturnType<typeof setup>, app = 'demo'): Promise<string> {
+async function launch(env: Awaited<ReturnType<typeof setup>>, app = 'demo'): Promise<string> {
   const { Instances } = await env.ec2.send(new RunInstancesCommand(builder(await baseImage(env.ssm), app)));
   env.clock.advance(t.newIdInvisibleMs);
   return Instances![0]!.InstanceId!;
@@ -108,18 +108,18 @@ const wholeScript = t.bootMs + t.provisionMs + t.consoleDelayMs;
 
 describe('simulated AWS', () => {
   it('starts with Amazon Linux 2023 in us-east-1 and eu-west-1, resolvable through the public SSM parameter', async () => {
-    const { aws } = setup();
+    const { aws } = await setup();
     for (const r of ['us-east-1', 'eu-west-1']) {
-      const id = await baseImage(aws.ssm(r));
+      const id = await baseImage(await aws.ssm(r));
       expect(id).toMatch(/^ami-[0-9a-f]{17}$/);
-      const { Images } = await aws.ec2(r).send(
+      const { Images } = await (await aws.ec2(r)).send(
         new DescribeImagesCommand({ Owners: ['amazon'], Filters: [{ Name: 'name', Values: ['al2023-ami-2023.*-x86_64'] }] }),
       );
       expect(Images).toHaveLength(1);
       expect(Images![0]).toMatchObject({ ImageId: id, State: 'available', ImageOwnerAlias: 'amazon', RootDeviceType: 'ebs' });
       expect(Images![0]!.BlockDeviceMappings![0]!.Ebs!.SnapshotId).toMatch(/^snap-[0-9a-f]{17}$/);
     }
-    const { Images: mine } = await aws.ec2(region).send(new DescribeImagesCommand({ Owners: ['self'] }));
+    const { Images: mine } = await (await aws.ec2(region)).send(new DescribeImagesCommand({ Owners: ['self'] }));
     expect(mine).toEqual([]);
   });
 
@@ -128,21 +128,21 @@ describe('simulated AWS', () => {
     try {
       const clock = new VirtualClock();
       const dataFile = join(dir, 'aws.json');
-      const first = setup({ dataFile, clock });
+      const first = await setup({ dataFile, clock });
       const old = await baseImage(first.ssm);
       const published = first.sim.publishNewerAmazonLinux();
       expect(published.name).toMatch(/^al2023-ami-2023\.7\.\d{8}\.0-kernel-6\.1-x86_64$/);
       for (const r of ['us-east-1', 'eu-west-1']) {
-        const id = await baseImage(first.aws.ssm(r));
+        const id = await baseImage(await first.aws.ssm(r));
         expect(id).toBe(published.images[r]);
         // No wait for EC2's eventual consistency: the image was registered before the parameter moved.
-        const { Images } = await first.aws.ec2(r).send(new DescribeImagesCommand({ ImageIds: [id], Owners: ['amazon'] }));
+        const { Images } = await (await first.aws.ec2(r)).send(new DescribeImagesCommand({ ImageIds: [id], Owners: ['amazon'] }));
         expect(Images![0]).toMatchObject({ Name: published.name, State: 'available', Description: expect.stringContaining('2023.7.') });
       }
       expect(published.images[region]).not.toBe(old);
 
       // Bakery restarts: the parameter and the images it points at come back together; a second publish is newer still.
-      const second = setup({ dataFile, clock });
+      const second = await setup({ dataFile, clock });
       expect(await baseImage(second.ssm)).toBe(published.images[region]);
       const again = second.sim.publishNewerAmazonLinux();
       expect(again.name).toMatch(/\.1-kernel-6\.1-x86_64$/);
@@ -155,7 +155,7 @@ describe('simulated AWS', () => {
   });
 
   it('boots an instance, and terminates it; a terminated instance stays visible for a while', async () => {
-    const env = setup();
+    const env = await setup();
     const instanceId = await launch(env);
     expect(instanceId).toMatch(/^i-[0-9a-f]{17}$/);
     expect(await stateOf(env.ec2, instanceId)).toBe('pending');
@@ -180,7 +180,7 @@ describe('simulated AWS', () => {
   });
 
   it('treats a repeated client token as the same launch, and a changed request under it as a mismatch', async () => {
-    const env = setup();
+    const env = await setup();
     const input = builder(await baseImage(env.ssm), 'demo', { ClientToken: 'bake-op-1-builder' });
     const first = await env.ec2.send(new RunInstancesCommand(input));
     const again = await env.ec2.send(new RunInstancesCommand(input));
@@ -198,7 +198,7 @@ describe('simulated AWS', () => {
   });
 
   it('creates, tags, shares, copies and cleans up an image over time', async () => {
-    const env = setup();
+    const env = await setup();
     const instanceId = await launch(env);
     env.clock.advance(t.bootMs);
     const tags = [{ Key: 'bakery:app', Value: 'demo' }, { Key: 'bakery:version', Value: 'v1' }];
@@ -235,7 +235,7 @@ describe('simulated AWS', () => {
     expect(volumePermission.CreateVolumePermissions).toEqual([{ UserId: '210987654321' }]);
 
     // Copy to eu-west-1, through that region's client; the client token makes a retried copy the same copy.
-    const eu = env.aws.ec2('eu-west-1');
+    const eu = await env.aws.ec2('eu-west-1');
     const copyInput = { SourceImageId: imageId, SourceRegion: region, Name: 'bakery/demo/v1 (2026-01-01 12.00)', CopyImageTags: true, ClientToken: 'copy-1' };
     const copy = await eu.send(new CopyImageCommand(copyInput));
     expect((await eu.send(new CopyImageCommand(copyInput))).ImageId).toBe(copy.ImageId);
@@ -257,7 +257,7 @@ describe('simulated AWS', () => {
   });
 
   it('shows an image’s tags only to the account that owns it, as EC2 does: another account’s image shows none', async () => {
-    const env = setup();
+    const env = await setup();
     const own = env.sim.seedBaseImage({ region, name: 'shop-v3', tags: { 'bakery:app': 'shop' } });
     const theirs = env.sim.seedBaseImage({ region, name: 'vendor-v3', ownerId: '999988887777', tags: { 'bakery:app': 'shop' } });
     const { Images = [] } = await env.ec2.send(new DescribeImagesCommand({ ImageIds: [own, theirs] }));
@@ -268,7 +268,7 @@ describe('simulated AWS', () => {
   });
 
   it('tags existing resources, and rejects unknown ids with the matching NotFound code', async () => {
-    const env = setup();
+    const env = await setup();
     const instanceId = await launch(env);
     await env.ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags: [{ Key: 'Name', Value: 'bakery builder' }] }));
     const { Reservations } = await env.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: ['bakery *'] }] }));
@@ -279,7 +279,7 @@ describe('simulated AWS', () => {
   });
 
   it('is eventually consistent: a new instance or image is unknown to describes and CreateTags for a few seconds', async () => {
-    const env = setup();
+    const env = await setup();
     const { Instances } = await env.ec2.send(new RunInstancesCommand(builder(await baseImage(env.ssm))));
     const instanceId = Instances![0]!.InstanceId!;
     const tag = (id: string) => env.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'x', Value: 'y' }] }));
@@ -303,7 +303,7 @@ describe('simulated AWS', () => {
   });
 
   it('pages describes as EC2 does: everything without MaxResults, else pages and a NextToken', async () => {
-    const env = setup();
+    const env = await setup();
     env.sim.seedImages(region, Array.from({ length: 12 }, (_, n) => ({ name: `demo-v${n}`, tags: { 'bakery:created-by': 'bakery' }, createdAt: env.clock.now() - 3_600_000 })));
     const ours = [{ Name: 'tag:bakery:created-by', Values: ['bakery'] }];
     expect((await env.ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: ours }))).Images).toHaveLength(12);
@@ -320,7 +320,7 @@ describe('simulated AWS', () => {
   });
 
   it('keeps a root volume in use while its instance lives and deletes it with it; a loose volume can be deleted', async () => {
-    const env = setup();
+    const env = await setup();
     const instanceId = await launch(env);
     const loose = env.sim.seedVolume({ region, tags: { 'bakery:created-by': 'bakery' } });
     const volumes = async () => (await env.ec2.send(new DescribeVolumesCommand({}))).Volumes!.map((v) => `${v.VolumeId} ${v.State}`);
@@ -335,7 +335,7 @@ describe('simulated AWS', () => {
   });
 
   it("returns the SDK's own error shapes", async () => {
-    const env = setup();
+    const env = await setup();
     const notFound = await failure(env.ec2.send(new DescribeImagesCommand({ ImageIds: ['ami-0123456789abcdef0'] })));
     expect(notFound).toBeInstanceOf(EC2ServiceException);
     expect(notFound.name).toBe('InvalidAMIID.NotFound');
@@ -365,7 +365,7 @@ describe('simulated AWS', () => {
   });
 
   it("lets the SDK's own retry absorb throttling, counting every attempt", { timeout: 30_000 }, async () => {
-    const env = setup();
+    const env = await setup();
     const imageId = await baseImage(env.ssm);
     env.sim.inject({ kind: 'throttle', command: 'RunInstances', times: 2 });
     const result = await env.ec2.send(new RunInstancesCommand(builder(imageId)));
@@ -379,7 +379,7 @@ describe('simulated AWS', () => {
 
     // Without retries left, the throttling error itself, as EC2 sends it.
     const impatient = new EC2Client({ region, maxAttempts: 1, credentials: { accessKeyId: 'SIMULATED', secretAccessKey: 'SIMULATED' } });
-    env.sim.attach(impatient, region);
+    env.sim.attach(impatient, region, 'ec2');
     env.sim.inject({ kind: 'throttle', times: 1 });
     const throttled = await failure(impatient.send(new DescribeImagesCommand({ Owners: ['self'] })));
     expect(throttled.name).toBe('RequestLimitExceeded');
@@ -387,7 +387,7 @@ describe('simulated AWS', () => {
   });
 
   it('fails a chosen call with an API error before it changes anything', async () => {
-    const env = setup();
+    const env = await setup();
     const instanceId = await launch(env);
     env.clock.advance(t.bootMs);
     env.sim.inject({ kind: 'api-error', command: 'CreateImage', code: 'InvalidParameterValue', message: 'boom' });
@@ -403,13 +403,13 @@ describe('simulated AWS', () => {
     try {
       const dataFile = join(dir, 'nested', 'aws.json');
       const clock = new VirtualClock();
-      const first = setup({ dataFile, clock });
+      const first = await setup({ dataFile, clock });
       const instanceId = await launch(first);
       first.sim.inject({ kind: 'image-stuck', app: 'other' });
       expect(await stateOf(first.ec2, instanceId)).toBe('pending');
 
       clock.advance(t.bootMs - t.newIdInvisibleMs);
-      const second = setup({ dataFile, clock });
+      const second = await setup({ dataFile, clock });
       expect(await stateOf(second.ec2, instanceId)).toBe('running');
       expect(second.sim.snapshot().instances[0]).toMatchObject({ instanceId, artifactUrl: 'https://example.com/demo-v1.tgz' });
       // Ids go on from where the first process left them, and the base image is not seeded twice.
@@ -429,7 +429,7 @@ describe('simulated AWS', () => {
 
   describe('the builder console', () => {
     it('prints the protocol of a successful bake, each line on the latest console as it is printed', async () => {
-      const env = setup();
+      const env = await setup();
       const instanceId = await launch(env);
       expect(await consoleOf(env.ec2, instanceId)).toEqual([]);
       env.clock.advance(t.bootMs - t.newIdInvisibleMs);
@@ -452,7 +452,7 @@ describe('simulated AWS', () => {
     });
 
     it('without Latest, shows only what EC2 buffered at the last start, stop or terminate', async () => {
-      const env = setup();
+      const env = await setup();
       const instanceId = await launch(env);
       env.clock.advance(t.bootMs + t.consoleDelayMs);
       expect((await consoleOf(env.ec2, instanceId, false)).at(-1)).toBe(said('download started'));
@@ -466,7 +466,7 @@ describe('simulated AWS', () => {
     });
 
     it('refuses the latest console on a Xen instance type, as EC2 does', async () => {
-      const env = setup();
+      const env = await setup();
       const { Instances } = await env.ec2.send(new RunInstancesCommand(builder(await baseImage(env.ssm), 'demo', { InstanceType: 't2.micro' })));
       const instanceId = Instances![0]!.InstanceId!;
       env.clock.advance(wholeScript);
@@ -483,7 +483,7 @@ describe('simulated AWS', () => {
     ];
     for (const [kind, expected, before] of failures) {
       it(`reports ${kind} with the failing phase after its error lines`, async () => {
-        const env = setup();
+        const env = await setup();
         env.sim.inject({ kind, app: 'demo' } as Fault);
         const failing = await launch(env, 'demo');
         const healthy = await launch(env, 'other');
@@ -497,7 +497,7 @@ describe('simulated AWS', () => {
     }
 
     it('shows a hung builder stopping after "provision started", forever', async () => {
-      const env = setup();
+      const env = await setup();
       env.sim.inject({ kind: 'builder-hangs' });
       const instanceId = await launch(env);
       env.clock.advance(10 * wholeScript);
@@ -506,7 +506,7 @@ describe('simulated AWS', () => {
     });
 
     it("reads the artifact URL and the digests to check from Bakery's own user data", async () => {
-      const env = setup();
+      const env = await setup();
       const config = { ...demoApp, artifactUrl: 'https://releases.example.com/demo/{version}.tgz', artifactDigest: 'published' as const };
       const userData = builderUserData({ app: 'demo', config, version: 'v1', operationId: 'op-abc-12345678', resultKey: K, artifactSha256: 'ab'.repeat(32) });
       await env.ec2.send(new RunInstancesCommand(builder(await baseImage(env.ssm), 'demo', { UserData: userData })));
@@ -518,7 +518,7 @@ describe('simulated AWS', () => {
     });
 
     it('stops printing once the instance is terminated', async () => {
-      const env = setup();
+      const env = await setup();
       const instanceId = await launch(env);
       env.clock.advance(t.bootMs + 1);
       await env.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
@@ -530,7 +530,7 @@ describe('simulated AWS', () => {
 
 describe('an image’s last launch (lastLaunchedTime)', () => {
   it('is empty until a launch, reported a day after it, by this account or one the image is shared with', async () => {
-    const { clock, sim, ec2 } = setup();
+    const { clock, sim, ec2 } = await setup();
     const [own] = sim.seedImages(region, [{ name: 'demo-v1', tags: {}, createdAt: clock.now() - 3_600_000 }]);
     const lastLaunch = async () => (await ec2.send(new DescribeImageAttributeCommand({ ImageId: own, Attribute: 'lastLaunchedTime' }))).LastLaunchedTime;
     expect(await lastLaunch()).toEqual({});

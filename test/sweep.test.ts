@@ -42,7 +42,7 @@ async function leftoversOf(world: TestWorld, operationId: string) {
 }
 
 async function looseVolumes(world: TestWorld): Promise<string[]> {
-  const { Volumes = [] } = await world.sim.clients().ec2(region).send(new DescribeVolumesCommand({ Filters: [{ Name: 'status', Values: ['available'] }] }));
+  const { Volumes = [] } = await (await world.sim.clients().ec2(region)).send(new DescribeVolumesCommand({ Filters: [{ Name: 'status', Values: ['available'] }] }));
   return Volumes.map((volume) => volume.VolumeId!);
 }
 
@@ -81,7 +81,7 @@ describe('the sweep', () => {
   it('leaves alone what Bakery did not tag, and what another Bakery (another table) made', async () => {
     const aws = world.sim.clients();
     const base = world.sim.snapshot().images[0]!.imageId;
-    await aws.ec2(region).send(new RunInstancesCommand({ ImageId: base, InstanceType: 't3.small', MinCount: 1, MaxCount: 1 }));
+    await (await aws.ec2(region)).send(new RunInstancesCommand({ ImageId: base, InstanceType: 't3.small', MinCount: 1, MaxCount: 1 }));
     const theirs = world.sim.seedVolume({ region, tags: { Name: 'scratch' } });
     const strangers = await leftoversOf(world, 'op-elsewhere-00000001'); // no such operation here
     const before = world.sim.snapshot();
@@ -101,7 +101,7 @@ describe('the sweep', () => {
     const left = await leftoversOf(world, 'op-failed-00000008');
     await recordOperation(world, 'op-failed-00000008', 'failed', { state: left.recorded });
     // Anyone with ec2:CreateTags can tag a production volume and snapshot (and an image) as that bake's.
-    const ec2 = world.sim.clients().ec2(region);
+    const ec2 = await world.sim.clients().ec2(region);
     const forged = Object.entries({ 'bakery:created-by': 'bakery', 'bakery:role': 'builder', 'bakery:operation': 'op-failed-00000008', 'bakery:app': 'demo' }).map(([Key, Value]) => ({ Key, Value }));
     const production = world.sim.seedVolume({ region, tags: { Name: 'orders-db' } });
     const [productionImage] = world.sim.seedImages(region, [{ name: 'orders-golden', tags: { Name: 'orders' }, createdAt: world.clock.now() }]);

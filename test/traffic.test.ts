@@ -36,20 +36,20 @@ describe('weighted traffic', () => {
 
   const elb = () => world.sim.clients().elbv2(region);
   async function forward(): Promise<{ arn: string; weight: number }[]> {
-    const listener = (await elb().send(new DescribeListenersCommand({ ListenerArns: [fleet.listenerArn] }))).Listeners![0]!;
+    const listener = (await (await elb()).send(new DescribeListenersCommand({ ListenerArns: [fleet.listenerArn] }))).Listeners![0]!;
     return listener.DefaultActions![0]!.ForwardConfig!.TargetGroups!.map((group) => ({ arn: group.TargetGroupArn!, weight: group.Weight! }));
   }
   async function targetGroupNames(): Promise<string[]> {
-    return ((await elb().send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? []).map((group) => group.TargetGroupName!).sort();
+    return ((await (await elb()).send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? []).map((group) => group.TargetGroupName!).sort();
   }
   async function healthyTargets(arn: string): Promise<number> {
-    const { TargetHealthDescriptions } = await elb().send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }));
+    const { TargetHealthDescriptions } = await (await elb()).send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }));
     return (TargetHealthDescriptions ?? []).filter((target) => target.TargetHealth?.State === 'healthy').length;
   }
   /** Requests the load balancer answered 503 itself over the last minutes: routed to a target group with no healthy target. */
   async function refusedRequests(minutes = 10): Promise<number> {
     const end = world.clock.now();
-    const { MetricDataResults } = await world.sim.clients().cloudWatch(region).send(
+    const { MetricDataResults } = await (await world.sim.clients().cloudWatch(region)).send(
       new GetMetricDataCommand({
         MetricDataQueries: [{ Id: 'refused', MetricStat: { Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'HTTPCode_ELB_503_Count', Dimensions: [{ Name: 'LoadBalancer', Value: fleet.dimensions.loadBalancer }] }, Period: 60, Stat: 'Sum' } }],
         StartTime: new Date(end - minutes * 60_000),
@@ -70,9 +70,9 @@ describe('weighted traffic', () => {
   it('changes only the canary’s weight, and gives every other target group back exactly the weight it had', async () => {
     const bakery = await weightedWorld();
     // A spare target group at weight 0 beside the live one: it is not meant to serve.
-    const spare = (await elb().send(new CreateTargetGroupCommand({ Name: 'demo-spare', Protocol: 'HTTP', Port: 8080, VpcId: fleet.vpcId }))).TargetGroups![0]!.TargetGroupArn!;
+    const spare = (await (await elb()).send(new CreateTargetGroupCommand({ Name: 'demo-spare', Protocol: 'HTTP', Port: 8080, VpcId: fleet.vpcId }))).TargetGroups![0]!.TargetGroupArn!;
     const before = [{ arn: fleet.targetGroupArn, weight: 2 }, { arn: spare, weight: 0 }];
-    await elb().send(new ModifyListenerCommand({ ListenerArn: fleet.listenerArn, DefaultActions: [{ Type: 'forward', ForwardConfig: { TargetGroups: before.map((g) => ({ TargetGroupArn: g.arn, Weight: g.weight })) } }] }));
+    await (await elb()).send(new ModifyListenerCommand({ ListenerArn: fleet.listenerArn, DefaultActions: [{ Type: 'forward', ForwardConfig: { TargetGroups: before.map((g) => ({ TargetGroupArn: g.arn, Weight: g.weight })) } }] }));
 
     await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
     await until(world, () => world.events.some((event) => event.type === 'step-waiting' && event.step === 'judge'));
@@ -145,7 +145,7 @@ describe('weighted traffic', () => {
     expect(await forward()).toEqual([{ arn: v2Group, weight: 1 }]);
     expect(await healthyTargets(v2Group!)).toBe(3);
     expect(await targetGroupNames()).toHaveLength(2);
-    expect((await elb().send(new DescribeTargetGroupsCommand({}))).TargetGroups!.map((group) => group.TargetGroupArn)).not.toContain(v1Group);
+    expect((await (await elb()).send(new DescribeTargetGroupsCommand({}))).TargetGroups!.map((group) => group.TargetGroupArn)).not.toContain(v1Group);
     expect(await refusedRequests()).toBe(0);
   }, 120_000);
 
@@ -154,7 +154,7 @@ describe('weighted traffic', () => {
     await canaryUntilApproval(bakery);
     await bakery.handlers.onButton(pressOn(approvalRequest(world)!, 'release.promote', bob));
     await until(world, async () => (await world.store.getLive('demo'))?.standby !== undefined);
-    await world.sim.clients().autoScaling(region).send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-live', ForceDelete: true }));
+    await (await world.sim.clients().autoScaling(region)).send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-live', ForceDelete: true }));
     await until(world, async () => (await healthyTargets(fleet.targetGroupArn)) === 0);
 
     await rollBack(bakery);
@@ -240,7 +240,7 @@ describe('the local demo’s red-black app (config/apps.example.yml)', () => {
     const app = { ...fleetConfig(example['demo-rb']!), channel: '#demo' };
     world = await TestWorld.create({ demo: example.demo!, 'demo-rb': app });
     for (const name of Object.keys(example)) world.sim.seedFleet({ region, app: name, scaling: true });
-    const elb = world.sim.clients().elbv2(region);
+    const elb = await world.sim.clients().elbv2(region);
     const listener = app.deploy!.traffic.mode === 'weighted' ? app.deploy!.traffic.listener : '';
     // As on the local terminal, where fourEyes: false counts.
     const bakery = world.replica('replica-a', { access: { workspace: 'T0HOME', channels: 'any' } });
@@ -267,7 +267,7 @@ describe('the local demo’s red-black app (config/apps.example.yml)', () => {
     // The summary says where it is live and what scaling it kept.
     expect(everything(world)).toMatch(/\*demo-rb v1 is live\* on demo-rb-canary-v1-[0-9a-f]+/);
     expect(everything(world)).toMatch(/Kept from demo-rb-live: settings \(.*\), 1 tag \(app, propagated\), 1 scaling policy \(cpu-50\), 1 scheduled action \(weekday-mornings\), 0 lifecycle hooks/);
-    const policies = (await world.sim.clients().autoScaling(region).send(new DescribePoliciesCommand({ AutoScalingGroupName: live!.live.group! }))).ScalingPolicies ?? [];
+    const policies = (await (await world.sim.clients().autoScaling(region)).send(new DescribePoliciesCommand({ AutoScalingGroupName: live!.live.group! }))).ScalingPolicies ?? [];
     expect(policies.map((policy) => [policy.PolicyName, policy.TargetTrackingConfiguration?.TargetValue])).toEqual([['cpu-50', 50]]);
   }, 60_000);
 });

@@ -1,10 +1,4 @@
-import {
-  DescribeInstancesCommand,
-  GetConsoleOutputCommand,
-  RunInstancesCommand,
-  TerminateInstancesCommand,
-  type Instance,
-} from '@aws-sdk/client-ec2';
+import type { Instance, RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import type { AppConfig } from '../config/apps.js';
 import type { AwsClients } from './clients.js';
 import { errorCode } from './errors.js';
@@ -16,27 +10,25 @@ import { builderTags, clientToken, tagKeys, type Provenance } from './provenance
  */
 export async function launchBuilder(aws: AwsClients, config: AppConfig, baseAmi: string, userData: string, p: Provenance): Promise<string> {
   const tags = builderTags(p);
-  const { Instances = [] } = await aws.ec2(config.region).send(
-    new RunInstancesCommand({
-      ImageId: baseAmi,
-      InstanceType: config.instanceType as RunInstancesCommand['input']['InstanceType'],
-      MinCount: 1,
-      MaxCount: 1,
-      SubnetId: config.subnetId,
-      SecurityGroupIds: config.securityGroupIds.length > 0 ? config.securityGroupIds : undefined,
-      IamInstanceProfile: config.instanceProfile ? { Name: config.instanceProfile } : undefined,
-      UserData: userData,
-      // A builder that shuts itself down must not linger as a stopped instance.
-      InstanceInitiatedShutdownBehavior: 'terminate',
-      // IMDSv2 only, and its token reaches no further than the builder itself: not a container on it.
-      MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
-      ClientToken: clientToken(p.operationId, 'builder'),
-      TagSpecifications: [
-        { ResourceType: 'instance', Tags: tags },
-        { ResourceType: 'volume', Tags: tags },
-      ],
-    }),
-  );
+  const { Instances = [] } = await (await aws.ec2(config.region)).runInstances({
+    ImageId: baseAmi,
+    InstanceType: config.instanceType as RunInstancesCommandInput['InstanceType'],
+    MinCount: 1,
+    MaxCount: 1,
+    SubnetId: config.subnetId,
+    SecurityGroupIds: config.securityGroupIds.length > 0 ? config.securityGroupIds : undefined,
+    IamInstanceProfile: config.instanceProfile ? { Name: config.instanceProfile } : undefined,
+    UserData: userData,
+    // A builder that shuts itself down must not linger as a stopped instance.
+    InstanceInitiatedShutdownBehavior: 'terminate',
+    // IMDSv2 only, and its token reaches no further than the builder itself: not a container on it.
+    MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
+    ClientToken: clientToken(p.operationId, 'builder'),
+    TagSpecifications: [
+      { ResourceType: 'instance', Tags: tags },
+      { ResourceType: 'volume', Tags: tags },
+    ],
+  });
   const id = Instances[0]?.InstanceId;
   if (!id) throw new Error('RunInstances returned no instance');
   return id;
@@ -44,7 +36,7 @@ export async function launchBuilder(aws: AwsClients, config: AppConfig, baseAmi:
 
 export async function describeInstance(aws: AwsClients, region: string, instanceId: string): Promise<Instance | undefined> {
   try {
-    const { Reservations = [] } = await aws.ec2(region).send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+    const { Reservations = [] } = await (await aws.ec2(region)).describeInstances({ InstanceIds: [instanceId] });
     return Reservations[0]?.Instances?.[0];
   } catch (error) {
     if (errorCode(error) === 'InvalidInstanceID.NotFound') return undefined;
@@ -54,14 +46,12 @@ export async function describeInstance(aws: AwsClients, region: string, instance
 
 /** Builders of an operation that are not yet terminated, found by tag: nothing can hide from cleanup. */
 export async function findLiveBuilders(aws: AwsClients, region: string, operationId: string): Promise<string[]> {
-  const { Reservations = [] } = await aws.ec2(region).send(
-    new DescribeInstancesCommand({
-      Filters: [
-        { Name: `tag:${tagKeys.operation}`, Values: [operationId] },
-        { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
-      ],
-    }),
-  );
+  const { Reservations = [] } = await (await aws.ec2(region)).describeInstances({
+    Filters: [
+      { Name: `tag:${tagKeys.operation}`, Values: [operationId] },
+      { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+    ],
+  });
   return Reservations.flatMap((r) => r.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
 }
 
@@ -70,11 +60,11 @@ export async function findLiveBuilders(aws: AwsClients, region: string, operatio
  * stop or reboot, so a bake would see neither its phases nor its result (Nitro types only; see config).
  */
 export async function builderConsole(aws: AwsClients, region: string, instanceId: string): Promise<string> {
-  const { Output } = await aws.ec2(region).send(new GetConsoleOutputCommand({ InstanceId: instanceId, Latest: true }));
+  const { Output } = await (await aws.ec2(region)).getConsoleOutput({ InstanceId: instanceId, Latest: true });
   return Output ? Buffer.from(Output, 'base64').toString('utf8') : '';
 }
 
 export async function terminateInstances(aws: AwsClients, region: string, instanceIds: string[]): Promise<void> {
   if (instanceIds.length === 0) return;
-  await aws.ec2(region).send(new TerminateInstancesCommand({ InstanceIds: instanceIds }));
+  await (await aws.ec2(region)).terminateInstances({ InstanceIds: instanceIds });
 }

@@ -52,11 +52,11 @@ function meter<C extends AnyAwsClient>(client: C): C {
 /** The same clients, counting their calls for whoever runs work through `measureAwsCalls`. */
 export function meterAwsCalls(clients: AwsClients): AwsClients {
   return {
-    ec2: (region) => meter(clients.ec2(region)),
-    ssm: (region) => meter(clients.ssm(region)),
-    autoScaling: (region) => meter(clients.autoScaling(region)),
-    elbv2: (region) => meter(clients.elbv2(region)),
-    cloudWatch: (region) => meter(clients.cloudWatch(region)),
+    ec2: async (region) => meter(await clients.ec2(region)),
+    ssm: async (region) => meter(await clients.ssm(region)),
+    autoScaling: async (region) => meter(await clients.autoScaling(region)),
+    elbv2: async (region) => meter(await clients.elbv2(region)),
+    cloudWatch: async (region) => meter(await clients.cloudWatch(region)),
   };
 }
 

@@ -1,21 +1,4 @@
-import {
-  AlreadyExistsFault,
-  AttachLoadBalancerTargetGroupsCommand,
-  CancelInstanceRefreshCommand,
-  CreateAutoScalingGroupCommand,
-  DeleteAutoScalingGroupCommand,
-  DescribeAutoScalingGroupsCommand,
-  DescribeInstanceRefreshesCommand,
-  DetachLoadBalancerTargetGroupsCommand,
-  InstanceRefreshInProgressFault,
-  RollbackInstanceRefreshCommand,
-  StartInstanceRefreshCommand,
-  UpdateAutoScalingGroupCommand,
-  paginateDescribeAutoScalingGroups,
-  type AutoScalingGroup,
-  type InstanceRefresh,
-} from '@aws-sdk/client-auto-scaling';
-import { CreateLaunchTemplateVersionCommand, DescribeLaunchTemplateVersionsCommand } from '@aws-sdk/client-ec2';
+import type { AutoScalingGroup, InstanceRefresh } from '@aws-sdk/client-auto-scaling';
 import type { AwsClients } from './clients.js';
 import { describeAwsError, errorCode } from './errors.js';
 
@@ -44,15 +27,13 @@ export interface LiveGroup {
 }
 
 export async function describeGroup(aws: AwsClients, region: string, name: string): Promise<AutoScalingGroup | undefined> {
-  const result = await aws.autoScaling(region).send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
+  const result = await (await aws.autoScaling(region)).describeAutoScalingGroups({ AutoScalingGroupNames: [name] });
   return result.AutoScalingGroups?.find((group) => group.AutoScalingGroupName === name);
 }
 
 /** Groups Bakery made for an operation, found by tag (a cleanup cut short finds them again). */
 export async function groupsOfOperation(aws: AwsClients, region: string, operationId: string): Promise<AutoScalingGroup[]> {
-  const result = await aws.autoScaling(region).send(
-    new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag:bakery:operation', Values: [operationId] }] }),
-  );
+  const result = await (await aws.autoScaling(region)).describeAutoScalingGroups({ Filters: [{ Name: 'tag:bakery:operation', Values: [operationId] }] });
   return result.AutoScalingGroups ?? [];
 }
 
@@ -80,7 +61,7 @@ export async function readLiveGroup(aws: AwsClients, region: string, name: strin
 }
 
 async function templateVersion(aws: AwsClients, region: string, templateId: string, version: string) {
-  const result = await aws.ec2(region).send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId, Versions: [version] }));
+  const result = await (await aws.ec2(region)).describeLaunchTemplateVersions({ LaunchTemplateId: templateId, Versions: [version] });
   return result.LaunchTemplateVersions?.[0];
 }
 
@@ -92,7 +73,7 @@ async function templateVersion(aws: AwsClients, region: string, templateId: stri
 export async function imagesOfGroups(aws: AwsClients, region: string, names: string[]): Promise<Map<string, string | { error: string }>> {
   const groups = new Map<string, AutoScalingGroup>();
   for (let start = 0; start < names.length; start += 100) {
-    const pages = paginateDescribeAutoScalingGroups({ client: aws.autoScaling(region), pageSize: 100 }, { AutoScalingGroupNames: names.slice(start, start + 100) });
+    const pages = (await aws.autoScaling(region)).paginateDescribeAutoScalingGroups({ AutoScalingGroupNames: names.slice(start, start + 100) }, { pageSize: 100 });
     for await (const page of pages) for (const group of page.AutoScalingGroups ?? []) if (group.AutoScalingGroupName) groups.set(group.AutoScalingGroupName, group);
   }
   const specs = new Map<string, { templateId: string; version: string }>();
@@ -107,7 +88,7 @@ export async function imagesOfGroups(aws: AwsClients, region: string, names: str
   const images = new Map<string, string | { error: string }>();
   for (const [templateId, versions] of templates) {
     try {
-      const { LaunchTemplateVersions: found = [] } = await aws.ec2(region).send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId, Versions: [...versions] }));
+      const { LaunchTemplateVersions: found = [] } = await (await aws.ec2(region)).describeLaunchTemplateVersions({ LaunchTemplateId: templateId, Versions: [...versions] });
       const latest = Math.max(...found.map((v) => v.VersionNumber ?? 0));
       for (const version of versions) {
         const match = found.find((v) => (version === '$Latest' ? v.VersionNumber === latest : version === '$Default' ? v.DefaultVersion : String(v.VersionNumber) === version));
@@ -141,15 +122,13 @@ export async function createTemplateVersion(
   region: string,
   input: { templateId: string; sourceVersion: string; ami: string; description: string; clientToken: string },
 ): Promise<string> {
-  const result = await aws.ec2(region).send(
-    new CreateLaunchTemplateVersionCommand({
-      LaunchTemplateId: input.templateId,
-      SourceVersion: input.sourceVersion,
-      VersionDescription: input.description.slice(0, 255),
-      LaunchTemplateData: { ImageId: input.ami },
-      ClientToken: input.clientToken.slice(0, 128),
-    }),
-  );
+  const result = await (await aws.ec2(region)).createLaunchTemplateVersion({
+    LaunchTemplateId: input.templateId,
+    SourceVersion: input.sourceVersion,
+    VersionDescription: input.description.slice(0, 255),
+    LaunchTemplateData: { ImageId: input.ami },
+    ClientToken: input.clientToken.slice(0, 128),
+  });
   const number = result.LaunchTemplateVersion?.VersionNumber;
   if (number === undefined) throw new Error(`CreateLaunchTemplateVersion on ${input.templateId} returned no version number`);
   return String(number);
@@ -167,22 +146,20 @@ export async function createGroup(
 ): Promise<void> {
   const tags = [...input.live.tags.filter((tag) => !tag.key.startsWith('bakery:')), ...Object.entries(input.tags).map(([key, value]) => ({ key, value, propagate: true }))];
   try {
-    await aws.autoScaling(region).send(
-      new CreateAutoScalingGroupCommand({
-        AutoScalingGroupName: input.name,
-        LaunchTemplate: { LaunchTemplateId: input.live.launchTemplateId, Version: input.launchTemplateVersion },
-        MinSize: input.size,
-        MaxSize: input.size,
-        DesiredCapacity: input.size,
-        VPCZoneIdentifier: input.live.subnets,
-        TargetGroupARNs: input.targetGroups,
-        HealthCheckType: input.live.healthCheckType,
-        HealthCheckGracePeriod: input.live.healthCheckGracePeriod,
-        Tags: tags.map((tag) => ({ Key: tag.key, Value: tag.value, PropagateAtLaunch: tag.propagate ?? true, ResourceId: input.name, ResourceType: 'auto-scaling-group' })),
-      }),
-    );
+    await (await aws.autoScaling(region)).createAutoScalingGroup({
+      AutoScalingGroupName: input.name,
+      LaunchTemplate: { LaunchTemplateId: input.live.launchTemplateId, Version: input.launchTemplateVersion },
+      MinSize: input.size,
+      MaxSize: input.size,
+      DesiredCapacity: input.size,
+      VPCZoneIdentifier: input.live.subnets,
+      TargetGroupARNs: input.targetGroups,
+      HealthCheckType: input.live.healthCheckType,
+      HealthCheckGracePeriod: input.live.healthCheckGracePeriod,
+      Tags: tags.map((tag) => ({ Key: tag.key, Value: tag.value, PropagateAtLaunch: tag.propagate ?? true, ResourceId: input.name, ResourceType: 'auto-scaling-group' })),
+    });
   } catch (error) {
-    if (!(error instanceof AlreadyExistsFault)) throw error;
+    if (errorCode(error) !== 'AlreadyExistsFault') throw error;
     // The name is taken: ours only when the group there was made by this very operation (a resumed step).
     const existing = await describeGroup(aws, region, input.name);
     if (existing?.Status === 'Delete in progress') throw new Error(`a group named ${input.name} is still being deleted; its name is taken until its instances are gone`);
@@ -192,23 +169,23 @@ export async function createGroup(
 }
 
 export async function resizeGroup(aws: AwsClients, region: string, name: string, size: { min: number; max: number; desired: number }): Promise<void> {
-  await aws.autoScaling(region).send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: size.min, MaxSize: size.max, DesiredCapacity: size.desired }));
+  await (await aws.autoScaling(region)).updateAutoScalingGroup({ AutoScalingGroupName: name, MinSize: size.min, MaxSize: size.max, DesiredCapacity: size.desired });
 }
 
 export async function attachTargetGroups(aws: AwsClients, region: string, group: string, targetGroups: string[]): Promise<void> {
   if (targetGroups.length === 0) return;
-  await aws.autoScaling(region).send(new AttachLoadBalancerTargetGroupsCommand({ AutoScalingGroupName: group, TargetGroupARNs: targetGroups }));
+  await (await aws.autoScaling(region)).attachLoadBalancerTargetGroups({ AutoScalingGroupName: group, TargetGroupARNs: targetGroups });
 }
 
 export async function detachTargetGroups(aws: AwsClients, region: string, group: string, targetGroups: string[]): Promise<void> {
   if (targetGroups.length === 0) return;
-  await aws.autoScaling(region).send(new DetachLoadBalancerTargetGroupsCommand({ AutoScalingGroupName: group, TargetGroupARNs: targetGroups }));
+  await (await aws.autoScaling(region)).detachLoadBalancerTargetGroups({ AutoScalingGroupName: group, TargetGroupARNs: targetGroups });
 }
 
 /** Deletes a group and its instances; one already gone (or going) is fine. */
 async function deleteGroup(aws: AwsClients, region: string, name: string): Promise<void> {
   try {
-    await aws.autoScaling(region).send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name, ForceDelete: true }));
+    await (await aws.autoScaling(region)).deleteAutoScalingGroup({ AutoScalingGroupName: name, ForceDelete: true });
   } catch (error) {
     if (errorCode(error) === 'ValidationError' && /not found|does not exist/i.test((error as Error).message)) return;
     if (errorCode(error) === 'ScalingActivityInProgressFault' || errorCode(error) === 'ResourceInUseFault') return; // already being deleted
@@ -260,26 +237,24 @@ export interface RefreshPlan {
  */
 export async function startRefresh(aws: AwsClients, region: string, plan: RefreshPlan): Promise<string> {
   try {
-    const result = await aws.autoScaling(region).send(
-      new StartInstanceRefreshCommand({
-        AutoScalingGroupName: plan.group,
-        Strategy: 'Rolling',
-        DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: plan.templateId, Version: plan.version } },
-        Preferences: {
-          MinHealthyPercentage: plan.minHealthyPercent,
-          MaxHealthyPercentage: plan.maxHealthyPercent,
-          InstanceWarmup: plan.warmupSeconds,
-          SkipMatching: true,
-          AutoRollback: plan.autoRollback,
-          ...(plan.checkpoints.length > 0 ? { CheckpointPercentages: plan.checkpoints, CheckpointDelay: plan.checkpointDelaySeconds } : {}),
-          ...(plan.alarms.length > 0 ? { AlarmSpecification: { Alarms: plan.alarms } } : {}),
-        },
-      }),
-    );
+    const result = await (await aws.autoScaling(region)).startInstanceRefresh({
+      AutoScalingGroupName: plan.group,
+      Strategy: 'Rolling',
+      DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: plan.templateId, Version: plan.version } },
+      Preferences: {
+        MinHealthyPercentage: plan.minHealthyPercent,
+        MaxHealthyPercentage: plan.maxHealthyPercent,
+        InstanceWarmup: plan.warmupSeconds,
+        SkipMatching: true,
+        AutoRollback: plan.autoRollback,
+        ...(plan.checkpoints.length > 0 ? { CheckpointPercentages: plan.checkpoints, CheckpointDelay: plan.checkpointDelaySeconds } : {}),
+        ...(plan.alarms.length > 0 ? { AlarmSpecification: { Alarms: plan.alarms } } : {}),
+      },
+    });
     if (!result.InstanceRefreshId) throw new Error(`StartInstanceRefresh on ${plan.group} returned no refresh id`);
     return result.InstanceRefreshId;
   } catch (error) {
-    if (!(error instanceof InstanceRefreshInProgressFault)) throw error;
+    if (errorCode(error) !== 'InstanceRefreshInProgressFault') throw error;
     const active = (await describeRefreshes(aws, region, plan.group)).find(
       (refresh) => isActive(refresh) && refresh.DesiredConfiguration?.LaunchTemplate?.Version === plan.version,
     );
@@ -289,7 +264,7 @@ export async function startRefresh(aws: AwsClients, region: string, plan: Refres
 }
 
 export async function describeRefreshes(aws: AwsClients, region: string, group: string, ids?: string[]): Promise<InstanceRefresh[]> {
-  const result = await aws.autoScaling(region).send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: group, InstanceRefreshIds: ids }));
+  const result = await (await aws.autoScaling(region)).describeInstanceRefreshes({ AutoScalingGroupName: group, InstanceRefreshIds: ids });
   return result.InstanceRefreshes ?? [];
 }
 
@@ -302,14 +277,14 @@ export const isActive = (refresh: InstanceRefresh): boolean =>
  */
 export async function undoRefresh(aws: AwsClients, region: string, group: string): Promise<'rolled-back' | 'cancelled' | 'none'> {
   try {
-    await aws.autoScaling(region).send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: group }));
+    await (await aws.autoScaling(region)).rollbackInstanceRefresh({ AutoScalingGroupName: group });
     return 'rolled-back';
   } catch (error) {
     if (errorCode(error) === 'ActiveInstanceRefreshNotFoundFault') return 'none';
     if (errorCode(error) !== 'IrreversibleInstanceRefreshFault') throw error;
   }
   try {
-    await aws.autoScaling(region).send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: group }));
+    await (await aws.autoScaling(region)).cancelInstanceRefresh({ AutoScalingGroupName: group });
     return 'cancelled';
   } catch (error) {
     if (errorCode(error) === 'ActiveInstanceRefreshNotFoundFault') return 'none';

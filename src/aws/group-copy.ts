@@ -1,24 +1,4 @@
-import {
-  CreateOrUpdateTagsCommand,
-  DescribeLifecycleHooksCommand,
-  DescribeNotificationConfigurationsCommand,
-  DescribeWarmPoolCommand,
-  EnableMetricsCollectionCommand,
-  PutLifecycleHookCommand,
-  PutNotificationConfigurationCommand,
-  PutScalingPolicyCommand,
-  PutScheduledUpdateGroupActionCommand,
-  PutWarmPoolCommand,
-  ResumeProcessesCommand,
-  SuspendProcessesCommand,
-  UpdateAutoScalingGroupCommand,
-  paginateDescribePolicies,
-  paginateDescribeScheduledActions,
-  type AutoScalingGroup,
-  type PutScalingPolicyCommandInput,
-  type ScheduledUpdateGroupAction,
-  type UpdateAutoScalingGroupCommandInput,
-} from '@aws-sdk/client-auto-scaling';
+import type { AutoScalingGroup, PutScalingPolicyCommandInput, ScheduledUpdateGroupAction, UpdateAutoScalingGroupCommandInput } from '@aws-sdk/client-auto-scaling';
 import type { AwsClients } from './clients.js';
 import { describeGroup } from './fleet.js';
 import { targetGroupDimension } from './traffic.js';
@@ -85,7 +65,7 @@ function retarget<T>(value: T, from: { group: string; targetGroups: string[] }, 
  * name, and the target groups it serves from); `now` leaves out one-time scheduled actions past.
  */
 export async function readGroupCopy(aws: AwsClients, region: string, liveName: string, to: { group: string; targetGroups: string[] }, now: number): Promise<GroupCopy | undefined> {
-  const autoScaling = aws.autoScaling(region);
+  const autoScaling = await aws.autoScaling(region);
   const live = await describeGroup(aws, region, liveName);
   if (!live) return undefined;
   const from = { group: liveName, targetGroups: live.TargetGroupARNs ?? [] };
@@ -102,7 +82,7 @@ export async function readGroupCopy(aws: AwsClients, region: string, liveName: s
   for (const key of SETTINGS) if (live[key] !== undefined) (settings as Record<string, unknown>)[key] = live[key];
 
   const policies: GroupCopy['policies'] = [];
-  for await (const page of paginateDescribePolicies({ client: autoScaling }, { AutoScalingGroupName: liveName })) {
+  for await (const page of autoScaling.paginateDescribePolicies({ AutoScalingGroupName: liveName })) {
     for (const policy of page.ScalingPolicies ?? []) {
       const name = policy.PolicyName ?? '';
       if (policy.PolicyType === 'StepScaling' || policy.PolicyType === 'SimpleScaling' || policy.PolicyType === undefined) {
@@ -120,7 +100,7 @@ export async function readGroupCopy(aws: AwsClients, region: string, liveName: s
   }
 
   const scheduledActions: ScheduledUpdateGroupAction[] = [];
-  for await (const page of paginateDescribeScheduledActions({ client: autoScaling }, { AutoScalingGroupName: liveName })) {
+  for await (const page of autoScaling.paginateDescribeScheduledActions({ AutoScalingGroupName: liveName })) {
     for (const action of page.ScheduledUpdateGroupActions ?? []) {
       const start = action.StartTime?.getTime();
       // A one-time action whose time has passed has run already; a recurring one goes on from now.
@@ -130,7 +110,7 @@ export async function readGroupCopy(aws: AwsClients, region: string, liveName: s
   }
 
   const lifecycleHooks: GroupCopy['lifecycleHooks'] = [];
-  for (const hook of (await autoScaling.send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: liveName }))).LifecycleHooks ?? []) {
+  for (const hook of (await autoScaling.describeLifecycleHooks({ AutoScalingGroupName: liveName })).LifecycleHooks ?? []) {
     if (hook.NotificationTargetARN || hook.RoleARN) {
       uncopied.push(`lifecycle hook ${hook.LifecycleHookName}, which notifies ${hook.NotificationTargetARN} through role ${hook.RoleARN} (passing a role needs iam:PassRole)`);
       continue;
@@ -138,9 +118,9 @@ export async function readGroupCopy(aws: AwsClients, region: string, liveName: s
     lifecycleHooks.push({ name: hook.LifecycleHookName!, transition: hook.LifecycleTransition!, heartbeatTimeout: hook.HeartbeatTimeout, defaultResult: hook.DefaultResult, metadata: hook.NotificationMetadata });
   }
 
-  const pool = (await autoScaling.send(new DescribeWarmPoolCommand({ AutoScalingGroupName: liveName }))).WarmPoolConfiguration;
+  const pool = (await autoScaling.describeWarmPool({ AutoScalingGroupName: liveName })).WarmPoolConfiguration;
   const notifications = new Map<string, string[]>();
-  for (const n of (await autoScaling.send(new DescribeNotificationConfigurationsCommand({ AutoScalingGroupNames: [liveName] }))).NotificationConfigurations ?? []) {
+  for (const n of (await autoScaling.describeNotificationConfigurations({ AutoScalingGroupNames: [liveName] })).NotificationConfigurations ?? []) {
     if (n.TopicARN && n.NotificationType) notifications.set(n.TopicARN, [...(notifications.get(n.TopicARN) ?? []), n.NotificationType]);
   }
 
@@ -166,37 +146,35 @@ export async function readGroupCopy(aws: AwsClients, region: string, liveName: s
  * processes are left to the caller (a group grows first, and suspending Launch would stop that).
  */
 export async function applyGroupCopy(aws: AwsClients, region: string, group: string, copy: GroupCopy): Promise<string[]> {
-  const autoScaling = aws.autoScaling(region);
-  await autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: group, ...copy.settings }));
+  const autoScaling = await aws.autoScaling(region);
+  await autoScaling.updateAutoScalingGroup({ AutoScalingGroupName: group, ...copy.settings });
   if (copy.tags.length) {
-    await autoScaling.send(new CreateOrUpdateTagsCommand({ Tags: copy.tags.map((tag) => ({ ResourceId: group, ResourceType: 'auto-scaling-group', Key: tag.key, Value: tag.value, PropagateAtLaunch: tag.propagate })) }));
+    await autoScaling.createOrUpdateTags({ Tags: copy.tags.map((tag) => ({ ResourceId: group, ResourceType: 'auto-scaling-group', Key: tag.key, Value: tag.value, PropagateAtLaunch: tag.propagate })) });
   }
   // Hooks first, so the instances the new fleet grows by pass through them as the live fleet's did.
   for (const hook of copy.lifecycleHooks) {
-    await autoScaling.send(new PutLifecycleHookCommand({ AutoScalingGroupName: group, LifecycleHookName: hook.name, LifecycleTransition: hook.transition, HeartbeatTimeout: hook.heartbeatTimeout, DefaultResult: hook.defaultResult, NotificationMetadata: hook.metadata }));
+    await autoScaling.putLifecycleHook({ AutoScalingGroupName: group, LifecycleHookName: hook.name, LifecycleTransition: hook.transition, HeartbeatTimeout: hook.heartbeatTimeout, DefaultResult: hook.defaultResult, NotificationMetadata: hook.metadata });
   }
-  for (const policy of copy.policies) await autoScaling.send(new PutScalingPolicyCommand({ ...policy, AutoScalingGroupName: group }));
+  for (const policy of copy.policies) await autoScaling.putScalingPolicy({ ...policy, AutoScalingGroupName: group });
   for (const action of copy.scheduledActions) {
-    await autoScaling.send(
-      new PutScheduledUpdateGroupActionCommand({
-        AutoScalingGroupName: group,
-        ScheduledActionName: action.ScheduledActionName,
-        StartTime: action.StartTime,
-        EndTime: action.EndTime,
-        Recurrence: action.Recurrence,
-        TimeZone: action.TimeZone,
-        MinSize: action.MinSize,
-        MaxSize: action.MaxSize,
-        DesiredCapacity: action.DesiredCapacity,
-      }),
-    );
+    await autoScaling.putScheduledUpdateGroupAction({
+      AutoScalingGroupName: group,
+      ScheduledActionName: action.ScheduledActionName,
+      StartTime: action.StartTime,
+      EndTime: action.EndTime,
+      Recurrence: action.Recurrence,
+      TimeZone: action.TimeZone,
+      MinSize: action.MinSize,
+      MaxSize: action.MaxSize,
+      DesiredCapacity: action.DesiredCapacity,
+    });
   }
   if (copy.warmPool) {
     const pool = copy.warmPool;
-    await autoScaling.send(new PutWarmPoolCommand({ AutoScalingGroupName: group, MinSize: pool.minSize, MaxGroupPreparedCapacity: pool.maxGroupPreparedCapacity, PoolState: pool.poolState as 'Stopped' | undefined, InstanceReusePolicy: pool.reuseOnScaleIn !== undefined ? { ReuseOnScaleIn: pool.reuseOnScaleIn } : undefined }));
+    await autoScaling.putWarmPool({ AutoScalingGroupName: group, MinSize: pool.minSize, MaxGroupPreparedCapacity: pool.maxGroupPreparedCapacity, PoolState: pool.poolState as 'Stopped' | undefined, InstanceReusePolicy: pool.reuseOnScaleIn !== undefined ? { ReuseOnScaleIn: pool.reuseOnScaleIn } : undefined });
   }
-  if (copy.enabledMetrics.length) await autoScaling.send(new EnableMetricsCollectionCommand({ AutoScalingGroupName: group, Metrics: copy.enabledMetrics, Granularity: '1Minute' }));
-  for (const n of copy.notifications) await autoScaling.send(new PutNotificationConfigurationCommand({ AutoScalingGroupName: group, TopicARN: n.topicArn, NotificationTypes: n.types }));
+  if (copy.enabledMetrics.length) await autoScaling.enableMetricsCollection({ AutoScalingGroupName: group, Metrics: copy.enabledMetrics, Granularity: '1Minute' });
+  for (const n of copy.notifications) await autoScaling.putNotificationConfiguration({ AutoScalingGroupName: group, TopicARN: n.topicArn, NotificationTypes: n.types });
   return copiedLines(copy);
 }
 
@@ -224,19 +202,19 @@ export async function ownScaling(aws: AwsClients, region: string, group: { group
 export const STANDBY_PROCESSES = ['AlarmNotification', 'ScheduledActions', 'AZRebalance'];
 
 export async function holdStandby(aws: AwsClients, region: string, group: string): Promise<void> {
-  await aws.autoScaling(region).send(new SuspendProcessesCommand({ AutoScalingGroupName: group, ScalingProcesses: STANDBY_PROCESSES }));
+  await (await aws.autoScaling(region)).suspendProcesses({ AutoScalingGroupName: group, ScalingProcesses: STANDBY_PROCESSES });
 }
 
 /** The standby group takes the traffic back: its scaling resumes, but what it had suspended itself stays so. */
 export async function releaseStandby(aws: AwsClients, region: string, group: string, ownSuspended: string[]): Promise<string[]> {
   const resumed = STANDBY_PROCESSES.filter((process) => !ownSuspended.includes(process));
-  if (resumed.length) await aws.autoScaling(region).send(new ResumeProcessesCommand({ AutoScalingGroupName: group, ScalingProcesses: resumed }));
+  if (resumed.length) await (await aws.autoScaling(region)).resumeProcesses({ AutoScalingGroupName: group, ScalingProcesses: resumed });
   return resumed;
 }
 
 /** The live group's suspended processes, for the new fleet once it is grown. */
 export async function suspendLikeLive(aws: AwsClients, region: string, group: string, processes: string[]): Promise<void> {
-  if (processes.length) await aws.autoScaling(region).send(new SuspendProcessesCommand({ AutoScalingGroupName: group, ScalingProcesses: processes }));
+  if (processes.length) await (await aws.autoScaling(region)).suspendProcesses({ AutoScalingGroupName: group, ScalingProcesses: processes });
 }
 
 /** "2 scaling policies (cpu-50, latency)", "0 lifecycle hooks". */

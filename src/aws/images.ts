@@ -1,15 +1,4 @@
-import {
-  CopyImageCommand,
-  CreateImageCommand,
-  DeleteSnapshotCommand,
-  DeregisterImageCommand,
-  DescribeImagesCommand,
-  ModifyImageAttributeCommand,
-  ModifySnapshotAttributeCommand,
-  paginateDescribeImages,
-  type Image,
-} from '@aws-sdk/client-ec2';
-import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import type { Image } from '@aws-sdk/client-ec2';
 import type { BaseImageSource } from '../config/apps.js';
 import type { AwsClients } from './clients.js';
 import { errorCode } from './errors.js';
@@ -44,7 +33,7 @@ export function timeOf(date: string | undefined): number | undefined {
 export async function resolveBaseImage(aws: AwsClients, region: string, source: BaseImageSource, owners: string[]): Promise<BaseImage> {
   if ('id' in source) return describeBase(aws, region, source.id, `base AMI ${source.id}`, owners);
   if ('ssm' in source) {
-    const parameter = await aws.ssm(region).send(new GetParameterCommand({ Name: source.ssm })).catch((error: unknown) => {
+    const parameter = await (await aws.ssm(region)).getParameter({ Name: source.ssm }).catch((error: unknown) => {
       if (errorCode(error) === 'ParameterNotFound') throw new Error(`SSM parameter ${source.ssm} does not exist in ${region}`);
       throw error;
     });
@@ -52,9 +41,7 @@ export async function resolveBaseImage(aws: AwsClients, region: string, source: 
     if (!/^ami-[0-9a-f]{8,17}$/.test(id)) throw new Error(`SSM parameter ${source.ssm} does not hold an AMI id`);
     return describeBase(aws, region, id, `base AMI ${id} (from SSM parameter ${source.ssm})`, owners);
   }
-  const { Images = [] } = await aws.ec2(region).send(
-    new DescribeImagesCommand({ Owners: [source.owner], Filters: [{ Name: 'name', Values: [source.name] }, { Name: 'state', Values: ['available'] }] }),
-  );
+  const { Images = [] } = await (await aws.ec2(region)).describeImages({ Owners: [source.owner], Filters: [{ Name: 'name', Values: [source.name] }, { Name: 'state', Values: ['available'] }] });
   const newest = Images.sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0];
   if (!newest?.ImageId) throw new Error(`no available image named ${source.name} owned by ${source.owner} in ${region}`);
   return { id: newest.ImageId, name: newest.Name ?? newest.ImageId, createdAt: timeOf(newest.CreationDate), bakedFor: bakedFor(newest) };
@@ -75,7 +62,7 @@ async function describeBase(aws: AwsClients, region: string, id: string, what: s
 /** With `owners`, an image owned by someone else is not found either (EC2 filters by owner). */
 export async function describeImage(aws: AwsClients, region: string, imageId: string, owners?: string[]): Promise<Image | undefined> {
   try {
-    const { Images = [] } = await aws.ec2(region).send(new DescribeImagesCommand({ ImageIds: [imageId], Owners: owners }));
+    const { Images = [] } = await (await aws.ec2(region)).describeImages({ ImageIds: [imageId], Owners: owners });
     return Images[0];
   } catch (error) {
     if (errorCode(error) === 'InvalidAMIID.NotFound') return undefined;
@@ -91,10 +78,7 @@ export async function describeImagesById(aws: AwsClients, region: string, ids: s
   const found = new Map<string, Image>();
   const unique = [...new Set(ids)];
   for (let start = 0; start < unique.length; start += 200) {
-    const pages = paginateDescribeImages(
-      { client: aws.ec2(region), pageSize: 1000 },
-      { Filters: [{ Name: 'image-id', Values: unique.slice(start, start + 200) }], IncludeDeprecated: true, IncludeDisabled: true },
-    );
+    const pages = (await aws.ec2(region)).paginateDescribeImages({ Filters: [{ Name: 'image-id', Values: unique.slice(start, start + 200) }], IncludeDeprecated: true, IncludeDisabled: true }, { pageSize: 1000 });
     for await (const page of pages) for (const image of page.Images ?? []) if (image.ImageId) found.set(image.ImageId, image);
   }
   return found;
@@ -109,27 +93,23 @@ export async function findBakedImages(
   region: string,
   p: { app: string; version: string; baseAmi: string; recipeHash?: string; artifactSha256?: string },
 ): Promise<Image[]> {
-  const { Images = [] } = await aws.ec2(region).send(
-    new DescribeImagesCommand({
-      Owners: ['self'],
-      Filters: [
-        { Name: `tag:${tagKeys.app}`, Values: [p.app] },
-        { Name: `tag:${tagKeys.version}`, Values: [p.version] },
-        { Name: `tag:${tagKeys.baseAmi}`, Values: [p.baseAmi] },
-        ...(p.recipeHash ? [{ Name: `tag:${tagKeys.recipe}`, Values: [p.recipeHash] }] : []),
-        ...(p.artifactSha256 ? [{ Name: `tag:${tagKeys.artifactSha256}`, Values: [p.artifactSha256] }] : []),
-        { Name: 'state', Values: ['available', 'pending'] },
-      ],
-    }),
-  );
+  const { Images = [] } = await (await aws.ec2(region)).describeImages({
+    Owners: ['self'],
+    Filters: [
+      { Name: `tag:${tagKeys.app}`, Values: [p.app] },
+      { Name: `tag:${tagKeys.version}`, Values: [p.version] },
+      { Name: `tag:${tagKeys.baseAmi}`, Values: [p.baseAmi] },
+      ...(p.recipeHash ? [{ Name: `tag:${tagKeys.recipe}`, Values: [p.recipeHash] }] : []),
+      ...(p.artifactSha256 ? [{ Name: `tag:${tagKeys.artifactSha256}`, Values: [p.artifactSha256] }] : []),
+      { Name: 'state', Values: ['available', 'pending'] },
+    ],
+  });
   return Images.sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''));
 }
 
 /** Images an operation made, in any region (used to clean up after a failed or cancelled bake). */
 export async function findImagesOfOperation(aws: AwsClients, region: string, operationId: string): Promise<Image[]> {
-  const { Images = [] } = await aws.ec2(region).send(
-    new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: `tag:${tagKeys.operation}`, Values: [operationId] }] }),
-  );
+  const { Images = [] } = await (await aws.ec2(region)).describeImages({ Owners: ['self'], Filters: [{ Name: `tag:${tagKeys.operation}`, Values: [operationId] }] });
   return Images;
 }
 
@@ -144,22 +124,20 @@ export async function findImagesOfOperation(aws: AwsClients, region: string, ope
 export async function createImage(aws: AwsClients, region: string, builderId: string, name: string, p: Provenance): Promise<string | undefined> {
   const tags = imageTags(p);
   try {
-    const { ImageId } = await aws.ec2(region).send(
-      new CreateImageCommand({
-        InstanceId: builderId,
-        Name: name,
-        Description: `${p.app} ${p.version} baked by Bakery on ${p.baseAmi}`,
-        TagSpecifications: [
-          { ResourceType: 'image', Tags: tags },
-          { ResourceType: 'snapshot', Tags: tags },
-        ],
-      }),
-    );
+    const { ImageId } = await (await aws.ec2(region)).createImage({
+      InstanceId: builderId,
+      Name: name,
+      Description: `${p.app} ${p.version} baked by Bakery on ${p.baseAmi}`,
+      TagSpecifications: [
+        { ResourceType: 'image', Tags: tags },
+        { ResourceType: 'snapshot', Tags: tags },
+      ],
+    });
     if (!ImageId) throw new Error('CreateImage returned no image id');
     return ImageId;
   } catch (error) {
     if (errorCode(error) !== 'InvalidAMIName.Duplicate') throw error;
-    const { Images = [] } = await aws.ec2(region).send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }] }));
+    const { Images = [] } = await (await aws.ec2(region)).describeImages({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }] });
     if (Images.length === 0) return undefined;
     const mine = Images.find((image) => image.Tags?.some((tag) => tag.Key === tagKeys.operation && tag.Value === p.operationId));
     if (!mine?.ImageId) throw new Error(`an image named ${name} exists but was not made by this bake`);
@@ -173,10 +151,10 @@ export function snapshotIdsOf(image: Image): string[] {
 
 /** Lets other accounts launch the image: launch permission on the image, create-volume on its snapshots. */
 export async function shareImage(aws: AwsClients, region: string, image: Image, accounts: string[]): Promise<void> {
-  const ec2 = aws.ec2(region);
-  await ec2.send(new ModifyImageAttributeCommand({ ImageId: image.ImageId, LaunchPermission: { Add: accounts.map((UserId) => ({ UserId })) } }));
+  const ec2 = await aws.ec2(region);
+  await ec2.modifyImageAttribute({ ImageId: image.ImageId, LaunchPermission: { Add: accounts.map((UserId) => ({ UserId })) } });
   for (const snapshotId of snapshotIdsOf(image)) {
-    await ec2.send(new ModifySnapshotAttributeCommand({ SnapshotId: snapshotId, Attribute: 'createVolumePermission', OperationType: 'add', UserIds: accounts }));
+    await ec2.modifySnapshotAttribute({ SnapshotId: snapshotId, Attribute: 'createVolumePermission', OperationType: 'add', UserIds: accounts });
   }
 }
 
@@ -191,30 +169,28 @@ export async function copyImage(
   p: Provenance,
 ): Promise<string> {
   const tags = imageTags(p);
-  const { ImageId } = await aws.ec2(copy.region).send(
-    new CopyImageCommand({
-      SourceImageId: copy.sourceImageId,
-      SourceRegion: copy.sourceRegion,
-      Name: copy.name,
-      Description: `${p.app} ${p.version} baked by Bakery (copy of ${copy.sourceImageId} from ${copy.sourceRegion})`,
-      ClientToken: copy.clientToken,
-      ...(copy.kmsKeyId ? { Encrypted: true, KmsKeyId: copy.kmsKeyId } : {}),
-      TagSpecifications: [
-        { ResourceType: 'image', Tags: tags },
-        { ResourceType: 'snapshot', Tags: tags },
-      ],
-    }),
-  );
+  const { ImageId } = await (await aws.ec2(copy.region)).copyImage({
+    SourceImageId: copy.sourceImageId,
+    SourceRegion: copy.sourceRegion,
+    Name: copy.name,
+    Description: `${p.app} ${p.version} baked by Bakery (copy of ${copy.sourceImageId} from ${copy.sourceRegion})`,
+    ClientToken: copy.clientToken,
+    ...(copy.kmsKeyId ? { Encrypted: true, KmsKeyId: copy.kmsKeyId } : {}),
+    TagSpecifications: [
+      { ResourceType: 'image', Tags: tags },
+      { ResourceType: 'snapshot', Tags: tags },
+    ],
+  });
   if (!ImageId) throw new Error(`CopyImage to ${copy.region} returned no image id`);
   return ImageId;
 }
 
 /** Removes an image and its snapshots; used only for images a failed or cancelled bake made. */
 export async function deleteImage(aws: AwsClients, region: string, image: Image): Promise<void> {
-  const ec2 = aws.ec2(region);
-  await ec2.send(new DeregisterImageCommand({ ImageId: image.ImageId }));
+  const ec2 = await aws.ec2(region);
+  await ec2.deregisterImage({ ImageId: image.ImageId });
   for (const snapshotId of snapshotIdsOf(image)) {
-    await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })).catch((error: unknown) => {
+    await ec2.deleteSnapshot({ SnapshotId: snapshotId }).catch((error: unknown) => {
       if (errorCode(error) !== 'InvalidSnapshot.NotFound') throw error;
     });
   }

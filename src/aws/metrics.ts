@@ -1,4 +1,4 @@
-import { GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import type { MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import type { AwsClients } from './clients.js';
 
 /** One series to read: a metric, its statistic, and the dimensions that pick the group. */
@@ -39,15 +39,13 @@ export async function readSeries(
     }));
     let nextToken: string | undefined;
     do {
-      const page = await aws.cloudWatch(region).send(
-        new GetMetricDataCommand({
-          MetricDataQueries: batch,
-          StartTime: new Date(window.start),
-          EndTime: new Date(window.start + periods * window.periodMs),
-          ScanBy: 'TimestampAscending',
-          NextToken: nextToken,
-        }),
-      );
+      const page = await (await aws.cloudWatch(region)).getMetricData({
+        MetricDataQueries: batch,
+        StartTime: new Date(window.start),
+        EndTime: new Date(window.start + periods * window.periodMs),
+        ScanBy: 'TimestampAscending',
+        NextToken: nextToken,
+      });
       for (const series of page.MetricDataResults ?? []) {
         const values = series.Id ? result[series.Id] : undefined;
         if (!values) continue;

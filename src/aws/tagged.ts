@@ -1,13 +1,4 @@
-import {
-  DeleteSnapshotCommand,
-  DeleteVolumeCommand,
-  DeregisterImageCommand,
-  paginateDescribeImages,
-  paginateDescribeInstances,
-  paginateDescribeSnapshots,
-  paginateDescribeVolumes,
-  type Tag,
-} from '@aws-sdk/client-ec2';
+import type { Tag } from '@aws-sdk/client-ec2';
 import type { AwsClients } from './clients.js';
 import { snapshotIdsOf, timeOf } from './images.js';
 import { tagKeys } from './provenance.js';
@@ -49,18 +40,20 @@ function fromTags(tags: Tag[] | undefined): Pick<TaggedResource, 'operationId' |
 
 /** Every builder (not yet terminated), builder volume, image and snapshot Bakery tagged in the region. */
 export async function listTagged(aws: AwsClients, region: string): Promise<TaggedResource[]> {
-  const client = { client: aws.ec2(region), pageSize: 1000 };
+  const ec2 = await aws.ec2(region);
+  const pages = { pageSize: 1000 };
   const found: TaggedResource[] = [];
-  const instances = paginateDescribeInstances(client, {
-    Filters: [ours, builders, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }],
-  });
+  const instances = ec2.paginateDescribeInstances(
+    { Filters: [ours, builders, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }] },
+    pages,
+  );
   for await (const page of instances) {
     for (const instance of (page.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? [])) {
       if (!instance.InstanceId) continue;
       found.push({ kind: 'builder', id: instance.InstanceId, region, ...fromTags(instance.Tags), createdAt: instance.LaunchTime?.getTime(), state: instance.State?.Name, ...(instance.ClientToken ? { clientToken: instance.ClientToken } : {}) });
     }
   }
-  for await (const page of paginateDescribeVolumes({ client: aws.ec2(region), pageSize: 500 }, { Filters: [ours, builders] })) {
+  for await (const page of ec2.paginateDescribeVolumes({ Filters: [ours, builders] }, { pageSize: 500 })) {
     for (const volume of page.Volumes ?? []) {
       if (!volume.VolumeId) continue;
       const attachedTo = volume.Attachments?.find((attachment) => attachment.InstanceId)?.InstanceId;
@@ -68,13 +61,13 @@ export async function listTagged(aws: AwsClients, region: string): Promise<Tagge
     }
   }
   // Deprecated and disabled images are listed only when asked for: a leftover may be either.
-  for await (const page of paginateDescribeImages(client, { Owners: ['self'], Filters: [ours], IncludeDeprecated: true, IncludeDisabled: true })) {
+  for await (const page of ec2.paginateDescribeImages({ Owners: ['self'], Filters: [ours], IncludeDeprecated: true, IncludeDisabled: true }, pages)) {
     for (const image of page.Images ?? []) {
       if (!image.ImageId) continue;
       found.push({ kind: 'image', id: image.ImageId, region, ...fromTags(image.Tags), createdAt: timeOf(image.CreationDate), state: image.State, snapshotIds: snapshotIdsOf(image) });
     }
   }
-  for await (const page of paginateDescribeSnapshots(client, { OwnerIds: ['self'], Filters: [ours] })) {
+  for await (const page of ec2.paginateDescribeSnapshots({ OwnerIds: ['self'], Filters: [ours] }, pages)) {
     for (const snapshot of page.Snapshots ?? []) {
       if (!snapshot.SnapshotId) continue;
       found.push({ kind: 'snapshot', id: snapshot.SnapshotId, region, ...fromTags(snapshot.Tags), createdAt: snapshot.StartTime?.getTime(), state: snapshot.State });
@@ -85,15 +78,15 @@ export async function listTagged(aws: AwsClients, region: string): Promise<Tagge
 
 /** Removes one resource: terminates a builder, deregisters an image, deletes a snapshot or a volume. */
 export async function removeTagged(aws: AwsClients, resource: TaggedResource): Promise<void> {
-  const ec2 = aws.ec2(resource.region);
+  const ec2 = await aws.ec2(resource.region);
   switch (resource.kind) {
     case 'builder':
       return terminateInstances(aws, resource.region, [resource.id]);
     case 'image':
-      return void (await ec2.send(new DeregisterImageCommand({ ImageId: resource.id })));
+      return void (await ec2.deregisterImage({ ImageId: resource.id }));
     case 'snapshot':
-      return void (await ec2.send(new DeleteSnapshotCommand({ SnapshotId: resource.id })));
+      return void (await ec2.deleteSnapshot({ SnapshotId: resource.id }));
     case 'volume':
-      return void (await ec2.send(new DeleteVolumeCommand({ VolumeId: resource.id })));
+      return void (await ec2.deleteVolume({ VolumeId: resource.id }));
   }
 }

@@ -1,4 +1,3 @@
-import { DeleteLaunchTemplateVersionsCommand, paginateDescribeLaunchTemplateVersions } from '@aws-sdk/client-ec2';
 import type { AwsClients } from './clients.js';
 
 /*
@@ -28,9 +27,9 @@ export async function deleteUnneededTemplateVersions(
   region: string,
   input: { templateId: string; app: string; keep: Iterable<string> },
 ): Promise<TemplateVersionsDeleted> {
-  const ec2 = aws.ec2(region);
+  const ec2 = await aws.ec2(region);
   const versions: { number: string; isDefault: boolean; description?: string }[] = [];
-  for await (const page of paginateDescribeLaunchTemplateVersions({ client: ec2, pageSize: 200 }, { LaunchTemplateId: input.templateId })) {
+  for await (const page of ec2.paginateDescribeLaunchTemplateVersions({ LaunchTemplateId: input.templateId }, { pageSize: 200 })) {
     for (const version of page.LaunchTemplateVersions ?? []) {
       if (version.VersionNumber !== undefined) versions.push({ number: String(version.VersionNumber), isDefault: version.DefaultVersion === true, description: version.VersionDescription });
     }
@@ -42,7 +41,7 @@ export async function deleteUnneededTemplateVersions(
     .map((version) => version.number);
   const done: TemplateVersionsDeleted = { deleted: [], refused: [] };
   for (let start = 0; start < unneeded.length; start += 200) {
-    const result = await ec2.send(new DeleteLaunchTemplateVersionsCommand({ LaunchTemplateId: input.templateId, Versions: unneeded.slice(start, start + 200) }));
+    const result = await ec2.deleteLaunchTemplateVersions({ LaunchTemplateId: input.templateId, Versions: unneeded.slice(start, start + 200) });
     for (const item of result.SuccessfullyDeletedLaunchTemplateVersions ?? []) if (item.VersionNumber !== undefined) done.deleted.push(String(item.VersionNumber));
     for (const item of result.UnsuccessfullyDeletedLaunchTemplateVersions ?? []) {
       done.refused.push({ version: String(item.VersionNumber ?? '?'), why: `${item.ResponseError?.Code ?? 'unexpectedError'}: ${item.ResponseError?.Message ?? 'no reason given'}` });

@@ -1,15 +1,4 @@
-import {
-  CreateTargetGroupCommand,
-  DeleteTargetGroupCommand,
-  DescribeListenersCommand,
-  DescribeTargetGroupAttributesCommand,
-  DescribeTargetGroupsCommand,
-  DescribeTagsCommand,
-  DescribeTargetHealthCommand,
-  ModifyListenerCommand,
-  ModifyTargetGroupAttributesCommand,
-  type Action,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { Action } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AwsClients } from './clients.js';
 import { errorCode } from './errors.js';
 
@@ -27,7 +16,7 @@ export interface TargetReport {
 
 /** Instance id → how the target group reports it ('healthy', 'initial', 'unhealthy', 'unused', 'draining'). */
 export async function targetReports(aws: AwsClients, region: string, targetGroupArn: string): Promise<Map<string, TargetReport>> {
-  const result = await aws.elbv2(region).send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }));
+  const result = await (await aws.elbv2(region)).describeTargetHealth({ TargetGroupArn: targetGroupArn });
   const reports = new Map<string, TargetReport>();
   for (const target of result.TargetHealthDescriptions ?? []) {
     const health = target.TargetHealth;
@@ -67,41 +56,39 @@ const DEREGISTRATION_DELAY = 'deregistration_delay.timeout_seconds';
  */
 export async function createTargetGroupLike(aws: AwsClients, region: string, liveArn: string, name: string, tags: Record<string, string>): Promise<string> {
   const arn = await createTargetGroupCopy(aws, region, liveArn, name, tags);
-  const elb = aws.elbv2(region);
-  const delay = (await elb.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: liveArn }))).Attributes?.find((a) => a.Key === DEREGISTRATION_DELAY);
-  if (delay?.Value !== undefined) await elb.send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: arn, Attributes: [{ Key: DEREGISTRATION_DELAY, Value: delay.Value }] }));
+  const elb = await aws.elbv2(region);
+  const delay = (await elb.describeTargetGroupAttributes({ TargetGroupArn: liveArn })).Attributes?.find((a) => a.Key === DEREGISTRATION_DELAY);
+  if (delay?.Value !== undefined) await elb.modifyTargetGroupAttributes({ TargetGroupArn: arn, Attributes: [{ Key: DEREGISTRATION_DELAY, Value: delay.Value }] });
   return arn;
 }
 
 async function createTargetGroupCopy(aws: AwsClients, region: string, liveArn: string, name: string, tags: Record<string, string>): Promise<string> {
-  const elb = aws.elbv2(region);
-  const live = (await elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [liveArn] }))).TargetGroups?.[0];
+  const elb = await aws.elbv2(region);
+  const live = (await elb.describeTargetGroups({ TargetGroupArns: [liveArn] })).TargetGroups?.[0];
   if (!live) throw new Error(`the live target group ${liveArn} is not there`);
   try {
-    const created = await elb.send(
-      new CreateTargetGroupCommand({
-        Name: name,
-        Protocol: live.Protocol,
-        Port: live.Port,
-        VpcId: live.VpcId,
-        TargetType: live.TargetType,
-        HealthCheckProtocol: live.HealthCheckProtocol,
-        HealthCheckPort: live.HealthCheckPort,
-        HealthCheckPath: live.HealthCheckPath,
-        HealthCheckIntervalSeconds: live.HealthCheckIntervalSeconds,
-        HealthCheckTimeoutSeconds: live.HealthCheckTimeoutSeconds,
-        HealthyThresholdCount: live.HealthyThresholdCount,
-        UnhealthyThresholdCount: live.UnhealthyThresholdCount,
-        Matcher: live.Matcher,
-        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
-      }),
-    );
+    const created = await elb.createTargetGroup({
+      Name: name,
+      Protocol: live.Protocol,
+      Port: live.Port,
+      VpcId: live.VpcId,
+      TargetType: live.TargetType,
+      HealthCheckProtocol: live.HealthCheckProtocol,
+      HealthCheckPort: live.HealthCheckPort,
+      HealthCheckPath: live.HealthCheckPath,
+      HealthCheckIntervalSeconds: live.HealthCheckIntervalSeconds,
+      HealthCheckTimeoutSeconds: live.HealthCheckTimeoutSeconds,
+      HealthyThresholdCount: live.HealthyThresholdCount,
+      UnhealthyThresholdCount: live.UnhealthyThresholdCount,
+      Matcher: live.Matcher,
+      Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+    });
     const arn = created.TargetGroups?.[0]?.TargetGroupArn;
     if (!arn) throw new Error(`CreateTargetGroup ${name} returned no ARN`);
     return arn;
   } catch (error) {
     if (errorCode(error) !== 'DuplicateTargetGroupNameException') throw error;
-    const existing = (await elb.send(new DescribeTargetGroupsCommand({ Names: [name] }))).TargetGroups?.[0]?.TargetGroupArn;
+    const existing = (await elb.describeTargetGroups({ Names: [name] })).TargetGroups?.[0]?.TargetGroupArn;
     if (!existing) throw error;
     return existing;
   }
@@ -109,7 +96,7 @@ async function createTargetGroupCopy(aws: AwsClients, region: string, liveArn: s
 
 export async function deleteTargetGroup(aws: AwsClients, region: string, arn: string): Promise<void> {
   try {
-    await aws.elbv2(region).send(new DeleteTargetGroupCommand({ TargetGroupArn: arn }));
+    await (await aws.elbv2(region)).deleteTargetGroup({ TargetGroupArn: arn });
   } catch (error) {
     if (errorCode(error) !== 'TargetGroupNotFoundException') throw error;
   }
@@ -121,16 +108,16 @@ export async function deleteTargetGroup(aws: AwsClients, region: string, arn: st
  * does one a listener still uses; what it did is returned for the thread.
  */
 export async function deleteTargetGroupWhenUnused(aws: AwsClients, region: string, arn: string): Promise<'deleted' | 'gone' | 'in use' | 'not ours'> {
-  const elb = aws.elbv2(region);
+  const elb = await aws.elbv2(region);
   let group;
   try {
-    group = (await elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [arn] }))).TargetGroups?.[0];
+    group = (await elb.describeTargetGroups({ TargetGroupArns: [arn] })).TargetGroups?.[0];
   } catch (error) {
     if (errorCode(error) === 'TargetGroupNotFoundException') return 'gone';
     throw error;
   }
   if (!group) return 'gone';
-  const tags = (await elb.send(new DescribeTagsCommand({ ResourceArns: [arn] }))).TagDescriptions?.[0]?.Tags ?? [];
+  const tags = (await elb.describeTags({ ResourceArns: [arn] })).TagDescriptions?.[0]?.Tags ?? [];
   if (!tags.some((tag) => tag.Key === 'bakery:created-by' && tag.Value === 'bakery')) return 'not ours';
   if ((group.LoadBalancerArns ?? []).length > 0) return 'in use';
   await deleteTargetGroup(aws, region, arn);
@@ -159,7 +146,7 @@ interface Forward {
 }
 
 async function readForward(aws: AwsClients, region: string, listenerArn: string): Promise<Forward> {
-  const listener = (await aws.elbv2(region).send(new DescribeListenersCommand({ ListenerArns: [listenerArn] }))).Listeners?.[0];
+  const listener = (await (await aws.elbv2(region)).describeListeners({ ListenerArns: [listenerArn] })).Listeners?.[0];
   if (!listener) throw new Error(`listener ${listenerArn} is not there`);
   const actions = listener.DefaultActions ?? [];
   const index = actions.findIndex((action) => action.Type === 'forward');
@@ -221,18 +208,18 @@ export async function changeForward(
   listenerArn: string,
   change: (groups: WeightedTargetGroup[]) => WeightedTargetGroup[],
 ): Promise<WeightedTargetGroup[]> {
-  const elb = aws.elbv2(region);
+  const elb = await aws.elbv2(region);
   const before = await readForward(aws, region, listenerArn);
   const wanted = change(before.groups.map((group) => ({ ...group })));
   if (sameGroups(before.groups, wanted)) return before.groups;
   for (const group of wanted) {
     if (!Number.isInteger(group.weight) || group.weight < 0 || group.weight > MAX_WEIGHT) throw new TrafficRefused(`weight ${group.weight} for ${targetGroupName(group.arn)} is outside ELB's 0 to ${MAX_WEIGHT}`);
   }
-  await elb.send(new ModifyListenerCommand({ ListenerArn: listenerArn, DefaultActions: actionsWith(before, wanted) }));
+  await elb.modifyListener({ ListenerArn: listenerArn, DefaultActions: actionsWith(before, wanted) });
   const after = await readForward(aws, region, listenerArn);
   const empty = await withoutHealthyTargets(aws, region, after.groups);
   if (empty.length) {
-    await elb.send(new ModifyListenerCommand({ ListenerArn: listenerArn, DefaultActions: actionsWith(before, before.groups) }));
+    await elb.modifyListener({ ListenerArn: listenerArn, DefaultActions: actionsWith(before, before.groups) });
     throw new TrafficRefused(`the listener would have forwarded traffic to ${empty.join('; ')}, which has no healthy target; it forwards as before again (${describeForward(before.groups)})`);
   }
   return after.groups;

@@ -1,14 +1,3 @@
-import { paginateDescribeAutoScalingGroups } from '@aws-sdk/client-auto-scaling';
-import {
-  DescribeImageAttributeCommand,
-  DescribeImagesCommand,
-  DescribeLaunchTemplateVersionsCommand,
-  DisableImageCommand,
-  DisableImageDeprecationCommand,
-  EnableImageCommand,
-  EnableImageDeprecationCommand,
-  paginateDescribeInstances,
-} from '@aws-sdk/client-ec2';
 import { mention } from '../message.js';
 import type { AwsClients } from '../aws/clients.js';
 import { errorCode } from '../aws/errors.js';
@@ -52,9 +41,7 @@ const tag = (tags: { Key?: string; Value?: string }[] | undefined, key: string):
 async function bakedImages(aws: AwsClients, app: string, config: AppConfig): Promise<BakedImage[]> {
   const all: BakedImage[] = [];
   for (const region of regionsOf(config)) {
-    const { Images = [] } = await aws.ec2(region).send(
-      new DescribeImagesCommand({ Owners: ['self'], IncludeDeprecated: true, IncludeDisabled: true, Filters: [{ Name: `tag:${tagKeys.app}`, Values: [app] }, { Name: `tag:${tagKeys.createdBy}`, Values: ['bakery'] }] }),
-    );
+    const { Images = [] } = await (await aws.ec2(region)).describeImages({ Owners: ['self'], IncludeDeprecated: true, IncludeDisabled: true, Filters: [{ Name: `tag:${tagKeys.app}`, Values: [app] }, { Name: `tag:${tagKeys.createdBy}`, Values: ['bakery'] }] });
     for (const image of Images) {
       const operationId = tag(image.Tags, tagKeys.operation);
       if (!image.ImageId || !operationId) continue;
@@ -88,17 +75,14 @@ async function imagesInUse(deps: RetireDependencies, app: string, config: AppCon
   for (const region of regionsOf(config)) {
     const ids = images.filter((image) => image.region === region).map((image) => image.imageId);
     for (let start = 0; start < ids.length; start += 200) {
-      const pages = paginateDescribeInstances(
-        { client: deps.aws.ec2(region) },
-        { Filters: [{ Name: 'image-id', Values: ids.slice(start, start + 200) }, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }] },
-      );
+      const pages = (await deps.aws.ec2(region)).paginateDescribeInstances({ Filters: [{ Name: 'image-id', Values: ids.slice(start, start + 200) }, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }] });
       for await (const page of pages) {
         for (const instance of (page.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? [])) add(instance.ImageId, `used by instance ${instance.InstanceId} (${instance.State?.Name})`);
       }
     }
     // Every group's launch template: the version it names, and $Default and $Latest, which a change of the group could pick up.
     const templates = new Map<string, Set<string>>();
-    for await (const page of paginateDescribeAutoScalingGroups({ client: deps.aws.autoScaling(region) }, {})) {
+    for await (const page of (await deps.aws.autoScaling(region)).paginateDescribeAutoScalingGroups({})) {
       for (const group of page.AutoScalingGroups ?? []) {
         const spec = group.LaunchTemplate ?? group.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
         if (!spec?.LaunchTemplateId) continue;
@@ -108,7 +92,7 @@ async function imagesInUse(deps: RetireDependencies, app: string, config: AppCon
       }
     }
     for (const [templateId, versions] of templates) {
-      const result = await deps.aws.ec2(region).send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId, Versions: [...versions] }));
+      const result = await (await deps.aws.ec2(region)).describeLaunchTemplateVersions({ LaunchTemplateId: templateId, Versions: [...versions] });
       for (const version of result.LaunchTemplateVersions ?? []) {
         add(version.LaunchTemplateData?.ImageId, `in launch template ${version.LaunchTemplateName ?? templateId} version ${version.VersionNumber}, which an Auto Scaling group uses`);
       }
@@ -129,9 +113,8 @@ export const SHARED_LAUNCH_RETENTION_MS = 30 * 24 * 3_600_000;
 async function launchedWithin(aws: AwsClients, config: AppConfig, images: BakedImage[], retentionMs: number, now: number): Promise<Map<string, string>> {
   const kept = new Map<string, string>();
   for (const image of images.filter((candidate) => candidate.state !== 'disabled')) {
-    const attribute = await aws
-      .ec2(image.region)
-      .send(new DescribeImageAttributeCommand({ ImageId: image.imageId, Attribute: 'lastLaunchedTime' }))
+    const attribute = await (await aws.ec2(image.region))
+      .describeImageAttribute({ ImageId: image.imageId, Attribute: 'lastLaunchedTime' })
       .catch((error: unknown) => {
         if (gone(error)) return undefined;
         throw error;
@@ -247,12 +230,12 @@ const gone = (error: unknown): boolean => errorCode(error) === 'InvalidAMIID.Una
 async function applyStage(aws: AwsClients, stage: RetireStage, bake: Bake, since: number): Promise<number> {
   let changed = 0;
   for (const image of bake.images) {
-    const ec2 = aws.ec2(image.region);
+    const ec2 = await aws.ec2(image.region);
     try {
       if (stage === 'deprecated' && image.deprecatedAt === undefined) {
-        await ec2.send(new EnableImageDeprecationCommand({ ImageId: image.imageId, DeprecateAt: new Date(since) }));
+        await ec2.enableImageDeprecation({ ImageId: image.imageId, DeprecateAt: new Date(since) });
       } else if (stage === 'disabled' && image.state !== 'disabled') {
-        await ec2.send(new DisableImageCommand({ ImageId: image.imageId }));
+        await ec2.disableImage({ ImageId: image.imageId });
       } else if (stage === 'deregistered') {
         await deleteImage(aws, image.region, { ImageId: image.imageId, BlockDeviceMappings: image.snapshotIds.map((SnapshotId) => ({ Ebs: { SnapshotId } })) });
       } else {
@@ -269,13 +252,13 @@ async function applyStage(aws: AwsClients, stage: RetireStage, bake: Bake, since
 /** Makes a bake in retirement usable again: enabled, shared again as configured (DisableImage unshares), no longer deprecated. */
 async function restore(aws: AwsClients, config: AppConfig, bake: Bake): Promise<void> {
   for (const image of bake.images) {
-    const ec2 = aws.ec2(image.region);
+    const ec2 = await aws.ec2(image.region);
     try {
       if (image.state === 'disabled') {
-        await ec2.send(new EnableImageCommand({ ImageId: image.imageId }));
+        await ec2.enableImage({ ImageId: image.imageId });
         if (config.shareWith.length) await shareImage(aws, image.region, { ImageId: image.imageId, BlockDeviceMappings: image.snapshotIds.map((SnapshotId) => ({ Ebs: { SnapshotId } })) }, config.shareWith);
       }
-      if (image.deprecatedAt !== undefined) await ec2.send(new DisableImageDeprecationCommand({ ImageId: image.imageId }));
+      if (image.deprecatedAt !== undefined) await ec2.disableImageDeprecation({ ImageId: image.imageId });
     } catch (error) {
       if (!gone(error)) throw error;
     }

@@ -128,12 +128,12 @@ export function pressOn(message: ChatMessage, actionId: string, user: ChatUser, 
 }
 
 export async function liveGroup(world: TestWorld) {
-  const result = await world.sim.clients().autoScaling('us-east-1').send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['demo-live'] }));
+  const result = await (await world.sim.clients().autoScaling('us-east-1')).send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['demo-live'] }));
   return result.AutoScalingGroups?.[0];
 }
 
 export async function groupNames(world: TestWorld): Promise<string[]> {
-  const result = await world.sim.clients().autoScaling('us-east-1').send(new DescribeAutoScalingGroupsCommand({}));
+  const result = await (await world.sim.clients().autoScaling('us-east-1')).send(new DescribeAutoScalingGroupsCommand({}));
   return (result.AutoScalingGroups ?? []).filter((group) => group.Status !== 'Delete in progress').map((group) => group.AutoScalingGroupName ?? '');
 }
 

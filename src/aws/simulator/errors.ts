@@ -1,8 +1,10 @@
-import * as autoScaling from '@aws-sdk/client-auto-scaling';
-import * as cloudWatch from '@aws-sdk/client-cloudwatch';
-import { EC2ServiceException } from '@aws-sdk/client-ec2';
-import * as elbv2 from '@aws-sdk/client-elastic-load-balancing-v2';
-import * as ssm from '@aws-sdk/client-ssm';
+import { createRequire } from 'node:module';
+import type * as AutoScalingSdk from '@aws-sdk/client-auto-scaling';
+import type * as CloudWatchSdk from '@aws-sdk/client-cloudwatch';
+import type { EC2ServiceException } from '@aws-sdk/client-ec2';
+import type * as Ec2Sdk from '@aws-sdk/client-ec2';
+import type * as Elbv2Sdk from '@aws-sdk/client-elastic-load-balancing-v2';
+import type * as SsmSdk from '@aws-sdk/client-ssm';
 
 /**
  * Errors in the SDK's own shapes, so production code that inspects `error.name`,
@@ -12,9 +14,23 @@ import * as ssm from '@aws-sdk/client-ssm';
 
 export type Service = 'ec2' | 'ssm' | 'autoscaling' | 'elbv2' | 'cloudwatch';
 
+/*
+ * Each service's SDK module, required at the first error made for it, not when the simulator loads (EC2's
+ * is ~70 MB resident): a client of that service sent the call, so src/aws/clients.ts has loaded it already,
+ * and require hands back that same module, whose classes `instanceof` then recognises.
+ */
+const require = createRequire(import.meta.url);
+const sdk = {
+  ec2: () => require('@aws-sdk/client-ec2') as typeof Ec2Sdk,
+  ssm: () => require('@aws-sdk/client-ssm') as typeof SsmSdk,
+  autoscaling: () => require('@aws-sdk/client-auto-scaling') as typeof AutoScalingSdk,
+  elbv2: () => require('@aws-sdk/client-elastic-load-balancing-v2') as typeof Elbv2Sdk,
+  cloudwatch: () => require('@aws-sdk/client-cloudwatch') as typeof CloudWatchSdk,
+};
+
 /** An EC2 error: EC2's query protocol has no modeled exceptions, only codes on the base class. */
 export function ec2Error(code: string, message: string, requestId: string, status = 400): EC2ServiceException {
-  return new EC2ServiceException({
+  return new (sdk.ec2().EC2ServiceException)({
     name: code,
     message,
     $fault: status >= 500 ? 'server' : 'client',
@@ -25,10 +41,11 @@ export function ec2Error(code: string, message: string, requestId: string, statu
 type SsmExceptionClass = new (opts: {
   message: string;
   $metadata: { httpStatusCode: number; requestId: string };
-}) => ssm.SSMServiceException;
+}) => SsmSdk.SSMServiceException;
 
 /** An SSM error: its modeled exception class when there is one (ParameterNotFound…), else the base class. */
-export function ssmError(code: string, message: string, requestId: string, status = 400): ssm.SSMServiceException {
+export function ssmError(code: string, message: string, requestId: string, status = 400): SsmSdk.SSMServiceException {
+  const ssm = sdk.ssm();
   const $metadata = { httpStatusCode: status, requestId };
   const modeled = (ssm as unknown as Record<string, unknown>)[code];
   if (typeof modeled === 'function' && modeled.prototype instanceof ssm.SSMServiceException) {
@@ -61,9 +78,9 @@ function modeledByCode(module: Record<string, unknown>): Map<string, QueryExcept
 }
 
 const queryServices = {
-  autoscaling: { module: autoScaling, base: autoScaling.AutoScalingServiceException },
-  elbv2: { module: elbv2, base: elbv2.ElasticLoadBalancingV2ServiceException },
-  cloudwatch: { module: cloudWatch, base: cloudWatch.CloudWatchServiceException },
+  autoscaling: () => ({ module: sdk.autoscaling(), base: sdk.autoscaling().AutoScalingServiceException }),
+  elbv2: () => ({ module: sdk.elbv2(), base: sdk.elbv2().ElasticLoadBalancingV2ServiceException }),
+  cloudwatch: () => ({ module: sdk.cloudwatch(), base: sdk.cloudwatch().CloudWatchServiceException }),
 };
 const modeled = new Map<string, Map<string, QueryExceptionClass>>();
 
@@ -74,7 +91,7 @@ const modeled = new Map<string, Map<string, QueryExceptionClass>>();
  * code (ValidationError), with Type, Code and Error as the SDK sets them.
  */
 export function queryError(service: keyof typeof queryServices, code: string, message: string, requestId: string, status = 400): Error {
-  const { module, base } = queryServices[service];
+  const { module, base } = queryServices[service]();
   let byCode = modeled.get(service);
   if (!byCode) {
     byCode = modeledByCode(module as unknown as Record<string, unknown>);

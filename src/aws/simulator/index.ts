@@ -1,10 +1,6 @@
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { createHash } from 'node:crypto';
 import type { Clock } from '../../clock.js';
-import { awsClients, type AnyAwsClient, type AwsClients } from '../clients.js';
+import { awsClients, type AwsClients, type AwsService } from '../clients.js';
 import { autoScalingHandlers } from './autoscaling.js';
 import { cloudWatchHandlers } from './cloudwatch.js';
 import type { HandlerContext, Handler } from './context.js';
@@ -48,13 +44,8 @@ const handlers: Record<Service, Record<string, Handler>> = {
   cloudwatch: cloudWatchHandlers,
 };
 
-function serviceOf(client: AnyAwsClient): Service {
-  if (client instanceof EC2Client) return 'ec2';
-  if (client instanceof AutoScalingClient) return 'autoscaling';
-  if (client instanceof ElasticLoadBalancingV2Client) return 'elbv2';
-  if (client instanceof CloudWatchClient) return 'cloudwatch';
-  return 'ssm';
-}
+/** The simulator's name of each service, as AWS spells it in its errors and endpoints. */
+const simulated: Record<AwsService, Service> = { ec2: 'ec2', ssm: 'ssm', autoScaling: 'autoscaling', elbv2: 'elbv2', cloudWatch: 'cloudwatch' };
 
 export type SimInstance = InstanceRecord & { state: ReturnType<typeof instanceState> };
 export type SimImage = ImageRecord & { state: ReturnType<typeof imageState> };
@@ -90,9 +81,9 @@ export class AwsSimulator {
     const loaded = this.dataFile ? loadWorld(this.dataFile) : undefined;
     this.world = loaded ?? emptyWorld(options.accountId ?? DEFAULT_ACCOUNT_ID);
     this.faults = new Faults(this.world.faults);
-    this.wired = awsClients((Client, region) => {
+    this.wired = awsClients((Client, region, service) => {
       const client = new Client({ region, credentials: CREDENTIALS, maxAttempts: 8 } as never);
-      this.attach(client, region);
+      this.attach(client, region, service);
       return client;
     });
     if (!loaded) {
@@ -107,9 +98,9 @@ export class AwsSimulator {
     return this.wired;
   }
 
-  /** Makes any client AwsClients hands out answer from this simulator (tests, bench). */
-  attach(client: AnyAwsClient, region: string): void {
-    attachMiddleware(client, simulatorMiddleware(serviceOf(client), region, this.dispatch, () => this.nextRequestId()));
+  /** Makes a client of the service answer from this simulator (tests, bench). */
+  attach(client: { middlewareStack: unknown }, region: string, service: AwsService): void {
+    attachMiddleware(client, simulatorMiddleware(simulated[service], region, this.dispatch, () => this.nextRequestId()));
   }
 
   /**

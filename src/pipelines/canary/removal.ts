@@ -1,4 +1,3 @@
-import { CreateTagsCommand } from '@aws-sdk/client-ec2';
 import { describeRefreshes, groupsOfOperation, isActive, removeGroup, undoRefresh } from '../../aws/fleet.js';
 import { waitFor } from '../../aws/poll.js';
 import { changeForward, deleteTargetGroupWhenUnused, describeForward, drainingTargets, idled, listenerForward, targetGroupName, withoutIdle } from '../../aws/traffic.js';
@@ -67,7 +66,7 @@ export async function removeCanary(deps: CanaryDependencies, operation: Operatio
 
   if (status === 'failed' && state.verdict?.outcome === 'fail') {
     const { ami } = canaryParams.parse(operation.params);
-    await aws.ec2(region).send(new CreateTagsCommand({ Resources: [ami], Tags: [{ Key: 'bakery:status', Value: 'rejected' }] }));
+    await (await aws.ec2(region)).createTags({ Resources: [ami], Tags: [{ Key: 'bakery:status', Value: 'rejected' }] });
     done.push(`tagged ${ami} rejected`);
   } else if (status !== 'succeeded' && state.switchedAt === undefined) {
     await store.setReleaseStatus(operation.app, operation.version, 'baked', { at: clock.now(), by: operation.cancelRequested ? operation.requestedBy : operation.approval?.by ?? operation.requestedBy, operationId: operation.id, environment: operation.environment, note: 'canary removed' });
