@@ -99,6 +99,20 @@ describe('Terminal chat', () => {
       await t.done;
     });
 
+    it('redraws in place above lines that wrap, an emoji taking two columns', async () => {
+      // 121 columns: the reply below is 122 wide with its ⏳, so it takes two rows.
+      const screen = new Screen(24, 121);
+      const t = terminal({}, screen);
+      const ref = await t.surface.post('local', root('⏳ minute 1'));
+      const healthy = '✓ Wait for the canary to be healthy (8s) — i-0ebba3db52b8d2c09, i-0c1d2e3f4a5b6c7d8, i-09a8b7c6d5e4f3a2b healthy';
+      await t.surface.reply(ref, { text: healthy, tone: 'running' });
+      for (const minute of [2, 3]) await t.surface.update(ref, root(`⏳ minute ${minute}`));
+      const lines = screen.text().split('\n');
+      expect(lines.slice(1)).toEqual(['#1 ⏳ Release demo v1 · baked ✓ → canary', '    ⏳ minute 3', '    Operation `op-1`', `  #1 ↳ ⏳ ${healthy.slice(0, -1)}`, 'y', '>']);
+      t.input.end();
+      await t.done;
+    });
+
     it('prints an updated message again in full once it has scrolled away, and redraws that one after', async () => {
       const screen = new Screen(8);
       const t = terminal({}, screen);

@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 /**
  * A terminal as a person looks at it: what is left on screen once the cursor movements and erasures
  * (readline's, a redraw's) are obeyed. Enough of a VT100 for CSI A B C D G J K; colours are ignored.
+ * Rows that wrapped show as the lines they are on screen.
  */
 export class Screen {
   /** Written to like a TTY's stdout, with its size. */
@@ -19,7 +20,7 @@ export class Screen {
 
   /** The whole screen and what scrolled off it, lines trimmed. */
   text(): string {
-    return this.lines.map((line) => line.trimEnd()).join('\n');
+    return this.lines.map((line) => line.replaceAll('\u0000', '').trimEnd()).join('\n');
   }
 
   private write(data: string): void {
@@ -59,9 +60,12 @@ export class Screen {
     this.col = col;
   }
 
+  /** A line longer than the screen is wide goes on in the next row; an emoji (⏳) takes two columns. */
   private put(char: string): void {
+    const width = /\p{Emoji_Presentation}/u.test(char) ? 2 : 1;
+    if (this.col + width > this.output.columns) this.moveTo(this.row + 1, 0);
     const line = this.lines[this.row]!.padEnd(this.col);
-    this.lines[this.row] = line.slice(0, this.col) + char + line.slice(this.col + 1);
-    this.col++;
+    this.lines[this.row] = line.slice(0, this.col) + char + (width === 2 ? '\u0000' : '') + line.slice(this.col + width);
+    this.col += width;
   }
 }
