@@ -287,12 +287,13 @@ describe('a canary in the terminal', () => {
     // What was printed, message by message: each starts with its id (#1, or #1 ↳ for a reply).
     const blocks = t.printed().split(/\n(?=#| {2}#)/);
     const looks = blocks.flatMap((block, at) => {
-      const minute = /Judge the canary · minute ([\d.]+) of 3,/.exec(block)?.[1];
-      return minute === undefined ? [] : [{ minute, table: blocks.slice(0, at).findLast((b) => b.includes('Canary demo v1 · minute')) }];
+      // "1 min 30 s of 3 minutes": where the window is, as the verdict lines say it.
+      const minute = /Judge the canary · (\d+ min \d+ s|\d+ minutes?|\d+ seconds?) of 3 minutes,/.exec(block)?.[1];
+      return minute === undefined ? [] : [{ minute, table: blocks.slice(0, at).findLast((b) => b.includes('Canary demo v1 · ')) }];
     });
     expect(looks.length).toBeGreaterThanOrEqual(5);
     for (const { minute, table } of looks) {
-      expect(table).toContain(`Canary demo v1 · minute ${minute} of 3`);
+      expect(table).toContain(`Canary demo v1 · ${minute} of 3 minutes`);
       expect(table).toMatch(/metric +verdict +canary +baseline\n +5xx rate .+\n +p99 latency /);
     }
     t.input.end();
