@@ -1,5 +1,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { AutoScaling } from '@aws-sdk/client-auto-scaling';
+import { CloudWatch } from '@aws-sdk/client-cloudwatch';
+import { EC2 } from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingV2 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SSM } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
 
 /** The IAM prefix of each AWS SDK v3 package Bakery may import commands from. */
@@ -42,7 +47,23 @@ function sdkImports(source: string): Map<string, { pkg: string; exported: string
   return imports;
 }
 
-/** The IAM actions of every `new XCommand(` in the code that runs in production (not the simulator, not table setup). */
+/** The IAM prefix of each client accessor of src/aws/clients.ts (`(await aws.ec2(region)).describeImages(…)`). */
+const iamPrefixOfAccessor: Record<string, string> = { ec2: 'ec2', ssm: 'ssm', autoScaling: 'autoscaling', elbv2: 'elasticloadbalancing', cloudWatch: 'cloudwatch' };
+
+/** The SDK's method-per-command client of each accessor, whose methods are the commands it can send. */
+const clientOfAccessor: Record<string, object> = { ec2: EC2.prototype, ssm: SSM.prototype, autoScaling: AutoScaling.prototype, elbv2: ElasticLoadBalancingV2.prototype, cloudWatch: CloudWatch.prototype };
+
+/** "describeImages" or "paginateDescribeImages" → "DescribeImages": the command a client method sends. */
+const commandOfMethod = (method: string): string => {
+  const name = method.replace(/^paginate/, '');
+  return name[0]!.toUpperCase() + name.slice(1);
+};
+
+/**
+ * The IAM actions of every AWS call in the code that runs in production (not the simulator, not table
+ * setup): a method of a client from src/aws/clients.ts, called on the accessor's result or on a name
+ * bound to it, and every `new XCommand(` sent (the document client's).
+ */
 function actionsCalled(): { actions: Set<string>; unknown: string[] } {
   const files = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
@@ -54,12 +75,16 @@ function actionsCalled(): { actions: Set<string>; unknown: string[] } {
     if (file.endsWith(join('store', 'table.ts'))) continue; // npm run create-table: an administrator's one-off
     const source = readFileSync(file, 'utf8');
     const imports = sdkImports(source);
-    // A paginator (paginateDescribeVolumes) sends its describe's command.
-    for (const [, local = ''] of source.matchAll(/\b(paginate[A-Z][A-Za-z0-9]+)\(/g)) {
-      const origin = imports.get(local);
-      const prefix = origin && iamPrefixOfPackage[origin.pkg];
-      if (prefix) actions.add(`${prefix}:${origin.exported.replace(/^paginate/, '')}`);
-      else unknown.push(`${file}: ${local} (not imported from an AWS SDK package)`);
+    const called = (accessor: string, method: string): void => {
+      const client = clientOfAccessor[accessor];
+      if (client && typeof (client as Record<string, unknown>)[method] === 'function') actions.add(`${iamPrefixOfAccessor[accessor]}:${commandOfMethod(method)}`);
+      else unknown.push(`${file}: ${accessor}.${method} (not a method of that AWS SDK client)`);
+    };
+    // `(await aws.ec2(region)).describeImages(`
+    for (const [, accessor = '', method = ''] of source.matchAll(/\baws\.(\w+)\([^()]*\)\)\s*\.(\w+)\(/g)) called(accessor, method);
+    // `const ec2 = await aws.ec2(region);` … `ec2.createTags(`
+    for (const [, name = '', accessor = ''] of source.matchAll(/\bconst (\w+) = await (?:\w+\.)*aws\.(\w+)\(/g)) {
+      for (const [, method = ''] of source.matchAll(new RegExp(`\\b${name}\\s*\\.(\\w+)\\(`, 'g'))) called(accessor, method);
     }
     for (const [, namespace, local = ''] of source.matchAll(/new (?:(\w+)\.)?([A-Z][A-Za-z0-9]+Command)\(/g)) {
       const origin = namespace ? { pkg: imports.get(`${namespace}.*`)?.pkg ?? '', exported: local } : imports.get(local);
