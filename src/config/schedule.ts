@@ -12,6 +12,9 @@ export const defaultDigestSchedule: JobSchedule = { expression: '0 9 * * 1-5', t
 /** Hourly, off the hour (when other jobs crowd the API), in UTC; a sweep missed within the hour runs at start. */
 export const defaultSweepSchedule: JobSchedule = { expression: '23 * * * *', timezone: 'UTC', graceMs: 3_600_000 };
 
+/** Each minute, and once at start: a soak's end is said within a minute of it, or as soon as the bot is back. */
+export const soakLookSchedule: JobSchedule = { expression: '* * * * *', timezone: 'UTC', graceMs: 60_000 };
+
 /** Why an expression or timezone cannot be used, or undefined. node-cron's own validate decides the expression. */
 export function scheduleProblem(expression: string, timezone: string): string | undefined {
   // A slot is a minute: a seconds field would make several digests a minute.
