@@ -104,6 +104,8 @@ describe('/canary through environments', () => {
   }
 
   const canary = (bakery: Bakery, text: string) => bakery.handlers.onCommand(world.command(text, { command: '/canary', user: alice }));
+  /** /canary's answer when it continues the bake's thread, as it does in the app's channel. */
+  const started = (version: string, environment: string) => `Canary of demo ${version} in ${environment} started: it continues in the thread where ${version} was baked.`;
 
   /** Presses Promote on the latest request, as bob, and waits until that environment's deploy has ended. */
   async function promote(bakery: Bakery, environment: string): Promise<void> {
@@ -117,7 +119,7 @@ describe('/canary through environments', () => {
     const bakery = world.replica();
     await bake(world, bakery, 'v1');
 
-    expect(await canary(bakery, 'demo v1')).toBeUndefined();
+    expect((await canary(bakery, 'demo v1'))?.text).toBe(started('v1', 'staging'));
     await until(world, () => approvalRequest(world)?.text.includes('whole fleet in staging') === true);
     expect(await groupNames(world)).toContainEqual(expect.stringMatching(/^demo-canary-v1-/));
     expect(everything(world)).toContain('Canary demo v1 in staging');
@@ -141,7 +143,7 @@ describe('/canary through environments', () => {
     expect((await world.store.getRelease('demo', 'v1'))?.status).toBe('live');
 
     await world.clock.sleep(2 * 3_600_000);
-    expect(await canary(bakery, 'demo v1 --to production')).toBeUndefined();
+    expect((await canary(bakery, 'demo v1 --to production'))?.text).toBe(started('v1', 'production'));
     await until(world, () => approvalRequest(world)?.text.includes('whole fleet in production') === true);
     await promote(bakery, 'production');
     // The very image tested in staging, on production's own fleet.
@@ -171,8 +173,8 @@ describe('/canary through environments', () => {
     await world.clock.sleep(2 * 3_600_000);
     await bake(world, bakery, 'v2');
 
-    expect(await canary(bakery, 'demo v1 --to production')).toBeUndefined();
-    expect(await canary(bakery, 'demo v2')).toBeUndefined();
+    expect((await canary(bakery, 'demo v1 --to production'))?.text).toBe(started('v1', 'production'));
+    expect((await canary(bakery, 'demo v2'))?.text).toBe(started('v2', 'staging'));
     expect((await world.store.getLock('demo', 'deploy', 'production'))?.version).toBe('v1');
     expect((await world.store.getLock('demo', 'deploy', 'staging'))?.version).toBe('v2');
     // A second canary in production is still refused while the first runs there.
