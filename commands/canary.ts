@@ -11,7 +11,8 @@ import { authorize, refusalOf, refuse as refuseAccess, type Asker } from '../src
 import { approvalValue, promoteAction, requestRef, rollbackAction } from '../src/pipelines/canary/approval.js';
 import type { CanaryParams } from '../src/pipelines/canary/state.js';
 import { canaryParams, canaryState } from '../src/pipelines/canary/state.js';
-import { soakedAction, soakGate } from '../src/pipelines/canary/soak.js';
+import { soakedAction, soakedAnnouncement, soakGate } from '../src/pipelines/canary/soak.js';
+import { postedRef } from '../src/operations/outbox.js';
 import type { Operation } from '../src/store/items.js';
 import { unknownApp } from './apps.js';
 import { busy } from './busy.js';
@@ -136,8 +137,11 @@ async function startCanary(core: Core, command: Asker & { requestId: string }, r
   }
 }
 
-/** What the soak's button carries: the release and where it may go now; the press checks it all again. */
-const soakedValue = jsonButtonValue(200, z.strictObject({ app: appName, version, to: environmentName }));
+/**
+ * What the soak's button carries: the release, where it may go now, and the operation that made it live
+ * where it soaked (naming the message the button is on); the press checks it all again.
+ */
+const soakedValue = jsonButtonValue(300, z.strictObject({ app: appName, version, to: environmentName, live: z.string().regex(/^op-[a-z0-9]+-[0-9a-f]{8}$/) }));
 
 /**
  * A press of *Canary in <env>* in a soaked release's thread: for that environment's approvers, then
@@ -147,13 +151,16 @@ const soakedValue = jsonButtonValue(200, z.strictObject({ app: appName, version,
 async function canaryAfterSoak(core: Core, press: ButtonPress): Promise<ChatMessage | undefined> {
   const value = soakedValue.safeParse(press.value);
   if (!value.success) return { text: 'That button is not one Bakery made.', tone: 'failed' };
-  const { app, to } = value.data;
-  const appConfig = await core.store.getAppConfig(app);
+  const { app, version, to, live } = value.data;
+  const [appConfig, release] = await Promise.all([core.store.getAppConfig(app), core.store.getRelease(app, version)]);
   const environment = appConfig && environmentOf(appConfig, to);
   if (!appConfig || environment?.name !== to) return { text: `Not done: ${app} has no environment "${to}" any more.`, tone: 'failed' };
-  const refused = await authorize(core, press, { app, config: configIn(appConfig, environment), action: 'advance' });
+  // The message is the release's bake's announcement (a rebake since made another bake the release's).
+  const bake = release && (await core.store.getOperation(release.operationId));
+  const on = bake && postedRef(bake, soakedAnnouncement(to, live));
+  const refused = await authorize(core, press, { app, config: configIn(appConfig, environment), action: 'advance', operationId: release?.operationId, messages: { on: on ? [on] : [], ephemeralCopies: false } });
   if (refused) return refused;
-  return startCanary(core, press, value.data);
+  return startCanary(core, press, { app, version, to });
 }
 
 /**

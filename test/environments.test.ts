@@ -322,6 +322,9 @@ describe('the end of a soak, in the release’s thread', () => {
 
     expect((await press(bakery, soakEndOf('v1'), mallory))?.text).toBe('Not done: only the approvers of demo there may take it on (<@U0BOB>, <@U0ALICE>).');
     expect((await world.store.listAudit('demo')).find((entry) => entry.actor === mallory.id)).toMatchObject({ action: 'advance refused' });
+    // Its value pressed from another message (the bake's root) is not this button.
+    const elsewhere = { ...pressOn(soakEndOf('v1'), 'release.canaryNext', bob), message: { ...world.chat.roots[0]!.ref, ephemeral: false } };
+    expect((await bakery.handlers.onButton(elsewhere))?.text).toBe('Not done: that button is not on the message of the operation it names.');
 
     // v2 replaces v1 in staging: v1's button no longer takes it on.
     await liveInStaging(bakery, 'v2');

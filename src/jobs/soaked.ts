@@ -39,7 +39,7 @@ export class SoakedJob {
         if (!soakGate({ release, to, after, afterLive, now: clock.now() }).ok) continue;
         // Taken there already (by hand, before this look): nothing to say.
         if ((await store.getLive(app, to.name))?.live.ami === afterLive.live.ami) continue;
-        const item = { key: soakedAnnouncement(to.name, afterLive.operationId), message: soakedMessage({ app, version, to, after }) };
+        const item = { key: soakedAnnouncement(to.name, afterLive.operationId), message: soakedMessage({ app, version, to, after, liveOperationId: afterLive.operationId }) };
         if (await runner.announceAfter(release.operationId, item)) {
           announced += 1;
           log.info({ app, version, after: after.name, to: to.name }, 'announced the end of a soak');

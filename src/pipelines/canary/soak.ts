@@ -40,13 +40,13 @@ export const soakedAction = 'release.canaryNext';
 export const soakedAnnouncement = (to: string, liveOperationId: string): string => `soaked-${to}-${liveOperationId}`;
 
 /** What the thread says once the soak has ended: the release may go on, and the button for `to`'s approvers. */
-export function soakedMessage(input: { app: string; version: string; to: Environment; after: Environment }): ChatMessage {
-  const { app, version, to, after } = input;
+export function soakedMessage(input: { app: string; version: string; to: Environment; after: Environment; liveOperationId: string }): ChatMessage {
+  const { app, version, to, after, liveOperationId } = input;
   const label = `Canary in ${to.name}`;
   return {
     text: `${version} has soaked in ${after.name} for ${formatDuration(to.soakMs)}: it can go to ${to.name}.`,
     lines: [`${to.deploy.approvers.map(mention).join(' ')}: *${label}* starts \`/canary ${app} ${version} --to ${to.name}\`.`],
     tone: 'info',
-    buttons: [{ actionId: soakedAction, label, style: 'primary', value: JSON.stringify({ app, version, to: to.name }) }],
+    buttons: [{ actionId: soakedAction, label, style: 'primary', value: JSON.stringify({ app, version, to: to.name, live: liveOperationId }) }],
   };
 }
