@@ -27,6 +27,7 @@ export const help: ChatMessage = {
   lines: [
     `Usage: \`${usage}\``,
     '`--to production` canaries it in that environment (default: the app’s first), once it has been live in the one before for its soak',
+    'When that soak ends, the release’s thread says so, with a *Canary in production* button for production’s approvers.',
     '`--instances N` sizes the canary group (default: the app’s config); `--for 45m` judges it longer or shorter',
     'A table in the thread shows every metric, canary vs baseline, kept current. A pass asks the app’s approvers to *Promote*; a failure removes the canary.',
     '`/rollback <app>` (`--env <environment>` for an app of several) stops it at any point.',

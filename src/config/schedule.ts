@@ -1,4 +1,4 @@
-/* When the scheduled jobs (the digest, the sweep) run: read from the environment, used by src/jobs/schedule.ts. */
+/* When the scheduled jobs (the digest, the sweep, the look for ended soaks) run: read from the environment, used by src/jobs/schedule.ts. */
 import { validate } from 'node-cron';
 
 /** When a scheduled job runs: a five-field cron expression in a timezone, and how late a missed slot may still run. */
