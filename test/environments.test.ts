@@ -266,6 +266,9 @@ describe('the end of a soak, in the release’s thread', () => {
     expect(soakEnds()).toEqual([]);
 
     await world.clock.sleep(60 * 60_000);
+    const release = (await world.store.getRelease('demo', 'v1'))!;
+    const root = world.chat.roots.find((r) => r.ref.ts === release.thread?.ts)!;
+    const rootBefore = root.message.text;
     // Two replicas look at once, and again a minute later: one message.
     await Promise.all([a.soaked.announce(), b.soaked.announce()]);
     await world.clock.sleep(60_000);
@@ -275,9 +278,9 @@ describe('the end of a soak, in the release’s thread', () => {
     expect(soaked.text).toBe('v1 has soaked in staging for 2h 00m: it can go to production.');
     expect(soaked.lines).toEqual(['<@U0BOB> <@U0ALICE>: *Canary in production* starts `/canary demo v1 --to production`.']);
     expect(soaked.buttons?.map((button) => button.label)).toEqual(['Canary in production']);
-    // In the release's own thread: the one it was baked in.
-    const release = (await world.store.getRelease('demo', 'v1'))!;
+    // In the release's own thread, the one it was baked in, whose root still shows where the release stands.
     expect(threadOf(soaked)).toEqual(release.thread);
+    expect(root.message.text).toBe(rootBefore);
 
     expect((await press(a, soaked, bob))?.text).toBe('Canary of demo v1 in production started: it continues in the thread where v1 was baked.');
     // Pressed again, here or on another replica: the canary under way is the one there is.

@@ -39,7 +39,10 @@ export class SoakedJob {
         if (!soakGate({ release, to, after, afterLive, now: clock.now() }).ok) continue;
         // Taken there already (by hand, before this look): nothing to say.
         if ((await store.getLive(app, to.name))?.live.ami === afterLive.live.ami) continue;
-        const item = { key: soakedAnnouncement(to.name, afterLive.operationId), message: soakedMessage({ app, version, to, after, liveOperationId: afterLive.operationId }) };
+        if (!release.thread) continue;
+        const message = soakedMessage({ app, version, to, after, liveOperationId: afterLive.operationId });
+        // A reply, not the bake's own message: later operations drew the thread's root, and it stays theirs.
+        const item = { key: soakedAnnouncement(to.name, afterLive.operationId), reply: { thread: release.thread, message } };
         if (await runner.announceAfter(release.operationId, item)) {
           announced += 1;
           log.info({ app, version, after: after.name, to: to.name }, 'announced the end of a soak');
