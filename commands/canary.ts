@@ -159,7 +159,7 @@ async function canaryAfterSoak(core: Core, press: ButtonPress): Promise<ChatMess
   // The message is the release's bake's announcement (a rebake since made another bake the release's).
   const bake = release && (await core.store.getOperation(release.operationId));
   const on = bake && postedRef(bake, soakedAnnouncement(to, live));
-  const refused = await authorize(core, press, { app, config: configIn(appConfig, environment), action: 'advance', operationId: release?.operationId, messages: { on: on ? [on] : [], ephemeralCopies: false } });
+  const refused = await authorize(core, press, { app, config: configIn(appConfig, environment), action: 'advance', environment: to, operationId: release?.operationId, messages: { on: on ? [on] : [], ephemeralCopies: false } });
   if (refused) return refused;
   return startCanary(core, press, { app, version, to });
 }

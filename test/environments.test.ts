@@ -323,7 +323,7 @@ describe('the end of a soak, in the release’s thread', () => {
     await world.clock.sleep(2 * 3_600_000);
     expect(await bakery.soaked.announce()).toBe(1);
 
-    expect((await press(bakery, soakEndOf('v1'), mallory))?.text).toBe('Not done: only the approvers of demo there may take it on (<@U0BOB>, <@U0ALICE>).');
+    expect((await press(bakery, soakEndOf('v1'), mallory))?.text).toBe('Not done: only the approvers of demo in production may canary it there (<@U0BOB>, <@U0ALICE>).');
     expect((await world.store.listAudit('demo')).find((entry) => entry.actor === mallory.id)).toMatchObject({ action: 'advance refused' });
     // Its value pressed from another message (the bake's root) is not this button.
     const elsewhere = { ...pressOn(soakEndOf('v1'), 'release.canaryNext', bob), message: { ...world.chat.roots[0]!.ref, ephemeral: false } };

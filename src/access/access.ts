@@ -57,6 +57,8 @@ export interface Request {
    */
   startedBy?: string;
   operationId?: string;
+  /** The environment a deploy action is of, for a refusal to name. */
+  environment?: string;
   /** For a button: the messages of the operation it may be on, and whether an ephemeral copy (shown only to its reader) counts. */
   messages?: { on: MessageRef[]; ephemeralCopies: boolean };
 }
@@ -182,7 +184,7 @@ async function whoRefusal(core: AccessContext, asker: Asker, request: Request): 
     // Of the environment it goes to: the config is narrowed to that fleet, as for a promotion.
     const deploy = fleetOf(config);
     if (!deploy) return `${app} has no deploy config`;
-    if (!(await isAmong(core, asker, deploy.approvers, config.channel))) return `only the approvers of ${app} there may take it on (${deploy.approvers.map(mention).join(', ')})`;
+    if (!(await isAmong(core, asker, deploy.approvers, config.channel))) return `only the approvers of ${app} in ${request.environment ?? 'that environment'} may canary it there (${deploy.approvers.map(mention).join(', ')})`;
     return undefined;
   }
   if ((action === 'cancel' || action === 'rollback') && user === startedBy) return undefined;
