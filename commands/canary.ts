@@ -66,7 +66,7 @@ export const canary: Command = {
     if (parsed.value === 'help') return help;
     const unknown = await unknownApp(core, parsed.value.app, usage);
     if (unknown) return unknown;
-    return startCanary(core, command, parsed.value);
+    return (await startCanary(core, command, parsed.value)).answer;
   },
 
   buttons: {
@@ -80,31 +80,32 @@ export const canary: Command = {
  * What /canary starts, asked by a command or by the button a soak's end posts: the same checks
  * (access, the environment, the lock, the release, the soak gate) in the same order.
  */
-async function startCanary(core: Core, command: Asker & { requestId: string }, request: CanaryRequest): Promise<ChatMessage | undefined> {
+async function startCanary(core: Core, command: Asker & { requestId: string }, request: CanaryRequest): Promise<{ answer?: ChatMessage; started?: boolean }> {
+  const answer = (message: ChatMessage | undefined) => ({ answer: message });
   // The environment's name picks its lock and live record, read with the config; that config must still name it.
   const named = environmentOf((await core.store.listAppConfigs())[request.app]!, request.to)?.name ?? request.to;
   const { config: appConfig, lock, release, live } = await core.store.getAppAtVersion(request.app, request.version, 'deploy', named);
-  if (!appConfig) return usageError(`app "${request.app}" is not configured in the table; restart Bakery to apply its apps file`, usage);
+  if (!appConfig) return answer(usageError(`app "${request.app}" is not configured in the table; restart Bakery to apply its apps file`, usage));
   const refused = await authorize(core, command, { app: request.app, config: appConfig, action: 'canary' });
-  if (refused) return refused;
-  if (!appConfig.deploy) return { text: `${request.app} has no \`deploy\` section in its config, so Bakery does not know its fleet.`, lines: ['Add one (see the README’s deploy config) and restart Bakery.'], tone: 'failed' };
+  if (refused) return answer(refused);
+  if (!appConfig.deploy) return answer({ text: `${request.app} has no \`deploy\` section in its config, so Bakery does not know its fleet.`, lines: ['Add one (see the README’s deploy config) and restart Bakery.'], tone: 'failed' });
   const environment = environmentOf(appConfig, named);
-  if (!environment || environment.name !== named) return usageError(noSuchEnvironment(request.app, appConfig, request.to, '--to'), usage);
+  if (!environment || environment.name !== named) return answer(usageError(noSuchEnvironment(request.app, appConfig, request.to, '--to'), usage));
   const config = configIn(appConfig, environment);
   const where = environment.name ? ` in ${environment.name}` : '';
-  if (lock) return lock.requestId === command.requestId ? undefined : busy(lock, core.clock.now());
+  if (lock) return answer(lock.requestId === command.requestId ? undefined : busy(lock, core.clock.now()));
   const ami = release?.amis[config.region];
-  if (!release || !ami) return { text: `${request.app} ${request.version} is not baked in ${config.region}: \`/bake ${request.app} ${request.version}\` first.`, tone: 'failed' };
+  if (!release || !ami) return answer({ text: `${request.app} ${request.version} is not baked in ${config.region}: \`/bake ${request.app} ${request.version}\` first.`, tone: 'failed' });
   if (release.status === 'retired') {
-    return { text: `${request.app} ${request.version} was pruned: its images are deregistered.`, lines: [`Bake it again: \`/bake ${request.app} ${request.version}\``], tone: 'failed' };
+    return answer({ text: `${request.app} ${request.version} was pruned: its images are deregistered.`, lines: [`Bake it again: \`/bake ${request.app} ${request.version}\``], tone: 'failed' });
   }
   if (release.status === 'rejected') {
-    return { text: `${request.app} ${request.version} was rejected by its last canary.`, lines: ['Bake a fixed version, or `/bake … --force` this one to try again.'], tone: 'failed' };
+    return answer({ text: `${request.app} ${request.version} was rejected by its last canary.`, lines: ['Bake a fixed version, or `/bake … --force` this one to try again.'], tone: 'failed' });
   }
-  if (live?.live.ami === ami) return { text: `${request.app} ${request.version} is already live${where} (since ${formatTime(live.since, core.clock.now())}).`, tone: 'info' };
+  if (live?.live.ami === ami) return answer({ text: `${request.app} ${request.version} is already live${where} (since ${formatTime(live.since, core.clock.now())}).`, tone: 'info' });
   const after = environment.after === undefined ? undefined : environmentOf(appConfig, environment.after);
   const soak = soakGate({ release, to: environment, after, afterLive: after && (await core.store.getLive(request.app, after.name)), now: core.clock.now() });
-  if (!soak.ok) return { text: `Not yet: ${soak.reason}.`, tone: 'failed' };
+  if (!soak.ok) return answer({ text: `Not yet: ${soak.reason}.`, tone: 'failed' });
 
   const now = core.clock.now();
   const id = newOperationId(core.clock);
@@ -128,13 +129,13 @@ async function startCanary(core: Core, command: Asker & { requestId: string }, r
       await core.store.setReleaseStatus(request.app, request.version, 'canary', { at: now, by: command.user.id, operationId: id, environment: environment.name });
       await core.store.appendAudit({ app: request.app, at: now, actor: command.user.id, action: 'canary requested', operationId: id, detail: `${request.version}${where} on ${params.instances} instance(s) for ${formatDuration(params.durationMs)}` });
       // A new thread is its own answer; one continued may be far up the channel, so say where it went.
-      return thread ? { text: `Canary of ${request.app} ${request.version}${where} started: it continues in the thread where ${request.version} was baked.`, tone: 'info' } : undefined;
+      return { answer: thread ? { text: `Canary of ${request.app} ${request.version}${where} started: it continues in the thread where ${request.version} was baked.`, tone: 'info' } : undefined, started: true };
     case 'duplicate-request':
-      return undefined;
+      return answer(undefined);
     case 'not-posted':
-      return { text: `The canary did not start: ${result.reason}.`, tone: 'failed' };
+      return answer({ text: `The canary did not start: ${result.reason}.`, tone: 'failed' });
     case 'busy':
-      return busy(result.lock, now);
+      return answer(busy(result.lock, now));
   }
 }
 
@@ -161,7 +162,14 @@ async function canaryAfterSoak(core: Core, press: ButtonPress): Promise<ChatMess
   const on = bake && postedRef(bake, soakedAnnouncement(to, live));
   const refused = await authorize(core, press, { app, config: configIn(appConfig, environment), action: 'advance', environment: to, operationId: release?.operationId, messages: { on: on ? [on] : [], ephemeralCopies: false } });
   if (refused) return refused;
-  return startCanary(core, press, { app, version, to });
+  const { answer, started } = await startCanary(core, press, { app, version, to });
+  const shown = bake?.outbox?.find((entry) => entry.key === soakedAnnouncement(to, live))?.reply?.message;
+  if (started && on && shown) {
+    // The message says who took it on, instead of offering the button again; the thread shows the rest.
+    const taken = `*Canary in ${to}* pressed by ${mention(press.user.id)} at ${formatTime(core.clock.now(), core.clock.now())}: the canary runs below.`;
+    await core.chat.update(on, { ...shown, lines: [taken], buttons: undefined }).catch((error: unknown) => core.log.warn({ err: error, app, version }, 'could not update a soak’s message'));
+  }
+  return answer;
 }
 
 /**

@@ -286,6 +286,10 @@ describe('the end of a soak, in the release’s thread', () => {
     // Pressed again, here or on another replica: the canary under way is the one there is.
     expect((await press(b, soaked, bob))?.text).toMatch(/^busy: releasing demo v1 in production since/);
     expect((await press(a, soaked, alice))?.text).toMatch(/^busy: releasing demo v1 in production since/);
+    // The message now says who took it on, and offers the button no more.
+    const taken = world.chat.allReplies().find((reply) => reply.text.startsWith('v1 has soaked'))!;
+    expect(taken.lines).toEqual([expect.stringMatching(/^\*Canary in production\* pressed by <@U0BOB> at \d\d:\d\d UTC: the canary runs below\.$/)]);
+    expect(taken.buttons).toBeUndefined();
     await until(world, () => approvalRequest(world)?.text.includes('whole fleet in production') === true);
     expect(threadOf(approvalRequest(world)!)).toEqual(release.thread);
     const requested = (await world.store.listAudit('demo')).filter((entry) => entry.action === 'canary requested' && entry.detail?.startsWith('v1 in production'));
