@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import type { AppConfig } from '../config/apps.js';
 import { environmentOf, environmentsOf } from '../config/environments.js';
 import type { Logger } from '../log.js';
 import type { OperationRunner } from '../operations/runner.js';
@@ -25,28 +26,39 @@ export class SoakedJob {
 
   /** Announces every soak that has ended and was not announced yet; how many it announced. */
   async announce(): Promise<number> {
-    const { store, runner, clock, log } = this.deps;
+    const { store, log } = this.deps;
     let announced = 0;
     for (const [app, config] of Object.entries(await store.listAppConfigs())) {
-      for (const to of environmentsOf(config)) {
-        const after = to.after === undefined ? undefined : environmentOf(config, to.after);
-        if (!to.name || !after?.name) continue;
-        const afterLive = await store.getLive(app, after.name);
-        const version = afterLive?.live.version;
-        if (!afterLive || !version || clock.now() - afterLive.since < to.soakMs) continue;
-        const release = await store.getRelease(app, version);
-        if (!release || release.status === 'rejected' || release.status === 'retired') continue;
-        if (!soakGate({ release, to, after, afterLive, now: clock.now() }).ok) continue;
-        // Taken there already (by hand, before this look): nothing to say.
-        if ((await store.getLive(app, to.name))?.live.ami === afterLive.live.ami) continue;
-        if (!release.thread) continue;
-        const message = soakedMessage({ app, version, to, after, liveOperationId: afterLive.operationId });
-        // A reply, not the bake's own message: later operations drew the thread's root, and it stays theirs.
-        const item = { key: soakedAnnouncement(to.name, afterLive.operationId), reply: { thread: release.thread, message } };
-        if (await runner.announceAfter(release.operationId, item)) {
-          announced += 1;
-          log.info({ app, version, after: after.name, to: to.name }, 'announced the end of a soak');
-        }
+      // One app's failed read leaves the others' soaks to be said; its own are looked at again next minute.
+      announced += await this.announceFor(app, config).catch((error: unknown) => {
+        log.warn({ err: error, app }, 'could not look at an app’s soaks');
+        return 0;
+      });
+    }
+    return announced;
+  }
+
+  /** The app's soaks that ended, each said once; how many this look said. */
+  private async announceFor(app: string, config: AppConfig): Promise<number> {
+    const { store, runner, clock, log } = this.deps;
+    let announced = 0;
+    for (const to of environmentsOf(config)) {
+      const after = to.after === undefined ? undefined : environmentOf(config, to.after);
+      if (!to.name || !after?.name) continue;
+      const afterLive = await store.getLive(app, after.name);
+      const version = afterLive?.live.version;
+      if (!afterLive || !version || clock.now() - afterLive.since < to.soakMs) continue;
+      const release = await store.getRelease(app, version);
+      if (!release?.thread || release.status === 'rejected' || release.status === 'retired') continue;
+      if (!soakGate({ release, to, after, afterLive, now: clock.now() }).ok) continue;
+      // Taken there already (by hand, before this look): nothing to say.
+      if ((await store.getLive(app, to.name))?.live.ami === afterLive.live.ami) continue;
+      const message = soakedMessage({ app, version, to, after, liveOperationId: afterLive.operationId });
+      // A reply, not the bake's own message: later operations drew the thread's root, and it stays theirs.
+      const item = { key: soakedAnnouncement(to.name, afterLive.operationId), reply: { thread: release.thread, message } };
+      if (await runner.announceAfter(release.operationId, item)) {
+        announced += 1;
+        log.info({ app, version, after: after.name, to: to.name }, 'announced the end of a soak');
       }
     }
     return announced;
