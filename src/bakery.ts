@@ -13,6 +13,7 @@ import { auditTrail } from './operations/audit.js';
 import { ProgressReporter } from './chat/progress.js';
 import { OperationRunner, type RunnerEvent } from './operations/runner.js';
 import { DigestJob } from './jobs/digest.js';
+import { SoakedJob } from './jobs/soaked.js';
 import { SweepJob } from './jobs/sweep.js';
 import { Retirement } from './retire/retire.js';
 import { HomeTab } from './stale/home.js';
@@ -43,6 +44,8 @@ export interface Bakery {
   digest: DigestJob;
   /** The sweep of leftovers: main.ts schedules it too. */
   sweep: SweepJob;
+  /** The end of each release's soak, said in its thread: main.ts schedules it each minute. */
+  soaked: SoakedJob;
 }
 
 /** Puts the core together; the same whether it talks to Slack or the terminal, AWS or the simulator. */
@@ -77,7 +80,7 @@ export function createBakery(options: BakeryOptions): Bakery {
   const sweep = new SweepJob({ aws: metered, store, clock, log, owner });
   const core: Core = { store, runner, chat: surface, clock, log, access, survey, home, retirement: new Retirement({ aws: metered, store, clock, log }), sweep };
   const digest = new DigestJob({ store, survey, chat: surface, clock, log, owner, retirement: core.retirement });
-  return { core, runner, handlers: commandHandlers(core), digest, sweep };
+  return { core, runner, handlers: commandHandlers(core), digest, sweep, soaked: new SoakedJob({ store, runner, clock, log }) };
 }
 
 export const commandNames = commands.map((command) => command.name);

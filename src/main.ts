@@ -15,6 +15,7 @@ import { createDocumentClient } from './store/dynamo.js';
 import { Store } from './store/store.js';
 import { ensureTable } from './store/table.js';
 import { scheduleJob } from './jobs/schedule.js';
+import { soakLookSchedule } from './config/schedule.js';
 
 /** Who you are in the terminal chat; config/apps.example.yml names this id as the demo app's approver. */
 const LOCAL_USER_ID = 'U0LOCAL';
@@ -69,6 +70,8 @@ async function main(): Promise<void> {
   const digest = settings.digest ? scheduleJob('digest', settings.digest, systemClock, log, (slot) => bakery.digest.postSlot(slot)) : undefined;
   // The sweep likewise: one replica per slot removes what ended operations left behind.
   const sweep = settings.sweep ? scheduleJob('sweep', settings.sweep, systemClock, log, (slot) => bakery.sweep.runSlot(slot)) : undefined;
+  // Each minute every replica looks for soaks that ended; the outbox's conditional write lets one of them say each.
+  const soaked = scheduleJob('soak', soakLookSchedule, systemClock, log, () => bakery.soaked.announce());
 
   let stopping = false;
   const shutdown = async (): Promise<void> => {
@@ -76,6 +79,7 @@ async function main(): Promise<void> {
     stopping = true;
     await digest?.stop();
     await sweep?.stop();
+    await soaked.stop();
     await bakery.runner.stop({ handOver: true });
     await chat.stop();
     await closeStore();

@@ -23,8 +23,11 @@ export interface AccessContext {
   log: Logger;
 }
 
-/** `pin` and `prune` (pin, unpin, and a real prune) are the approvers'. */
-export type Action = 'bake' | 'cancel' | 'canary' | 'promote' | 'rollback' | 'pin' | 'prune';
+/**
+ * `pin` and `prune` (pin, unpin, and a real prune) are the approvers'; `advance` (the button that takes
+ * a soaked release to the next environment) is that environment's approvers'.
+ */
+export type Action = 'bake' | 'cancel' | 'canary' | 'advance' | 'promote' | 'rollback' | 'pin' | 'prune';
 
 export interface AccessSettings {
   /** The installing workspace's team id: a request from any other is refused. */
@@ -54,6 +57,8 @@ export interface Request {
    */
   startedBy?: string;
   operationId?: string;
+  /** The environment a deploy action is of, for a refusal to name. */
+  environment?: string;
   /** For a button: the messages of the operation it may be on, and whether an ephemeral copy (shown only to its reader) counts. */
   messages?: { on: MessageRef[]; ephemeralCopies: boolean };
 }
@@ -175,6 +180,13 @@ async function whoRefusal(core: AccessContext, asker: Asker, request: Request): 
     }
     return undefined;
   }
+  if (action === 'advance') {
+    // Of the environment it goes to: the config is narrowed to that fleet, as for a promotion.
+    const deploy = fleetOf(config);
+    if (!deploy) return `${app} has no deploy config`;
+    if (!(await isAmong(core, asker, deploy.approvers, config.channel))) return `only the approvers of ${app} in ${request.environment ?? 'that environment'} may canary it there (${deploy.approvers.map(mention).join(', ')})`;
+    return undefined;
+  }
   if ((action === 'cancel' || action === 'rollback') && user === startedBy) return undefined;
   const allowed = principalsFor(config, action);
   if (allowed.length === 0) return action === 'pin' || action === 'prune' ? `${app} has no approvers (deploy.approvers)` : `${app} has no deploy config`;
@@ -193,9 +205,9 @@ export function fourEyes(access: AccessSettings, deploy: { fourEyes: boolean }):
   return deploy.fourEyes || access.channels === 'app';
 }
 
-const verbs: Record<Exclude<Action, 'promote'>, string> = { bake: 'bake', cancel: 'cancel a bake of', canary: 'canary', rollback: 'roll back', pin: 'pin or unpin images of', prune: 'prune images of' };
+const verbs: Record<Exclude<Action, 'promote' | 'advance'>, string> = { bake: 'bake', cancel: 'cancel a bake of', canary: 'canary', rollback: 'roll back', pin: 'pin or unpin images of', prune: 'prune images of' };
 
-function principalsFor(config: AppConfig, action: Exclude<Action, 'promote'>): Principal[] {
+function principalsFor(config: AppConfig, action: Exclude<Action, 'promote' | 'advance'>): Principal[] {
   const { access } = config;
   switch (action) {
     case 'bake':

@@ -53,6 +53,7 @@ export class ProgressReporter {
   async announce(operation: Operation, announcement: Announcement): Promise<{ ref?: MessageRef } | undefined> {
     const { surface, clock, log } = this.options;
     if (announcement.redraw) return this.redraw(operation, announcement.key, announcement.redraw);
+    if (announcement.reply) return this.replyIn(operation, announcement, announcement.reply);
     const open = this.threads.get(operation.id);
     if (!open && !operation.thread) return undefined;
     const thread = open ?? (await ProgressThread.open(surface, clock, operation.channel, this.root(operation), operation.thread, { log: log.child({ operationId: operation.id }), pace: this.pace }));
@@ -72,6 +73,18 @@ export class ProgressReporter {
       return undefined;
     } finally {
       if (!open) await thread.flush();
+    }
+  }
+
+  /** A reply in a thread the operation does not draw: reopening it as the operation's would draw its root back. */
+  private async replyIn(operation: Operation, announcement: Announcement, reply: NonNullable<Announcement['reply']>): Promise<{ ref?: MessageRef } | undefined> {
+    try {
+      await this.pace.post(reply.thread.channel);
+      const origin = { operation: operation.id, key: announcement.key, attempt: announcement.attempts };
+      return { ref: await this.options.surface.reply(reply.thread, { ...reply.message, origin }) };
+    } catch (error) {
+      this.options.log.warn({ err: errorMessage(error), operationId: operation.id, key: announcement.key, ref: reply.thread }, 'could not reply in a thread');
+      return undefined;
     }
   }
 

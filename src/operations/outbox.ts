@@ -33,7 +33,7 @@ export function withAnnouncements(operation: Operation, announce: ToAnnounce[] |
   const outbox = [...(operation.outbox ?? [])];
   for (const item of announce) {
     if (outbox.some((entry) => entry.key === item.key)) continue;
-    outbox.push({ key: item.key, ...('message' in item ? { message: item.message } : 'file' in item ? { file: item.file } : { redraw: item.redraw }), attempts: 0 });
+    outbox.push({ key: item.key, ...('message' in item ? { message: item.message } : 'file' in item ? { file: item.file } : 'redraw' in item ? { redraw: item.redraw } : { reply: item.reply }), attempts: 0 });
   }
   return { ...operation, outbox };
 }

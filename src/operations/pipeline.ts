@@ -31,7 +31,13 @@ export type StepChat = Pick<StepInput<unknown>, 'note' | 'say'>;
  * pipeline when it is posted; a `redraw` is another thread's root (a release's, whose fate the
  * operation changed) updated to `message`.
  */
-export type ToAnnounce = { key: string } & ({ message: ChatMessage } | { file: string } | { redraw: { thread: MessageRef; message: ChatMessage } });
+export type ToAnnounce = { key: string } & (
+  | { message: ChatMessage }
+  | { file: string }
+  | { redraw: { thread: MessageRef; message: ChatMessage } }
+  /** A reply in a thread later operations continue (a release's): said there without drawing its root again. */
+  | { reply: { thread: MessageRef; message: ChatMessage } }
+);
 
 export interface StepOutcome<S> {
   state?: Partial<S>;

@@ -5,7 +5,7 @@ import { laneOf, type Announcement, type AppLock, type Operation, type Operation
 import { StaleOperationError, type StartOperationResult, type Store } from '../store/store.js';
 import { OperationHandle } from './handle.js';
 import { Outbox, withAnnouncements } from './outbox.js';
-import { Cancelled, LeaseLost, Shutdown, StepFailure, type Pipeline, type StepChat, type StepInput } from './pipeline.js';
+import { Cancelled, LeaseLost, Shutdown, StepFailure, type Pipeline, type StepChat, type StepInput, type ToAnnounce } from './pipeline.js';
 
 /**
  * Where an operation's progress is shown. The runner asks it only to open the thread before the
@@ -105,6 +105,34 @@ export class OperationRunner {
    */
   notify(operationId: string): void {
     this.runs.get(operationId)?.control.wake();
+  }
+
+  /**
+   * Adds an announcement to a finished operation's outbox (a release's thread saying, hours later, what
+   * it may do next) and posts it as the outbox posts a finished operation's: the conditional write takes
+   * it once, whichever replica writes first, and whoever finds it pending after a crash posts it. False
+   * when nothing was added: the key is there already, the operation is gone, still running (its owner
+   * writes it), or another replica is posting its outbox now (the next call adds it).
+   */
+  async announceAfter(operationId: string, item: ToAnnounce): Promise<boolean> {
+    const { store, clock, log } = this.options;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const operation = await store.getOperation(operationId);
+      if (!operation || operation.status === 'running' || operation.outbox?.some((entry) => entry.key === item.key)) return false;
+      const claim = operation.announcing;
+      if (claim && claim.until >= clock.now() && claim.owner !== this.options.owner) return false;
+      const handle = new OperationHandle(store, operation);
+      try {
+        await handle.update((op) => ({ ...withAnnouncements(op, [item]), announcing: this.outbox.claim() }));
+      } catch (error) {
+        if (error instanceof StaleOperationError) continue; // written meanwhile: read it again
+        throw error;
+      }
+      // Written: from here a look for work posts it should this post be cut short.
+      await this.outbox.deliver(handle, this.watching?.signal).catch((error: unknown) => log.warn({ err: error, operationId, key: item.key }, 'could not post an announcement yet'));
+      return true;
+    }
+    return false;
   }
 
   /**

@@ -177,6 +177,8 @@ export const announcement = z.object({
   file: z.string().optional(),
   /** Or the root of another operation's thread (a release's, whose fate this one changed), drawn again as `message`. */
   redraw: z.object({ thread: chatThread, message: storedMessage }).optional(),
+  /** Or a reply in a thread whose root later operations draw (a release's): posted there, the root left as it is. */
+  reply: z.object({ thread: chatThread, message: storedMessage }).optional(),
   /** Posts begun: more than one without `posted` means a post may have gone out before a crash. */
   attempts: z.number().int().nonnegative(),
   /** When it was posted, and where (a file has no message of its own). */

@@ -1,5 +1,6 @@
 import type { Environment } from '../../config/environments.js';
 import { formatDuration, formatTime } from '../../operations/format.js';
+import { mention, type ChatMessage } from '../../message.js';
 import type { LiveRelease, Release } from '../../store/items.js';
 
 /*
@@ -27,4 +28,25 @@ export function soakGate(input: { release: Release; to: Environment; after?: Env
     return { ok: false, reason: `${version} has been live in ${after.name} for ${formatDuration(soaked)} of ${formatDuration(to.soakMs)}; it can go to ${to.name} at ${formatTime(afterLive.since + to.soakMs, now)}` };
   }
   return { ok: true };
+}
+
+/** The button a soaked release's thread carries: it starts what `/canary <app> <version> --to <env>` starts. */
+export const soakedAction = 'release.canaryNext';
+
+/**
+ * The outbox key of a soak's announcement, on the release's bake (its thread is the release's): one per
+ * environment it may go to and per time it went live before (`liveOperationId`, the operation that made it live there).
+ */
+export const soakedAnnouncement = (to: string, liveOperationId: string): string => `soaked-${to}-${liveOperationId}`;
+
+/** What the thread says once the soak has ended: the release may go on, and the button for `to`'s approvers. */
+export function soakedMessage(input: { app: string; version: string; to: Environment; after: Environment; liveOperationId: string }): ChatMessage {
+  const { app, version, to, after, liveOperationId } = input;
+  const label = `Canary in ${to.name}`;
+  return {
+    text: `${version} has soaked in ${after.name} for ${formatDuration(to.soakMs)}: it can go to ${to.name}.`,
+    lines: [`${to.deploy.approvers.map(mention).join(' ')}: *${label}* starts \`/canary ${app} ${version} --to ${to.name}\`.`],
+    tone: 'info',
+    buttons: [{ actionId: soakedAction, label, style: 'primary', value: JSON.stringify({ app, version, to: to.name, live: liveOperationId }) }],
+  };
 }
