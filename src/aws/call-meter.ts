@@ -57,6 +57,7 @@ export function meterAwsCalls(clients: AwsClients): AwsClients {
     autoScaling: (region) => meter(clients.autoScaling(region)),
     elbv2: (region) => meter(clients.elbv2(region)),
     cloudWatch: (region) => meter(clients.cloudWatch(region)),
+    assuming: (role) => meterAwsCalls(clients.assuming(role)),
   };
 }
 
