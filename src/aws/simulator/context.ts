@@ -11,10 +11,18 @@ import {
   type WorldData,
 } from './world.js';
 
-/** What a command handler gets: the world, the region its client is in, the time of the call. */
+/** Who signed a call: Bakery's own credentials, or a session STS issued (sts.ts). */
+export interface Caller {
+  account: string;
+  arn: string;
+}
+
+/** What a command handler gets: the world, the region its client is in, the time of the call, who signed it. */
 export interface HandlerContext {
   world: WorldData;
   region: string;
+  /** Set for a call: its credentials' account and principal (sts.ts); Bakery's own elsewhere. */
+  caller?: Caller;
   now: number;
   timings: SimulatorTimings;
   faults: Faults;
