@@ -23,6 +23,8 @@ export interface HandlerContext {
   region: string;
   /** Set for a call: its credentials' account and principal (sts.ts); Bakery's own elsewhere. */
   caller?: Caller;
+  /** Other accounts' images of a region this account may launch: public, or shared with it. */
+  sharedImages?: (region: string) => ImageRecord[];
   now: number;
   timings: SimulatorTimings;
   faults: Faults;
@@ -54,10 +56,15 @@ export function findInstances(ctx: HandlerContext, ids: string[]): InstanceRecor
   return visible.filter((instance) => ids.includes(instance.instanceId));
 }
 
+/** The images of a region this account sees: its own (with Amazon's, kept beside them), and others' shared with it. */
+export function visibleImages(ctx: HandlerContext, region = ctx.region): ImageRecord[] {
+  return [...state(ctx, region).images, ...(ctx.sharedImages?.(region) ?? [])];
+}
+
 export function findImages(ctx: HandlerContext, ids: string[], region = ctx.region): ImageRecord[] {
   const malformed = ids.find((id) => !idPatterns.image.test(id));
   if (malformed) fail('InvalidAMIID.Malformed', `Invalid id: "${malformed}" (expecting "ami-...")`);
-  const images = state(ctx, region).images;
+  const images = visibleImages(ctx, region);
   const missing = ids.filter((id) => !images.some((image) => image.imageId === id));
   if (missing.length) fail('InvalidAMIID.NotFound', `The image id '[${missing.join(', ')}]' does not exist`);
   return images.filter((image) => ids.includes(image.imageId));

@@ -119,11 +119,11 @@ export class AwsSimulator {
 
   /**
    * An app's live fleet (see fleet-seed.ts), laid down before now so that it is InService, healthy
-   * and serving traffic at once. Idempotent: a fleet already in the world is returned as it is.
+   * and serving traffic at once, in this world's account or `account`. Idempotent: a fleet already in the world is returned as it is.
    */
-  seedFleet(options: FleetSeedOptions): SeededFleet {
-    const seeded = seedFleet({ ...this.context(options.region), now: this.clock.now() - SEED_BACKDATE_MS }, options);
-    settleFleet(this.context(options.region));
+  seedFleet(options: FleetSeedOptions & { account?: string }): SeededFleet {
+    const seeded = seedFleet({ ...this.context(options.region, options.account), now: this.clock.now() - SEED_BACKDATE_MS }, options);
+    settleFleet(this.context(options.region, options.account));
     this.save();
     return seeded;
   }
@@ -316,17 +316,17 @@ export class AwsSimulator {
   private run(handler: Handler, region: string, command: string, input: object, caller: Caller): object {
     // Builders that shut themselves down did so on the simulator's clock, whoever was watching.
     const shutDown = settleShutdowns(this.world, this.clock.now(), this.timings.terminateMs);
-    const settled = settleFleet(this.context(region)) || shutDown;
+    const settled = settleFleet(this.context(region, caller.account)) || shutDown;
     const mutating = !/^(Describe|Get)/.test(command);
     if (!mutating) {
       if (settled) this.save();
-      return handler({ ...this.context(region), caller }, input);
+      return handler({ ...this.context(region, caller.account), caller }, input);
     }
     const before = structuredClone(this.world);
     try {
-      const result = handler({ ...this.context(region), caller }, input);
-      wakeAll(this.context(region));
-      settleFleet(this.context(region));
+      const result = handler({ ...this.context(region, caller.account), caller }, input);
+      wakeAll(this.context(region, caller.account));
+      settleFleet(this.context(region, caller.account));
       this.save();
       return result;
     } catch (error) {
@@ -335,8 +335,27 @@ export class AwsSimulator {
     }
   }
 
-  private context(region: string): HandlerContext {
-    return { world: this.world, region, now: this.clock.now(), timings: this.timings, faults: this.faults };
+  /** A call's context in `account`: this world's own, or another account's resources (the images shared with it beside them). */
+  private context(region: string, account = this.world.accountId): HandlerContext {
+    const sharedImages = (at: string) =>
+      this.accountWorlds()
+        .filter((world) => world.accountId !== account)
+        .flatMap((world) => regionState(world, at).images.filter((image) => image.ownerId !== account && (image.public || image.launchPermissions.includes(account))));
+    return { world: this.accountWorld(account), region, now: this.clock.now(), timings: this.timings, faults: this.faults, sharedImages };
+  }
+
+  /**
+   * The world as `account` sees it: for another account, its own regions, counters and keys in the world's
+   * `accounts` (so saved, and restored with it when a call fails), with the world's roles and faults.
+   */
+  private accountWorld(account: string): WorldData {
+    if (account === this.world.accountId) return this.world;
+    const own = ((this.world.accounts ??= {})[account] ??= { counters: {}, regions: {} });
+    return { version: 1, accountId: account, counters: own.counters, regions: own.regions, faults: this.world.faults, kmsKeys: (own.kmsKeys ??= []), iam: iamOf(this.world) };
+  }
+
+  private accountWorlds(): WorldData[] {
+    return [this.world, ...Object.keys(this.world.accounts ?? {}).map((account) => this.accountWorld(account))];
   }
 
   private nextRequestId(): string {
