@@ -1,8 +1,10 @@
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeImagesCommand, ModifyImageAttributeCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAppsFile, type AppConfig } from '../src/config/apps.js';
 import { environmentsOf } from '../src/config/environments.js';
 import type { Bakery } from '../src/bakery.js';
-import { alice, approvalRequest, bake, bob, everything, pressOn, until } from './support/lifecycle.js';
+import { alice, approvalRequest, bake, bob, everything, groupNames, pressOn, until } from './support/lifecycle.js';
 import { TestWorld } from './support/world.js';
 
 const PRODUCTION_ACCOUNT = '210987654321';
@@ -76,13 +78,20 @@ describe('/canary to an environment in another AWS account', () => {
   async function twoAccounts(): Promise<Bakery> {
     world = await TestWorld.create({ demo: parseAppsFile('apps.yml', appsFile).demo! as AppConfig });
     world.sim.seedFleet({ region: 'us-east-1', app: 'demo-stg' });
-    world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
+    // Production's fleet is in production's account, out of sight of Bakery's own credentials.
+    world.sim.seedFleet({ region: 'us-east-1', app: 'demo', account: PRODUCTION_ACCOUNT });
     const bakery = world.replica();
     await bake(world, bakery, 'v1');
     return bakery;
   }
 
   const canary = (bakery: Bakery, text: string) => bakery.handlers.onCommand(world.command(text, { command: '/canary', user: alice }));
+  /** Production's account as its own people see it (through the role, the one way in here). */
+  const production = () => world.sim.clients().assuming({ roleArn: ROLE, externalId: 'bakery-demo', sessionName: 'platform-team' });
+  const productionGroups = async () =>
+    ((await production().autoScaling('us-east-1').send(new DescribeAutoScalingGroupsCommand({}))).AutoScalingGroups ?? [])
+      .filter((group) => group.Status !== 'Delete in progress')
+      .map((group) => group.AutoScalingGroupName);
   /** The accounts whose credentials made the calls named `command`. */
   const accountsOf = (command: string) => new Set(world.sim.calls().filter((call) => call.command === command).map((call) => call.account));
 
@@ -93,12 +102,20 @@ describe('/canary to an environment in another AWS account', () => {
 
     expect((await canary(bakery, 'demo v1 --to production'))?.text).toMatch(/^Canary of demo v1 in production started/);
     await until(world, () => approvalRequest(world)?.text.includes('whole fleet in production') === true);
+    // The canary runs beside production's fleet, in its account; Bakery's own account sees only staging.
+    expect(await productionGroups()).toEqual(expect.arrayContaining(['demo-live', expect.stringMatching(/^demo-canary-v1-/)]));
+    expect(await groupNames(world)).toEqual(['demo-stg-live']);
     await bakery.handlers.onButton(pressOn(approvalRequest(world)!, 'release.promote', bob));
     await until(world, async () => (await world.store.getLock('demo', 'deploy', 'production')) === undefined);
     await bakery.runner.idle();
 
-    expect((await world.store.getLive('demo', 'production'))?.live).toMatchObject({ version: 'v1', group: 'demo-live' });
-    const sessions = world.sim.roleSessions();
+    const live = (await world.store.getLive('demo', 'production'))?.live;
+    expect(live).toMatchObject({ version: 'v1', group: 'demo-live' });
+    // The image baked in Bakery's account, shared with production's, is what production's fleet now runs.
+    const { Images = [] } = await production().ec2('us-east-1').send(new DescribeImagesCommand({ ImageIds: [live!.ami] }));
+    expect(Images[0]?.OwnerId).not.toBe(PRODUCTION_ACCOUNT);
+    expect(await productionGroups()).toEqual(['demo-live']);
+    const sessions = world.sim.roleSessions().filter((session) => session.sessionName !== 'platform-team');
     expect(sessions.length).toBeGreaterThan(0);
     for (const session of sessions) {
       expect(session).toMatchObject({ roleArn: ROLE, account: PRODUCTION_ACCOUNT, externalId: 'bakery-demo', sessionName: expect.stringMatching(/^bakery-canary-op-[\w-]+$/) });
@@ -122,4 +139,64 @@ describe('/canary to an environment in another AWS account', () => {
     expect(accountsOf('CreateAutoScalingGroup')).toEqual(new Set());
     expect(await world.store.getLive('demo', 'production')).toBeUndefined();
   }, 300_000);
+});
+
+describe('simulated accounts', () => {
+  let world: TestWorld;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('keeps each account’s resources apart, and launches another account’s image only once it is shared', async () => {
+    world = await TestWorld.create();
+    world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
+    world.sim.createRole({ arn: ROLE });
+    const other = world.sim.clients().assuming({ roleArn: ROLE, sessionName: 'bakery-test' });
+    expect((await other.autoScaling('us-east-1').send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['demo-live'] }))).AutoScalingGroups).toEqual([]);
+
+    const ownImage = world.sim.seedBaseImage({ region: 'us-east-1', name: 'demo-v9' });
+    const launch = () => other.ec2('us-east-1').send(new RunInstancesCommand({ ImageId: ownImage, MinCount: 1, MaxCount: 1, InstanceType: 't3.small' }));
+    await expect(launch()).rejects.toMatchObject({ name: 'InvalidAMIID.NotFound' });
+    await world.sim.clients().ec2('us-east-1').send(new ModifyImageAttributeCommand({ ImageId: ownImage, LaunchPermission: { Add: [{ UserId: PRODUCTION_ACCOUNT }] } }));
+    const { Instances = [] } = await launch();
+    expect(Instances[0]?.ImageId).toBe(ownImage);
+    // Launched in the other account: Bakery's own account has no such instance.
+    expect(world.sim.snapshot().instances.map((instance) => instance.instanceId)).not.toContain(Instances[0]?.InstanceId);
+  });
+});
+
+describe('simulated STS AssumeRole', () => {
+  let world: TestWorld;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  /** The credentials a client of the assumed role signs with, as the SDK resolves them. */
+  const credentials = (role: Parameters<ReturnType<TestWorld['sim']['clients']>['assuming']>[0]) => world.sim.clients().assuming(role).ec2('us-east-1').config.credentials();
+
+  it('returns temporary credentials for a role that trusts Bakery’s account, expiring after the session’s duration', async () => {
+    world = await TestWorld.create();
+    world.sim.createRole({ arn: ROLE, externalId: 'bakery-demo' });
+    const issued = await credentials({ roleArn: ROLE, externalId: 'bakery-demo', sessionName: 'bakery-canary-op-1' });
+    expect(issued.accessKeyId).toMatch(/^ASIA[0-9A-Z]{16}$/);
+    expect(issued.sessionToken).toBeTruthy();
+    expect(issued.expiration?.getTime()).toBe(world.clock.now() + 3_600_000);
+    // (The SDK may ask again: it judges expiry by the real time, which the test's virtual clock is behind.)
+    expect(world.sim.roleSessions()).toContainEqual(expect.objectContaining({ roleArn: ROLE, account: PRODUCTION_ACCOUNT, sessionName: 'bakery-canary-op-1', externalId: 'bakery-demo', durationSeconds: 3600 }));
+  });
+
+  it('refuses an unknown role, a wrong external id and a bad session name as STS does', async () => {
+    world = await TestWorld.create();
+    world.sim.createRole({ arn: ROLE, externalId: 'bakery-demo' });
+    const refused = (role: Parameters<typeof credentials>[0]) => credentials(role).then(() => 'assumed', (error: Error) => error.message);
+    const denied = `Bakery could not assume the role %s: AccessDenied: User: arn:aws:iam::123456789012:user/bakery is not authorized to perform: sts:AssumeRole on resource: %s`;
+    const otherRole = `arn:aws:iam::${PRODUCTION_ACCOUNT}:role/nobody`;
+    expect(await refused({ roleArn: otherRole, sessionName: 'bakery-test' })).toContain(denied.replaceAll('%s', otherRole));
+    expect(await refused({ roleArn: ROLE, externalId: 'guess', sessionName: 'bakery-test' })).toContain(denied.replaceAll('%s', ROLE));
+    expect(await refused({ roleArn: ROLE, sessionName: 'bakery-test' })).toContain('AccessDenied');
+    expect(await refused({ roleArn: ROLE, externalId: 'bakery-demo', sessionName: 'x' })).toContain("ValidationError: 1 validation error detected: Value 'x' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2");
+    expect(await refused({ roleArn: ROLE, externalId: 'bakery-demo', sessionName: 'bakery canary' })).toContain('Member must satisfy regular expression pattern: [\\w+=,.@-]*');
+    expect(await refused({ roleArn: ROLE, externalId: 'bakery-demo', sessionName: 'b'.repeat(65) })).toContain('Member must have length less than or equal to 64');
+    expect(world.sim.roleSessions()).toEqual([]);
+  });
 });

@@ -77,7 +77,7 @@ export function assumedRoleCredentials(role: AssumedRole, region: string, sts: P
     try {
       return await provider(properties);
     } catch (error) {
-      const hint = errorCode(error) === 'AccessDenied' ? ' (its trust policy must let Bakery assume it, with the external id configured)' : '';
+      const hint = errorCode(error) === 'AccessDenied' ? ` (its trust policy must let Bakery's account assume it${role.externalId ? ', with the external id configured' : ''})` : '';
       throw new Error(`Bakery could not assume the role ${role.roleArn}: ${describeAwsError(error)}${hint}`, { cause: error });
     }
   };
