@@ -76,12 +76,6 @@ describe('deploy.environments in the apps file', () => {
     );
   });
 
-  it('refuses another AWS account or role for now, saying so', () => {
-    const withAccount = twoEnvironments.replace('          after: staging\n', '          account: "210987654321"\n          role: arn:aws:iam::210987654321:role/bakery\n          after: staging\n');
-    expect(() => parseAppsFile('apps.yml', withAccount)).toThrow('field "deploy.environments.1.account": account: environments in other AWS accounts are not supported yet');
-    expect(() => parseAppsFile('apps.yml', withAccount)).toThrow('field "deploy.environments.1.role"');
-  });
-
   it('keeps an app with a plain deploy section as one environment with no name', () => {
     const plain = appsFile('').replace('      environments:\n', fleet('demo').replace(/^ {4}/gm, '') + '\n');
     const environments = environmentsOf(parseAppsFile('apps.yml', plain).demo!);

@@ -57,6 +57,7 @@ export function meterAwsCalls(clients: AwsClients): AwsClients {
     autoScaling: async (region) => meter(await clients.autoScaling(region)),
     elbv2: async (region) => meter(await clients.elbv2(region)),
     cloudWatch: async (region) => meter(await clients.cloudWatch(region)),
+    assuming: (role) => meterAwsCalls(clients.assuming(role)),
   };
 }
 

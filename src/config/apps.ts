@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { supportsLatestConsole } from '../aws/instance-types.js';
 import { accessConfig } from './access.js';
 import { deployConfig, type DeployConfig } from './deploy.js';
-import { deploySection, environmentsOf, type Environment } from './environments.js';
+import { deploySection, environmentAccount, environmentsOf, type Environment } from './environments.js';
 import { retireConfig } from './retire.js';
 import { amiId, appName, awsAccountId, awsRegion, ssmParameterName } from './names.js';
 
@@ -110,8 +110,11 @@ function checkKmsKeys(config: Pick<z.infer<typeof appFields>, 'kmsKeys' | 'copyT
   }
 }
 
-/** The config of an app narrowed to one fleet (environments.ts configIn): what a canary's or a rollback's params hold. */
-export const fleetAppConfig = appFields.superRefine(checkKmsKeys);
+/**
+ * The config of an app narrowed to one fleet (environments.ts configIn): what a canary's or a rollback's params hold,
+ * with the other account its environment runs in, if any.
+ */
+export const fleetAppConfig = appFields.extend({ account: environmentAccount.optional() }).superRefine(checkKmsKeys);
 export type FleetAppConfig = z.infer<typeof fleetAppConfig>;
 
 /** An app's config as the apps file gives it: its `deploy` section is one fleet or a list of environments. */
@@ -122,13 +125,17 @@ export const appConfig = appFields.extend({ deploy: deploySection.optional() }).
     if (environment.region !== config.region && !config.copyTo.includes(environment.region)) {
       context.addIssue({ code: 'custom', path: ['deploy', 'environments', i, 'region'], message: `${environment.region} is neither the app's region (${config.region}) nor in copyTo, so no image is baked there; add it to copyTo` });
     }
+    // ...and another account can launch it only once the bake has shared it with that account.
+    if (environment.account && !config.shareWith.includes(environment.account.id)) {
+      context.addIssue({ code: 'custom', path: ['deploy', 'environments', i, 'account'], message: `${environment.name}'s account ${environment.account.id} is not in shareWith, so its fleet could not launch the image; add it to shareWith` });
+    }
   });
 });
 export type AppConfig = z.infer<typeof appConfig>;
 
 /** The app's config as one environment sees it: its fleet as the deploy section, its region as the app's. What an operation keeps in its params. */
 export function configIn(config: AppConfig, environment: Environment): FleetAppConfig & { deploy: DeployConfig } {
-  return { ...config, region: environment.region, deploy: environment.deploy };
+  return { ...config, region: environment.region, deploy: environment.deploy, ...(environment.account && { account: environment.account }) };
 }
 
 export const appsFile = z.strictObject({

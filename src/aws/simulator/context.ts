@@ -11,10 +11,20 @@ import {
   type WorldData,
 } from './world.js';
 
-/** What a command handler gets: the world, the region its client is in, the time of the call. */
+/** Who signed a call: Bakery's own credentials, or a session STS issued (sts.ts). */
+export interface Caller {
+  account: string;
+  arn: string;
+}
+
+/** What a command handler gets: the world, the region its client is in, the time of the call, who signed it. */
 export interface HandlerContext {
   world: WorldData;
   region: string;
+  /** Set for a call: its credentials' account and principal (sts.ts); Bakery's own elsewhere. */
+  caller?: Caller;
+  /** Other accounts' images of a region this account may launch: public, or shared with it. */
+  sharedImages?: (region: string) => ImageRecord[];
   now: number;
   timings: SimulatorTimings;
   faults: Faults;
@@ -46,10 +56,15 @@ export function findInstances(ctx: HandlerContext, ids: string[]): InstanceRecor
   return visible.filter((instance) => ids.includes(instance.instanceId));
 }
 
+/** The images of a region this account sees: its own (with Amazon's, kept beside them), and others' shared with it. */
+export function visibleImages(ctx: HandlerContext, region = ctx.region): ImageRecord[] {
+  return [...state(ctx, region).images, ...(ctx.sharedImages?.(region) ?? [])];
+}
+
 export function findImages(ctx: HandlerContext, ids: string[], region = ctx.region): ImageRecord[] {
   const malformed = ids.find((id) => !idPatterns.image.test(id));
   if (malformed) fail('InvalidAMIID.Malformed', `Invalid id: "${malformed}" (expecting "ami-...")`);
-  const images = state(ctx, region).images;
+  const images = visibleImages(ctx, region);
   const missing = ids.filter((id) => !images.some((image) => image.imageId === id));
   if (missing.length) fail('InvalidAMIID.NotFound', `The image id '[${missing.join(', ')}]' does not exist`);
   return images.filter((image) => ids.includes(image.imageId));

@@ -12,7 +12,7 @@ import type {
   Image,
   ModifyImageAttributeCommandInput,
 } from '@aws-sdk/client-ec2';
-import { findImage, findImages, findInstances, idempotent, required, state, type HandlerContext } from './context.js';
+import { findImage, findImages, findInstances, idempotent, required, state, visibleImages, type HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { applyFilters, tagList, tagsFromSpecifications } from './filters.js';
 import { page } from './pagination.js';
@@ -75,7 +75,7 @@ function describeImages(ctx: HandlerContext, input: DescribeImagesCommandInput) 
   const byId = input.ImageIds?.length ? findImages(ctx, input.ImageIds) : undefined;
   if (byId) requireSettledImages(ctx, byId);
   // Like EC2, a deprecated image is listed only when asked for by id or with IncludeDeprecated.
-  let images = byId ?? state(ctx).images.filter((image) => imageSettled(ctx, image) && (input.IncludeDeprecated || !deprecated(ctx, image)));
+  let images = byId ?? visibleImages(ctx).filter((image) => imageSettled(ctx, image) && (input.IncludeDeprecated || !deprecated(ctx, image)));
   // A disabled image is left out even when asked for by id, unless IncludeDisabled.
   if (!input.IncludeDisabled) images = images.filter((image) => !image.disabled);
   if (input.Owners?.length) {

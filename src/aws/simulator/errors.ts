@@ -5,6 +5,7 @@ import type { EC2ServiceException } from '@aws-sdk/client-ec2';
 import type * as Ec2Sdk from '@aws-sdk/client-ec2';
 import type * as Elbv2Sdk from '@aws-sdk/client-elastic-load-balancing-v2';
 import type * as SsmSdk from '@aws-sdk/client-ssm';
+import { ServiceException } from '@smithy/core/client';
 
 /**
  * Errors in the SDK's own shapes, so production code that inspects `error.name`,
@@ -12,7 +13,7 @@ import type * as SsmSdk from '@aws-sdk/client-ssm';
  * simulator from AWS, and the SDK's retry classifies them exactly as it would real ones.
  */
 
-export type Service = 'ec2' | 'ssm' | 'autoscaling' | 'elbv2' | 'cloudwatch';
+export type Service = 'ec2' | 'ssm' | 'autoscaling' | 'elbv2' | 'cloudwatch' | 'sts';
 
 /*
  * Each service's SDK module, required at the first error made for it, not when the simulator loads (EC2's
@@ -106,8 +107,21 @@ export function queryError(service: keyof typeof queryServices, code: string, me
   return Object.assign(error, details);
 }
 
+/**
+ * An STS error (awsQuery) as the SDK's STS client builds it: AccessDenied and ValidationError have no modeled class,
+ * so a ServiceException named by the code, with Type, Code and Error. STS's own base class is in a client Bakery
+ * does not depend on; its name and fields are what code sees.
+ */
+export function stsError(code: string, message: string, requestId: string, status = 400): Error {
+  const type = status >= 500 ? 'Receiver' : 'Sender';
+  const error = new ServiceException({ name: code, message, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status, requestId } });
+  return Object.assign(error, { Type: type, Code: code, Error: { Type: type, Code: code, Message: message } });
+}
+
 export function serviceError(service: Service, code: string, message: string, requestId: string, status?: number): Error {
   switch (service) {
+    case 'sts':
+      return stsError(code, message, requestId, status);
     case 'ec2':
       return ec2Error(code, message, requestId, status);
     case 'ssm':

@@ -1,4 +1,4 @@
-import { required, state, type HandlerContext } from './context.js';
+import { required, state, visibleImages, type HandlerContext } from './context.js';
 import { fail } from './errors.js';
 import { addInstance } from './ec2-instances.js';
 import { resolveVersion } from './ec2-launch-templates.js';
@@ -72,7 +72,7 @@ function launch(ctx: HandlerContext, group: GroupRecord, config: LaunchConfig, c
     UserData?: string;
     TagSpecifications?: { ResourceType?: string; Tags?: { Key?: string; Value?: string }[] }[];
   };
-  const image = state(ctx).images.find((i) => i.imageId === data.ImageId);
+  const image = visibleImages(ctx).find((i) => i.imageId === data.ImageId);
   if (!version || !image || imageState(image, ctx.now) !== 'available') {
     const why = !version
       ? `The specified launch template version ${config.version} of ${config.launchTemplateName} does not exist.`

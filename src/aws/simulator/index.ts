@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../../clock.js';
-import { awsClients, type AwsClients, type AwsService } from '../clients.js';
+import { assumedRoleCredentials, awsClients, type AwsClients, type AwsService } from '../clients.js';
 import { autoScalingHandlers } from './autoscaling.js';
 import { cloudWatchHandlers } from './cloudwatch.js';
-import type { HandlerContext, Handler } from './context.js';
+import type { Caller, HandlerContext, Handler } from './context.js';
 import { ec2Handlers } from './ec2.js';
 import { seedImage } from './ec2-images.js';
 import { recordLaunch } from './image-launches.js';
@@ -13,8 +13,9 @@ import { SimulatedError, serviceError, throttlingError, type Service } from './e
 import { Faults, type Fault } from './faults.js';
 import { settleFleet, wakeAll } from './fleet.js';
 import { SEED_BACKDATE_MS, seedFleet, type FleetSeedOptions, type SeededFleet } from './fleet-seed.js';
-import { attachMiddleware, simulatorMiddleware, type Dispatch } from './middleware.js';
+import { attachMiddleware, simulatorMiddleware, simulatorPlugin, type Dispatch } from './middleware.js';
 import { putParameter, ssmHandlers } from './ssm.js';
+import { callerOf, createRole, iamOf, stsHandlers } from './sts.js';
 import { realisticTimings, type SimulatorTimings } from './timings.js';
 import {
   emptyWorld,
@@ -42,6 +43,7 @@ const handlers: Record<Service, Record<string, Handler>> = {
   autoscaling: autoScalingHandlers,
   elbv2: elbv2Handlers,
   cloudwatch: cloudWatchHandlers,
+  sts: stsHandlers,
 };
 
 /** The simulator's name of each service, as AWS spells it in its errors and endpoints. */
@@ -69,7 +71,7 @@ export class AwsSimulator {
   private readonly dataFile: string | undefined;
   private world: WorldData;
   private readonly faults: Faults;
-  private readonly callLog: { command: string; region: string; at: number }[] = [];
+  private readonly callLog: { command: string; region: string; at: number; account: string }[] = [];
   private requests = 0;
   private cpuMicros = 0;
   private readonly wired: AwsClients;
@@ -81,8 +83,11 @@ export class AwsSimulator {
     const loaded = this.dataFile ? loadWorld(this.dataFile) : undefined;
     this.world = loaded ?? emptyWorld(options.accountId ?? DEFAULT_ACCOUNT_ID);
     this.faults = new Faults(this.world.faults);
-    this.wired = awsClients((Client, region, service) => {
-      const client = new Client({ region, credentials: CREDENTIALS, maxAttempts: 8 } as never);
+    this.wired = awsClients((Client, region, service, role) => {
+      // A role's credentials come from STS as in AWS: the provider's own STS client is answered here too.
+      const sts = { masterCredentials: CREDENTIALS, clientPlugins: [simulatorPlugin(simulatorMiddleware('sts', region, this.dispatch, () => this.nextRequestId()))] };
+      const credentials = role ? assumedRoleCredentials(role, region, sts) : CREDENTIALS;
+      const client = new Client({ region, credentials, maxAttempts: 8 } as never);
       this.attach(client, region, service);
       return client;
     });
@@ -105,11 +110,11 @@ export class AwsSimulator {
 
   /**
    * An app's live fleet (see fleet-seed.ts), laid down before now so that it is InService, healthy
-   * and serving traffic at once. Idempotent: a fleet already in the world is returned as it is.
+   * and serving traffic at once, in this world's account or `account`. Idempotent: a fleet already in the world is returned as it is.
    */
-  seedFleet(options: FleetSeedOptions): SeededFleet {
-    const seeded = seedFleet({ ...this.context(options.region), now: this.clock.now() - SEED_BACKDATE_MS }, options);
-    settleFleet(this.context(options.region));
+  seedFleet(options: FleetSeedOptions & { account?: string }): SeededFleet {
+    const seeded = seedFleet({ ...this.context(options.region, options.account), now: this.clock.now() - SEED_BACKDATE_MS }, options);
+    settleFleet(this.context(options.region, options.account));
     this.save();
     return seeded;
   }
@@ -226,9 +231,24 @@ export class AwsSimulator {
     return this.cpuMicros;
   }
 
-  /** Every call received, including throttled and failed attempts, in order. */
-  calls(): { command: string; region: string; at: number }[] {
+  /** Every call received, including throttled and failed attempts, in order, with the account its credentials are of. */
+  calls(): { command: string; region: string; at: number; account: string }[] {
     return this.callLog.map((call) => ({ ...call }));
+  }
+
+  /**
+   * A role in another account, as its platform team creates it for Bakery: its trust policy names this world's
+   * account (or `trusts`), with an sts:ExternalId condition when `externalId` is given. Returns its ARN.
+   */
+  createRole(input: { arn: string; trusts?: string[]; externalId?: string; maxSessionSeconds?: number }): string {
+    const role = createRole(this.world, input);
+    this.save();
+    return role.arn;
+  }
+
+  /** The sessions STS issued (AssumeRole that succeeded), in order. */
+  roleSessions(): { roleArn: string; sessionName: string; externalId?: string; account: string; durationSeconds: number; issuedAt: number }[] {
+    return iamOf(this.world).sessions.map(({ accessKeyId: _key, ...session }) => ({ ...session }));
   }
 
   /** All instances (ever), images and snapshots in every region, with their state at clock.now(). */
@@ -244,10 +264,16 @@ export class AwsSimulator {
     };
   }
 
-  private readonly dispatch: Dispatch = ({ service, region, command, input, requestId }) => {
-    this.callLog.push({ command, region, at: this.clock.now() });
+  private readonly dispatch: Dispatch = ({ service, region, command, input, requestId, accessKeyId }) => {
+    const caller = callerOf(this.world, accessKeyId, CREDENTIALS.accessKeyId);
+    this.callLog.push({ command, region, at: this.clock.now(), account: caller?.account ?? 'unknown' });
     const cpuBefore = process.cpuUsage();
     try {
+      if (!caller) {
+        throw service === 'ec2'
+          ? new SimulatedError('AuthFailure', 'AWS was not able to validate the provided access credentials', 401)
+          : new SimulatedError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
+      }
       // API faults come first, so a failed call changes nothing.
       const fault = this.faults.takeApiFault(command, region);
       if (fault) {
@@ -264,7 +290,7 @@ export class AwsSimulator {
       if ((input as { DryRun?: boolean }).DryRun) {
         throw new SimulatedError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
       }
-      return this.run(handler, region, command, input);
+      return this.run(handler, region, command, input, caller);
     } catch (error) {
       if (error instanceof SimulatedError) throw serviceError(service, error.code, error.message, requestId, error.status);
       throw error;
@@ -278,20 +304,20 @@ export class AwsSimulator {
    * Runs a handler on a world whose fleet has been brought up to now; a mutating one is
    * all-or-nothing, lets every group react at once, and is saved after.
    */
-  private run(handler: Handler, region: string, command: string, input: object): object {
+  private run(handler: Handler, region: string, command: string, input: object, caller: Caller): object {
     // Builders that shut themselves down did so on the simulator's clock, whoever was watching.
     const shutDown = settleShutdowns(this.world, this.clock.now(), this.timings.terminateMs);
-    const settled = settleFleet(this.context(region)) || shutDown;
+    const settled = settleFleet(this.context(region, caller.account)) || shutDown;
     const mutating = !/^(Describe|Get)/.test(command);
     if (!mutating) {
       if (settled) this.save();
-      return handler(this.context(region), input);
+      return handler({ ...this.context(region, caller.account), caller }, input);
     }
     const before = structuredClone(this.world);
     try {
-      const result = handler(this.context(region), input);
-      wakeAll(this.context(region));
-      settleFleet(this.context(region));
+      const result = handler({ ...this.context(region, caller.account), caller }, input);
+      wakeAll(this.context(region, caller.account));
+      settleFleet(this.context(region, caller.account));
       this.save();
       return result;
     } catch (error) {
@@ -300,8 +326,27 @@ export class AwsSimulator {
     }
   }
 
-  private context(region: string): HandlerContext {
-    return { world: this.world, region, now: this.clock.now(), timings: this.timings, faults: this.faults };
+  /** A call's context in `account`: this world's own, or another account's resources (the images shared with it beside them). */
+  private context(region: string, account = this.world.accountId): HandlerContext {
+    const sharedImages = (at: string) =>
+      this.accountWorlds()
+        .filter((world) => world.accountId !== account)
+        .flatMap((world) => regionState(world, at).images.filter((image) => image.ownerId !== account && (image.public || image.launchPermissions.includes(account))));
+    return { world: this.accountWorld(account), region, now: this.clock.now(), timings: this.timings, faults: this.faults, sharedImages };
+  }
+
+  /**
+   * The world as `account` sees it: for another account, its own regions, counters and keys in the world's
+   * `accounts` (so saved, and restored with it when a call fails), with the world's roles and faults.
+   */
+  private accountWorld(account: string): WorldData {
+    if (account === this.world.accountId) return this.world;
+    const own = ((this.world.accounts ??= {})[account] ??= { counters: {}, regions: {} });
+    return { version: 1, accountId: account, counters: own.counters, regions: own.regions, faults: this.world.faults, kmsKeys: (own.kmsKeys ??= []), iam: iamOf(this.world) };
+  }
+
+  private accountWorlds(): WorldData[] {
+    return [this.world, ...Object.keys(this.world.accounts ?? {}).map((account) => this.accountWorld(account))];
   }
 
   private nextRequestId(): string {

@@ -428,6 +428,39 @@ export interface WorldData {
   faults: Fault[];
   /** KMS keys of the account, in every region (kms.ts). */
   kmsKeys?: KmsKeyRecord[];
+  /** IAM roles of other accounts Bakery may assume, and the sessions STS issued for them (sts.ts). */
+  iam?: { roles: RoleRecord[]; sessions: RoleSessionRecord[] };
+  /** Other accounts' own resources, by account id: what a call with a role's credentials works on. */
+  accounts?: Record<string, AccountState>;
+}
+
+/** One other account's resources, kept apart from this world's account's as AWS keeps accounts apart. */
+export interface AccountState {
+  counters: Record<string, number>;
+  regions: Record<string, RegionState>;
+  kmsKeys?: KmsKeyRecord[];
+}
+
+/** A role in an account, with what its trust policy allows: who may assume it, with which external id. */
+export interface RoleRecord {
+  arn: string;
+  account: string;
+  /** Accounts whose principals the trust policy names. */
+  trusts: string[];
+  /** The trust policy's sts:ExternalId condition, when it has one. */
+  externalId?: string;
+  maxSessionSeconds: number;
+}
+
+/** Temporary credentials STS issued: a call signed with the access key id is made as the role, in its account. */
+export interface RoleSessionRecord {
+  accessKeyId: string;
+  roleArn: string;
+  account: string;
+  sessionName: string;
+  externalId?: string;
+  durationSeconds: number;
+  issuedAt: number;
 }
 
 export interface KmsKeyRecord {
@@ -547,7 +580,7 @@ export function loadWorld(file: string): WorldData | undefined {
   if (data.version !== 1 || typeof data.accountId !== 'string' || typeof data.regions !== 'object') {
     throw new Error(`${file} is not a simulated-AWS data file (version 1); move it away to start a fresh world`);
   }
-  return { version: 1, accountId: data.accountId, counters: data.counters ?? {}, regions: data.regions ?? {}, faults: data.faults ?? [] };
+  return { version: 1, accountId: data.accountId, counters: data.counters ?? {}, regions: data.regions ?? {}, faults: data.faults ?? [], ...(data.iam && { iam: data.iam }), ...(data.accounts && { accounts: data.accounts }) };
 }
 
 /** Write to a temp file then rename, so a process killed mid-write never leaves a torn file. */

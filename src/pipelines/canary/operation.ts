@@ -1,4 +1,5 @@
 import type { AwsClients } from '../../aws/clients.js';
+import type { EnvironmentAccount } from '../../config/environments.js';
 import type { Clock } from '../../clock.js';
 import type { DeployConfig } from '../../config/deploy.js';
 import { momentText, positionText } from '../../judge/explain.js';
@@ -24,6 +25,22 @@ export const deployOf = (operation: Operation): DeployConfig => {
 /** " in staging": where a deploy of an app of several environments goes, for its messages; nothing for an app of one fleet. */
 export const inEnvironment = (operation: Operation): string => (operation.environment ? ` in ${operation.environment}` : '');
 export const regionOf = (operation: Operation): string => canaryParams.parse(operation.params).config.region;
+
+/**
+ * Who the operation's calls are made as: Bakery itself, or for an environment in another account the role it
+ * assumes there, in a session named for the operation ("bakery-canary-op-…", as CloudTrail shows it).
+ */
+export function clientsIn(aws: AwsClients, operation: Operation, account: EnvironmentAccount | undefined): AwsClients {
+  if (!account) return aws;
+  const sessionName = `bakery-${operation.kind}-${operation.id}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
+  return aws.assuming({ roleArn: account.role, sessionName, ...(account.externalId !== undefined && { externalId: account.externalId }) });
+}
+
+/** The canary's dependencies with the clients of its environment's account. */
+export const dependenciesFor = <D extends { aws: AwsClients }>(deps: D, operation: Operation): D => ({
+  ...deps,
+  aws: clientsIn(deps.aws, operation, canaryParams.parse(operation.params).config.account),
+});
 
 /**
  * The canary group's name shows app and version, and ends with the operation's own random suffix: a

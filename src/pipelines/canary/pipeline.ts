@@ -7,7 +7,7 @@ import { awaitApproval } from './await-approval.js';
 import { canaryChart } from './chart.js';
 import { launchCanary, launchTemplate, readLive } from './launch.js';
 import { canaryMessages } from './messages.js';
-import { deployOf, required, type CanaryDependencies } from './operation.js';
+import { dependenciesFor, deployOf, required, type CanaryDependencies } from './operation.js';
 import { removeCanary } from './removal.js';
 import { dropUnneededTemplateVersions } from './template-versions.js';
 import { canaryState, type CanaryState } from './state.js';
@@ -21,9 +21,7 @@ import { judgeCanary, removeBaseline } from './window.js';
  * removes the canary whatever happened and undoes a promotion cut short.
  */
 export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> {
-  const { aws, store, clock, pollIntervalMs } = deps;
-
-  const canarySteps: Step<CanaryState>[] = [
+  const canarySteps = (deps: CanaryDependencies): Step<CanaryState>[] => [
     readLive(deps),
     launchTemplate(deps),
     launchCanary(deps),
@@ -32,9 +30,11 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
     removeBaseline(deps),
     awaitApproval(deps),
   ];
-
-  const rolling = [...canarySteps, ...promoteSteps(deps)].map(metered);
-  const redBlack = [...canarySteps, ...redBlackSteps(deps)].map(metered);
+  const rollingFor = (deps: CanaryDependencies) => [...canarySteps(deps), ...promoteSteps(deps)].map(metered);
+  const redBlackFor = (deps: CanaryDependencies) => [...canarySteps(deps), ...redBlackSteps(deps)].map(metered);
+  // The steps' titles, for the messages; an operation runs them with the clients of its environment's account.
+  const rolling = rollingFor(deps);
+  const redBlack = redBlackFor(deps);
 
   return {
     kind: 'canary',
@@ -43,18 +43,22 @@ export function canaryPipeline(deps: CanaryDependencies): Pipeline<CanaryState> 
     // The strategy and the baseline are the app's config as it was when the canary started.
     stepsFor: (operation) => {
       const deploy = deployOf(operation);
-      const steps = deploy.strategy === 'red-black' ? redBlack : rolling;
+      const steps = (deploy.strategy === 'red-black' ? redBlackFor : rollingFor)(dependenciesFor(deps, operation));
       return deploy.canary.baseline === 'fresh' ? steps : steps.filter((step) => step.name !== 'remove-baseline');
     },
     async cleanup({ operation, state }, status: OperationStatus) {
-      const removed = await removeCanary({ aws, store, clock, pollIntervalMs }, operation, state, status);
+      // Nothing is made before the launch template step: a canary stopped at reading the live fleet (its role could
+      // not be assumed, its group is gone) has nothing to look for, and an environment is not held by a cleanup that cannot run.
+      if (!operation.steps.some((step) => step.name === 'launch-template')) return [];
+      const inAccount = dependenciesFor(deps, operation);
+      const removed = await removeCanary(inAccount, operation, state, status);
       // Every canary adds a launch template version; those no longer live nor a rollback target go.
-      return [...removed, ...(await dropUnneededTemplateVersions({ aws, store }, operation, state))];
+      return [...removed, ...(await dropUnneededTemplateVersions(inAccount, operation, state))];
     },
     async draw(operation, state) {
       const verdict = required(state.verdict, 'verdict');
       return canaryChart(operation, deployOf(operation), required(state.window, 'window'), verdict);
     },
-    ...canaryMessages(clock, [...rolling, ...redBlack]),
+    ...canaryMessages(deps.clock, [...rolling, ...redBlack]),
   };
 }

@@ -7,7 +7,7 @@ import { formatDuration } from '../../operations/format.js';
 import { StepFailure, type Pipeline, type Step } from '../../operations/pipeline.js';
 import type { Operation } from '../../store/items.js';
 import type { Store } from '../../store/store.js';
-import { required } from '../canary/operation.js';
+import { clientsIn, required } from '../canary/operation.js';
 import { lookAtRefresh, refreshPlan } from '../promote/refresh.js';
 import { releaseRedraw } from '../release-threads.js';
 import { rollbackMessages, rollbackStarted } from './messages.js';
@@ -34,10 +34,9 @@ function deployOf(operation: Operation): DeployConfig {
  * group need not exist), roll the fleet to it, record it live again.
  */
 export function rollbackPipeline(deps: RollbackDependencies): Pipeline<RollbackState> {
-  const { aws, store, clock } = deps;
   const region = (operation: Operation): string => paramsOf(operation).config.region;
 
-  const steps: Step<RollbackState>[] = [
+  const stepsWith = ({ aws, store, clock }: RollbackDependencies): Step<RollbackState>[] => [
     {
       name: 'read-live',
       title: 'Read the live fleet',
@@ -123,15 +122,18 @@ export function rollbackPipeline(deps: RollbackDependencies): Pipeline<RollbackS
     },
   ];
 
+  const steps = stepsWith(deps);
   return {
     kind: 'rollback',
     state: rollbackState,
     steps: steps.map(metered),
+    // With the clients of the environment's account: another one's, with its role, when it runs there.
+    stepsFor: (operation) => stepsWith({ ...deps, aws: clientsIn(deps.aws, operation, paramsOf(operation).config.account) }).map(metered),
     // A rollback makes nothing to take away: a refresh it started and could not finish is the fleet's way back, left to run.
     async cleanup() {
       return [];
     },
-    ...rollbackMessages(clock, steps),
+    ...rollbackMessages(deps.clock, steps),
   };
 }
 

@@ -1,0 +1,202 @@
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeImagesCommand, ModifyImageAttributeCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseAppsFile, type AppConfig } from '../src/config/apps.js';
+import { environmentsOf } from '../src/config/environments.js';
+import type { Bakery } from '../src/bakery.js';
+import { alice, approvalRequest, bake, bob, everything, groupNames, pressOn, until } from './support/lifecycle.js';
+import { TestWorld } from './support/world.js';
+
+const PRODUCTION_ACCOUNT = '210987654321';
+const ROLE = `arn:aws:iam::${PRODUCTION_ACCOUNT}:role/bakery-deployer`;
+
+/** One environment's fleet: the simulator's seeded fleet of that name, judged as the lifecycle's demo is. */
+const fleet = (seeded: string) => `
+          group: ${seeded}-live
+          launchTemplate: ${seeded}
+          canary: { instances: 1, duration: 30m, interval: 1m, warmup: 3m }
+          metrics:
+            - { name: errors, label: 5xx rate, kind: count, namespace: Demo/App, metric: Errors5xx, stat: Sum, unit: errors,
+                requests: { namespace: Demo/App, metric: Requests, stat: Sum }, tolerance: x1.5, critical: x5 }
+          approvers: [U0BOB, U0ALICE]
+          rolling: { minHealthyPercent: 66, warmup: 60s, alarms: [${seeded}-5xx-high] }`;
+
+/** staging in Bakery's own account; production in another, reached with the role Bakery assumes there. */
+const appsFile = `
+apps:
+  demo:
+    channel: "#demo"
+    region: us-east-1
+    baseImage: { ssm: /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64 }
+    instanceType: t3.small
+    artifactUrl: https://artifacts.example.com/demo/{version}.tar.gz
+    provision: ./install.sh
+    smokeTest: curl -fsS localhost:8080/healthz
+    shareWith: ["${PRODUCTION_ACCOUNT}"]
+    deploy:
+      environments:
+        - name: staging${fleet('demo-stg')}
+        - name: production
+          account: "${PRODUCTION_ACCOUNT}"
+          role: ${ROLE}
+          externalId: bakery-demo${fleet('demo')}
+`;
+
+const wrong = (from: string, to: string) => () => parseAppsFile('apps.yml', appsFile.replace(from, to));
+
+describe('an environment in another AWS account, in the apps file', () => {
+  it('reads its account, the role Bakery assumes there and the external id', () => {
+    const production = environmentsOf(parseAppsFile('apps.yml', appsFile).demo!)[1]!;
+    expect(production.account).toEqual({ id: PRODUCTION_ACCOUNT, role: ROLE, externalId: 'bakery-demo' });
+    expect(environmentsOf(parseAppsFile('apps.yml', appsFile).demo!)[0]!.account).toBeUndefined();
+  });
+
+  it('names the file, the app and the field of a wrong account or role', () => {
+    expect(wrong(`account: "${PRODUCTION_ACCOUNT}"`, 'account: "2109876543"')).toThrow('apps.yml: app "demo", field "deploy.environments.1.account": an AWS account id is 12 digits');
+    expect(wrong(`role: ${ROLE}`, 'role: bakery-deployer')).toThrow('field "deploy.environments.1.role": a role is an IAM role ARN');
+    expect(wrong(`role: ${ROLE}`, 'role: arn:aws:iam::123456789012:role/bakery-deployer')).toThrow(
+      `field "deploy.environments.1.role": arn:aws:iam::123456789012:role/bakery-deployer is a role of account 123456789012, not of the environment's account ${PRODUCTION_ACCOUNT}`,
+    );
+    expect(wrong(`          role: ${ROLE}\n`, '')).toThrow(`field "deploy.environments.1.role": name the role Bakery assumes in account ${PRODUCTION_ACCOUNT}`);
+    expect(wrong(`          account: "${PRODUCTION_ACCOUNT}"\n`, '')).toThrow('field "deploy.environments.1.account": name the account the role is in');
+    expect(wrong('externalId: bakery-demo', 'externalId: "x"')).toThrow('field "deploy.environments.1.externalId": an external id is 2-1224 letters');
+  });
+
+  it('refuses an account the bake does not share the image with', () => {
+    expect(wrong(`shareWith: ["${PRODUCTION_ACCOUNT}"]`, 'shareWith: []')).toThrow(
+      `field "deploy.environments.1.account": production's account ${PRODUCTION_ACCOUNT} is not in shareWith, so its fleet could not launch the image; add it to shareWith`,
+    );
+  });
+});
+
+describe('/canary to an environment in another AWS account', () => {
+  let world: TestWorld;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  async function twoAccounts(): Promise<Bakery> {
+    world = await TestWorld.create({ demo: parseAppsFile('apps.yml', appsFile).demo! as AppConfig });
+    world.sim.seedFleet({ region: 'us-east-1', app: 'demo-stg' });
+    // Production's fleet is in production's account, out of sight of Bakery's own credentials.
+    world.sim.seedFleet({ region: 'us-east-1', app: 'demo', account: PRODUCTION_ACCOUNT });
+    const bakery = world.replica();
+    await bake(world, bakery, 'v1');
+    return bakery;
+  }
+
+  const canary = (bakery: Bakery, text: string) => bakery.handlers.onCommand(world.command(text, { command: '/canary', user: alice }));
+  /** Production's account as its own people see it (through the role, the one way in here). */
+  const production = () => world.sim.clients().assuming({ roleArn: ROLE, externalId: 'bakery-demo', sessionName: 'platform-team' });
+  const productionGroups = async () =>
+    ((await (await production().autoScaling('us-east-1')).send(new DescribeAutoScalingGroupsCommand({}))).AutoScalingGroups ?? [])
+      .filter((group) => group.Status !== 'Delete in progress')
+      .map((group) => group.AutoScalingGroupName);
+  /** The accounts whose credentials made the calls named `command`. */
+  const accountsOf = (command: string) => new Set(world.sim.calls().filter((call) => call.command === command).map((call) => call.account));
+
+  it('canaries and promotes there with the credentials of the role it assumes, in a session named for the canary', async () => {
+    const bakery = await twoAccounts();
+    world.sim.createRole({ arn: ROLE, externalId: 'bakery-demo' });
+    const ownAccount = world.sim.calls().find((call) => call.command === 'RunInstances')!.account;
+
+    expect((await canary(bakery, 'demo v1 --to production'))?.text).toMatch(/^Canary of demo v1 in production started/);
+    await until(world, () => approvalRequest(world)?.text.includes('whole fleet in production') === true);
+    // The canary runs beside production's fleet, in its account; Bakery's own account sees only staging.
+    expect(await productionGroups()).toEqual(expect.arrayContaining(['demo-live', expect.stringMatching(/^demo-canary-v1-/)]));
+    expect(await groupNames(world)).toEqual(['demo-stg-live']);
+    await bakery.handlers.onButton(pressOn(approvalRequest(world)!, 'release.promote', bob));
+    await until(world, async () => (await world.store.getLock('demo', 'deploy', 'production')) === undefined);
+    await bakery.runner.idle();
+
+    const live = (await world.store.getLive('demo', 'production'))?.live;
+    expect(live).toMatchObject({ version: 'v1', group: 'demo-live' });
+    // The image baked in Bakery's account, shared with production's, is what production's fleet now runs.
+    const { Images = [] } = await (await production().ec2('us-east-1')).send(new DescribeImagesCommand({ ImageIds: [live!.ami] }));
+    expect(Images[0]?.OwnerId).not.toBe(PRODUCTION_ACCOUNT);
+    expect(await productionGroups()).toEqual(['demo-live']);
+    const sessions = world.sim.roleSessions().filter((session) => session.sessionName !== 'platform-team');
+    expect(sessions.length).toBeGreaterThan(0);
+    for (const session of sessions) {
+      expect(session).toMatchObject({ roleArn: ROLE, account: PRODUCTION_ACCOUNT, externalId: 'bakery-demo', sessionName: expect.stringMatching(/^bakery-canary-op-[\w-]+$/) });
+    }
+    // The canary's group, its judging and the promotion were all production's account's doing; the bake was Bakery's own.
+    for (const command of ['CreateAutoScalingGroup', 'GetMetricData', 'StartInstanceRefresh']) expect(accountsOf(command)).toEqual(new Set([PRODUCTION_ACCOUNT]));
+    expect(ownAccount).not.toBe(PRODUCTION_ACCOUNT);
+  }, 300_000);
+
+  it('reports a role it may not assume, naming the role, and launches nothing', async () => {
+    const bakery = await twoAccounts();
+    // The role exists, but its trust policy wants another external id than the one configured.
+    world.sim.createRole({ arn: ROLE, externalId: 'someone-else' });
+
+    expect((await canary(bakery, 'demo v1 --to production'))?.text).toMatch(/^Canary of demo v1 in production started/);
+    await until(world, async () => (await world.store.getLock('demo', 'deploy', 'production')) === undefined);
+    await bakery.runner.idle();
+
+    expect(everything(world)).toContain(`Bakery could not assume the role ${ROLE}: AccessDenied: User: arn:aws:iam::`);
+    expect(world.sim.roleSessions()).toEqual([]);
+    expect(accountsOf('CreateAutoScalingGroup')).toEqual(new Set());
+    expect(await world.store.getLive('demo', 'production')).toBeUndefined();
+  }, 300_000);
+});
+
+describe('simulated accounts', () => {
+  let world: TestWorld;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('keeps each account’s resources apart, and launches another account’s image only once it is shared', async () => {
+    world = await TestWorld.create();
+    world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
+    world.sim.createRole({ arn: ROLE });
+    const other = world.sim.clients().assuming({ roleArn: ROLE, sessionName: 'bakery-test' });
+    expect((await (await other.autoScaling('us-east-1')).send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['demo-live'] }))).AutoScalingGroups).toEqual([]);
+
+    const ownImage = world.sim.seedBaseImage({ region: 'us-east-1', name: 'demo-v9' });
+    const launch = async () => (await other.ec2('us-east-1')).send(new RunInstancesCommand({ ImageId: ownImage, MinCount: 1, MaxCount: 1, InstanceType: 't3.small' }));
+    await expect(launch()).rejects.toMatchObject({ name: 'InvalidAMIID.NotFound' });
+    await (await world.sim.clients().ec2('us-east-1')).send(new ModifyImageAttributeCommand({ ImageId: ownImage, LaunchPermission: { Add: [{ UserId: PRODUCTION_ACCOUNT }] } }));
+    const { Instances = [] } = await launch();
+    expect(Instances[0]?.ImageId).toBe(ownImage);
+    // Launched in the other account: Bakery's own account has no such instance.
+    expect(world.sim.snapshot().instances.map((instance) => instance.instanceId)).not.toContain(Instances[0]?.InstanceId);
+  });
+});
+
+describe('simulated STS AssumeRole', () => {
+  let world: TestWorld;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  /** The credentials a client of the assumed role signs with, as the SDK resolves them. */
+  const credentials = async (role: Parameters<ReturnType<TestWorld['sim']['clients']>['assuming']>[0]) => (await world.sim.clients().assuming(role).ec2('us-east-1')).config.credentials();
+
+  it('returns temporary credentials for a role that trusts Bakery’s account, expiring after the session’s duration', async () => {
+    world = await TestWorld.create();
+    world.sim.createRole({ arn: ROLE, externalId: 'bakery-demo' });
+    const issued = await credentials({ roleArn: ROLE, externalId: 'bakery-demo', sessionName: 'bakery-canary-op-1' });
+    expect(issued.accessKeyId).toMatch(/^ASIA[0-9A-Z]{16}$/);
+    expect(issued.sessionToken).toBeTruthy();
+    expect(issued.expiration?.getTime()).toBe(world.clock.now() + 3_600_000);
+    // (The SDK may ask again: it judges expiry by the real time, which the test's virtual clock is behind.)
+    expect(world.sim.roleSessions()).toContainEqual(expect.objectContaining({ roleArn: ROLE, account: PRODUCTION_ACCOUNT, sessionName: 'bakery-canary-op-1', externalId: 'bakery-demo', durationSeconds: 3600 }));
+  });
+
+  it('refuses an unknown role, a wrong external id and a bad session name as STS does', async () => {
+    world = await TestWorld.create();
+    world.sim.createRole({ arn: ROLE, externalId: 'bakery-demo' });
+    const refused = (role: Parameters<typeof credentials>[0]) => credentials(role).then(() => 'assumed', (error: Error) => error.message);
+    const denied = `Bakery could not assume the role %s: AccessDenied: User: arn:aws:iam::123456789012:user/bakery is not authorized to perform: sts:AssumeRole on resource: %s`;
+    const otherRole = `arn:aws:iam::${PRODUCTION_ACCOUNT}:role/nobody`;
+    expect(await refused({ roleArn: otherRole, sessionName: 'bakery-test' })).toContain(denied.replaceAll('%s', otherRole));
+    expect(await refused({ roleArn: ROLE, externalId: 'guess', sessionName: 'bakery-test' })).toContain(denied.replaceAll('%s', ROLE));
+    expect(await refused({ roleArn: ROLE, sessionName: 'bakery-test' })).toContain('AccessDenied');
+    expect(await refused({ roleArn: ROLE, externalId: 'bakery-demo', sessionName: 'x' })).toContain("ValidationError: 1 validation error detected: Value 'x' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2");
+    expect(await refused({ roleArn: ROLE, externalId: 'bakery-demo', sessionName: 'bakery canary' })).toContain('Member must satisfy regular expression pattern: [\\w+=,.@-]*');
+    expect(await refused({ roleArn: ROLE, externalId: 'bakery-demo', sessionName: 'b'.repeat(65) })).toContain('Member must have length less than or equal to 64');
+    expect(world.sim.roleSessions()).toEqual([]);
+  });
+});
