@@ -117,7 +117,7 @@ describe('/canary through environments', () => {
     const bakery = world.replica();
     await bake(world, bakery, 'v1');
 
-    expect(await canary(bakery, 'demo v1')).toBeUndefined();
+    expect((await canary(bakery, 'demo v1'))?.text).toBe('Canary of demo v1 in staging started: it continues in the thread where v1 was baked.');
     await until(world, () => approvalRequest(world)?.text.includes('whole fleet in staging') === true);
     expect(await groupNames(world)).toContainEqual(expect.stringMatching(/^demo-canary-v1-/));
     expect(everything(world)).toContain('Canary demo v1 in staging');
@@ -141,7 +141,7 @@ describe('/canary through environments', () => {
     expect((await world.store.getRelease('demo', 'v1'))?.status).toBe('live');
 
     await world.clock.sleep(2 * 3_600_000);
-    expect(await canary(bakery, 'demo v1 --to production')).toBeUndefined();
+    expect((await canary(bakery, 'demo v1 --to production'))?.text).toBe('Canary of demo v1 in production started: it continues in the thread where v1 was baked.');
     await until(world, () => approvalRequest(world)?.text.includes('whole fleet in production') === true);
     await promote(bakery, 'production');
     // The very image tested in staging, on production's own fleet.
@@ -171,8 +171,8 @@ describe('/canary through environments', () => {
     await world.clock.sleep(2 * 3_600_000);
     await bake(world, bakery, 'v2');
 
-    expect(await canary(bakery, 'demo v1 --to production')).toBeUndefined();
-    expect(await canary(bakery, 'demo v2')).toBeUndefined();
+    expect((await canary(bakery, 'demo v1 --to production'))?.text).toMatch(/^Canary of demo v1 in production started/);
+    expect((await canary(bakery, 'demo v2'))?.text).toMatch(/^Canary of demo v2 in staging started/);
     expect((await world.store.getLock('demo', 'deploy', 'production'))?.version).toBe('v1');
     expect((await world.store.getLock('demo', 'deploy', 'staging'))?.version).toBe('v2');
     // A second canary in production is still refused while the first runs there.
