@@ -79,7 +79,7 @@ export class StaleSurvey {
     // Every app: one Scan of the table; a few: a Query each.
     const records = only ? undefined : await this.deps.store.scanAppRecords();
     const stored: StoredApp[] = [];
-    for (const app of names) stored.push(await this.stored(app, configs[app]!, records?.get(app) ?? (records ? { releases: [], locks: [] } : undefined)));
+    for (const app of names) stored.push(await this.stored(app, configs[app]!, records?.get(app) ?? (records ? { lives: [], releases: [], locks: [] } : undefined)));
     const byRegion = new Map<string, StoredApp[]>();
     for (const app of stored) byRegion.set(app.config.region, [...(byRegion.get(app.config.region) ?? []), app]);
     const pictures = (await Promise.all([...byRegion].map(([region, apps]) => this.region(region, apps, newestBase)))).flat();
