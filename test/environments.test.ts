@@ -1,49 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseAppsFile, type AppConfig } from '../src/config/apps.js';
+import { parseAppsFile } from '../src/config/apps.js';
 import { environmentsOf } from '../src/config/environments.js';
 import { formatDuration, formatTime } from '../src/operations/format.js';
 import type { Bakery } from '../src/bakery.js';
 import { alice, approvalRequest, bake, bob, everything, groupNames, pressOn, rollBack, until } from './support/lifecycle.js';
+import { appsFile, fleet, stagingAndProduction, twoEnvironments } from './support/environments.js';
 import { TestWorld } from './support/world.js';
-
-/** One environment's fleet: the simulator's seeded fleet of that name, judged as the lifecycle's demo is. */
-const fleet = (seeded: string) => `
-          group: ${seeded}-live
-          launchTemplate: ${seeded}
-          canary: { instances: 1, duration: 30m, interval: 1m, warmup: 3m }
-          metrics:
-            - { name: errors, label: 5xx rate, kind: count, namespace: Demo/App, metric: Errors5xx, stat: Sum, unit: errors,
-                requests: { namespace: Demo/App, metric: Requests, stat: Sum }, tolerance: x1.5, critical: x5 }
-            - { name: latency, label: p99 latency, kind: gauge, namespace: Demo/App, metric: LatencyP99, stat: Maximum, unit: ms, tolerance: +10%, critical: +200% }
-          approvers: [U0BOB, U0ALICE]
-          rolling: { minHealthyPercent: 66, warmup: 60s, alarms: [${seeded}-5xx-high] }`;
-
-function appsFile(environments: string): string {
-  return `
-apps:
-  demo:
-    channel: "#demo"
-    region: us-east-1
-    baseImage: { ssm: /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64 }
-    instanceType: t3.small
-    artifactUrl: https://artifacts.example.com/demo/{version}.tar.gz
-    provision: ./install.sh
-    smokeTest: curl -fsS localhost:8080/healthz
-    deploy:
-      environments:${environments}
-`;
-}
-
-/** staging on the demo-stg fleet, then production on the demo fleet after a 2h soak in staging. */
-const twoEnvironments = appsFile(`
-        - name: staging${fleet('demo-stg')}
-        - name: production
-          after: staging
-          soak: 2h${fleet('demo')}`);
-
-function stagingAndProduction(): AppConfig {
-  return parseAppsFile('apps.yml', twoEnvironments).demo!;
-}
 
 describe('deploy.environments in the apps file', () => {
   it('reads the environments in order, each with its own fleet, the app’s region and a soak after the one it follows', () => {
@@ -127,9 +89,9 @@ describe('/canary through environments', () => {
     // Production was not touched: nothing is recorded live there, nor under the one-fleet key.
     expect(await world.store.getLive('demo', 'production')).toBeUndefined();
     expect(await world.store.getLive('demo')).toBeUndefined();
-    const releases = await bakery.handlers.onCommand(world.command('demo', { command: '/releases', user: alice }));
-    expect(releases?.lines).toContainEqual(expect.stringMatching(/^Live in staging: \*v1\* \(.*ami-[0-9a-f]+.*\) since /));
-    expect(releases?.lines).toContain('Live in production: not promoted by Bakery yet');
+    const releases = (env: string) => bakery.handlers.onCommand(world.command(`demo --env ${env}`, { command: '/releases', user: alice }));
+    expect((await releases('staging'))?.lines).toContainEqual(expect.stringMatching(/^Live in staging: \*v1\* \(.*ami-[0-9a-f]+.*\) since /));
+    expect((await releases('production'))?.lines).toContain('Live in production: not promoted by Bakery yet');
 
     await world.clock.sleep(40 * 60_000);
     const early = await canary(bakery, 'demo v1 --to production');
