@@ -24,7 +24,12 @@ export function soakGate(input: { release: Release; to: Environment; after?: Env
   }
   const soaked = now - afterLive.since;
   if (soaked < to.soakMs) {
-    return { ok: false, reason: `${version} has been live in ${after.name} for ${formatDuration(soaked)} of ${formatDuration(to.soakMs)}; it can go to ${to.name} at ${formatTime(afterLive.since + to.soakMs, now)}` };
+    return { ok: false, reason: `${version} has been live in ${after.name} for ${formatDuration(soaked)} of ${formatDuration(to.soakMs)}; it can go to ${to.name} at ${formatTime(soakEnds(to, afterLive), now)}` };
   }
   return { ok: true };
+}
+
+/** When the release live in `to.after` (as `afterLive` records it) has soaked there long enough to go to `to`. */
+export function soakEnds(to: Pick<Environment, 'soakMs'>, afterLive: Pick<LiveRelease, 'since'>): number {
+  return afterLive.since + to.soakMs;
 }

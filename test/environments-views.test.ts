@@ -1,0 +1,110 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Bakery } from '../src/bakery.js';
+import type { ChatMessage } from '../src/message.js';
+import { formatTime } from '../src/operations/format.js';
+import { alice, bake, bob, deployEnded, rollBack, until } from './support/lifecycle.js';
+import { promotedIn, twoFleetWorld } from './support/environments.js';
+import type { TestWorld } from './support/world.js';
+
+const SOAK_MS = 2 * 3_600_000;
+
+/** The matrix as a person reads it: per version, what it is in staging and in production (columns as the header lines them up). */
+function matrixOf(message: ChatMessage | undefined): Record<string, string[]> {
+  const lines = message?.lines ?? [];
+  const open = lines.indexOf('```');
+  const [header, ...rows] = lines.slice(open + 1, lines.indexOf('```', open + 1));
+  const starts = [...(header ?? '').matchAll(/\S+/g)].map((match) => match.index);
+  expect(header?.split(/\s+/)).toEqual(['version', 'staging', 'production']);
+  return Object.fromEntries(
+    rows.map((row) => {
+      const [version, ...cells] = starts.map((start, i) => row.slice(start, starts[i + 1]).trim());
+      return [version!, cells];
+    }),
+  );
+}
+
+describe('/releases of an app of several environments', () => {
+  let world: TestWorld;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  const releases = (bakery: Bakery, text = 'demo') => bakery.handlers.onCommand(world.command(text, { command: '/releases', user: alice }));
+
+  it('shows each version in each environment, soaking until when, and who moved what when', async () => {
+    world = await twoFleetWorld();
+    const bakery = world.replica();
+    await bake(world, bakery, 'v1');
+    await promotedIn(world, bakery, 'v1', 'staging');
+    const staged = (await world.store.getLive('demo', 'staging'))!;
+    expect(matrixOf(await releases(bakery))).toEqual({ v1: [`soaking until ${formatTime(staged.since + SOAK_MS, world.clock.now())}`, ''] });
+
+    await world.clock.sleep(SOAK_MS);
+    expect(matrixOf(await releases(bakery))).toEqual({ v1: ['live', ''] });
+    await promotedIn(world, bakery, 'v1', 'production');
+    await bake(world, bakery, 'v2');
+    await promotedIn(world, bakery, 'v2', 'staging');
+    const v2Staged = (await world.store.getLive('demo', 'staging'))!;
+    const shown = await releases(bakery);
+    expect(shown?.text).toBe('*Releases of demo*');
+    expect(matrixOf(shown)).toEqual({ v2: [`soaking until ${formatTime(v2Staged.since + SOAK_MS, world.clock.now())}`, ''], v1: ['rollback target', 'live'] });
+    // Under the matrix, each environment's latest moves, newest first: who put what live, asked and approved by whom.
+    const moves = shown?.lines?.filter((line) => /^. (staging|production): /.test(line));
+    expect(moves).toEqual([
+      expect.stringMatching(/^✓ staging: \*v2\* went live .+ by <@U0BOB> \(asked by <@U0ALICE>, approved by <@U0BOB>\)$/),
+      expect.stringMatching(/^✓ staging: \*v1\* went live .+ by <@U0BOB> \(asked by <@U0ALICE>, approved by <@U0BOB>\)$/),
+      expect.stringMatching(/^✓ production: \*v1\* went live .+ by <@U0BOB> \(asked by <@U0ALICE>, approved by <@U0BOB>\)$/),
+    ]);
+    expect(shown?.lines).toContain('One environment, with its images and rollback target: `/releases demo --env production`');
+  }, 300_000);
+
+  it('marks a version rolled back, rejected or in its canary in the environment where it was', async () => {
+    world = await twoFleetWorld();
+    const bakery = world.replica();
+    for (const version of ['v1', 'v2']) {
+      await bake(world, bakery, version);
+      await promotedIn(world, bakery, version, 'staging');
+    }
+    await rollBack(world, bakery, 'demo --env staging');
+    await until(world, async () => (await world.store.getLive('demo', 'staging'))?.live.version === 'v1' && (await world.store.getLock('demo', 'deploy', 'staging')) === undefined);
+    await bakery.runner.idle();
+
+    world.sim.inject({ kind: 'bad-release', app: 'demo' });
+    await bake(world, bakery, 'v3');
+    world.sim.clearFaults();
+    await bakery.handlers.onCommand(world.command('demo v3', { command: '/canary', user: alice }));
+    await until(world, async () => (await world.store.getRelease('demo', 'v3'))?.status === 'rejected');
+    await deployEnded(world, bakery);
+
+    await bake(world, bakery, 'v4');
+    await bakery.handlers.onCommand(world.command('demo v4', { command: '/canary', user: alice }));
+    await until(world, async () => (await world.store.getLock('demo', 'deploy', 'staging'))?.version === 'v4');
+
+    const shown = await releases(bakery);
+    // Rolled back to, v1 is live in staging again from then on, and soaks anew before production.
+    const back = (await world.store.getLive('demo', 'staging'))!;
+    expect(matrixOf(shown)).toEqual({ v4: ['canary', ''], v3: ['rejected', ''], v2: ['rolled back', ''], v1: [`soaking until ${formatTime(back.since + SOAK_MS, world.clock.now())}`, ''] });
+    expect(shown?.lines).toContainEqual(expect.stringMatching(/^Under way in staging: canary of v4 since .+, by <@U0ALICE>$/));
+    expect(shown?.lines).toContainEqual(expect.stringMatching(/^✗ staging: \*v3\* rejected by its canary .+ by <@U0ALICE> \(.*5xx rate.*\)$/));
+    expect(shown?.lines).toContainEqual(expect.stringMatching(/^↶ staging: \*v2\* rolled back .+ by <@U0BOB> \(rolled back to v1\)$/));
+    // Production saw none of it.
+    expect(shown?.lines?.some((line) => line.includes('production:'))).toBe(false);
+
+    // --env: one environment as an app of one fleet reads, each release as it stands there.
+    const staging = await releases(bakery, 'demo --env staging');
+    expect(staging?.text).toBe('*Releases of demo* in staging');
+    expect(staging?.lines).toContainEqual(expect.stringMatching(/^Live in staging: \*v1\* \(.*ami-[0-9a-f]+.*\) since .+, asked by <@U0BOB>$/));
+    expect(staging?.lines).toContainEqual(expect.stringMatching(/^Under way in staging: canary of v4 since /));
+    expect(staging?.lines).toContain('Rollback target in staging: none yet');
+    expect(staging?.lines?.filter((line) => /^. \*v\d\*/.test(line)).map((line) => line.split(' · ')[0])).toEqual(['⏳ *v4* canary', '✗ *v3* rejected', '↶ *v2* rolled back', `✓ *v1* soaking until ${formatTime(back.since + SOAK_MS, world.clock.now())}`]);
+    const production = await releases(bakery, 'demo --env production');
+    expect(production?.lines?.slice(0, 2)).toEqual(['Live in production: not promoted by Bakery yet', 'Rollback target in production: none yet']);
+    expect(production?.lines?.filter((line) => /^. \*v\d\*/.test(line)).map((line) => line.split(' · ')[0])).toEqual(['• *v4* baked', '✗ *v3* rejected in staging', '• *v2* baked', '• *v1* baked']);
+  }, 300_000);
+
+  it('names the environments there are when --env names none of them', async () => {
+    world = await twoFleetWorld();
+    const answer = await releases(world.replica(), 'demo --env qa');
+    expect(answer?.text).toContain('demo has no environment "qa"; its environments: staging, production');
+  });
+});
