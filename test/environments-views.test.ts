@@ -3,6 +3,7 @@ import type { Bakery } from '../src/bakery.js';
 import type { ChatMessage } from '../src/message.js';
 import { formatTime } from '../src/operations/format.js';
 import { alice, bake, bob, deployEnded, rollBack, until } from './support/lifecycle.js';
+import { rebakeAction } from '../src/jobs/digest-message.js';
 import { promotedIn, twoFleetWorld } from './support/environments.js';
 import type { TestWorld } from './support/world.js';
 
@@ -107,4 +108,56 @@ describe('/releases of an app of several environments', () => {
     const answer = await releases(world.replica(), 'demo --env qa');
     expect(answer?.text).toContain('demo has no environment "qa"; its environments: staging, production');
   });
+});
+
+describe('the App Home and the digest of an app of several environments', () => {
+  let world: TestWorld;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  const DAY = 24 * 3_600_000;
+
+  it('say what each environment runs, how far behind the one it follows, and judge each on what is live there', async () => {
+    world = await twoFleetWorld();
+    const bakery = world.replica();
+    const home = async () => {
+      await bakery.handlers.onHomeOpened!(bob);
+      return world.chat.homes.get(bob.id)!;
+    };
+    await bake(world, bakery, 'v1');
+    await promotedIn(world, bakery, 'v1', 'staging');
+    // Production's fleet still runs the image it had before Bakery: said, and judged, as for an app of one fleet.
+    expect((await home()).sections).toEqual([
+      { text: "*demo* · nothing of Bakery's is live in production yet (v1 last baked); staging runs v1 · baked today", lines: [expect.stringMatching(/^• the fleet runs `ami-[0-9a-f]+` \(demo-v0\), an image Bakery did not bake$/)], buttons: [] },
+      { text: 'Fresh: demo: staging runs v1 (baked today)' },
+    ]);
+
+    await world.clock.sleep(SOAK_MS);
+    await promotedIn(world, bakery, 'v1', 'production');
+    for (const version of ['v2', 'v3']) {
+      await bake(world, bakery, version);
+      await promotedIn(world, bakery, version, 'staging');
+    }
+    expect((await home()).sections).toEqual([{ text: 'Fresh: demo: staging runs v3 (baked today), demo: production runs v1, two releases behind staging (baked today)' }]);
+
+    // Weeks on, staging takes a fresh v4; production still runs v1, which is stale there alone.
+    world.clock.advance(40 * DAY);
+    await bake(world, bakery, 'v4');
+    await promotedIn(world, bakery, 'v4', 'staging');
+    const shown = await home();
+    expect(shown.title).toBe('Bakery · 1 of 1 apps stale');
+    expect(shown.sections).toEqual([
+      expect.objectContaining({ text: '*demo* · production runs v1, three releases behind staging · 40 days old', lines: ['• the image is 40 days old, past the app’s maximum of 30 days'] }),
+      { text: 'Fresh: demo: staging runs v4 (baked today)' },
+    ]);
+    expect(shown.sections[0]!.buttons).toEqual([expect.objectContaining({ actionId: rebakeAction, label: 'Rebake demo v1', value: 'demo:v1:force' })]);
+
+    const digest = await bakery.handlers.onCommand(world.command('stale demo', { command: '/bakery', user: bob }));
+    expect(digest?.text).toBe('*Image digest*: 1 of 1 app stale');
+    expect(digest?.lines).toEqual([
+      '• *demo* · production runs v1, three releases behind staging · 40 days old · the image is 40 days old, past the app’s maximum of 30 days',
+      'Fresh: demo: staging runs v4 (baked today)',
+    ]);
+  }, 300_000);
 });
