@@ -4,8 +4,9 @@ import type { ChatMessage } from '../src/message.js';
 import { formatTime } from '../src/operations/format.js';
 import { alice, bake, bob, deployEnded, rollBack, until } from './support/lifecycle.js';
 import { rebakeAction } from '../src/jobs/digest-message.js';
-import { promotedIn, twoFleetWorld } from './support/environments.js';
-import type { TestWorld } from './support/world.js';
+import { promotedIn, twoEnvironments, twoFleetWorld } from './support/environments.js';
+import { TestWorld } from './support/world.js';
+import { parseAppsFile } from '../src/config/apps.js';
 
 const SOAK_MS = 2 * 3_600_000;
 
@@ -159,5 +160,21 @@ describe('the App Home and the digest of an app of several environments', () => 
       '• *demo* · production runs v1, three releases behind staging · 40 days old · the image is 40 days old, past the app’s maximum of 30 days',
       'Fresh: demo: staging runs v4 (baked today)',
     ]);
+  }, 300_000);
+
+  it('judges an environment in another region on the image it runs there, and its base where it was baked', async () => {
+    const apps = twoEnvironments.replace('    instanceType: t3.small\n', '    instanceType: t3.small\n    copyTo: [eu-west-1]\n').replace('          after: staging\n', '          region: eu-west-1\n          after: staging\n');
+    world = await TestWorld.create({ demo: parseAppsFile('apps.yml', apps).demo! });
+    world.sim.seedFleet({ region: 'us-east-1', app: 'demo-stg' });
+    world.sim.seedFleet({ region: 'eu-west-1', app: 'demo' });
+    const bakery = world.replica();
+    await bake(world, bakery, 'v1');
+    await promotedIn(world, bakery, 'v1', 'staging');
+    await world.clock.sleep(SOAK_MS);
+    await promotedIn(world, bakery, 'v1', 'production');
+    expect((await world.store.getLive('demo', 'production'))?.live.ami).toBe((await world.store.getRelease('demo', 'v1'))?.amis['eu-west-1']);
+
+    await bakery.handlers.onHomeOpened!(bob);
+    expect(world.chat.homes.get(bob.id)!.sections).toEqual([{ text: 'Fresh: demo: staging runs v1 (baked today), demo: production runs v1, as staging does (baked today)' }]);
   }, 300_000);
 });

@@ -142,10 +142,17 @@ export class StaleSurvey {
     const wanted = apps.flatMap((app, index) => {
       const fleetAmi = fleetAmiOf(app);
       const foreign = typeof fleetAmi === 'string' && !releaseOf(app, fleetAmi) ? [fleetAmi] : [];
-      return [...(lives[index] ? [lives[index].release.baseAmi] : []), ...foreign];
+      return [...(lives[index] && app.config.region === region ? [lives[index].release.baseAmi] : []), ...foreign];
     });
     const images = wanted.length ? await describeImagesById(aws, region, wanted).catch(failed) : new Map<string, Image>();
     if ('error' in images) this.deps.log.warn({ region, why: images.error }, 'stale survey could not describe images');
+    // A base is in the app's home region, where it bakes: an environment whose fleet runs elsewhere has its base described there.
+    const elsewhere = new Map<string, string[]>();
+    apps.forEach((app, index) => {
+      if (lives[index] && app.config.region !== region) elsewhere.set(app.config.region, [...(elsewhere.get(app.config.region) ?? []), lives[index].release.baseAmi]);
+    });
+    const homeImages = new Map(await Promise.all([...elsewhere].map(async ([home, bases]) => [home, await describeImagesById(aws, home, bases).catch(failed)] as const)));
+    const basesOf = (app: StoredApp): Map<string, Image> | Failed => (app.config.region === region ? images : (homeImages.get(app.config.region) ?? images));
 
     return Promise.all(
       apps.map(async (app, index) => {
@@ -154,7 +161,7 @@ export class StaleSurvey {
         let reasons: StaleReason[];
         if (live) {
           const newest = await newestBase(app.config).catch(failed);
-          reasons = staleReasons(this.imageFacts(app.config, live.release, fleet, images, newest), clock.now());
+          reasons = staleReasons(this.imageFacts(app.config, live.release, fleet, basesOf(app), newest), clock.now());
         } else {
           // Never baked (or the live image is not Bakery's): only the fleet can be judged.
           const facts = fleet && !('error' in fleet) && !fleet.bakedByBakery ? [{ kind: 'not-baked-by-bakery' as const, fleetAmi: fleet.ami, name: fleet.name }] : [];
