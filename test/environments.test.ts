@@ -4,7 +4,7 @@ import { environmentsOf } from '../src/config/environments.js';
 import { formatDuration, formatTime } from '../src/operations/format.js';
 import type { Bakery } from '../src/bakery.js';
 import { alice, approvalRequest, bake, bob, everything, groupNames, pressOn, rollBack, until } from './support/lifecycle.js';
-import { appsFile, fleet, stagingAndProduction, twoEnvironments } from './support/environments.js';
+import { appsFile, fleet, stagingAndProduction, twoEnvironments, twoFleetWorld } from './support/environments.js';
 import { TestWorld } from './support/world.js';
 
 describe('deploy.environments in the apps file', () => {
@@ -58,13 +58,6 @@ describe('/canary through environments', () => {
     await world.close();
   });
 
-  async function twoFleetWorld(): Promise<TestWorld> {
-    world = await TestWorld.create({ demo: stagingAndProduction() });
-    world.sim.seedFleet({ region: 'us-east-1', app: 'demo-stg' });
-    world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
-    return world;
-  }
-
   const canary = (bakery: Bakery, text: string) => bakery.handlers.onCommand(world.command(text, { command: '/canary', user: alice }));
 
   /** Presses Promote on the latest request, as bob, and waits until that environment's deploy has ended. */
@@ -75,7 +68,7 @@ describe('/canary through environments', () => {
   }
 
   it('goes to the first environment, refuses production before the soak in staging ends, and takes it after', async () => {
-    await twoFleetWorld();
+    world = await twoFleetWorld();
     const bakery = world.replica();
     await bake(world, bakery, 'v1');
 
@@ -111,7 +104,7 @@ describe('/canary through environments', () => {
   }, 300_000);
 
   it('refuses production for a version never live in staging, and names the environments there are', async () => {
-    await twoFleetWorld();
+    world = await twoFleetWorld();
     const bakery = world.replica();
     await bake(world, bakery, 'v1');
     expect((await canary(bakery, 'demo v1 --to production'))?.text).toBe(
@@ -124,7 +117,7 @@ describe('/canary through environments', () => {
   }, 120_000);
 
   it('lets staging move while production is mid-canary', async () => {
-    await twoFleetWorld();
+    world = await twoFleetWorld();
     const bakery = world.replica();
     await bake(world, bakery, 'v1');
     await canary(bakery, 'demo v1');
@@ -156,9 +149,7 @@ describe('/rollback of an app of several environments', () => {
   });
 
   it('rolls back the environment it names, and the release rolled back there may not go on to production', async () => {
-    world = await TestWorld.create({ demo: stagingAndProduction() });
-    world.sim.seedFleet({ region: 'us-east-1', app: 'demo-stg' });
-    world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
+    world = await twoFleetWorld();
     const bakery = world.replica();
     for (const version of ['v1', 'v2']) {
       await bake(world, bakery, version);
