@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { limits, renderHome, renderMessage, type Block } from '../src/chat/blocks.js';
 import type { ChatMessage } from '../src/message.js';
 import { alice, approvalRequest, bake, bob, deployEnded, pressOn, promoted, releaseApp, rollBack, until } from './support/lifecycle.js';
+import { promotedIn, twoFleetWorld } from './support/environments.js';
 import { TestWorld } from './support/world.js';
 
 /** The text of each block, as Slack would show it (a button's label, a context's items). */
@@ -91,5 +92,20 @@ describe('Every message Bakery shows, in Slack', () => {
       expect(view).not.toHaveProperty('attachments');
       expect(view.blocks.length).toBeLessThanOrEqual(limits.viewBlocks);
     }
+  }, 300_000);
+
+  it('renders the matrix of an app of several environments, one environment of it, and its Home', async () => {
+    world = await twoFleetWorld();
+    const bakery = world.replica();
+    for (const version of ['v1', 'v2']) {
+      await bake(world, bakery, version);
+      await promotedIn(world, bakery, version, 'staging');
+    }
+    const shown = await Promise.all(['demo', 'demo --env staging', 'demo --env production'].map((text) => bakery.handlers.onCommand(world.command(text, { command: '/releases' }))));
+    expect(shown.map((message) => message?.text)).toEqual(['*Releases of demo*', '*Releases of demo* in staging', '*Releases of demo* in production']);
+    for (const message of shown) expectShownOnce(message!);
+    await bakery.handlers.onHomeOpened!(bob);
+    const view = renderHome(world.chat.homes.get(bob.id)!);
+    expect(view.blocks.length).toBeLessThanOrEqual(limits.viewBlocks);
   }, 300_000);
 });

@@ -1,50 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseAppsFile, type AppConfig } from '../src/config/apps.js';
+import { parseAppsFile } from '../src/config/apps.js';
 import { environmentsOf } from '../src/config/environments.js';
 import { formatDuration, formatTime } from '../src/operations/format.js';
 import type { Bakery } from '../src/bakery.js';
 import type { ChatMessage, ChatUser } from '../src/message.js';
 import { alice, approvalRequest, bake, bob, everything, groupNames, mallory, pressOn, rollBack, until } from './support/lifecycle.js';
+import { appsFile, fleet, stagingAndProduction, twoEnvironments, twoFleetWorld } from './support/environments.js';
 import { TestWorld } from './support/world.js';
-
-/** One environment's fleet: the simulator's seeded fleet of that name, judged as the lifecycle's demo is. */
-const fleet = (seeded: string) => `
-          group: ${seeded}-live
-          launchTemplate: ${seeded}
-          canary: { instances: 1, duration: 30m, interval: 1m, warmup: 3m }
-          metrics:
-            - { name: errors, label: 5xx rate, kind: count, namespace: Demo/App, metric: Errors5xx, stat: Sum, unit: errors,
-                requests: { namespace: Demo/App, metric: Requests, stat: Sum }, tolerance: x1.5, critical: x5 }
-            - { name: latency, label: p99 latency, kind: gauge, namespace: Demo/App, metric: LatencyP99, stat: Maximum, unit: ms, tolerance: +10%, critical: +200% }
-          approvers: [U0BOB, U0ALICE]
-          rolling: { minHealthyPercent: 66, warmup: 60s, alarms: [${seeded}-5xx-high] }`;
-
-function appsFile(environments: string): string {
-  return `
-apps:
-  demo:
-    channel: "#demo"
-    region: us-east-1
-    baseImage: { ssm: /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64 }
-    instanceType: t3.small
-    artifactUrl: https://artifacts.example.com/demo/{version}.tar.gz
-    provision: ./install.sh
-    smokeTest: curl -fsS localhost:8080/healthz
-    deploy:
-      environments:${environments}
-`;
-}
-
-/** staging on the demo-stg fleet, then production on the demo fleet after a 2h soak in staging. */
-const twoEnvironments = appsFile(`
-        - name: staging${fleet('demo-stg')}
-        - name: production
-          after: staging
-          soak: 2h${fleet('demo')}`);
-
-function stagingAndProduction(): AppConfig {
-  return parseAppsFile('apps.yml', twoEnvironments).demo!;
-}
 
 describe('deploy.environments in the apps file', () => {
   it('reads the environments in order, each with its own fleet, the app’s region and a soak after the one it follows', () => {
@@ -91,13 +53,6 @@ describe('/canary through environments', () => {
     await world.close();
   });
 
-  async function twoFleetWorld(): Promise<TestWorld> {
-    world = await TestWorld.create({ demo: stagingAndProduction() });
-    world.sim.seedFleet({ region: 'us-east-1', app: 'demo-stg' });
-    world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
-    return world;
-  }
-
   const canary = (bakery: Bakery, text: string) => bakery.handlers.onCommand(world.command(text, { command: '/canary', user: alice }));
   /** /canary's answer when it continues the bake's thread, as it does in the app's channel. */
   const started = (version: string, environment: string) => `Canary of demo ${version} in ${environment} started: it continues in the thread where ${version} was baked.`;
@@ -110,7 +65,7 @@ describe('/canary through environments', () => {
   }
 
   it('goes to the first environment, refuses production before the soak in staging ends, and takes it after', async () => {
-    await twoFleetWorld();
+    world = await twoFleetWorld();
     const bakery = world.replica();
     await bake(world, bakery, 'v1');
 
@@ -124,9 +79,9 @@ describe('/canary through environments', () => {
     // Production was not touched: nothing is recorded live there, nor under the one-fleet key.
     expect(await world.store.getLive('demo', 'production')).toBeUndefined();
     expect(await world.store.getLive('demo')).toBeUndefined();
-    const releases = await bakery.handlers.onCommand(world.command('demo', { command: '/releases', user: alice }));
-    expect(releases?.lines).toContainEqual(expect.stringMatching(/^Live in staging: \*v1\* \(.*ami-[0-9a-f]+.*\) since /));
-    expect(releases?.lines).toContain('Live in production: not promoted by Bakery yet');
+    const releases = (env: string) => bakery.handlers.onCommand(world.command(`demo --env ${env}`, { command: '/releases', user: alice }));
+    expect((await releases('staging'))?.lines).toContainEqual(expect.stringMatching(/^Live in staging: \*v1\* \(.*ami-[0-9a-f]+.*\) since /));
+    expect((await releases('production'))?.lines).toContain('Live in production: not promoted by Bakery yet');
 
     await world.clock.sleep(40 * 60_000);
     const early = await canary(bakery, 'demo v1 --to production');
@@ -146,7 +101,7 @@ describe('/canary through environments', () => {
   }, 300_000);
 
   it('refuses production for a version never live in staging, and names the environments there are', async () => {
-    await twoFleetWorld();
+    world = await twoFleetWorld();
     const bakery = world.replica();
     await bake(world, bakery, 'v1');
     expect((await canary(bakery, 'demo v1 --to production'))?.text).toBe(
@@ -159,7 +114,7 @@ describe('/canary through environments', () => {
   }, 120_000);
 
   it('lets staging move while production is mid-canary', async () => {
-    await twoFleetWorld();
+    world = await twoFleetWorld();
     const bakery = world.replica();
     await bake(world, bakery, 'v1');
     await canary(bakery, 'demo v1');
@@ -191,9 +146,7 @@ describe('/rollback of an app of several environments', () => {
   });
 
   it('rolls back the environment it names, and the release rolled back there may not go on to production', async () => {
-    world = await TestWorld.create({ demo: stagingAndProduction() });
-    world.sim.seedFleet({ region: 'us-east-1', app: 'demo-stg' });
-    world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });
+    world = await twoFleetWorld();
     const bakery = world.replica();
     for (const version of ['v1', 'v2']) {
       await bake(world, bakery, version);

@@ -55,10 +55,32 @@ export function rebakedNote(picture: AppPicture): string | undefined {
   return rebaked ? `rebaked, not yet live: \`/canary ${picture.app} ${rebaked.version}\`` : undefined;
 }
 
-/** "*demo* v1 · 41 days old (live) · why: …" */
+const inWords = ['no', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
+
+/**
+ * "production runs v40, two releases behind staging": what one environment of several runs, beside the
+ * environment it follows; undefined for an app of one fleet.
+ */
+export function environmentLine(picture: AppPicture): string | undefined {
+  const { environment, live } = picture;
+  if (!environment) return undefined;
+  const runs = live && live.recorded !== 'last baked' ? `${environment.name} runs ${live.release.version}${live.recorded === 'fleet' ? ' (its fleet says; not recorded live)' : ''}` : `nothing of Bakery's is live in ${environment.name} yet${live ? ` (${live.release.version} last baked)` : ''}`;
+  const behind = environment.behind;
+  if (!behind) return runs;
+  if (behind.releases === undefined || !live || live.recorded === 'last baked') return `${runs}; ${behind.of} runs ${behind.version}`;
+  if (behind.version === live.release.version) return `${runs}, as ${behind.of} does`;
+  if (behind.releases === 0) return `${runs}; ${behind.of} runs ${behind.version}`;
+  return `${runs}, ${inWords[behind.releases] ?? behind.releases} release${behind.releases === 1 ? '' : 's'} behind ${behind.of}`;
+}
+
+/** How many apps the pictures are of (an app of several environments has a picture for each). */
+export const appsIn = (pictures: AppPicture[]): number => new Set(pictures.map((picture) => picture.app)).size;
+
+/** "*demo* v1 · 41 days old (live) · why: …"; of an environment, "*demo* · production runs v1, … · 41 days old · why: …" */
 export function staleLine(picture: AppPicture, now: number): string {
-  const version = picture.live ? ` ${picture.live.release.version}` : '';
-  const recorded = picture.live && picture.live.recorded !== 'live' ? ` (${picture.live.recorded})` : '';
+  const environment = environmentLine(picture);
+  const version = environment ? ` · ${environment}` : picture.live ? ` ${picture.live.release.version}` : '';
+  const recorded = !environment && picture.live && picture.live.recorded !== 'live' ? ` (${picture.live.recorded})` : '';
   const running = picture.running.map(({ lock }) => `${lockActivity(lock)} since ${formatTime(lock.since, now)}`);
   const rebaked = rebakedNote(picture);
   return `• *${picture.app}*${version}${recorded} · ${ageOf(picture, now)} · ${picture.reasons.map(describeReason).join('; ')}${rebaked ? ` · ${rebaked}` : ''}${running.length ? ` · now ${running.join(', ')}` : ''}`;
@@ -67,7 +89,11 @@ export function staleLine(picture: AppPicture, now: number): string {
 export function freshLine(pictures: AppPicture[], now: number): string | undefined {
   const fresh = pictures.filter(isFresh);
   if (fresh.length === 0) return undefined;
-  return `Fresh: ${fresh.map((picture) => `${picture.app}${picture.live ? ` ${picture.live.release.version}` : ''} (${[ageOf(picture, now), rebakedNote(picture) ?? []].flat().join('; ')})`).join(', ')}`;
+  const named = (picture: AppPicture): string => {
+    const environment = environmentLine(picture);
+    return environment ? `${picture.app}: ${environment}` : `${picture.app}${picture.live ? ` ${picture.live.release.version}` : ''}`;
+  };
+  return `Fresh: ${fresh.map((picture) => `${named(picture)} (${[ageOf(picture, now), rebakedNote(picture) ?? []].flat().join('; ')})`).join(', ')}`;
 }
 
 export function rebakeButton(picture: AppPicture, actionId = rebakeAction): Button | undefined {
@@ -114,9 +140,10 @@ export function digestMessage(pictures: AppPicture[], now: number, also: { sweep
   if (stale.length === 0) {
     return { text: `*Image digest*: nothing is stale${notChecked}`, lines: [...unchecked, ...(fresh ? [fresh] : []), ...(pictures.length === 0 ? ['No apps are configured here.'] : []), ...swept], tone: 'info' };
   }
-  const buttons = stale.flatMap((picture) => rebakeButton(picture) ?? []).slice(0, MAX_REBAKE_BUTTONS);
+  // Two environments running the same version are one Rebake.
+  const buttons = [...new Map(stale.flatMap((picture) => rebakeButton(picture) ?? []).map((button) => [button.value, button])).values()].slice(0, MAX_REBAKE_BUTTONS);
   // Only approvers may press it (the press is checked); shown where at least one app has approvers.
-  const targets = stale.filter((picture) => approversOf(picture.config).length).flatMap((picture) => rebakeTargetOf(picture) ?? []);
+  const targets = [...new Set(stale.filter((picture) => approversOf(picture.config).length).flatMap((picture) => rebakeTargetOf(picture) ?? []))];
   const value = targets.reduce((all, target) => (all.length + target.length + 1 <= 2000 ? (all ? `${all},${target}` : target) : all), '');
   if (targets.length > 1) {
     buttons.push({
@@ -127,11 +154,11 @@ export function digestMessage(pictures: AppPicture[], now: number, also: { sweep
     });
   }
   // A dry run anyone may look at; shown where an app has approvers, who alone may then go ahead.
-  const prunable = pictures.filter((picture) => approversOf(picture.config).length).map((picture) => picture.app);
+  const prunable = [...new Set(pictures.filter((picture) => approversOf(picture.config).length).map((picture) => picture.app))];
   const pruneValue = prunable.reduce((all, app) => (all.length + app.length + 1 <= 2000 ? (all ? `${all},${app}` : app) : all), '');
   if (pruneValue) buttons.push({ actionId: pruneAppsAction, label: 'Old images (dry run)', value: pruneValue });
   return {
-    text: `*Image digest*: ${stale.length} of ${pictures.length} app${pictures.length === 1 ? '' : 's'} stale${notChecked}`,
+    text: `*Image digest*: ${appsIn(stale)} of ${appsIn(pictures)} app${appsIn(pictures) === 1 ? '' : 's'} stale${notChecked}`,
     lines: [...stale.map((picture) => staleLine(picture, now)), ...unchecked, ...(fresh ? [fresh] : []), ...swept],
     tone: 'info',
     buttons,

@@ -33,3 +33,9 @@ export function lockActivity(lock: Pick<AppLock, 'kind' | 'version'>, app?: stri
   if (lock.kind === 'canary') return `releasing ${named}`;
   return app ? `rolling ${app} back to ${lock.version}` : `rolling back to ${lock.version}`;
 }
+
+/** Rows of cells as a code block's table: each column as wide as its widest cell, two spaces between. */
+export function alignColumns(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => [...(row[i] ?? '')].length)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+}

@@ -6,17 +6,22 @@ import { describeImagesById, resolveBaseImage, timeOf, type BaseImage } from '..
 import { tagKeys } from '../aws/provenance.js';
 import type { Clock } from '../clock.js';
 import type { AppConfig } from '../config/apps.js';
-import { fleetOf } from '../config/environments.js';
+import { environmentsOf, fleetOf, type Environment } from '../config/environments.js';
 import type { Logger } from '../log.js';
 import { recipeHash } from '../pipelines/bake/recipe.js';
 import type { AppLock, LiveRelease, Operation, Release } from '../store/items.js';
 import type { AppRecords, Store } from '../store/store.js';
 import { fixedByRebake, staleReasons, type ImageFacts, type StaleReason } from './reasons.js';
 
-/** The picture of one app the digest and the App Home show. */
+/**
+ * The picture of one app the digest and the App Home show; an app of several environments has one per
+ * environment, each judged on what is live there.
+ */
 export interface AppPicture {
   app: string;
   config: AppConfig;
+  /** The environment pictured, of an app of several; with how far its live release is behind the one it follows (`after`). */
+  environment?: { name: string; behind?: Behind };
   /** The release standing for the live one: the recorded live release, else what the fleet runs, else the last baked. */
   live?: { release: Release; ami: string; recorded: 'live' | 'fleet' | 'last baked' };
   /**
@@ -33,6 +38,15 @@ export interface AppPicture {
   running: { lock: AppLock; operation?: Operation }[];
 }
 
+/** How many releases the environment it follows has had live since the one live here: "two releases behind staging". */
+export interface Behind {
+  of: string;
+  /** Undefined when nothing of Bakery's is live here yet. */
+  releases?: number;
+  /** What runs there. */
+  version: string;
+}
+
 /** Stale: something was found that a person can act on. What could not be checked is said, never counted (neither stale nor fresh). */
 export const isStale = (picture: AppPicture): boolean => picture.reasons.some((reason) => reason.kind !== 'unchecked');
 export const isFresh = (picture: AppPicture): boolean => picture.reasons.length === 0;
@@ -44,10 +58,14 @@ export interface SurveyDependencies {
   log: Logger;
 }
 
-/** What the store says of one app, read before AWS is asked anything. */
+/** What the store says of one app's fleet (of one of its environments), read before AWS is asked anything. */
 interface StoredApp {
   app: string;
   config: AppConfig;
+  environment?: AppPicture['environment'];
+  /** Where the fleet runs and its group: the images judged are the release's in this region. */
+  region: string;
+  group?: string;
   liveItem?: LiveRelease;
   releases: Release[];
   running: AppPicture['running'];
@@ -79,23 +97,39 @@ export class StaleSurvey {
     // Every app: one Scan of the table; a few: a Query each.
     const records = only ? undefined : await this.deps.store.scanAppRecords();
     const stored: StoredApp[] = [];
-    for (const app of names) stored.push(await this.stored(app, configs[app]!, records?.get(app) ?? (records ? { releases: [], locks: [] } : undefined)));
+    for (const app of names) stored.push(...(await this.stored(app, configs[app]!, records?.get(app) ?? (records ? { lives: [], releases: [], locks: [] } : undefined))));
     const byRegion = new Map<string, StoredApp[]>();
-    for (const app of stored) byRegion.set(app.config.region, [...(byRegion.get(app.config.region) ?? []), app]);
+    for (const app of stored) byRegion.set(app.region, [...(byRegion.get(app.region) ?? []), app]);
     const pictures = (await Promise.all([...byRegion].map(([region, apps]) => this.region(region, apps, newestBase)))).flat();
-    return pictures.sort((a, b) => a.app.localeCompare(b.app));
+    // An app's environments stay in their order.
+    const order = (picture: AppPicture): number => environmentsOf(picture.config).findIndex((environment) => environment.name === picture.environment?.name);
+    return pictures.sort((a, b) => a.app.localeCompare(b.app) || order(a) - order(b));
   }
 
-  private async stored(app: string, config: AppConfig, records?: AppRecords): Promise<StoredApp> {
-    const { live, releases, locks } = records ?? (await this.deps.store.getAppRecords(app));
-    return { app, config, liveItem: live, releases, running: await this.running(locks) };
+  /** The app's fleet, or each of its environments' with that environment's live record and deploy. */
+  private async stored(app: string, config: AppConfig, records?: AppRecords): Promise<StoredApp[]> {
+    const { live, lives, releases, locks } = records ?? (await this.deps.store.getAppRecords(app));
+    const running = await this.running(locks);
+    const named = environmentsOf(config).filter((environment): environment is Environment & { name: string } => environment.name !== undefined);
+    if (named.length === 0) return [{ app, config, region: config.region, group: fleetOf(config)?.group, liveItem: live, releases, running }];
+    const liveIn = (name: string) => lives.find((record) => record.environment === name);
+    return named.map((environment, index) => ({
+      app,
+      config,
+      environment: { name: environment.name, behind: environment.after === undefined ? undefined : behind(environment.after, liveIn(environment.name), liveIn(environment.after), releases) },
+      region: environment.region,
+      group: environment.deploy.group,
+      liveItem: liveIn(environment.name),
+      releases,
+      // A bake is the app's, shown with its first environment; a deploy with its environment.
+      running: running.filter(({ lock }) => (lock.kind === 'bake' ? index === 0 : lock.environment === environment.name)),
+    }));
   }
 
   /** The pictures of one region's apps: their fleets read together, then every image they name in one go. */
   private async region(region: string, apps: StoredApp[], newestBase: (config: AppConfig) => Promise<BaseImage>): Promise<AppPicture[]> {
     const { aws, clock } = this.deps;
-    // An app of several environments is surveyed by its images alone until the Home shows each environment.
-    const groupOf = (app: StoredApp): string | undefined => fleetOf(app.config)?.group;
+    const groupOf = (app: StoredApp): string | undefined => app.group;
     const groups = apps.flatMap((app) => groupOf(app) ?? []);
     const fleetImages: Map<string, string | Failed> | Failed = groups.length ? await imagesOfGroups(aws, region, groups).catch(failed) : new Map();
     const fleetAmiOf = (app: StoredApp): string | Failed | undefined => {
@@ -108,10 +142,17 @@ export class StaleSurvey {
     const wanted = apps.flatMap((app, index) => {
       const fleetAmi = fleetAmiOf(app);
       const foreign = typeof fleetAmi === 'string' && !releaseOf(app, fleetAmi) ? [fleetAmi] : [];
-      return [...(lives[index] ? [lives[index].release.baseAmi] : []), ...foreign];
+      return [...(lives[index] && app.config.region === region ? [lives[index].release.baseAmi] : []), ...foreign];
     });
     const images = wanted.length ? await describeImagesById(aws, region, wanted).catch(failed) : new Map<string, Image>();
     if ('error' in images) this.deps.log.warn({ region, why: images.error }, 'stale survey could not describe images');
+    // A base is in the app's home region, where it bakes: an environment whose fleet runs elsewhere has its base described there.
+    const elsewhere = new Map<string, string[]>();
+    apps.forEach((app, index) => {
+      if (lives[index] && app.config.region !== region) elsewhere.set(app.config.region, [...(elsewhere.get(app.config.region) ?? []), lives[index].release.baseAmi]);
+    });
+    const homeImages = new Map(await Promise.all([...elsewhere].map(async ([home, bases]) => [home, await describeImagesById(aws, home, bases).catch(failed)] as const)));
+    const basesOf = (app: StoredApp): Map<string, Image> | Failed => (app.config.region === region ? images : (homeImages.get(app.config.region) ?? images));
 
     return Promise.all(
       apps.map(async (app, index) => {
@@ -120,7 +161,7 @@ export class StaleSurvey {
         let reasons: StaleReason[];
         if (live) {
           const newest = await newestBase(app.config).catch(failed);
-          reasons = staleReasons(this.imageFacts(app.config, live.release, fleet, images, newest), clock.now());
+          reasons = staleReasons(this.imageFacts(app.config, live.release, fleet, basesOf(app), newest), clock.now());
         } else {
           // Never baked (or the live image is not Bakery's): only the fleet can be judged.
           const facts = fleet && !('error' in fleet) && !fleet.bakedByBakery ? [{ kind: 'not-baked-by-bakery' as const, fleetAmi: fleet.ami, name: fleet.name }] : [];
@@ -131,7 +172,7 @@ export class StaleSurvey {
         const rebaked = live ? rebakedOf(app, live.release, live.ami) : undefined;
         // A rebake not yet live is what fixes it: a canary ships it, a Rebake would bake it again.
         const rebake = live !== undefined && !rebaked && reasons.some(fixedByRebake);
-        return { app: app.app, config: app.config, live, ...(rebaked ? { rebaked } : {}), ...(app.releases[0] ? { latest: app.releases[0] } : {}), reasons, rebake, running: app.running };
+        return { app: app.app, config: app.config, ...(app.environment ? { environment: app.environment } : {}), live, ...(rebaked ? { rebaked } : {}), ...(app.releases[0] ? { latest: app.releases[0] } : {}), reasons, rebake, running: app.running };
       }),
     );
   }
@@ -141,12 +182,12 @@ export class StaleSurvey {
     const { liveItem, releases } = app;
     if (liveItem) {
       const release = releases.find((candidate) => candidate.version === liveItem.live.version);
-      return release ? { release: bakeOf(release, liveItem.live.ami, app.config.region), ami: liveItem.live.ami, recorded: 'live' } : undefined;
+      return release ? { release: bakeOf(release, liveItem.live.ami, app.region), ami: liveItem.live.ami, recorded: 'live' } : undefined;
     }
     const running = typeof fleetAmi === 'string' ? releaseOf(app, fleetAmi) : undefined;
-    if (running) return { release: bakeOf(running, fleetAmi as string, app.config.region), ami: fleetAmi as string, recorded: 'fleet' };
+    if (running) return { release: bakeOf(running, fleetAmi as string, app.region), ami: fleetAmi as string, recorded: 'fleet' };
     const lastBaked = releases.find((release) => !['rejected', 'retired', 'rolled-back'].includes(release.status)) ?? releases[0];
-    return lastBaked ? { release: lastBaked, ami: lastBaked.amis[app.config.region] ?? '', recorded: 'last baked' } : undefined;
+    return lastBaked ? { release: lastBaked, ami: lastBaked.amis[app.region] ?? '', recorded: 'last baked' } : undefined;
   }
 
   private imageFacts(config: AppConfig, release: Release, fleet: ImageFacts['fleet'], images: Map<string, Image> | Failed, newest: BaseImage | Failed): ImageFacts {
@@ -188,7 +229,7 @@ export class StaleSurvey {
 
 /** The release one of whose bakes made `ami`: its current bake, or one a rebake replaced. */
 function releaseOf(app: StoredApp, ami: string): Release | undefined {
-  const { region } = app.config;
+  const { region } = app;
   return app.releases.find((release) => release.amis[region] === ami || release.superseded?.some((bake) => bake.amis[region] === ami));
 }
 
@@ -203,5 +244,21 @@ function bakeOf(release: Release, ami: string, region: string): Release {
 /** The live version's newer bake, when the live image is an earlier one. */
 function rebakedOf(app: StoredApp, live: Release, ami: string): Release | undefined {
   const current = app.releases.find((release) => release.version === live.version);
-  return current && current.amis[app.config.region] !== ami && current.status !== 'retired' ? current : undefined;
+  return current && current.amis[app.region] !== ami && current.status !== 'retired' ? current : undefined;
+}
+
+/**
+ * How far `here` is behind the environment it follows: the releases live there since (or up to) the one
+ * live there now that are newer than the one live here, newest bakedAt first as `releases` are.
+ */
+function behind(of: string, here: LiveRelease | undefined, there: LiveRelease | undefined, releases: Release[]): Behind | undefined {
+  const version = there?.live.version;
+  if (version === undefined) return undefined;
+  const newest = releases.findIndex((release) => release.version === version);
+  if (newest < 0) return { of, version };
+  const oldest = here?.live.version === undefined ? -1 : releases.findIndex((release) => release.version === here.live.version);
+  if (here && oldest < 0) return { of, version };
+  const between = releases.slice(newest, oldest < 0 ? undefined : oldest);
+  const wentLive = between.filter((release) => release.history.some((event) => event.status === 'live' && event.environment === of));
+  return { of, version, ...(here ? { releases: wentLive.length } : {}) };
 }

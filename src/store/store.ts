@@ -891,16 +891,20 @@ export class Store {
 
 /** An app's records, from the items of its partition (its config left out). */
 export interface AppRecords {
+  /** The live record of an app of one fleet. */
   live?: LiveRelease;
+  /** Every environment's live record (for an app of one fleet, its one). */
+  lives: LiveRelease[];
   releases: Release[];
   locks: AppLock[];
 }
 
 function appRecordsOf(app: string, items: Item[]): AppRecords {
   const of = (sk: string) => items.filter((item) => String(item.sk).startsWith(sk));
-  const live = items.find((item) => item.sk === keys.live(app).sk);
+  const lives = items.filter((item) => item.sk === keys.live(app).sk || String(item.sk).startsWith(`${keys.live(app).sk}#`)).map((item) => parseItem(item, liveRelease));
   return {
-    live: live ? parseItem(live, liveRelease) : undefined,
+    live: lives.find((live) => live.environment === undefined),
+    lives,
     releases: of('RELEASE#').map((item) => parseItem(item, releaseSchema)).sort((a, b) => b.bakedAt - a.bakedAt),
     locks: of('LOCK').map((item) => parseItem(item, appLock)),
   };

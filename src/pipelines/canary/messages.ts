@@ -1,7 +1,7 @@
 import { mention, type ChatMessage, type Tone } from '../../message.js';
 import type { Clock } from '../../clock.js';
 import type { DeployConfig } from '../../config/deploy.js';
-import { formatDuration, whereItIs } from '../../operations/format.js';
+import { alignColumns, formatDuration, whereItIs } from '../../operations/format.js';
 import type { Pipeline } from '../../operations/pipeline.js';
 import type { Operation } from '../../store/items.js';
 import { inEnvironment, windowMoment, windowPosition } from './operation.js';
@@ -78,18 +78,13 @@ export const intervalOf = (operation: Operation): number => canaryParams.parse(o
 
 export function verdictTable(operation: Operation, verdict: NonNullable<CanaryState['verdict']>, durationMs: number, deploy: DeployConfig): ChatMessage {
   const rows = verdict.metrics.map((m) => [m.gating ? m.label : `${m.label} (shadow)`, m.verdict, m.canary, m.baseline]);
-  const table = align([['metric', 'verdict', 'canary', 'baseline'], ...rows]);
+  const table = alignColumns([['metric', 'verdict', 'canary', 'baseline'], ...rows]);
   const extended = verdict.minute > durationMs / 60_000 ? ` (extended; at most ${formatMinutes((durationMs + deploy.canary.maxExtension) / 60_000)})` : '';
   return {
     text: `*Canary ${operation.app} ${operation.version}${inEnvironment(operation)}* · ${windowPosition(verdict.minute, durationMs, deploy)}${extended} · *${verdict.outcome.toUpperCase()}*`,
     lines: ['```', ...table, '```', ...verdict.metrics.map((m) => `• ${m.explanation}`)],
     tone: verdict.outcome === 'fail' ? 'failed' : verdict.outcome === 'pass' ? 'succeeded' : 'running',
   };
-}
-
-function align(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => [...(row[i] ?? '')].length)));
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
 }
 
 export function canaryMessages(clock: Clock, steps: { name: string; title: string }[]): Pick<Pipeline<CanaryState>, 'root' | 'stepDone' | 'summary'> {

@@ -25,7 +25,7 @@ export function soakGate(input: { release: Release; to: Environment; after?: Env
   }
   const soaked = now - afterLive.since;
   if (soaked < to.soakMs) {
-    return { ok: false, reason: `${version} has been live in ${after.name} for ${formatDuration(soaked)} of ${formatDuration(to.soakMs)}; it can go to ${to.name} at ${formatTime(afterLive.since + to.soakMs, now)}` };
+    return { ok: false, reason: `${version} has been live in ${after.name} for ${formatDuration(soaked)} of ${formatDuration(to.soakMs)}; it can go to ${to.name} at ${formatTime(soakEnds(to, afterLive), now)}` };
   }
   return { ok: true };
 }
@@ -49,4 +49,9 @@ export function soakedMessage(input: { app: string; version: string; to: Environ
     tone: 'info',
     buttons: [{ actionId: soakedAction, label, style: 'primary', value: JSON.stringify({ app, version, to: to.name, live: liveOperationId }) }],
   };
+}
+
+/** When the release live in `to.after` (as `afterLive` records it) has soaked there long enough to go to `to`. */
+export function soakEnds(to: Pick<Environment, 'soakMs'>, afterLive: Pick<LiveRelease, 'since'>): number {
+  return afterLive.since + to.soakMs;
 }
