@@ -129,6 +129,19 @@ describe('/canary', () => {
     expect(await world.store.getLive('demo')).toBeUndefined();
   });
 
+  it('judges no further than its limit when its next look comes late (the bot was down)', async () => {
+    world = await TestWorld.create({ demo: releaseApp() });
+    world.sim.seedFleet({ region: 'us-east-1', app: 'demo', requestsPerMinute: 20 });
+    const bakery = world.replica();
+    await bake(world, bakery, 'v1');
+    await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
+    await until(world, () => /minute 3[2-9] of 30 \(extended/.test(everything(world)));
+    world.clock.advance(3_600_000);
+    await until(world, () => approvalRequest(world) !== undefined);
+    expect(everything(world)).toMatch(/minute 45 of 30 \(extended; at most 45 minutes\) · \*WAIT\*/);
+    expect(everything(world)).not.toMatch(/minute (4[6-9]|[5-9]\d|\d{3}) of 30/);
+  });
+
   it('gives the canary its own target group and a weight of the listener, and takes both away after', async () => {
     world = await TestWorld.create({ demo: releaseApp() });
     const fleet = world.sim.seedFleet({ region: 'us-east-1', app: 'demo' });

@@ -78,8 +78,9 @@ export async function extendWindow(
   const periodMs = deploy.canary.interval;
   const from = window.start + window.periods * periodMs;
   const planEnd = window.start + Math.round(plannedMs / periodMs) * periodMs;
-  const settled = settledEnd(window, periodMs, now);
-  const to = from < planEnd ? Math.min(settled, planEnd) : settled;
+  // The plan's end is a look of its own, and an extension stops at its limit: a late look (a restart) reads no further.
+  const limitEnd = window.start + Math.round((plannedMs + deploy.canary.maxExtension) / periodMs) * periodMs;
+  const to = Math.min(settledEnd(window, periodMs, now), from < planEnd ? planEnd : limitEnd);
   if (to <= from) return window;
   const queries = queriesOf(deploy, groups);
   const values = await readSeries(aws, region, queries.map((q) => q.query), { start: from, end: to, periodMs });
