@@ -80,6 +80,8 @@ function actionsCalled(): { actions: Set<string>; unknown: string[] } {
       if (client && typeof (client as Record<string, unknown>)[method] === 'function') actions.add(`${iamPrefixOfAccessor[accessor]}:${commandOfMethod(method)}`);
       else unknown.push(`${file}: ${accessor}.${method} (not a method of that AWS SDK client)`);
     };
+    // An environment in another account: its clients' credentials come from STS AssumeRole of its role.
+    if (/credentials: assumedRoleCredentials\(/.test(source)) actions.add('sts:AssumeRole');
     // `(await aws.ec2(region)).describeImages(`
     for (const [, accessor = '', method = ''] of source.matchAll(/\baws\.(\w+)\([^()]*\)\)\s*\.(\w+)\(/g)) called(accessor, method);
     // `const ec2 = await aws.ec2(region);` … `ec2.createTags(`
