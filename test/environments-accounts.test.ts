@@ -62,10 +62,8 @@ describe('an environment in another AWS account, in the apps file', () => {
     expect(wrong('externalId: bakery-demo', 'externalId: "x"')).toThrow('field "deploy.environments.1.externalId": an external id is 2-1224 letters');
   });
 
-  it('refuses an account the bake does not share the image with', () => {
-    expect(wrong(`shareWith: ["${PRODUCTION_ACCOUNT}"]`, 'shareWith: []')).toThrow(
-      `field "deploy.environments.1.account": production's account ${PRODUCTION_ACCOUNT} is not in shareWith, so its fleet could not launch the image; add it to shareWith`,
-    );
+  it('shares the image with every environment’s account, whether or not shareWith names it', () => {
+    expect(parseAppsFile('apps.yml', appsFile.replace(`shareWith: ["${PRODUCTION_ACCOUNT}"]`, 'shareWith: []')).demo!.shareWith).toEqual([PRODUCTION_ACCOUNT]);
   });
 });
 

@@ -33,9 +33,12 @@ describe('deploy.environments in the apps file', () => {
     expect(wrong('soak: 2h', 'soak: a while')).toThrow('field "deploy.environments.1.soak": a duration is a number and s, m or h');
     expect(wrong('group: demo-live', 'group: "demo live"')).toThrow('field "deploy.environments.1.group": an Auto Scaling group name');
     expect(wrong('- name: staging\n', '- name: staging\n          soak: 1h\n')).toThrow('field "deploy.environments.0.soak": a soak is how long a release is live in `after` first');
-    expect(wrong('          after: staging\n', '          region: eu-west-1\n          after: staging\n')).toThrow(
-      'field "deploy.environments.1.region": eu-west-1 is neither the app\'s region (us-east-1) nor in copyTo, so no image is baked there',
-    );
+  });
+
+  it('copies the image to every environment’s region, whether or not copyTo names it', () => {
+    const elsewhere = parseAppsFile('apps.yml', twoEnvironments.replace('          after: staging\n', '          region: eu-west-1\n          after: staging\n')).demo!;
+    expect(elsewhere.copyTo).toEqual(['eu-west-1']);
+    expect(environmentsOf(elsewhere)[1]!.region).toBe('eu-west-1');
   });
 
   it('keeps an app with a plain deploy section as one environment with no name', () => {

@@ -117,20 +117,20 @@ function checkKmsKeys(config: Pick<z.infer<typeof appFields>, 'kmsKeys' | 'copyT
 export const fleetAppConfig = appFields.extend({ account: environmentAccount.optional() }).superRefine(checkKmsKeys);
 export type FleetAppConfig = z.infer<typeof fleetAppConfig>;
 
-/** An app's config as the apps file gives it: its `deploy` section is one fleet or a list of environments. */
-export const appConfig = appFields.extend({ deploy: deploySection.optional() }).superRefine((config, context) => {
-  checkKmsKeys(config, context);
-  // An environment's canary launches the release's image in its region: the bake must put one there.
-  environmentsOf(config).forEach((environment, i) => {
-    if (environment.region !== config.region && !config.copyTo.includes(environment.region)) {
-      context.addIssue({ code: 'custom', path: ['deploy', 'environments', i, 'region'], message: `${environment.region} is neither the app's region (${config.region}) nor in copyTo, so no image is baked there; add it to copyTo` });
-    }
-    // ...and another account can launch it only once the bake has shared it with that account.
-    if (environment.account && !config.shareWith.includes(environment.account.id)) {
-      context.addIssue({ code: 'custom', path: ['deploy', 'environments', i, 'account'], message: `${environment.name}'s account ${environment.account.id} is not in shareWith, so its fleet could not launch the image; add it to shareWith` });
-    }
-  });
-});
+/**
+ * An app's config as the apps file gives it: its `deploy` section is one fleet or a list of environments. Each
+ * environment's canary launches the release's image in its region and account, so the bake copies it to every
+ * environment's region and shares it with every environment's account: `copyTo` and `shareWith` include them.
+ */
+export const appConfig = appFields
+  .extend({ deploy: deploySection.optional() })
+  .transform((config) => {
+    const environments = environmentsOf(config);
+    const regions = environments.map((environment) => environment.region).filter((region) => region !== config.region);
+    const accounts = environments.flatMap((environment) => (environment.account ? [environment.account.id] : []));
+    return { ...config, copyTo: [...new Set([...config.copyTo, ...regions])], shareWith: [...new Set([...config.shareWith, ...accounts])] };
+  })
+  .superRefine(checkKmsKeys);
 export type AppConfig = z.infer<typeof appConfig>;
 
 /** The app's config as one environment sees it: its fleet as the deploy section, its region as the app's. What an operation keeps in its params. */
