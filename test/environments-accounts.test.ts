@@ -5,6 +5,7 @@ import { parseAppsFile, type AppConfig } from '../src/config/apps.js';
 import { environmentsOf } from '../src/config/environments.js';
 import type { Bakery } from '../src/bakery.js';
 import { alice, approvalRequest, bake, bob, everything, groupNames, pressOn, until } from './support/lifecycle.js';
+import { promotedIn } from './support/environments.js';
 import { TestWorld } from './support/world.js';
 
 const PRODUCTION_ACCOUNT = '210987654321';
@@ -42,6 +43,14 @@ apps:
           externalId: bakery-demo${fleet('demo')}
 `;
 
+/** staging's fleet in Bakery's own account, production's in production's account, out of sight of Bakery's own credentials. */
+async function twoAccountWorld(): Promise<TestWorld> {
+  const world = await TestWorld.create({ demo: parseAppsFile('apps.yml', appsFile).demo! as AppConfig });
+  world.sim.seedFleet({ region: 'us-east-1', app: 'demo-stg' });
+  world.sim.seedFleet({ region: 'us-east-1', app: 'demo', account: PRODUCTION_ACCOUNT });
+  return world;
+}
+
 const wrong = (from: string, to: string) => () => parseAppsFile('apps.yml', appsFile.replace(from, to));
 
 describe('an environment in another AWS account, in the apps file', () => {
@@ -76,10 +85,7 @@ describe('/canary to an environment in another AWS account', () => {
   });
 
   async function twoAccounts(): Promise<Bakery> {
-    world = await TestWorld.create({ demo: parseAppsFile('apps.yml', appsFile).demo! as AppConfig });
-    world.sim.seedFleet({ region: 'us-east-1', app: 'demo-stg' });
-    // Production's fleet is in production's account, out of sight of Bakery's own credentials.
-    world.sim.seedFleet({ region: 'us-east-1', app: 'demo', account: PRODUCTION_ACCOUNT });
+    world = await twoAccountWorld();
     const bakery = world.replica();
     await bake(world, bakery, 'v1');
     return bakery;
@@ -199,4 +205,49 @@ describe('simulated STS AssumeRole', () => {
     expect(await refused({ roleArn: ROLE, externalId: 'bakery-demo', sessionName: 'b'.repeat(65) })).toContain('Member must have length less than or equal to 64');
     expect(world.sim.roleSessions()).toEqual([]);
   });
+});
+
+describe('the App Home and the digest of an environment in another AWS account', () => {
+  let world: TestWorld;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  const DAY = 24 * 3_600_000;
+  const homeOf = async (bakery: Bakery) => {
+    await bakery.handlers.onHomeOpened!(bob);
+    return world.chat.homes.get(bob.id)!;
+  };
+  const digest = (bakery: Bakery) => bakery.handlers.onCommand(world.command('stale demo', { command: '/bakery', user: bob }));
+
+  it('judge what production runs as production’s account sees it, through the role, in a session named for the survey', async () => {
+    world = await twoAccountWorld();
+    world.sim.createRole({ arn: ROLE, externalId: 'bakery-demo' });
+    const bakery = world.replica();
+    await bake(world, bakery, 'v1');
+    // Before any deploy there, production's fleet runs its own account's image, which only that account can describe.
+    const production = (await homeOf(bakery)).sections.find((section) => 'lines' in section && section.text.includes('in production'));
+    expect(production).toMatchObject({ text: "*demo* · nothing of Bakery's is live in production yet (v1 last baked) · baked today", lines: [expect.stringMatching(/^• the fleet runs `ami-[0-9a-f]+` \(demo-v0\), an image Bakery did not bake$/)] });
+    for (const session of world.sim.roleSessions()) expect(session).toMatchObject({ roleArn: ROLE, externalId: 'bakery-demo', sessionName: 'bakery-survey' });
+    expect(world.sim.roleSessions()).not.toEqual([]);
+
+    await promotedIn(world, bakery, 'v1', 'production');
+    expect((await homeOf(bakery)).sections).toContainEqual({ text: expect.stringMatching(/^Fresh: .*demo: production runs v1 \(baked today\)/) });
+    world.clock.advance(40 * DAY);
+    expect((await digest(bakery))?.lines).toContain('• *demo* · production runs v1 · 40 days old · the image is 40 days old, past the app’s maximum of 30 days');
+  }, 300_000);
+
+  it('say production could not be checked when its role cannot be assumed, and count it neither stale nor fresh', async () => {
+    world = await twoAccountWorld();
+    world.sim.createRole({ arn: ROLE, externalId: 'someone-else' });
+    const bakery = world.replica();
+    await bake(world, bakery, 'v1');
+
+    const answer = await digest(bakery);
+    expect(answer?.lines).toContainEqual(expect.stringMatching(new RegExp(`^• \\*demo\\* · nothing of Bakery's is live in production yet .*could not check the fleet: Bakery could not assume the role ${ROLE}: AccessDenied: `)));
+    // Staging is stale (its fleet runs an image Bakery did not bake); production is only said, not counted.
+    expect(answer?.text).toBe('*Image digest*: 1 of 1 app stale; 1 could not be checked');
+    const production = (await homeOf(bakery)).sections.find((section) => 'lines' in section && section.text.includes('in production'));
+    expect(production?.lines).toEqual([expect.stringMatching(new RegExp(`^• could not check the fleet: Bakery could not assume the role ${ROLE}: AccessDenied: .*with the external id configured\\)$`))]);
+  }, 300_000);
 });
