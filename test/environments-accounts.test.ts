@@ -1,5 +1,5 @@
-import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import { DescribeImagesCommand, ModifyImageAttributeCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { DescribeAutoScalingGroupsCommand, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { CreateLaunchTemplateVersionCommand, DescribeImagesCommand, ModifyImageAttributeCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAppsFile, type AppConfig } from '../src/config/apps.js';
 import { environmentsOf } from '../src/config/environments.js';
@@ -249,5 +249,54 @@ describe('the App Home and the digest of an environment in another AWS account',
     expect(answer?.text).toBe('*Image digest*: 1 of 1 app stale; 1 could not be checked');
     const production = (await homeOf(bakery)).sections.find((section) => 'lines' in section && section.text.includes('in production'));
     expect(production?.lines).toEqual([expect.stringMatching(new RegExp(`^• could not check the fleet: Bakery could not assume the role ${ROLE}: AccessDenied: .*with the external id configured\\)$`))]);
+  }, 300_000);
+});
+
+describe('/bakery prune with an environment in another AWS account', () => {
+  let world: TestWorld;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  /** Three bakes a day apart, v1 to v3; nothing recorded live, so v3 stands for the live release. */
+  async function threeBakes(): Promise<Bakery> {
+    world = await twoAccountWorld();
+    const bakery = world.replica();
+    for (const version of ['v1', 'v2', 'v3']) {
+      await bake(world, bakery, version);
+      world.clock.advance(24 * 3_600_000);
+    }
+    return bakery;
+  }
+  const ami = async (version: string): Promise<string> => (await world.store.getRelease('demo', version))!.amis['us-east-1']!;
+  const dryRun = (bakery: Bakery) => bakery.handlers.onCommand(world.command('prune demo --keep 1 --dry-run', { command: '/bakery', user: alice }));
+
+  it('keeps an image production’s fleet in its own account would launch, and says where', async () => {
+    const bakery = await threeBakes();
+    world.sim.createRole({ arn: ROLE, externalId: 'bakery-demo' });
+    // Production's people point its group at v1 by hand, in their account: no launch yet, so EC2 has no launch to report either.
+    const production = world.sim.clients().assuming({ roleArn: ROLE, externalId: 'bakery-demo', sessionName: 'platform-team' });
+    const template = await (await production.ec2('us-east-1')).send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateName: 'demo', SourceVersion: '1', LaunchTemplateData: { ImageId: await ami('v1') } }));
+    const version = String(template.LaunchTemplateVersion?.VersionNumber);
+    await (await production.autoScaling('us-east-1')).send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-live', LaunchTemplate: { LaunchTemplateName: 'demo', Version: version } }));
+
+    const answer = await dryRun(bakery);
+    expect(answer?.text).toBe('*Prune demo* (dry run): 1 bake would go');
+    expect(answer?.lines).toContainEqual(expect.stringMatching(new RegExp(`^Kept: v1 .*: in launch template demo version ${version}, which an Auto Scaling group in production's account uses \\(us-east-1\\)$`)));
+    expect(answer?.lines).toContainEqual(expect.stringMatching(/^Would remove: v2 /));
+    expect(world.sim.roleSessions().filter((session) => session.sessionName !== 'platform-team')).toContainEqual(expect.objectContaining({ roleArn: ROLE, sessionName: 'bakery-prune' }));
+  }, 300_000);
+
+  it('keeps every image production could run when its role cannot be assumed, and says why', async () => {
+    const bakery = await threeBakes();
+    world.sim.createRole({ arn: ROLE, externalId: 'someone-else' });
+    const before = world.sim.snapshot().images.length;
+
+    const answer = await dryRun(bakery);
+    expect(answer?.text).toBe('*Prune demo*: nothing to remove');
+    for (const version of ['v1', 'v2']) {
+      expect(answer?.lines).toContainEqual(expect.stringMatching(new RegExp(`^Kept: ${version} .*: could not check what production runs: Bakery could not assume the role ${ROLE}: AccessDenied: .* \\(us-east-1\\)$`)));
+    }
+    expect(world.sim.snapshot().images).toHaveLength(before);
   }, 300_000);
 });
