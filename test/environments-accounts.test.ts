@@ -6,6 +6,7 @@ import { environmentsOf } from '../src/config/environments.js';
 import type { Bakery } from '../src/bakery.js';
 import { alice, approvalRequest, bake, bob, everything, groupNames, pressOn, until } from './support/lifecycle.js';
 import { promotedIn } from './support/environments.js';
+import { pruneAction } from '../commands/prune.js';
 import { TestWorld } from './support/world.js';
 
 const PRODUCTION_ACCOUNT = '210987654321';
@@ -44,8 +45,8 @@ apps:
 `;
 
 /** staging's fleet in Bakery's own account, production's in production's account, out of sight of Bakery's own credentials. */
-async function twoAccountWorld(): Promise<TestWorld> {
-  const world = await TestWorld.create({ demo: parseAppsFile('apps.yml', appsFile).demo! as AppConfig });
+async function twoAccountWorld(file = appsFile): Promise<TestWorld> {
+  const world = await TestWorld.create({ demo: parseAppsFile('apps.yml', file).demo! as AppConfig });
   world.sim.seedFleet({ region: 'us-east-1', app: 'demo-stg' });
   world.sim.seedFleet({ region: 'us-east-1', app: 'demo', account: PRODUCTION_ACCOUNT });
   return world;
@@ -259,8 +260,8 @@ describe('/bakery prune with an environment in another AWS account', () => {
   });
 
   /** Three bakes a day apart, v1 to v3; nothing recorded live, so v3 stands for the live release. */
-  async function threeBakes(): Promise<Bakery> {
-    world = await twoAccountWorld();
+  async function threeBakes(file = appsFile): Promise<Bakery> {
+    world = await twoAccountWorld(file);
     const bakery = world.replica();
     for (const version of ['v1', 'v2', 'v3']) {
       await bake(world, bakery, version);
@@ -298,5 +299,25 @@ describe('/bakery prune with an environment in another AWS account', () => {
       expect(answer?.lines).toContainEqual(expect.stringMatching(new RegExp(`^Kept: ${version} .*: could not check what production runs: Bakery could not assume the role ${ROLE}: AccessDenied: .* \\(us-east-1\\)$`)));
     }
     expect(world.sim.snapshot().images).toHaveLength(before);
+  }, 300_000);
+
+  it('holds a retirement under way while production cannot be checked, and moves it on once it can', async () => {
+    const bakery = await threeBakes(appsFile.replace('    shareWith:', '    retire: {}\n    shareWith:'));
+    world.sim.createRole({ arn: ROLE, externalId: 'bakery-demo' });
+    const plan = await bakery.handlers.onCommand(world.command('prune demo --keep 1', { command: '/bakery', user: alice }));
+    expect((await bakery.handlers.onButton(pressOn(plan!, pruneAction, bob)))?.text).toBe('*Pruned demo*: 2 bakes deprecated');
+    const v1 = await ami('v1');
+    const image = () => world.sim.snapshot().images.find((candidate) => candidate.imageId === v1)!;
+    const deprecateAt = image().deprecateAt;
+
+    // Its disable is due; production's role now refuses Bakery: the images stay as they are, neither disabled nor given back.
+    world.sim.createRole({ arn: ROLE, externalId: 'someone-else' });
+    world.clock.advance(21 * 24 * 3_600_000);
+    expect(await bakery.digest.advanceRetirements()).toEqual([]);
+    expect(image()).toMatchObject({ state: 'available', deprecateAt });
+    expect((await world.store.listAudit('demo')).map((entry) => entry.action)).not.toContain('images restored');
+
+    world.sim.createRole({ arn: ROLE, externalId: 'bakery-demo' });
+    expect((await bakery.digest.advanceRetirements()).map((move) => `${move.version} ${move.did}`)).toEqual(['v2 disabled', 'v1 disabled']);
   }, 300_000);
 });
