@@ -1,10 +1,12 @@
-import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import { DescribeImagesCommand, ModifyImageAttributeCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { DescribeAutoScalingGroupsCommand, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { CreateLaunchTemplateVersionCommand, DescribeImagesCommand, ModifyImageAttributeCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAppsFile, type AppConfig } from '../src/config/apps.js';
 import { environmentsOf } from '../src/config/environments.js';
 import type { Bakery } from '../src/bakery.js';
 import { alice, approvalRequest, bake, bob, everything, groupNames, pressOn, until } from './support/lifecycle.js';
+import { promotedIn } from './support/environments.js';
+import { pruneAction } from '../commands/prune.js';
 import { TestWorld } from './support/world.js';
 
 const PRODUCTION_ACCOUNT = '210987654321';
@@ -42,6 +44,14 @@ apps:
           externalId: bakery-demo${fleet('demo')}
 `;
 
+/** staging's fleet in Bakery's own account, production's in production's account, out of sight of Bakery's own credentials. */
+async function twoAccountWorld(file = appsFile): Promise<TestWorld> {
+  const world = await TestWorld.create({ demo: parseAppsFile('apps.yml', file).demo! as AppConfig });
+  world.sim.seedFleet({ region: 'us-east-1', app: 'demo-stg' });
+  world.sim.seedFleet({ region: 'us-east-1', app: 'demo', account: PRODUCTION_ACCOUNT });
+  return world;
+}
+
 const wrong = (from: string, to: string) => () => parseAppsFile('apps.yml', appsFile.replace(from, to));
 
 describe('an environment in another AWS account, in the apps file', () => {
@@ -74,10 +84,7 @@ describe('/canary to an environment in another AWS account', () => {
   });
 
   async function twoAccounts(): Promise<Bakery> {
-    world = await TestWorld.create({ demo: parseAppsFile('apps.yml', appsFile).demo! as AppConfig });
-    world.sim.seedFleet({ region: 'us-east-1', app: 'demo-stg' });
-    // Production's fleet is in production's account, out of sight of Bakery's own credentials.
-    world.sim.seedFleet({ region: 'us-east-1', app: 'demo', account: PRODUCTION_ACCOUNT });
+    world = await twoAccountWorld();
     const bakery = world.replica();
     await bake(world, bakery, 'v1');
     return bakery;
@@ -197,4 +204,118 @@ describe('simulated STS AssumeRole', () => {
     expect(await refused({ roleArn: ROLE, externalId: 'bakery-demo', sessionName: 'b'.repeat(65) })).toContain('Member must have length less than or equal to 64');
     expect(world.sim.roleSessions()).toEqual([]);
   });
+});
+
+describe('the App Home and the digest of an environment in another AWS account', () => {
+  let world: TestWorld;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  const DAY = 24 * 3_600_000;
+  const homeOf = async (bakery: Bakery) => {
+    await bakery.handlers.onHomeOpened!(bob);
+    return world.chat.homes.get(bob.id)!;
+  };
+  const digest = (bakery: Bakery) => bakery.handlers.onCommand(world.command('stale demo', { command: '/bakery', user: bob }));
+
+  it('judge what production runs as production’s account sees it, through the role, in a session named for the survey', async () => {
+    world = await twoAccountWorld();
+    world.sim.createRole({ arn: ROLE, externalId: 'bakery-demo' });
+    const bakery = world.replica();
+    await bake(world, bakery, 'v1');
+    // Before any deploy there, production's fleet runs its own account's image, which only that account can describe.
+    const production = (await homeOf(bakery)).sections.find((section) => 'lines' in section && section.text.includes('in production'));
+    expect(production).toMatchObject({ text: "*demo* · nothing of Bakery's is live in production yet (v1 last baked) · baked today", lines: [expect.stringMatching(/^• the fleet runs `ami-[0-9a-f]+` \(demo-v0\), an image Bakery did not bake$/)] });
+    for (const session of world.sim.roleSessions()) expect(session).toMatchObject({ roleArn: ROLE, externalId: 'bakery-demo', sessionName: 'bakery-survey' });
+    expect(world.sim.roleSessions()).not.toEqual([]);
+
+    await promotedIn(world, bakery, 'v1', 'production');
+    expect((await homeOf(bakery)).sections).toContainEqual({ text: expect.stringMatching(/^Fresh: .*demo: production runs v1 \(baked today\)/) });
+    world.clock.advance(40 * DAY);
+    expect((await digest(bakery))?.lines).toContain('• *demo* · production runs v1 · 40 days old · the image is 40 days old, past the app’s maximum of 30 days');
+  }, 300_000);
+
+  it('say production could not be checked when its role cannot be assumed, and count it neither stale nor fresh', async () => {
+    world = await twoAccountWorld();
+    world.sim.createRole({ arn: ROLE, externalId: 'someone-else' });
+    const bakery = world.replica();
+    await bake(world, bakery, 'v1');
+
+    const answer = await digest(bakery);
+    expect(answer?.lines).toContainEqual(expect.stringMatching(new RegExp(`^• \\*demo\\* · nothing of Bakery's is live in production yet .*could not check the fleet: Bakery could not assume the role ${ROLE}: AccessDenied: `)));
+    // Staging is stale (its fleet runs an image Bakery did not bake); production is only said, not counted.
+    expect(answer?.text).toBe('*Image digest*: 1 of 1 app stale; 1 could not be checked');
+    const production = (await homeOf(bakery)).sections.find((section) => 'lines' in section && section.text.includes('in production'));
+    expect(production?.lines).toEqual([expect.stringMatching(new RegExp(`^• could not check the fleet: Bakery could not assume the role ${ROLE}: AccessDenied: .*with the external id configured\\)$`))]);
+  }, 300_000);
+});
+
+describe('/bakery prune with an environment in another AWS account', () => {
+  let world: TestWorld;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  /** Three bakes a day apart, v1 to v3; nothing recorded live, so v3 stands for the live release. */
+  async function threeBakes(file = appsFile): Promise<Bakery> {
+    world = await twoAccountWorld(file);
+    const bakery = world.replica();
+    for (const version of ['v1', 'v2', 'v3']) {
+      await bake(world, bakery, version);
+      world.clock.advance(24 * 3_600_000);
+    }
+    return bakery;
+  }
+  const ami = async (version: string): Promise<string> => (await world.store.getRelease('demo', version))!.amis['us-east-1']!;
+  const dryRun = (bakery: Bakery) => bakery.handlers.onCommand(world.command('prune demo --keep 1 --dry-run', { command: '/bakery', user: alice }));
+
+  it('keeps an image production’s fleet in its own account would launch, and says where', async () => {
+    const bakery = await threeBakes();
+    world.sim.createRole({ arn: ROLE, externalId: 'bakery-demo' });
+    // Production's people point its group at v1 by hand, in their account: no launch yet, so EC2 has no launch to report either.
+    const production = world.sim.clients().assuming({ roleArn: ROLE, externalId: 'bakery-demo', sessionName: 'platform-team' });
+    const template = await (await production.ec2('us-east-1')).send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateName: 'demo', SourceVersion: '1', LaunchTemplateData: { ImageId: await ami('v1') } }));
+    const version = String(template.LaunchTemplateVersion?.VersionNumber);
+    await (await production.autoScaling('us-east-1')).send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'demo-live', LaunchTemplate: { LaunchTemplateName: 'demo', Version: version } }));
+
+    const answer = await dryRun(bakery);
+    expect(answer?.text).toBe('*Prune demo* (dry run): 1 bake would go');
+    expect(answer?.lines).toContainEqual(expect.stringMatching(new RegExp(`^Kept: v1 .*: in launch template demo version ${version}, which an Auto Scaling group in production's account uses \\(us-east-1\\)$`)));
+    expect(answer?.lines).toContainEqual(expect.stringMatching(/^Would remove: v2 /));
+    expect(world.sim.roleSessions().filter((session) => session.sessionName !== 'platform-team')).toContainEqual(expect.objectContaining({ roleArn: ROLE, sessionName: 'bakery-prune' }));
+  }, 300_000);
+
+  it('keeps every image production could run when its role cannot be assumed, and says why', async () => {
+    const bakery = await threeBakes();
+    world.sim.createRole({ arn: ROLE, externalId: 'someone-else' });
+    const before = world.sim.snapshot().images.length;
+
+    const answer = await dryRun(bakery);
+    expect(answer?.text).toBe('*Prune demo*: nothing to remove');
+    for (const version of ['v1', 'v2']) {
+      expect(answer?.lines).toContainEqual(expect.stringMatching(new RegExp(`^Kept: ${version} .*: could not check what production runs: Bakery could not assume the role ${ROLE}: AccessDenied: .* \\(us-east-1\\)$`)));
+    }
+    expect(world.sim.snapshot().images).toHaveLength(before);
+  }, 300_000);
+
+  it('holds a retirement under way while production cannot be checked, and moves it on once it can', async () => {
+    const bakery = await threeBakes(appsFile.replace('    shareWith:', '    retire: {}\n    shareWith:'));
+    world.sim.createRole({ arn: ROLE, externalId: 'bakery-demo' });
+    const plan = await bakery.handlers.onCommand(world.command('prune demo --keep 1', { command: '/bakery', user: alice }));
+    expect((await bakery.handlers.onButton(pressOn(plan!, pruneAction, bob)))?.text).toBe('*Pruned demo*: 2 bakes deprecated');
+    const v1 = await ami('v1');
+    const image = () => world.sim.snapshot().images.find((candidate) => candidate.imageId === v1)!;
+    const deprecateAt = image().deprecateAt;
+
+    // Its disable is due; production's role now refuses Bakery: the images stay as they are, neither disabled nor given back.
+    world.sim.createRole({ arn: ROLE, externalId: 'someone-else' });
+    world.clock.advance(21 * 24 * 3_600_000);
+    expect(await bakery.digest.advanceRetirements()).toEqual([]);
+    expect(image()).toMatchObject({ state: 'available', deprecateAt });
+    expect((await world.store.listAudit('demo')).map((entry) => entry.action)).not.toContain('images restored');
+
+    world.sim.createRole({ arn: ROLE, externalId: 'bakery-demo' });
+    expect((await bakery.digest.advanceRetirements()).map((move) => `${move.version} ${move.did}`)).toEqual(['v2 disabled', 'v1 disabled']);
+  }, 300_000);
 });

@@ -36,6 +36,17 @@ export type AwsClients = { [S in AwsService]: (region: string) => Promise<Servic
   assuming(role: AssumedRole): AwsClients;
 };
 
+/**
+ * The clients for an environment's fleet: Bakery's own, or for one in another account the role's, in a session
+ * whose name says what Bakery does there ("bakery-survey", "bakery-canary-op-…", as CloudTrail shows it).
+ */
+export function clientsInAccount(aws: AwsClients, account: { role: string; externalId?: string } | undefined, sessionName: string): AwsClients {
+  if (!account) return aws;
+  // STS takes 2-64 characters of [\w+=,.@-].
+  const session = sessionName.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
+  return aws.assuming({ roleArn: account.role, sessionName: session, ...(account.externalId !== undefined && { externalId: account.externalId }) });
+}
+
 /** Every client class AwsClients hands out, for code that treats them alike (metering, the simulator). */
 export type AnyAwsClient = ServiceClients[AwsService];
 

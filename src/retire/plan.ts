@@ -77,25 +77,39 @@ function nextStep(record: Retirement, stages: RetireConfig | undefined, now: num
   return now >= dueAt ? { kind: next } : { kind: 'wait', stage: record.stage, next, dueAt };
 }
 
+/** Why images may not go, by image id: in use (live, canary, rollback target, pinned, an instance, a launch template…), or not known. */
+export interface ImageUses {
+  inUse: Map<string, string[]>;
+  /** Where an account could not be read: whether the image is in use there is not known, so it is neither retired nor restored. */
+  unchecked: Map<string, string[]>;
+}
+
 /**
- * `inUse`: why an image may not go (live, canary, rollback target, pinned, an instance, a launch
- * template…), by image id; `records`: the bakes in retirement, by bake. Only those protections stop
- * or undo a retirement: the run's own --keep and --older-than choose which bakes start one.
+ * `uses`: why an image may not go; `records`: the bakes in retirement, by bake. Only those protections stop
+ * or undo a retirement (an unchecked one only stops it): the run's own --keep and --older-than choose which
+ * bakes start one.
  */
 export function planPrune(
   images: BakedImage[],
-  inUse: Map<string, string[]>,
+  uses: ImageUses,
   records: Map<string, Retirement>,
   stages: RetireConfig | undefined,
   options: PruneOptions,
 ): PrunePlan {
   const plan: PrunePlan = { retire: [], restore: [], keep: [] };
   bakesOf(images).forEach((bake, index) => {
-    const protectedBy = [...new Set(bake.images.flatMap((image) => (inUse.get(image.imageId) ?? []).map((reason) => `${reason} (${image.region})`)))];
+    const reasons = (of: Map<string, string[]>) => [...new Set(bake.images.flatMap((image) => (of.get(image.imageId) ?? []).map((reason) => `${reason} (${image.region})`)))];
+    const protectedBy = reasons(uses.inUse);
     const record = records.get(bake.operationId);
     if (protectedBy.length > 0) {
       if (record) plan.restore.push({ bake, record, why: protectedBy });
       else plan.keep.push({ bake, why: protectedBy });
+      return;
+    }
+    // Not known to be unused: kept as it is, a retirement under way neither moved on nor undone.
+    const unknown = reasons(uses.unchecked);
+    if (unknown.length > 0) {
+      plan.keep.push({ bake, why: unknown });
       return;
     }
     if (record) {

@@ -1,15 +1,16 @@
 import { mention } from '../message.js';
-import type { AwsClients } from '../aws/clients.js';
-import { errorCode } from '../aws/errors.js';
+import { clientsInAccount, type AwsClients } from '../aws/clients.js';
+import { describeAwsError, errorCode } from '../aws/errors.js';
 import { deleteImage, shareImage, snapshotIdsOf, timeOf } from '../aws/images.js';
 import { tagKeys } from '../aws/provenance.js';
 import type { Clock } from '../clock.js';
 import type { AppConfig } from '../config/apps.js';
+import { environmentsOf, type EnvironmentAccount } from '../config/environments.js';
 import type { Logger } from '../log.js';
 import { formatDuration, formatTime } from '../operations/format.js';
 import type { RetireStage } from '../store/items.js';
 import type { Store } from '../store/store.js';
-import { planPrune, type Bake, type BakedImage, type PruneOptions, type PrunePlan } from './plan.js';
+import { planPrune, type Bake, type BakedImage, type ImageUses, type PruneOptions, type PrunePlan } from './plan.js';
 
 /*
  * Retiring an app's old images: what it has in every region it copies to, what still uses them, and
@@ -51,54 +52,89 @@ async function bakedImages(aws: AwsClients, app: string, config: AppConfig): Pro
   return all;
 }
 
-/** Why each image may not go: the releases that need it (or pin it), the instances launched from it, the launch template versions groups point at. */
-async function imagesInUse(deps: RetireDependencies, app: string, config: AppConfig, images: BakedImage[]): Promise<Map<string, string[]>> {
+/**
+ * Why each image may not go (`inUse`): the releases that need it (or pin it), the instances launched from it, the
+ * launch template versions groups point at, in Bakery's own account and in each other account an environment runs
+ * in. `unchecked`: the images of a region whose other account could not be read, and why; never taken for unused.
+ */
+async function imagesInUse(deps: RetireDependencies, app: string, config: AppConfig, images: BakedImage[]): Promise<ImageUses> {
   const inUse = new Map<string, string[]>();
-  const add = (imageId: string | undefined, why: string): void => {
-    if (imageId) inUse.set(imageId, [...(inUse.get(imageId) ?? []), why]);
+  const unchecked = new Map<string, string[]>();
+  const add = (uses: Map<string, string[]>, imageId: string | undefined, why: string): void => {
+    if (imageId) uses.set(imageId, [...(uses.get(imageId) ?? []), why]);
   };
   const [lives, releases] = await Promise.all([deps.store.listLive(app), deps.store.listReleases(app)]);
   for (const live of lives) {
     const where = live.environment ? ` in ${live.environment}` : '';
-    add(live.live.ami, `live${where}`);
-    add(live.previous?.ami, `the rollback target${where}`);
+    add(inUse, live.live.ami, `live${where}`);
+    add(inUse, live.previous?.ami, `the rollback target${where}`);
   }
   const wanted: Record<string, string> = { live: 'live', canary: 'in canary', previous: 'the rollback target' };
   // Without a recorded live release, the last baked one stands for it.
   const standIn = lives.length > 0 ? undefined : releases.find((release) => !['rejected', 'retired', 'rolled-back'].includes(release.status));
   for (const release of releases) {
     const why = wanted[release.status] ?? (release === standIn ? 'the last baked release (nothing recorded live)' : undefined);
-    if (why) for (const ami of Object.values(release.amis)) add(ami, why);
-    if (release.pin) for (const ami of Object.values(release.amis)) add(ami, `pinned by ${mention(release.pin.by)}`);
+    if (why) for (const ami of Object.values(release.amis)) add(inUse, ami, why);
+    if (release.pin) for (const ami of Object.values(release.amis)) add(inUse, ami, `pinned by ${mention(release.pin.by)}`);
   }
 
-  for (const region of regionsOf(config)) {
-    const ids = images.filter((image) => image.region === region).map((image) => image.imageId);
-    for (let start = 0; start < ids.length; start += 200) {
-      const pages = (await deps.aws.ec2(region)).paginateDescribeInstances({ Filters: [{ Name: 'image-id', Values: ids.slice(start, start + 200) }, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }] });
-      for await (const page of pages) {
-        for (const instance of (page.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? [])) add(instance.ImageId, `used by instance ${instance.InstanceId} (${instance.State?.Name})`);
-      }
-    }
-    // Every group's launch template: the version it names, and $Default and $Latest, which a change of the group could pick up.
-    const templates = new Map<string, Set<string>>();
-    for await (const page of (await deps.aws.autoScaling(region)).paginateDescribeAutoScalingGroups({})) {
-      for (const group of page.AutoScalingGroups ?? []) {
-        const spec = group.LaunchTemplate ?? group.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
-        if (!spec?.LaunchTemplateId) continue;
-        const versions = templates.get(spec.LaunchTemplateId) ?? new Set(['$Default', '$Latest']);
-        versions.add(spec.Version ?? '$Default');
-        templates.set(spec.LaunchTemplateId, versions);
-      }
-    }
-    for (const [templateId, versions] of templates) {
-      const result = await (await deps.aws.ec2(region)).describeLaunchTemplateVersions({ LaunchTemplateId: templateId, Versions: [...versions] });
-      for (const version of result.LaunchTemplateVersions ?? []) {
-        add(version.LaunchTemplateData?.ImageId, `in launch template ${version.LaunchTemplateName ?? templateId} version ${version.VersionNumber}, which an Auto Scaling group uses`);
-      }
+  const inRegion = (region: string): string[] => images.filter((image) => image.region === region).map((image) => image.imageId);
+  for (const region of regionsOf(config)) await fleetUses(deps.aws, region, inRegion(region), '', (imageId, why) => add(inUse, imageId, why));
+  // Each other account an environment runs in, read with the role Bakery assumes there; one that cannot be read keeps that region's images.
+  for (const { account, region, names } of otherAccounts(config)) {
+    const label = names.join(' and ');
+    try {
+      await fleetUses(clientsInAccount(deps.aws, account, 'bakery-prune'), region, inRegion(region), ` in ${label}'s account`, (imageId, why) => add(inUse, imageId, why));
+    } catch (error) {
+      const why = `could not check what ${label} runs: ${describeAwsError(error)}`;
+      deps.log.warn({ app, account: account.id, region, why }, 'prune could not check an environment');
+      for (const imageId of inRegion(region)) add(unchecked, imageId, why);
     }
   }
-  return inUse;
+  return { inUse, unchecked };
+}
+
+/** The environments in other accounts, by account and region: each is read once, named for all its environments. */
+function otherAccounts(config: AppConfig): { account: EnvironmentAccount; region: string; names: string[] }[] {
+  const places = new Map<string, { account: EnvironmentAccount; region: string; names: string[] }>();
+  for (const { account, region, name } of environmentsOf(config)) {
+    if (!account) continue;
+    const key = `${account.role} ${account.externalId ?? ''} ${region}`;
+    const place = places.get(key) ?? { account, region, names: [] };
+    place.names.push(name ?? account.id);
+    places.set(key, place);
+  }
+  return [...places.values()];
+}
+
+/**
+ * What uses `ids` in one region of one account: the instances launched from them, and every group's launch
+ * template (the version it names, and $Default and $Latest, which a change of the group could pick up). `where`
+ * names another account in the reasons.
+ */
+async function fleetUses(aws: AwsClients, region: string, ids: string[], where: string, add: (imageId: string | undefined, why: string) => void): Promise<void> {
+  for (let start = 0; start < ids.length; start += 200) {
+    const pages = (await aws.ec2(region)).paginateDescribeInstances({ Filters: [{ Name: 'image-id', Values: ids.slice(start, start + 200) }, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }] });
+    for await (const page of pages) {
+      for (const instance of (page.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? [])) add(instance.ImageId, `used by instance ${instance.InstanceId} (${instance.State?.Name})${where}`);
+    }
+  }
+  const templates = new Map<string, Set<string>>();
+  for await (const page of (await aws.autoScaling(region)).paginateDescribeAutoScalingGroups({})) {
+    for (const group of page.AutoScalingGroups ?? []) {
+      const spec = group.LaunchTemplate ?? group.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
+      if (!spec?.LaunchTemplateId) continue;
+      const versions = templates.get(spec.LaunchTemplateId) ?? new Set(['$Default', '$Latest']);
+      versions.add(spec.Version ?? '$Default');
+      templates.set(spec.LaunchTemplateId, versions);
+    }
+  }
+  for (const [templateId, versions] of templates) {
+    const result = await (await aws.ec2(region)).describeLaunchTemplateVersions({ LaunchTemplateId: templateId, Versions: [...versions] });
+    for (const version of result.LaunchTemplateVersions ?? []) {
+      add(version.LaunchTemplateData?.ImageId, `in launch template ${version.LaunchTemplateName ?? templateId} version ${version.VersionNumber}, which an Auto Scaling group${where} uses`);
+    }
+  }
 }
 
 /** How recently a shared image's last launch keeps it, when the prune names no --older-than. */
@@ -140,15 +176,15 @@ export class Retirement {
    */
   async plan(app: string, config: AppConfig, options: PruneOptions): Promise<PrunePlan> {
     const [images, records] = await Promise.all([bakedImages(this.deps.aws, app, config), this.deps.store.listRetirements(app)]);
-    const inUse = await imagesInUse(this.deps, app, config, images);
+    const uses = await imagesInUse(this.deps, app, config, images);
     const retiring = new Map(records.map((record) => [record.bake, record]));
-    const plan = planPrune(images, inUse, retiring, config.retire, options);
+    const plan = planPrune(images, uses, retiring, config.retire, options);
     if (config.shareWith.length === 0) return plan;
     const candidates = plan.retire.flatMap(({ bake }) => bake.images);
     const launched = await launchedWithin(this.deps.aws, config, candidates, options.olderThanMs ?? SHARED_LAUNCH_RETENTION_MS, options.now);
     if (launched.size === 0) return plan;
-    for (const [imageId, why] of launched) inUse.set(imageId, [...(inUse.get(imageId) ?? []), why]);
-    return planPrune(images, inUse, retiring, config.retire, options);
+    for (const [imageId, why] of launched) uses.inUse.set(imageId, [...(uses.inUse.get(imageId) ?? []), why]);
+    return planPrune(images, uses, retiring, config.retire, options);
   }
 
   /**

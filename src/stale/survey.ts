@@ -1,4 +1,4 @@
-import type { AwsClients } from '../aws/clients.js';
+import { clientsInAccount, type AwsClients } from '../aws/clients.js';
 import type { Image } from '@aws-sdk/client-ec2';
 import { describeAwsError } from '../aws/errors.js';
 import { imagesOfGroups } from '../aws/fleet.js';
@@ -6,7 +6,7 @@ import { describeImagesById, resolveBaseImage, timeOf, type BaseImage } from '..
 import { tagKeys } from '../aws/provenance.js';
 import type { Clock } from '../clock.js';
 import type { AppConfig } from '../config/apps.js';
-import { environmentsOf, fleetOf, type Environment } from '../config/environments.js';
+import { environmentsOf, fleetOf, type Environment, type EnvironmentAccount } from '../config/environments.js';
 import type { Logger } from '../log.js';
 import { recipeHash } from '../pipelines/bake/recipe.js';
 import type { AppLock, LiveRelease, Operation, Release } from '../store/items.js';
@@ -65,6 +65,8 @@ interface StoredApp {
   environment?: AppPicture['environment'];
   /** Where the fleet runs and its group: the images judged are the release's in this region. */
   region: string;
+  /** The other account the fleet runs in, read with the role Bakery assumes there. */
+  account?: EnvironmentAccount;
   group?: string;
   liveItem?: LiveRelease;
   releases: Release[];
@@ -98,9 +100,21 @@ export class StaleSurvey {
     const records = only ? undefined : await this.deps.store.scanAppRecords();
     const stored: StoredApp[] = [];
     for (const app of names) stored.push(...(await this.stored(app, configs[app]!, records?.get(app) ?? (records ? { lives: [], releases: [], locks: [] } : undefined))));
-    const byRegion = new Map<string, StoredApp[]>();
-    for (const app of stored) byRegion.set(app.region, [...(byRegion.get(app.region) ?? []), app]);
-    const pictures = (await Promise.all([...byRegion].map(([region, apps]) => this.region(region, apps, newestBase)))).flat();
+    // Fleets are read where they run: per account and region, each other account with its role's clients (one set per survey).
+    const byPlace = new Map<string, { region: string; account?: EnvironmentAccount; apps: StoredApp[] }>();
+    for (const app of stored) {
+      const key = `${app.account?.role ?? ''} ${app.account?.externalId ?? ''} ${app.region}`;
+      const place = byPlace.get(key) ?? { region: app.region, account: app.account, apps: [] };
+      place.apps.push(app);
+      byPlace.set(key, place);
+    }
+    const accounts = new Map<string, AwsClients>();
+    const clientsOf = (account: EnvironmentAccount): AwsClients => {
+      const key = `${account.role} ${account.externalId ?? ''}`;
+      if (!accounts.has(key)) accounts.set(key, clientsInAccount(this.deps.aws, account, 'bakery-survey'));
+      return accounts.get(key)!;
+    };
+    const pictures = (await Promise.all([...byPlace.values()].map(({ region, account, apps }) => this.region(region, apps, account && clientsOf(account), newestBase)))).flat();
     // An app's environments stay in their order.
     const order = (picture: AppPicture): number => environmentsOf(picture.config).findIndex((environment) => environment.name === picture.environment?.name);
     return pictures.sort((a, b) => a.app.localeCompare(b.app) || order(a) - order(b));
@@ -118,6 +132,7 @@ export class StaleSurvey {
       config,
       environment: { name: environment.name, behind: environment.after === undefined ? undefined : behind(environment.after, liveIn(environment.name), liveIn(environment.after), releases) },
       region: environment.region,
+      ...(environment.account && { account: environment.account }),
       group: environment.deploy.group,
       liveItem: liveIn(environment.name),
       releases,
@@ -126,9 +141,15 @@ export class StaleSurvey {
     }));
   }
 
-  /** The pictures of one region's apps: their fleets read together, then every image they name in one go. */
-  private async region(region: string, apps: StoredApp[], newestBase: (config: AppConfig) => Promise<BaseImage>): Promise<AppPicture[]> {
-    const { aws, clock } = this.deps;
+  /**
+   * The pictures of one region's apps: their fleets read together, then every image they name in one go. `other`:
+   * the clients of the other account these fleets run in, which reads their groups and the images they run (a role
+   * that cannot be assumed is a "could not check" of each fleet); bases are Bakery's own, where the app bakes.
+   */
+  private async region(region: string, apps: StoredApp[], other: AwsClients | undefined, newestBase: (config: AppConfig) => Promise<BaseImage>): Promise<AppPicture[]> {
+    const { clock } = this.deps;
+    const aws = other ?? this.deps.aws;
+    const basesHere = (app: StoredApp): boolean => !other && app.config.region === region;
     const groupOf = (app: StoredApp): string | undefined => app.group;
     const groups = apps.flatMap((app) => groupOf(app) ?? []);
     const fleetImages: Map<string, string | Failed> | Failed = groups.length ? await imagesOfGroups(aws, region, groups).catch(failed) : new Map();
@@ -142,17 +163,17 @@ export class StaleSurvey {
     const wanted = apps.flatMap((app, index) => {
       const fleetAmi = fleetAmiOf(app);
       const foreign = typeof fleetAmi === 'string' && !releaseOf(app, fleetAmi) ? [fleetAmi] : [];
-      return [...(lives[index] && app.config.region === region ? [lives[index].release.baseAmi] : []), ...foreign];
+      return [...(lives[index] && basesHere(app) ? [lives[index].release.baseAmi] : []), ...foreign];
     });
     const images = wanted.length ? await describeImagesById(aws, region, wanted).catch(failed) : new Map<string, Image>();
     if ('error' in images) this.deps.log.warn({ region, why: images.error }, 'stale survey could not describe images');
-    // A base is in the app's home region, where it bakes: an environment whose fleet runs elsewhere has its base described there.
+    // A base is in the app's home region and account, where it bakes: an environment whose fleet runs elsewhere has its base described there.
     const elsewhere = new Map<string, string[]>();
     apps.forEach((app, index) => {
-      if (lives[index] && app.config.region !== region) elsewhere.set(app.config.region, [...(elsewhere.get(app.config.region) ?? []), lives[index].release.baseAmi]);
+      if (lives[index] && !basesHere(app)) elsewhere.set(app.config.region, [...(elsewhere.get(app.config.region) ?? []), lives[index].release.baseAmi]);
     });
-    const homeImages = new Map(await Promise.all([...elsewhere].map(async ([home, bases]) => [home, await describeImagesById(aws, home, bases).catch(failed)] as const)));
-    const basesOf = (app: StoredApp): Map<string, Image> | Failed => (app.config.region === region ? images : (homeImages.get(app.config.region) ?? images));
+    const homeImages = new Map(await Promise.all([...elsewhere].map(async ([home, bases]) => [home, await describeImagesById(this.deps.aws, home, bases).catch(failed)] as const)));
+    const basesOf = (app: StoredApp): Map<string, Image> | Failed => (basesHere(app) ? images : (homeImages.get(app.config.region) ?? images));
 
     return Promise.all(
       apps.map(async (app, index) => {

@@ -1,4 +1,4 @@
-import type { AwsClients } from '../../aws/clients.js';
+import { clientsInAccount, type AwsClients } from '../../aws/clients.js';
 import type { EnvironmentAccount } from '../../config/environments.js';
 import type { Clock } from '../../clock.js';
 import type { DeployConfig } from '../../config/deploy.js';
@@ -31,9 +31,7 @@ export const regionOf = (operation: Operation): string => canaryParams.parse(ope
  * assumes there, in a session named for the operation ("bakery-canary-op-…", as CloudTrail shows it).
  */
 export function clientsIn(aws: AwsClients, operation: Operation, account: EnvironmentAccount | undefined): AwsClients {
-  if (!account) return aws;
-  const sessionName = `bakery-${operation.kind}-${operation.id}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
-  return aws.assuming({ roleArn: account.role, sessionName, ...(account.externalId !== undefined && { externalId: account.externalId }) });
+  return clientsInAccount(aws, account, `bakery-${operation.kind}-${operation.id}`);
 }
 
 /** The canary's dependencies with the clients of its environment's account. */
