@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { z } from 'zod';
+import { BakeryDeployerStack } from './deployer-stack.js';
 import { ExampleFleetStack } from './example-fleet.js';
 import { BakeryStack } from './stack.js';
 
@@ -20,6 +21,14 @@ const settings = z.object({
   replicas: z.coerce.number().int().min(1).max(10).default(2),
   /** Also deploy example-fleet.ts: a launch template, group and listener handed to Bakery by its tag. */
   exampleFleet: z.enum(['true', 'false'], { message: 'true or false' }).default('false'),
+  /** Also define BakeryDeployer, for an environment's account: the role that Bakery's account (this id) assumes there. */
+  bakeryAccount: z.string().regex(/^\d{12}$/, 'the 12-digit id of the account Bakery runs in').optional(),
+  /** Bakery's own policy assumes only roles named bakery-*. */
+  deployerRoleName: z.string().regex(/^bakery-[\w+=,.@-]{1,57}$/, 'an IAM role name starting bakery- (the roles Bakery may assume)').default('bakery-deployer'),
+  deployerExternalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/, 'an external id: 2-1224 letters, digits and +=,.@:/-').optional(),
+}).refine((settings) => settings.deployerExternalId === undefined || settings.bakeryAccount !== undefined, {
+  path: ['deployerExternalId'],
+  message: 'goes with bakeryAccount, the account that assumes the deployer role',
 });
 
 const app = new App();
@@ -29,7 +38,7 @@ if (!parsed.success) {
   process.stderr.write(`deploy: ${parsed.error.issues.map((issue) => `context "${issue.path.join('.')}": ${issue.message}`).join('\n')}\n`);
   process.exit(2);
 }
-const { image, appsFile, exampleFleet, ...stack } = parsed.data;
+const { image, appsFile, exampleFleet, bakeryAccount, deployerRoleName, deployerExternalId, ...stack } = parsed.data;
 const repository = fileURLToPath(new URL('..', import.meta.url));
 
 new BakeryStack(app, 'Bakery', {
@@ -40,3 +49,11 @@ new BakeryStack(app, 'Bakery', {
   description: 'Bakery: the Slack bot that bakes machine images, its table and its role',
 });
 if (exampleFleet === 'true') new ExampleFleetStack(app, 'BakeryExampleFleet', { description: 'An app fleet handed to Bakery: its group, launch template and listener tagged bakery:managed=true' });
+if (bakeryAccount !== undefined) {
+  new BakeryDeployerStack(app, 'BakeryDeployer', {
+    bakeryAccount,
+    roleName: deployerRoleName,
+    ...(deployerExternalId !== undefined && { externalId: deployerExternalId }),
+    description: 'The role Bakery assumes to deploy to the fleets of this account: exactly deploy/iam-deployer-policy.json',
+  });
+}

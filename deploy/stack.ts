@@ -134,12 +134,12 @@ interface PolicyJson {
   Statement: { Resource: string | string[] }[];
 }
 
-export function readPolicy(): PolicyJson {
-  return JSON.parse(readFileSync(policyFile, 'utf8')) as PolicyJson;
+export function readPolicy(file: URL = policyFile): PolicyJson {
+  return JSON.parse(readFileSync(file, 'utf8')) as PolicyJson;
 }
 
 /** The policy with its ${…} placeholders filled by CloudFormation (Fn::Sub), each with only the values it names. */
-function withStackValues(policy: PolicyJson, values: Record<string, string>): PolicyJson {
+export function withStackValues(policy: PolicyJson, values: Record<string, string>): PolicyJson {
   const fill = (resource: string): string => {
     const names = [...resource.matchAll(/\$\{([A-Za-z]+)\}/g)].map(([, name]) => name!).filter((name) => name in values);
     return resource.includes('${') ? Fn.sub(resource, Object.fromEntries(names.map((name) => [name, values[name]!]))) : resource;

@@ -8,9 +8,27 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ExampleFleetStack, managedTag } from '../deploy/example-fleet.js';
+import { BakeryDeployerStack, deployerPolicyFile } from '../deploy/deployer-stack.js';
 import { BakeryStack, readPolicy, stopTimeoutSeconds } from '../deploy/stack.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
+type PolicyDocument = { Version: string; Statement: unknown[] };
+
+/** An inline policy as its file has it: each Fn::Sub back to its ${…} text, with what fills each placeholder. */
+function asInFile(document: PolicyDocument): { policy: PolicyDocument; filledBy: Record<string, unknown> } {
+  const filledBy: Record<string, unknown> = {};
+  const unsub = (value: unknown): unknown => {
+    const sub = (value as { 'Fn::Sub'?: [string, Record<string, unknown>] })?.['Fn::Sub'];
+    if (!sub) return Array.isArray(value) ? value.map(unsub) : value;
+    Object.assign(filledBy, sub[1]);
+    return sub[0];
+  };
+  const Statement = document.Statement.map((statement) => {
+    const { Resource, ...rest } = statement as { Resource: unknown };
+    return { ...rest, Resource: unsub(Resource) };
+  });
+  return { policy: { Version: document.Version, Statement }, filledBy };
+}
 
 describe('the deployable stack', () => {
   let template: Template;
@@ -72,24 +90,13 @@ describe('the deployable stack', () => {
     const botRole = Object.entries(role).find(([id]) => id.startsWith('BotRole'));
     expect(botRole).toBeDefined();
     const [botRoleId, { Properties }] = botRole as [string, Resource];
-    const policies = Properties.Policies as { PolicyDocument: { Version: string; Statement: unknown[] } }[];
+    const policies = Properties.Policies as { PolicyDocument: PolicyDocument }[];
     expect(policies).toHaveLength(1);
     expect(Properties.ManagedPolicyArns).toBeUndefined();
 
     // Fn::Sub keeps the file's placeholders as they are, and says what fills each.
-    const filledBy: Record<string, unknown> = {};
-    const asInFile = (value: unknown): unknown => {
-      const sub = (value as { 'Fn::Sub'?: [string, Record<string, unknown>] })?.['Fn::Sub'];
-      if (!sub) return Array.isArray(value) ? value.map(asInFile) : value;
-      Object.assign(filledBy, sub[1]);
-      return sub[0];
-    };
-    const statements = policies[0]!.PolicyDocument.Statement.map((statement) => {
-      const { Resource, ...rest } = statement as { Resource: unknown };
-      return { ...rest, Resource: asInFile(Resource) };
-    });
-    const policy = readPolicy();
-    expect({ Version: policies[0]!.PolicyDocument.Version, Statement: statements }).toEqual(policy);
+    const { policy, filledBy } = asInFile(policies[0]!.PolicyDocument);
+    expect(policy).toEqual(readPolicy());
     expect(filledBy).toEqual({ TableName: { Ref: logicalId('AWS::DynamoDB::Table', 'Table') }, BuilderRoleName: { Ref: logicalId('AWS::IAM::Role', 'BuilderRole') } });
 
     // No grant elsewhere adds to the bot's role.
@@ -152,12 +159,13 @@ describe('the deployable stack', () => {
 
   it('refuses a bad setting by name before synthesizing anything', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'deploy/app.ts'], {
-      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ replicas: 'many', tableName: 'no spaces allowed' }) },
+      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ replicas: 'many', tableName: 'no spaces allowed', bakeryAccount: '111111111111', deployerRoleName: 'deployer' }) },
       encoding: 'utf8',
     });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('context "replicas"');
     expect(run.stderr).toContain('context "tableName": a DynamoDB table name');
+    expect(run.stderr).toContain('context "deployerRoleName": an IAM role name starting bakery-');
   });
 });
 
@@ -174,5 +182,50 @@ describe('the example fleet a platform team hands to Bakery', () => {
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Tags: Match.arrayWith([tag]) });
     const scoped = readPolicy().Statement.map((statement) => JSON.stringify(statement)).filter((statement) => statement.includes(`"aws:ResourceTag/${managedTag.key}":"${managedTag.value}"`));
     expect(scoped.length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('the deployer role an environment’s account gives Bakery', () => {
+  let withExternalId: Template;
+  let withoutExternalId: Template;
+  beforeAll(() => {
+    const app = new App();
+    const staging = new BakeryDeployerStack(app, 'Staging', { bakeryAccount: '111111111111', roleName: 'bakery-deployer', externalId: 'bakery-staging' });
+    const production = new BakeryDeployerStack(app, 'Production', { bakeryAccount: '111111111111', roleName: 'bakery-prod' });
+    withExternalId = Template.fromStack(staging);
+    withoutExternalId = Template.fromStack(production);
+  }, 120_000);
+
+  const roleOf = (template: Template): Record<string, unknown> => {
+    const roles = Object.values(template.findResources('AWS::IAM::Role')) as Resource[];
+    expect(roles).toHaveLength(1);
+    return roles[0]!.Properties;
+  };
+  const bakerysAccount = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::111111111111:root']] };
+
+  it('lets only Bakery’s account assume it, and only with the external id when one is given', () => {
+    expect(roleOf(withExternalId)).toMatchObject({
+      RoleName: 'bakery-deployer',
+      AssumeRolePolicyDocument: {
+        Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: bakerysAccount }, Condition: { StringEquals: { 'sts:ExternalId': 'bakery-staging' } } }],
+      },
+    });
+    expect(roleOf(withoutExternalId)).toMatchObject({
+      RoleName: 'bakery-prod',
+      AssumeRolePolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: bakerysAccount } }] },
+    });
+    expect((roleOf(withoutExternalId).AssumeRolePolicyDocument as { Statement: Record<string, unknown>[] }).Statement[0]!.Condition).toBeUndefined();
+  });
+
+  it('holds exactly deploy/iam-deployer-policy.json, its account the one the role is in', () => {
+    const properties = roleOf(withExternalId);
+    const policies = properties.Policies as { PolicyDocument: PolicyDocument }[];
+    expect(policies).toHaveLength(1);
+    expect(properties.ManagedPolicyArns).toBeUndefined();
+    const { policy, filledBy } = asInFile(policies[0]!.PolicyDocument);
+    expect(policy).toEqual(readPolicy(deployerPolicyFile));
+    // ${AWS::AccountId} is left to CloudFormation: the account the stack is deployed in.
+    expect(filledBy).toEqual({});
+    expect(withExternalId.findResources('AWS::IAM::Policy')).toEqual({});
   });
 });

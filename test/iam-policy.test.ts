@@ -1,5 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { AutoScaling } from '@aws-sdk/client-auto-scaling';
 import { CloudWatch } from '@aws-sdk/client-cloudwatch';
 import { EC2 } from '@aws-sdk/client-ec2';
@@ -59,20 +59,45 @@ const commandOfMethod = (method: string): string => {
   return name[0]!.toUpperCase() + name.slice(1);
 };
 
+/** The .ts files under a folder, the simulator's left out. */
+const sourceFiles = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? (entry.name === 'simulator' ? [] : sourceFiles(join(dir, entry.name))) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
+  );
+
+/** The code that runs in production (not the simulator, not table setup: npm run create-table is an administrator's one-off). */
+const productionFiles = (): string[] => [...sourceFiles('src'), ...sourceFiles('commands')].filter((file) => !file.endsWith(join('store', 'table.ts')));
+
 /**
- * The IAM actions of every AWS call in the code that runs in production (not the simulator, not table
- * setup): a method of a client from src/aws/clients.ts, called on the accessor's result or on a name
- * bound to it, and every `new XCommand(` sent (the document client's).
+ * The code that runs in an environment's account, as the role it assumes there: the canary, promote and
+ * rollback pipelines (their clients come from `clientsIn`, src/pipelines/canary/operation.ts), and the
+ * src/aws helpers they import, followed import by import within src/aws. src/aws/clients.ts is left out:
+ * it assumes the role, as Bakery itself.
  */
-function actionsCalled(): { actions: Set<string>; unknown: string[] } {
-  const files = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-      entry.isDirectory() ? (entry.name === 'simulator' ? [] : files(join(dir, entry.name))) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
-    );
+function fleetFiles(): string[] {
+  const pipelines = ['canary', 'promote', 'rollback'].flatMap((name) => sourceFiles(join('src', 'pipelines', name)));
+  const reached = new Set(pipelines);
+  const queue = [...pipelines];
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+    for (const [, specifier = ''] of readFileSync(file, 'utf8').matchAll(/from\s*['"](\.[^'"]+)\.js['"]/g)) {
+      const imported = join(dirname(file), `${specifier}.ts`);
+      if (imported.startsWith(join('src', 'aws') + sep) && imported !== join('src', 'aws', 'clients.ts') && !reached.has(imported)) {
+        reached.add(imported);
+        queue.push(imported);
+      }
+    }
+  }
+  return [...reached];
+}
+
+/**
+ * The IAM actions of every AWS call in these files: a method of a client from src/aws/clients.ts, called
+ * on the accessor's result or on a name bound to it, and every `new XCommand(` sent (the document client's).
+ */
+function actionsCalled(files: string[]): { actions: Set<string>; unknown: string[] } {
   const actions = new Set<string>();
   const unknown: string[] = [];
-  for (const file of [...files('src'), ...files('commands')]) {
-    if (file.endsWith(join('store', 'table.ts'))) continue; // npm run create-table: an administrator's one-off
+  for (const file of files) {
     const source = readFileSync(file, 'utf8');
     const imports = sdkImports(source);
     const called = (accessor: string, method: string): void => {
@@ -207,10 +232,41 @@ const supportedKeys: Record<string, string[]> = {
 
 const conditionKeys = (statement: Statement): string[] => Object.values(statement.Condition ?? {}).flatMap((block) => Object.keys(block));
 
+/** The actions a policy allows, by name. */
+const allowedBy = (policy: { Statement: Statement[] }): Set<string> => new Set(policy.Statement.flatMap((statement) => [statement.Action].flat()));
+
+/** Each "Sid: action" that tags, shares or deletes beyond what Bakery made. */
+const overOthers = (policy: { Statement: Statement[] }): string[] =>
+  policy.Statement.flatMap((statement) =>
+    [statement.Action].flat().filter((action) => (overOwnOnly.includes(action) || action.endsWith(':*')) && !onlyBakerysOwn(statement)).map((action) => `${statement.Sid}: ${action}`),
+  );
+
+/** Each "Sid: action" that changes a group, launch template or listener without asking for the managed tag or Bakery's own. */
+const unscopedFleetChanges = (policy: { Statement: Statement[] }): string[] =>
+  policy.Statement.flatMap((statement) => {
+    const equals = statement.Condition?.StringEquals ?? {};
+    const scoped = Object.keys(statement.Condition ?? {}).length === 1 && (JSON.stringify(equals) === JSON.stringify(managed) || JSON.stringify(equals) === JSON.stringify(own));
+    return [statement.Action].flat().filter((action) => changesFleet(action) && !scoped).map((action) => `${statement.Sid}: ${action}`);
+  });
+
+/** Each "Sid: action with key" whose condition key the action does not support. */
+const unsupportedKeys = (policy: { Statement: Statement[] }): string[] =>
+  policy.Statement.flatMap((statement) =>
+    [statement.Action].flat().flatMap((action) =>
+      conditionKeys(statement)
+        .filter((key) => !(supportedKeys[action] ?? []).some((supported) => (supported.endsWith('/') ? key.startsWith(supported) : key === supported)))
+        .map((key) => `${statement.Sid}: ${action} with ${key}`),
+    ),
+  );
+
+/** The conditions of the statements allowing any of these actions, in the policy's order. */
+const conditionsOf = (policy: { Statement: Statement[] }, actions: string[]): Statement['Condition'][] =>
+  policy.Statement.filter((statement) => [statement.Action].flat().some((action) => actions.includes(action))).map((statement) => statement.Condition);
+
 describe('the IAM policy (deploy/iam-policy.json)', () => {
   const policy = JSON.parse(readFileSync('deploy/iam-policy.json', 'utf8')) as { Statement: Statement[] };
-  const allowed = new Set(policy.Statement.flatMap((statement) => [statement.Action].flat()));
-  const called = actionsCalled();
+  const allowed = allowedBy(policy);
+  const called = actionsCalled(productionFiles());
 
   it('knows the AWS service of every command Bakery sends', () => {
     expect(called.unknown).toEqual([]);
@@ -226,10 +282,7 @@ describe('the IAM policy (deploy/iam-policy.json)', () => {
   });
 
   it('lets the bot tag, share or delete only what it created', () => {
-    const overOthers = policy.Statement.flatMap((statement) =>
-      [statement.Action].flat().filter((action) => (overOwnOnly.includes(action) || action.endsWith(':*')) && !onlyBakerysOwn(statement)).map((action) => `${statement.Sid}: ${action}`),
-    );
-    expect(overOthers).toEqual([]);
+    expect(overOthers(policy)).toEqual([]);
   });
 
   it('tags an existing image only to mark Bakery’s own rejected', () => {
@@ -257,19 +310,12 @@ describe('the IAM policy (deploy/iam-policy.json)', () => {
   });
 
   it('changes a group, launch template or listener only when the platform team tagged it bakery:managed, or Bakery made it', () => {
-    const unscoped = policy.Statement.flatMap((statement) => {
-      const equals = statement.Condition?.StringEquals ?? {};
-      const scoped = Object.keys(statement.Condition ?? {}).length === 1 && (JSON.stringify(equals) === JSON.stringify(managed) || JSON.stringify(equals) === JSON.stringify(own));
-      return [statement.Action].flat().filter((action) => changesFleet(action) && !scoped).map((action) => `${statement.Sid}: ${action}`);
-    });
-    expect(unscoped).toEqual([]);
+    expect(unscopedFleetChanges(policy)).toEqual([]);
   });
 
   it('creates groups and target groups only tagged as Bakery’s, and never tags a group as managed', () => {
-    const creating = policy.Statement.filter((statement) => [statement.Action].flat().some((action) => ['autoscaling:CreateAutoScalingGroup', 'elasticloadbalancing:CreateTargetGroup'].includes(action)));
-    expect(creating.map((statement) => statement.Condition)).toEqual([{ StringEquals: createdAsOwn }, { StringEquals: createdAsOwn }]);
-    const groupTagging = policy.Statement.filter((statement) => [statement.Action].flat().includes('autoscaling:CreateOrUpdateTags'));
-    expect(groupTagging.map((statement) => statement.Condition)).toEqual([{ 'ForAllValues:StringNotEquals': { 'aws:TagKeys': ['bakery:managed'] } }]);
+    expect(conditionsOf(policy, ['autoscaling:CreateAutoScalingGroup', 'elasticloadbalancing:CreateTargetGroup'])).toEqual([{ StringEquals: createdAsOwn }, { StringEquals: createdAsOwn }]);
+    expect(conditionsOf(policy, ['autoscaling:CreateOrUpdateTags'])).toEqual([{ 'ForAllValues:StringNotEquals': { 'aws:TagKeys': ['bakery:managed'] } }]);
   });
 
   it('copies only Bakery’s own images, and each copy is Bakery’s from its creation', () => {
@@ -281,14 +327,7 @@ describe('the IAM policy (deploy/iam-policy.json)', () => {
   });
 
   it('uses only condition keys that each of its actions supports', () => {
-    const unsupported = policy.Statement.flatMap((statement) =>
-      [statement.Action].flat().flatMap((action) =>
-        conditionKeys(statement)
-          .filter((key) => !(supportedKeys[action] ?? []).some((supported) => (supported.endsWith('/') ? key.startsWith(supported) : key === supported)))
-          .map((key) => `${statement.Sid}: ${action} with ${key}`),
-      ),
-    );
-    expect(unsupported).toEqual([]);
+    expect(unsupportedKeys(policy)).toEqual([]);
   });
 
   it('names the managed tag in the deploy README, and the CDK example sets it', () => {
@@ -299,5 +338,65 @@ describe('the IAM policy (deploy/iam-policy.json)', () => {
 
   it('is the policy the README links to', () => {
     expect(readFileSync('README.md', 'utf8')).toContain('(deploy/iam-policy.json)');
+  });
+});
+
+describe('the deployer role’s policy in an environment’s account (deploy/iam-deployer-policy.json)', () => {
+  const policy = JSON.parse(readFileSync('deploy/iam-deployer-policy.json', 'utf8')) as { Statement: Statement[] };
+  const mainPolicy = JSON.parse(readFileSync('deploy/iam-policy.json', 'utf8')) as { Statement: Statement[] };
+  const allowed = allowedBy(policy);
+  const fleet = actionsCalled(fleetFiles());
+
+  /**
+   * A group launching from a launch template is checked as the caller's own launch (ec2:RunInstances, and
+   * ec2:CreateTags for the template's tags) when it is created or updated (Amazon EC2 Auto Scaling API permissions).
+   */
+  const checkedAlongsideGroups = ['ec2:RunInstances', 'ec2:CreateTags'];
+  const needed = new Set([...fleet.actions].flatMap((action) => [action, ...(authorizedAlongside[action] ?? [])]).concat(checkedAlongsideGroups));
+
+  it('knows the AWS service of every command the canary, promote and rollback send', () => {
+    expect(fleet.unknown).toEqual([]);
+  });
+
+  it('allows every AWS action the canary, promote and rollback call', () => {
+    expect([...fleet.actions].filter((action) => !allowed.has(action))).toEqual([]);
+  });
+
+  it('allows nothing they do not call (but what AWS checks for tags given at creation and for a group’s launches)', () => {
+    expect([...allowed].filter((action) => !needed.has(action))).toEqual([]);
+  });
+
+  it('allows nothing only the bake needs: no images made, copied or shared, no base parameters, no table, no role passed', () => {
+    const bakesOnly = [...actionsCalled(productionFiles()).actions].filter((action) => !needed.has(action));
+    expect(bakesOnly).toEqual(expect.arrayContaining(['ec2:CreateImage', 'ec2:CopyImage', 'ssm:GetParameter', 'dynamodb:PutItem']));
+    expect([...allowed].filter((action) => bakesOnly.includes(action) || action === 'iam:PassRole')).toEqual([]);
+  });
+
+  it('grants each fleet action as the main policy does, in the statements copied from it', () => {
+    const mainBySid = new Map(mainPolicy.Statement.map((statement) => [statement.Sid, statement]));
+    const copied = policy.Statement.filter((statement) => mainBySid.has(statement.Sid));
+    expect(copied.map((statement) => mainBySid.get(statement.Sid))).toEqual(copied);
+    // The two of its own are the launch checks above: untouched by the main policy's scoping of the bake's launches and tags.
+    expect(policy.Statement.filter((statement) => !mainBySid.has(statement.Sid)).map((statement) => [statement.Action, statement.Condition])).toEqual([
+      ['ec2:RunInstances', undefined],
+      ['ec2:CreateTags', { StringEquals: { 'ec2:CreateAction': ['RunInstances'] } }],
+    ]);
+  });
+
+  it('lets the bot tag or delete only what it created', () => {
+    expect(overOthers(policy)).toEqual([]);
+  });
+
+  it('changes a group, launch template or listener only when the platform team tagged it bakery:managed, or Bakery made it', () => {
+    expect(unscopedFleetChanges(policy)).toEqual([]);
+  });
+
+  it('creates groups and target groups only tagged as Bakery’s, and never tags a group as managed', () => {
+    expect(conditionsOf(policy, ['autoscaling:CreateAutoScalingGroup', 'elasticloadbalancing:CreateTargetGroup'])).toEqual([{ StringEquals: createdAsOwn }, { StringEquals: createdAsOwn }]);
+    expect(conditionsOf(policy, ['autoscaling:CreateOrUpdateTags'])).toEqual([{ 'ForAllValues:StringNotEquals': { 'aws:TagKeys': ['bakery:managed'] } }]);
+  });
+
+  it('uses only condition keys that each of its actions supports', () => {
+    expect(unsupportedKeys(policy)).toEqual([]);
   });
 });
