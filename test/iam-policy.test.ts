@@ -352,7 +352,9 @@ describe('the deployer role’s policy in an environment’s account (deploy/iam
    * ec2:CreateTags for the template's tags) when it is created or updated (Amazon EC2 Auto Scaling API permissions).
    */
   const checkedAlongsideGroups = ['ec2:RunInstances', 'ec2:CreateTags'];
-  const needed = new Set([...fleet.actions].flatMap((action) => [action, ...(authorizedAlongside[action] ?? [])]).concat(checkedAlongsideGroups));
+  /** What the digest's survey (src/stale/survey.ts) and a prune (src/retire/retire.ts fleetUses) read there: the instances and images a fleet runs. */
+  const surveyAndPruneReads = ['ec2:DescribeInstances', 'ec2:DescribeImages'];
+  const needed = new Set([...fleet.actions].flatMap((action) => [action, ...(authorizedAlongside[action] ?? [])]).concat(checkedAlongsideGroups, surveyAndPruneReads));
 
   it('knows the AWS service of every command the canary, promote and rollback send', () => {
     expect(fleet.unknown).toEqual([]);
@@ -376,8 +378,9 @@ describe('the deployer role’s policy in an environment’s account (deploy/iam
     const mainBySid = new Map(mainPolicy.Statement.map((statement) => [statement.Sid, statement]));
     const copied = policy.Statement.filter((statement) => mainBySid.has(statement.Sid));
     expect(copied.map((statement) => mainBySid.get(statement.Sid))).toEqual(copied);
-    // The two of its own are the launch checks above: untouched by the main policy's scoping of the bake's launches and tags.
+    // Its own are the survey's and prune's reads, and the launch checks above: untouched by the main policy's scoping of the bake's launches and tags.
     expect(policy.Statement.filter((statement) => !mainBySid.has(statement.Sid)).map((statement) => [statement.Action, statement.Condition])).toEqual([
+      [surveyAndPruneReads, undefined],
       ['ec2:RunInstances', undefined],
       ['ec2:CreateTags', { StringEquals: { 'ec2:CreateAction': ['RunInstances'] } }],
     ]);
