@@ -130,6 +130,26 @@ describe('/canary to an environment in another AWS account', () => {
     expect(ownAccount).not.toBe(PRODUCTION_ACCOUNT);
   }, 300_000);
 
+  it('marks a release its canary there failed as rejected in Bakery’s own account, which owns the image', async () => {
+    world = await twoAccountWorld();
+    const bakery = world.replica();
+    world.sim.inject({ kind: 'bad-release', app: 'demo' });
+    await bake(world, bakery, 'v1');
+    world.sim.clearFaults();
+    world.sim.createRole({ arn: ROLE, externalId: 'bakery-demo' });
+    const ownAccount = world.sim.calls().find((call) => call.command === 'RunInstances')!.account;
+
+    await canary(bakery, 'demo v1 --to production');
+    await until(world, async () => (await world.store.getLock('demo', 'deploy', 'production')) === undefined);
+    await bakery.runner.idle();
+
+    const ami = (await world.store.getRelease('demo', 'v1'))!.amis['us-east-1']!;
+    const { Images = [] } = await (await world.sim.clients().ec2('us-east-1')).send(new DescribeImagesCommand({ ImageIds: [ami] }));
+    expect(Images[0]?.Tags).toContainEqual({ Key: 'bakery:status', Value: 'rejected' });
+    expect(accountsOf('CreateTags')).toContain(ownAccount);
+    expect(everything(world)).toMatch(/tagged ami-\w+ rejected/);
+  }, 300_000);
+
   it('reports a role it may not assume, naming the role, and launches nothing', async () => {
     const bakery = await twoAccounts();
     // The role exists, but its trust policy wants another external id than the one configured.

@@ -11,6 +11,11 @@ import { canaryParams } from './state.js';
 /** What the canary's steps, its promotion and its removal work with. */
 export interface CanaryDependencies {
   aws: AwsClients;
+  /**
+   * Bakery's own account's clients, when `aws` are an environment's in another account: the image is Bakery's,
+   * and a tag put on a shared image is seen only in the account that put it.
+   */
+  ownAws?: AwsClients;
   store: Store;
   clock: Clock;
   pollIntervalMs: number;
@@ -35,9 +40,10 @@ export function clientsIn(aws: AwsClients, operation: Operation, account: Enviro
 }
 
 /** The canary's dependencies with the clients of its environment's account. */
-export const dependenciesFor = <D extends { aws: AwsClients }>(deps: D, operation: Operation): D => ({
+export const dependenciesFor = <D extends { aws: AwsClients }>(deps: D, operation: Operation): D & { ownAws: AwsClients } => ({
   ...deps,
   aws: clientsIn(deps.aws, operation, canaryParams.parse(operation.params).config.account),
+  ownAws: deps.aws,
 });
 
 /**
