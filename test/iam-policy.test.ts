@@ -107,10 +107,10 @@ function actionsCalled(files: string[]): { actions: Set<string>; unknown: string
     };
     // An environment in another account: its clients' credentials come from STS AssumeRole of its role.
     if (/credentials: assumedRoleCredentials\(/.test(source)) actions.add('sts:AssumeRole');
-    // `(await aws.ec2(region)).describeImages(`
-    for (const [, accessor = '', method = ''] of source.matchAll(/\baws\.(\w+)\([^()]*\)\)\s*\.(\w+)\(/g)) called(accessor, method);
+    // `(await aws.ec2(region)).describeImages(` (or on `ownAws`, Bakery's own account's clients)
+    for (const [, accessor = '', method = ''] of source.matchAll(/\b\w*[aA]ws\.(\w+)\([^()]*\)\)\s*\.(\w+)\(/g)) called(accessor, method);
     // `const ec2 = await aws.ec2(region);` … `ec2.createTags(`
-    for (const [, name = '', accessor = ''] of source.matchAll(/\bconst (\w+) = await (?:\w+\.)*aws\.(\w+)\(/g)) {
+    for (const [, name = '', accessor = ''] of source.matchAll(/\bconst (\w+) = await (?:\w+\.)*\w*[aA]ws\.(\w+)\(/g)) {
       for (const [, method = ''] of source.matchAll(new RegExp(`\\b${name}\\s*\\.(\\w+)\\(`, 'g'))) called(accessor, method);
     }
     for (const [, namespace, local = ''] of source.matchAll(/new (?:(\w+)\.)?([A-Z][A-Za-z0-9]+Command)\(/g)) {

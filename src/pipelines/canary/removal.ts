@@ -67,7 +67,8 @@ export async function removeCanary(deps: CanaryDependencies, operation: Operatio
   if (status === 'failed' && state.verdict?.outcome === 'fail') {
     const { ami } = canaryParams.parse(operation.params);
     // Marked by its owner, so the digest and prune in Bakery's account see it.
-    await (await (deps.ownAws ?? aws).ec2(region)).createTags({ Resources: [ami], Tags: [{ Key: 'bakery:status', Value: 'rejected' }] });
+    const ownAws = deps.ownAws ?? aws;
+    await (await ownAws.ec2(region)).createTags({ Resources: [ami], Tags: [{ Key: 'bakery:status', Value: 'rejected' }] });
     done.push(`tagged ${ami} rejected`);
   } else if (status !== 'succeeded' && state.switchedAt === undefined) {
     await store.setReleaseStatus(operation.app, operation.version, 'baked', { at: clock.now(), by: operation.cancelRequested ? operation.requestedBy : operation.approval?.by ?? operation.requestedBy, operationId: operation.id, environment: operation.environment, note: 'canary removed' });
