@@ -92,7 +92,7 @@ async function main(): Promise<void> {
 
 /**
  * The simulated AWS of local mode, in the data folder, with the faults BAKERY_SIM_FAULTS asks for this
- * run, and a live fleet for each app to deploy to (seeded once; see src/aws/simulator/fleet-seed.ts);
+ * run, and a live fleet for each app's environments to deploy to (seeded once; see src/aws/simulator/local-fleets.ts);
  * and `/sim`, for the terminal to change the simulated world while Bakery runs.
  */
 async function simulatedAws(
@@ -100,17 +100,13 @@ async function simulatedAws(
   apps: Record<string, AppConfig>,
   log: Logger,
 ): Promise<{ clients: AwsClients; withCommand(handlers: ChatHandlers): ChatHandlers }> {
-  const { AwsSimulator, fastTimings, fleetSeedable } = await import('./aws/simulator/index.js');
+  const { AwsSimulator, fastTimings } = await import('./aws/simulator/index.js');
+  const { seedLocalFleets } = await import('./aws/simulator/local-fleets.js');
   const { withSimulatorCommand } = await import('./aws/simulator/local-command.js');
   const simulator = new AwsSimulator({ clock: systemClock, timings: fastTimings, dataFile: join(settings.dataDir, 'aws-simulator.json') });
   simulator.clearFaults();
   for (const fault of settings.simulatedFaults) simulator.inject(fault);
-  for (const [app, config] of Object.entries(apps)) {
-    // A 10-second alarm period (Demo/App is high-resolution) lets a bad release's rollback show within a minute;
-    // scaling as a real fleet has it, so a red-black promotion shows it carried over.
-    if (fleetSeedable(app)) simulator.seedFleet({ region: config.region, app, alarmPeriodSeconds: 10, scaling: true });
-    else log.warn({ app }, 'no simulated fleet for this app: its name is too long for the load balancer names "<app>-live"');
-  }
+  for (const { app, environment, reason } of seedLocalFleets(simulator, apps).unseeded) log.warn({ app, environment }, `no simulated fleet for this app: ${reason}`);
   return { clients: simulator.clients(), withCommand: (handlers) => withSimulatorCommand(handlers, simulator) };
 }
 
