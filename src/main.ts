@@ -92,7 +92,7 @@ async function main(): Promise<void> {
 
 /**
  * The simulated AWS of local mode, in the data folder, with the faults BAKERY_SIM_FAULTS asks for this
- * run, and a live fleet for each app to deploy to (seeded once; see src/aws/simulator/fleet-seed.ts);
+ * run, and a live fleet for each app's environments to deploy to (seeded once; see src/aws/simulator/local-fleets.ts);
  * and `/sim`, for the terminal to change the simulated world while Bakery runs.
  */
 async function simulatedAws(
@@ -100,17 +100,13 @@ async function simulatedAws(
   apps: Record<string, AppConfig>,
   log: Logger,
 ): Promise<{ clients: AwsClients; withCommand(handlers: ChatHandlers): ChatHandlers }> {
-  const { AwsSimulator, fastTimings, fleetSeedable } = await import('./aws/simulator/index.js');
+  const { AwsSimulator, fastTimings } = await import('./aws/simulator/index.js');
+  const { seedLocalFleets } = await import('./aws/simulator/local-fleets.js');
   const { withSimulatorCommand } = await import('./aws/simulator/local-command.js');
   const simulator = new AwsSimulator({ clock: systemClock, timings: fastTimings, dataFile: join(settings.dataDir, 'aws-simulator.json') });
   simulator.clearFaults();
   for (const fault of settings.simulatedFaults) simulator.inject(fault);
-  for (const [app, config] of Object.entries(apps)) {
-    // A 10-second alarm period (Demo/App is high-resolution) lets a bad release's rollback show within a minute;
-    // scaling as a real fleet has it, so a red-black promotion shows it carried over.
-    if (fleetSeedable(app)) simulator.seedFleet({ region: config.region, app, alarmPeriodSeconds: 10, scaling: true });
-    else log.warn({ app }, 'no simulated fleet for this app: its name is too long for the load balancer names "<app>-live"');
-  }
+  for (const { app, environment, reason } of seedLocalFleets(simulator, apps).unseeded) log.warn({ app, environment }, `no simulated fleet for this app: ${reason}`);
   return { clients: simulator.clients(), withCommand: (handlers) => withSimulatorCommand(handlers, simulator) };
 }
 
@@ -167,6 +163,7 @@ async function openChat(settings: Settings, handlers: ChatHandlers, log: Logger,
       'Bakery — local mode: a terminal chat, an embedded DynamoDB and a simulated AWS.',
       `State is kept in ${settings.dataDir}/ (delete it to start afresh); the log goes to ${settings.logFile}.`,
       'Try:  /bake demo v1   then  /canary demo v1   (Promote when the table passes),  /releases demo,  /rollback demo.',
+      'Environments:  /bake demo-envs v1  then  /canary demo-envs v1  (staging); 2 min after it is live there, its thread has Canary in production.',
       'Stale images:  /sim publish-base  (Amazon publishes a newer base in the simulated AWS), then  /bakery digest  and press Rebake.',
       'Press a button by typing its number. quit (or Ctrl-D) leaves.',
     ],

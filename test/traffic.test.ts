@@ -1,5 +1,5 @@
-import { DeleteAutoScalingGroupCommand, DescribePoliciesCommand } from '@aws-sdk/client-auto-scaling';
-import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { DeleteAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand, DescribePoliciesCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   CreateTargetGroupCommand,
   DescribeListenersCommand,
@@ -10,8 +10,10 @@ import {
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AwsSimulator, fastTimings, type SeededFleet } from '../src/aws/simulator/index.js';
+import { seedLocalFleets } from '../src/aws/simulator/local-fleets.js';
 import { VirtualClock } from '../src/clock.js';
 import { parseAppsFile } from '../src/config/apps.js';
+import { environmentsOf } from '../src/config/environments.js';
 import type { Bakery } from '../src/bakery.js';
 import { alice, approvalRequest, bake, bob, deployEnded, everything, fleetConfig, groupNames, operationOf, pressOn, releaseApp, until } from './support/lifecycle.js';
 import { TestWorld } from './support/world.js';
@@ -208,9 +210,8 @@ describe('the local demo’s red-black app (config/apps.example.yml)', () => {
   });
 
   it('names the listener local mode seeds for it', () => {
-    // As local mode does (src/main.ts): one fleet per app, in the file's order.
     const sim = new AwsSimulator({ clock: new VirtualClock(), timings: fastTimings });
-    const fleets = Object.keys(example).map((app) => sim.seedFleet({ region, app, scaling: true }));
+    const fleets = seedLocalFleets(sim, example).seeded;
     const deploy = example['demo-rb']!.deploy!;
     expect(deploy).toMatchObject({ strategy: 'red-black', traffic: { mode: 'weighted', listener: fleets.find((f) => f.app === 'demo-rb')!.listenerArn } });
   });
@@ -271,4 +272,34 @@ describe('the local demo’s red-black app (config/apps.example.yml)', () => {
     const policies = (await (await world.sim.clients().autoScaling(region)).send(new DescribePoliciesCommand({ AutoScalingGroupName: live!.live.group! }))).ScalingPolicies ?? [];
     expect(policies.map((policy) => [policy.PolicyName, policy.TargetTrackingConfiguration?.TargetValue])).toEqual([['cpu-50', 50]]);
   }, 60_000);
+});
+
+describe('the local demo’s environments app (config/apps.example.yml)', () => {
+  const example = parseAppsFile('config/apps.example.yml', readFileSync('config/apps.example.yml', 'utf8'));
+
+  it('goes to staging, then to production after a 2-minute soak there, U0LOCAL approving in each', () => {
+    const environments = environmentsOf(example['demo-envs']!);
+    expect(environments.map(({ name, after, soakMs }) => ({ name, after, soakMs }))).toEqual([
+      { name: 'staging', after: undefined, soakMs: 0 },
+      { name: 'production', after: 'staging', soakMs: 120_000 },
+    ]);
+    for (const { deploy } of environments) expect(deploy).toMatchObject({ approvers: ['U0LOCAL'], fourEyes: false, canary: { interval: 10_000, duration: 180_000 } });
+  });
+
+  it('has a fleet of its own in each environment once local mode has seeded the simulated AWS', async () => {
+    const sim = new AwsSimulator({ clock: new VirtualClock(), timings: fastTimings });
+    expect(seedLocalFleets(sim, example).unseeded).toEqual([]);
+    const autoScaling = await sim.clients().autoScaling(region);
+    const cloudWatch = await sim.clients().cloudWatch(region);
+    for (const { region: where, deploy } of environmentsOf(example['demo-envs']!)) {
+      expect(where).toBe(region);
+      const { AutoScalingGroups } = await autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [deploy.group] }));
+      expect(AutoScalingGroups).toHaveLength(1);
+      expect(AutoScalingGroups![0]).toMatchObject({ LaunchTemplate: { LaunchTemplateName: deploy.launchTemplate }, DesiredCapacity: 3 });
+      expect(AutoScalingGroups![0]!.Instances!.filter((instance) => instance.LifecycleState === 'InService')).toHaveLength(3);
+      // The alarms its promotion rolls back on are there too.
+      const { MetricAlarms } = await cloudWatch.send(new DescribeAlarmsCommand({ AlarmNames: deploy.rolling.alarms }));
+      expect(MetricAlarms!.map((alarm) => alarm.AlarmName)).toEqual(deploy.rolling.alarms);
+    }
+  });
 });
