@@ -11,6 +11,16 @@ async function fleetWorld(app = releaseApp()): Promise<TestWorld> {
   return world;
 }
 
+/** A canary of v1 on a fleet serving 20 requests a minute: too few for its 5xx rate, so the judge waits past the plan. */
+async function canaryOnTooLittleTraffic(): Promise<TestWorld> {
+  const world = await TestWorld.create({ demo: releaseApp() });
+  world.sim.seedFleet({ region: 'us-east-1', app: 'demo', requestsPerMinute: 20 });
+  const bakery = world.replica();
+  await bake(world, bakery, 'v1');
+  await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
+  return world;
+}
+
 describe('/canary', () => {
   let world: TestWorld;
   afterEach(async () => {
@@ -116,11 +126,7 @@ describe('/canary', () => {
   });
 
   it('never passes on too little data: it extends the window, then asks a human', async () => {
-    world = await TestWorld.create({ demo: releaseApp() });
-    world.sim.seedFleet({ region: 'us-east-1', app: 'demo', requestsPerMinute: 20 });
-    const bakery = world.replica();
-    await bake(world, bakery, 'v1');
-    await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
+    world = await canaryOnTooLittleTraffic();
     await until(world, () => approvalRequest(world) !== undefined);
     const request = approvalRequest(world)!;
     expect(request.text).toContain('stayed undecided: roll it back, or promote it anyway?');
@@ -130,11 +136,7 @@ describe('/canary', () => {
   });
 
   it('judges no further than its limit when its next look comes late (the bot was down)', async () => {
-    world = await TestWorld.create({ demo: releaseApp() });
-    world.sim.seedFleet({ region: 'us-east-1', app: 'demo', requestsPerMinute: 20 });
-    const bakery = world.replica();
-    await bake(world, bakery, 'v1');
-    await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
+    world = await canaryOnTooLittleTraffic();
     await until(world, () => /minute 3[2-9] of 30 \(extended/.test(everything(world)));
     world.clock.advance(3_600_000);
     await until(world, () => approvalRequest(world) !== undefined);
@@ -248,11 +250,7 @@ describe('the canary’s estimate of its end', () => {
   });
 
   it('past the plan, says it was extended and by when at the latest, never earlier from look to look', async () => {
-    world = await TestWorld.create({ demo: releaseApp() });
-    world.sim.seedFleet({ region: 'us-east-1', app: 'demo', requestsPerMinute: 20 });
-    const bakery = world.replica();
-    await bake(world, bakery, 'v1');
-    await bakery.handlers.onCommand(world.command('demo v1', { command: '/canary', user: alice }));
+    world = await canaryOnTooLittleTraffic();
     await until(world, () => approvalRequest(world) !== undefined);
 
     const looks = judgingStatuses();

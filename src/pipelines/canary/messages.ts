@@ -74,7 +74,7 @@ function rolledBackBy(operation: Operation): string | undefined {
 }
 
 /** The canary's interval as it was asked for; a minute for an operation that has no deploy config. */
-export const intervalOf = (operation: Operation): number => canaryParams.parse(operation.params).config.deploy?.canary.interval ?? 60_000;
+const intervalOf = (operation: Operation): number => canaryParams.parse(operation.params).config.deploy?.canary.interval ?? 60_000;
 
 export function verdictTable(operation: Operation, verdict: NonNullable<CanaryState['verdict']>, durationMs: number, deploy: DeployConfig): ChatMessage {
   const rows = verdict.metrics.map((m) => [m.gating ? m.label : `${m.label} (shadow)`, m.verdict, m.canary, m.baseline]);
